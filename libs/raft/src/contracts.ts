@@ -1,0 +1,64 @@
+// The interfaces the Raft state machine needs from its environment: storage, randomness, logging.
+// Everything here is injected, so a run is a pure function of (config, seed, inputs).
+import type { ConfState, Entry, HardState, NodeId, Snapshot } from './types';
+
+/**
+ * Read access to the log that has been persisted (etcd-io/raft's Storage). The server backs it with a
+ * MemoryStorage in front of the WAL; tests use MemoryStorage alone.
+ * Methods throw `RaftError` with code `Compacted` / `Unavailable` / `SnapshotTemporarilyUnavailable`.
+ */
+export interface Storage {
+  initialState(): { hardState: HardState; confState: ConfState };
+  /** Entries in [lo, hi), at least one entry if any exist, at most `maxSize` bytes of data beyond the first. */
+  entries(lo: number, hi: number, maxSize: number): Entry[];
+  /** Term of entry `index`; valid for index in [firstIndex()-1, lastIndex()]. */
+  term(index: number): number;
+  lastIndex(): number;
+  firstIndex(): number;
+  snapshot(): Snapshot;
+}
+
+/** Seeded randomness (see `seededRandom`). `int(n)` returns an integer in [0, n). */
+export interface RandomSource {
+  int(n: number): number;
+}
+
+export interface RaftLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export enum ReadOnlyOption {
+  /** Confirm leadership with a heartbeat round to a quorum (batched for all reads waiting). */
+  Safe = 'safe',
+  /** Trust the leader lease; only allowed with checkQuorum. Faster, relies on bounded clock drift. */
+  LeaseBased = 'lease-based',
+}
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Ticks without hearing from a leader before a follower campaigns (randomized in [e, 2e)). */
+  electionTick: number;
+  /** Ticks between leader heartbeats. Must be < electionTick. */
+  heartbeatTick: number;
+  storage: Storage;
+  random: RandomSource;
+  /** Last applied index when restarting; entries at or below it are not returned again. */
+  applied?: number;
+  /** Max bytes of entry data per AppendEntries message (0 = one entry per message). */
+  maxSizePerMsg?: number;
+  /** Max in-flight AppendEntries messages per follower in Replicate state. */
+  maxInflightMsgs?: number;
+  /** Leader steps down when it has not heard from a quorum within an election timeout. */
+  checkQuorum?: boolean;
+  /** Run a pre-vote round before incrementing the term (prevents disruption by partitioned nodes). */
+  preVote?: boolean;
+  readOnlyOption?: ReadOnlyOption;
+  /** When true, followers drop proposals instead of forwarding them to the leader. */
+  disableProposalForwarding?: boolean;
+  logger?: RaftLogger;
+}
+
+export type { ConfState, Entry, HardState, NodeId, Snapshot };
