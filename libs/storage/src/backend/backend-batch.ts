@@ -1,0 +1,62 @@
+import type { ClassicLevel } from 'classic-level';
+import { type Bucket, bucketKey } from './bucket';
+
+type Operation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+/**
+ * A set of writes that reaches LevelDB as ONE atomic LevelDB batch. Stage writes with put/del, then
+ * write() once. Listeners registered with afterWrite run once the batch is durable in LevelDB (visible
+ * to every new read), which lets layers above drop their not-yet-written read buffers.
+ */
+export class BackendBatch {
+  private readonly ops: Operation[] = [];
+  private readonly written: Array<() => void> = [];
+  private state: 'open' | 'writing' | 'done' = 'open';
+
+  /** @internal Created by Backend.batch(). */
+  constructor(private readonly db: ClassicLevel<Buffer, Buffer>) {}
+
+  put(bucket: Bucket, key: Uint8Array, value: Uint8Array): this {
+    this.assertOpen();
+    const stored = Buffer.isBuffer(value)
+      ? value
+      : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    this.ops.push({ type: 'put', key: bucketKey(bucket, key), value: stored });
+    return this;
+  }
+
+  del(bucket: Bucket, key: Uint8Array): this {
+    this.assertOpen();
+    this.ops.push({ type: 'del', key: bucketKey(bucket, key) });
+    return this;
+  }
+
+  /** Number of staged operations. */
+  get length(): number {
+    return this.ops.length;
+  }
+
+  /** Run `listener` after this batch has been written (synchronously after the write resolves). */
+  afterWrite(listener: () => void): void {
+    if (this.state === 'done') listener();
+    else this.written.push(listener);
+  }
+
+  /**
+   * Write everything staged as one LevelDB batch. `sync` fsyncs LevelDB's log; the server leaves it off
+   * because the WAL is the durability source. A batch can be written once.
+   */
+  async write(options: { sync?: boolean } = {}): Promise<void> {
+    this.assertOpen();
+    this.state = 'writing';
+    if (this.ops.length > 0) {
+      await this.db.batch(this.ops, { sync: options.sync ?? false });
+    }
+    this.state = 'done';
+    for (const listener of this.written.splice(0)) listener();
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new Error('BackendBatch: already written');
+  }
+}
