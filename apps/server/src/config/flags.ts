@@ -1,0 +1,91 @@
+// etcd's launch flags (the subset Cairn supports), their CAIRN_* environment twins and defaults. Parsed once
+// into one typed, validated object; nothing else reads process.argv or process.env.
+
+export type FlagType = 'string' | 'int' | 'bool' | 'urls';
+
+export interface FlagSpec {
+  name: string;
+  type: FlagType;
+  default: string;
+  help: string;
+}
+
+export const FLAGS: FlagSpec[] = [
+  { name: 'name', type: 'string', default: 'default', help: 'Human-readable name for this member.' },
+  { name: 'data-dir', type: 'string', default: '', help: 'Path to the data directory (default: <name>.cairn).' },
+  { name: 'listen-client-urls', type: 'urls', default: 'http://127.0.0.1:2379', help: 'URLs to serve clients on (gRPC, JSON gateway, HTTP).' },
+  { name: 'advertise-client-urls', type: 'urls', default: '', help: 'Client URLs advertised to the cluster (default: listen-client-urls).' },
+  { name: 'listen-peer-urls', type: 'urls', default: 'http://127.0.0.1:2380', help: 'URLs to serve peer traffic on.' },
+  { name: 'initial-advertise-peer-urls', type: 'urls', default: '', help: 'Peer URLs advertised to the cluster (default: listen-peer-urls).' },
+  { name: 'initial-cluster', type: 'string', default: '', help: 'Initial cluster: name=peerURL,... (default: <name>=<initial-advertise-peer-urls>).' },
+  { name: 'initial-cluster-state', type: 'string', default: 'new', help: "'new' to bootstrap a cluster, 'existing' to join one." },
+  { name: 'initial-cluster-token', type: 'string', default: 'etcd-cluster', help: 'Token that makes cluster and member IDs unique per cluster.' },
+  { name: 'snapshot-count', type: 'int', default: '100000', help: 'Applied entries between snapshots that compact the Raft log.' },
+  { name: 'heartbeat-interval', type: 'int', default: '100', help: 'Time (ms) of a heartbeat interval.' },
+  { name: 'election-timeout', type: 'int', default: '1000', help: 'Time (ms) for an election to time out.' },
+  { name: 'quota-backend-bytes', type: 'int', default: '0', help: 'Backend size that raises the NOSPACE alarm (0 = 2 GiB).' },
+  { name: 'max-request-bytes', type: 'int', default: '1572864', help: 'Maximum client request size in bytes.' },
+  { name: 'max-txn-ops', type: 'int', default: '128', help: 'Maximum operations in one transaction.' },
+  { name: 'auto-compaction-mode', type: 'string', default: 'periodic', help: "'periodic' (retention is a duration) or 'revision'." },
+  { name: 'auto-compaction-retention', type: 'string', default: '0', help: "History to keep: '1h', '30m', hours as a number, or revisions (0 = off)." },
+  { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },
+  { name: 'logger', type: 'string', default: 'zap', help: 'Accepted for etcd compatibility; Cairn always logs JSON lines (pino).' },
+];
+
+export class FlagError extends Error {}
+
+export interface RawFlags {
+  values: Map<string, string>;
+  help: boolean;
+  version: boolean;
+}
+
+const specsByName = new Map(FLAGS.map((spec) => [spec.name, spec]));
+
+/** Reads `--flag value`, `--flag=value` and `-flag` forms; env `CAIRN_FLAG_NAME`; flags win over env. */
+export function readFlags(argv: string[], env: Record<string, string | undefined>): RawFlags {
+  const values = new Map<string, string>();
+  for (const spec of FLAGS) {
+    const fromEnv = env[envName(spec.name)];
+    if (fromEnv !== undefined && fromEnv !== '') values.set(spec.name, fromEnv);
+  }
+  let help = false;
+  let version = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('-')) throw new FlagError(`unexpected argument "${arg}"`);
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    if (name === 'help' || name === 'h') {
+      help = true;
+      continue;
+    }
+    if (name === 'version') {
+      version = true;
+      continue;
+    }
+    const spec = specsByName.get(name);
+    if (!spec) throw new FlagError(`unknown flag: --${name} (see --help for the supported flags)`);
+    let value: string;
+    if (eq >= 0) value = body.slice(eq + 1);
+    else if (spec.type === 'bool' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-'))) value = 'true';
+    else if (argv[i + 1] === undefined) throw new FlagError(`flag needs an argument: --${name}`);
+    else value = argv[++i];
+    values.set(name, value);
+  }
+  return { values, help, version };
+}
+
+export function envName(flag: string): string {
+  return 'CAIRN_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+export function helpText(): string {
+  const lines = ['Usage: cairn [flags]', '', 'Flags (each also read from CAIRN_<FLAG_NAME> in the environment):', ''];
+  for (const spec of FLAGS) {
+    const dflt = spec.default === '' ? '' : ` (default ${JSON.stringify(spec.default)})`;
+    lines.push(`  --${spec.name}`, `        ${spec.help}${dflt}`);
+  }
+  return lines.join('\n');
+}

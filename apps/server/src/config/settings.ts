@@ -1,0 +1,123 @@
+// Turns raw flags into the validated settings of a member.
+import { FLAGS, FlagError, type RawFlags } from './flags';
+
+export interface ServerSettings {
+  name: string;
+  dataDir: string;
+  listenClientUrls: URL[];
+  advertiseClientUrls: string[];
+  listenPeerUrls: URL[];
+  initialAdvertisePeerUrls: string[];
+  initialCluster: { name: string; peerUrls: string[] }[];
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  snapshotCount: number;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  quotaBackendBytes: number;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  autoCompactionMode: 'periodic' | 'revision';
+  autoCompactionRetention: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
+
+export function toSettings(raw: RawFlags): ServerSettings {
+  const get = (name: string): string => raw.values.get(name) ?? defaults.get(name) ?? '';
+  const int = (name: string, min: number): number => {
+    const text = get(name);
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new FlagError(`invalid value "${text}" for flag --${name}: expected an integer >= ${min}`);
+    }
+    return value;
+  };
+  const urls = (name: string, fallback?: string): URL[] => {
+    const text = get(name) || fallback || '';
+    return text.split(',').map((part) => parseUrl(part.trim(), name));
+  };
+
+  const name = get('name');
+  if (!name) throw new FlagError('--name must not be empty');
+  const listenClientUrls = urls('listen-client-urls');
+  const listenPeerUrls = urls('listen-peer-urls');
+  const advertiseClientUrls = urls('advertise-client-urls', get('listen-client-urls')).map(urlText);
+  const initialAdvertisePeerUrls = urls('initial-advertise-peer-urls', get('listen-peer-urls')).map(urlText);
+  const initialCluster = parseInitialCluster(get('initial-cluster') || `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
+  const self = initialCluster.find((member) => member.name === name);
+  if (!self) {
+    throw new FlagError(`couldn't find local name "${name}" in the initial cluster configuration`);
+  }
+  const state = get('initial-cluster-state');
+  if (state !== 'new' && state !== 'existing') {
+    throw new FlagError(`invalid value "${state}" for flag --initial-cluster-state: expected new or existing`);
+  }
+  const heartbeatIntervalMs = int('heartbeat-interval', 1);
+  const electionTimeoutMs = int('election-timeout', 1);
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    throw new FlagError(
+      `--election-timeout[${electionTimeoutMs}ms] should be at least as 5 times as --heartbeat-interval[${heartbeatIntervalMs}ms]`,
+    );
+  }
+  const mode = get('auto-compaction-mode');
+  if (mode !== 'periodic' && mode !== 'revision') {
+    throw new FlagError(`invalid value "${mode}" for flag --auto-compaction-mode: expected periodic or revision`);
+  }
+  const logLevel = get('log-level');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new FlagError(`invalid value "${logLevel}" for flag --log-level`);
+  }
+  const quota = int('quota-backend-bytes', 0);
+  return {
+    name,
+    dataDir: get('data-dir') || `${name}.cairn`,
+    listenClientUrls,
+    advertiseClientUrls,
+    listenPeerUrls,
+    initialAdvertisePeerUrls,
+    initialCluster,
+    initialClusterState: state,
+    initialClusterToken: get('initial-cluster-token'),
+    snapshotCount: int('snapshot-count', 1),
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    quotaBackendBytes: quota === 0 ? 2 * 1024 * 1024 * 1024 : quota,
+    maxRequestBytes: int('max-request-bytes', 1),
+    maxTxnOps: int('max-txn-ops', 1),
+    autoCompactionMode: mode,
+    autoCompactionRetention: get('auto-compaction-retention'),
+    logLevel: logLevel as ServerSettings['logLevel'],
+  };
+}
+
+function parseUrl(text: string, flag: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new FlagError(`invalid URL "${text}" for flag --${flag}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new FlagError(`URL scheme must be http or https: "${text}" (--${flag})`);
+  }
+  if (url.protocol === 'https:') throw new FlagError(`TLS is not supported yet: "${text}" (--${flag})`);
+  return url;
+}
+
+function urlText(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}
+
+export function parseInitialCluster(text: string): { name: string; peerUrls: string[] }[] {
+  const byName = new Map<string, string[]>();
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new FlagError(`invalid --initial-cluster entry "${part}": expected name=url`);
+    const memberName = part.slice(0, eq).trim();
+    const url = urlText(parseUrl(part.slice(eq + 1).trim(), 'initial-cluster'));
+    byName.set(memberName, [...(byName.get(memberName) ?? []), url]);
+  }
+  return [...byName].map(([memberName, peerUrls]) => ({ name: memberName, peerUrls }));
+}

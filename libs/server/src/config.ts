@@ -1,0 +1,37 @@
+// The typed settings a member runs with. apps/server parses flags and environment into this once; nothing in
+// the core reads process.env or process.argv.
+import type { Logger } from './logger';
+
+export interface InitialMember {
+  name: string;
+  peerUrls: string[];
+}
+
+export type AutoCompactionMode = 'periodic' | 'revision';
+
+export interface NodeConfig {
+  name: string;
+  dataDir: string;
+  initialCluster: InitialMember[];
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  advertisePeerUrls: string[];
+  advertiseClientUrls: string[];
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  /** Raft log entries applied since the last snapshot before a new snapshot compacts the log. */
+  snapshotCount: number;
+  /** Entries kept in the Raft log behind a snapshot so slightly slow followers avoid a full snapshot. */
+  snapshotCatchUpEntries: number;
+  quotaBackendBytes: number;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  autoCompactionMode: AutoCompactionMode;
+  /** '0' disables; periodic: a duration like '1h' or hours as a number; revision: a count. */
+  autoCompactionRetention: string;
+  logger: Logger;
+}
+
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
+export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+export const DEFAULT_MAX_TXN_OPS = 128;

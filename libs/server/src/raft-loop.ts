@@ -1,0 +1,192 @@
+// The one place where Raft meets I/O: ticks on a timer, feeds messages and proposals to the state machine,
+// and handles each Ready in the order Raft requires: persist (WAL, one fsync) -> send -> apply -> advance.
+// Inputs that arrive while a Ready is being handled are queued and fed afterwards, so the pure state
+// machine never sees calls between ready() and advance(); a whole event-loop turn of proposals shares
+// one WAL write and one fsync (group commit).
+import {
+  type ConfChange,
+  type Entry,
+  type Message,
+  type RaftNode,
+  type ReadState,
+  type Snapshot,
+  type SoftState,
+  MemoryStorage,
+} from '@cairn/raft';
+import type { Snapshotter, Wal } from '@cairn/storage';
+import type { Logger } from './logger';
+import type { Transport } from './transport';
+
+export interface RaftLoopHandlers {
+  /** Apply committed entries to the state machine (in order); resolves when they are applied. */
+  applyEntries(entries: Entry[]): Promise<void>;
+  /** Install a snapshot received from the leader; resolves when the state machine matches it. */
+  applySnapshot(snapshot: Snapshot): Promise<void>;
+  onSoftState(state: SoftState): void;
+  onReadStates(states: ReadState[]): void;
+  /** A fatal storage error: the member must stop (it can no longer promise durability). */
+  onFatal(err: unknown): void;
+}
+
+type Input =
+  | { kind: 'tick' }
+  | { kind: 'step'; message: Message }
+  | { kind: 'propose'; data: Uint8Array; onDropped: (err: unknown) => void }
+  | { kind: 'confChange'; change: ConfChange; onDropped: (err: unknown) => void }
+  | { kind: 'readIndex'; ctx: Uint8Array }
+  | { kind: 'call'; fn: (raft: RaftNode) => void };
+
+export class RaftLoop {
+  private inbox: Input[] = [];
+  private handling = false;
+  private scheduled = false;
+  private ticker?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    readonly raft: RaftNode,
+    private readonly storage: MemoryStorage,
+    private readonly wal: Wal,
+    private readonly snapshotter: Snapshotter,
+    private readonly transport: Transport,
+    private readonly handlers: RaftLoopHandlers,
+    private readonly logger: Logger,
+  ) {}
+
+  start(tickMs: number): void {
+    this.ticker = setInterval(() => this.push({ kind: 'tick' }), tickMs);
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.ticker);
+    while (this.handling) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  step(message: Message): void {
+    this.push({ kind: 'step', message });
+  }
+
+  propose(data: Uint8Array, onDropped: (err: unknown) => void): void {
+    this.push({ kind: 'propose', data, onDropped });
+  }
+
+  proposeConfChange(change: ConfChange, onDropped: (err: unknown) => void): void {
+    this.push({ kind: 'confChange', change, onDropped });
+  }
+
+  readIndex(ctx: Uint8Array): void {
+    this.push({ kind: 'readIndex', ctx });
+  }
+
+  /** Run something against the state machine between Readies (transfer leader, report unreachable...). */
+  call(fn: (raft: RaftNode) => void): void {
+    this.push({ kind: 'call', fn });
+  }
+
+  private push(input: Input): void {
+    if (this.stopped) return;
+    this.inbox.push(input);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.handling) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private feedInbox(): void {
+    const inputs = this.inbox;
+    this.inbox = [];
+    for (const input of inputs) {
+      try {
+        switch (input.kind) {
+          case 'tick':
+            this.raft.tick();
+            break;
+          case 'step':
+            this.raft.step(input.message);
+            break;
+          case 'propose':
+            try {
+              this.raft.propose(input.data);
+            } catch (err) {
+              input.onDropped(err);
+            }
+            break;
+          case 'confChange':
+            try {
+              this.raft.proposeConfChange(input.change);
+            } catch (err) {
+              input.onDropped(err);
+            }
+            break;
+          case 'readIndex':
+            try {
+              this.raft.readIndex(input.ctx);
+            } catch {
+              // No leader: the read-index batcher retries on its own timer.
+            }
+            break;
+          case 'call':
+            input.fn(this.raft);
+            break;
+        }
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'raft rejected an input');
+      }
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.handling) return;
+    this.handling = true;
+    try {
+      while (!this.stopped) {
+        this.feedInbox();
+        if (!this.raft.hasReady()) break;
+        await this.handleReady();
+      }
+    } catch (err) {
+      this.stopped = true;
+      clearInterval(this.ticker);
+      this.handlers.onFatal(err);
+    } finally {
+      this.handling = false;
+    }
+    if (this.inbox.length > 0 && !this.stopped) this.schedule();
+  }
+
+  private async handleReady(): Promise<void> {
+    const rd = this.raft.ready();
+    if (rd.softState) this.handlers.onSoftState(rd.softState);
+
+    // 1. Persist: snapshot first, then entries and hard state in one WAL write.
+    if (rd.snapshot) {
+      await this.snapshotter.save(rd.snapshot);
+      await this.wal.saveSnapshot({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
+      this.storage.applySnapshot(rd.snapshot);
+    }
+    if (rd.entries.length > 0 || rd.hardState) {
+      await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+    }
+    if (rd.hardState) this.storage.setHardState(rd.hardState);
+    if (rd.entries.length > 0) this.storage.append(rd.entries);
+
+    // 2. Send: only now may messages that depend on what we persisted leave the member.
+    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
+
+    // 3. Apply.
+    if (rd.snapshot) await this.handlers.applySnapshot(rd.snapshot);
+    if (rd.committedEntries.length > 0) await this.handlers.applyEntries(rd.committedEntries);
+
+    // 4. Acknowledge.
+    this.raft.advance();
+  }
+}

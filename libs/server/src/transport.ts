@@ -1,0 +1,24 @@
+// How Raft messages leave this member. The single-member server needs none; the peer transport of the cluster
+// implements this over gRPC streams.
+import type { Message, NodeId } from '@cairn/raft';
+
+export interface Transport {
+  /** Queue messages for delivery; never throws, never blocks (a down peer costs only a log line). */
+  send(messages: Message[]): void;
+  addPeer(id: NodeId, urls: string[]): void;
+  removePeer(id: NodeId): void;
+  /** Peers heard from recently (for Status and /metrics). */
+  activePeers(): NodeId[];
+  close(): Promise<void>;
+}
+
+/** Transport of a single-member cluster: there is nobody to talk to. */
+export class NoPeersTransport implements Transport {
+  send(): void {}
+  addPeer(): void {}
+  removePeer(): void {}
+  activePeers(): NodeId[] {
+    return [];
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,43 @@
+// Callers waiting for the outcome of a proposal, keyed by request ID. Apply triggers them; a leader change or
+// shutdown fails them.
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export class WaitRegistry<T> {
+  private readonly waiters = new Map<bigint, Waiter<T>>();
+
+  register(id: bigint): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+  }
+
+  isWaiting(id: bigint): boolean {
+    return this.waiters.has(id);
+  }
+
+  trigger(id: bigint, value: T): void {
+    const waiter = this.waiters.get(id);
+    if (!waiter) return;
+    this.waiters.delete(id);
+    waiter.resolve(value);
+  }
+
+  fail(id: bigint, err: unknown): void {
+    const waiter = this.waiters.get(id);
+    if (!waiter) return;
+    this.waiters.delete(id);
+    waiter.reject(err);
+  }
+
+  failAll(err: unknown): void {
+    const all = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const waiter of all) waiter.reject(err);
+  }
+
+  get size(): number {
+    return this.waiters.size;
+  }
+}
