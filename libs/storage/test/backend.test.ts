@@ -180,6 +180,36 @@ describe('Backend', () => {
     expect(after).toBeLessThan(full / 4);
   });
 
+  it('a read snapshot does not see writes or deletes made after it was taken', async () => {
+    const first = backend.batch();
+    first.put('key', b('a'), b('1')).put('key', b('b'), b('2'));
+    await first.write();
+    const snapshot = backend.snapshot();
+    const later = backend.batch();
+    later.del('key', b('a')).put('key', b('c'), b('3')).put('key', b('b'), b('22'));
+    await later.write();
+    try {
+      expect((await snapshot.get('key', b('a')))?.toString()).toBe('1');
+      expect((await snapshot.getMany('key', [b('a'), b('b'), b('c')])).map((v) => v?.toString())).toEqual([
+        '1',
+        '2',
+        undefined,
+      ]);
+      expect(await collect(snapshot.iterate('key'))).toEqual([
+        ['a', '1'],
+        ['b', '2'],
+      ]);
+      expect((await backend.getMany('key', [b('a'), b('b'), b('c')])).map((v) => v?.toString())).toEqual([
+        undefined,
+        '22',
+        '3',
+      ]);
+    } finally {
+      await snapshot.close();
+    }
+    await expect(snapshot.get('key', b('a'))).rejects.toMatchObject({ code: 'closed' });
+  });
+
   it('throws a closed error after close', async () => {
     await backend.close();
     await expect(backend.get('key', b('a'))).rejects.toMatchObject({ code: 'closed' });

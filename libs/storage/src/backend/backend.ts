@@ -4,19 +4,9 @@ import { ClassicLevel } from 'classic-level';
 import { BackendBatch } from './backend-batch';
 import { BackendError } from './backend-error';
 import { type Bucket, bucketEnd, bucketKey, bucketStart } from './bucket';
+import { BackendSnapshot } from './backend-snapshot';
+import { drainEntries, type IterateOptions } from './iterate';
 import { restoreSnapshotFile, type SnapshotFileInfo, writeSnapshotFile } from './snapshot-file';
-
-export interface IterateOptions {
-  /** Inclusive lower bound inside the bucket. */
-  gte?: Uint8Array;
-  /** Exclusive upper bound inside the bucket. */
-  lt?: Uint8Array;
-  reverse?: boolean;
-  limit?: number;
-}
-
-/** Entries fetched from LevelDB per round trip while iterating. */
-const ITERATE_CHUNK = 256;
 
 /**
  * The persistent store under MVCC, leases, members and auth: one LevelDB database whose keys are
@@ -64,7 +54,20 @@ export class Backend {
       reverse: options.reverse ?? false,
       limit: options.limit ?? -1,
     });
-    return drain(iterator);
+    return drainEntries(iterator);
+  }
+
+  /** Values of many keys of `bucket` in one round trip (undefined where missing). */
+  async getMany(bucket: Bucket, keys: Uint8Array[]): Promise<Array<Buffer | undefined>> {
+    this.assertOpen();
+    if (keys.length === 0) return [];
+    return this.db.getMany(keys.map((key) => bucketKey(bucket, key)));
+  }
+
+  /** A read view frozen now (synchronously); close it when done. */
+  snapshot(): BackendSnapshot {
+    this.assertOpen();
+    return new BackendSnapshot(this.db, this.db.snapshot());
   }
 
   /** A new batch; nothing reaches LevelDB until its write() resolves. */
@@ -104,22 +107,5 @@ export class Backend {
 
   private assertOpen(): void {
     if (this.closed) throw new BackendError('closed', `backend ${this.path} is closed`);
-  }
-}
-
-interface EntryIterator {
-  nextv(size: number): Promise<Array<[Buffer, Buffer]>>;
-  close(): Promise<void>;
-}
-
-async function* drain(iterator: EntryIterator): AsyncIterable<[Buffer, Buffer]> {
-  try {
-    for (;;) {
-      const entries = await iterator.nextv(ITERATE_CHUNK);
-      if (entries.length === 0) return;
-      for (const [key, value] of entries) yield [key.subarray(1), value];
-    }
-  } finally {
-    await iterator.close();
   }
 }
