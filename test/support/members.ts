@@ -1,0 +1,237 @@
+// Starting, stopping, killing and restarting server members (real etcd or Cairn) with etcd's own flags,
+// on loopback ports, one data dir per member. Works for 1-, 3- and 5-member clusters.
+import { join } from 'node:path';
+import { allocatePort } from './ports';
+import { spawnManaged, type ExitStatus, type ManagedProcess } from './processes';
+import { currentTarget, assertTargetInstalled, type Target } from './target';
+import { makeTempDir } from './temp-dirs';
+import { sleep } from './wait';
+
+export interface MemberPlan {
+  name: string;
+  clientPort: number;
+  peerPort: number;
+  dataDir: string;
+}
+
+export class Member {
+  process: ManagedProcess | undefined;
+  /** How many times this member has been launched (restarts included). */
+  launches = 0;
+
+  constructor(
+    readonly plan: MemberPlan,
+    readonly target: Target,
+    /** `name=peerURL,...` passed as --initial-cluster. */
+    public initialCluster: string,
+    public initialClusterState: 'new' | 'existing',
+    readonly clusterToken: string,
+    public extraFlags: string[],
+  ) {}
+
+  get name(): string {
+    return this.plan.name;
+  }
+
+  get clientUrl(): string {
+    return `http://127.0.0.1:${this.plan.clientPort}`;
+  }
+
+  get peerUrl(): string {
+    return `http://127.0.0.1:${this.plan.peerPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.running ? this.process.pid : undefined;
+  }
+
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
+  flags(): string[] {
+    // prettier-ignore
+    return [
+      '--name', this.name,
+      '--data-dir', this.plan.dataDir,
+      '--listen-client-urls', this.clientUrl,
+      '--advertise-client-urls', this.clientUrl,
+      '--listen-peer-urls', this.peerUrl,
+      '--initial-advertise-peer-urls', this.peerUrl,
+      '--initial-cluster', this.initialCluster,
+      '--initial-cluster-state', this.initialClusterState,
+      '--initial-cluster-token', this.clusterToken,
+      ...this.extraFlags,
+    ];
+  }
+}
+
+export interface ClusterOptions {
+  size?: number;
+  /** Flags appended for every member, e.g. ['--snapshot-count', '100']. */
+  extraFlags?: string[];
+  readyTimeoutMs?: number;
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 20_000;
+let clusterCounter = 0;
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    // Inherited ETCD_*/ETCDCTL_* variables would silently change etcd's flags; our own test knobs are not
+    // server configuration.
+    if (/^(ETCD_|ETCDCTL_|CAIRN_TEST_|CAIRN_E2E_)/.test(key)) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+/** Allocates ports and data dirs for `size` members named m1..mN; starts nothing. */
+export async function planCluster(size: number, extraFlags: string[] = []): Promise<Member[]> {
+  const target = currentTarget();
+  const baseDir = makeTempDir('cairn-e2e-cluster-');
+  const token = `cairn-e2e-${process.pid}-${++clusterCounter}`;
+  const plans: MemberPlan[] = [];
+  for (let i = 1; i <= size; i++) {
+    plans.push({
+      name: `m${i}`,
+      clientPort: await allocatePort(),
+      peerPort: await allocatePort(),
+      dataDir: join(baseDir, `m${i}.data`),
+    });
+  }
+  const initialCluster = plans.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(',');
+  return plans.map((plan) => new Member(plan, target, initialCluster, 'new', token, [...extraFlags]));
+}
+
+/**
+ * Plans one more member for a running cluster (to be announced with `etcdctl member add` before it is
+ * launched): its --initial-cluster lists the existing members plus itself, state "existing".
+ */
+export async function planJoiningMember(existing: readonly Member[], name: string): Promise<Member> {
+  if (existing.length === 0) throw new Error('planJoiningMember needs at least one existing member');
+  const first = existing[0]!;
+  const plan: MemberPlan = {
+    name,
+    clientPort: await allocatePort(),
+    peerPort: await allocatePort(),
+    dataDir: join(makeTempDir('cairn-e2e-member-'), `${name}.data`),
+  };
+  const initialCluster = [
+    ...existing.map((m) => `${m.name}=${m.peerUrl}`),
+    `${name}=http://127.0.0.1:${plan.peerPort}`,
+  ].join(',');
+  return new Member(plan, first.target, initialCluster, 'existing', first.clusterToken, [
+    ...first.extraFlags,
+  ]);
+}
+
+/** Spawns the member's process without waiting for it to be ready. */
+export function launchMember(member: Member): ManagedProcess {
+  if (member.running) throw new Error(`${member.name} is already running (pid ${member.pid})`);
+  assertTargetInstalled(member.target);
+  member.launches++;
+  member.process = spawnManaged(member.target.binary, member.flags(), {
+    label: `${member.target.kind} ${member.name} (launch ${member.launches})`,
+    env: childEnv(),
+  });
+  return member.process;
+}
+
+/** True when GET /health answers 200 with {"health":"true"}. */
+export async function isHealthy(member: Member, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status !== 200) return false;
+    const body = (await response.json()) as { health?: unknown };
+    return body.health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+export class MemberStartError extends Error {
+  constructor(
+    message: string,
+    readonly portInUse: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Waits until the member answers /health; fails fast with its output if it exits or never gets there. */
+export async function waitReady(member: Member, timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+  const proc = member.process;
+  if (proc === undefined) throw new Error(`${member.name} was never launched`);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!proc.running) {
+      const status = await proc.exited;
+      const output = proc.describeOutput();
+      throw new MemberStartError(
+        `${proc.label} exited during startup (code ${status.code}, signal ${status.signal})\n${output}`,
+        /address already in use|EADDRINUSE/i.test(output),
+      );
+    }
+    if (await isHealthy(member)) return;
+    await sleep(50);
+  }
+  await proc.kill();
+  throw new MemberStartError(
+    `${proc.label} was not healthy at ${member.clientUrl}/health within ${timeoutMs} ms\n${proc.describeOutput()}`,
+    false,
+  );
+}
+
+/**
+ * Plans, launches and waits for a fresh cluster of `size` members (all launched before any is awaited:
+ * members only turn healthy once a quorum is up). Retries with new ports if one was taken meanwhile.
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<Member[]> {
+  const size = options.size ?? 1;
+  for (let attempt = 1; ; attempt++) {
+    const members = await planCluster(size, options.extraFlags);
+    for (const member of members) launchMember(member);
+    try {
+      await Promise.all(members.map((member) => waitReady(member, options.readyTimeoutMs)));
+      return members;
+    } catch (error) {
+      await Promise.all(members.map((member) => member.process?.kill()));
+      if (!(error instanceof MemberStartError && error.portInUse && attempt < 3)) throw error;
+    }
+  }
+}
+
+/** One fresh single-member cluster, ready to serve. */
+export async function startMember(options: Omit<ClusterOptions, 'size'> = {}): Promise<Member> {
+  const [member] = await startCluster({ ...options, size: 1 });
+  return member!;
+}
+
+/** Graceful stop: SIGTERM, then SIGKILL if still running after `graceMs`. */
+export async function stopMember(member: Member, graceMs = 5000): Promise<ExitStatus | undefined> {
+  return member.process?.terminate(graceMs);
+}
+
+/** Crash: SIGKILL, and wait until the process is gone. */
+export async function killMember(member: Member): Promise<ExitStatus | undefined> {
+  return member.process?.kill();
+}
+
+export interface RestartOptions {
+  /** Replace the member's extra flags for this and later launches. */
+  extraFlags?: string[];
+  /** Wait for /health (default true). Members of a cluster that lost quorum need the others first. */
+  waitReady?: boolean;
+  readyTimeoutMs?: number;
+}
+
+/** Launches a stopped or killed member again on the same ports and data dir. */
+export async function restartMember(member: Member, options: RestartOptions = {}): Promise<void> {
+  if (member.running)
+    throw new Error(`${member.name} is still running (pid ${member.pid}); stop or kill it first`);
+  if (options.extraFlags) member.extraFlags = [...options.extraFlags];
+  launchMember(member);
+  if (options.waitReady ?? true) await waitReady(member, options.readyTimeoutMs);
+}
