@@ -1,1 +1,24 @@
-export {};
+// @cairn/api: etcd v3 wire contract as code: .proto files, loader, TS types, internal Raft entry codec,
+// error table and the JSON gateway codec.
+export { PROTO_DIR, PROTO_FILES } from './proto-files';
+export {
+  LOADER_OPTIONS,
+  TO_OBJECT_OPTIONS,
+  loadEtcdPackageDefinition,
+  loadEtcdPackage,
+  loadEtcdServices,
+  etcdRoot,
+  messageType,
+} from './loader';
+export { encodeInternalRequest, decodeInternalRequest } from './internal-codec';
+export {
+  ETCD_ERRORS,
+  EtcdError,
+  etcdError,
+  etcdErrorFromMessage,
+  toGrpcStatus,
+  httpStatusForGrpcCode,
+  GrpcStatus,
+} from './errors';
+export type { EtcdErrorCode, EtcdErrorSpec, GrpcErrorStatus } from './errors';
+export * from './types';
