@@ -1,0 +1,9 @@
+export { Snapshotter, type BrokenSnapshot, type SnapshotterOptions } from './snapshotter';
+export {
+  CHECKSUM_TRAILER_BYTES,
+  readChecksummedFile,
+  verifyChecksummedFile,
+  writeChecksummedFile,
+  type ChecksummedFileInfo,
+} from './checksummed-file';
+export { SnapError, SnapErrorCode } from './errors';
