@@ -22,3 +22,14 @@ export {
 } from './errors';
 export type { EtcdErrorCode, EtcdErrorSpec, GrpcErrorStatus } from './errors';
 export * from './types';
+export { GATEWAY_ROUTES, normalizeGatewayPath } from './gateway-routes';
+export type { GatewayRoute, GatewayStreaming } from './gateway-routes';
+export {
+  decodeGatewayRequest,
+  encodeGatewayResponse,
+  encodeGatewayStreamResult,
+  encodeGatewayStreamError,
+  gatewayError,
+  GatewayDecodeError,
+} from './gateway-codec';
+export type { GatewayErrorResponse, JsonObject, JsonValue } from './gateway-codec';
