@@ -47,9 +47,14 @@ export interface RaftConfig {
   random: RandomSource;
   /** Last applied index when restarting; entries at or below it are not returned again. */
   applied?: number;
-  /** Max bytes of entry data per AppendEntries message (0 = one entry per message). */
+  /**
+   * Max bytes of entries per AppendEntries message (see entrySize; 0 = one entry per message).
+   * Default 1 MiB.
+   */
   maxSizePerMsg?: number;
-  /** Max in-flight AppendEntries messages per follower in Replicate state. */
+  /** Max bytes of committed entries handed out in one Ready (at least one entry). Default 64 MiB. */
+  maxCommittedSizePerReady?: number;
+  /** Max in-flight AppendEntries messages per follower in Replicate state. Default 256. */
   maxInflightMsgs?: number;
   /** Leader steps down when it has not heard from a quorum within an election timeout. */
   checkQuorum?: boolean;

@@ -1,3 +1,10 @@
 export * from './types';
 export * from './contracts';
 export * from './errors';
+export { seededRandom } from './random';
+export { noopLogger } from './logger';
+export { MemoryStorage } from './memory-storage';
+export { encodeConfChange, decodeConfChange } from './confchange-codec';
+export { entrySize, describeMessage, describeEntry } from './describe';
+export { RaftNode } from './raft-node';
+export { CAMPAIGN_TRANSFER_CONTEXT } from './raft';
