@@ -1,0 +1,110 @@
+// The hostile environment: network weather, crashes (some in the middle of a Ready), restarts and
+// partitions (symmetric and one-way), drawn per tick from the scenario's rates.
+import type { NodeId } from '../../src';
+import type { SimCluster } from './cluster';
+import { CALM } from './network';
+import type { CrashStage } from './node';
+import type { SimRandom } from './random';
+import type { Scenario } from './scenario';
+
+const CRASH_STAGES: CrashStage[] = ['before-persist', 'before-send', 'before-apply', 'mid-apply'];
+
+export class FaultInjector {
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly rng: SimRandom,
+    private readonly scenario: Scenario,
+  ) {}
+
+  step(): void {
+    const { rng, scenario: s, cluster } = this;
+    if (rng.chance(s.weatherChangeRate)) this.changeWeather();
+    if (rng.chance(s.crashRate)) this.crashSomeone();
+    for (const node of cluster.down()) if (rng.chance(s.restartRate)) cluster.restart(node);
+    if (rng.chance(s.partitionRate)) this.partition();
+    if (cluster.net.hasCuts() && rng.chance(s.healRate)) {
+      cluster.net.healAll();
+      cluster.trace.record(() => 'partition healed');
+    }
+  }
+
+  /** Faults stop: links heal, the weather clears, every member that is down comes back. */
+  calm(): void {
+    const { cluster } = this;
+    cluster.net.healAll();
+    cluster.net.weather = CALM;
+    cluster.retireRemovedNow();
+    for (const node of cluster.nodes.values()) node.crashPoint = undefined;
+    for (const node of cluster.down()) cluster.restart(node);
+    cluster.trace.record(() => 'faults stop: network healed and calm, every member restarted');
+  }
+
+  private changeWeather(): void {
+    const { stormiest } = this.scenario;
+    const weather = {
+      dropRate: this.rng.float() * stormiest.dropRate,
+      duplicateRate: this.rng.float() * stormiest.duplicateRate,
+      maxDelay: this.rng.int(stormiest.maxDelay + 1),
+    };
+    this.cluster.net.weather = weather;
+    this.cluster.trace.record(
+      () =>
+        `weather: drop ${weather.dropRate.toFixed(3)} dup ${weather.duplicateRate.toFixed(3)} delay<=${weather.maxDelay}`,
+    );
+  }
+
+  private crashSomeone(): void {
+    const up = this.cluster.up();
+    if (up.length === 0) return;
+    const node = this.rng.pick(up);
+    if (this.rng.chance(this.scenario.midReadyCrashShare)) {
+      node.crashPoint = { stage: this.rng.pick(CRASH_STAGES), appliedBeforeCrash: this.rng.int(3) };
+      this.cluster.trace.record(() => `n${node.id} will crash ${node.crashPoint?.stage} of its next Ready`);
+    } else {
+      this.cluster.crash(node, 'crash');
+    }
+  }
+
+  private partition(): void {
+    const { cluster, rng } = this;
+    const ids = [...cluster.nodes.values()].filter((n) => !n.retired).map((n) => n.id);
+    if (ids.length < 2) return;
+    cluster.stats.partitions++;
+    const kind = rng.int(4);
+    if (kind === 0) {
+      const lonely = rng.pick(ids);
+      this.cutBetween(
+        [lonely],
+        ids.filter((id) => id !== lonely),
+      );
+    } else if (kind === 1) {
+      const shuffled = rng.shuffle([...ids]);
+      const minority = rng.between(1, Math.floor(ids.length / 2));
+      this.cutBetween(shuffled.slice(0, minority), shuffled.slice(minority));
+    } else if (kind === 2) {
+      // One-way: `from` can no longer reach `to`, but hears it fine.
+      const from = rng.pick(ids);
+      const to = rng.pick(ids.filter((id) => id !== from));
+      cluster.net.cut(from, to);
+    } else {
+      // A node that can receive but not send (or the reverse).
+      const node = rng.pick(ids);
+      const deaf = rng.chance(0.5);
+      for (const other of ids) {
+        if (other === node) continue;
+        if (deaf) cluster.net.cut(other, node);
+        else cluster.net.cut(node, other);
+      }
+    }
+    cluster.trace.record(() => `partition: cut ${cluster.net.describeCuts()}`);
+  }
+
+  private cutBetween(left: NodeId[], right: NodeId[]): void {
+    for (const a of left) {
+      for (const b of right) {
+        this.cluster.net.cut(a, b);
+        this.cluster.net.cut(b, a);
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// A seeded, lossy network between simulated nodes. Messages are serialised on send (deep copies, so no
+// object is shared between nodes), may be dropped, duplicated or delayed by whole ticks (which reorders
+// them), and directed links can be cut, so partitions can be one-way. Due messages come out in a seeded
+// order.
+import type { Message, NodeId } from '../../src';
+import { cloneEntry, cloneSnapshot } from './disk';
+import type { SimRandom } from './random';
+
+export interface NetworkWeather {
+  /** Probability a sent message is lost. */
+  dropRate: number;
+  /** Probability a sent message is delivered twice. */
+  duplicateRate: number;
+  /** Each copy is delivered 0..maxDelay ticks after it was sent. */
+  maxDelay: number;
+}
+
+export const CALM: NetworkWeather = { dropRate: 0, duplicateRate: 0, maxDelay: 1 };
+
+export interface InFlight {
+  msg: Message;
+  deliverAt: number;
+  /** The incarnation of the sender when it sent this, so reports go only to the same process. */
+  senderIncarnation: number;
+}
+
+export class SimNetwork {
+  weather: NetworkWeather = CALM;
+  private queue: InFlight[] = [];
+  /** Cut directed links, as `from>to`. */
+  private readonly cuts = new Set<string>();
+
+  constructor(private readonly rng: SimRandom) {}
+
+  /** Queues `msg` (a copy) unless the weather drops it; returns false when it was dropped. */
+  send(msg: Message, now: number, senderIncarnation: number): boolean {
+    if (this.rng.chance(this.weather.dropRate)) return false;
+    this.enqueue(msg, now, senderIncarnation);
+    if (this.rng.chance(this.weather.duplicateRate)) this.enqueue(msg, now, senderIncarnation);
+    return true;
+  }
+
+  /** Removes and returns the messages due at `now`, in a seeded order. */
+  takeDue(now: number): InFlight[] {
+    const due: InFlight[] = [];
+    const later: InFlight[] = [];
+    for (const item of this.queue) (item.deliverAt <= now ? due : later).push(item);
+    this.queue = later;
+    return this.rng.shuffle(due);
+  }
+
+  /** A crash loses every message still in flight to or from the node. */
+  removeInvolving(id: NodeId): InFlight[] {
+    const lost = this.queue.filter((item) => item.msg.to === id || item.msg.from === id);
+    this.queue = this.queue.filter((item) => item.msg.to !== id && item.msg.from !== id);
+    return lost;
+  }
+
+  inFlight(): number {
+    return this.queue.length;
+  }
+
+  cut(from: NodeId, to: NodeId): void {
+    this.cuts.add(`${from}>${to}`);
+  }
+
+  isCut(from: NodeId, to: NodeId): boolean {
+    return this.cuts.size > 0 && this.cuts.has(`${from}>${to}`);
+  }
+
+  healAll(): void {
+    this.cuts.clear();
+  }
+
+  hasCuts(): boolean {
+    return this.cuts.size > 0;
+  }
+
+  describeCuts(): string {
+    return this.cuts.size === 0 ? 'none' : [...this.cuts].sort().join(' ');
+  }
+
+  private enqueue(msg: Message, now: number, senderIncarnation: number): void {
+    const delay = this.rng.int(this.weather.maxDelay + 1);
+    this.queue.push({ msg: cloneMessage(msg), deliverAt: now + delay, senderIncarnation });
+  }
+}
+
+/** What the wire would do: a fresh copy of every field. */
+export function cloneMessage(msg: Message): Message {
+  const copy: Message = { ...msg, entries: msg.entries.map(cloneEntry) };
+  if (msg.snapshot) copy.snapshot = cloneSnapshot(msg.snapshot);
+  if (msg.context) copy.context = msg.context.slice();
+  return copy;
+}
