@@ -83,7 +83,9 @@ export class BinaryReader {
     this.need(n, field);
     const start = this.pos;
     this.pos += n;
-    return this.copy ? this.buf.slice(start, this.pos) : this.buf.subarray(start, this.pos);
+    const view = this.buf.subarray(start, this.pos);
+    // new Uint8Array(view) copies; Buffer#slice would not (it is subarray in disguise).
+    return this.copy ? new Uint8Array(view) : view;
   }
 
   /** Length-prefixed byte string. */

@@ -71,7 +71,7 @@ export class Replay {
             `segment ${segment.name} carries different metadata`,
           );
         }
-        this.metadata ??= rec.payload.slice();
+        this.metadata ??= new Uint8Array(rec.payload); // a copy: the payload views a whole segment buffer
         return;
       case RecordType.Entry: {
         if (!this.collectEntries) {

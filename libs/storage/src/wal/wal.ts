@@ -158,7 +158,7 @@ export class Wal {
       return new Wal(
         dir,
         o,
-        metadata.slice(),
+        new Uint8Array(metadata), // a copy (Buffer#slice would share memory)
         [{ seq: 0, index: 0, name }],
         fd,
         buf.length,
