@@ -1,0 +1,183 @@
+// The receiving half of the Stream RPC: checks every frame, hands the Raft messages in it to the node in
+// order, remembers when each peer was last heard from, and answers the hello so the sender knows its stream
+// was accepted. At most one stream per sender: a reconnect replaces the old one.
+import type * as grpc from '@grpc/grpc-js';
+import type { GrpcErrorStatus } from '@cairn/api';
+import { MessageType, type Message, type NodeId } from '@cairn/raft';
+import { decodeMessages } from '@cairn/storage';
+import type { Logger } from '../logger';
+import { PEER_REJECTIONS, describeGrpcError } from './errors';
+import { rejectionOf, type FrameCheckContext } from './frame-check';
+import type { LogLimiter } from './log-limiter';
+import type { StreamFrame, StreamReply } from './proto';
+
+export interface InboundStreamsDeps {
+  localId: NodeId;
+  clusterId: bigint;
+  isRemoved(id: NodeId): boolean;
+  onMessage(msg: Message): void;
+  logger: Logger;
+  logLimiter: LogLimiter;
+  now: () => number;
+}
+
+type InboundCall = grpc.ServerDuplexStream<StreamFrame, StreamReply>;
+
+export class InboundStreams {
+  private readonly lastHeard = new Map<NodeId, number>();
+  private readonly bySender = new Map<NodeId, InboundCall>();
+  private readonly open = new Set<InboundCall>();
+  private readonly finished = new WeakSet<InboundCall>();
+  private readonly check: FrameCheckContext;
+  private closed = false;
+
+  constructor(private readonly deps: InboundStreamsDeps) {
+    this.check = {
+      clusterId: deps.clusterId.toString(),
+      localId: deps.localId.toString(),
+      isRemoved: deps.isRemoved,
+    };
+  }
+
+  /** When a frame (batch or keep-alive) from `id` last arrived, or undefined. */
+  lastHeardFrom(id: NodeId): number | undefined {
+    return this.lastHeard.get(id);
+  }
+
+  handle(call: InboundCall): void {
+    if (this.closed) {
+      this.finish(call, PEER_REJECTIONS.transportClosed);
+      return;
+    }
+    this.open.add(call);
+    let sender: NodeId | undefined;
+    call.on('data', (frame: StreamFrame) => {
+      if (this.finished.has(call)) return;
+      const rejection = rejectionOf(frame, this.check);
+      if (rejection !== undefined) {
+        this.logRejection(frame, rejection, call);
+        this.finish(call, rejection);
+        return;
+      }
+      const from = BigInt(frame.from);
+      if (sender === undefined) {
+        sender = from;
+        this.adopt(from, call);
+      } else if (from !== sender) {
+        this.finish(call, PEER_REJECTIONS.malformedFrame);
+        return;
+      }
+      this.lastHeard.set(from, this.deps.now());
+      if (frame.messages.length > 0) this.deliver(from, frame.messages, call);
+    });
+    // The sender half-closed: answer OK.
+    call.on('end', () => this.finish(call));
+    call.on('cancelled', () => this.forget(call));
+    call.on('error', () => this.forget(call));
+  }
+
+  /** Cut the stream from a peer (it was removed from the cluster). */
+  disconnect(id: NodeId, status: GrpcErrorStatus): void {
+    const call = this.bySender.get(id);
+    if (call !== undefined) this.finish(call, status);
+    this.lastHeard.delete(id);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const call of [...this.open]) this.finish(call, PEER_REJECTIONS.transportClosed);
+    this.lastHeard.clear();
+  }
+
+  private adopt(from: NodeId, call: InboundCall): void {
+    const previous = this.bySender.get(from);
+    this.bySender.set(from, call);
+    // The sender dialled again, so its old stream is dead from its side; do not wait for TCP to notice.
+    if (previous !== undefined && previous !== call) this.finish(previous, PEER_REJECTIONS.transportClosed);
+    call.write({ member_id: this.check.localId });
+  }
+
+  private deliver(from: NodeId, bytes: Buffer, call: InboundCall): void {
+    let messages: Message[];
+    try {
+      messages = decodeMessages(bytes);
+    } catch (err) {
+      this.deps.logger.error(
+        { remotePeerId: from.toString(16), error: describeGrpcError(err).details },
+        'undecodable batch from peer',
+      );
+      this.finish(call, PEER_REJECTIONS.malformedFrame);
+      return;
+    }
+    for (const m of messages) {
+      if (m.to !== this.deps.localId || m.type === MessageType.Snap) {
+        // A MsgSnap without its db file cannot be installed; snapshots come over the Snapshot RPC.
+        this.logDropped(from, m);
+        continue;
+      }
+      try {
+        this.deps.onMessage(m);
+      } catch (err) {
+        this.deps.logger.error(
+          { remotePeerId: from.toString(16), error: describeGrpcError(err).details },
+          'onMessage threw',
+        );
+      }
+    }
+  }
+
+  private finish(call: InboundCall, status?: GrpcErrorStatus): void {
+    if (this.finished.has(call)) return;
+    this.finished.add(call);
+    this.forget(call);
+    if (call.cancelled) return;
+    // grpc-js turns an 'error' event on a server stream into the call's status; end() alone is OK.
+    if (status === undefined) call.end();
+    else call.emit('error', status);
+  }
+
+  private forget(call: InboundCall): void {
+    this.open.delete(call);
+    for (const [id, current] of this.bySender) {
+      if (current === call) this.bySender.delete(id);
+    }
+  }
+
+  private logRejection(frame: StreamFrame, rejection: GrpcErrorStatus, call: InboundCall): void {
+    const gate = this.deps.logLimiter.allow(`reject:${frame.from}:${rejection.details}`);
+    if (!gate.allowed) return;
+    this.deps.logger.warn(
+      {
+        remotePeerId: safeHex(frame.from),
+        remoteClusterId: safeHex(frame.cluster_id),
+        address: call.getPeer(),
+        reason: rejection.details,
+        suppressed: gate.suppressed,
+      },
+      'rejected peer stream',
+    );
+  }
+
+  private logDropped(from: NodeId, m: Message): void {
+    const gate = this.deps.logLimiter.allow(`misrouted:${from}`);
+    if (!gate.allowed) return;
+    this.deps.logger.warn(
+      {
+        remotePeerId: from.toString(16),
+        to: m.to.toString(16),
+        type: MessageType[m.type],
+        suppressed: gate.suppressed,
+      },
+      'dropped message from peer: not for this member or a MsgSnap on the message stream',
+    );
+  }
+}
+
+/** A uint64 from the wire as hex for logs, or the raw text if it is not a number. */
+export function safeHex(decimal: string): string {
+  try {
+    return BigInt(decimal).toString(16);
+  } catch {
+    return decimal;
+  }
+}
