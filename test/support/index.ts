@@ -37,3 +37,4 @@ export {
 export { parseExactJson, at, str, b64, fromB64, type ExactJson } from './exact-json';
 export { waitFor, sleep } from './wait';
 export { cleanupAll } from './cleanup';
+export { seededRandom, seedFromEnv } from './random';

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the cross-process test suites (test/) need:
+#   etcd-server  real etcd 3.4, the reference the compat tests are validated against (CAIRN_TEST_TARGET=etcd)
+#   etcd-client  etcdctl 3.4, driven by test/compat/etcdctl.test.ts
+#   chromium     (with --browser) headless browser for the console tests
+# Idempotent: packages already installed are skipped, and apt-get is not run at all when nothing is missing.
+# Uses sudo only when not running as root.
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 [--browser]" >&2
+  exit 2
+}
+
+packages=(etcd-server etcd-client)
+for arg in "$@"; do
+  case "$arg" in
+    --browser) packages+=(chromium) ;;
+    -h | --help) usage ;;
+    *)
+      echo "unknown argument: $arg" >&2
+      usage
+      ;;
+  esac
+done
+
+is_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if is_installed "$pkg"; then
+    echo "already installed: $pkg"
+  else
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "nothing to install"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "need root (or sudo) to install: ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "installing: ${missing[*]}"
+"${as_root[@]}" apt-get update
+"${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+
+# The test harness runs these binaries by absolute path.
+for binary in /usr/bin/etcd /usr/bin/etcdctl; do
+  if [ ! -x "$binary" ]; then
+    echo "expected $binary after installing ${missing[*]}" >&2
+    exit 1
+  fi
+done
+echo "done"
