@@ -1,1 +1,9 @@
-export {};
+// Public surface, for other projects' tests and scripts that want to drive a load programmatically.
+export { runCli } from './cli/run-cli';
+export { ConnectionPool, Connection } from './grpc/connections';
+export { runPutWorkload } from './workloads/put';
+export { runRangeWorkload } from './workloads/range';
+export { runWatchWorkload } from './workloads/watch';
+export { runLeaseKeepAliveWorkload } from './workloads/lease-keepalive';
+export { startCluster, type Cluster } from './servers/cluster';
+export type { RunResult } from './report/run-result';

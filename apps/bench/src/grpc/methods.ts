@@ -1,0 +1,10 @@
+// Full gRPC method paths of the etcd v3 RPCs the benchmark calls.
+export const Methods = {
+  put: '/etcdserverpb.KV/Put',
+  range: '/etcdserverpb.KV/Range',
+  leaseGrant: '/etcdserverpb.Lease/LeaseGrant',
+  leaseRevoke: '/etcdserverpb.Lease/LeaseRevoke',
+  leaseKeepAlive: '/etcdserverpb.Lease/LeaseKeepAlive',
+  watch: '/etcdserverpb.Watch/Watch',
+  status: '/etcdserverpb.Maintenance/Status',
+} as const;

@@ -1,0 +1,183 @@
+// Watch workload: W watchers on one prefix (spread over S streams), then M puts of distinct keys
+// under it. Measures put→event latency for every (watcher, event) pair, checks that every
+// watcher got every event, and how long delivering all of them took.
+
+import { randomBytes } from 'node:crypto';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { ConnectionPool } from '../grpc/connections';
+import { Methods } from '../grpc/methods';
+import { runClosedLoop } from '../load/closed-loop';
+import { indexOfKey, KeyGenerator } from '../load/key-generator';
+import {
+  decodeWatchResponse,
+  encodePutRequest,
+  encodeWatchCreateRequest,
+  prefixRangeEnd,
+} from '../proto/etcd-messages';
+import { formatMs, formatRate } from '../report/format-run';
+import type { RunResult } from '../report/run-result';
+import { LatencyHistogram } from '../stats/latency-histogram';
+import { measureCpu } from './measure';
+
+export interface WatchWorkloadOptions {
+  watchers: number;
+  streams: number;
+  puts: number;
+  putClients: number;
+  valueSize: number;
+  /** How long to wait for the last events once all puts are acknowledged. */
+  deliveryTimeoutMs: number;
+  serverPids: readonly number[];
+}
+
+interface WatchStream {
+  stream: ClientDuplexStream<Buffer, Buffer>;
+  closing: boolean;
+}
+
+export async function runWatchWorkload(
+  pool: ConnectionPool,
+  options: WatchWorkloadOptions,
+): Promise<RunResult> {
+  const prefix = `bench-watch/${randomBytes(4).toString('hex')}/`;
+  const keys = new KeyGenerator({
+    prefix,
+    keySize: prefix.length + String(Math.max(0, options.puts - 1)).length,
+    keySpace: options.puts,
+    sequential: true,
+  });
+  const expectedEvents = options.watchers * options.puts;
+  const sentAt = new Float64Array(options.puts);
+  const eventLatency = new LatencyHistogram();
+  let delivered = 0;
+  let unexpected = 0;
+  let lastEventAt = 0;
+  let createdWatchers = 0;
+  const streamErrors: string[] = [];
+
+  let onAllCreated: () => void = () => undefined;
+  let onCreateFailed: (error: Error) => void = () => undefined;
+  let onAllDelivered: () => void = () => undefined;
+  const allCreated = new Promise<void>((resolve, reject) => {
+    onAllCreated = resolve;
+    onCreateFailed = reject;
+  });
+  const allDelivered = new Promise<void>((resolve) => (onAllDelivered = resolve));
+  // A broken stream ends both waits: nothing more will arrive on it.
+  const onFailure = (error: Error): void => {
+    streamErrors.push(error.message);
+    onCreateFailed(error);
+    onAllDelivered();
+  };
+
+  const handleResponse = (response: Buffer): void => {
+    const now = performance.now();
+    const summary = decodeWatchResponse(response);
+    if (summary.canceled) {
+      onFailure(new Error(`watch canceled by the server: ${summary.cancelReason || 'no reason given'}`));
+      return;
+    }
+    if (summary.created) {
+      createdWatchers++;
+      if (createdWatchers === options.watchers) onAllCreated();
+    }
+    for (const key of summary.eventKeys) {
+      const index = indexOfKey(key, prefix.length);
+      if (index < 0 || index >= options.puts || sentAt[index] === 0) {
+        unexpected++;
+        continue;
+      }
+      eventLatency.record(now - sentAt[index]);
+      delivered++;
+      lastEventAt = now;
+    }
+    if (delivered >= expectedEvents) onAllDelivered();
+  };
+
+  const streams: WatchStream[] = Array.from({ length: options.streams }, (_, i) => {
+    const watchStream: WatchStream = { stream: pool.forClient(i).bidi(Methods.watch), closing: false };
+    watchStream.stream.on('data', handleResponse);
+    watchStream.stream.on('error', (error: Error) => {
+      if (!watchStream.closing) onFailure(error);
+    });
+    return watchStream;
+  });
+
+  try {
+    const createRequest = encodeWatchCreateRequest({
+      key: Buffer.from(prefix),
+      rangeEnd: prefixRangeEnd(Buffer.from(prefix)),
+    });
+    for (let watcher = 0; watcher < options.watchers; watcher++) {
+      streams[watcher % streams.length].stream.write(createRequest);
+    }
+    await withTimeout(
+      allCreated,
+      30_000,
+      `only ${createdWatchers}/${options.watchers} watchers were created`,
+    );
+
+    const value = randomBytes(options.valueSize);
+    const measured = await measureCpu(options.serverPids, async () => {
+      const firstPutAt = performance.now();
+      const puts = await runClosedLoop(
+        options.putClients,
+        { kind: 'total', requests: options.puts },
+        (clientIndex, sequence, done) => {
+          sentAt[sequence] = performance.now();
+          pool.forClient(clientIndex).unary(Methods.put, encodePutRequest(keys.keyAt(sequence), value), done);
+        },
+      );
+      const putsAckedAt = performance.now();
+      const expectedNow = options.watchers * puts.completed;
+      if (delivered < expectedNow) {
+        await withTimeout(allDelivered, options.deliveryTimeoutMs, '').catch(() => undefined);
+      }
+      return { puts, firstPutAt, putsAckedAt };
+    });
+
+    const { puts, firstPutAt, putsAckedAt } = measured.value;
+    const deliveryMs = (lastEventAt || putsAckedAt) - firstPutAt;
+    const missing = options.watchers * puts.completed - delivered;
+    return {
+      workload: `watch, ${options.watchers} watchers on ${options.streams} streams, ${options.puts} puts by ${options.putClients} clients`,
+      requests: delivered,
+      errors: puts.errors.count + Math.max(0, missing) + unexpected,
+      errorMessages: [
+        ...puts.errors.summary(),
+        ...(missing > 0 ? [`${missing} events never arrived`] : []),
+        ...(unexpected > 0 ? [`${unexpected} events for keys that were not put`] : []),
+        ...streamErrors,
+      ],
+      elapsedMs: deliveryMs,
+      throughput: deliveryMs > 0 ? (delivered * 1000) / deliveryMs : 0,
+      latency: {
+        p50: eventLatency.percentile(50),
+        p90: eventLatency.percentile(90),
+        p99: eventLatency.percentile(99),
+        max: eventLatency.max,
+        mean: eventLatency.mean,
+      },
+      clientCpu: measured.clientCpu,
+      serverCpu: measured.serverCpu,
+      details: {
+        events: `${delivered}/${expectedEvents} delivered in ${(deliveryMs / 1000).toFixed(2)} s after the first put`,
+        puts: `${puts.completed} ok, ${puts.errors.count} errors, ${formatRate((puts.completed * 1000) / puts.elapsedMs)} puts/s, p50 ${formatMs(puts.latency.percentile(50))} ms, p99 ${formatMs(puts.latency.percentile(99))} ms`,
+        'latency is': 'put sent → event received, per watcher',
+      },
+    };
+  } finally {
+    for (const watchStream of streams) {
+      watchStream.closing = true;
+      watchStream.stream.cancel();
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message || `timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
