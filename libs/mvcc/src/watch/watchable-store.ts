@@ -1,0 +1,348 @@
+// Watches over a KvStore (etcd's watchableStore). Synced watchers hear every write transaction
+// synchronously as it ends, one response per revision. Unsynced watchers (start revision in the past,
+// or back from being a victim) replay history from the backend in bounded turns, then join the synced
+// set. A watcher whose sink refuses a response becomes a victim: the response is kept and retried,
+// writes never wait, and nothing is lost or reordered.
+import { decodeKeyValue, type KeyValue } from '../key-value';
+import type { KvStore } from '../kvstore';
+import { MvccError } from '../errors';
+import { decodeRevisionKey, revisionKeyFloor } from '../revision';
+import { openRevisionLog } from '../revision-log';
+import { keyId } from '../sorted-key-map';
+import type { WriteResult } from '../types';
+import type { WatchEvent, WatchRequest, WatchResponse, WatchSink } from './types';
+import { Watcher } from './watcher';
+import { WatcherGroup } from './watcher-group';
+
+export interface WatchableStoreOptions {
+  /** Unsynced watchers served per catch-up turn (etcd: 512). */
+  maxWatchersPerSync?: number;
+  /** Stored revisions read per catch-up turn (rounded up to a whole revision). */
+  maxEventsPerSync?: number;
+  /** Delay between retries of victims' refused responses. */
+  victimRetryMs?: number;
+}
+
+export interface WatchStats {
+  synced: number;
+  unsynced: number;
+  victims: number;
+}
+
+interface Timers {
+  sync: NodeJS.Immediate | undefined;
+  syncRetry: NodeJS.Timeout | undefined;
+  victims: NodeJS.Timeout | undefined;
+}
+
+const SYNC_RETRY_MS = 100;
+
+export class WatchableStore {
+  private readonly synced = new WatcherGroup();
+  private readonly unsynced = new Set<Watcher>();
+  private readonly victims = new Set<Watcher>();
+  private readonly watchers = new Map<number, Watcher>();
+  private readonly timers: Timers = { sync: undefined, syncRetry: undefined, victims: undefined };
+  private readonly unsubscribe: () => void;
+  private readonly maxWatchersPerSync: number;
+  private readonly maxEventsPerSync: number;
+  private readonly victimRetryMs: number;
+  private nextId = 1;
+  private syncing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly kv: KvStore,
+    options: WatchableStoreOptions = {},
+  ) {
+    this.maxWatchersPerSync = options.maxWatchersPerSync ?? 512;
+    this.maxEventsPerSync = options.maxEventsPerSync ?? 1000;
+    this.victimRetryMs = options.victimRetryMs ?? 10;
+    this.unsubscribe = kv.onChanges((result) => this.notify(result));
+  }
+
+  get currentRevision(): number {
+    return this.kv.currentRevision;
+  }
+
+  get stats(): WatchStats {
+    return { synced: this.synced.size, unsynced: this.unsynced.size, victims: this.victims.size };
+  }
+
+  /**
+   * Start watching; returns the watch ID. startRevision <= 0 (or in the future) delivers changes
+   * after now (from startRevision); a past one replays history first. A start revision below the
+   * compact revision gets one response with compactRevision set and the watcher is cancelled.
+   */
+  watch(request: WatchRequest, sink: WatchSink): number {
+    if (this.closed) throw new MvccError('closed');
+    const current = this.kv.currentRevision;
+    const start = request.startRevision ?? 0;
+    const id = this.nextId++;
+    if (start <= 0 || start > current) {
+      const watcher = new Watcher(id, request, sink, Math.max(current + 1, start));
+      watcher.state = 'synced';
+      this.synced.add(watcher);
+      this.watchers.set(id, watcher);
+    } else {
+      const watcher = new Watcher(id, request, sink, start);
+      this.watchers.set(id, watcher);
+      this.toUnsynced(watcher);
+    }
+    return id;
+  }
+
+  /** Stop a watcher; false if it was not there (already cancelled or compacted). */
+  cancel(watchId: number): boolean {
+    const watcher = this.watchers.get(watchId);
+    if (!watcher) return false;
+    this.remove(watcher);
+    return true;
+  }
+
+  isSynced(watchId: number): boolean {
+    return this.watchers.get(watchId)?.state === 'synced';
+  }
+
+  /**
+   * Progress notification: a synced watcher gets an empty response at the current revision (it has
+   * seen everything up to it). Returns false, sending nothing, when the watcher is still catching up.
+   */
+  progress(watchId: number): boolean {
+    const watcher = this.watchers.get(watchId);
+    if (!watcher || watcher.state !== 'synced') return false;
+    return watcher.sink({ watchId, revision: this.kv.currentRevision, events: [] });
+  }
+
+  /** Retry victims now (call when a consumer drained) instead of waiting for the retry timer. */
+  retryVictims(): void {
+    if (this.closed) return;
+    for (const watcher of [...this.victims]) {
+      const pending = watcher.pending as WatchResponse;
+      if (!watcher.sink(pending)) continue;
+      this.victims.delete(watcher);
+      watcher.pending = undefined;
+      if (watcher.pendingNextRevision === undefined) {
+        this.remove(watcher);
+        continue;
+      }
+      watcher.minRevision = watcher.pendingNextRevision;
+      if (watcher.minRevision > this.kv.currentRevision) {
+        watcher.state = 'synced';
+        this.synced.add(watcher);
+      } else {
+        this.toUnsynced(watcher);
+      }
+    }
+    this.armVictimTimer();
+  }
+
+  /** Stop every watcher and timer; waits for a catch-up turn in flight. The KvStore stays open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    if (this.timers.sync) clearImmediate(this.timers.sync);
+    if (this.timers.syncRetry) clearTimeout(this.timers.syncRetry);
+    if (this.timers.victims) clearTimeout(this.timers.victims);
+    this.timers.sync = undefined;
+    this.timers.syncRetry = undefined;
+    this.timers.victims = undefined;
+    await this.syncing;
+    for (const watcher of [...this.watchers.values()]) this.remove(watcher);
+  }
+
+  // ---- synced path -------------------------------------------------------------------------------
+
+  private notify(result: WriteResult): void {
+    if (this.synced.size === 0) return;
+    const perWatcher = new Map<Watcher, WatchEvent[]>();
+    for (const event of result.events) {
+      this.synced.forEachMatch(keyId(event.kv.key), (watcher) => {
+        if (result.revision < watcher.minRevision || !watcher.accepts(event)) return;
+        let events = perWatcher.get(watcher);
+        if (!events) {
+          events = [];
+          perWatcher.set(watcher, events);
+        }
+        events.push(watcher.shape(event));
+      });
+    }
+    for (const [watcher, events] of perWatcher) {
+      if (watcher.state !== 'synced') continue; // cancelled by an earlier sink call
+      const response: WatchResponse = { watchId: watcher.id, revision: result.revision, events };
+      if (!watcher.sink(response)) this.toVictim(watcher, response, result.revision + 1);
+      else watcher.minRevision = result.revision + 1;
+    }
+  }
+
+  // ---- unsynced path -----------------------------------------------------------------------------
+
+  private toUnsynced(watcher: Watcher): void {
+    watcher.state = 'unsynced';
+    this.unsynced.add(watcher);
+    this.scheduleSync();
+  }
+
+  private toVictim(watcher: Watcher, response: WatchResponse, nextRevision: number | undefined): void {
+    if (watcher.state === 'synced') this.synced.delete(watcher);
+    this.unsynced.delete(watcher);
+    watcher.state = 'victim';
+    watcher.pending = response;
+    watcher.pendingNextRevision = nextRevision;
+    this.victims.add(watcher);
+    this.armVictimTimer();
+  }
+
+  private armVictimTimer(): void {
+    if (this.closed || this.victims.size === 0 || this.timers.victims) return;
+    this.timers.victims = setTimeout(() => {
+      this.timers.victims = undefined;
+      this.retryVictims();
+    }, this.victimRetryMs);
+  }
+
+  private scheduleSync(): void {
+    if (this.closed || this.timers.sync || this.timers.syncRetry || this.syncing || this.unsynced.size === 0)
+      return;
+    this.timers.sync = setImmediate(() => {
+      this.timers.sync = undefined;
+      this.syncing = this.syncTurn().then(
+        () => {
+          this.syncing = undefined;
+          this.scheduleSync();
+        },
+        () => {
+          // A failed read (e.g. the backend is going away): try again later instead of spinning.
+          this.syncing = undefined;
+          if (this.closed) return;
+          this.timers.syncRetry = setTimeout(() => {
+            this.timers.syncRetry = undefined;
+            this.scheduleSync();
+          }, SYNC_RETRY_MS);
+        },
+      );
+    });
+  }
+
+  /** One bounded catch-up turn for up to maxWatchersPerSync unsynced watchers. */
+  private async syncTurn(): Promise<void> {
+    const compactRevision = this.kv.compactRevision;
+    const chosen: Watcher[] = [];
+    for (const watcher of this.unsynced) {
+      if (chosen.length >= this.maxWatchersPerSync) break;
+      if (watcher.minRevision < compactRevision) {
+        // Its history is gone: tell it the compact revision and drop it.
+        const notice: WatchResponse = {
+          watchId: watcher.id,
+          revision: this.kv.currentRevision,
+          events: [],
+          compactRevision,
+        };
+        if (watcher.sink(notice)) this.remove(watcher);
+        else this.toVictim(watcher, notice, undefined);
+        continue;
+      }
+      chosen.push(watcher);
+    }
+    if (chosen.length === 0) return;
+
+    const untilRevision = this.kv.currentRevision;
+    const fromRevision = Math.min(...chosen.map((watcher) => watcher.minRevision));
+    const group = new WatcherGroup();
+    for (const watcher of chosen) group.add(watcher);
+
+    // Read stored revisions [fromRevision, untilRevision], at most maxEventsPerSync plus the rest of
+    // the last revision, so a revision is never split.
+    const log = openRevisionLog(this.kv.internalState);
+    const events: Array<{ revision: number; event: WatchEvent }> = [];
+    let lastRevision = fromRevision - 1;
+    let reachedEnd = true;
+    try {
+      for await (const [revKey, value] of log.entries(
+        revisionKeyFloor(fromRevision),
+        revisionKeyFloor(untilRevision + 1),
+      )) {
+        const { revision, tombstone } = decodeRevisionKey(revKey);
+        if (events.length >= this.maxEventsPerSync && revision.main !== lastRevision) {
+          reachedEnd = false;
+          break;
+        }
+        lastRevision = revision.main;
+        const stored = decodeKeyValue(value);
+        const kv: KeyValue = tombstone ? { ...stored, modRevision: revision.main } : stored;
+        events.push({ revision: revision.main, event: { type: tombstone ? 'delete' : 'put', kv } });
+      }
+    } finally {
+      await log.close();
+    }
+    const throughRevision = reachedEnd ? untilRevision : lastRevision;
+
+    const perWatcher = new Map<Watcher, WatchEvent[]>();
+    const wantsPrev = new Set<WatchEvent>();
+    for (const { revision, event } of events) {
+      group.forEachMatch(keyId(event.kv.key), (watcher) => {
+        if (revision < watcher.minRevision || !watcher.accepts(event)) return;
+        let list = perWatcher.get(watcher);
+        if (!list) {
+          list = [];
+          perWatcher.set(watcher, list);
+        }
+        list.push(event);
+        if (watcher.prevKv) wantsPrev.add(event);
+      });
+    }
+    const withPrev = await this.attachPrevKvs(wantsPrev);
+
+    // From here to the end there is no await: the hand-over to the synced set cannot miss a write.
+    for (const watcher of chosen) {
+      if (watcher.state !== 'unsynced') continue; // cancelled meanwhile
+      const next = Math.max(watcher.minRevision, throughRevision + 1);
+      const list = perWatcher.get(watcher);
+      if (list && list.length > 0) {
+        const response: WatchResponse = {
+          watchId: watcher.id,
+          revision: throughRevision,
+          events: list.map((event) => watcher.shape(watcher.prevKv ? (withPrev.get(event) ?? event) : event)),
+        };
+        if (!watcher.sink(response)) {
+          this.toVictim(watcher, response, next);
+          continue;
+        }
+      }
+      watcher.minRevision = next;
+      if (next > this.kv.currentRevision) {
+        this.unsynced.delete(watcher);
+        watcher.state = 'synced';
+        this.synced.add(watcher);
+      }
+    }
+  }
+
+  /** Events with prevKv set to the key's version just before the event, where history still has it. */
+  private async attachPrevKvs(events: Set<WatchEvent>): Promise<Map<WatchEvent, WatchEvent>> {
+    const out = new Map<WatchEvent, WatchEvent>();
+    for (const event of events) {
+      // A create has no previous version.
+      if (event.type === 'put' && event.kv.version === 1) continue;
+      try {
+        const read = await this.kv.range({ key: event.kv.key, revision: event.kv.modRevision - 1 });
+        const prevKv = read.kvs[0];
+        if (prevKv) out.set(event, { ...event, prevKv });
+      } catch (error) {
+        // Compacted meanwhile: etcd sends the event without prevKv too.
+        if (!(error instanceof MvccError)) throw error;
+      }
+    }
+    return out;
+  }
+
+  private remove(watcher: Watcher): void {
+    this.watchers.delete(watcher.id);
+    this.synced.delete(watcher);
+    this.unsynced.delete(watcher);
+    this.victims.delete(watcher);
+    watcher.state = 'cancelled';
+    watcher.pending = undefined;
+  }
+}

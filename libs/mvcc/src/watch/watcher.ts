@@ -1,0 +1,43 @@
+import { type KeyRange, toKeyRange } from '../key-range';
+import type { WatchEvent, WatchRequest, WatchResponse, WatchSink } from './types';
+
+export type WatcherState = 'synced' | 'unsynced' | 'victim' | 'cancelled';
+
+/** One watch registration and where it stands in the event stream. */
+export class Watcher {
+  readonly range: KeyRange;
+  readonly prevKv: boolean;
+  private readonly noPut: boolean;
+  private readonly noDelete: boolean;
+  /** The next revision this watcher must receive. */
+  minRevision: number;
+  state: WatcherState = 'unsynced';
+  /** A response the sink refused, to deliver before anything else (victims only). */
+  pending: WatchResponse | undefined;
+  /** minRevision to set once `pending` is taken; undefined = cancel after it (compaction notice). */
+  pendingNextRevision: number | undefined;
+
+  constructor(
+    readonly id: number,
+    request: WatchRequest,
+    readonly sink: WatchSink,
+    minRevision: number,
+  ) {
+    this.range = toKeyRange(request.key, request.rangeEnd);
+    this.prevKv = request.prevKv ?? false;
+    this.noPut = request.filters?.noPut ?? false;
+    this.noDelete = request.filters?.noDelete ?? false;
+    this.minRevision = minRevision;
+  }
+
+  /** Whether this watcher wants `event` (its filters; the key match is the group's job). */
+  accepts(event: WatchEvent): boolean {
+    return event.type === 'put' ? !this.noPut : !this.noDelete;
+  }
+
+  /** The event as this watcher should see it (without prevKv unless asked for). */
+  shape(event: WatchEvent): WatchEvent {
+    if (this.prevKv || !event.prevKv) return event;
+    return { type: event.type, kv: event.kv };
+  }
+}

@@ -1,0 +1,120 @@
+// One write transaction: every change gets the same main revision (current + 1) and the next sub
+// revision. Changes hit memory at once and are staged into the caller's BackendBatch; the store's
+// revision moves (and listeners hear of it) in end(). A WriteTxn lives within one synchronous turn.
+import type { BackendBatch } from '@cairn/storage';
+import { toKeyRange } from './key-range';
+import { copyBytes, encodeKeyValue, type KeyValue } from './key-value';
+import { META_CURRENT_REVISION, putMetaNumber } from './meta';
+import { executeRange } from './range';
+import { encodeRevisionKey } from './revision';
+import { keyId } from './sorted-key-map';
+import type { StoreState } from './store-state';
+import type { ChangeEvent, RangeRequest, RangeResult, WriteResult } from './types';
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+export class WriteTxn {
+  readonly beginRevision: number;
+  private readonly changes: ChangeEvent[] = [];
+  private sub = 0;
+  private ended = false;
+
+  /** @internal Created by KvStore.beginWrite(). */
+  constructor(
+    private readonly state: StoreState,
+    readonly batch: BackendBatch,
+    private readonly onEnd: (txn: WriteTxn, result: WriteResult) => void,
+  ) {
+    this.beginRevision = state.currentRevision;
+  }
+
+  /** The revision this txn writes at. */
+  get revision(): number {
+    return this.beginRevision + 1;
+  }
+
+  /** Revision of the read view inside the txn: it sees its own writes once it has made any. */
+  get viewRevision(): number {
+    return this.changes.length > 0 ? this.beginRevision + 1 : this.beginRevision;
+  }
+
+  get changeCount(): number {
+    return this.changes.length;
+  }
+
+  range(req: RangeRequest): RangeResult | Promise<RangeResult> {
+    this.assertOpen();
+    return executeRange(this.state, req, this.viewRevision);
+  }
+
+  /** Put key = value with `lease` (0n = none); returns the revision written. */
+  put(key: Uint8Array, value: Uint8Array, lease: bigint = 0n): number {
+    this.assertOpen();
+    const main = this.revision;
+    const ownKey = copyBytes(key);
+    const index = this.state.keys.getOrCreate(keyId(ownKey), ownKey);
+    const prev = index.latest;
+    const kv: KeyValue = {
+      key: index.key,
+      createRevision: prev ? prev.createRevision : main,
+      modRevision: main,
+      version: prev ? prev.version + 1 : 1,
+      value: value.length === 0 ? EMPTY : copyBytes(value),
+      lease,
+    };
+    const rev = { main, sub: this.sub++ };
+    this.state.buffer.stage(this.batch, encodeRevisionKey(rev), encodeKeyValue(kv));
+    index.put(rev);
+    index.latest = kv;
+    this.changes.push(prev ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
+    return main;
+  }
+
+  /** Delete every live key in the range; returns the deleted versions in key order. */
+  deleteRange(key: Uint8Array, rangeEnd?: Uint8Array): KeyValue[] {
+    this.assertOpen();
+    const victims = [...this.state.keys.live(toKeyRange(key, rangeEnd))];
+    const deleted: KeyValue[] = [];
+    for (const index of victims) {
+      const prev = index.latest as KeyValue;
+      const main = this.revision;
+      const rev = { main, sub: this.sub++ };
+      // Stored like etcd: the tombstone's record carries only the key.
+      const stored: KeyValue = {
+        key: index.key,
+        createRevision: 0,
+        modRevision: 0,
+        version: 0,
+        value: EMPTY,
+        lease: 0n,
+      };
+      this.state.buffer.stage(this.batch, encodeRevisionKey(rev, true), encodeKeyValue(stored));
+      index.tombstone(rev);
+      index.latest = undefined;
+      this.changes.push({ type: 'delete', kv: { ...stored, modRevision: main }, prevKv: prev });
+      deleted.push(prev);
+    }
+    return deleted;
+  }
+
+  /** Finish: moves the store to this txn's revision if anything changed and tells listeners. */
+  end(): WriteResult {
+    this.assertOpen();
+    this.ended = true;
+    const changed = this.changes.length > 0;
+    const result: WriteResult = {
+      revision: changed ? this.revision : this.beginRevision,
+      events: this.changes,
+    };
+    if (changed) {
+      this.state.currentRevision = this.revision;
+      putMetaNumber(this.batch, META_CURRENT_REVISION, this.revision);
+    }
+    this.onEnd(this, result);
+    return result;
+  }
+
+  private assertOpen(): void {
+    if (this.ended) throw new Error('WriteTxn: already ended');
+  }
+}
