@@ -14,6 +14,10 @@ export class Connection {
       // Without a local pool grpc-js would share one TCP connection among all channels to the
       // same address, and --conns would mean nothing.
       'grpc.use_local_subchannel_pool': 1,
+      // A benchmark must see every failure, not have grpc-js quietly resend it (and retry
+      // bookkeeping buffers each message); channelz would count every call for nobody.
+      'grpc.enable_retries': 0,
+      'grpc.enable_channelz': 0,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
     });
