@@ -61,7 +61,6 @@ function runSeed(seed: number, opts: { preVote: boolean; checkQuorum: boolean })
     }
   }
   // heal: deliver everything, let it settle, and every node must converge on the same applied log
-  pending = [];
   for (let i = 0; i < 60; i++) net.tickAll(1);
   const lens = [...net.nodes.values()].map((n) => n.applied.length);
   expect(new Set(lens).size, `seed ${seed} applied lengths ${lens}`).toBe(1);

@@ -69,12 +69,11 @@ export function msg(fields: Partial<Message> & { type: MessageType }): Message {
  */
 export function electLeader(tn: TestNode, voters: NodeId[]): Message[] {
   tn.node.campaign();
-  let out = tn.process();
-  const preVotes = out.filter((m) => m.type === MessageType.PreVote);
+  const preVotes = tn.process().filter((m) => m.type === MessageType.PreVote);
   for (const m of preVotes) {
     tn.node.step(msg({ type: MessageType.PreVoteResp, from: m.to, to: tn.id, term: m.term }));
   }
-  out = tn.process();
+  tn.process();
   const term = tn.node.status().hardState.term;
   for (const v of voters) {
     if (v === tn.id || tn.state() === StateType.Leader) continue;
