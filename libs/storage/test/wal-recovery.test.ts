@@ -130,6 +130,28 @@ describe('torn tail of the last segment', () => {
     }
   });
 
+  it('recovers from a torn multi-megabyte entry of random bytes (the search for later records stays linear)', async () => {
+    const dir = join(root, 'big-torn');
+    const rand = seededRandom(99);
+    const big = entry(1, 6, 4 * 1024 * 1024);
+    for (let i = 0; i < big.data.length; i++) big.data[i] = rand(256);
+    const opts = { segmentSizeBytes: 64 * 1024 * 1024, preallocate: false }; // one segment, no cut
+    const wal = await Wal.create(dir, META, opts);
+    await wal.save(hs(1, 2), entries(1, 1, 5), true);
+    await wal.save(hs(1, 5), [big], true);
+    await wal.close();
+    const [seg] = layout(dir).slice(-1);
+    const fd = openSync(seg.file, 'r+');
+    ftruncateSync(fd, seg.recordOffsets[seg.recordOffsets.length - 2] + 3 * 1024 * 1024); // inside the big entry
+    closeSync(fd);
+
+    expect(listSegments(dir).length).toBe(1);
+    const opened = await Wal.open(dir, FROM_START, opts);
+    await opened.wal.close();
+    expect(opened.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
+    expect(opened.hardState).toEqual(hs(1, 2));
+  });
+
   it('zeroes torn garbage after the last record (a partial write with no complete record) and goes on', async () => {
     const dir = copyOf(pristine);
     const [seg] = layout(dir).slice(-1);

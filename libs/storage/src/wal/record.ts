@@ -1,15 +1,20 @@
 // Record framing. Every record is
 //
 //   u32 LE  payload length N
-//   u32 LE  CRC-32C
+//   u32 LE  record CRC
 //   u8      record type
+//   u16 LE  header check
 //   N bytes payload
 //
-// The CRC is per record (not chained) and covers seq(u64 LE) ‖ file offset(u64 LE) ‖ N ‖ type ‖ payload.
-// Per record, so that after a bad record the reader can look for valid records further on and tell a
-// torn tail (nothing valid follows) from damage in the middle (something valid follows). Seeded with the
-// segment seq and the record's own offset, so a stale or misplaced copy of a record (a user value that
-// happens to contain WAL bytes, a block written to the wrong place) never verifies.
+// Both checks are CRC-32C and per record (not chained like etcd's). H = CRC-32C of
+// seq (u64 LE) ‖ file offset of the record (u64 LE) ‖ N (u32 LE) ‖ type; the header check is H's low 16
+// bits and the record CRC continues H over the payload, so it covers everything at no extra cost.
+// - Per record, so that after a bad record the reader can try later offsets for a record that verifies,
+//   and tell a torn tail (nothing valid follows) from damage in the middle (something valid follows).
+// - Seeded with the segment seq and the record's own offset, so a copy of a record anywhere else (a user
+//   value that happens to contain WAL bytes, a block written to the wrong place) never verifies.
+// - The header check lets that search reject almost every candidate offset without checksumming a
+//   payload, so it stays linear even over megabytes of torn random data.
 import type { Entry } from '@cairn/raft';
 import { BinaryWriter } from '../codec/binary-writer';
 import { entrySize, writeEntry } from '../codec/entry-codec';
@@ -26,7 +31,10 @@ export enum RecordType {
   SnapshotMark = 5,
 }
 
-export const RECORD_HEADER_BYTES = 9;
+export const RECORD_HEADER_BYTES = 11;
+const CRC_AT = 4;
+const TYPE_AT = 8;
+const CHECK_AT = 9;
 
 /** A record whose payload is already encoded (the small ones: header, metadata, hard state, mark). */
 export interface PlainRecord {
@@ -49,21 +57,19 @@ function putU64(b: Uint8Array, at: number, n: number): void {
   b[at + 7] = hi >>> 24;
 }
 
-/** The CRC of the record framed at `pos` of `buf`, which sits at `fileOffset` of segment `seq`. */
-export function recordCrc(
-  buf: Uint8Array,
-  pos: number,
-  payloadLength: number,
-  seq: number,
-  fileOffset: number,
-): number {
-  putU64(seedScratch, 0, seq);
-  putU64(seedScratch, 8, fileOffset);
-  let crc = crc32c(seedScratch);
-  crc = crc32c(buf, crc, pos, pos + 4);
-  return crc32c(buf, crc, pos + 8, pos + RECORD_HEADER_BYTES + payloadLength);
+function u32At(buf: Uint8Array, at: number): number {
+  return (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
 }
 
+/** H: the CRC of (seq, offset, length, type) of the record framed at `pos`, sitting at `fileOffset`. */
+function headerCrc(buf: Uint8Array, pos: number, seq: number, fileOffset: number): number {
+  putU64(seedScratch, 0, seq);
+  putU64(seedScratch, 8, fileOffset);
+  const crc = crc32c(buf, crc32c(seedScratch), pos, pos + 4);
+  return crc32c(buf, crc, pos + TYPE_AT, pos + TYPE_AT + 1);
+}
+
+/** Fills in the header check and the record CRC of a record whose length, type and payload are written. */
 function sealRecord(
   buf: Uint8Array,
   pos: number,
@@ -71,11 +77,15 @@ function sealRecord(
   seq: number,
   fileOffset: number,
 ): void {
-  const crc = recordCrc(buf, pos, payloadLength, seq, fileOffset);
-  buf[pos + 4] = crc;
-  buf[pos + 5] = crc >>> 8;
-  buf[pos + 6] = crc >>> 16;
-  buf[pos + 7] = crc >>> 24;
+  const h = headerCrc(buf, pos, seq, fileOffset);
+  buf[pos + CHECK_AT] = h;
+  buf[pos + CHECK_AT + 1] = h >>> 8;
+  const start = pos + RECORD_HEADER_BYTES;
+  const crc = crc32c(buf, h, start, start + payloadLength);
+  buf[pos + CRC_AT] = crc;
+  buf[pos + CRC_AT + 1] = crc >>> 8;
+  buf[pos + CRC_AT + 2] = crc >>> 16;
+  buf[pos + CRC_AT + 3] = crc >>> 24;
 }
 
 /**
@@ -98,19 +108,21 @@ export function frameRecords(
   for (const r of others) total += RECORD_HEADER_BYTES + r.payload.length;
 
   const w = BinaryWriter.alloc(total);
-  for (let i = 0; i < entries.length; i++) {
+  const frame = (type: RecordType, payloadLength: number): number => {
     const pos = w.pos;
-    w.u32le(sizes[i]);
-    w.pos += 4; // CRC, filled in by sealRecord
-    w.u8(RecordType.Entry);
+    w.u32le(payloadLength);
+    w.pos += 4; // record CRC, filled in by sealRecord
+    w.u8(type);
+    w.pos += 2; // header check, filled in by sealRecord
+    return pos;
+  };
+  for (let i = 0; i < entries.length; i++) {
+    const pos = frame(RecordType.Entry, sizes[i]);
     writeEntry(w, entries[i]);
     sealRecord(w.buf, pos, sizes[i], seq, fileOffset + pos);
   }
   for (const r of others) {
-    const pos = w.pos;
-    w.u32le(r.payload.length);
-    w.pos += 4;
-    w.u8(r.type);
+    const pos = frame(r.type, r.payload.length);
     w.raw(r.payload);
     sealRecord(w.buf, pos, r.payload.length, seq, fileOffset + pos);
   }
@@ -124,41 +136,41 @@ function isRecordType(t: number): t is RecordType {
   return t >= RecordType.SegmentHeader && t <= RecordType.SnapshotMark;
 }
 
-/** Reads and verifies the record at `pos` of a segment buffer whose offset 0 is the start of the file. */
+function isZero(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Reads and verifies the record at `pos` of a whole segment file in `buf` (so `pos` is also the file
+ * offset). Checks run cheapest first: type, length, header check, and only then the payload CRC.
+ */
 export function readRecordAt(buf: Uint8Array, pos: number, seq: number): RecordAt {
-  const end = buf.length;
-  if (end - pos < RECORD_HEADER_BYTES) {
-    return { ok: false, reason: `truncated record header (${end - pos} bytes left)` };
-  }
-  const length = (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
-  const type = buf[pos + 8];
+  const left = buf.length - pos - RECORD_HEADER_BYTES;
+  if (left < 0) return { ok: false, reason: `truncated record header (${buf.length - pos} bytes left)` };
+  const type = buf[pos + TYPE_AT];
   if (type === 0 && isZero(buf, pos, pos + RECORD_HEADER_BYTES)) {
     return { ok: false, reason: 'zero-filled header (space that was never written)' };
   }
   if (!isRecordType(type)) return { ok: false, reason: `unknown record type ${type}` };
-  if (length > end - pos - RECORD_HEADER_BYTES) {
+  const length = u32At(buf, pos);
+  if (length > left) {
     return {
       ok: false,
-      reason: `record length ${length} runs past the end of the file (${end - pos - RECORD_HEADER_BYTES} bytes left)`,
+      reason: `record length ${length} runs past the end of the file (${left} bytes left)`,
     };
   }
-  const stored = (buf[pos + 4] | (buf[pos + 5] << 8) | (buf[pos + 6] << 16) | (buf[pos + 7] << 24)) >>> 0;
-  const actual = recordCrc(buf, pos, length, seq, pos);
+  const h = headerCrc(buf, pos, seq, pos);
+  const check = buf[pos + CHECK_AT] | (buf[pos + CHECK_AT + 1] << 8);
+  if ((h & 0xffff) !== check) return { ok: false, reason: 'header check mismatch' };
+  const start = pos + RECORD_HEADER_BYTES;
+  const stored = u32At(buf, pos + CRC_AT);
+  const actual = crc32c(buf, h, start, start + length);
   if (stored !== actual) {
     return {
       ok: false,
       reason: `CRC mismatch (stored 0x${stored.toString(16)}, computed 0x${actual.toString(16)})`,
     };
   }
-  return {
-    ok: true,
-    type,
-    payloadStart: pos + RECORD_HEADER_BYTES,
-    next: pos + RECORD_HEADER_BYTES + length,
-  };
-}
-
-function isZero(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
-  return true;
+  return { ok: true, type, payloadStart: start, next: start + length };
 }

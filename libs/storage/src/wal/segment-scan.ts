@@ -10,7 +10,7 @@
 //   If there is one, the bad record sits in the middle of good data: corruption. If there is none, it is a
 //   torn tail (a write that never completed, so never acknowledged): the data ends at the bad record and
 //   the caller zeroes the rest.
-import { RECORD_HEADER_BYTES, readRecordAt, recordCrc, RecordType } from './record';
+import { readRecordAt, RecordType } from './record';
 import { WalCorruptError } from './errors';
 
 export interface ScannedRecord {
@@ -47,14 +47,12 @@ export function lastNonZero(buf: Uint8Array, from: number): number {
 
 /** Offset of the first record in [from, lastNz] that verifies at its own offset, or -1. */
 function findValidRecord(buf: Uint8Array, from: number, lastNz: number, seq: number): number {
-  // A record's type byte (offset + 8) is non-zero, so a record cannot start after lastNz - 8.
+  // A record's type byte (offset + 8) is non-zero, so a record cannot start after lastNz - 8. The type test
+  // is a cheap filter; readRecordAt then rejects nearly all candidates on the header check.
   for (let pos = from; pos <= lastNz - 8; pos++) {
     const type = buf[pos + 8];
     if (type < RecordType.SegmentHeader || type > RecordType.SnapshotMark) continue;
-    const length = (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
-    if (length > buf.length - pos - RECORD_HEADER_BYTES) continue;
-    const stored = (buf[pos + 4] | (buf[pos + 5] << 8) | (buf[pos + 6] << 16) | (buf[pos + 7] << 24)) >>> 0;
-    if (stored === recordCrc(buf, pos, length, seq, pos)) return pos;
+    if (readRecordAt(buf, pos, seq).ok) return pos;
   }
   return -1;
 }
