@@ -30,6 +30,8 @@ export interface NodeConfig {
   /** '0' disables; periodic: a duration like '1h' or hours as a number; revision: a count. */
   autoCompactionRetention: string;
   logger: Logger;
+  /** Durations for /metrics: WAL fsyncs and backend batch commits, in seconds. */
+  observe?: (kind: 'wal_fsync' | 'backend_commit', seconds: number) => void;
 }
 
 export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;

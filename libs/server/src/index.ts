@@ -1,1 +1,9 @@
-export {};
+export * from './config';
+export * from './logger';
+export * from './ids';
+export * from './transport';
+export * from './members';
+export * from './alarms';
+export * from './applier';
+export * from './kv-codec';
+export { CairnNode, type NodeStatus, type ProposalBody, type TransportFactory } from './node';

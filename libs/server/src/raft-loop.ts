@@ -6,6 +6,7 @@
 import {
   type ConfChange,
   type Entry,
+  type HardState,
   type Message,
   type RaftNode,
   type ReadState,
@@ -23,6 +24,8 @@ export interface RaftLoopHandlers {
   /** Install a snapshot received from the leader; resolves when the state machine matches it. */
   applySnapshot(snapshot: Snapshot): Promise<void>;
   onSoftState(state: SoftState): void;
+  /** Term, vote or commit changed (after it was persisted). */
+  onHardState(state: HardState): void;
   onReadStates(states: ReadState[]): void;
   /** A fatal storage error: the member must stop (it can no longer promise durability). */
   onFatal(err: unknown): void;
@@ -51,6 +54,7 @@ export class RaftLoop {
     private readonly transport: Transport,
     private readonly handlers: RaftLoopHandlers,
     private readonly logger: Logger,
+    private readonly observeFsync?: (seconds: number) => void,
   ) {}
 
   start(tickMs: number): void {
@@ -173,9 +177,14 @@ export class RaftLoop {
       this.storage.applySnapshot(rd.snapshot);
     }
     if (rd.entries.length > 0 || rd.hardState) {
+      const started = process.hrtime.bigint();
       await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      if (rd.mustSync) this.observeFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
     }
-    if (rd.hardState) this.storage.setHardState(rd.hardState);
+    if (rd.hardState) {
+      this.storage.setHardState(rd.hardState);
+      this.handlers.onHardState(rd.hardState);
+    }
     if (rd.entries.length > 0) this.storage.append(rd.entries);
 
     // 2. Send: only now may messages that depend on what we persisted leave the member.

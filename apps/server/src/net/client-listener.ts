@@ -45,9 +45,14 @@ export class ClientListener {
       socket.off('data', onData);
       socket.pause();
       socket.unshift(head);
-      if (couldBeHttp2) this.targets.grpc(socket);
-      else this.targets.http.emit('connection', socket);
-      socket.resume();
+      if (couldBeHttp2) {
+        // Node's HTTP/2 session drains what was read ahead from the paused socket itself; resuming here
+        // would let those bytes flow past with no listener.
+        this.targets.grpc(socket);
+      } else {
+        this.targets.http.emit('connection', socket);
+        socket.resume();
+      }
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());

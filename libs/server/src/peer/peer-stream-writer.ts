@@ -165,8 +165,18 @@ export class PeerStreamWriter {
       return;
     }
     this.currentUrl = url;
-    this.client = createPeerClient(target, this.deps.credentials, PEER_CHANNEL_OPTIONS);
-    const call = this.client.Stream();
+    let call: grpc.ClientDuplexStream<StreamFrame, StreamReply>;
+    try {
+      this.client = createPeerClient(target, this.deps.credentials, PEER_CHANNEL_OPTIONS);
+      call = this.client.Stream();
+    } catch (err) {
+      // grpc refuses some targets synchronously (an unresolvable scheme, say): treat it as a failed dial.
+      this.hangUp();
+      this.logDialFailure(describeGrpcError(err).details);
+      this.nextUrl++;
+      this.scheduleRedial();
+      return;
+    }
     this.call = call;
     this.state = 'connecting';
     this.blocked = false;

@@ -1,0 +1,95 @@
+// Composes one running member: the core node, the gRPC server and the Nest HTTP app on the client URL(s),
+// and (for clusters) the peer listener.
+import * as grpc from '@grpc/grpc-js';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
+import type http from 'node:http';
+import { CairnNode, type Logger } from '@cairn/server';
+import type { ServerSettings } from './config/settings';
+import { createEtcdApis } from './etcd/apis';
+import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
+import { AppModule } from './http/app.module';
+import { CairnMetrics } from './metrics';
+import { ClientListener } from './net/client-listener';
+
+export interface RunningCairn {
+  node: CairnNode;
+  clientUrls: string[];
+  close(): Promise<void>;
+}
+
+export async function startCairn(settings: ServerSettings, logger: Logger): Promise<RunningCairn> {
+  const metrics = new CairnMetrics();
+  const node = await CairnNode.start({
+    name: settings.name,
+    dataDir: settings.dataDir,
+    initialCluster: settings.initialCluster,
+    initialClusterState: settings.initialClusterState,
+    initialClusterToken: settings.initialClusterToken,
+    advertisePeerUrls: settings.initialAdvertisePeerUrls,
+    advertiseClientUrls: settings.advertiseClientUrls,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    electionTimeoutMs: settings.electionTimeoutMs,
+    snapshotCount: settings.snapshotCount,
+    snapshotCatchUpEntries: Math.min(5000, settings.snapshotCount),
+    quotaBackendBytes: settings.quotaBackendBytes,
+    maxRequestBytes: settings.maxRequestBytes,
+    maxTxnOps: settings.maxTxnOps,
+    autoCompactionMode: settings.autoCompactionMode,
+    autoCompactionRetention: settings.autoCompactionRetention,
+    logger,
+    observe: (kind, seconds) => metrics.observe(kind, seconds),
+  });
+
+  const apis = createEtcdApis(node, settings.maxTxnOps);
+  const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
+  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+
+  const nest: INestApplication = await NestFactory.create(AppModule.forMember(node, apis, metrics), new ExpressAdapter(), {
+    bodyParser: false,
+    logger: false,
+  });
+  await nest.init();
+  const httpServer = nest.getHttpServer() as http.Server;
+
+  const grpcBytes = { received: 0, sent: 0 };
+  const liveGrpcSockets = new Set<import('node:net').Socket>();
+  metrics.attach(node, {
+    received: () => grpcBytes.received + [...liveGrpcSockets].reduce((sum, s) => sum + s.bytesRead, 0),
+    sent: () => grpcBytes.sent + [...liveGrpcSockets].reduce((sum, s) => sum + s.bytesWritten, 0),
+  });
+
+  const listeners: ClientListener[] = [];
+  const clientUrls: string[] = [];
+  for (const url of settings.listenClientUrls) {
+    const listener = new ClientListener({
+      grpc: (socket) => {
+        liveGrpcSockets.add(socket);
+        socket.once('close', () => {
+          liveGrpcSockets.delete(socket);
+          grpcBytes.received += socket.bytesRead;
+          grpcBytes.sent += socket.bytesWritten;
+        });
+        injector.injectConnection(socket);
+      },
+      http: httpServer,
+    });
+    const address = await listener.listen(url.hostname, Number(url.port || 2379));
+    listeners.push(listener);
+    clientUrls.push(`http://${url.hostname}:${address.port}`);
+  }
+  logger.info({ clientUrls }, 'serving client requests');
+
+  return {
+    node,
+    clientUrls,
+    async close() {
+      for (const listener of listeners) await listener.close();
+      injector.destroy();
+      grpcServer.forceShutdown();
+      await nest.close();
+      await node.close();
+    },
+  };
+}

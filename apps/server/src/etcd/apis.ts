@@ -1,0 +1,15 @@
+// The etcd API objects one member serves; gRPC services and the JSON gateway share them.
+import type { CairnNode } from '@cairn/server';
+import { KvApi } from './kv-api';
+import { LeaseApi } from './lease-api';
+import { MaintenanceApi } from './maintenance-api';
+
+export interface EtcdApis {
+  kv: KvApi;
+  lease: LeaseApi;
+  maintenance: MaintenanceApi;
+}
+
+export function createEtcdApis(node: CairnNode, maxTxnOps: number): EtcdApis {
+  return { kv: new KvApi(node, maxTxnOps), lease: new LeaseApi(node), maintenance: new MaintenanceApi(node) };
+}

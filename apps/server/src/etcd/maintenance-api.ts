@@ -1,0 +1,98 @@
+// etcd's Maintenance and Cluster services over a CairnNode.
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AlarmRequest__Output, HashKVRequest__Output } from '@cairn/api';
+import { AlarmKind, type CairnNode, toEtcdError } from '@cairn/server';
+import { ETCD_API_VERSION } from '../version';
+import { proposeAndUnwrap } from './propose';
+
+const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
+
+export class MaintenanceApi {
+  constructor(private readonly node: CairnNode) {}
+
+  status(): object {
+    const status = this.node.status();
+    return {
+      header: this.node.header(this.node.kv.currentRevision),
+      version: ETCD_API_VERSION,
+      dbSize: this.node.dbSizeBytes,
+      leader: status.leader.toString(),
+      raftIndex: status.commitIndex,
+      raftTerm: status.term,
+      raftAppliedIndex: status.appliedIndex,
+      errors: this.node.alarms.list().map((a) => `memberID:${a.memberId} alarm:${AlarmKind[a.alarm].toUpperCase()} `),
+      dbSizeInUse: this.node.dbSizeBytes,
+      isLearner: status.isLearner,
+      dbSizeQuota: this.node.config.quotaBackendBytes,
+    };
+  }
+
+  async hashKV(req: HashKVRequest__Output): Promise<object> {
+    try {
+      const result = await this.node.kv.hashKV(Number(req.revision));
+      return {
+        header: this.node.header(this.node.kv.currentRevision),
+        hash: result.hash,
+        compact_revision: result.compactRevision,
+        hash_revision: result.hashRevision,
+      };
+    } catch (err) {
+      throw toEtcdError(err);
+    }
+  }
+
+  async hash(): Promise<object> {
+    const result = await this.node.kv.hashKV(0);
+    return { header: this.node.header(this.node.kv.currentRevision), hash: result.hash };
+  }
+
+  async defragment(): Promise<object> {
+    await this.node.defragment();
+    return { header: this.node.header(this.node.kv.currentRevision) };
+  }
+
+  alarm(req: AlarmRequest__Output): Promise<object> {
+    if (req.action === 0) {
+      return Promise.resolve({
+        header: this.node.header(this.node.kv.currentRevision),
+        alarms: this.node.alarms.list().map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })),
+      });
+    }
+    return proposeAndUnwrap(this.node, { alarm: req });
+  }
+
+  /** Streams a consistent copy of the backend, like etcd's Maintenance/Snapshot. */
+  async *snapshot(): AsyncGenerator<object> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-snapshot-'));
+    try {
+      const file = path.join(dir, 'snapshot.db');
+      await this.node.writeBackendSnapshot(file);
+      const size = (await stat(file)).size;
+      let sent = 0;
+      const header = this.node.header(this.node.kv.currentRevision);
+      for await (const chunk of createReadStream(file, { highWaterMark: SNAPSHOT_CHUNK_BYTES })) {
+        const blob = chunk as Buffer;
+        sent += blob.length;
+        yield { header, remaining_bytes: size - sent, blob, version: ETCD_API_VERSION };
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  memberList(): object {
+    return {
+      header: this.node.header(this.node.kv.currentRevision),
+      members: this.node.members.list().map((m) => ({
+        ID: m.id.toString(),
+        name: m.name,
+        peerURLs: m.peerUrls,
+        clientURLs: m.clientUrls,
+        isLearner: m.isLearner,
+      })),
+    };
+  }
+}

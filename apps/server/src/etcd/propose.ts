@@ -1,0 +1,8 @@
+// Proposes a request and turns its apply result into the response or the error it carries.
+import { type CairnNode, type ProposalBody, toEtcdError } from '@cairn/server';
+
+export async function proposeAndUnwrap(node: CairnNode, body: ProposalBody): Promise<object> {
+  const result = await node.propose(body);
+  if (result.error) throw toEtcdError(result.error);
+  return result.response ?? {};
+}

@@ -1,0 +1,196 @@
+// One Watch stream (etcd's serverWatchStream): many watchers multiplexed on one stream, each with a
+// stream-local ID (auto IDs start at 0, or chosen by the client), created/canceled acks, compaction
+// notices, progress requests and notifications, and fragmentation of big revisions.
+import type { WatchRequest__Output } from '@cairn/api';
+import type { WatchEvent, WatchResponse as StoreResponse } from '@cairn/mvcc';
+import { type CairnNode, wireKv } from '@cairn/server';
+
+export interface WatchSessionOptions {
+  /** Responses above this size with >= 2 events are split when the watcher asked for fragments. */
+  maxResponseBytes: number;
+  progressNotifyIntervalMs: number;
+}
+
+/** Sends one response on the stream; false = the stream is full and the response was NOT sent. */
+export type WatchSend = (response: object, approxBytes: number) => boolean;
+
+interface SessionWatcher {
+  storeId: number;
+  fragment: boolean;
+  progressNotify: boolean;
+  sentSinceProgress: boolean;
+}
+
+const INVALID_WATCH_ID = -1;
+const COMPACTED_REASON = 'etcdserver: mvcc: required revision has been compacted';
+
+export class WatchSession {
+  private readonly watchers = new Map<number, SessionWatcher>();
+  private nextAutoId = 0;
+  private progressTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly node: CairnNode,
+    private readonly send: WatchSend,
+    private readonly opts: WatchSessionOptions,
+  ) {
+    this.progressTimer = setInterval(() => this.notifyProgress(), opts.progressNotifyIntervalMs);
+    this.progressTimer.unref();
+  }
+
+  handle(req: WatchRequest__Output): void {
+    if (this.closed) return;
+    if (req.create_request) this.create(req.create_request);
+    else if (req.cancel_request) this.cancel(Number(req.cancel_request.watch_id));
+    else if (req.progress_request) this.requestProgress();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.progressTimer);
+    for (const watcher of this.watchers.values()) this.node.watchable.cancel(watcher.storeId);
+    this.watchers.clear();
+  }
+
+  private header(revision = this.node.kv.currentRevision): object {
+    return this.node.header(revision);
+  }
+
+  private create(req: NonNullable<WatchRequest__Output['create_request']>): void {
+    const startRevision = Number(req.start_revision);
+    if (startRevision < 0) {
+      this.send(
+        { header: this.header(), watch_id: INVALID_WATCH_ID, created: true, canceled: true, cancel_reason: COMPACTED_REASON },
+        64,
+      );
+      return;
+    }
+    let id = Number(req.watch_id);
+    if (id !== 0 || this.watchers.has(id)) {
+      // A client-chosen ID (etcd 3.4+): it must not be in use on this stream.
+      if (this.watchers.has(id)) {
+        this.send(
+          {
+            header: this.header(),
+            watch_id: INVALID_WATCH_ID,
+            created: true,
+            canceled: true,
+            cancel_reason: 'mvcc: duplicate watch ID provided',
+          },
+          64,
+        );
+        return;
+      }
+    } else {
+      while (this.watchers.has(this.nextAutoId)) this.nextAutoId++;
+      id = this.nextAutoId++;
+    }
+    const filters = new Set(req.filters.map(Number));
+    // An empty key watches from "\0" (etcd), i.e. with range_end "\0" every key.
+    const key = req.key.length === 0 ? Buffer.from([0]) : req.key;
+    const watcher: SessionWatcher = {
+      storeId: -1,
+      fragment: req.fragment,
+      progressNotify: req.progress_notify,
+      sentSinceProgress: false,
+    };
+    this.watchers.set(id, watcher);
+    // The created ack goes out before any event of this watcher.
+    this.send({ header: this.header(), watch_id: id, created: true }, 64);
+    watcher.storeId = this.node.watchable.watch(
+      {
+        key,
+        rangeEnd: req.range_end.length > 0 ? req.range_end : undefined,
+        startRevision,
+        prevKv: req.prev_kv,
+        filters: { noPut: filters.has(0), noDelete: filters.has(1) },
+      },
+      (response) => this.deliver(id, watcher, response),
+    );
+  }
+
+  private deliver(id: number, watcher: SessionWatcher, response: StoreResponse): boolean {
+    if (this.closed || this.watchers.get(id) !== watcher) return true; // canceled: drop silently
+    if (response.compactRevision !== undefined) {
+      this.watchers.delete(id);
+      return (
+        this.send(
+          {
+            header: this.header(response.revision),
+            watch_id: id,
+            canceled: true,
+            compact_revision: response.compactRevision,
+            cancel_reason: COMPACTED_REASON,
+          },
+          64,
+        ) || true
+      );
+    }
+    const events = response.events.map(wireEvent);
+    const sizes = response.events.map(eventSize);
+    const size = sizes.reduce((sum, bytes) => sum + bytes, 64);
+    watcher.sentSinceProgress = true;
+    if (!watcher.fragment || size <= this.opts.maxResponseBytes || events.length < 2) {
+      return this.send({ header: this.header(response.revision), watch_id: id, events }, size);
+    }
+    // Fragments: every part but the last is marked `fragment`, the client joins them.
+    const parts: ReturnType<typeof wireEvent>[][] = [[]];
+    let partSize = 0;
+    for (const [i, event] of events.entries()) {
+      const bytes = sizes[i];
+      if (partSize + bytes > this.opts.maxResponseBytes && parts[parts.length - 1].length > 0) {
+        parts.push([]);
+        partSize = 0;
+      }
+      parts[parts.length - 1].push(event);
+      partSize += bytes;
+    }
+    let sent = true;
+    parts.forEach((part, i) => {
+      const last = i === parts.length - 1;
+      sent = this.send({ header: this.header(response.revision), watch_id: id, events: part, fragment: !last }, partSize) && sent;
+    });
+    // Fragments were all written (a full buffer only delays them); report the stream's state.
+    return true;
+  }
+
+  private cancel(id: number): void {
+    const watcher = this.watchers.get(id);
+    if (watcher) {
+      this.node.watchable.cancel(watcher.storeId);
+      this.watchers.delete(id);
+    }
+    this.send({ header: this.header(), watch_id: id, canceled: true }, 64);
+  }
+
+  /** A progress request: if every watcher is synced, one response tells the current revision. */
+  private requestProgress(): void {
+    const allSynced = [...this.watchers.values()].every((w) => this.node.watchable.isSynced(w.storeId));
+    if (allSynced) this.send({ header: this.header(), watch_id: INVALID_WATCH_ID }, 64);
+  }
+
+  private notifyProgress(): void {
+    for (const [id, watcher] of this.watchers) {
+      if (!watcher.progressNotify) continue;
+      if (!watcher.sentSinceProgress && this.node.watchable.isSynced(watcher.storeId)) {
+        this.send({ header: this.header(), watch_id: id }, 64);
+      }
+      watcher.sentSinceProgress = false;
+    }
+  }
+}
+
+function wireEvent(event: WatchEvent) {
+  return {
+    type: event.type === 'put' ? 0 : 1,
+    kv: wireKv(event.kv),
+    prev_kv: event.prevKv ? wireKv(event.prevKv) : null,
+  };
+}
+
+function eventSize(event: WatchEvent): number {
+  const prev = event.prevKv;
+  return 32 + event.kv.key.length + event.kv.value.length + (prev ? 32 + prev.key.length + prev.value.length : 0);
+}

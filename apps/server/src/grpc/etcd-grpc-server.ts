@@ -1,0 +1,153 @@
+// The gRPC server of the client URL: etcd's KV, Watch, Lease, Cluster and Maintenance services plus the
+// standard health service, all over one CairnNode.
+import * as grpc from '@grpc/grpc-js';
+import { type WatchRequest__Output, etcdError, loadEtcdServices, toGrpcStatus } from '@cairn/api';
+import type { CairnNode } from '@cairn/server';
+import type { EtcdApis } from '../etcd/apis';
+import { WatchSession } from '../etcd/watch-session';
+import type { CairnMetrics } from '../metrics';
+import { type RpcContext, requiresLeader, trackStream, unary } from './handlers';
+
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export function createEtcdGrpcServer(
+  node: CairnNode,
+  apis: EtcdApis,
+  metrics: CairnMetrics,
+  maxRequestBytes: number,
+): grpc.Server {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+  });
+  const pkg = loadEtcdServices();
+  const { kv, lease, maintenance } = apis;
+  const ctx = (service: string): RpcContext => ({ node, metrics, service });
+  const kvCtx = ctx('etcdserverpb.KV');
+  const leaseCtx = ctx('etcdserverpb.Lease');
+  const watchCtx = ctx('etcdserverpb.Watch');
+  const maintCtx = ctx('etcdserverpb.Maintenance');
+  const clusterCtx = ctx('etcdserverpb.Cluster');
+  const healthCtx = ctx('grpc.health.v1.Health');
+
+  server.addService(pkg.etcdserverpb.KV.service, {
+    Range: unary(kvCtx, 'Range', (req) => kv.range(req as never)),
+    Put: unary(kvCtx, 'Put', (req) => kv.put(req as never)),
+    DeleteRange: unary(kvCtx, 'DeleteRange', (req) => kv.deleteRange(req as never)),
+    Txn: unary(kvCtx, 'Txn', (req) => kv.txn(req as never)),
+    Compact: unary(kvCtx, 'Compact', (req) => kv.compact(req as never)),
+  });
+
+  server.addService(pkg.etcdserverpb.Lease.service, {
+    LeaseGrant: unary(leaseCtx, 'LeaseGrant', (req) => lease.grant(req as never)),
+    LeaseRevoke: unary(leaseCtx, 'LeaseRevoke', (req) => lease.revoke(req as never)),
+    LeaseTimeToLive: unary(leaseCtx, 'LeaseTimeToLive', (req) => lease.timeToLive(req as never)),
+    LeaseLeases: unary(leaseCtx, 'LeaseLeases', () => lease.leases()),
+    LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, object>) => {
+      const handled = trackStream(leaseCtx, 'bidi_stream', 'LeaseKeepAlive');
+      call.on('close', () => handled(0));
+      if (requiresLeader(call.metadata) && !node.hasLeader()) {
+        handled(14);
+        call.emit('error', toGrpcStatus(etcdError('no-leader')));
+        return;
+      }
+      call.on('data', (req: { ID: string }) => {
+        try {
+          call.write(lease.keepAlive(req.ID));
+        } catch (err) {
+          call.emit('error', toGrpcStatus(err));
+        }
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  });
+
+  server.addService(pkg.etcdserverpb.Watch.service, {
+    Watch: (call: grpc.ServerDuplexStream<WatchRequest__Output, object>) => {
+      const handled = trackStream(watchCtx, 'bidi_stream', 'Watch');
+      call.on('close', () => handled(0));
+      const needsLeader = requiresLeader(call.metadata);
+      if (needsLeader && !node.hasLeader()) {
+        handled(14);
+        call.emit('error', toGrpcStatus(etcdError('no-leader')));
+        return;
+      }
+      const session = new WatchSession(
+        node,
+        (response) => {
+          if (call.writableLength > 4 * 1024 * 1024) return false;
+          call.write(response);
+          return true;
+        },
+        { maxResponseBytes: maxRequestBytes, progressNotifyIntervalMs: 10 * 60 * 1000 },
+      );
+      const stopLeaderWatch = node.onLeaderChange((leader) => {
+        if (needsLeader && leader === 0n) {
+          session.close();
+          call.emit('error', toGrpcStatus(etcdError('no-leader')));
+        }
+      });
+      call.on('drain', () => node.watchable.retryVictims());
+      call.on('data', (req: WatchRequest__Output) => session.handle(req));
+      const finish = (): void => {
+        stopLeaderWatch();
+        session.close();
+      };
+      call.on('end', () => {
+        finish();
+        call.end();
+      });
+      call.on('cancelled', finish);
+      call.on('error', finish);
+      call.on('close', finish);
+    },
+  });
+
+  server.addService(pkg.etcdserverpb.Maintenance.service, {
+    Status: unary(maintCtx, 'Status', () => maintenance.status()),
+    Hash: unary(maintCtx, 'Hash', () => maintenance.hash()),
+    HashKV: unary(maintCtx, 'HashKV', (req) => maintenance.hashKV(req as never)),
+    Defragment: unary(maintCtx, 'Defragment', () => maintenance.defragment()),
+    Alarm: unary(maintCtx, 'Alarm', (req) => maintenance.alarm(req as never)),
+    Snapshot: (call: grpc.ServerWritableStream<object, object>) => {
+      const handled = trackStream(maintCtx, 'server_stream', 'Snapshot');
+      call.on('close', () => handled(0));
+      void (async () => {
+        try {
+          for await (const chunk of maintenance.snapshot()) {
+            if (call.cancelled) return;
+            if (!call.write(chunk)) await new Promise((resolve) => call.once('drain', resolve));
+          }
+          call.end();
+        } catch (err) {
+          call.emit('error', toGrpcStatus(err));
+        }
+      })();
+    },
+    MoveLeader: unary(maintCtx, 'MoveLeader', () => Promise.reject(etcdError('not-capable'))),
+    Downgrade: unary(maintCtx, 'Downgrade', () => Promise.reject(etcdError('not-capable'))),
+  });
+
+  server.addService(pkg.etcdserverpb.Cluster.service, {
+    MemberList: unary(clusterCtx, 'MemberList', () => maintenance.memberList()),
+    MemberAdd: unary(clusterCtx, 'MemberAdd', () => Promise.reject(etcdError('not-capable'))),
+    MemberRemove: unary(clusterCtx, 'MemberRemove', () => Promise.reject(etcdError('not-capable'))),
+    MemberUpdate: unary(clusterCtx, 'MemberUpdate', () => Promise.reject(etcdError('not-capable'))),
+    MemberPromote: unary(clusterCtx, 'MemberPromote', () => Promise.reject(etcdError('not-capable'))),
+  });
+
+  server.addService(pkg.grpc.health.v1.Health.service, {
+    Check: unary(healthCtx, 'Check', () => ({ status: node.hasLeader() ? 1 : 2 })),
+    Watch: (call: grpc.ServerWritableStream<object, object>) => {
+      call.write({ status: node.hasLeader() ? 1 : 2 });
+      const stop = node.onLeaderChange((leader) => call.write({ status: leader !== 0n ? 1 : 2 }));
+      call.on('cancelled', stop);
+      call.on('close', stop);
+    },
+  });
+
+  return server;
+}

@@ -1,0 +1,23 @@
+// The Nest application of a member: composes the HTTP controllers over the already-running core.
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { CairnNode } from '@cairn/server';
+import type { EtcdApis } from '../etcd/apis';
+import type { CairnMetrics } from '../metrics';
+import { GatewayController } from './gateway.controller';
+import { ProbesController } from './probes.controller';
+import { CAIRN_NODE, ETCD_APIS, METRICS } from './tokens';
+
+@Module({})
+export class AppModule {
+  static forMember(node: CairnNode, apis: EtcdApis, metrics: CairnMetrics): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [ProbesController, GatewayController],
+      providers: [
+        { provide: CAIRN_NODE, useValue: node },
+        { provide: ETCD_APIS, useValue: apis },
+        { provide: METRICS, useValue: metrics },
+      ],
+    };
+  }
+}

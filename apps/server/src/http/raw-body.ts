@@ -1,0 +1,39 @@
+// Reads a request body whatever its Content-Type (curl -d sends form encoding; etcd's gateway reads JSON
+// regardless), bounded by the member's request size limit.
+import type { IncomingMessage } from 'node:http';
+import { etcdError } from '@cairn/api';
+
+export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw etcdError('request-too-large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Splits a body holding one or more concatenated JSON objects (bidi gateway calls). */
+export function parseJsonObjects(text: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' && --depth === 0) {
+      out.push(JSON.parse(text.slice(start, i + 1)));
+    }
+  }
+  if (out.length === 0 && text.trim() === '') out.push({});
+  return out;
+}

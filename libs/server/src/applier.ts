@@ -1,0 +1,174 @@
+// Applies one committed InternalRaftRequest to the state machine (etcd's applierV3): every member runs the
+// same code on the same entries in the same order, so it must be deterministic: no clock, no randomness.
+import { type EtcdError, type EtcdErrorCode, type InternalRaftRequest__Output, etcdError } from '@cairn/api';
+import { type KvStore, LeaseError, type LeaseStore, MvccError } from '@cairn/mvcc';
+import type { BackendBatch } from '@cairn/storage';
+import { type Alarm, AlarmKind, type AlarmStore } from './alarms';
+import {
+  toDeleteRangeRequest,
+  toPutRequest,
+  toRangeRequest,
+  toTxnRequest,
+  wireDeleteRange,
+  wirePut,
+  wireRange,
+  wireTxn,
+  type HeaderFactory,
+} from './kv-codec';
+import type { MemberStore } from './members';
+
+export interface ApplyResult {
+  /** The wire response (proto-loader input shape) for the proposer's client. */
+  response?: object;
+  error?: Error;
+  /** Resolves when a physical compaction finished (Compact with physical=true waits for it). */
+  physicalCompaction?: Promise<void>;
+}
+
+export interface ApplierDeps {
+  kv: KvStore;
+  leases: LeaseStore;
+  alarms: AlarmStore;
+  members: MemberStore;
+  header: HeaderFactory;
+}
+
+const MVCC_TO_ETCD: Record<string, EtcdErrorCode> = {
+  compacted: 'compacted',
+  'future-revision': 'future-revision',
+  'key-not-found': 'key-not-found',
+  'value-provided': 'value-provided',
+  'lease-provided': 'lease-provided',
+  'lease-not-found': 'lease-not-found',
+  'duplicate-key': 'duplicate-key',
+  'too-many-ops': 'too-many-ops',
+  closed: 'stopped',
+};
+
+const LEASE_TO_ETCD: Record<string, EtcdErrorCode> = {
+  'lease-not-found': 'lease-not-found',
+  'lease-exists': 'lease-exist',
+  'ttl-too-large': 'lease-ttl-too-large',
+  'not-primary': 'not-leader',
+};
+
+/** Maps the store layers' errors to etcd's errors; anything else passes through unchanged. */
+export function toEtcdError(err: unknown): unknown {
+  if (err instanceof MvccError && MVCC_TO_ETCD[err.code]) return etcdError(MVCC_TO_ETCD[err.code], err);
+  if (err instanceof LeaseError && LEASE_TO_ETCD[err.code]) return etcdError(LEASE_TO_ETCD[err.code], err);
+  return err;
+}
+
+export class Applier {
+  constructor(private readonly deps: ApplierDeps) {}
+
+  /** Reads at this member's applied state (sync when at the current revision). */
+  range(req: Parameters<typeof toRangeRequest>[0]): object | Promise<object> {
+    const result = this.deps.kv.range(toRangeRequest(req));
+    if (result instanceof Promise) return result.then((r) => wireRange(r, this.deps.header));
+    return wireRange(result, this.deps.header);
+  }
+
+  /** A txn without writes, served like a read (no proposal). */
+  readOnlyTxn(req: Parameters<typeof toTxnRequest>[0]): Promise<object> {
+    // A txn with no writes never stages anything; a throwaway batch keeps the store's API uniform.
+    return Promise.resolve(this.deps.kv.applyTxn(toTxnRequest(req), this.nullBatch())).then((r) =>
+      wireTxn(r, this.deps.header),
+    );
+  }
+
+  apply(req: InternalRaftRequest__Output, batch: BackendBatch): ApplyResult | Promise<ApplyResult> {
+    try {
+      const outcome = this.applyRequest(req, batch);
+      if (outcome instanceof Promise) {
+        return outcome.catch((err: unknown) => ({ error: toEtcdError(err) as Error }));
+      }
+      return outcome;
+    } catch (err) {
+      return { error: toEtcdError(err) as Error };
+    }
+  }
+
+  private applyRequest(req: InternalRaftRequest__Output, batch: BackendBatch): ApplyResult | Promise<ApplyResult> {
+    const { kv, leases, alarms, header } = this.deps;
+    switch (req.request) {
+      case 'put': {
+        if (alarms.has(AlarmKind.NoSpace)) return { error: etcdError('no-space') };
+        return { response: wirePut(kv.put(toPutRequest(req.put!), batch), header) };
+      }
+      case 'delete_range':
+        return { response: wireDeleteRange(kv.deleteRange(toDeleteRangeRequest(req.delete_range!), batch), header) };
+      case 'txn': {
+        const txn = toTxnRequest(req.txn!);
+        if (alarms.has(AlarmKind.NoSpace) && txnHasPuts(txn)) return { error: etcdError('no-space') };
+        const result = kv.applyTxn(txn, batch);
+        if (result instanceof Promise) return result.then((r) => ({ response: wireTxn(r, header) }));
+        return { response: wireTxn(result, header) };
+      }
+      case 'compaction': {
+        const revision = Number(req.compaction!.revision);
+        const { done } = kv.compact(revision, batch);
+        const response = { header: header(kv.currentRevision) };
+        return req.compaction!.physical ? { response, physicalCompaction: done } : { response };
+      }
+      case 'lease_grant': {
+        if (alarms.has(AlarmKind.NoSpace)) return { error: etcdError('no-space') };
+        const lease = leases.grant(BigInt(req.lease_grant!.ID), Number(req.lease_grant!.TTL), batch);
+        return { response: { header: header(kv.currentRevision), ID: lease.id.toString(), TTL: lease.ttl, error: '' } };
+      }
+      case 'lease_revoke': {
+        const keys = leases.revoke(BigInt(req.lease_revoke!.ID), batch);
+        if (keys.length > 0) kv.deleteKeys(keys, batch);
+        return { response: { header: header(kv.currentRevision) } };
+      }
+      case 'lease_checkpoint': {
+        for (const checkpoint of req.lease_checkpoint!.checkpoints) {
+          leases.checkpoint(BigInt(checkpoint.ID), Number(checkpoint.remaining_TTL), batch);
+        }
+        return { response: { header: header(kv.currentRevision) } };
+      }
+      case 'alarm':
+        return { response: this.applyAlarm(req.alarm!, batch) };
+      case 'member_attr_set': {
+        const attr = req.member_attr_set!;
+        const member = this.deps.members.get(BigInt(attr.member_ID));
+        if (member) this.deps.members.upsert({ ...member, name: attr.name, clientUrls: attr.client_urls }, batch);
+        return { response: {} };
+      }
+      default:
+        return { error: etcdError('not-capable') };
+    }
+  }
+
+  private applyAlarm(req: NonNullable<InternalRaftRequest__Output['alarm']>, batch: BackendBatch): object {
+    const { alarms, header, kv } = this.deps;
+    const alarm: Alarm = { memberId: BigInt(req.memberID), alarm: req.alarm as AlarmKind };
+    const changed: Alarm[] = [];
+    switch (req.action as number) {
+      case 0: // GET
+        break;
+      case 1: // ACTIVATE
+        if (alarm.alarm !== AlarmKind.None && alarms.activate(alarm, batch)) changed.push(alarm);
+        break;
+      case 2: // DEACTIVATE
+        if (alarms.deactivate(alarm, batch)) changed.push(alarm);
+        break;
+    }
+    const listed = req.action === 0 ? alarms.list() : changed;
+    return {
+      header: header(kv.currentRevision),
+      alarms: listed.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })),
+    };
+  }
+
+  private nullBatch(): BackendBatch {
+    return { put: () => undefined, del: () => undefined } as unknown as BackendBatch;
+  }
+}
+
+function txnHasPuts(txn: ReturnType<typeof toTxnRequest>): boolean {
+  const ops = [...(txn.success ?? []), ...(txn.failure ?? [])];
+  return ops.some((op) => 'put' in op || ('txn' in op && txnHasPuts(op.txn)));
+}
+
+export type { EtcdError };

@@ -1,0 +1,82 @@
+// The cluster's membership as the state machine knows it: who the members are, their URLs, learner or voter.
+// Changed only by applied Raft configuration changes and attribute publications; persisted in the backend's
+// 'members' bucket so a restarted member knows the cluster before replaying the log.
+import type { Backend, BackendBatch } from '@cairn/storage';
+
+export interface Member {
+  id: bigint;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+interface StoredMember {
+  id: string;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+const REMOVED_PREFIX = 'removed/';
+
+function memberKey(id: bigint): Buffer {
+  return Buffer.from(id.toString(16).padStart(16, '0'));
+}
+
+export class MemberStore {
+  private readonly members = new Map<bigint, Member>();
+  private readonly removed = new Set<bigint>();
+
+  static async load(backend: Backend): Promise<MemberStore> {
+    const store = new MemberStore();
+    for await (const [key, value] of backend.iterate('members')) {
+      const text = key.toString();
+      if (text.startsWith(REMOVED_PREFIX)) {
+        store.removed.add(BigInt('0x' + text.slice(REMOVED_PREFIX.length)));
+        continue;
+      }
+      const stored = JSON.parse(value.toString()) as StoredMember;
+      store.members.set(BigInt(stored.id), { ...stored, id: BigInt(stored.id) });
+    }
+    return store;
+  }
+
+  list(): Member[] {
+    return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  get(id: bigint): Member | undefined {
+    return this.members.get(id);
+  }
+
+  isRemoved(id: bigint): boolean {
+    return this.removed.has(id);
+  }
+
+  upsert(member: Member, batch: BackendBatch): void {
+    this.members.set(member.id, { ...member });
+    const stored: StoredMember = { ...member, id: member.id.toString() };
+    batch.put('members', memberKey(member.id), Buffer.from(JSON.stringify(stored)));
+  }
+
+  remove(id: bigint, batch: BackendBatch): void {
+    this.members.delete(id);
+    this.removed.add(id);
+    batch.del('members', memberKey(id));
+    batch.put('members', Buffer.from(REMOVED_PREFIX + id.toString(16).padStart(16, '0')), Buffer.alloc(0));
+  }
+}
+
+/** What a ConfChange entry's context carries: the member being added or changed. */
+export function encodeMemberContext(member: Member): Uint8Array {
+  const stored: StoredMember = { ...member, id: member.id.toString() };
+  return Buffer.from(JSON.stringify(stored));
+}
+
+export function decodeMemberContext(bytes: Uint8Array): Member | undefined {
+  if (bytes.length === 0) return undefined;
+  const stored = JSON.parse(Buffer.from(bytes).toString()) as StoredMember;
+  return { ...stored, id: BigInt(stored.id) };
+}

@@ -1,0 +1,641 @@
+// A Cairn member: recovers its durable state, drives Raft through the RaftLoop, applies committed entries
+// to the MVCC store, and offers the request API the gRPC/HTTP layers call (propose a write, wait for a
+// linearizable read point, read local state).
+import { mkdir } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import {
+  ConfChangeType,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  EntryType,
+  MemoryStorage,
+  RaftNode,
+  ReadOnlyOption,
+  type Snapshot,
+  type SoftState,
+  StateType,
+  NONE,
+  decodeConfChange,
+  encodeConfChange,
+  seededRandom,
+} from '@cairn/raft';
+import { Backend, type BackendBatch, Snapshotter, Wal } from '@cairn/storage';
+import { KvStore, LeaseStore, WatchableStore, monotonicLeaseClock } from '@cairn/mvcc';
+import {
+  type EtcdError,
+  type InternalRaftRequest,
+  type InternalRaftRequest__Output,
+  decodeInternalRequest,
+  encodeInternalRequest,
+  etcdError,
+} from '@cairn/api';
+import type { NodeConfig } from './config';
+import { computeClusterId, computeMemberId, RequestIdGenerator } from './ids';
+import type { Logger } from './logger';
+import { type Member, MemberStore, decodeMemberContext, encodeMemberContext } from './members';
+import { RaftLoop } from './raft-loop';
+import { ReadIndexBatcher } from './read-index';
+import { NoPeersTransport, type Transport } from './transport';
+import { WaitRegistry } from './wait';
+import { Applier, type ApplyResult } from './applier';
+import { AlarmKind, AlarmStore } from './alarms';
+import { readConsistentIndex, writeConsistentIndex } from './consistent-index';
+import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata';
+
+export interface TransportFactory {
+  (node: { memberId: bigint; clusterId: bigint; step: (msg: import('@cairn/raft').Message) => void }): Transport;
+}
+
+/** Counters and gauges for /metrics (etcd's metric names are given by apps/server). */
+export interface NodeStats {
+  proposalsCommitted: number;
+  proposalsApplied: number;
+  proposalsPending: number;
+  proposalsFailed: number;
+  leaderChanges: number;
+  puts: number;
+}
+
+export interface NodeStatus {
+  memberId: bigint;
+  clusterId: bigint;
+  leader: bigint;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  isLearner: boolean;
+  raftState: StateType;
+}
+
+/** The shape of a request to propose: one field of InternalRaftRequest, without the header. */
+export type ProposalBody = Omit<InternalRaftRequest, 'header'>;
+
+export class CairnNode {
+  readonly kv: KvStore;
+  readonly watchable: WatchableStore;
+  readonly leases: LeaseStore;
+  readonly members: MemberStore;
+  readonly alarms: AlarmStore;
+  private loop!: RaftLoop;
+  private readonly waits = new WaitRegistry<ApplyResult>();
+  private readonly ids: RequestIdGenerator;
+  private readIndex!: ReadIndexBatcher;
+  private applier!: Applier;
+  private softState: SoftState = { lead: NONE, raftState: StateType.Follower };
+  private term = 0;
+  private dbSize = 0;
+  private attributesPublished = false;
+  readonly stats: NodeStats = {
+    proposalsCommitted: 0,
+    proposalsApplied: 0,
+    proposalsPending: 0,
+    proposalsFailed: 0,
+    leaderChanges: 0,
+    puts: 0,
+  };
+  private appliedIndex: number;
+  private snapshotIndex: number;
+  private confState: ConfState = { voters: [], learners: [] };
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private fatalError?: unknown;
+  private readonly leaderListeners = new Set<(leader: bigint) => void>();
+  private readonly appliedListeners = new Set<(index: number) => void>();
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly memberId: bigint,
+    readonly clusterId: bigint,
+    private readonly backend: Backend,
+    private readonly raftStorage: MemoryStorage,
+    private readonly wal: Wal,
+    private readonly snapshotter: Snapshotter,
+    kv: KvStore,
+    watchable: WatchableStore,
+    leases: LeaseStore,
+    members: MemberStore,
+    alarms: AlarmStore,
+    private consistentIndex: number,
+    snapshot: Snapshot | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.kv = kv;
+    this.watchable = watchable;
+    this.leases = leases;
+    this.members = members;
+    this.alarms = alarms;
+    this.ids = new RequestIdGenerator(memberId, Date.now());
+    this.snapshotIndex = snapshot?.metadata.index ?? 0;
+    this.appliedIndex = Math.max(this.snapshotIndex, 0);
+    if (snapshot) this.confState = snapshot.metadata.confState;
+  }
+
+  /** Opens (or bootstraps) the member's data dir and starts Raft. */
+  static async start(config: NodeConfig, transportFactory?: TransportFactory): Promise<CairnNode> {
+    const logger = config.logger;
+    const memberDir = path.join(config.dataDir, 'member');
+    const walDir = path.join(memberDir, 'wal');
+    const snapDir = path.join(memberDir, 'snap');
+    await mkdir(snapDir, { recursive: true });
+    const snapshotter = new Snapshotter(snapDir);
+    const backend = await Backend.open(path.join(memberDir, 'db'));
+
+    const raftStorage = new MemoryStorage();
+    let wal: Wal;
+    let memberId: bigint;
+    let clusterId: bigint;
+    let snapshot: Snapshot | undefined;
+
+    if (Wal.exists(walDir)) {
+      snapshot = await snapshotter.loadNewest();
+      const from = snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : { index: 0, term: 0 };
+      const opened = await Wal.open(walDir, from);
+      wal = opened.wal;
+      ({ memberId, clusterId } = decodeWalMetadata(opened.metadata));
+      if (snapshot) raftStorage.applySnapshot(snapshot);
+      raftStorage.setHardState(opened.hardState);
+      raftStorage.append(opened.entries);
+      logger.info(
+        { memberId: memberId.toString(16), term: opened.hardState.term, commit: opened.hardState.commit },
+        'restarting member from its data dir',
+      );
+    } else {
+      const peers: Member[] = config.initialCluster.map((m) => ({
+        id: computeMemberId(m.peerUrls, config.initialClusterToken),
+        name: m.name,
+        peerUrls: m.peerUrls,
+        clientUrls: [],
+        isLearner: false,
+      }));
+      const self = peers.find((m) => m.name === config.name);
+      if (!self) throw new Error(`couldn't find local name "${config.name}" in the initial cluster configuration`);
+      memberId = self.id;
+      clusterId = computeClusterId(peers.map((m) => m.id));
+      wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }));
+      if (config.initialClusterState === 'new') {
+        RaftNode.bootstrap(
+          raftStorage,
+          peers.map((m) => ({ id: m.id, context: encodeMemberContext(m) })),
+        );
+        const first = raftStorage.firstIndex();
+        const last = raftStorage.lastIndex();
+        const entries = last >= first ? raftStorage.entries(first, last + 1, Number.MAX_SAFE_INTEGER) : [];
+        await wal.save(raftStorage.initialState().hardState, entries, true);
+      }
+      logger.info(
+        { memberId: memberId.toString(16), clusterId: clusterId.toString(16), state: config.initialClusterState },
+        'starting a new member',
+      );
+    }
+
+    const kv = await KvStore.open(backend);
+    const watchable = new WatchableStore(kv);
+    const leases = await LeaseStore.open(backend, {
+      clock: monotonicLeaseClock,
+      minTtlSeconds: Math.ceil((1.5 * config.electionTimeoutMs) / 1000),
+    });
+    kv.setLeaseChecker((id) => leases.has(id));
+    trackLeaseAttachments(kv, leases);
+    const members = await MemberStore.load(backend);
+    const alarms = await AlarmStore.load(backend);
+    const consistentIndex = await readConsistentIndex(backend);
+
+    const node = new CairnNode(
+      config,
+      memberId,
+      clusterId,
+      backend,
+      raftStorage,
+      wal,
+      snapshotter,
+      kv,
+      watchable,
+      leases,
+      members,
+      alarms,
+      consistentIndex,
+      snapshot,
+      logger.child({ memberId: memberId.toString(16) }),
+    );
+    await node.run(transportFactory);
+    return node;
+  }
+
+  private async run(transportFactory: TransportFactory | undefined): Promise<void> {
+    const electionTick = Math.max(2, Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs));
+    const raft = new RaftNode({
+      id: this.memberId,
+      electionTick,
+      heartbeatTick: 1,
+      storage: this.raftStorage,
+      random: seededRandom(randomInt(2 ** 31)),
+      applied: this.appliedIndex,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 256,
+      checkQuorum: true,
+      preVote: true,
+      readOnlyOption: ReadOnlyOption.Safe,
+      logger: raftLogger(this.logger),
+    });
+    const transport = transportFactory
+      ? transportFactory({ memberId: this.memberId, clusterId: this.clusterId, step: (msg) => this.loop.step(msg) })
+      : new NoPeersTransport();
+
+    this.applier = new Applier({
+      kv: this.kv,
+      leases: this.leases,
+      alarms: this.alarms,
+      members: this.members,
+      header: (revision) => this.header(revision),
+    });
+    this.kv.onChanges((result) => {
+      for (const event of result.events) if (event.type === 'put') this.stats.puts++;
+    });
+    this.readIndex = new ReadIndexBatcher({
+      requestReadIndex: (ctx) => this.loop.readIndex(ctx),
+      appliedIndex: () => this.appliedIndex,
+      retryIntervalMs: Math.max(50, this.config.heartbeatIntervalMs * 2),
+      timeoutMs: this.requestTimeoutMs(),
+      timeoutError: () => etcdError('timeout'),
+      now: () => Date.now(),
+    });
+    this.loop = new RaftLoop(
+      raft,
+      this.raftStorage,
+      this.wal,
+      this.snapshotter,
+      transport,
+      {
+        applyEntries: (entries) => this.applyEntries(entries),
+        applySnapshot: (snapshot) => this.applySnapshot(snapshot),
+        onSoftState: (state) => this.onSoftState(state),
+        onHardState: (state) => {
+          this.term = state.term;
+          this.stats.proposalsCommitted = state.commit;
+        },
+        onReadStates: (states) => this.readIndex.onReadStates(states),
+        onFatal: (err) => this.onFatal(err),
+      },
+      this.logger,
+      (seconds) => this.config.observe?.('wal_fsync', seconds),
+    );
+    this.loop.start(this.config.heartbeatIntervalMs);
+
+    // A lone voter need not wait an election timeout to lead itself: campaign as soon as the configuration
+    // (bootstrap or replayed) is applied.
+    const campaignIfAlone = (): void => {
+      const { voters } = this.confState;
+      if (voters.length === 1 && voters[0] === this.memberId && this.softState.lead === NONE) {
+        this.loop.call((r) => r.campaign());
+      }
+    };
+    const stop = this.onApplied(() => {
+      stop();
+      campaignIfAlone();
+    });
+    campaignIfAlone();
+
+    this.timers.push(setInterval(() => this.leaseDuties(), 500));
+    this.dbSize = await this.backend.size();
+    this.timers.push(setInterval(() => void this.refreshDbSize(), 1000));
+  }
+
+  // ---- request API ------------------------------------------------------------------------------------
+
+  /** Proposes a request through Raft and resolves with its apply result once applied on this member. */
+  async propose(body: ProposalBody): Promise<ApplyResult> {
+    this.assertRunning();
+    const id = this.ids.nextId();
+    const data = encodeInternalRequest({ ...body, header: { ID: id.toString() } });
+    if (data.length > this.config.maxRequestBytes) throw etcdError('request-too-large');
+    const done = this.waits.register(id);
+    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError()), this.requestTimeoutMs());
+    this.stats.proposalsPending++;
+    // Dropped: no leader yet (an election is under way) or a leadership transfer. Try again each heartbeat
+    // for up to two election timeouts, so a client write rides through an election instead of failing.
+    const giveUpAt = Date.now() + 2 * this.config.electionTimeoutMs;
+    const submit = (): void =>
+      this.loop.propose(data, () => {
+        if (Date.now() >= giveUpAt || this.closed) {
+          this.waits.fail(id, etcdError(this.softState.lead === NONE ? 'no-leader' : 'timeout'));
+          return;
+        }
+        setTimeout(submit, this.config.heartbeatIntervalMs);
+      });
+    submit();
+    try {
+      return await done;
+    } catch (err) {
+      this.stats.proposalsFailed++;
+      throw err;
+    } finally {
+      this.stats.proposalsPending--;
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The backend quota (etcd's --quota-backend-bytes): a request that would grow the store past it raises
+   * the NOSPACE alarm and fails with "database space exceeded"; so does every such request while the alarm
+   * is active.
+   */
+  async checkQuota(cost: number): Promise<void> {
+    if (this.alarms.has(AlarmKind.NoSpace)) throw etcdError('no-space');
+    if (this.dbSize + cost <= this.config.quotaBackendBytes) return;
+    this.logger.warn({ dbSize: this.dbSize, quota: this.config.quotaBackendBytes }, 'backend quota exceeded: raising NOSPACE');
+    await this.propose({ alarm: { action: 1, memberID: this.memberId.toString(), alarm: AlarmKind.NoSpace } }).catch(
+      () => undefined,
+    );
+    throw etcdError('no-space');
+  }
+
+  get dbSizeBytes(): number {
+    return this.dbSize;
+  }
+
+  private async refreshDbSize(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.dbSize = await this.backend.size();
+    } catch {
+      // The data dir can be busy (defragment); keep the last figure.
+    }
+  }
+
+  /** Resolves when a linearizable read may be served from this member's state. */
+  linearizableReadBarrier(): Promise<void> {
+    this.assertRunning();
+    return this.readIndex.waitReadable();
+  }
+
+  /** Keep-alive of a lease (leader only; followers forward to the leader in the cluster transport). */
+  renewLease(id: bigint): number {
+    this.assertRunning();
+    if (this.softState.raftState !== StateType.Leader) throw etcdError('not-leader');
+    return this.leases.renew(id);
+  }
+
+  status(): NodeStatus {
+    const status = this.loop.raft.status();
+    return {
+      memberId: this.memberId,
+      clusterId: this.clusterId,
+      leader: status.softState.lead,
+      term: status.hardState.term,
+      commitIndex: status.hardState.commit,
+      appliedIndex: this.appliedIndex,
+      isLearner: this.confState.learners.includes(this.memberId),
+      raftState: status.softState.raftState,
+    };
+  }
+
+  /** The header of every response: who answered, at which revision and term. */
+  header(revision: number): { cluster_id: string; member_id: string; revision: number; raft_term: number } {
+    return {
+      cluster_id: this.clusterId.toString(),
+      member_id: this.memberId.toString(),
+      revision,
+      raft_term: this.term,
+    };
+  }
+
+  /** Reads and read-only txns at this member's applied state. */
+  get reader(): Applier {
+    return this.applier;
+  }
+
+  hasLeader(): boolean {
+    return this.softState.lead !== NONE;
+  }
+
+  isLeader(): boolean {
+    return this.softState.raftState === StateType.Leader;
+  }
+
+  backendSize(): Promise<number> {
+    return this.backend.size();
+  }
+
+  writeBackendSnapshot(file: string): Promise<{ size: number; sha256: string }> {
+    return this.backend.writeSnapshot(file);
+  }
+
+  defragment(): Promise<void> {
+    return this.backend.defragment();
+  }
+
+  onLeaderChange(listener: (leader: bigint) => void): () => void {
+    this.leaderListeners.add(listener);
+    return () => this.leaderListeners.delete(listener);
+  }
+
+  onApplied(listener: (index: number) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.loop.stop();
+    const stopped = etcdError('stopped');
+    this.readIndex.close(stopped);
+    this.waits.failAll(stopped);
+    this.watchable.close();
+    await this.wal.close();
+    await this.backend.close();
+  }
+
+  // ---- apply ------------------------------------------------------------------------------------------
+
+  private async applyEntries(entries: Entry[]): Promise<void> {
+    const batch = this.backend.batch();
+    const outcomes: { id: bigint; result: ApplyResult }[] = [];
+    const waitsForCompaction: Promise<void>[] = [];
+    let last = this.appliedIndex;
+    for (const entry of entries) {
+      last = entry.index;
+      if (entry.type === EntryType.ConfChange) {
+        this.applyConfChange(entry, batch);
+        continue;
+      }
+      if (entry.index <= this.consistentIndex || entry.data.length === 0) continue;
+      const request = decodeInternalRequest(entry.data) as InternalRaftRequest__Output;
+      const applied = this.applier.apply(request, batch);
+      const result = applied instanceof Promise ? await applied : applied;
+      if (result.physicalCompaction) waitsForCompaction.push(result.physicalCompaction);
+      const id = BigInt(request.header?.ID ?? '0');
+      if (this.waits.isWaiting(id)) outcomes.push({ id, result });
+    }
+    if (last > this.consistentIndex) {
+      writeConsistentIndex(batch, last);
+      this.consistentIndex = last;
+    }
+    const commitStarted = process.hrtime.bigint();
+    await batch.write({ sync: false });
+    this.config.observe?.('backend_commit', Number(process.hrtime.bigint() - commitStarted) / 1e9);
+    this.stats.proposalsCommitted = Math.max(this.stats.proposalsCommitted, last);
+    this.stats.proposalsApplied = last;
+    this.appliedIndex = last;
+    this.readIndex.onApplied(last);
+    for (const { id, result } of outcomes) {
+      if (result.physicalCompaction) {
+        const waitOn = result.physicalCompaction;
+        void waitOn.then(
+          () => this.waits.trigger(id, result),
+          (err: unknown) => this.waits.fail(id, err),
+        );
+      } else {
+        this.waits.trigger(id, result);
+      }
+    }
+    for (const listener of this.appliedListeners) listener(last);
+    if (last - this.snapshotIndex >= this.config.snapshotCount) await this.takeSnapshot();
+  }
+
+  private applyConfChange(entry: Entry, batch: BackendBatch): void {
+    const change: ConfChange = decodeConfChange(entry.data);
+    this.confState = this.loop.raft.applyConfChange(change);
+    if (entry.index <= this.consistentIndex) return;
+    const member = decodeMemberContext(change.context);
+    switch (change.type) {
+      case ConfChangeType.AddNode:
+      case ConfChangeType.AddLearnerNode: {
+        const existing = this.members.get(change.nodeId);
+        const isLearner = change.type === ConfChangeType.AddLearnerNode;
+        if (existing) this.members.upsert({ ...existing, isLearner }, batch);
+        else if (member) this.members.upsert({ ...member, isLearner }, batch);
+        break;
+      }
+      case ConfChangeType.RemoveNode:
+        this.members.remove(change.nodeId, batch);
+        break;
+    }
+  }
+
+  private async applySnapshot(snapshot: Snapshot): Promise<void> {
+    // Installing a leader's state-machine snapshot arrives with the cluster transport (next milestone).
+    this.confState = snapshot.metadata.confState;
+    this.snapshotIndex = snapshot.metadata.index;
+    this.logger.warn({ index: snapshot.metadata.index }, 'received a raft snapshot');
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const index = this.appliedIndex;
+    // The backend must hold everything up to `index` durably before the log behind it is released.
+    const batch = this.backend.batch();
+    writeConsistentIndex(batch, index);
+    await batch.write({ sync: true });
+    const snapshot = this.raftStorage.createSnapshot(index, this.confState, Buffer.alloc(0));
+    // WAL mark first: a crash before the snapshot file is written leaves an older snapshot to start from,
+    // and the WAL still holds everything after it.
+    await this.wal.saveSnapshot({ index, term: snapshot.metadata.term });
+    await this.snapshotter.save(snapshot);
+    const compactTo = index - this.config.snapshotCatchUpEntries;
+    if (compactTo > this.raftStorage.firstIndex()) this.raftStorage.compact(compactTo);
+    await this.wal.releaseTo(index);
+    await this.snapshotter.releaseOlderThan(index);
+    this.snapshotIndex = index;
+    this.logger.info({ index, term: snapshot.metadata.term }, 'saved snapshot and compacted the raft log');
+  }
+
+  // ---- leadership and leases --------------------------------------------------------------------------
+
+  private onSoftState(state: SoftState): void {
+    const wasLeader = this.softState.raftState === StateType.Leader;
+    const leaderChanged = state.lead !== this.softState.lead;
+    this.softState = state;
+    const isLeader = state.raftState === StateType.Leader;
+    if (isLeader && !wasLeader) this.leases.promote(this.config.electionTimeoutMs);
+    if (!isLeader && wasLeader) this.leases.demote();
+    if (leaderChanged && state.lead !== NONE && !this.attributesPublished) this.publishAttributes();
+    if (leaderChanged && state.lead !== NONE) this.stats.leaderChanges++;
+    if (leaderChanged) {
+      this.logger.info({ leader: state.lead.toString(16), state: state.raftState }, 'leader changed');
+      for (const listener of this.leaderListeners) listener(state.lead);
+    }
+  }
+
+  /** Tells the cluster this member's name and client URLs (etcd's publish), retrying until it is applied. */
+  private publishAttributes(): void {
+    this.attributesPublished = true;
+    this.propose({
+      member_attr_set: {
+        member_ID: this.memberId.toString(),
+        name: this.config.name,
+        client_urls: this.config.advertiseClientUrls,
+      },
+    }).catch(() => {
+      this.attributesPublished = false;
+      if (!this.closed) setTimeout(() => this.hasLeader() && !this.attributesPublished && this.publishAttributes(), 500).unref();
+    });
+  }
+
+  /** Leader duty: propose revocation of expired leases and checkpoints of remaining TTLs. */
+  private leaseDuties(): void {
+    if (this.closed || !this.isLeader()) return;
+    for (const id of this.leases.expired(500)) {
+      this.propose({ lease_revoke: { ID: id.toString() } }).catch(() => undefined);
+    }
+    const checkpoints = this.leases.checkpointsDue(1000);
+    if (checkpoints.length > 0) {
+      this.propose({
+        lease_checkpoint: {
+          checkpoints: checkpoints.map((c) => ({ ID: c.id.toString(), remaining_TTL: c.remainingTtl })),
+        },
+      }).catch(() => undefined);
+    }
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------------
+
+  requestTimeoutMs(): number {
+    return 5000 + 2 * this.config.electionTimeoutMs;
+  }
+
+  private timeoutError(): EtcdError {
+    return etcdError(this.softState.lead === NONE ? 'no-leader' : 'timeout');
+  }
+
+  private assertRunning(): void {
+    if (this.closed || this.fatalError) throw etcdError('stopped');
+  }
+
+  private onFatal(err: unknown): void {
+    this.fatalError = err;
+    this.logger.error({ err: String(err) }, 'fatal storage error: the member stops serving');
+    const stopped = etcdError('stopped');
+    this.readIndex.close(stopped);
+    this.waits.failAll(stopped);
+  }
+}
+
+/** Keeps the lessor's key attachments in step with every write (etcd's lessor Attach/Detach). */
+function trackLeaseAttachments(kv: KvStore, leases: LeaseStore): void {
+  const all = kv.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
+  if (all instanceof Promise) throw new Error('unexpected history read at startup');
+  for (const item of all.kvs) if (item.lease !== 0n && leases.has(item.lease)) leases.attach(item.lease, item.key);
+  kv.onChanges((result) => {
+    for (const event of result.events) {
+      const before = event.prevKv?.lease ?? 0n;
+      const after = event.type === 'put' ? event.kv.lease : 0n;
+      if (before === after) continue;
+      if (before !== 0n) leases.detach(before, event.kv.key);
+      if (after !== 0n && leases.has(after)) leases.attach(after, event.kv.key);
+    }
+  });
+}
+
+function raftLogger(logger: Logger): import('@cairn/raft').RaftLogger {
+  return {
+    debug: (msg, fields) => logger.debug(fields ?? {}, msg),
+    info: (msg, fields) => logger.info(fields ?? {}, msg),
+    warn: (msg, fields) => logger.warn(fields ?? {}, msg),
+    error: (msg, fields) => logger.error(fields ?? {}, msg),
+  };
+}
+
+export { encodeConfChange };
