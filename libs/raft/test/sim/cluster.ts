@@ -200,8 +200,12 @@ export class SimCluster implements DriverHooks {
     this.checker.checkLeaderCompleteness((id) => (this.nodes.get(id) as SimNode).disk);
   }
 
-  tickAll(): void {
-    for (const node of this.rng.shuffle(this.up())) this.act(node, (raft) => raft.tick());
+  /** Every running node ticks once, except paused ones and those whose clock runs slow this tick. */
+  tickAll(skipChance = 0): void {
+    for (const node of this.rng.shuffle(this.up())) {
+      if (node.pausedUntil > this.now || this.rng.chance(skipChance)) continue;
+      this.act(node, (raft) => raft.tick());
+    }
   }
 
   deliverDue(): void {
@@ -214,8 +218,10 @@ export class SimCluster implements DriverHooks {
 
   // ---- DriverHooks ------------------------------------------------------------------------------
 
+  /** Everything a node sends passes here: the wire is where "persist before you promise" is checked. */
   send(from: SimNode, msg: Message): void {
     this.trace.record(() => `send ${describeMessage(msg)}`);
+    this.checker.beforeSend(from.id, from.disk, msg);
     if (msg.type === MessageType.Snap) this.stats.snapshotsSent++;
     if (!this.net.send(msg, this.now, from.incarnation))
       this.lose(msg, from.incarnation, 'dropped by the network');
@@ -290,6 +296,7 @@ export class SimCluster implements DriverHooks {
   private stopProcess(node: SimNode): void {
     node.raft = undefined;
     node.crashPoint = undefined;
+    node.pausedUntil = 0;
     node.role = StateType.Follower;
     node.lead = NONE;
     this.checker.nodeDown(node.id);
@@ -334,6 +341,7 @@ export class SimCluster implements DriverHooks {
     const target = this.nodes.get(msg.to);
     if (!target?.raft) return this.lose(msg, item.senderIncarnation, `n${msg.to} is down`);
     if (this.net.isCut(msg.from, msg.to)) return this.lose(msg, item.senderIncarnation, 'link cut');
+    if (target.pausedUntil > this.now) return this.net.hold(item, target.pausedUntil);
     this.stats.delivered++;
     this.trace.record(() => `deliver ${describeMessage(msg)}`);
     this.act(target, (raft) => raft.step(msg));

@@ -69,10 +69,7 @@ export function handleReady(node: SimNode, hooks: DriverHooks): boolean {
 
   // 2. Send, only once what the messages promise is durable.
   if (crash?.stage === 'before-send') return crashNow('after persisting, before sending');
-  for (const msg of rd.messages) {
-    checker.beforeSend(node.id, disk, msg);
-    hooks.send(node, msg);
-  }
+  for (const msg of rd.messages) hooks.send(node, msg);
 
   // 3. Apply.
   if (crash?.stage === 'before-apply') return crashNow('after sending, before applying');

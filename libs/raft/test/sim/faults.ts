@@ -3,7 +3,7 @@
 import type { NodeId } from '../../src';
 import type { SimCluster } from './cluster';
 import { CALM } from './network';
-import type { CrashStage } from './node';
+import type { CrashStage, SimNode } from './node';
 import type { SimRandom } from './random';
 import type { Scenario } from './scenario';
 
@@ -20,6 +20,7 @@ export class FaultInjector {
     const { rng, scenario: s, cluster } = this;
     if (rng.chance(s.weatherChangeRate)) this.changeWeather();
     if (rng.chance(s.crashRate)) this.crashSomeone();
+    if (rng.chance(s.pauseRate)) this.pauseSomeone();
     for (const node of cluster.down()) if (rng.chance(s.restartRate)) cluster.restart(node);
     if (rng.chance(s.partitionRate)) this.partition();
     if (cluster.net.hasCuts() && rng.chance(s.healRate)) {
@@ -34,7 +35,10 @@ export class FaultInjector {
     cluster.net.healAll();
     cluster.net.weather = CALM;
     cluster.retireRemovedNow();
-    for (const node of cluster.nodes.values()) node.crashPoint = undefined;
+    for (const node of cluster.nodes.values()) {
+      node.crashPoint = undefined;
+      node.pausedUntil = 0;
+    }
     for (const node of cluster.down()) cluster.restart(node);
     cluster.trace.record(() => 'faults stop: network healed and calm, every member restarted');
   }
@@ -45,6 +49,7 @@ export class FaultInjector {
       dropRate: this.rng.float() * stormiest.dropRate,
       duplicateRate: this.rng.float() * stormiest.duplicateRate,
       maxDelay: this.rng.int(stormiest.maxDelay + 1),
+      straggleRate: this.rng.float() * stormiest.straggleRate,
     };
     this.cluster.net.weather = weather;
     this.cluster.trace.record(
@@ -53,16 +58,30 @@ export class FaultInjector {
     );
   }
 
-  private crashSomeone(): void {
+  /** A running node, the leader with the scenario's bias. */
+  private victim(): SimNode | undefined {
+    const leader = this.cluster.leader();
+    if (leader && this.rng.chance(this.scenario.leaderTargetShare)) return leader;
     const up = this.cluster.up();
-    if (up.length === 0) return;
-    const node = this.rng.pick(up);
+    return up.length === 0 ? undefined : this.rng.pick(up);
+  }
+
+  private crashSomeone(): void {
+    const node = this.victim();
+    if (!node) return;
     if (this.rng.chance(this.scenario.midReadyCrashShare)) {
       node.crashPoint = { stage: this.rng.pick(CRASH_STAGES), appliedBeforeCrash: this.rng.int(3) };
       this.cluster.trace.record(() => `n${node.id} will crash ${node.crashPoint?.stage} of its next Ready`);
     } else {
       this.cluster.crash(node, 'crash');
     }
+  }
+
+  private pauseSomeone(): void {
+    const node = this.victim();
+    if (!node) return;
+    node.pausedUntil = this.cluster.now + this.rng.between(1, this.scenario.maxPauseTicks);
+    this.cluster.trace.record(() => `n${node.id} paused until tick ${node.pausedUntil}`);
   }
 
   private partition(): void {
@@ -72,7 +91,7 @@ export class FaultInjector {
     cluster.stats.partitions++;
     const kind = rng.int(4);
     if (kind === 0) {
-      const lonely = rng.pick(ids);
+      const lonely = this.victim()?.id ?? rng.pick(ids);
       this.cutBetween(
         [lonely],
         ids.filter((id) => id !== lonely),

@@ -211,6 +211,17 @@ export class SafetyChecker {
       }
       this.votes.set(key, msg.to);
     }
+    if (msg.type === MessageType.AppResp && !msg.reject && msg.index > 0) {
+      // An acknowledgement counts towards commit: what it acknowledges must already be on disk.
+      const durable = Math.max(disk.wal.lastIndex(), disk.snapshotIndex());
+      if (msg.index > durable) {
+        violated(
+          'Entries are persisted before they are acknowledged',
+          `n${id} to have persisted up to ${msg.index} before acking it`,
+          `persisted up to ${durable}`,
+        );
+      }
+    }
   }
 
   // ---- applying ---------------------------------------------------------------------------------

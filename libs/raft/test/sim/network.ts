@@ -2,7 +2,7 @@
 // object is shared between nodes), may be dropped, duplicated or delayed by whole ticks (which reorders
 // them), and directed links can be cut, so partitions can be one-way. Due messages come out in a seeded
 // order.
-import type { Message, NodeId } from '../../src';
+import { MessageType, type Message, type NodeId } from '../../src';
 import { cloneEntry, cloneSnapshot } from './disk';
 import type { SimRandom } from './random';
 
@@ -13,9 +13,14 @@ export interface NetworkWeather {
   duplicateRate: number;
   /** Each copy is delivered 0..maxDelay ticks after it was sent. */
   maxDelay: number;
+  /** Probability a copy straggles: up to STRAGGLER_DELAY more ticks (it then arrives long out of order). */
+  straggleRate: number;
 }
 
-export const CALM: NetworkWeather = { dropRate: 0, duplicateRate: 0, maxDelay: 1 };
+const SNAPSHOT_EXTRA_DELAY = 8;
+const STRAGGLER_DELAY = 40;
+
+export const CALM: NetworkWeather = { dropRate: 0, duplicateRate: 0, maxDelay: 1, straggleRate: 0 };
 
 export interface InFlight {
   msg: Message;
@@ -47,6 +52,12 @@ export class SimNetwork {
     for (const item of this.queue) (item.deliverAt <= now ? due : later).push(item);
     this.queue = later;
     return this.rng.shuffle(due);
+  }
+
+  /** Puts a due message back, to be delivered at `at` (its receiver is paused). */
+  hold(item: InFlight, at: number): void {
+    item.deliverAt = at;
+    this.queue.push(item);
   }
 
   /** A crash loses every message still in flight to or from the node. */
@@ -81,7 +92,10 @@ export class SimNetwork {
   }
 
   private enqueue(msg: Message, now: number, senderIncarnation: number): void {
-    const delay = this.rng.int(this.weather.maxDelay + 1);
+    let delay = this.rng.int(this.weather.maxDelay + 1);
+    // Snapshots are big and slow to stream; and now and then any message is stuck in a retransmit.
+    if (msg.type === MessageType.Snap) delay += this.rng.int(SNAPSHOT_EXTRA_DELAY + 1);
+    if (this.rng.chance(this.weather.straggleRate)) delay += this.rng.between(1, STRAGGLER_DELAY);
     this.queue.push({ msg: cloneMessage(msg), deliverAt: now + delay, senderIncarnation });
   }
 }

@@ -19,6 +19,8 @@ export class SimNode {
   retired = false;
   /** A crash armed to strike in the middle of the next Ready. */
   crashPoint: CrashPoint | undefined;
+  /** A paused process (think SIGSTOP) neither ticks nor reads its socket until this tick. */
+  pausedUntil = 0;
   role: StateType = StateType.Follower;
   lead: NodeId = NONE;
 

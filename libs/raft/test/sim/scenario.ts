@@ -4,8 +4,16 @@
 import { SimRandom } from './random';
 import type { NetworkWeather } from './network';
 
+export type ScenarioStyle = 'mixed' | 'leader-churn';
+
 export interface Scenario {
   seed: number;
+  /**
+   * 'leader-churn' isolates and crashes leaders every few ticks while entries travel one per message:
+   * logs end up with uncommitted entries of many terms scattered over the nodes, the ground where
+   * commit-rule bugs (Raft's figure 8) show.
+   */
+  style: ScenarioStyle;
   initialVoters: number;
   electionTick: number;
   heartbeatTick: number;
@@ -21,9 +29,16 @@ export interface Scenario {
   stormiest: NetworkWeather;
   /** Per-tick probabilities. */
   crashRate: number;
+  /** Probability per tick that a process pauses (for up to `maxPauseTicks`). */
+  pauseRate: number;
+  maxPauseTicks: number;
+  /** Probability a node misses a tick (its clock runs slow). */
+  tickSkipChance: number;
   restartRate: number;
   /** Share of crashes that strike in the middle of handling a Ready. */
   midReadyCrashShare: number;
+  /** Share of crashes, pauses and isolations aimed at the current leader. */
+  leaderTargetShare: number;
   partitionRate: number;
   healRate: number;
   weatherChangeRate: number;
@@ -40,12 +55,13 @@ export function scenarioForSeed(seed: number): Scenario {
   const rng = new SimRandom(seed ^ 0x5ce4a210);
   const initialVoters = seed % 2 === 0 ? 3 : 5;
   const changesMembership = rng.chance(0.35);
-  const electionTick = 10;
-  return {
+  const electionTick = rng.pick([5, 10, 10, 10]);
+  const base: Scenario = {
     seed,
+    style: 'mixed',
     initialVoters,
     electionTick,
-    heartbeatTick: rng.pick([1, 2, 3]),
+    heartbeatTick: rng.pick([1, 2, 3].filter((h) => h < electionTick / 2)),
     preVote: rng.chance(0.6),
     checkQuorum: rng.chance(0.6),
     maxSizePerMsg: rng.pick([0, 16, 64, 1024 * 1024]),
@@ -56,10 +72,15 @@ export function scenarioForSeed(seed: number): Scenario {
       dropRate: rng.pick([0, 0.05, 0.1, 0.2]),
       duplicateRate: rng.pick([0, 0.05, 0.1]),
       maxDelay: rng.pick([0, 1, 2, 4]),
+      straggleRate: rng.pick([0, 0.002, 0.01]),
     },
     crashRate: rng.pick([0, 0.01, 0.02, 0.04]),
+    pauseRate: rng.pick([0, 0, 0.01, 0.03]),
+    maxPauseTicks: rng.pick([5, 15, 30]),
+    tickSkipChance: rng.pick([0, 0, 0.05, 0.2]),
     restartRate: rng.pick([0.05, 0.1, 0.2]),
     midReadyCrashShare: 0.5,
+    leaderTargetShare: rng.pick([0.2, 0.5, 0.8]),
     partitionRate: rng.pick([0, 0.01, 0.03]),
     healRate: rng.pick([0.02, 0.05, 0.1]),
     weatherChangeRate: 0.03,
@@ -71,14 +92,29 @@ export function scenarioForSeed(seed: number): Scenario {
     minVoters: 3,
     maxVoters: 5,
   };
+  if (!rng.chance(0.2)) return base;
+  return {
+    ...base,
+    style: 'leader-churn',
+    maxSizePerMsg: 0,
+    maxInflightMsgs: rng.pick([1, 2]),
+    partitionRate: 0.12,
+    healRate: 0.3,
+    crashRate: 0.03,
+    restartRate: 0.3,
+    leaderTargetShare: 0.9,
+    proposalRate: 0.9,
+  };
 }
 
 export function describeScenario(s: Scenario): string {
   return [
-    `seed=${s.seed} voters=${s.initialVoters} election=${s.electionTick} heartbeat=${s.heartbeatTick}`,
+    `seed=${s.seed} style=${s.style} voters=${s.initialVoters} election=${s.electionTick} heartbeat=${s.heartbeatTick}`,
     `preVote=${s.preVote} checkQuorum=${s.checkQuorum} maxSizePerMsg=${s.maxSizePerMsg} maxInflight=${s.maxInflightMsgs}`,
-    `chaosTicks=${s.chaosTicks} weather<=drop ${s.stormiest.dropRate}/dup ${s.stormiest.duplicateRate}/delay ${s.stormiest.maxDelay}`,
-    `crash=${s.crashRate} restart=${s.restartRate} partition=${s.partitionRate} heal=${s.healRate}`,
+    `chaosTicks=${s.chaosTicks} weather<=drop ${s.stormiest.dropRate}/dup ${s.stormiest.duplicateRate}/delay ${s.stormiest.maxDelay}/straggle ${s.stormiest.straggleRate}`,
+    `leaderTargetShare=${s.leaderTargetShare}`,
+    `crash=${s.crashRate} restart=${s.restartRate} pause=${s.pauseRate}(<=${s.maxPauseTicks}) skipTick=${s.tickSkipChance}`,
+    `partition=${s.partitionRate} heal=${s.healRate}`,
     `propose=${s.proposalRate} read=${s.readRate} compact=${s.compactionRate} transfer=${s.transferRate} confChange=${s.confChangeRate}`,
   ].join('\n');
 }

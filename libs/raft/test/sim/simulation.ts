@@ -40,7 +40,7 @@ export function runSimulation(seed: number, options: { trace?: boolean } = {}): 
       trace.record(() => `--- leader ${cluster.leader()?.id ?? 'none'}, cuts ${cluster.net.describeCuts()}`);
       faults.step();
       workload.step();
-      cluster.tickAll();
+      cluster.tickAll(scenario.tickSkipChance);
       cluster.deliverDue();
       cluster.retireDue();
     }
