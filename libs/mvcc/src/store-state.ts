@@ -1,5 +1,6 @@
-import type { Backend } from '@cairn/storage';
+import type { Backend, BackendBatch } from '@cairn/storage';
 import { KeySpace } from './key-space';
+import { META_CURRENT_REVISION, putMetaNumber } from './meta';
 import { ReadBuffer } from './read-buffer';
 
 /** The state KvStore, its write transactions and its readers share. */
@@ -11,5 +12,18 @@ export class StoreState {
   /** Revisions below this are gone (reads of them fail with 'compacted'). */
   compactRevision = 0;
 
+  /** The newest revision staged into each not-yet-written batch. */
+  private readonly batchRevisions = new WeakMap<BackendBatch, number>();
+
   constructor(readonly backend: Backend) {}
+
+  /** Persist the current revision with `batch`: one 'meta' write per batch, whatever its txn count. */
+  recordRevisionIn(batch: BackendBatch, revision: number): void {
+    if (!this.batchRevisions.has(batch)) {
+      batch.beforeWrite(() =>
+        putMetaNumber(batch, META_CURRENT_REVISION, this.batchRevisions.get(batch) ?? revision),
+      );
+    }
+    this.batchRevisions.set(batch, revision);
+  }
 }

@@ -4,7 +4,6 @@
 import type { BackendBatch } from '@cairn/storage';
 import { toKeyRange } from './key-range';
 import { copyBytes, encodeKeyValue, type KeyValue } from './key-value';
-import { META_CURRENT_REVISION, putMetaNumber } from './meta';
 import { executeRange } from './range';
 import { encodeRevisionKey } from './revision';
 import { keyId } from './sorted-key-map';
@@ -108,7 +107,7 @@ export class WriteTxn {
     };
     if (changed) {
       this.state.currentRevision = this.revision;
-      putMetaNumber(this.batch, META_CURRENT_REVISION, this.revision);
+      this.state.recordRevisionIn(this.batch, this.revision);
     }
     this.onEnd(this, result);
     return result;

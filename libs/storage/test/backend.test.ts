@@ -65,6 +65,22 @@ describe('Backend', () => {
     expect(() => batch.put('key', b('d'), b('4'))).toThrow(/already written/);
   });
 
+  it('beforeWrite listeners run once at write() and may still stage into the same batch', async () => {
+    const batch = backend.batch();
+    let latest = 0;
+    let calls = 0;
+    batch.beforeWrite(() => {
+      calls++;
+      batch.put('meta', b('last'), b(String(latest)));
+    });
+    for (latest = 1; latest <= 3; latest++) batch.put('key', b(`k${latest}`), b('v'));
+    latest = 3;
+    await batch.write();
+    expect(calls).toBe(1);
+    expect((await backend.get('meta', b('last')))?.toString()).toBe('3');
+    expect(() => batch.beforeWrite(() => undefined)).toThrow(/already written/);
+  });
+
   it('iterates with gte/lt bounds, reverse and limit inside one bucket', async () => {
     const batch = backend.batch();
     for (const k of ['a', 'b', 'c', 'd', 'e']) batch.put('key', b(k), b(k.toUpperCase()));

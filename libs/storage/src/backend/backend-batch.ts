@@ -11,6 +11,7 @@ type Operation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; ke
 export class BackendBatch {
   private readonly ops: Operation[] = [];
   private readonly written: Array<() => void> = [];
+  private readonly writing: Array<() => void> = [];
   private state: 'open' | 'writing' | 'done' = 'open';
 
   /** @internal Created by Backend.batch(). */
@@ -36,6 +37,15 @@ export class BackendBatch {
     return this.ops.length;
   }
 
+  /**
+   * Run `listener` at the start of write(), before the batch is handed to LevelDB; it may still stage
+   * writes (for values that only need their final state once per batch).
+   */
+  beforeWrite(listener: () => void): void {
+    this.assertOpen();
+    this.writing.push(listener);
+  }
+
   /** Run `listener` after this batch has been written (synchronously after the write resolves). */
   afterWrite(listener: () => void): void {
     if (this.state === 'done') listener();
@@ -48,6 +58,7 @@ export class BackendBatch {
    */
   async write(options: { sync?: boolean } = {}): Promise<void> {
     this.assertOpen();
+    for (const listener of this.writing.splice(0)) listener();
     this.state = 'writing';
     if (this.ops.length > 0) {
       await this.db.batch(this.ops, { sync: options.sync ?? false });

@@ -1,0 +1,293 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { prefixRangeEnd, WatchableStore, type WatchResponse, type WatchSink } from '../src/index';
+import { b, type Harness, openHarness, s } from './helpers';
+
+/** Wait (bounded) until `condition` holds. */
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+function collector(): { sink: WatchSink; responses: WatchResponse[]; events: () => string[] } {
+  const responses: WatchResponse[] = [];
+  return {
+    responses,
+    sink: (response) => {
+      responses.push(response);
+      return true;
+    },
+    events: () =>
+      responses.flatMap((r) =>
+        r.events.map(
+          (e) => `${e.type}:${s(e.kv.key)}@${e.kv.modRevision}${e.type === 'put' ? `=${s(e.kv.value)}` : ''}`,
+        ),
+      ),
+  };
+}
+
+describe('WatchableStore', () => {
+  let h: Harness;
+  let watchable: WatchableStore;
+
+  beforeEach(async () => {
+    h = await openHarness();
+    watchable = new WatchableStore(h.kv, { maxEventsPerSync: 16, victimRetryMs: 1 });
+  });
+  afterEach(async () => {
+    await watchable.close();
+    await h.close();
+  });
+
+  const put = (key: string, value: string) =>
+    h.commit((batch) => h.kv.put({ key: b(key), value: b(value) }, batch));
+  const del = (key: string) => h.commit((batch) => h.kv.deleteRange({ key: b(key) }, batch));
+
+  it('a synced watcher hears matching writes synchronously, one response per revision', async () => {
+    const single = collector();
+    const prefix = collector();
+    const range = collector();
+    watchable.watch({ key: b('svc/a') }, single.sink);
+    watchable.watch({ key: b('svc/'), rangeEnd: prefixRangeEnd(b('svc/')) }, prefix.sink);
+    watchable.watch({ key: b('svc/b'), rangeEnd: Buffer.of(0) }, range.sink);
+    const batch = h.backend.batch();
+    h.kv.put({ key: b('svc/a'), value: b('1') }, batch);
+    // Delivered before the batch is even written.
+    expect(single.events()).toEqual(['put:svc/a@1=1']);
+    const txn = h.kv.beginWrite(batch);
+    txn.put(b('svc/b'), b('2'));
+    txn.put(b('svc/c'), b('3'));
+    txn.put(b('zzz'), b('4'));
+    txn.end();
+    await batch.write();
+    await del('svc/a');
+    await put('other', 'x');
+    expect(single.events()).toEqual(['put:svc/a@1=1', 'delete:svc/a@3']);
+    expect(prefix.events()).toEqual(['put:svc/a@1=1', 'put:svc/b@2=2', 'put:svc/c@2=3', 'delete:svc/a@3']);
+    expect(prefix.responses.map((r) => [r.revision, r.events.length])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 1],
+    ]);
+    // 'other' sorts before 'svc/b', so the from-key watcher does not see it.
+    expect(range.events()).toEqual(['put:svc/b@2=2', 'put:svc/c@2=3', 'put:zzz@2=4']);
+  });
+
+  it('filters drop puts or deletes; prevKv is attached only when asked for', async () => {
+    await put('k', 'v1');
+    const noPut = collector();
+    const noDelete = collector();
+    const withPrev = collector();
+    const withoutPrev = collector();
+    watchable.watch({ key: b('k'), filters: { noPut: true } }, noPut.sink);
+    watchable.watch({ key: b('k'), filters: { noDelete: true } }, noDelete.sink);
+    watchable.watch({ key: b('k'), prevKv: true }, withPrev.sink);
+    watchable.watch({ key: b('k') }, withoutPrev.sink);
+    await put('k', 'v2');
+    await del('k');
+    expect(noPut.events()).toEqual(['delete:k@3']);
+    expect(noDelete.events()).toEqual(['put:k@2=v2']);
+    expect(withPrev.responses.flatMap((r) => r.events.map((e) => s(e.prevKv?.value)))).toEqual(['v1', 'v2']);
+    expect(withoutPrev.responses.flatMap((r) => r.events.map((e) => e.prevKv))).toEqual([
+      undefined,
+      undefined,
+    ]);
+    // A watcher whose filters drop every event of a revision gets no empty response.
+    expect(noPut.responses).toHaveLength(1);
+  });
+
+  it('a past start revision replays history in order, then continues live without gaps or repeats', async () => {
+    for (let i = 1; i <= 40; i++) await put(`k${i % 3}`, `${i}`);
+    // A multi-event revision straddling the per-turn read limit must arrive whole.
+    await h.commit((batch) => {
+      const txn = h.kv.beginWrite(batch);
+      for (let i = 0; i < 20; i++) txn.put(b(`k${i % 3}`), b(`multi-${i}`));
+      txn.end();
+    });
+    const watcher = collector();
+    const id = watchable.watch({ key: b('k'), rangeEnd: b('l'), startRevision: 5 }, watcher.sink);
+    expect(watchable.isSynced(id)).toBe(false);
+    // Writes while catching up.
+    for (let i = 42; i <= 60; i++) await put(`k${i % 3}`, `${i}`);
+    await until(() => watchable.isSynced(id), 'the watcher to catch up');
+    await put('k0', 'live');
+    const revisions = watcher.responses.flatMap((r) => r.events.map((e) => e.kv.modRevision));
+    const expected = [
+      ...Array.from({ length: 36 }, (_, i) => i + 5),
+      ...Array(20).fill(41),
+      ...Array.from({ length: 19 }, (_, i) => i + 42),
+      61,
+    ];
+    expect(revisions).toEqual(expected);
+    // Revision 41 arrived in one response, never split.
+    expect(watcher.responses.filter((r) => r.events.some((e) => e.kv.modRevision === 41))).toHaveLength(1);
+    expect(watcher.responses.length).toBeGreaterThan(2);
+  });
+
+  it('catch-up attaches prevKv from history and applies filters', async () => {
+    await put('k', 'v1'); // 1
+    await put('k', 'v2'); // 2
+    await del('k'); // 3
+    await put('k', 'v3'); // 4
+    const watcher = collector();
+    const id = watchable.watch(
+      { key: b('k'), startRevision: 1, prevKv: true, filters: { noDelete: true } },
+      watcher.sink,
+    );
+    await until(() => watchable.isSynced(id), 'sync');
+    expect(watcher.events()).toEqual(['put:k@1=v1', 'put:k@2=v2', 'put:k@4=v3']);
+    expect(watcher.responses.flatMap((r) => r.events.map((e) => s(e.prevKv?.value)))).toEqual([
+      undefined,
+      'v1',
+      undefined,
+    ]);
+  });
+
+  it('catch-up sees revisions whose batch has not reached LevelDB yet', async () => {
+    await put('k', 'v1');
+    const batch = h.backend.batch();
+    h.kv.put({ key: b('k'), value: b('v2') }, batch);
+    h.kv.put({ key: b('k'), value: b('v3') }, batch);
+    const watcher = collector();
+    const id = watchable.watch({ key: b('k'), startRevision: 2 }, watcher.sink);
+    await until(() => watchable.isSynced(id), 'sync');
+    expect(watcher.events()).toEqual(['put:k@2=v2', 'put:k@3=v3']);
+    await batch.write();
+  });
+
+  it('a compacted start revision gets the compact revision and the watcher is cancelled', async () => {
+    for (let i = 1; i <= 10; i++) await put('k', `${i}`);
+    await (
+      await h.commit((batch) => h.kv.compact(6, batch))
+    ).done;
+    const watcher = collector();
+    const id = watchable.watch({ key: b('k'), startRevision: 3 }, watcher.sink);
+    await until(() => watcher.responses.length > 0, 'the compaction notice');
+    expect(watcher.responses).toEqual([{ watchId: id, revision: 10, events: [], compactRevision: 6 }]);
+    expect(watchable.cancel(id)).toBe(false);
+    await put('k', 'after');
+    expect(watcher.responses).toHaveLength(1);
+    // Starting exactly at the compact revision is allowed.
+    const ok = collector();
+    const okId = watchable.watch({ key: b('k'), startRevision: 6 }, ok.sink);
+    await until(() => watchable.isSynced(okId), 'sync');
+    expect(ok.events()[0]).toBe('put:k@6=6');
+  });
+
+  it('a future start revision delivers nothing before it', async () => {
+    await put('k', '1');
+    const watcher = collector();
+    const id = watchable.watch({ key: b('k'), startRevision: 3 }, watcher.sink);
+    expect(watchable.isSynced(id)).toBe(true);
+    await put('k', '2');
+    await put('k', '3');
+    expect(watcher.events()).toEqual(['put:k@3=3']);
+  });
+
+  it('cancel stops delivery; progress answers only synced watchers, at the current revision', async () => {
+    await put('k', '1');
+    const watcher = collector();
+    const id = watchable.watch({ key: b('k') }, watcher.sink);
+    expect(watchable.progress(id)).toBe(true);
+    expect(watcher.responses).toEqual([{ watchId: id, revision: 1, events: [] }]);
+    const behind = collector();
+    const behindId = watchable.watch({ key: b('k'), startRevision: 1 }, behind.sink);
+    expect(watchable.progress(behindId)).toBe(false);
+    expect(watchable.cancel(id)).toBe(true);
+    await put('k', '2');
+    expect(watcher.responses).toHaveLength(1);
+    expect(watchable.progress(id)).toBe(false);
+  });
+
+  it('a slow watcher never blocks writes and loses or reorders nothing over thousands of events', async () => {
+    const received: number[] = [];
+    let calls = 0;
+    let open = true;
+    // Refuses 2 of every 3 offers, and everything while `open` is false.
+    const slow: WatchSink = (response) => {
+      calls++;
+      if (!open || calls % 3 !== 0) return false;
+      for (const event of response.events) received.push(Number(s(event.kv.value)));
+      return true;
+    };
+    const fast = collector();
+    const slowId = watchable.watch({ key: b('load/'), rangeEnd: prefixRangeEnd(b('load/')) }, slow);
+    watchable.watch({ key: b('load/'), rangeEnd: prefixRangeEnd(b('load/')) }, fast.sink);
+    const total = 3000;
+    let next = 0;
+    // 64 puts per batch, like the server applying a Raft batch.
+    while (next < total) {
+      if (next === 1024) open = false;
+      if (next === 2048) open = true;
+      await h.commit((batch) => {
+        for (let i = 0; i < 64 && next < total; i++, next++) {
+          h.kv.put({ key: b(`load/${next % 50}`), value: b(`${next}`) }, batch);
+        }
+      });
+    }
+    // Writes finished regardless; the fast watcher got every event synchronously.
+    expect(fast.responses.flatMap((r) => r.events)).toHaveLength(total);
+    expect(watchable.stats.victims + watchable.stats.unsynced).toBeGreaterThan(0);
+    await until(
+      () => received.length >= total && watchable.isSynced(slowId),
+      'the slow watcher to drain',
+      15_000,
+    );
+    expect(received).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
+  it('retryVictims delivers a refused response without waiting for the timer', async () => {
+    const slowStore = new WatchableStore(h.kv, { victimRetryMs: 60_000 });
+    try {
+      let accept = false;
+      const got: string[] = [];
+      slowStore.watch({ key: b('k') }, (response) => {
+        if (!accept) return false;
+        got.push(...response.events.map((e) => s(e.kv.value) ?? ''));
+        return true;
+      });
+      await put('k', 'v1');
+      expect(slowStore.stats.victims).toBe(1);
+      accept = true;
+      slowStore.retryVictims();
+      expect(got).toEqual(['v1']);
+      expect(slowStore.stats).toEqual({ synced: 1, unsynced: 0, victims: 0 });
+    } finally {
+      await slowStore.close();
+    }
+  });
+
+  it('thousands of prefix watchers: each write reaches exactly the watchers whose range holds the key', async () => {
+    const hits = new Map<number, number>();
+    const ids: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const prefix = b(`/cairn/registry/ns/svc-${i % 1000}/`);
+      const id = watchable.watch({ key: prefix, rangeEnd: prefixRangeEnd(prefix) }, (response) => {
+        hits.set(id, (hits.get(id) ?? 0) + response.events.length);
+        return true;
+      });
+      ids.push(id);
+    }
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) await put(`/cairn/registry/ns/svc-${i}/instance-1`, 'up');
+    const elapsed = performance.now() - started;
+    // svc-0..199, each watched by 3 watchers.
+    expect([...hits.values()].reduce((sum, n) => sum + n, 0)).toBe(600);
+    expect(hits.get(ids[0])).toBe(1);
+    expect(hits.get(ids[999])).toBeUndefined();
+    expect(watchable.stats.synced).toBe(3000);
+    console.log(`200 puts matched against 3000 prefix watchers in ${elapsed.toFixed(1)} ms`);
+  });
+
+  it('close cancels every watcher and stops timers', async () => {
+    const watcher = collector();
+    watchable.watch({ key: b('k'), startRevision: 1 }, watcher.sink);
+    await watchable.close();
+    await put('k', 'after-close');
+    expect(watchable.stats).toEqual({ synced: 0, unsynced: 0, victims: 0 });
+    expect(watcher.responses).toEqual([]);
+  });
+});
