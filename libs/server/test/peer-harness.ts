@@ -205,6 +205,17 @@ export function msgSnap(from: bigint, to: bigint, index: number): Message {
   };
 }
 
+/** The message with every byte field as a plain Uint8Array, so Buffer and Uint8Array views compare equal. */
+export function plainBytes(m: Message): Message {
+  const plain = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+  return {
+    ...m,
+    entries: m.entries.map((e) => ({ ...e, data: plain(e.data) })),
+    ...(m.snapshot === undefined ? {} : { snapshot: { ...m.snapshot, data: plain(m.snapshot.data) } }),
+    ...(m.context === undefined ? {} : { context: plain(m.context) }),
+  };
+}
+
 /** The entry indexes a member received from `from`, in arrival order. */
 export function indexesFrom(member: Member, from: bigint): number[] {
   return member.received
