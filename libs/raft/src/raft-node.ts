@@ -107,6 +107,21 @@ export class RaftNode {
   }
 
   /**
+   * Proposes several application entries at once (all or none): one AppendEntries per follower instead
+   * of one per entry. Throws like propose().
+   */
+  proposeBatch(data: Uint8Array[]): void {
+    if (data.length === 0) return;
+    this.raft.step(
+      makeMessage({
+        type: MessageType.Prop,
+        from: this.id,
+        entries: data.map((d) => ({ term: 0, index: 0, type: EntryType.Normal, data: d })),
+      }),
+    );
+  }
+
+  /**
    * Proposes a membership change. Throws RaftError(ProposalDropped) when there is no leader, a transfer
    * is under way, another change is pending, or the change would leave no voter.
    */

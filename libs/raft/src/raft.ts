@@ -137,6 +137,11 @@ export class Raft {
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState);
     const applied = config.applied ?? 0;
     if (applied > 0) {
+      if (applied < this.raftLog.applied) {
+        throw invalidConfig(
+          `applied ${applied} is below the snapshot index ${this.raftLog.applied}: restore the state machine from the snapshot first`,
+        );
+      }
       if (applied > this.raftLog.committed) {
         throw invalidConfig(`applied ${applied} is beyond the commit index ${this.raftLog.committed}`);
       }

@@ -49,6 +49,13 @@ describe('RaftNode construction and restart', () => {
     expect(() => new RaftNode({ ...base, heartbeatTick: 0 })).toThrow(code(RaftErrorCode.InvalidConfig));
     expect(() => new RaftNode({ ...base, maxInflightMsgs: 0 })).toThrow(code(RaftErrorCode.InvalidConfig));
     expect(() => new RaftNode({ ...base, applied: 5 })).toThrow(code(RaftErrorCode.InvalidConfig));
+    const snapshotted = storageFor({ voters, entries: entriesWithTerms([1, 1, 1, 1]), term: 1, commit: 4 });
+    snapshotted.createSnapshot(3, { voters, learners: [] }, enc(''));
+    snapshotted.compact(3);
+    expect(() => new RaftNode({ ...base, storage: snapshotted, applied: 2 })).toThrow(
+      /below the snapshot index 3/,
+    );
+    expect(new RaftNode({ ...base, storage: snapshotted, applied: 0 }).status().applied).toBe(3);
   });
 
   it('bootstrap writes AddNode entries 1..n at term 1, committed, that the first Ready hands back', () => {
@@ -188,6 +195,24 @@ describe('stepping and proposing', () => {
     const noFwd = makeNode(2n, { voters, term: 1, disableProposalForwarding: true });
     noFwd.node.step(msg({ type: MessageType.Heartbeat, from: 1n, to: 2n, term: 1 }));
     expect(() => noFwd.node.propose(enc('x'))).toThrow(code(RaftErrorCode.ProposalDropped));
+  });
+
+  it('proposeBatch appends all entries together and replicates them in one message per follower', () => {
+    const tn = makeNode(1n, { voters: [1n, 2n] });
+    const probe = electLeader(tn, [1n, 2n]).find((m) => m.type === MessageType.App)!;
+    tn.node.step(msg({ type: MessageType.AppResp, from: 2n, to: 1n, term: 1, index: probe.index + 1 }));
+    tn.process();
+    tn.node.proposeBatch([enc('a'), enc('b'), enc('c')]);
+    const apps = tn.process().filter((m) => m.type === MessageType.App);
+    expect(apps.map((m) => m.entries.map((e) => [e.index, e.term]))).toEqual([
+      [
+        [2, 1],
+        [3, 1],
+        [4, 1],
+      ],
+    ]);
+    const follower = makeNode(2n, { voters: [1n, 2n], term: 1 });
+    expect(() => follower.node.proposeBatch([enc('a')])).toThrow(code(RaftErrorCode.ProposalDropped));
   });
 
   it('a candidate drops proposals', () => {
