@@ -112,6 +112,18 @@ describe('membership changes', () => {
     expect(net.get(2n).appliedData()).toEqual(['two-of-three']);
   });
 
+  it('entries waiting for a removed voter commit as soon as the removal is applied', () => {
+    const leader = makeNode(1n, { voters: [1n, 2n] });
+    electLeader(leader, [1n, 2n]);
+    leader.node.propose(new TextEncoder().encode('waiting'));
+    leader.process();
+    expect(leader.node.status().hardState.commit).toBe(0);
+    leader.node.applyConfChange(cc(ConfChangeType.RemoveNode, 2n));
+    leader.process();
+    expect(leader.node.status().hardState.commit).toBe(2);
+    expect(leader.appliedData()).toEqual(['waiting']);
+  });
+
   it('refuses to remove the last voter, both when proposed and when applied', () => {
     const tn = makeNode(1n, { voters: [1n] });
     tn.node.campaign();
