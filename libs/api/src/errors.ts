@@ -262,13 +262,17 @@ function isGrpcStatusLike(err: unknown): err is GrpcErrorStatus {
   return typeof code === 'number' && code in GrpcStatus && typeof details === 'string';
 }
 
-/** HTTP status for a gRPC code, as grpc-gateway v2 maps it (runtime.HTTPStatusFromCode). */
+/**
+ * HTTP status for a gRPC code, as etcd 3.4/3.5's grpc-gateway v1 maps it (runtime.HTTPStatusFromCode):
+ * FailedPrecondition is 412 and Canceled 408 there (v2 changed both). Checked against a real etcd 3.4
+ * in test/compat/gateway.test.ts.
+ */
 export function httpStatusForGrpcCode(code: GrpcStatus): number {
   switch (code) {
     case GrpcStatus.OK:
       return 200;
     case GrpcStatus.CANCELLED:
-      return 499; // nginx's "client closed request"
+      return 408;
     case GrpcStatus.UNKNOWN:
       return 500;
     case GrpcStatus.INVALID_ARGUMENT:
@@ -286,7 +290,7 @@ export function httpStatusForGrpcCode(code: GrpcStatus): number {
     case GrpcStatus.RESOURCE_EXHAUSTED:
       return 429;
     case GrpcStatus.FAILED_PRECONDITION:
-      return 400; // deliberately not 412, as grpc-gateway does
+      return 412;
     case GrpcStatus.ABORTED:
       return 409;
     case GrpcStatus.OUT_OF_RANGE:

@@ -52,9 +52,10 @@ export interface GatewayErrorResponse {
   httpStatus: number;
   /**
    * `error` (grpc-gateway v1, etcd 3.4/3.5) and `message` (google.rpc.Status, etcd 3.6) both carry the
-   * text, so clients of either generation read it.
+   * text, so clients of either generation read it. No `details`: etcd 3.4's etcdctl-era gateway sends
+   * exactly these three fields.
    */
-  body: { error: string; code: number; message: string; details: JsonValue[] };
+  body: { error: string; code: number; message: string };
 }
 
 /** Maps any thrown value (EtcdError, GatewayDecodeError, grpc status, other) to the gateway error answer. */
@@ -62,7 +63,7 @@ export function gatewayError(err: unknown): GatewayErrorResponse {
   const { code, details } = toGrpcStatus(err);
   return {
     httpStatus: httpStatusForGrpcCode(code),
-    body: { error: details, code, message: details, details: [] },
+    body: { error: details, code, message: details },
   };
 }
 
@@ -80,7 +81,7 @@ export function encodeGatewayStreamError(err: unknown): JsonObject {
       details: [],
       grpc_code: code,
       http_code: httpStatus,
-      http_status: STATUS_CODES[httpStatus] ?? (httpStatus === 499 ? 'Client Closed Request' : ''),
+      http_status: STATUS_CODES[httpStatus] ?? '',
     },
   };
 }

@@ -180,10 +180,10 @@ describe('toGrpcStatus', () => {
 });
 
 describe('httpStatusForGrpcCode', () => {
-  it('follows grpc-gateway v2', () => {
+  it('follows grpc-gateway v1 as etcd 3.4/3.5 serve it (FailedPrecondition 412, Canceled 408)', () => {
     const expected: Array<[GrpcStatus, number]> = [
       [GrpcStatus.OK, 200],
-      [GrpcStatus.CANCELLED, 499],
+      [GrpcStatus.CANCELLED, 408],
       [GrpcStatus.UNKNOWN, 500],
       [GrpcStatus.INVALID_ARGUMENT, 400],
       [GrpcStatus.DEADLINE_EXCEEDED, 504],
@@ -192,7 +192,7 @@ describe('httpStatusForGrpcCode', () => {
       [GrpcStatus.PERMISSION_DENIED, 403],
       [GrpcStatus.UNAUTHENTICATED, 401],
       [GrpcStatus.RESOURCE_EXHAUSTED, 429],
-      [GrpcStatus.FAILED_PRECONDITION, 400],
+      [GrpcStatus.FAILED_PRECONDITION, 412],
       [GrpcStatus.ABORTED, 409],
       [GrpcStatus.OUT_OF_RANGE, 400],
       [GrpcStatus.UNIMPLEMENTED, 501],

@@ -143,15 +143,17 @@ export class CairnNode {
     const backend = await Backend.open(path.join(memberDir, 'db'));
 
     const raftStorage = new MemoryStorage();
+    const walOptions = { segmentSizeBytes: config.walSegmentBytes ?? 16 * 1024 * 1024 };
     let wal: Wal;
     let memberId: bigint;
     let clusterId: bigint;
     let snapshot: Snapshot | undefined;
 
     if (Wal.exists(walDir)) {
-      snapshot = await snapshotter.loadNewest();
+      // The newest snapshot that the WAL also marks: a crash between the two writes leaves an older pair.
+      snapshot = await snapshotter.loadNewestAvailable(await Wal.readSnapshotMarks(walDir));
       const from = snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : { index: 0, term: 0 };
-      const opened = await Wal.open(walDir, from);
+      const opened = await Wal.open(walDir, from, walOptions);
       wal = opened.wal;
       ({ memberId, clusterId } = decodeWalMetadata(opened.metadata));
       if (snapshot) raftStorage.applySnapshot(snapshot);
@@ -173,7 +175,7 @@ export class CairnNode {
       if (!self) throw new Error(`couldn't find local name "${config.name}" in the initial cluster configuration`);
       memberId = self.id;
       clusterId = computeClusterId(peers.map((m) => m.id));
-      wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }));
+      wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
       if (config.initialClusterState === 'new') {
         RaftNode.bootstrap(
           raftStorage,

@@ -1,4 +1,5 @@
 // etcd's Maintenance and Cluster services over a CairnNode.
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,20 +65,35 @@ export class MaintenanceApi {
     return proposeAndUnwrap(this.node, { alarm: req });
   }
 
-  /** Streams a consistent copy of the backend, like etcd's Maintenance/Snapshot. */
+  /**
+   * Streams a consistent copy of the backend, framed the way etcdctl checks an etcd snapshot: the content is
+   * padded to a multiple of 512 bytes and followed by its sha256. The padding ends with the real length
+   * (8 bytes, big-endian), so a restore can strip the framing and get our backend file back exactly.
+   */
   async *snapshot(): AsyncGenerator<object> {
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-snapshot-'));
     try {
       const file = path.join(dir, 'snapshot.db');
       await this.node.writeBackendSnapshot(file);
       const size = (await stat(file)).size;
+      const padded = Math.ceil((size + 8) / 512) * 512;
+      const total = padded + 32;
+      const hash = createHash('sha256');
       let sent = 0;
       const header = this.node.header(this.node.kv.currentRevision);
-      for await (const chunk of createReadStream(file, { highWaterMark: SNAPSHOT_CHUNK_BYTES })) {
-        const blob = chunk as Buffer;
+      const chunk = (blob: Buffer): object => {
         sent += blob.length;
-        yield { header, remaining_bytes: size - sent, blob, version: ETCD_API_VERSION };
+        return { header, remaining_bytes: total - sent, blob, version: ETCD_API_VERSION };
+      };
+      for await (const data of createReadStream(file, { highWaterMark: SNAPSHOT_CHUNK_BYTES })) {
+        hash.update(data as Buffer);
+        yield chunk(data as Buffer);
       }
+      const padding = Buffer.alloc(padded - size);
+      padding.writeBigUInt64BE(BigInt(size), padding.length - 8);
+      hash.update(padding);
+      yield chunk(padding);
+      yield chunk(hash.digest());
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -85,7 +101,8 @@ export class MaintenanceApi {
 
   memberList(): object {
     return {
-      header: this.node.header(this.node.kv.currentRevision),
+      // A cluster call does not touch the KV store: etcd leaves header.revision at 0.
+      header: this.node.header(0),
       members: this.node.members.list().map((m) => ({
         ID: m.id.toString(),
         name: m.name,

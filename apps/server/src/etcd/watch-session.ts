@@ -121,8 +121,8 @@ export class WatchSession {
             header: this.header(response.revision),
             watch_id: id,
             canceled: true,
+            // etcd sends no cancel_reason here: clients derive "compacted" from compact_revision.
             compact_revision: response.compactRevision,
-            cancel_reason: COMPACTED_REASON,
           },
           64,
         ) || true

@@ -1,6 +1,6 @@
 // etcd's JSON gateway (grpc-gateway) on the client URL: POST /v3/<service>/<method> with the protobuf JSON
 // mapping of the request; streaming calls answer newline-delimited {"result": ...} objects.
-import { Controller, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
   GATEWAY_ROUTES,
@@ -50,11 +50,17 @@ export class GatewayController {
     };
   }
 
+  /** Every gateway route is POST-only, as grpc-gateway registers them. */
+  @Get(['v3/*path', 'v3beta/*path', 'v3alpha/*path'])
+  methodNotAllowed(@Res() res: Response): void {
+    res.status(405).json({ error: 'Method Not Allowed', code: 12, message: 'Method Not Allowed' });
+  }
+
   @Post(['v3/*path', 'v3beta/*path', 'v3alpha/*path'])
   async handle(@Req() req: Request, @Res() res: Response): Promise<void> {
     const route = GATEWAY_ROUTES[normalizeGatewayPath(req.path)];
     if (!route) {
-      res.status(404).json({ error: 'Not Found', code: 5, message: 'Not Found', details: [] });
+      res.status(404).json({ error: 'Not Found', code: 5, message: 'Not Found' });
       return;
     }
     try {
