@@ -282,6 +282,25 @@ describe('WatchableStore', () => {
     console.log(`200 puts matched against 3000 prefix watchers in ${elapsed.toFixed(1)} ms`);
   });
 
+  it('a sink may cancel watchers (itself or others) while being notified', async () => {
+    const got: string[] = [];
+    let secondId = 0;
+    const firstId = watchable.watch({ key: b('k') }, (response) => {
+      got.push(`first@${response.revision}`);
+      watchable.cancel(firstId);
+      watchable.cancel(secondId);
+      return true;
+    });
+    secondId = watchable.watch({ key: b('k') }, (response) => {
+      got.push(`second@${response.revision}`);
+      return true;
+    });
+    await put('k', '1');
+    await put('k', '2');
+    expect(got).toEqual(['first@1']);
+    expect(watchable.stats).toEqual({ synced: 0, unsynced: 0, victims: 0 });
+  });
+
   it('close cancels every watcher and stops timers', async () => {
     const watcher = collector();
     watchable.watch({ key: b('k'), startRevision: 1 }, watcher.sink);
