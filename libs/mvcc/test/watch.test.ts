@@ -301,6 +301,25 @@ describe('WatchableStore', () => {
     expect(watchable.stats).toEqual({ synced: 0, unsynced: 0, victims: 0 });
   });
 
+  it('a sink that throws is cancelled and reported; the write and other watchers are unaffected', async () => {
+    const errors: Array<[string, number]> = [];
+    const store = new WatchableStore(h.kv, { onSinkError: (error, id) => errors.push([String(error), id]) });
+    try {
+      const good = collector();
+      const badId = store.watch({ key: b('k') }, () => {
+        throw new Error('consumer broke');
+      });
+      store.watch({ key: b('k') }, good.sink);
+      const result = await put('k', '1');
+      expect(result.revision).toBe(1);
+      expect(good.events()).toEqual(['put:k@1=1']);
+      expect(errors).toEqual([['Error: consumer broke', badId]]);
+      expect(store.cancel(badId)).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('close cancels every watcher and stops timers', async () => {
     const watcher = collector();
     watchable.watch({ key: b('k'), startRevision: 1 }, watcher.sink);

@@ -21,6 +21,8 @@ export interface WatchableStoreOptions {
   maxEventsPerSync?: number;
   /** Delay between retries of victims' refused responses. */
   victimRetryMs?: number;
+  /** Hears of a sink that threw; that watcher has been cancelled. */
+  onSinkError?: (error: unknown, watchId: number) => void;
 }
 
 export interface WatchStats {
@@ -47,6 +49,7 @@ export class WatchableStore {
   private readonly maxWatchersPerSync: number;
   private readonly maxEventsPerSync: number;
   private readonly victimRetryMs: number;
+  private readonly onSinkError: (error: unknown, watchId: number) => void;
   private nextId = 1;
   private syncing: Promise<void> | undefined;
   private closed = false;
@@ -58,6 +61,7 @@ export class WatchableStore {
     this.maxWatchersPerSync = options.maxWatchersPerSync ?? 512;
     this.maxEventsPerSync = options.maxEventsPerSync ?? 1000;
     this.victimRetryMs = options.victimRetryMs ?? 10;
+    this.onSinkError = options.onSinkError ?? (() => undefined);
     this.unsubscribe = kv.onChanges((result) => this.notify(result));
   }
 
@@ -111,7 +115,7 @@ export class WatchableStore {
   progress(watchId: number): boolean {
     const watcher = this.watchers.get(watchId);
     if (!watcher || watcher.state !== 'synced') return false;
-    return watcher.sink({ watchId, revision: this.kv.currentRevision, events: [] });
+    return this.send(watcher, { watchId, revision: this.kv.currentRevision, events: [] }) === 'taken';
   }
 
   /** Retry victims now (call when a consumer drained) instead of waiting for the retry timer. */
@@ -119,8 +123,10 @@ export class WatchableStore {
     if (this.closed) return;
     for (const watcher of [...this.victims]) {
       const pending = watcher.pending as WatchResponse;
-      if (!watcher.sink(pending)) continue;
+      const outcome = this.send(watcher, pending);
+      if (outcome === 'refused') continue;
       this.victims.delete(watcher);
+      if (outcome === 'failed') continue;
       watcher.pending = undefined;
       if (watcher.pendingNextRevision === undefined) {
         this.remove(watcher);
@@ -171,8 +177,9 @@ export class WatchableStore {
     for (const [watcher, events] of perWatcher) {
       if (watcher.state !== 'synced') continue; // cancelled by an earlier sink call
       const response: WatchResponse = { watchId: watcher.id, revision: result.revision, events };
-      if (!watcher.sink(response)) this.toVictim(watcher, response, result.revision + 1);
-      else watcher.minRevision = result.revision + 1;
+      const outcome = this.send(watcher, response);
+      if (outcome === 'refused') this.toVictim(watcher, response, result.revision + 1);
+      else if (outcome === 'taken') watcher.minRevision = result.revision + 1;
     }
   }
 
@@ -239,8 +246,9 @@ export class WatchableStore {
           events: [],
           compactRevision,
         };
-        if (watcher.sink(notice)) this.remove(watcher);
-        else this.toVictim(watcher, notice, undefined);
+        const outcome = this.send(watcher, notice);
+        if (outcome === 'taken') this.remove(watcher);
+        else if (outcome === 'refused') this.toVictim(watcher, notice, undefined);
         continue;
       }
       chosen.push(watcher);
@@ -305,7 +313,9 @@ export class WatchableStore {
           revision: throughRevision,
           events: list.map((event) => watcher.shape(watcher.prevKv ? (withPrev.get(event) ?? event) : event)),
         };
-        if (!watcher.sink(response)) {
+        const outcome = this.send(watcher, response);
+        if (outcome === 'failed') continue;
+        if (outcome === 'refused') {
           this.toVictim(watcher, response, next);
           continue;
         }
@@ -335,6 +345,20 @@ export class WatchableStore {
       }
     }
     return out;
+  }
+
+  /**
+   * Offer a response to a watcher's sink. A sink that throws is cancelled (and reported), so a broken
+   * consumer can never fail the write that notified it.
+   */
+  private send(watcher: Watcher, response: WatchResponse): 'taken' | 'refused' | 'failed' {
+    try {
+      return watcher.sink(response) ? 'taken' : 'refused';
+    } catch (error) {
+      this.remove(watcher);
+      this.onSinkError(error, watcher.id);
+      return 'failed';
+    }
   }
 
   private remove(watcher: Watcher): void {
