@@ -359,7 +359,7 @@ describe('encodeGatewayResponse', () => {
 });
 
 describe('gateway errors', () => {
-  it('answers an etcd error with its HTTP status and exactly etcd 3.4's error, code and message fields', () => {
+  it('answers an etcd error with its HTTP status and exactly the error, code and message fields of etcd 3.4', () => {
     // Checked against a real etcd 3.4 in test/compat/gateway.test.ts: no `details` field.
     expect(gatewayError(etcdError('compacted'))).toEqual({
       httpStatus: 400,

@@ -446,7 +446,8 @@ export class CairnNode {
     const stopped = etcdError('stopped');
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
-    this.watchable.close();
+    await this.watchable.close();
+    await this.kv.close();
     await this.wal.close();
     await this.backend.close();
   }
