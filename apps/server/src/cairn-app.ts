@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { INestApplication } from '@nestjs/common';
 import type http from 'node:http';
-import { CairnNode, type Logger } from '@cairn/server';
+import { CairnNode, type Logger, PEER_SERVER_OPTIONS, registerPeerService } from '@cairn/server';
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis } from './etcd/apis';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
@@ -41,6 +41,18 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
     logger,
     observe: (kind, seconds) => metrics.observe(kind, seconds),
   });
+
+  // The peer URL: Raft messages and snapshots between members.
+  const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
+  const peerTransport = node.peerTransport;
+  if (peerTransport) registerPeerService(peerServer, peerTransport);
+  for (const url of settings.listenPeerUrls) {
+    await new Promise<void>((resolve, reject) =>
+      peerServer.bindAsync(`${url.hostname}:${url.port || 2380}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  }
 
   const apis = createEtcdApis(node, settings.maxTxnOps);
   const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
@@ -90,6 +102,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
       grpcServer.forceShutdown();
       await nest.close();
       await node.close();
+      peerServer.forceShutdown();
     },
   };
 }

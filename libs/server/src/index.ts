@@ -7,3 +7,13 @@ export * from './alarms';
 export * from './applier';
 export * from './kv-codec';
 export { CairnNode, type NodeStatus, type ProposalBody, type TransportFactory } from './node';
+export {
+  PeerTransport,
+  registerPeerService,
+  PEER_SERVER_OPTIONS,
+  PEER_DEFAULTS,
+  PEER_REJECTIONS,
+  type PeerTransportOptions,
+  type PeerServiceHandlers,
+  type BackoffOptions,
+} from './peer';

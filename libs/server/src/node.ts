@@ -17,6 +17,7 @@ import {
   type SoftState,
   StateType,
   NONE,
+  SnapshotStatus,
   decodeConfChange,
   encodeConfChange,
   seededRandom,
@@ -37,7 +38,8 @@ import type { Logger } from './logger';
 import { type Member, MemberStore, decodeMemberContext, encodeMemberContext } from './members';
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
-import { NoPeersTransport, type Transport } from './transport';
+import type { Transport } from './transport';
+import { PeerTransport } from './peer';
 import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, AlarmStore } from './alarms';
@@ -79,6 +81,7 @@ export class CairnNode {
   readonly members: MemberStore;
   readonly alarms: AlarmStore;
   private loop!: RaftLoop;
+  private transport!: Transport;
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly ids: RequestIdGenerator;
   private readIndex!: ReadIndexBatcher;
@@ -243,7 +246,11 @@ export class CairnNode {
     });
     const transport = transportFactory
       ? transportFactory({ memberId: this.memberId, clusterId: this.clusterId, step: (msg) => this.loop.step(msg) })
-      : new NoPeersTransport();
+      : this.createPeerTransport();
+    this.transport = transport;
+    for (const member of this.members.list()) {
+      if (member.id !== this.memberId) transport.addPeer(member.id, member.peerUrls);
+    }
 
     this.applier = new Applier({
       kv: this.kv,
@@ -302,6 +309,29 @@ export class CairnNode {
     this.timers.push(setInterval(() => this.leaseDuties(), 500));
     this.dbSize = await this.backend.size();
     this.timers.push(setInterval(() => void this.refreshDbSize(), 1000));
+  }
+
+  private createPeerTransport(): PeerTransport {
+    return new PeerTransport({
+      localId: this.memberId,
+      clusterId: this.clusterId,
+      onMessage: (msg) => this.loop.step(msg),
+      onUnreachable: (id) => this.loop.call((r) => r.reportUnreachable(id)),
+      onSnapshotStatus: (id, ok) =>
+        this.loop.call((r) => r.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure)),
+      // Installing a leader's state-machine snapshot on a lagging follower is not wired yet: a snapshot
+      // is reported failed so Raft keeps probing with entries the leader still has.
+      snapshotSource: () => undefined,
+      onSnapshotReceived: () => Promise.reject(new Error('snapshot install is not supported yet')),
+      snapshotDir: path.join(this.config.dataDir, 'member', 'snap', 'incoming'),
+      logger: this.logger,
+      dialBackoff: { initialMs: 100, maxMs: 2000 },
+    });
+  }
+
+  /** The gRPC handlers of the peer service, for the app to serve on the peer URL. */
+  get peerTransport(): PeerTransport | undefined {
+    return this.transport instanceof PeerTransport ? this.transport : undefined;
   }
 
   // ---- request API ------------------------------------------------------------------------------------
@@ -443,6 +473,7 @@ export class CairnNode {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     await this.loop.stop();
+    await this.transport.close();
     const stopped = etcdError('stopped');
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
@@ -511,10 +542,13 @@ export class CairnNode {
         const isLearner = change.type === ConfChangeType.AddLearnerNode;
         if (existing) this.members.upsert({ ...existing, isLearner }, batch);
         else if (member) this.members.upsert({ ...member, isLearner }, batch);
+        const added = this.members.get(change.nodeId);
+        if (added && added.id !== this.memberId) this.transport.addPeer(added.id, added.peerUrls);
         break;
       }
       case ConfChangeType.RemoveNode:
         this.members.remove(change.nodeId, batch);
+        if (change.nodeId !== this.memberId) this.transport.removePeer(change.nodeId);
         break;
     }
   }

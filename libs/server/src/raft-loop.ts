@@ -107,6 +107,15 @@ export class RaftLoop {
   private feedInbox(): void {
     const inputs = this.inbox;
     this.inbox = [];
+    // All proposals of the turn go to Raft as one batch: one AppendEntries per follower, one WAL write.
+    const proposals = inputs.filter((input) => input.kind === 'propose');
+    if (proposals.length > 0) {
+      try {
+        this.raft.proposeBatch(proposals.map((p) => p.data));
+      } catch (err) {
+        for (const proposal of proposals) proposal.onDropped(err);
+      }
+    }
     for (const input of inputs) {
       try {
         switch (input.kind) {
@@ -117,12 +126,7 @@ export class RaftLoop {
             this.raft.step(input.message);
             break;
           case 'propose':
-            try {
-              this.raft.propose(input.data);
-            } catch (err) {
-              input.onDropped(err);
-            }
-            break;
+            break; // batched above
           case 'confChange':
             try {
               this.raft.proposeConfChange(input.change);
