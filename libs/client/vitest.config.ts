@@ -1,3 +1,0 @@
-import { cairnVitestConfig } from '../../vitest.shared';
-
-export default cairnVitestConfig();
