@@ -17,3 +17,4 @@ export {
   type PeerServiceHandlers,
   type BackoffOptions,
 } from './peer';
+export { AutoCompactor, parseRetentionMs, AutoCompactorError } from './auto-compactor';

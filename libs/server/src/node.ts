@@ -43,6 +43,7 @@ import { PeerTransport } from './peer';
 import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, AlarmStore } from './alarms';
+import { AutoCompactor } from './auto-compactor';
 import { readConsistentIndex, writeConsistentIndex } from './consistent-index';
 import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata';
 
@@ -82,6 +83,7 @@ export class CairnNode {
   readonly alarms: AlarmStore;
   private loop!: RaftLoop;
   private transport!: Transport;
+  private compactor?: AutoCompactor;
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly ids: RequestIdGenerator;
   private readIndex!: ReadIndexBatcher;
@@ -307,6 +309,16 @@ export class CairnNode {
     campaignIfAlone();
 
     this.timers.push(setInterval(() => this.leaseDuties(), 500));
+    this.compactor = new AutoCompactor({
+      mode: this.config.autoCompactionMode,
+      retention: this.config.autoCompactionRetention,
+      currentRevision: () => this.kv.currentRevision,
+      compactRevision: () => this.kv.compactRevision,
+      isLeader: () => this.isLeader(),
+      compact: (revision) => this.propose({ compaction: { revision: String(revision), physical: false } }),
+      now: () => Date.now(),
+    });
+    this.compactor.start();
     this.dbSize = await this.backend.size();
     this.timers.push(setInterval(() => void this.refreshDbSize(), 1000));
   }
@@ -472,6 +484,7 @@ export class CairnNode {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.compactor?.stop();
     await this.loop.stop();
     await this.transport.close();
     const stopped = etcdError('stopped');

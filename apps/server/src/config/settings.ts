@@ -1,4 +1,5 @@
 // Turns raw flags into the validated settings of a member.
+import { parseRetentionMs } from '@cairn/server';
 import { FLAGS, FlagError, type RawFlags } from './flags';
 
 export interface ServerSettings {
@@ -65,6 +66,13 @@ export function toSettings(raw: RawFlags): ServerSettings {
   if (mode !== 'periodic' && mode !== 'revision') {
     throw new FlagError(`invalid value "${mode}" for flag --auto-compaction-mode: expected periodic or revision`);
   }
+  const retention = get('auto-compaction-retention');
+  try {
+    if (mode === 'periodic') parseRetentionMs(retention);
+    else if (!/^\d+$/.test(retention)) throw new Error();
+  } catch {
+    throw new FlagError(`invalid value "${retention}" for flag --auto-compaction-retention (${mode} mode)`);
+  }
   const logLevel = get('log-level');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new FlagError(`invalid value "${logLevel}" for flag --log-level`);
@@ -87,7 +95,7 @@ export function toSettings(raw: RawFlags): ServerSettings {
     maxRequestBytes: int('max-request-bytes', 1),
     maxTxnOps: int('max-txn-ops', 1),
     autoCompactionMode: mode,
-    autoCompactionRetention: get('auto-compaction-retention'),
+    autoCompactionRetention: retention,
     logLevel: logLevel as ServerSettings['logLevel'],
   };
 }
