@@ -5,7 +5,13 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { INestApplication } from '@nestjs/common';
 import type http from 'node:http';
-import { CairnNode, type Logger, PEER_SERVER_OPTIONS, registerPeerService } from '@cairn/server';
+import {
+  CairnNode,
+  type Logger,
+  PEER_SERVER_OPTIONS,
+  registerMembershipService,
+  registerPeerService,
+} from '@cairn/server';
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis } from './etcd/apis';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
@@ -46,6 +52,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
   const peerTransport = node.peerTransport;
   if (peerTransport) registerPeerService(peerServer, peerTransport);
+  registerMembershipService(peerServer, () => ({ clusterId: node.clusterId, members: node.members.list() }));
   for (const url of settings.listenPeerUrls) {
     await new Promise<void>((resolve, reject) =>
       peerServer.bindAsync(`${url.hostname}:${url.port || 2380}`, grpc.ServerCredentials.createInsecure(), (err) =>

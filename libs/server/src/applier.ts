@@ -31,6 +31,8 @@ export interface ApplierDeps {
   alarms: AlarmStore;
   members: MemberStore;
   header: HeaderFactory;
+  /** A member's peer URLs changed (MemberUpdate): the transport must dial the new ones. */
+  onPeerUrlsChanged?: (id: bigint, urls: string[]) => void;
 }
 
 const MVCC_TO_ETCD: Record<string, EtcdErrorCode> = {
@@ -133,6 +135,15 @@ export class Applier {
         const attr = req.member_attr_set!;
         const member = this.deps.members.get(BigInt(attr.member_ID));
         if (member) this.deps.members.upsert({ ...member, name: attr.name, clientUrls: attr.client_urls }, batch);
+        return { response: {} };
+      }
+      case 'member_update': {
+        const update = req.member_update!;
+        const id = BigInt(update.ID);
+        const member = this.deps.members.get(id);
+        if (!member) return { error: etcdError('member-not-found') };
+        this.deps.members.upsert({ ...member, peerUrls: update.peerURLs }, batch);
+        this.deps.onPeerUrlsChanged?.(id, update.peerURLs);
         return { response: {} };
       }
       default:

@@ -16,5 +16,8 @@ export {
   type PeerTransportOptions,
   type PeerServiceHandlers,
   type BackoffOptions,
+  registerMembershipService,
+  fetchClusterView,
+  type ClusterView,
 } from './peer';
 export { AutoCompactor, parseRetentionMs, AutoCompactorError } from './auto-compactor';

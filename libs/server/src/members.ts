@@ -69,14 +69,33 @@ export class MemberStore {
   }
 }
 
-/** What a ConfChange entry's context carries: the member being added or changed. */
-export function encodeMemberContext(member: Member): Uint8Array {
-  const stored: StoredMember = { ...member, id: member.id.toString() };
+/**
+ * What a ConfChange entry's context carries: the member being added or changed, and the ID of the request
+ * that proposed it (so the proposer's waiter can be answered when the change is applied).
+ */
+export interface ConfChangeContext {
+  member?: Member;
+  requestId?: bigint;
+}
+
+interface StoredContext {
+  member?: StoredMember;
+  requestId?: string;
+}
+
+export function encodeConfChangeContext(context: ConfChangeContext): Uint8Array {
+  const stored: StoredContext = {
+    member: context.member ? { ...context.member, id: context.member.id.toString() } : undefined,
+    requestId: context.requestId?.toString(),
+  };
   return Buffer.from(JSON.stringify(stored));
 }
 
-export function decodeMemberContext(bytes: Uint8Array): Member | undefined {
-  if (bytes.length === 0) return undefined;
-  const stored = JSON.parse(Buffer.from(bytes).toString()) as StoredMember;
-  return { ...stored, id: BigInt(stored.id) };
+export function decodeConfChangeContext(bytes: Uint8Array): ConfChangeContext {
+  if (bytes.length === 0) return {};
+  const stored = JSON.parse(Buffer.from(bytes).toString()) as StoredContext;
+  return {
+    member: stored.member ? { ...stored.member, id: BigInt(stored.member.id) } : undefined,
+    requestId: stored.requestId !== undefined ? BigInt(stored.requestId) : undefined,
+  };
 }

@@ -35,11 +35,11 @@ import {
 import type { NodeConfig } from './config';
 import { computeClusterId, computeMemberId, RequestIdGenerator } from './ids';
 import type { Logger } from './logger';
-import { type Member, MemberStore, decodeMemberContext, encodeMemberContext } from './members';
+import { type Member, MemberStore, decodeConfChangeContext, encodeConfChangeContext } from './members';
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
 import type { Transport } from './transport';
-import { PeerTransport } from './peer';
+import { PeerTransport, fetchClusterView } from './peer';
 import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, AlarmStore } from './alarms';
@@ -153,6 +153,7 @@ export class CairnNode {
     let memberId: bigint;
     let clusterId: bigint;
     let snapshot: Snapshot | undefined;
+    let joinedMembers: Member[] = [];
 
     if (Wal.exists(walDir)) {
       // The newest snapshot that the WAL also marks: a crash between the two writes leaves an older pair.
@@ -168,6 +169,21 @@ export class CairnNode {
         { memberId: memberId.toString(16), term: opened.hardState.term, commit: opened.hardState.commit },
         'restarting member from its data dir',
       );
+    } else if (config.initialClusterState === 'existing') {
+      // Joining a running cluster: its members tell us our ID (given by MemberAdd) and the cluster ID.
+      const others = config.initialCluster.filter((m) => m.name !== config.name).flatMap((m) => m.peerUrls);
+      const view = await fetchClusterView(others, 5000);
+      const self = view.members.find((m) => m.peerUrls.some((url) => config.advertisePeerUrls.includes(url)));
+      if (!self) {
+        throw new Error(
+          `this member's peer URLs (${config.advertisePeerUrls.join(',')}) are not in the cluster: add it first with etcdctl member add`,
+        );
+      }
+      memberId = self.id;
+      clusterId = view.clusterId;
+      wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
+      joinedMembers = view.members;
+      logger.info({ memberId: memberId.toString(16), clusterId: clusterId.toString(16) }, 'joining an existing cluster');
     } else {
       const peers: Member[] = config.initialCluster.map((m) => ({
         id: computeMemberId(m.peerUrls, config.initialClusterToken),
@@ -181,10 +197,10 @@ export class CairnNode {
       memberId = self.id;
       clusterId = computeClusterId(peers.map((m) => m.id));
       wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
-      if (config.initialClusterState === 'new') {
+      {
         RaftNode.bootstrap(
           raftStorage,
-          peers.map((m) => ({ id: m.id, context: encodeMemberContext(m) })),
+          peers.map((m) => ({ id: m.id, context: encodeConfChangeContext({ member: m }) })),
         );
         const first = raftStorage.firstIndex();
         const last = raftStorage.lastIndex();
@@ -206,6 +222,11 @@ export class CairnNode {
     kv.setLeaseChecker((id) => leases.has(id));
     trackLeaseAttachments(kv, leases);
     const members = await MemberStore.load(backend);
+    if (joinedMembers.length > 0) {
+      const batch = backend.batch();
+      for (const member of joinedMembers) if (!members.get(member.id)) members.upsert(member, batch);
+      await batch.write({ sync: true });
+    }
     const alarms = await AlarmStore.load(backend);
     const consistentIndex = await readConsistentIndex(backend);
 
@@ -260,6 +281,11 @@ export class CairnNode {
       alarms: this.alarms,
       members: this.members,
       header: (revision) => this.header(revision),
+      onPeerUrlsChanged: (id, urls) => {
+        if (id === this.memberId) return;
+        this.transport.removePeer(id);
+        this.transport.addPeer(id, urls);
+      },
     });
     this.kv.onChanges((result) => {
       for (const event of result.events) if (event.type === 'put') this.stats.puts++;
@@ -506,7 +532,8 @@ export class CairnNode {
     for (const entry of entries) {
       last = entry.index;
       if (entry.type === EntryType.ConfChange) {
-        this.applyConfChange(entry, batch);
+        const id = this.applyConfChange(entry, batch);
+        if (id !== undefined && this.waits.isWaiting(id)) outcomes.push({ id, result: { response: {} } });
         continue;
       }
       if (entry.index <= this.consistentIndex || entry.data.length === 0) continue;
@@ -543,11 +570,12 @@ export class CairnNode {
     if (last - this.snapshotIndex >= this.config.snapshotCount) await this.takeSnapshot();
   }
 
-  private applyConfChange(entry: Entry, batch: BackendBatch): void {
+  /** Applies a membership change; returns the ID of the request that proposed it, if any. */
+  private applyConfChange(entry: Entry, batch: BackendBatch): bigint | undefined {
     const change: ConfChange = decodeConfChange(entry.data);
     this.confState = this.loop.raft.applyConfChange(change);
-    if (entry.index <= this.consistentIndex) return;
-    const member = decodeMemberContext(change.context);
+    if (entry.index <= this.consistentIndex) return undefined;
+    const { member, requestId } = decodeConfChangeContext(change.context);
     switch (change.type) {
       case ConfChangeType.AddNode:
       case ConfChangeType.AddLearnerNode: {
@@ -562,7 +590,96 @@ export class CairnNode {
       case ConfChangeType.RemoveNode:
         this.members.remove(change.nodeId, batch);
         if (change.nodeId !== this.memberId) this.transport.removePeer(change.nodeId);
+        else this.logger.warn({}, 'this member was removed from the cluster');
         break;
+    }
+    return requestId;
+  }
+
+  // ---- membership -------------------------------------------------------------------------------------
+
+  /** MemberAdd: a new voter or learner; the member process then starts with --initial-cluster-state existing. */
+  async addMember(peerUrls: string[], isLearner: boolean): Promise<Member> {
+    this.assertRunning();
+    const urls = normalizePeerUrls(peerUrls);
+    const inUse = new Set(this.members.list().flatMap((m) => m.peerUrls));
+    if (urls.some((url) => inUse.has(url))) throw etcdError('peer-url-exist');
+    if (!isLearner) this.checkQuorumAfterAdding();
+    const member: Member = {
+      id: computeMemberId(urls, this.config.initialClusterToken, Date.now()),
+      name: '',
+      peerUrls: urls,
+      clientUrls: [],
+      isLearner,
+    };
+    const type = isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode;
+    await this.proposeConfChange(type, member.id, member);
+    return member;
+  }
+
+  async removeMember(id: bigint): Promise<void> {
+    this.assertRunning();
+    if (!this.members.get(id)) throw etcdError('member-not-found');
+    await this.proposeConfChange(ConfChangeType.RemoveNode, id);
+  }
+
+  async promoteMember(id: bigint): Promise<void> {
+    this.assertRunning();
+    const member = this.members.get(id);
+    if (!member) throw etcdError('member-not-found');
+    if (!member.isLearner) throw etcdError('member-not-learner');
+    // etcd promotes only a learner whose log is within 90% of the leader's (checked where progress is known).
+    const progress = this.isLeader() ? this.loop.raft.status().progress?.get(id) : undefined;
+    if (this.isLeader() && (!progress || progress.match < 0.9 * this.status().commitIndex)) {
+      throw etcdError('learner-not-ready');
+    }
+    await this.proposeConfChange(ConfChangeType.AddNode, id, member);
+  }
+
+  async updateMember(id: bigint, peerUrls: string[]): Promise<void> {
+    this.assertRunning();
+    const member = this.members.get(id);
+    if (!member) throw etcdError('member-not-found');
+    const urls = normalizePeerUrls(peerUrls);
+    const inUse = new Set(this.members.list().filter((m) => m.id !== id).flatMap((m) => m.peerUrls));
+    if (urls.some((url) => inUse.has(url))) throw etcdError('peer-url-exist');
+    const result = await this.propose({ member_update: { ID: id.toString(), peerURLs: urls } });
+    if (result.error) throw result.error;
+  }
+
+  /** Leadership transfer (etcdctl move-leader): only the leader can hand over. */
+  async moveLeader(target: bigint): Promise<void> {
+    this.assertRunning();
+    if (!this.isLeader()) throw etcdError('not-leader');
+    const member = this.members.get(target);
+    if (!member || member.isLearner) throw etcdError('bad-leader-transferee');
+    if (target === this.memberId) return;
+    this.loop.call((r) => r.transferLeader(target));
+    const deadline = Date.now() + this.requestTimeoutMs();
+    while (this.softState.lead !== target) {
+      if (Date.now() > deadline) throw etcdError('timeout');
+      await new Promise((resolve) => setTimeout(resolve, this.config.heartbeatIntervalMs));
+    }
+  }
+
+  /** etcd's strict reconfiguration check: adding a voter must not leave the cluster without a quorum. */
+  private checkQuorumAfterAdding(): void {
+    const voters = this.members.list().filter((m) => !m.isLearner);
+    const active = new Set([this.memberId, ...this.transport.activePeers()]);
+    const started = voters.filter((m) => active.has(m.id)).length;
+    if (started < Math.floor((voters.length + 1) / 2) + 1) throw etcdError('member-not-enough-started');
+  }
+
+  private async proposeConfChange(type: ConfChangeType, nodeId: bigint, member?: Member): Promise<void> {
+    const requestId = this.ids.nextId();
+    const done = this.waits.register(requestId);
+    const timer = setTimeout(() => this.waits.fail(requestId, this.timeoutError()), this.requestTimeoutMs());
+    const context = encodeConfChangeContext({ member, requestId });
+    this.loop.proposeConfChange({ type, nodeId, context }, (err) => this.waits.fail(requestId, toConfChangeError(err)));
+    try {
+      await done;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -677,6 +794,28 @@ function trackLeaseAttachments(kv: KvStore, leases: LeaseStore): void {
       if (after !== 0n && leases.has(after)) leases.attach(after, event.kv.key);
     }
   });
+}
+
+function normalizePeerUrls(urls: string[]): string[] {
+  if (urls.length === 0) throw etcdError('member-bad-urls');
+  return urls.map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw etcdError('member-bad-urls');
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.port) throw etcdError('member-bad-urls');
+    return `${url.protocol}//${url.host}`;
+  });
+}
+
+/** A conf change Raft refused (no leader, one already pending) surfaces as etcd's errors. */
+function toConfChangeError(err: unknown): EtcdError {
+  const text = err instanceof Error ? err.message : String(err);
+  if (text.includes('no leader')) return etcdError('no-leader');
+  // One change is already pending (or a transfer is under way): etcd's proposal would time out.
+  return etcdError('timeout', err);
 }
 
 function raftLogger(logger: Logger): import('@cairn/raft').RaftLogger {

@@ -4,8 +4,16 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AlarmRequest__Output, HashKVRequest__Output } from '@cairn/api';
-import { AlarmKind, type CairnNode, toEtcdError } from '@cairn/server';
+import type {
+  AlarmRequest__Output,
+  HashKVRequest__Output,
+  MemberAddRequest__Output,
+  MemberPromoteRequest__Output,
+  MemberRemoveRequest__Output,
+  MemberUpdateRequest__Output,
+  MoveLeaderRequest__Output,
+} from '@cairn/api';
+import { AlarmKind, type CairnNode, type Member, toEtcdError } from '@cairn/server';
 import { ETCD_API_VERSION } from '../version';
 import { proposeAndUnwrap } from './propose';
 
@@ -100,16 +108,40 @@ export class MaintenanceApi {
   }
 
   memberList(): object {
-    return {
-      // A cluster call does not touch the KV store: etcd leaves header.revision at 0.
-      header: this.node.header(0),
-      members: this.node.members.list().map((m) => ({
-        ID: m.id.toString(),
-        name: m.name,
-        peerURLs: m.peerUrls,
-        clientURLs: m.clientUrls,
-        isLearner: m.isLearner,
-      })),
-    };
+    // A cluster call does not touch the KV store: etcd leaves header.revision at 0.
+    return { header: this.node.header(0), members: this.wireMembers() };
   }
+
+  async memberAdd(req: MemberAddRequest__Output): Promise<object> {
+    const member = await this.node.addMember(req.peerURLs, req.isLearner);
+    return { header: this.node.header(0), member: wireMember(member), members: this.wireMembers() };
+  }
+
+  async memberRemove(req: MemberRemoveRequest__Output): Promise<object> {
+    await this.node.removeMember(BigInt(req.ID));
+    return { header: this.node.header(0), members: this.wireMembers() };
+  }
+
+  async memberUpdate(req: MemberUpdateRequest__Output): Promise<object> {
+    await this.node.updateMember(BigInt(req.ID), req.peerURLs);
+    return { header: this.node.header(0), members: this.wireMembers() };
+  }
+
+  async memberPromote(req: MemberPromoteRequest__Output): Promise<object> {
+    await this.node.promoteMember(BigInt(req.ID));
+    return { header: this.node.header(0), members: this.wireMembers() };
+  }
+
+  async moveLeader(req: MoveLeaderRequest__Output): Promise<object> {
+    await this.node.moveLeader(BigInt(req.targetID));
+    return { header: this.node.header(0) };
+  }
+
+  private wireMembers(): object[] {
+    return this.node.members.list().map(wireMember);
+  }
+}
+
+function wireMember(m: Member): object {
+  return { ID: m.id.toString(), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
 }

@@ -127,16 +127,16 @@ export function createEtcdGrpcServer(
         }
       })();
     },
-    MoveLeader: unary(maintCtx, 'MoveLeader', () => Promise.reject(etcdError('not-capable'))),
+    MoveLeader: unary(maintCtx, 'MoveLeader', (req) => maintenance.moveLeader(req as never)),
     Downgrade: unary(maintCtx, 'Downgrade', () => Promise.reject(etcdError('not-capable'))),
   });
 
   server.addService(pkg.etcdserverpb.Cluster.service, {
     MemberList: unary(clusterCtx, 'MemberList', () => maintenance.memberList()),
-    MemberAdd: unary(clusterCtx, 'MemberAdd', () => Promise.reject(etcdError('not-capable'))),
-    MemberRemove: unary(clusterCtx, 'MemberRemove', () => Promise.reject(etcdError('not-capable'))),
-    MemberUpdate: unary(clusterCtx, 'MemberUpdate', () => Promise.reject(etcdError('not-capable'))),
-    MemberPromote: unary(clusterCtx, 'MemberPromote', () => Promise.reject(etcdError('not-capable'))),
+    MemberAdd: unary(clusterCtx, 'MemberAdd', (req) => maintenance.memberAdd(req as never)),
+    MemberRemove: unary(clusterCtx, 'MemberRemove', (req) => maintenance.memberRemove(req as never)),
+    MemberUpdate: unary(clusterCtx, 'MemberUpdate', (req) => maintenance.memberUpdate(req as never)),
+    MemberPromote: unary(clusterCtx, 'MemberPromote', (req) => maintenance.memberPromote(req as never)),
   });
 
   server.addService(pkg.grpc.health.v1.Health.service, {

@@ -47,6 +47,11 @@ export class GatewayController {
       'etcdserverpb.Maintenance/Defragment': () => maintenance.defragment(),
       'etcdserverpb.Maintenance/Alarm': (r) => maintenance.alarm(r),
       'etcdserverpb.Cluster/MemberList': () => maintenance.memberList(),
+      'etcdserverpb.Cluster/MemberAdd': (r) => maintenance.memberAdd(r),
+      'etcdserverpb.Cluster/MemberRemove': (r) => maintenance.memberRemove(r),
+      'etcdserverpb.Cluster/MemberUpdate': (r) => maintenance.memberUpdate(r),
+      'etcdserverpb.Cluster/MemberPromote': (r) => maintenance.memberPromote(r),
+      'etcdserverpb.Maintenance/MoveLeader': (r) => maintenance.moveLeader(r),
     };
   }
 

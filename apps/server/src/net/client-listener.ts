@@ -2,11 +2,18 @@
 // the gRPC server, anything else to the HTTP/1.1 server (JSON gateway, /health, /metrics, REST, console).
 import net from 'node:net';
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AuthorityNormalizingSocket } from './authority-normalizer';
 
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export interface ClientListenerTargets {
-  grpc(socket: net.Socket): void;
+  /**
+   * `connection` is what to serve gRPC on: the socket's bytes with `:authority: http://...` (as Go clients
+   * send for http:// endpoints) rewritten to a form Node's HTTP/2 accepts. `socket` is the raw socket, for
+   * byte counts and lifetime.
+   */
+  grpc(socket: net.Socket, connection: Duplex): void;
   http: http.Server;
 }
 
@@ -48,7 +55,7 @@ export class ClientListener {
       if (couldBeHttp2) {
         // Node's HTTP/2 session drains what was read ahead from the paused socket itself; resuming here
         // would let those bytes flow past with no listener.
-        this.targets.grpc(socket);
+        this.targets.grpc(socket, new AuthorityNormalizingSocket(socket));
       } else {
         this.targets.http.emit('connection', socket);
         socket.resume();

@@ -1,0 +1,346 @@
+// Go gRPC clients dialled with an `http://host:port` endpoint (etcd 3.4's etcdctl among them) send
+// `:authority: http://host:port`. nghttp2, under Node's http2, rejects an authority containing '/' and resets
+// the stream; Go servers accept it. This sits between a client socket and the HTTP/2 server and rewrites such
+// values to `host:port`, passing every other byte through untouched.
+//
+// Rewriting a header block means tracking the client's HPACK encoder table, so every header block is decoded
+// (into a mirror of that table) even though only the `:authority` literals ever change. A rewritten field keeps
+// its representation: a literal with incremental indexing stays one, so the server's decoder inserts the same
+// entry at the same position, only with a shorter value. Entries are evicted oldest-first whenever the table
+// would exceed its size, so with every server-side entry no larger than its client-side twin the server's
+// table always holds at least the entries the client's does, in the same order, possibly followed by older
+// ones the client has already evicted. Every index the client sends therefore names the same entry on both
+// sides, and indexed fields (even ones that point at a rewritten authority) can be forwarded byte-for-byte.
+import { Duplex } from 'node:stream';
+import type net from 'node:net';
+import { DEFAULT_HEADER_TABLE_SIZE, type DecodedField, HpackDecoder } from './hpack/decoder';
+import { HpackError } from './hpack/errors';
+import { encodeRawString } from './hpack/string';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const FRAME_HEADER_SIZE = 9;
+const TYPE_HEADERS = 0x1;
+const TYPE_PUSH_PROMISE = 0x5;
+const TYPE_CONTINUATION = 0x9;
+const FLAG_END_HEADERS = 0x4;
+const FLAG_PADDED = 0x8;
+const FLAG_PRIORITY = 0x20;
+const PRIORITY_SIZE = 5;
+// Every HTTP/2 endpoint accepts frames of this size whatever it advertised (RFC 9113 §4.2).
+const SAFE_FRAME_SIZE = 16_384;
+const EMPTY = Buffer.alloc(0);
+
+export interface AuthorityNormalizerOptions {
+  /** The server's SETTINGS_HEADER_TABLE_SIZE (Node's default is 4096). */
+  headerTableSize?: number;
+  /** A header block larger than this is not buffered: the connection is passed through from then on. */
+  maxHeaderBlockSize?: number;
+}
+
+interface PendingBlock {
+  readonly streamId: number;
+  readonly flags: number;
+  readonly priority: Buffer | undefined;
+  /** The block's frames as received, to forward if nothing changes. */
+  readonly frames: Buffer[];
+  readonly fragments: Buffer[];
+  size: number;
+}
+
+/** `value` without its scheme (and any path), or undefined when it has no scheme. */
+export function stripScheme(value: string): string | undefined {
+  const scheme = /^https?:\/\//i.exec(value);
+  if (!scheme) return undefined;
+  const rest = value.slice(scheme[0].length);
+  const slash = rest.indexOf('/');
+  return slash === -1 ? rest : rest.slice(0, slash);
+}
+
+/** The block with every literal `:authority` value that carries a scheme shortened; undefined if none does. */
+export function rewriteAuthorityFields(block: Buffer, fields: readonly DecodedField[]): Buffer | undefined {
+  let parts: Buffer[] | undefined;
+  let copied = 0;
+  for (const field of fields) {
+    if (field.representation === 'indexed' || field.name !== ':authority') continue;
+    const value = stripScheme(field.value);
+    if (value === undefined) continue;
+    parts ??= [];
+    // Everything up to the value (other fields, the representation prefix, the name) stays as it was.
+    parts.push(block.subarray(copied, field.valueStart), encodeRawString(value));
+    copied = field.end;
+  }
+  if (!parts) return undefined;
+  parts.push(block.subarray(copied));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The client-to-server byte transform: feed it what the client sent, forward what it returns. Frames are
+ * parsed but only header blocks are held back (until END_HEADERS); anything it cannot parse switches it to
+ * passing bytes through untouched, leaving the error for the HTTP/2 server to report.
+ */
+export class AuthorityNormalizer {
+  private readonly decoder: HpackDecoder;
+  private readonly maxBlockSize: number;
+  private state: 'preface' | 'frames' | 'passthrough' = 'preface';
+  /** Received bytes not yet forwarded: a partial preface, frame header or header-block frame. */
+  private pending: Buffer | undefined;
+  /** Payload octets of the current non-header frame still to forward as they come. */
+  private skip = 0;
+  private block: PendingBlock | undefined;
+
+  constructor(options: AuthorityNormalizerOptions = {}) {
+    this.decoder = new HpackDecoder(options.headerTableSize ?? DEFAULT_HEADER_TABLE_SIZE);
+    this.maxBlockSize = options.maxHeaderBlockSize ?? 1 << 20;
+  }
+
+  /** True once it has given up on the connection and only passes bytes through. */
+  get passingThrough(): boolean {
+    return this.state === 'passthrough';
+  }
+
+  push(chunk: Buffer): Buffer {
+    if (this.state === 'passthrough') return chunk;
+    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    const out = new Output();
+    let pos = 0;
+    while (pos < data.length) {
+      if (this.passingThrough) {
+        out.add(data.subarray(pos));
+        return out.result();
+      }
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, data.length - pos);
+        out.add(data.subarray(pos, pos + n));
+        pos += n;
+        this.skip -= n;
+        continue;
+      }
+      if (this.state === 'preface') {
+        if (data.length - pos < PREFACE.length) break;
+        if (!data.subarray(pos, pos + PREFACE.length).equals(PREFACE))
+          return this.giveUp(out, data.subarray(pos));
+        out.add(data.subarray(pos, pos + PREFACE.length));
+        pos += PREFACE.length;
+        this.state = 'frames';
+        continue;
+      }
+      if (data.length - pos < FRAME_HEADER_SIZE) break;
+      const length = data.readUIntBE(pos, 3);
+      const type = data[pos + 3];
+      const flags = data[pos + 4];
+      const streamId = data.readUInt32BE(pos + 5) & 0x7fffffff;
+      // Between HEADERS and END_HEADERS only CONTINUATIONs of that stream may come (RFC 9113 §6.10); clients
+      // never send PUSH_PROMISE. Either is the server's error to report, so stop interpreting.
+      const misplaced = this.block
+        ? type !== TYPE_CONTINUATION || streamId !== this.block.streamId
+        : type === TYPE_CONTINUATION || type === TYPE_PUSH_PROMISE;
+      if (misplaced) return this.giveUp(out, data.subarray(pos));
+      if (type !== TYPE_HEADERS && type !== TYPE_CONTINUATION) {
+        out.add(data.subarray(pos, pos + FRAME_HEADER_SIZE));
+        pos += FRAME_HEADER_SIZE;
+        this.skip = length;
+        continue;
+      }
+      if ((this.block?.size ?? 0) + length > this.maxBlockSize) return this.giveUp(out, data.subarray(pos));
+      if (data.length - pos < FRAME_HEADER_SIZE + length) break;
+      const frame = data.subarray(pos, pos + FRAME_HEADER_SIZE + length);
+      if (!this.addBlockFrame(frame, type, flags, streamId)) return this.giveUp(out, data.subarray(pos));
+      pos += frame.length;
+      if (flags & FLAG_END_HEADERS) for (const part of this.finishBlock()) out.add(part);
+    }
+    if (pos < data.length) this.pending = data.subarray(pos);
+    return out.result();
+  }
+
+  /** At end of input: whatever is still held back (a truncated frame or header block), unchanged. */
+  flush(): Buffer {
+    const out = new Output();
+    for (const frame of this.block?.frames ?? []) out.add(frame);
+    if (this.pending) out.add(this.pending);
+    this.block = undefined;
+    this.pending = undefined;
+    this.state = 'passthrough';
+    return out.result();
+  }
+
+  private addBlockFrame(frame: Buffer, type: number, flags: number, streamId: number): boolean {
+    const payload = frame.subarray(FRAME_HEADER_SIZE);
+    if (type === TYPE_CONTINUATION && this.block) {
+      this.block.frames.push(frame);
+      this.block.fragments.push(payload);
+      this.block.size += payload.length;
+      return true;
+    }
+    let offset = 0;
+    let padding = 0;
+    if (flags & FLAG_PADDED) {
+      if (payload.length < 1) return false;
+      padding = payload[0];
+      offset = 1;
+    }
+    let priority: Buffer | undefined;
+    if (flags & FLAG_PRIORITY) {
+      priority = payload.subarray(offset, offset + PRIORITY_SIZE);
+      offset += PRIORITY_SIZE;
+    }
+    if (offset + padding > payload.length) return false;
+    this.block = {
+      streamId,
+      flags,
+      priority,
+      frames: [frame],
+      fragments: [payload.subarray(offset, payload.length - padding)],
+      size: payload.length,
+    };
+    return true;
+  }
+
+  /** Decodes the finished block and returns the frames to forward in its place. */
+  private finishBlock(): Buffer[] {
+    const block = this.block;
+    this.block = undefined;
+    if (!block) return [];
+    const fragment = block.fragments.length === 1 ? block.fragments[0] : Buffer.concat(block.fragments);
+    let fields: DecodedField[];
+    try {
+      fields = this.decoder.decode(fragment);
+    } catch (err) {
+      if (!(err instanceof HpackError)) throw err;
+      this.state = 'passthrough';
+      return block.frames;
+    }
+    const rewritten = rewriteAuthorityFields(fragment, fields);
+    return rewritten ? headerFrames(rewritten, block) : block.frames;
+  }
+
+  private giveUp(out: Output, rest: Buffer): Buffer {
+    this.state = 'passthrough';
+    for (const frame of this.block?.frames ?? []) out.add(frame);
+    this.block = undefined;
+    out.add(rest);
+    return out.result();
+  }
+}
+
+/** HEADERS (+ CONTINUATION) frames carrying `fragment`, unpadded, with the original flags and priority. */
+function headerFrames(fragment: Buffer, block: PendingBlock): Buffer[] {
+  const frames: Buffer[] = [];
+  const priority = block.priority ?? EMPTY;
+  let offset = Math.min(fragment.length, SAFE_FRAME_SIZE - priority.length);
+  const last = offset === fragment.length;
+  const flags = (block.flags & ~(FLAG_PADDED | FLAG_END_HEADERS)) | (last ? FLAG_END_HEADERS : 0);
+  frames.push(
+    frameHeader(priority.length + offset, TYPE_HEADERS, flags, block.streamId),
+    priority,
+    fragment.subarray(0, offset),
+  );
+  while (offset < fragment.length) {
+    const end = Math.min(fragment.length, offset + SAFE_FRAME_SIZE);
+    const continuationFlags = end === fragment.length ? FLAG_END_HEADERS : 0;
+    frames.push(frameHeader(end - offset, TYPE_CONTINUATION, continuationFlags, block.streamId));
+    frames.push(fragment.subarray(offset, end));
+    offset = end;
+  }
+  return frames;
+}
+
+function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER_SIZE);
+  header.writeUIntBE(length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return header;
+}
+
+/** Collects output, joining views of adjacent memory so that untouched input is forwarded without copying. */
+class Output {
+  private readonly parts: Buffer[] = [];
+
+  add(part: Buffer): void {
+    if (part.length === 0) return;
+    const last = this.parts.at(-1);
+    if (last && last.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
+      this.parts[this.parts.length - 1] = Buffer.from(
+        last.buffer,
+        last.byteOffset,
+        last.length + part.length,
+      );
+    } else {
+      this.parts.push(part);
+    }
+  }
+
+  result(): Buffer {
+    if (this.parts.length <= 1) return this.parts[0] ?? EMPTY;
+    return Buffer.concat(this.parts);
+  }
+}
+
+/**
+ * A client socket as the HTTP/2 server should see it: what the client sends passes through an
+ * AuthorityNormalizer, what the server writes goes straight to the socket. It only starts reading the socket
+ * when it is itself first read, so one that is never used leaves the socket alone.
+ */
+export class AuthorityNormalizingSocket extends Duplex {
+  private readonly normalizer: AuthorityNormalizer;
+  private reading = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    options?: AuthorityNormalizerOptions,
+  ) {
+    super();
+    this.normalizer = new AuthorityNormalizer(options);
+    socket.once('close', () => this.destroy());
+  }
+
+  // Read by grpc-js for peer addresses and logging.
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.socket.remotePort;
+  }
+  get remoteFamily(): string | undefined {
+    return this.socket.remoteFamily;
+  }
+  get localAddress(): string | undefined {
+    return this.socket.localAddress;
+  }
+  get localPort(): number | undefined {
+    return this.socket.localPort;
+  }
+
+  override _read(): void {
+    if (!this.reading) {
+      this.reading = true;
+      this.socket.on('data', (chunk: Buffer) => {
+        const out = this.normalizer.push(chunk);
+        if (out.length > 0 && !this.push(out)) this.socket.pause();
+      });
+      this.socket.once('end', () => {
+        const rest = this.normalizer.flush();
+        if (rest.length > 0) this.push(rest);
+        this.push(null);
+      });
+      this.socket.on('error', (err) => this.destroy(err));
+    }
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.socket.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(error);
+  }
+}

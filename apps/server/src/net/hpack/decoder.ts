@@ -1,0 +1,98 @@
+// RFC 7541 header block decoder. Besides names and values it reports where each field sits in the block and
+// how it was represented, so a caller can re-emit a block with one field changed and the rest byte-for-byte.
+import { DynamicTable, type HeaderEntry } from './dynamic-table';
+import { HpackError } from './errors';
+import { decodeInteger } from './integer';
+import { STATIC_TABLE } from './static-table';
+import { decodeString } from './string';
+
+export type FieldRepresentation = 'indexed' | 'incremental' | 'without-indexing' | 'never-indexed';
+
+export interface DecodedField extends HeaderEntry {
+  readonly representation: FieldRepresentation;
+  /** Offset of the field's first octet in the block. */
+  readonly start: number;
+  /** Offset of the value's string literal; equals `end` for an indexed field. */
+  readonly valueStart: number;
+  /** Offset just past the field. */
+  readonly end: number;
+}
+
+/** The SETTINGS_HEADER_TABLE_SIZE every HTTP/2 endpoint starts with. */
+export const DEFAULT_HEADER_TABLE_SIZE = 4096;
+
+export class HpackDecoder {
+  private readonly table: DynamicTable;
+
+  /**
+   * @param tableSizeLimit the SETTINGS_HEADER_TABLE_SIZE the decoding endpoint advertised: the table starts
+   *   at this size and size updates may not exceed it.
+   */
+  constructor(private readonly tableSizeLimit = DEFAULT_HEADER_TABLE_SIZE) {
+    this.table = new DynamicTable(tableSizeLimit);
+  }
+
+  /** The dynamic table, for inspection. */
+  get dynamicTable(): Pick<DynamicTable, 'length' | 'size' | 'maxSize' | 'get'> {
+    return this.table;
+  }
+
+  /** Decodes one complete header block, updating the dynamic table. Throws HpackError on malformed input. */
+  decode(block: Buffer): DecodedField[] {
+    const fields: DecodedField[] = [];
+    let pos = 0;
+    while (pos < block.length) {
+      const start = pos;
+      const first = block[pos];
+      if (first & 0x80) {
+        const index = decodeInteger(block, pos, 7);
+        pos = index.next;
+        const entry = this.lookup(index.value);
+        fields.push({ ...entry, representation: 'indexed', start, valueStart: pos, end: pos });
+        continue;
+      }
+      if ((first & 0xe0) === 0x20) {
+        // §4.2: a size update may only open a block.
+        if (fields.length > 0) throw new HpackError('table size update after a field');
+        const size = decodeInteger(block, pos, 5);
+        if (size.value > this.tableSizeLimit) throw new HpackError('table size update above the limit');
+        this.table.setMaxSize(size.value);
+        pos = size.next;
+        continue;
+      }
+      const representation: FieldRepresentation =
+        (first & 0xc0) === 0x40
+          ? 'incremental'
+          : (first & 0xf0) === 0x10
+            ? 'never-indexed'
+            : 'without-indexing';
+      const nameIndex = decodeInteger(block, pos, representation === 'incremental' ? 6 : 4);
+      let name: string;
+      if (nameIndex.value === 0) {
+        const literal = decodeString(block, nameIndex.next);
+        name = literal.value;
+        pos = literal.next;
+      } else {
+        name = this.lookup(nameIndex.value).name;
+        pos = nameIndex.next;
+      }
+      const valueStart = pos;
+      const value = decodeString(block, pos);
+      pos = value.next;
+      if (representation === 'incremental') this.table.add(name, value.value);
+      fields.push({ name, value: value.value, representation, start, valueStart, end: pos });
+    }
+    return fields;
+  }
+
+  private lookup(index: number): HeaderEntry {
+    const entry =
+      index === 0
+        ? undefined
+        : index <= STATIC_TABLE.length
+          ? STATIC_TABLE[index - 1]
+          : this.table.get(index - STATIC_TABLE.length - 1);
+    if (!entry) throw new HpackError(`bad table index ${index}`);
+    return entry;
+  }
+}

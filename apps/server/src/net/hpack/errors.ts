@@ -1,0 +1,4 @@
+// Raised for any malformed HPACK input; callers treat it as "stop interpreting this connection".
+export class HpackError extends Error {
+  override readonly name = 'HpackError';
+}
