@@ -1,6 +1,7 @@
 // Public surface, for other projects' tests and scripts that want to drive a load programmatically.
 export { runCli } from './cli/run-cli';
-export { ConnectionPool, Connection } from './grpc/connections';
+export { ConnectionPool, createConnection } from './grpc/connection-pool';
+export type { Connection, TransportKind } from './grpc/transport';
 export { runPutWorkload } from './workloads/put';
 export { runRangeWorkload } from './workloads/range';
 export { runWatchWorkload } from './workloads/watch';

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run-cli';
-import { Connection } from '../src/grpc/connections';
+import { GrpcJsConnection } from '../src/grpc/grpc-js-connection';
+import { TRANSPORTS, unaryAsync } from '../src/grpc/transport';
 import { Methods } from '../src/grpc/methods';
 import { decodeResponseHeader, encodeRangeRequest } from '../src/proto/etcd-messages';
 import type { RunResult } from '../src/report/run-result';
@@ -52,79 +53,91 @@ describe.skipIf(!existsSync(ETCD))('against a real etcd', () => {
     rmSync(baseDir, { recursive: true, force: true });
   });
 
-  it('put runs for about a second, and every acknowledged put moved the store revision', async () => {
-    const { code, out, err } = await cli([
-      'put',
-      '--endpoints',
-      endpoint,
-      '--duration',
-      '1s',
-      '--warmup',
-      '0s',
-      '--clients',
-      '16',
-      '--server-pid',
-      String(etcd.pids[0]),
-      '--json',
-    ]);
-    expect(err).toEqual([]);
-    expect(code).toBe(0);
-    const result = JSON.parse(out.join('\n')) as RunResult;
-    expect(result.errors).toBe(0);
-    expect(result.requests).toBeGreaterThan(0);
-    expect(result.elapsedMs).toBeGreaterThanOrEqual(1000);
-    expect(result.elapsedMs).toBeLessThan(5000);
-    expect(result.latency.p50).toBeGreaterThan(0);
-    expect(result.latency.p99).toBeGreaterThanOrEqual(result.latency.p50);
-    expect(result.serverCpu?.cpuMs).toBeGreaterThan(0);
-
-    // A fresh etcd starts at revision 1 and each put adds one.
-    const connection = new Connection(endpoint);
+  async function storeRevision(): Promise<number> {
+    const connection = new GrpcJsConnection(endpoint);
     try {
-      const response = await connection.unaryAsync(
+      const response = await unaryAsync(
+        connection,
         Methods.range,
         encodeRangeRequest({ key: Buffer.from('x') }),
       );
-      expect(decodeResponseHeader(response).revision).toBe(1 + result.requests);
+      return decodeResponseHeader(response).revision;
     } finally {
       connection.close();
     }
-  });
+  }
 
-  it('watch delivers every put to every watcher', async () => {
-    const { code, out } = await cli([
-      'watch',
-      '--endpoints',
-      endpoint,
-      '--watchers',
-      '3',
-      '--streams',
-      '2',
-      '--puts',
-      '300',
-      '--json',
-    ]);
-    expect(code).toBe(0);
-    const result = JSON.parse(out.join('\n')) as RunResult;
-    expect(result.errorMessages).toEqual([]);
-    expect(result.requests).toBe(900);
-  });
+  describe.each(TRANSPORTS)('over %s', (transport) => {
+    it('put runs for about a second, and every acknowledged put moved the store revision by one', async () => {
+      const revisionBefore = await storeRevision();
+      const { code, out, err } = await cli([
+        'put',
+        '--endpoints',
+        endpoint,
+        '--transport',
+        transport,
+        '--duration',
+        '1s',
+        '--warmup',
+        '0s',
+        '--clients',
+        '16',
+        '--server-pid',
+        String(etcd.pids[0]),
+        '--json',
+      ]);
+      expect(err).toEqual([]);
+      expect(code).toBe(0);
+      const result = JSON.parse(out.join('\n')) as RunResult;
+      expect(result.errors).toBe(0);
+      expect(result.requests).toBeGreaterThan(0);
+      expect(result.elapsedMs).toBeGreaterThanOrEqual(1000);
+      expect(result.elapsedMs).toBeLessThan(5000);
+      expect(result.latency.p50).toBeGreaterThan(0);
+      expect(result.latency.p99).toBeGreaterThanOrEqual(result.latency.p50);
+      expect(result.serverCpu?.cpuMs).toBeGreaterThan(0);
+      expect(await storeRevision()).toBe(revisionBefore + result.requests);
+    });
 
-  it('lease-keepalive keeps its leases alive and revokes them afterwards', async () => {
-    const { code, out } = await cli([
-      'lease-keepalive',
-      '--endpoints',
-      endpoint,
-      '--leases',
-      '8',
-      '--total',
-      '400',
-      '--json',
-    ]);
-    expect(code).toBe(0);
-    const result = JSON.parse(out.join('\n')) as RunResult;
-    expect(result.errors).toBe(0);
-    expect(result.requests).toBeGreaterThanOrEqual(400);
+    it('watch delivers every put to every watcher', async () => {
+      const { code, out } = await cli([
+        'watch',
+        '--endpoints',
+        endpoint,
+        '--transport',
+        transport,
+        '--watchers',
+        '3',
+        '--streams',
+        '2',
+        '--puts',
+        '300',
+        '--json',
+      ]);
+      expect(code).toBe(0);
+      const result = JSON.parse(out.join('\n')) as RunResult;
+      expect(result.errorMessages).toEqual([]);
+      expect(result.requests).toBe(900);
+    });
+
+    it('lease-keepalive keeps its leases alive and revokes them afterwards', async () => {
+      const { code, out } = await cli([
+        'lease-keepalive',
+        '--endpoints',
+        endpoint,
+        '--transport',
+        transport,
+        '--leases',
+        '8',
+        '--total',
+        '400',
+        '--json',
+      ]);
+      expect(code).toBe(0);
+      const result = JSON.parse(out.join('\n')) as RunResult;
+      expect(result.errors).toBe(0);
+      expect(result.requests).toBeGreaterThanOrEqual(400);
+    });
   });
 
   it('reports a usage error with exit code 2 and no load', async () => {

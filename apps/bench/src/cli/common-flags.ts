@@ -1,5 +1,6 @@
 // Flags that every load command shares: where to connect, how hard to push, how long.
 
+import { TRANSPORTS } from '../grpc/transport';
 import type { StopCondition } from '../load/stop-condition';
 import { flag, UsageError } from './flags';
 
@@ -9,6 +10,11 @@ export const DEFAULT_WARMUP_MS = 1000;
 export const connectionFlags = {
   endpoints: flag.list('etcd v3 gRPC endpoints', ['127.0.0.1:2379'], 'HOST:PORT,..'),
   conns: flag.int('gRPC connections, spread round-robin over the endpoints', 1),
+  transport: flag.choice(
+    'http2: gRPC framed by hand on node:http2 (less than half the client CPU); grpc-js: the @grpc/grpc-js client',
+    TRANSPORTS,
+    'http2',
+  ),
   'server-pid': flag.list('PIDs of the server processes, to report their CPU use', [], 'PID,..'),
   json: flag.bool('print the result as JSON'),
 };

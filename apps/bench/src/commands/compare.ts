@@ -3,6 +3,7 @@ import type { Command } from '../cli/command';
 import { flag, parseFlags, UsageError } from '../cli/flags';
 import { runCompare, type CompareTarget } from '../compare/compare-runner';
 import { parseWorkloadName } from '../compare/workload-spec';
+import { TRANSPORTS } from '../grpc/transport';
 
 // dist/commands (or src/commands under vitest) → the repository root.
 const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -28,6 +29,7 @@ const flags = {
     'leader',
   ),
   conns: flag.int('gRPC connections per server', 1),
+  transport: flag.choice('client transport (see `bench put --help`)', TRANSPORTS, 'http2'),
   'key-size': flag.int('put key size in bytes', 16),
   'val-size': flag.int('value size in bytes', 256, 0),
   'key-space': flag.int('distinct put keys', 100_000),
@@ -65,6 +67,7 @@ export const compareCommand: Command = {
         members: parsed.members,
         loadTo: parsed['load-to'],
         conns: parsed.conns,
+        transport: parsed.transport,
         keySize: parsed['key-size'],
         valueSize: parsed['val-size'],
         keySpace: parsed['key-space'],

@@ -28,7 +28,7 @@ export const leaseKeepAliveCommand: Command = {
       parsed.duration !== undefined
         ? { kind: 'duration', ms: parsed.duration }
         : { kind: 'total', requests: parsed.total ?? DEFAULT_TOTAL };
-    const result = await withPool(parsed.endpoints, parsed.conns, (pool) =>
+    const result = await withPool(parsed, (pool) =>
       runLeaseKeepAliveWorkload(pool, {
         leases: parsed.leases,
         streams: parsed.streams,

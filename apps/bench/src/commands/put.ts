@@ -20,7 +20,7 @@ export const putCommand: Command = {
   async run(argv, out) {
     const parsed = parseFlags(argv, flags);
     const plan = loadPlanFrom(parsed);
-    const result = await withPool(parsed.endpoints, parsed.conns, (pool) =>
+    const result = await withPool(parsed, (pool) =>
       runPutWorkload(pool, {
         clients: parsed.clients,
         ...plan,

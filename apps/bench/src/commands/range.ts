@@ -21,7 +21,7 @@ export const rangeCommand: Command = {
   async run(argv, out) {
     const parsed = parseFlags(argv, flags);
     const plan = loadPlanFrom(parsed);
-    const result = await withPool(parsed.endpoints, parsed.conns, (pool) =>
+    const result = await withPool(parsed, (pool) =>
       runRangeWorkload(pool, {
         clients: parsed.clients,
         ...plan,

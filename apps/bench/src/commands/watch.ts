@@ -21,7 +21,7 @@ export const watchCommand: Command = {
   async run(argv, out) {
     const parsed = parseFlags(argv, flags);
     if (parsed.streams > parsed.watchers) throw new UsageError('--streams cannot exceed --watchers');
-    const result = await withPool(parsed.endpoints, parsed.conns, (pool) =>
+    const result = await withPool(parsed, (pool) =>
       runWatchWorkload(pool, {
         watchers: parsed.watchers,
         streams: parsed.streams,

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConnectionPool } from '../grpc/connections';
+import { ConnectionPool } from '../grpc/connection-pool';
+import type { TransportKind } from '../grpc/transport';
 import type { RunResult } from '../report/run-result';
 import { formatMs, formatRate } from '../report/format-run';
 import { startCluster, type Cluster } from '../servers/cluster';
@@ -35,6 +36,7 @@ export interface CompareOptions {
   /** "leader": all load to the leader; "all": connections spread over every member. */
   loadTo: 'leader' | 'all';
   conns: number;
+  transport: TransportKind;
   keySize: number;
   valueSize: number;
   keySpace: number;
@@ -79,7 +81,7 @@ export async function runCompare(
       });
       clusters.push(cluster);
       const endpoints = await chooseEndpoints(cluster, options.loadTo);
-      const pool = new ConnectionPool(endpoints, options.conns);
+      const pool = new ConnectionPool(endpoints, options.conns, options.transport);
       await pool.ready();
       running.push({ target, cluster, pool });
       out(
@@ -116,7 +118,7 @@ export async function runCompare(
     };
     out('');
     out(
-      `Median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs (after ${options.warmupMs / 1000} s warm-up each); ${options.members} member(s); ${options.conns} connection(s); keys ${options.keySize} B over ${options.keySpace}, values ${options.valueSize} B.`,
+      `Median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs (after ${options.warmupMs / 1000} s warm-up each); ${options.members} member(s); ${options.conns} connection(s) over ${options.transport}; keys ${options.keySize} B over ${options.keySpace}, values ${options.valueSize} B.`,
     );
     out('');
     for (const line of formatPerTargetTable(table)) out(line);

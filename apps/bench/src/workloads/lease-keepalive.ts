@@ -2,8 +2,8 @@
 // keep-alive in flight per lease) over S keep-alive streams; report keep-alives per second.
 // The leases are revoked afterwards.
 
-import type { ClientDuplexStream } from '@grpc/grpc-js';
-import type { ConnectionPool } from '../grpc/connections';
+import type { ConnectionPool } from '../grpc/connection-pool';
+import type { BidiStream } from '../grpc/transport';
 import { Methods } from '../grpc/methods';
 import { runClosedLoop } from '../load/closed-loop';
 import { ErrorTally } from '../load/error-tally';
@@ -112,7 +112,7 @@ function keepAlive(
   let issued = 0;
   let completed = 0;
   let lastAnswerAt = startedAt;
-  const streams: ClientDuplexStream<Buffer, Buffer>[] = [];
+  const streams: BidiStream[] = [];
 
   return new Promise<KeepAliveOutcome>((resolve) => {
     let finished = false;
@@ -125,7 +125,7 @@ function keepAlive(
       resolve({ latency, completed, errors, elapsedMs: lastAnswerAt - startedAt });
     };
     const stopping = (): boolean => issued >= total || performance.now() >= deadline;
-    const send = (stream: ClientDuplexStream<Buffer, Buffer>, id: bigint): void => {
+    const send = (stream: BidiStream, id: bigint): void => {
       issued++;
       sentAt.set(id, performance.now());
       stream.write(requests.get(id) ?? encodeLeaseKeepAliveRequest(id));

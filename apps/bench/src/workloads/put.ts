@@ -1,7 +1,7 @@
 // Put workload: fixed-size keys over a key space (random or sequential), one fixed value.
 
 import { randomBytes } from 'node:crypto';
-import type { ConnectionPool } from '../grpc/connections';
+import type { ConnectionPool } from '../grpc/connection-pool';
 import { Methods } from '../grpc/methods';
 import { KeyGenerator } from '../load/key-generator';
 import type { StopCondition } from '../load/stop-condition';

@@ -2,7 +2,8 @@
 // The keys are written first so every read returns data.
 
 import { randomBytes } from 'node:crypto';
-import type { ConnectionPool } from '../grpc/connections';
+import type { ConnectionPool } from '../grpc/connection-pool';
+import { unaryAsync } from '../grpc/transport';
 import { Methods } from '../grpc/methods';
 import { runClosedLoop } from '../load/closed-loop';
 import { KeyGenerator } from '../load/key-generator';
@@ -56,7 +57,7 @@ export async function runRangeWorkload(
 async function populate(pool: ConnectionPool, options: RangeWorkloadOptions): Promise<void> {
   const value = randomBytes(options.valueSize);
   if (!options.prefix) {
-    await pool.forClient(0).unaryAsync(Methods.put, encodePutRequest(Buffer.from(options.key), value));
+    await unaryAsync(pool.forClient(0), Methods.put, encodePutRequest(Buffer.from(options.key), value));
     return;
   }
   const keys = new KeyGenerator({

@@ -1,7 +1,7 @@
 // Runs a closed loop of one unary RPC over a connection pool: optional warm-up, then the
 // measured phase with CPU readings. Put and Range are both this with a different request.
 
-import type { ConnectionPool } from '../grpc/connections';
+import type { ConnectionPool } from '../grpc/connection-pool';
 import { runClosedLoop } from '../load/closed-loop';
 import type { StopCondition } from '../load/stop-condition';
 import { resultFromLoop, type RunResult } from '../report/run-result';

@@ -3,8 +3,8 @@
 // watcher got every event, and how long delivering all of them took.
 
 import { randomBytes } from 'node:crypto';
-import type { ClientDuplexStream } from '@grpc/grpc-js';
-import type { ConnectionPool } from '../grpc/connections';
+import type { ConnectionPool } from '../grpc/connection-pool';
+import type { BidiStream } from '../grpc/transport';
 import { Methods } from '../grpc/methods';
 import { runClosedLoop } from '../load/closed-loop';
 import { indexOfKey, KeyGenerator } from '../load/key-generator';
@@ -31,7 +31,7 @@ export interface WatchWorkloadOptions {
 }
 
 interface WatchStream {
-  stream: ClientDuplexStream<Buffer, Buffer>;
+  stream: BidiStream;
   closing: boolean;
 }
 
