@@ -1,13 +1,17 @@
 // The Raft simulation: thousands of seeded runs of 3- and 5-node clusters (some changing membership)
-// under drops, delays, reordering, duplication, one-way and two-way partitions, crashes at any point of
-// a Ready and restarts, with Raft's safety properties checked after every step and liveness checked
-// once the faults stop.
+// under drops, delays, reordering, duplication, one-way and two-way partitions, pauses, clock skew,
+// crashes at any point of a Ready and restarts, with Raft's safety properties checked after every step
+// and liveness checked once the faults stop.
 //   RAFT_SEEDS=N   run seeds 1..N (default 2000)
 //   RAFT_SEED=n    replay exactly one seed (and print its trace if it fails)
 import { describe, expect, it } from 'vitest';
+import { EntryType, MessageType, NONE, StateType, type Entry, type Message } from '../src';
+import { NodeDisk } from './sim/disk';
+import { SafetyChecker } from './sim/invariants';
 import { reportFailure } from './sim/report';
 import { runSimulation } from './sim/simulation';
 import { addStats, emptyStats } from './sim/stats';
+import { InvariantViolation } from './sim/violation';
 
 const DEFAULT_SEEDS = 2000;
 const SEEDS_PER_BLOCK = 250;
@@ -22,9 +26,9 @@ function runSeeds(first: number, last: number): void {
     const result = runSimulation(seed);
     addStats(total, result.stats);
     if (result.violation) {
-      const { message } = reportFailure(result);
-      console.error(message);
-      expect.fail(message);
+      const report = reportFailure(result);
+      console.error(report.message);
+      expect.fail(report.summary);
     }
   }
 }
@@ -41,9 +45,7 @@ describe('Raft under a hostile simulated network', () => {
     const last = Math.min(seedCount, first + SEEDS_PER_BLOCK - 1);
     it(
       `seeds ${first}..${last} keep every safety invariant and recover once faults stop`,
-      () => {
-        runSeeds(first, last);
-      },
+      () => runSeeds(first, last),
       BLOCK_TIMEOUT_MS,
     );
   }
@@ -58,8 +60,108 @@ describe('Raft under a hostile simulated network', () => {
     expect(total.snapshotsRestored).toBeGreaterThan(seedCount / 10);
     expect(total.membersAdded).toBeGreaterThan(seedCount / 10);
     expect(total.membersRemoved).toBeGreaterThan(seedCount / 10);
+    expect(total.transfers).toBeGreaterThan(seedCount / 10);
     expect(total.readsChecked).toBeGreaterThan(seedCount);
     expect(total.dropped).toBeGreaterThan(seedCount * 10);
     expect(total.entriesApplied).toBeGreaterThan(total.proposals);
+  });
+});
+
+describe('the simulation', () => {
+  it('replays a seed exactly, with or without tracing', () => {
+    const first = runSimulation(17);
+    const again = runSimulation(17);
+    const traced = runSimulation(17, { trace: true });
+    expect(again.stats).toEqual(first.stats);
+    expect(traced.stats).toEqual(first.stats);
+    expect(traced.tick).toBe(first.tick);
+    expect(traced.trace.all().length).toBeGreaterThan(100);
+  });
+});
+
+describe('the safety checker', () => {
+  const entry = (index: number, term: number, payload: string): Entry => ({
+    index,
+    term,
+    type: EntryType.Normal,
+    data: Buffer.from(payload),
+  });
+  const broken = (check: () => void): string => {
+    try {
+      check();
+    } catch (err) {
+      if (err instanceof InvariantViolation) return err.invariant;
+      throw err;
+    }
+    return 'nothing';
+  };
+  /** A node that persisted `entries` and a commit index. */
+  const persisted = (checker: SafetyChecker, id: bigint, entries: Entry[], term: number, commit: number) => {
+    const disk = new NodeDisk();
+    checker.beforePersistEntries(id, disk, entries);
+    disk.persistEntries(entries);
+    checker.beforePersistHardState(id, disk, { term, vote: NONE, commit });
+    disk.persistHardState({ term, vote: NONE, commit });
+    checker.afterPersistHardState(id, disk);
+    return disk;
+  };
+
+  it('flags a second leader in the same term (Election Safety)', () => {
+    const checker = new SafetyChecker();
+    checker.observeRole(1n, { lead: 1n, raftState: StateType.Leader }, 3);
+    expect(broken(() => checker.observeRole(2n, { lead: 2n, raftState: StateType.Leader }, 3))).toBe(
+      'Election Safety',
+    );
+  });
+
+  it('flags two different entries at the same index and term (Log Matching)', () => {
+    const checker = new SafetyChecker();
+    persisted(checker, 1n, [entry(1, 1, 'a')], 1, 0);
+    expect(broken(() => persisted(checker, 2n, [entry(1, 1, 'b')], 1, 0))).toBe('Log Matching');
+  });
+
+  it('flags a vote granted before it was persisted', () => {
+    const checker = new SafetyChecker();
+    const disk = new NodeDisk();
+    const grant: Message = {
+      type: MessageType.VoteResp,
+      to: 2n,
+      from: 1n,
+      term: 2,
+      logTerm: 0,
+      index: 0,
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+    };
+    expect(broken(() => checker.beforeSend(1n, disk, grant))).toBe('Vote persisted before it is sent');
+  });
+
+  it('flags a node committing a different entry where another committed one', () => {
+    const checker = new SafetyChecker();
+    persisted(checker, 1n, [entry(1, 1, 'a')], 1, 1);
+    expect(broken(() => persisted(checker, 2n, [entry(1, 2, 'b')], 2, 1))).toBe(
+      'Committed entries never change',
+    );
+  });
+
+  it('flags a leader whose log lacks an entry committed in an earlier term (Leader Completeness)', () => {
+    const checker = new SafetyChecker();
+    persisted(checker, 1n, [entry(1, 1, 'a')], 1, 1);
+    const disk = persisted(checker, 2n, [entry(1, 2, 'b')], 2, 0);
+    checker.observeRole(2n, { lead: 2n, raftState: StateType.Leader }, 2);
+    expect(broken(() => checker.checkLeaderCompleteness(() => disk))).toBe('Leader Completeness');
+  });
+
+  it('flags a read index older than what was committed when the read was issued', () => {
+    const checker = new SafetyChecker();
+    persisted(checker, 1n, [entry(1, 1, 'a'), entry(2, 1, 'b')], 1, 2);
+    const context = Buffer.from('read-1');
+    checker.readIssued(1n, context);
+    expect(broken(() => checker.readAnswered(1n, { index: 1, requestCtx: context }))).toBe(
+      'Linearizable ReadIndex',
+    );
+    expect(broken(() => checker.readAnswered(1n, { index: 2, requestCtx: context }))).toBe('nothing');
   });
 });

@@ -4,7 +4,6 @@
 import {
   EntryType,
   decodeConfChange,
-  describeEntry,
   type ConfChange,
   type Entry,
   type Message,
@@ -14,7 +13,7 @@ import {
 import type { SafetyChecker } from './invariants';
 import type { SimNode } from './node';
 import type { SimStats } from './stats';
-import type { SimTrace } from './trace';
+import { entryLabel, type SimTrace } from './trace';
 
 export interface DriverHooks {
   readonly checker: SafetyChecker;
@@ -55,7 +54,7 @@ export function handleReady(node: SimNode, hooks: DriverHooks): boolean {
   if (rd.entries.length > 0) {
     checker.beforePersistEntries(node.id, disk, rd.entries);
     disk.persistEntries(rd.entries);
-    trace.record(() => `n${node.id} persist ${rd.entries.map(describeEntry).join(' ')}`);
+    trace.record(() => `n${node.id} persist ${rd.entries.map(entryLabel).join(' ')}`);
   }
   if (rd.hardState) {
     checker.beforePersistHardState(node.id, disk, rd.hardState);
@@ -96,7 +95,7 @@ export function handleReady(node: SimNode, hooks: DriverHooks): boolean {
     checker.afterApply(node.id, sm);
     hooks.stats.entriesApplied++;
     appliedThisReady++;
-    trace.record(() => `n${node.id} apply ${describeEntry(entry)}`);
+    trace.record(() => `n${node.id} apply ${entryLabel(entry)}`);
     hooks.entryApplied(node, entry);
     if (cc) hooks.confChangeApplied(node, cc);
   }

@@ -7,16 +7,39 @@ import { entryFingerprint } from './state-machine';
 import { violated } from './violation';
 import type { Workload } from './workload';
 
-/** Returns the ticks it took to converge. */
+/** Ticks a lagging member may need per missing entry (one entry per message, one in flight). */
+const TICKS_PER_BACKLOG_ENTRY = 3;
+/** With no node appending or applying anything for this many election timeouts, the cluster is stuck. */
+const STALL_ELECTIONS = 20;
+
+/**
+ * Returns the ticks it took to converge. The bound is the scenario's liveness ticks plus time to ship
+ * the backlog the faults left behind (a slow-but-moving catch-up is not a liveness failure); a cluster
+ * where nobody appends or applies anything for STALL_ELECTIONS election timeouts fails at once.
+ */
 export function awaitConvergence(cluster: SimCluster, workload: Workload): number {
   const { electionTick, livenessTicks } = cluster.scenario;
+  const bound = livenessTicks + TICKS_PER_BACKLOG_ENTRY * backlog(cluster);
   let marker: string | undefined;
   let markerProposedAt = -Infinity;
-  for (let tick = 1; tick <= livenessTicks; tick++) {
+  let progress = progressMark(cluster);
+  let lastProgressAt = 0;
+  for (let tick = 1; tick <= bound; tick++) {
     cluster.advanceClock();
     cluster.tickAll();
     cluster.deliverDue();
     cluster.retireDue();
+    const mark = progressMark(cluster);
+    if (mark !== progress) {
+      progress = mark;
+      lastProgressAt = tick;
+    } else if (tick - lastProgressAt > STALL_ELECTIONS * electionTick) {
+      return violated(
+        'Liveness',
+        `some member to append or apply something within ${STALL_ELECTIONS} election timeouts once faults stopped`,
+        `no progress since tick ${lastProgressAt} of the calm\n${cluster.describeNodes()}\nin flight: ${cluster.net.inFlight()} marker: ${marker ?? 'none'}`,
+      );
+    }
     const leader = cluster.leader();
     if (!leader) continue;
     const markerIndex = marker === undefined ? undefined : cluster.markerApplied.get(marker);
@@ -30,9 +53,25 @@ export function awaitConvergence(cluster: SimCluster, workload: Workload): numbe
   }
   return violated(
     'Liveness',
-    `a leader, a committed write and all members converged within ${livenessTicks} ticks of the faults stopping`,
+    `a leader, a committed write and all members converged within ${bound} ticks of the faults stopping`,
     `\n${cluster.describeNodes()}\nin flight: ${cluster.net.inFlight()} marker: ${marker ?? 'none'}`,
   );
+}
+
+/** How far the slowest running node trails the longest log. */
+function backlog(cluster: SimCluster): number {
+  const up = cluster.up();
+  if (up.length === 0) return 0;
+  const longest = Math.max(...up.map((node) => node.disk.wal.lastIndex()));
+  return longest - Math.min(...up.map((node) => node.disk.stateMachine.applied));
+}
+
+/** Moves whenever any node persists or applies more of the log (both only grow while calm). */
+function progressMark(cluster: SimCluster): number {
+  let sum = 0;
+  for (const node of cluster.nodes.values())
+    sum += node.disk.stateMachine.applied + node.disk.wal.lastIndex();
+  return sum;
 }
 
 function converged(cluster: SimCluster, leader: SimNode, markerIndex: number): boolean {

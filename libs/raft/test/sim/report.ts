@@ -10,6 +10,9 @@ import { runSimulation, type SimulationResult } from './simulation';
 export const TRACE_TAIL = 300;
 
 export interface FailureReport {
+  /** Header, invariant, expected vs seen. */
+  summary: string;
+  /** The summary plus the last TRACE_TAIL events. */
   message: string;
   traceFile: string;
 }
@@ -35,5 +38,5 @@ export function reportFailure(failed: SimulationResult): FailureReport {
     ...replay.trace.tail(TRACE_TAIL),
     `=> ${violation?.message}`,
   ].join('\n');
-  return { message, traceFile };
+  return { summary: `${header}\nfull trace: ${traceFile}`, message, traceFile };
 }
