@@ -45,6 +45,7 @@ export class RaftLoop {
   private scheduled = false;
   private ticker?: NodeJS.Timeout;
   private stopped = false;
+  private applying: Promise<void> = Promise.resolve();
 
   constructor(
     readonly raft: RaftNode,
@@ -66,6 +67,7 @@ export class RaftLoop {
     this.stopped = true;
     clearInterval(this.ticker);
     while (this.handling) await new Promise((resolve) => setImmediate(resolve));
+    await this.applying.catch(() => undefined);
   }
 
   step(message: Message): void {
@@ -161,9 +163,7 @@ export class RaftLoop {
         await this.handleReady();
       }
     } catch (err) {
-      this.stopped = true;
-      clearInterval(this.ticker);
-      this.handlers.onFatal(err);
+      this.fail(err);
     } finally {
       this.handling = false;
     }
@@ -195,11 +195,33 @@ export class RaftLoop {
     if (rd.messages.length > 0) this.transport.send(rd.messages);
     if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
 
-    // 3. Apply.
-    if (rd.snapshot) await this.handlers.applySnapshot(rd.snapshot);
-    if (rd.committedEntries.length > 0) await this.handlers.applyEntries(rd.committedEntries);
+    // 3. Apply, in order, on a chain of its own (as etcd's apply goroutine): Raft may go on persisting and
+    // sending the next Ready while this one's entries reach the state machine. A snapshot waits for every
+    // earlier apply, since it replaces the state they change.
+    if (rd.snapshot) {
+      const snapshot = rd.snapshot;
+      await this.applying;
+      await this.handlers.applySnapshot(snapshot);
+    }
+    if (rd.committedEntries.length > 0) {
+      const entries = rd.committedEntries;
+      this.applying = this.applying.then(() => this.handlers.applyEntries(entries));
+      this.applying.catch((err: unknown) => this.fail(err));
+    }
 
-    // 4. Acknowledge.
+    // 4. Acknowledge: persisted (and handed to apply in order).
     this.raft.advance();
+  }
+
+  /** Resolves when every committed entry handed out so far has been applied. */
+  whenApplied(): Promise<void> {
+    return this.applying;
+  }
+
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.ticker);
+    this.handlers.onFatal(err);
   }
 }
