@@ -67,11 +67,11 @@ export function checkTxn(req: TxnLike, maxTxnOps: number): void {
 }
 
 function checkTxnOps(req: TxnLike, maxTxnOps: number): void {
-  if (req.compare.length > maxTxnOps || req.success.length > maxTxnOps || req.failure.length > maxTxnOps) {
-    throw etcdError('too-many-ops');
-  }
+  const opc = Math.max(req.compare.length, req.success.length, req.failure.length);
+  if (opc > maxTxnOps) throw etcdError('too-many-ops');
   for (const cmp of req.compare) if (isEmpty(cmp.key)) throw etcdError('empty-key');
-  for (const op of [...req.success, ...req.failure]) checkOp(op, maxTxnOps);
+  // etcd: a nested txn may only use the ops its parent left over.
+  for (const op of [...req.success, ...req.failure]) checkOp(op, maxTxnOps - opc);
 }
 
 function checkOp(op: RequestOpLike, maxTxnOps: number): void {
@@ -79,6 +79,7 @@ function checkOp(op: RequestOpLike, maxTxnOps: number): void {
   else if (op.request_put) checkPut(op.request_put);
   else if (op.request_delete_range) checkDelete(op.request_delete_range);
   else if (op.request_txn) checkTxnOps(op.request_txn, maxTxnOps);
+  else throw etcdError('key-not-found'); // etcd: an empty RequestOp
 }
 
 interface Interval {
@@ -101,39 +102,45 @@ function contains(interval: Interval, key: Buffer): boolean {
 
 /**
  * etcd forbids modifying the same key twice in one branch of a txn (including its nested txns): two puts of
- * one key, or a put inside a deleted range.
+ * one key, or a put inside a deleted range. As etcd's checkIntervals: a nested txn's branches are
+ * alternatives (the same key may be put in both, or deleted in one and put in the other), but what any nested
+ * txn puts must not be put again by another nested txn or by this level, nor fall in a range deleted at this
+ * level; this level's puts must not fall in a range deleted here or by a nested txn.
  */
 function checkIntervals(req: TxnLike): void {
   for (const branch of [req.success, req.failure]) collectBranch(branch);
 }
 
 function collectBranch(ops: RequestOpLike[]): { puts: Set<string>; dels: Interval[] } {
-  const puts = new Set<string>();
   const dels: Interval[] = [];
-  const addPut = (key: Buffer): void => {
-    const hex = key.toString('hex');
-    if (puts.has(hex)) throw etcdError('duplicate-key');
-    puts.add(hex);
-  };
-  const nestedPuts: Set<string>[] = [];
-  const nestedDels: Interval[][] = [];
   for (const op of ops) {
-    if (op.request_put) addPut(op.request_put.key);
-    else if (op.request_delete_range) dels.push(intervalOf(op.request_delete_range.key, op.request_delete_range.range_end));
-    else if (op.request_txn) {
-      // Branches of a nested txn are alternatives: each is checked on its own and against this level.
-      for (const branch of [op.request_txn.success, op.request_txn.failure]) {
-        const nested = collectBranch(branch);
-        nestedPuts.push(nested.puts);
-        nestedDels.push(nested.dels);
-      }
-    }
+    const del = op.request_delete_range;
+    if (del) dels.push(intervalOf(del.key, del.range_end));
   }
-  for (const set of nestedPuts) for (const hex of set) if (puts.has(hex)) throw etcdError('duplicate-key');
-  const allDels = [...dels, ...nestedDels.flat()];
-  for (const hex of [...puts, ...nestedPuts.flatMap((set) => [...set])]) {
+  const deleted = (hex: string): boolean => {
     const key = Buffer.from(hex, 'hex');
-    if (allDels.some((interval) => contains(interval, key))) throw etcdError('duplicate-key');
+    return dels.some((interval) => contains(interval, key));
+  };
+  const puts = new Set<string>();
+  for (const op of ops) {
+    if (!op.request_txn) continue;
+    const then = collectBranch(op.request_txn.success);
+    const otherwise = collectBranch(op.request_txn.failure);
+    for (const hex of then.puts) {
+      if (puts.has(hex) || deleted(hex)) throw etcdError('duplicate-key');
+      puts.add(hex);
+    }
+    for (const hex of otherwise.puts) {
+      if ((puts.has(hex) && !then.puts.has(hex)) || deleted(hex)) throw etcdError('duplicate-key');
+      puts.add(hex);
+    }
+    dels.push(...then.dels, ...otherwise.dels);
   }
-  return { puts: new Set([...puts, ...nestedPuts.flatMap((set) => [...set])]), dels: allDels };
+  for (const op of ops) {
+    if (!op.request_put) continue;
+    const hex = op.request_put.key.toString('hex');
+    if (puts.has(hex) || deleted(hex)) throw etcdError('duplicate-key');
+    puts.add(hex);
+  }
+  return { puts, dels };
 }
