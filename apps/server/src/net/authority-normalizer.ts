@@ -107,12 +107,12 @@ export class AuthorityNormalizer {
     let pos = 0;
     while (pos < data.length) {
       if (this.passingThrough) {
-        out.add(data.subarray(pos));
+        out.add(data, pos);
         return out.result();
       }
       if (this.skip > 0) {
         const n = Math.min(this.skip, data.length - pos);
-        out.add(data.subarray(pos, pos + n));
+        out.add(data, pos, pos + n);
         pos += n;
         this.skip -= n;
         continue;
@@ -121,7 +121,7 @@ export class AuthorityNormalizer {
         if (data.length - pos < PREFACE.length) break;
         if (!data.subarray(pos, pos + PREFACE.length).equals(PREFACE))
           return this.giveUp(out, data.subarray(pos));
-        out.add(data.subarray(pos, pos + PREFACE.length));
+        out.add(data, pos, pos + PREFACE.length);
         pos += PREFACE.length;
         this.state = 'frames';
         continue;
@@ -138,7 +138,7 @@ export class AuthorityNormalizer {
         : type === TYPE_CONTINUATION || type === TYPE_PUSH_PROMISE;
       if (misplaced) return this.giveUp(out, data.subarray(pos));
       if (type !== TYPE_HEADERS && type !== TYPE_CONTINUATION) {
-        out.add(data.subarray(pos, pos + FRAME_HEADER_SIZE));
+        out.add(data, pos, pos + FRAME_HEADER_SIZE);
         pos += FRAME_HEADER_SIZE;
         this.skip = length;
         continue;
@@ -255,27 +255,39 @@ function frameHeader(length: number, type: number, flags: number, streamId: numb
   return header;
 }
 
-/** Collects output, joining views of adjacent memory so that untouched input is forwarded without copying. */
+/**
+ * Collects output. Consecutive pieces that are adjacent in memory (untouched input) are joined into one view,
+ * so a chunk that needs no rewrite is forwarded as the very buffer that came in, without copying.
+ */
 class Output {
   private readonly parts: Buffer[] = [];
+  private run: ArrayBufferLike | undefined;
+  private runStart = 0;
+  private runEnd = 0;
 
-  add(part: Buffer): void {
-    if (part.length === 0) return;
-    const last = this.parts.at(-1);
-    if (last && last.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
-      this.parts[this.parts.length - 1] = Buffer.from(
-        last.buffer,
-        last.byteOffset,
-        last.length + part.length,
-      );
-    } else {
-      this.parts.push(part);
+  /** Adds `source[start, end)`. */
+  add(source: Buffer, start = 0, end = source.length): void {
+    if (end <= start) return;
+    const from = source.byteOffset + start;
+    if (source.buffer === this.run && from === this.runEnd) {
+      this.runEnd += end - start;
+      return;
     }
+    this.endRun();
+    this.run = source.buffer;
+    this.runStart = from;
+    this.runEnd = source.byteOffset + end;
   }
 
   result(): Buffer {
+    this.endRun();
     if (this.parts.length <= 1) return this.parts[0] ?? EMPTY;
     return Buffer.concat(this.parts);
+  }
+
+  private endRun(): void {
+    if (this.run) this.parts.push(Buffer.from(this.run, this.runStart, this.runEnd - this.runStart));
+    this.run = undefined;
   }
 }
 

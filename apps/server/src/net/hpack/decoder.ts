@@ -48,7 +48,15 @@ export class HpackDecoder {
         const index = decodeInteger(block, pos, 7);
         pos = index.next;
         const entry = this.lookup(index.value);
-        fields.push({ ...entry, representation: 'indexed', start, valueStart: pos, end: pos });
+        // Spelled out: an object spread here costs microseconds per field on V8.
+        fields.push({
+          name: entry.name,
+          value: entry.value,
+          representation: 'indexed',
+          start,
+          valueStart: pos,
+          end: pos,
+        });
         continue;
       }
       if ((first & 0xe0) === 0x20) {
