@@ -1,7 +1,8 @@
 // A Cairn member: recovers its durable state, drives Raft through the RaftLoop, applies committed entries
 // to the MVCC store, and offers the request API the gRPC/HTTP layers call (propose a write, wait for a
 // linearizable read point, read local state).
-import { mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import {
@@ -9,6 +10,7 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
+  type Message,
   EntryType,
   MemoryStorage,
   RaftNode,
@@ -44,7 +46,9 @@ import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, AlarmStore } from './alarms';
 import { AutoCompactor } from './auto-compactor';
-import { readConsistentIndex, writeConsistentIndex } from './consistent-index';
+import { writeConsistentIndex } from './consistent-index';
+import { type StateMachine, closeStateMachine, openStateMachine } from './state-machine';
+import { finishBackendReplacement, fsyncDir, replaceBackend } from './backend-swap';
 import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata';
 
 export interface TransportFactory {
@@ -76,11 +80,6 @@ export interface NodeStatus {
 export type ProposalBody = Omit<InternalRaftRequest, 'header'>;
 
 export class CairnNode {
-  readonly kv: KvStore;
-  readonly watchable: WatchableStore;
-  readonly leases: LeaseStore;
-  readonly members: MemberStore;
-  readonly alarms: AlarmStore;
   private loop!: RaftLoop;
   private transport!: Transport;
   private compactor?: AutoCompactor;
@@ -108,33 +107,49 @@ export class CairnNode {
   private fatalError?: unknown;
   private readonly leaderListeners = new Set<(leader: bigint) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
+  private readonly stateListeners = new Set<() => void>();
 
   private constructor(
     readonly config: NodeConfig,
     readonly memberId: bigint,
     readonly clusterId: bigint,
-    private readonly backend: Backend,
+    private sm: StateMachine,
     private readonly raftStorage: MemoryStorage,
     private readonly wal: Wal,
     private readonly snapshotter: Snapshotter,
-    kv: KvStore,
-    watchable: WatchableStore,
-    leases: LeaseStore,
-    members: MemberStore,
-    alarms: AlarmStore,
-    private consistentIndex: number,
     snapshot: Snapshot | undefined,
     private readonly logger: Logger,
   ) {
-    this.kv = kv;
-    this.watchable = watchable;
-    this.leases = leases;
-    this.members = members;
-    this.alarms = alarms;
     this.ids = new RequestIdGenerator(memberId, Date.now());
     this.snapshotIndex = snapshot?.metadata.index ?? 0;
     this.appliedIndex = Math.max(this.snapshotIndex, 0);
     if (snapshot) this.confState = snapshot.metadata.confState;
+  }
+
+  // The applied state; replaced as a whole when a leader's snapshot is installed.
+  get kv(): KvStore {
+    return this.sm.kv;
+  }
+  get watchable(): WatchableStore {
+    return this.sm.watchable;
+  }
+  get leases(): LeaseStore {
+    return this.sm.leases;
+  }
+  get members(): MemberStore {
+    return this.sm.members;
+  }
+  get alarms(): AlarmStore {
+    return this.sm.alarms;
+  }
+  private get backend(): Backend {
+    return this.sm.backend;
+  }
+  private get consistentIndex(): number {
+    return this.sm.consistentIndex;
+  }
+  private set consistentIndex(index: number) {
+    this.sm.consistentIndex = index;
   }
 
   /** Opens (or bootstraps) the member's data dir and starts Raft. */
@@ -145,7 +160,7 @@ export class CairnNode {
     const snapDir = path.join(memberDir, 'snap');
     await mkdir(snapDir, { recursive: true });
     const snapshotter = new Snapshotter(snapDir);
-    const backend = await Backend.open(path.join(memberDir, 'db'));
+    const dbPath = path.join(memberDir, 'db');
 
     const raftStorage = new MemoryStorage();
     const walOptions = { segmentSizeBytes: config.walSegmentBytes ?? 16 * 1024 * 1024 };
@@ -213,37 +228,31 @@ export class CairnNode {
       );
     }
 
-    const kv = await KvStore.open(backend);
-    const watchable = new WatchableStore(kv);
-    const leases = await LeaseStore.open(backend, {
-      clock: monotonicLeaseClock,
-      minTtlSeconds: Math.ceil((1.5 * config.electionTimeoutMs) / 1000),
-    });
-    kv.setLeaseChecker((id) => leases.has(id));
-    trackLeaseAttachments(kv, leases);
-    const members = await MemberStore.load(backend);
+    const minLeaseTtl = Math.ceil((1.5 * config.electionTimeoutMs) / 1000);
+    await finishBackendReplacement(dbPath);
+    let sm = await openStateMachine(dbPath, minLeaseTtl);
+    // A crash while installing a leader's snapshot can leave the backend behind the Raft snapshot: the
+    // received db file is kept beside the snapshot for exactly this case.
+    if (snapshot && sm.consistentIndex < snapshot.metadata.index) {
+      await closeStateMachine(sm);
+      await replaceBackend(dbPath, snapshotter.dbPath(snapshot.metadata.index));
+      sm = await openStateMachine(dbPath, minLeaseTtl);
+      logger.warn({ index: snapshot.metadata.index }, 'restored the backend from the snapshot db file');
+    }
     if (joinedMembers.length > 0) {
-      const batch = backend.batch();
-      for (const member of joinedMembers) if (!members.get(member.id)) members.upsert(member, batch);
+      const batch = sm.backend.batch();
+      for (const member of joinedMembers) if (!sm.members.get(member.id)) sm.members.upsert(member, batch);
       await batch.write({ sync: true });
     }
-    const alarms = await AlarmStore.load(backend);
-    const consistentIndex = await readConsistentIndex(backend);
 
     const node = new CairnNode(
       config,
       memberId,
       clusterId,
-      backend,
+      sm,
       raftStorage,
       wal,
       snapshotter,
-      kv,
-      watchable,
-      leases,
-      members,
-      alarms,
-      consistentIndex,
       snapshot,
       logger.child({ memberId: memberId.toString(16) }),
     );
@@ -275,21 +284,7 @@ export class CairnNode {
       if (member.id !== this.memberId) transport.addPeer(member.id, member.peerUrls);
     }
 
-    this.applier = new Applier({
-      kv: this.kv,
-      leases: this.leases,
-      alarms: this.alarms,
-      members: this.members,
-      header: (revision) => this.header(revision),
-      onPeerUrlsChanged: (id, urls) => {
-        if (id === this.memberId) return;
-        this.transport.removePeer(id);
-        this.transport.addPeer(id, urls);
-      },
-    });
-    this.kv.onChanges((result) => {
-      for (const event of result.events) if (event.type === 'put') this.stats.puts++;
-    });
+    this.bindStateMachine();
     this.readIndex = new ReadIndexBatcher({
       requestReadIndex: (ctx) => this.loop.readIndex(ctx),
       appliedIndex: () => this.appliedIndex,
@@ -349,6 +344,25 @@ export class CairnNode {
     this.timers.push(setInterval(() => void this.refreshDbSize(), 1000));
   }
 
+  /** Wires the applier and the stats to the current state machine (at start and after a snapshot install). */
+  private bindStateMachine(): void {
+    this.applier = new Applier({
+      kv: this.kv,
+      leases: this.leases,
+      alarms: this.alarms,
+      members: this.members,
+      header: (revision) => this.header(revision),
+      onPeerUrlsChanged: (id, urls) => {
+        if (id === this.memberId) return;
+        this.transport.removePeer(id);
+        this.transport.addPeer(id, urls);
+      },
+    });
+    this.kv.onChanges((result) => {
+      for (const event of result.events) if (event.type === 'put') this.stats.puts++;
+    });
+  }
+
   private createPeerTransport(): PeerTransport {
     return new PeerTransport({
       localId: this.memberId,
@@ -357,10 +371,8 @@ export class CairnNode {
       onUnreachable: (id) => this.loop.call((r) => r.reportUnreachable(id)),
       onSnapshotStatus: (id, ok) =>
         this.loop.call((r) => r.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure)),
-      // Installing a leader's state-machine snapshot on a lagging follower is not wired yet: a snapshot
-      // is reported failed so Raft keeps probing with entries the leader still has.
-      snapshotSource: () => undefined,
-      onSnapshotReceived: () => Promise.reject(new Error('snapshot install is not supported yet')),
+      snapshotSource: (msg) => this.streamBackendForSnapshot(msg),
+      onSnapshotReceived: (msg, file) => this.receiveSnapshot(msg, file),
       snapshotDir: path.join(this.config.dataDir, 'member', 'snap', 'incoming'),
       logger: this.logger,
       dialBackoff: { initialMs: 100, maxMs: 2000 },
@@ -516,10 +528,8 @@ export class CairnNode {
     const stopped = etcdError('stopped');
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
-    await this.watchable.close();
-    await this.kv.close();
+    await closeStateMachine(this.sm);
     await this.wal.close();
-    await this.backend.close();
   }
 
   // ---- apply ------------------------------------------------------------------------------------------
@@ -683,11 +693,56 @@ export class CairnNode {
     }
   }
 
+  // ---- snapshots to and from peers ----------------------------------------------------------------------
+
+  /**
+   * The state-machine data that goes with a MsgSnap to a lagging follower: a consistent copy of the backend
+   * as it is now (at or past the Raft snapshot's index; the follower skips entries its consistent index
+   * already covers), streamed from a temp file that is removed afterwards.
+   */
+  private async *streamBackendForSnapshot(msg: Message): AsyncGenerator<Buffer> {
+    const index = msg.snapshot?.metadata.index ?? 0;
+    const file = path.join(this.config.dataDir, 'member', 'snap', `send-${index}-${randomInt(2 ** 31)}.db`);
+    try {
+      await this.backend.writeSnapshot(file);
+      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /** A leader's snapshot arrived: keep its db file where a restart finds it, then hand the message to Raft. */
+  private async receiveSnapshot(msg: Message, file: string): Promise<void> {
+    const index = msg.snapshot?.metadata.index ?? 0;
+    await rename(file, this.snapshotter.dbPath(index));
+    await fsyncDir(path.dirname(this.snapshotter.dbPath(index)));
+    this.logger.info({ index, from: msg.from.toString(16) }, 'received a snapshot from the leader');
+    this.loop.step(msg);
+  }
+
+  /** Raft persisted a leader's snapshot: replace the whole state machine with the db file that came with it. */
   private async applySnapshot(snapshot: Snapshot): Promise<void> {
-    // Installing a leader's state-machine snapshot arrives with the cluster transport (next milestone).
+    const index = snapshot.metadata.index;
+    const dbPath = path.join(this.config.dataDir, 'member', 'db');
+    for (const listener of this.stateListeners) listener();
+    await closeStateMachine(this.sm);
+    await replaceBackend(dbPath, this.snapshotter.dbPath(index));
+    this.sm = await openStateMachine(dbPath, Math.ceil((1.5 * this.config.electionTimeoutMs) / 1000));
+    this.bindStateMachine();
     this.confState = snapshot.metadata.confState;
-    this.snapshotIndex = snapshot.metadata.index;
-    this.logger.warn({ index: snapshot.metadata.index }, 'received a raft snapshot');
+    this.snapshotIndex = index;
+    this.appliedIndex = Math.max(this.appliedIndex, index);
+    for (const member of this.members.list()) {
+      if (member.id !== this.memberId) this.transport.addPeer(member.id, member.peerUrls);
+    }
+    this.readIndex.onApplied(this.appliedIndex);
+    this.logger.info({ index, consistentIndex: this.consistentIndex }, 'installed the leader snapshot');
+  }
+
+  /** Watch streams must end when the state they watch is replaced (clients resume from their revision). */
+  onStateReplaced(listener: () => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
   }
 
   private async takeSnapshot(): Promise<void> {
