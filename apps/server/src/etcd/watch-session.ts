@@ -68,8 +68,8 @@ export class WatchSession {
       return;
     }
     let id = Number(req.watch_id);
-    if (id !== 0 || this.watchers.has(id)) {
-      // A client-chosen ID (etcd 3.4+): it must not be in use on this stream.
+    if (id !== 0) {
+      // A client-chosen ID (etcd 3.4+): it must not be in use on this stream. 0 is etcd's AutoWatchID.
       if (this.watchers.has(id)) {
         this.send(
           {
@@ -77,7 +77,7 @@ export class WatchSession {
             watch_id: INVALID_WATCH_ID,
             created: true,
             canceled: true,
-            cancel_reason: 'mvcc: duplicate watch ID provided',
+            cancel_reason: 'mvcc: duplicate watch ID provided on the WatchStream',
           },
           64,
         );
@@ -158,10 +158,10 @@ export class WatchSession {
 
   private cancel(id: number): void {
     const watcher = this.watchers.get(id);
-    if (watcher) {
-      this.node.watchable.cancel(watcher.storeId);
-      this.watchers.delete(id);
-    }
+    // etcd answers only the cancel of a watcher that exists on this stream.
+    if (!watcher) return;
+    this.node.watchable.cancel(watcher.storeId);
+    this.watchers.delete(id);
     this.send({ header: this.header(), watch_id: id, canceled: true }, 64);
   }
 
