@@ -83,14 +83,16 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const clientUrls: string[] = [];
   for (const url of settings.listenClientUrls) {
     const listener = new ClientListener({
-      grpc: (socket) => {
+      // `connection` rewrites a scheme-prefixed :authority (etcdctl --endpoints=http://...) that Node's
+      // HTTP/2 would reject; `socket` is the raw connection for byte counts.
+      grpc: (socket, connection) => {
         liveGrpcSockets.add(socket);
         socket.once('close', () => {
           liveGrpcSockets.delete(socket);
           grpcBytes.received += socket.bytesRead;
           grpcBytes.sent += socket.bytesWritten;
         });
-        injector.injectConnection(socket);
+        injector.injectConnection(connection);
       },
       http: httpServer,
     });
