@@ -3,7 +3,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.nx/**', '**/coverage/**', 'web/**', '**/*.mjs', '**/*.js', '**/vitest.config.ts', 'vitest.shared.ts'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.nx/**',
+      '**/coverage/**',
+      'web/**',
+      '**/*.mjs',
+      '**/*.js',
+      '**/vitest.config.ts',
+      'vitest.shared.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

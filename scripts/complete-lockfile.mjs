@@ -11,7 +11,10 @@ const root = join(import.meta.dirname, '..');
 const lockPath = join(root, 'package-lock.json');
 const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
 const platformOf = (name) => {
-  const m = /-(darwin|linux|win32|freebsd|android|openbsd|sunos|aix|wasm32)-(arm64|x64|arm|ia32|riscv64|s390x|ppc64|loong64)?-?(gnu|musl|msvc|gnueabihf|musleabihf)?/.exec(name);
+  const m =
+    /-(darwin|linux|win32|freebsd|android|openbsd|sunos|aix|wasm32)-(arm64|x64|arm|ia32|riscv64|s390x|ppc64|loong64)?-?(gnu|musl|msvc|gnueabihf|musleabihf)?/.exec(
+      name,
+    );
   if (!m) return undefined;
   const entry = { os: [m[1]] };
   if (m[2]) entry.cpu = [m[2]];
@@ -34,7 +37,9 @@ for (const [path, pkg] of Object.entries(lock.packages)) {
   }
 }
 if (added > 0) {
-  lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+  lock.packages = Object.fromEntries(
+    Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+  );
   writeFileSync(lockPath, JSON.stringify(lock, null, 2) + '\n');
 }
 if (!existsSync(lockPath)) process.exit(1);

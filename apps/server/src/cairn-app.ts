@@ -55,8 +55,10 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   registerMembershipService(peerServer, () => ({ clusterId: node.clusterId, members: node.members.list() }));
   for (const url of settings.listenPeerUrls) {
     await new Promise<void>((resolve, reject) =>
-      peerServer.bindAsync(`${url.hostname}:${url.port || 2380}`, grpc.ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
+      peerServer.bindAsync(
+        `${url.hostname}:${url.port || 2380}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err) => (err ? reject(err) : resolve()),
       ),
     );
   }
@@ -65,10 +67,14 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
-  const nest: INestApplication = await NestFactory.create(AppModule.forMember(node, apis, metrics), new ExpressAdapter(), {
-    bodyParser: false,
-    logger: false,
-  });
+  const nest: INestApplication = await NestFactory.create(
+    AppModule.forMember(node, apis, metrics),
+    new ExpressAdapter(),
+    {
+      bodyParser: false,
+      logger: false,
+    },
+  );
   await nest.init();
   const httpServer = nest.getHttpServer() as http.Server;
 

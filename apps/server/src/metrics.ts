@@ -44,26 +44,78 @@ export class CairnMetrics {
         },
       });
     };
-    gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', (n) => (n.hasLeader() ? 1 : 0));
-    gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', (n) => (n.isLeader() ? 1 : 0));
-    counter('etcd_server_leader_changes_seen_total', 'The number of leader changes seen.', () => this.node?.stats.leaderChanges ?? 0);
-    gauge('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', (n) => n.stats.proposalsCommitted);
-    gauge('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', (n) => n.stats.proposalsApplied);
-    gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', (n) => n.stats.proposalsPending);
-    counter('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', () => this.node?.stats.proposalsFailed ?? 0);
-    gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', (n) => n.dbSizeBytes);
-    gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', (n) => n.kv.currentRevision);
-    gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', (n) => n.kv.compactRevision);
+    gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', (n) =>
+      n.hasLeader() ? 1 : 0,
+    );
+    gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', (n) =>
+      n.isLeader() ? 1 : 0,
+    );
+    counter(
+      'etcd_server_leader_changes_seen_total',
+      'The number of leader changes seen.',
+      () => this.node?.stats.leaderChanges ?? 0,
+    );
+    gauge(
+      'etcd_server_proposals_committed_total',
+      'The total number of consensus proposals committed.',
+      (n) => n.stats.proposalsCommitted,
+    );
+    gauge(
+      'etcd_server_proposals_applied_total',
+      'The total number of consensus proposals applied.',
+      (n) => n.stats.proposalsApplied,
+    );
+    gauge(
+      'etcd_server_proposals_pending',
+      'The current number of pending proposals to commit.',
+      (n) => n.stats.proposalsPending,
+    );
+    counter(
+      'etcd_server_proposals_failed_total',
+      'The total number of failed proposals seen.',
+      () => this.node?.stats.proposalsFailed ?? 0,
+    );
+    gauge(
+      'etcd_mvcc_db_total_size_in_bytes',
+      'Total size of the underlying database physically allocated in bytes.',
+      (n) => n.dbSizeBytes,
+    );
+    gauge(
+      'etcd_debugging_mvcc_current_revision',
+      'The current revision of store.',
+      (n) => n.kv.currentRevision,
+    );
+    gauge(
+      'etcd_debugging_mvcc_compact_revision',
+      'The revision of the last compaction in store.',
+      (n) => n.kv.compactRevision,
+    );
     gauge('etcd_debugging_mvcc_watcher_total', 'Total number of watchers.', (n) => {
       const stats = n.watchable.stats;
       return stats.synced + stats.unsynced + stats.victims;
     });
     gauge('etcd_debugging_lease_total', 'The number of leases.', (n) => n.leases.leases().length);
     gauge('cairn_raft_term', 'The current Raft term of this member.', (n) => n.status().term);
-    gauge('cairn_raft_applied_index', 'The index of the last applied Raft entry.', (n) => n.status().appliedIndex);
-    counter('etcd_mvcc_put_total', 'Total number of puts seen by this member.', () => this.node?.stats.puts ?? 0);
-    counter('etcd_network_client_grpc_received_bytes_total', 'The total number of bytes received from grpc clients.', () => this.grpcBytes?.received() ?? 0);
-    counter('etcd_network_client_grpc_sent_bytes_total', 'The total number of bytes sent to grpc clients.', () => this.grpcBytes?.sent() ?? 0);
+    gauge(
+      'cairn_raft_applied_index',
+      'The index of the last applied Raft entry.',
+      (n) => n.status().appliedIndex,
+    );
+    counter(
+      'etcd_mvcc_put_total',
+      'Total number of puts seen by this member.',
+      () => this.node?.stats.puts ?? 0,
+    );
+    counter(
+      'etcd_network_client_grpc_received_bytes_total',
+      'The total number of bytes received from grpc clients.',
+      () => this.grpcBytes?.received() ?? 0,
+    );
+    counter(
+      'etcd_network_client_grpc_sent_bytes_total',
+      'The total number of bytes sent to grpc clients.',
+      () => this.grpcBytes?.sent() ?? 0,
+    );
     new Gauge({
       name: 'etcd_server_id',
       help: 'Server or member ID in hexadecimal format. 1 for server_id label with current ID.',
@@ -73,18 +125,24 @@ export class CairnMetrics {
         if (self.node) this.set({ server_id: self.node.memberId.toString(16) }, 1);
       },
     });
-    new Gauge({ name: 'etcd_server_version', help: 'Which version is running.', labelNames: ['server_version'], registers }).set(
-      { server_version: ETCD_API_VERSION },
-      1,
-    );
-    new Gauge({ name: 'etcd_cluster_version', help: 'Which version is running.', labelNames: ['cluster_version'], registers }).set(
-      { cluster_version: ETCD_CLUSTER_VERSION.replace(/\.\d+$/, '') },
-      1,
-    );
-    new Gauge({ name: 'cairn_version', help: 'Which Cairn version is running.', labelNames: ['version'], registers }).set(
-      { version: CAIRN_VERSION },
-      1,
-    );
+    new Gauge({
+      name: 'etcd_server_version',
+      help: 'Which version is running.',
+      labelNames: ['server_version'],
+      registers,
+    }).set({ server_version: ETCD_API_VERSION }, 1);
+    new Gauge({
+      name: 'etcd_cluster_version',
+      help: 'Which version is running.',
+      labelNames: ['cluster_version'],
+      registers,
+    }).set({ cluster_version: ETCD_CLUSTER_VERSION.replace(/\.\d+$/, '') }, 1);
+    new Gauge({
+      name: 'cairn_version',
+      help: 'Which Cairn version is running.',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: CAIRN_VERSION }, 1);
     // etcd's buckets: 1 ms .. ~8 s doubling.
     const buckets = Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i);
     this.walFsync = new Histogram({

@@ -91,7 +91,10 @@ export class Applier {
     }
   }
 
-  private applyRequest(req: InternalRaftRequest__Output, batch: BackendBatch): ApplyResult | Promise<ApplyResult> {
+  private applyRequest(
+    req: InternalRaftRequest__Output,
+    batch: BackendBatch,
+  ): ApplyResult | Promise<ApplyResult> {
     const { kv, leases, alarms, header } = this.deps;
     switch (req.request) {
       case 'put': {
@@ -99,7 +102,9 @@ export class Applier {
         return { response: wirePut(kv.put(toPutRequest(req.put!), batch), header) };
       }
       case 'delete_range':
-        return { response: wireDeleteRange(kv.deleteRange(toDeleteRangeRequest(req.delete_range!), batch), header) };
+        return {
+          response: wireDeleteRange(kv.deleteRange(toDeleteRangeRequest(req.delete_range!), batch), header),
+        };
       case 'txn': {
         const txn = toTxnRequest(req.txn!);
         if (alarms.has(AlarmKind.NoSpace) && txnHasPuts(txn)) return { error: etcdError('no-space') };
@@ -116,7 +121,14 @@ export class Applier {
       case 'lease_grant': {
         if (alarms.has(AlarmKind.NoSpace)) return { error: etcdError('no-space') };
         const lease = leases.grant(BigInt(req.lease_grant!.ID), Number(req.lease_grant!.TTL), batch);
-        return { response: { header: header(kv.currentRevision), ID: lease.id.toString(), TTL: lease.ttl, error: '' } };
+        return {
+          response: {
+            header: header(kv.currentRevision),
+            ID: lease.id.toString(),
+            TTL: lease.ttl,
+            error: '',
+          },
+        };
       }
       case 'lease_revoke': {
         const keys = leases.revoke(BigInt(req.lease_revoke!.ID), batch);
@@ -134,7 +146,8 @@ export class Applier {
       case 'member_attr_set': {
         const attr = req.member_attr_set!;
         const member = this.deps.members.get(BigInt(attr.member_ID));
-        if (member) this.deps.members.upsert({ ...member, name: attr.name, clientUrls: attr.client_urls }, batch);
+        if (member)
+          this.deps.members.upsert({ ...member, name: attr.name, clientUrls: attr.client_urls }, batch);
         return { response: {} };
       }
       case 'member_update': {

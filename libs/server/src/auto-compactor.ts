@@ -57,7 +57,9 @@ export class AutoCompactor {
     if (this.opts.mode === 'revision') {
       const keep = Number(this.opts.retention);
       if (!Number.isSafeInteger(keep) || keep < 0) {
-        throw new AutoCompactorError(`invalid auto-compaction retention "${this.opts.retention}" for revision mode`);
+        throw new AutoCompactorError(
+          `invalid auto-compaction retention "${this.opts.retention}" for revision mode`,
+        );
       }
       return keep === 0 ? undefined : (this.opts.revisionIntervalMs ?? 5 * 60_000);
     }

@@ -130,7 +130,12 @@ export interface HeaderFactory {
 }
 
 export function wireRange(result: RangeResult, header: HeaderFactory) {
-  return { header: header(result.revision), kvs: result.kvs.map((kv) => wireKv(kv)), more: result.more, count: result.count };
+  return {
+    header: header(result.revision),
+    kvs: result.kvs.map((kv) => wireKv(kv)),
+    more: result.more,
+    count: result.count,
+  };
 }
 
 export function wirePut(result: PutResult, header: HeaderFactory) {
@@ -138,7 +143,11 @@ export function wirePut(result: PutResult, header: HeaderFactory) {
 }
 
 export function wireDeleteRange(result: DeleteRangeResult, header: HeaderFactory) {
-  return { header: header(result.revision), deleted: result.deleted, prev_kvs: result.prevKvs.map((kv) => wireKv(kv)) };
+  return {
+    header: header(result.revision),
+    deleted: result.deleted,
+    prev_kvs: result.prevKvs.map((kv) => wireKv(kv)),
+  };
 }
 
 export function wireTxn(result: TxnResult, header: HeaderFactory) {
@@ -155,17 +164,39 @@ const innerHeader = (revision: number) => ({ revision });
 function wireResponseOp(op: MvccResponseOp): ResponseOp {
   if ('range' in op) {
     const r = op.range;
-    return { response_range: { header: innerHeader(r.revision), kvs: r.kvs.map((kv) => wireKv(kv)), more: r.more, count: r.count } };
+    return {
+      response_range: {
+        header: innerHeader(r.revision),
+        kvs: r.kvs.map((kv) => wireKv(kv)),
+        more: r.more,
+        count: r.count,
+      },
+    };
   }
   if ('put' in op) {
-    return { response_put: { header: innerHeader(op.put.revision), prev_kv: op.put.prevKv ? wireKv(op.put.prevKv) : null } };
+    return {
+      response_put: {
+        header: innerHeader(op.put.revision),
+        prev_kv: op.put.prevKv ? wireKv(op.put.prevKv) : null,
+      },
+    };
   }
   if ('deleteRange' in op) {
     const d = op.deleteRange;
     return {
-      response_delete_range: { header: innerHeader(d.revision), deleted: d.deleted, prev_kvs: d.prevKvs.map((kv) => wireKv(kv)) },
+      response_delete_range: {
+        header: innerHeader(d.revision),
+        deleted: d.deleted,
+        prev_kvs: d.prevKvs.map((kv) => wireKv(kv)),
+      },
     };
   }
   const t = op.txn;
-  return { response_txn: { header: innerHeader(t.revision), succeeded: t.succeeded, responses: t.responses.map(wireResponseOp) } };
+  return {
+    response_txn: {
+      header: innerHeader(t.revision),
+      succeeded: t.succeeded,
+      responses: t.responses.map(wireResponseOp),
+    },
+  };
 }

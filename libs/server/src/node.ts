@@ -52,7 +52,11 @@ import { finishBackendReplacement, fsyncDir, replaceBackend } from './backend-sw
 import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata';
 
 export interface TransportFactory {
-  (node: { memberId: bigint; clusterId: bigint; step: (msg: import('@cairn/raft').Message) => void }): Transport;
+  (node: {
+    memberId: bigint;
+    clusterId: bigint;
+    step: (msg: import('@cairn/raft').Message) => void;
+  }): Transport;
 }
 
 /** Counters and gauges for /metrics (etcd's metric names are given by apps/server). */
@@ -173,7 +177,9 @@ export class CairnNode {
     if (Wal.exists(walDir)) {
       // The newest snapshot that the WAL also marks: a crash between the two writes leaves an older pair.
       snapshot = await snapshotter.loadNewestAvailable(await Wal.readSnapshotMarks(walDir));
-      const from = snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : { index: 0, term: 0 };
+      const from = snapshot
+        ? { index: snapshot.metadata.index, term: snapshot.metadata.term }
+        : { index: 0, term: 0 };
       const opened = await Wal.open(walDir, from, walOptions);
       wal = opened.wal;
       ({ memberId, clusterId } = decodeWalMetadata(opened.metadata));
@@ -198,7 +204,10 @@ export class CairnNode {
       clusterId = view.clusterId;
       wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
       joinedMembers = view.members;
-      logger.info({ memberId: memberId.toString(16), clusterId: clusterId.toString(16) }, 'joining an existing cluster');
+      logger.info(
+        { memberId: memberId.toString(16), clusterId: clusterId.toString(16) },
+        'joining an existing cluster',
+      );
     } else {
       const peers: Member[] = config.initialCluster.map((m) => ({
         id: computeMemberId(m.peerUrls, config.initialClusterToken),
@@ -208,7 +217,8 @@ export class CairnNode {
         isLearner: false,
       }));
       const self = peers.find((m) => m.name === config.name);
-      if (!self) throw new Error(`couldn't find local name "${config.name}" in the initial cluster configuration`);
+      if (!self)
+        throw new Error(`couldn't find local name "${config.name}" in the initial cluster configuration`);
       memberId = self.id;
       clusterId = computeClusterId(peers.map((m) => m.id));
       wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
@@ -223,7 +233,11 @@ export class CairnNode {
         await wal.save(raftStorage.initialState().hardState, entries, true);
       }
       logger.info(
-        { memberId: memberId.toString(16), clusterId: clusterId.toString(16), state: config.initialClusterState },
+        {
+          memberId: memberId.toString(16),
+          clusterId: clusterId.toString(16),
+          state: config.initialClusterState,
+        },
         'starting a new member',
       );
     }
@@ -261,7 +275,10 @@ export class CairnNode {
   }
 
   private async run(transportFactory: TransportFactory | undefined): Promise<void> {
-    const electionTick = Math.max(2, Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs));
+    const electionTick = Math.max(
+      2,
+      Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs),
+    );
     const raft = new RaftNode({
       id: this.memberId,
       electionTick,
@@ -277,7 +294,11 @@ export class CairnNode {
       logger: raftLogger(this.logger),
     });
     const transport = transportFactory
-      ? transportFactory({ memberId: this.memberId, clusterId: this.clusterId, step: (msg) => this.loop.step(msg) })
+      ? transportFactory({
+          memberId: this.memberId,
+          clusterId: this.clusterId,
+          step: (msg) => this.loop.step(msg),
+        })
       : this.createPeerTransport();
     this.transport = transport;
     for (const member of this.members.list()) {
@@ -426,10 +447,13 @@ export class CairnNode {
   async checkQuota(cost: number): Promise<void> {
     if (this.alarms.has(AlarmKind.NoSpace)) throw etcdError('no-space');
     if (this.dbSize + cost <= this.config.quotaBackendBytes) return;
-    this.logger.warn({ dbSize: this.dbSize, quota: this.config.quotaBackendBytes }, 'backend quota exceeded: raising NOSPACE');
-    await this.propose({ alarm: { action: 1, memberID: this.memberId.toString(), alarm: AlarmKind.NoSpace } }).catch(
-      () => undefined,
+    this.logger.warn(
+      { dbSize: this.dbSize, quota: this.config.quotaBackendBytes },
+      'backend quota exceeded: raising NOSPACE',
     );
+    await this.propose({
+      alarm: { action: 1, memberID: this.memberId.toString(), alarm: AlarmKind.NoSpace },
+    }).catch(() => undefined);
     throw etcdError('no-space');
   }
 
@@ -651,7 +675,12 @@ export class CairnNode {
     const member = this.members.get(id);
     if (!member) throw etcdError('member-not-found');
     const urls = normalizePeerUrls(peerUrls);
-    const inUse = new Set(this.members.list().filter((m) => m.id !== id).flatMap((m) => m.peerUrls));
+    const inUse = new Set(
+      this.members
+        .list()
+        .filter((m) => m.id !== id)
+        .flatMap((m) => m.peerUrls),
+    );
     if (urls.some((url) => inUse.has(url))) throw etcdError('peer-url-exist');
     const result = await this.propose({ member_update: { ID: id.toString(), peerURLs: urls } });
     if (result.error) throw result.error;
@@ -685,7 +714,9 @@ export class CairnNode {
     const done = this.waits.register(requestId);
     const timer = setTimeout(() => this.waits.fail(requestId, this.timeoutError()), this.requestTimeoutMs());
     const context = encodeConfChangeContext({ member, requestId });
-    this.loop.proposeConfChange({ type, nodeId, context }, (err) => this.waits.fail(requestId, toConfChangeError(err)));
+    this.loop.proposeConfChange({ type, nodeId, context }, (err) =>
+      this.waits.fail(requestId, toConfChangeError(err)),
+    );
     try {
       await done;
     } finally {
@@ -792,7 +823,11 @@ export class CairnNode {
       },
     }).catch(() => {
       this.attributesPublished = false;
-      if (!this.closed) setTimeout(() => this.hasLeader() && !this.attributesPublished && this.publishAttributes(), 500).unref();
+      if (!this.closed)
+        setTimeout(
+          () => this.hasLeader() && !this.attributesPublished && this.publishAttributes(),
+          500,
+        ).unref();
     });
   }
 
@@ -839,7 +874,8 @@ export class CairnNode {
 function trackLeaseAttachments(kv: KvStore, leases: LeaseStore): void {
   const all = kv.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
   if (all instanceof Promise) throw new Error('unexpected history read at startup');
-  for (const item of all.kvs) if (item.lease !== 0n && leases.has(item.lease)) leases.attach(item.lease, item.key);
+  for (const item of all.kvs)
+    if (item.lease !== 0n && leases.has(item.lease)) leases.attach(item.lease, item.key);
   kv.onChanges((result) => {
     for (const event of result.events) {
       const before = event.prevKv?.lease ?? 0n;
@@ -860,7 +896,8 @@ function normalizePeerUrls(urls: string[]): string[] {
     } catch {
       throw etcdError('member-bad-urls');
     }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.port) throw etcdError('member-bad-urls');
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.port)
+      throw etcdError('member-bad-urls');
     return `${url.protocol}//${url.host}`;
   });
 }

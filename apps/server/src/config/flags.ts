@@ -12,24 +12,94 @@ export interface FlagSpec {
 
 export const FLAGS: FlagSpec[] = [
   { name: 'name', type: 'string', default: 'default', help: 'Human-readable name for this member.' },
-  { name: 'data-dir', type: 'string', default: '', help: 'Path to the data directory (default: <name>.cairn).' },
-  { name: 'listen-client-urls', type: 'urls', default: 'http://127.0.0.1:2379', help: 'URLs to serve clients on (gRPC, JSON gateway, HTTP).' },
-  { name: 'advertise-client-urls', type: 'urls', default: '', help: 'Client URLs advertised to the cluster (default: listen-client-urls).' },
-  { name: 'listen-peer-urls', type: 'urls', default: 'http://127.0.0.1:2380', help: 'URLs to serve peer traffic on.' },
-  { name: 'initial-advertise-peer-urls', type: 'urls', default: '', help: 'Peer URLs advertised to the cluster (default: listen-peer-urls).' },
-  { name: 'initial-cluster', type: 'string', default: '', help: 'Initial cluster: name=peerURL,... (default: <name>=<initial-advertise-peer-urls>).' },
-  { name: 'initial-cluster-state', type: 'string', default: 'new', help: "'new' to bootstrap a cluster, 'existing' to join one." },
-  { name: 'initial-cluster-token', type: 'string', default: 'etcd-cluster', help: 'Token that makes cluster and member IDs unique per cluster.' },
-  { name: 'snapshot-count', type: 'int', default: '100000', help: 'Applied entries between snapshots that compact the Raft log.' },
+  {
+    name: 'data-dir',
+    type: 'string',
+    default: '',
+    help: 'Path to the data directory (default: <name>.cairn).',
+  },
+  {
+    name: 'listen-client-urls',
+    type: 'urls',
+    default: 'http://127.0.0.1:2379',
+    help: 'URLs to serve clients on (gRPC, JSON gateway, HTTP).',
+  },
+  {
+    name: 'advertise-client-urls',
+    type: 'urls',
+    default: '',
+    help: 'Client URLs advertised to the cluster (default: listen-client-urls).',
+  },
+  {
+    name: 'listen-peer-urls',
+    type: 'urls',
+    default: 'http://127.0.0.1:2380',
+    help: 'URLs to serve peer traffic on.',
+  },
+  {
+    name: 'initial-advertise-peer-urls',
+    type: 'urls',
+    default: '',
+    help: 'Peer URLs advertised to the cluster (default: listen-peer-urls).',
+  },
+  {
+    name: 'initial-cluster',
+    type: 'string',
+    default: '',
+    help: 'Initial cluster: name=peerURL,... (default: <name>=<initial-advertise-peer-urls>).',
+  },
+  {
+    name: 'initial-cluster-state',
+    type: 'string',
+    default: 'new',
+    help: "'new' to bootstrap a cluster, 'existing' to join one.",
+  },
+  {
+    name: 'initial-cluster-token',
+    type: 'string',
+    default: 'etcd-cluster',
+    help: 'Token that makes cluster and member IDs unique per cluster.',
+  },
+  {
+    name: 'snapshot-count',
+    type: 'int',
+    default: '100000',
+    help: 'Applied entries between snapshots that compact the Raft log.',
+  },
   { name: 'heartbeat-interval', type: 'int', default: '100', help: 'Time (ms) of a heartbeat interval.' },
   { name: 'election-timeout', type: 'int', default: '1000', help: 'Time (ms) for an election to time out.' },
-  { name: 'quota-backend-bytes', type: 'int', default: '0', help: 'Backend size that raises the NOSPACE alarm (0 = 2 GiB).' },
-  { name: 'max-request-bytes', type: 'int', default: '1572864', help: 'Maximum client request size in bytes.' },
+  {
+    name: 'quota-backend-bytes',
+    type: 'int',
+    default: '0',
+    help: 'Backend size that raises the NOSPACE alarm (0 = 2 GiB).',
+  },
+  {
+    name: 'max-request-bytes',
+    type: 'int',
+    default: '1572864',
+    help: 'Maximum client request size in bytes.',
+  },
   { name: 'max-txn-ops', type: 'int', default: '128', help: 'Maximum operations in one transaction.' },
-  { name: 'auto-compaction-mode', type: 'string', default: 'periodic', help: "'periodic' (retention is a duration) or 'revision'." },
-  { name: 'auto-compaction-retention', type: 'string', default: '0', help: "History to keep: '1h', '30m', hours as a number, or revisions (0 = off)." },
+  {
+    name: 'auto-compaction-mode',
+    type: 'string',
+    default: 'periodic',
+    help: "'periodic' (retention is a duration) or 'revision'.",
+  },
+  {
+    name: 'auto-compaction-retention',
+    type: 'string',
+    default: '0',
+    help: "History to keep: '1h', '30m', hours as a number, or revisions (0 = off).",
+  },
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },
-  { name: 'logger', type: 'string', default: 'zap', help: 'Accepted for etcd compatibility; Cairn always logs JSON lines (pino).' },
+  {
+    name: 'logger',
+    type: 'string',
+    default: 'zap',
+    help: 'Accepted for etcd compatibility; Cairn always logs JSON lines (pino).',
+  },
 ];
 
 export class FlagError extends Error {}
@@ -69,7 +139,8 @@ export function readFlags(argv: string[], env: Record<string, string | undefined
     if (!spec) throw new FlagError(`unknown flag: --${name} (see --help for the supported flags)`);
     let value: string;
     if (eq >= 0) value = body.slice(eq + 1);
-    else if (spec.type === 'bool' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-'))) value = 'true';
+    else if (spec.type === 'bool' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')))
+      value = 'true';
     else if (argv[i + 1] === undefined) throw new FlagError(`flag needs an argument: --${name}`);
     else value = argv[++i];
     values.set(name, value);
@@ -82,7 +153,12 @@ export function envName(flag: string): string {
 }
 
 export function helpText(): string {
-  const lines = ['Usage: cairn [flags]', '', 'Flags (each also read from CAIRN_<FLAG_NAME> in the environment):', ''];
+  const lines = [
+    'Usage: cairn [flags]',
+    '',
+    'Flags (each also read from CAIRN_<FLAG_NAME> in the environment):',
+    '',
+  ];
   for (const spec of FLAGS) {
     const dflt = spec.default === '' ? '' : ` (default ${JSON.stringify(spec.default)})`;
     lines.push(`  --${spec.name}`, `        ${spec.help}${dflt}`);

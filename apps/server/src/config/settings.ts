@@ -46,14 +46,18 @@ export function toSettings(raw: RawFlags): ServerSettings {
   const listenPeerUrls = urls('listen-peer-urls');
   const advertiseClientUrls = urls('advertise-client-urls', get('listen-client-urls')).map(urlText);
   const initialAdvertisePeerUrls = urls('initial-advertise-peer-urls', get('listen-peer-urls')).map(urlText);
-  const initialCluster = parseInitialCluster(get('initial-cluster') || `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
+  const initialCluster = parseInitialCluster(
+    get('initial-cluster') || `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`,
+  );
   const self = initialCluster.find((member) => member.name === name);
   if (!self) {
     throw new FlagError(`couldn't find local name "${name}" in the initial cluster configuration`);
   }
   const state = get('initial-cluster-state');
   if (state !== 'new' && state !== 'existing') {
-    throw new FlagError(`invalid value "${state}" for flag --initial-cluster-state: expected new or existing`);
+    throw new FlagError(
+      `invalid value "${state}" for flag --initial-cluster-state: expected new or existing`,
+    );
   }
   const heartbeatIntervalMs = int('heartbeat-interval', 1);
   const electionTimeoutMs = int('election-timeout', 1);
@@ -64,7 +68,9 @@ export function toSettings(raw: RawFlags): ServerSettings {
   }
   const mode = get('auto-compaction-mode');
   if (mode !== 'periodic' && mode !== 'revision') {
-    throw new FlagError(`invalid value "${mode}" for flag --auto-compaction-mode: expected periodic or revision`);
+    throw new FlagError(
+      `invalid value "${mode}" for flag --auto-compaction-mode: expected periodic or revision`,
+    );
   }
   const retention = get('auto-compaction-retention');
   try {

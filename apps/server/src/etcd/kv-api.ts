@@ -60,7 +60,11 @@ export class KvApi {
 type Ops = TxnRequest__Output['success'];
 
 function anyOp(ops: Ops, test: (op: Ops[number]) => boolean): boolean {
-  return ops.some((op) => test(op) || (op.request_txn ? anyOp([...op.request_txn.success, ...op.request_txn.failure], test) : false));
+  return ops.some(
+    (op) =>
+      test(op) ||
+      (op.request_txn ? anyOp([...op.request_txn.success, ...op.request_txn.failure], test) : false),
+  );
 }
 
 function txnWrites(req: TxnRequest__Output): boolean {
@@ -68,5 +72,8 @@ function txnWrites(req: TxnRequest__Output): boolean {
 }
 
 function txnAllSerializable(req: TxnRequest__Output): boolean {
-  return !anyOp([...req.success, ...req.failure], (op) => !!op.request_range && !op.request_range.serializable);
+  return !anyOp(
+    [...req.success, ...req.failure],
+    (op) => !!op.request_range && !op.request_range.serializable,
+  );
 }

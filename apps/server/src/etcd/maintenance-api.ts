@@ -32,7 +32,9 @@ export class MaintenanceApi {
       raftIndex: status.commitIndex,
       raftTerm: status.term,
       raftAppliedIndex: status.appliedIndex,
-      errors: this.node.alarms.list().map((a) => `memberID:${a.memberId} alarm:${AlarmKind[a.alarm].toUpperCase()} `),
+      errors: this.node.alarms
+        .list()
+        .map((a) => `memberID:${a.memberId} alarm:${AlarmKind[a.alarm].toUpperCase()} `),
       dbSizeInUse: this.node.dbSizeBytes,
       isLearner: status.isLearner,
       dbSizeQuota: this.node.config.quotaBackendBytes,
@@ -143,5 +145,11 @@ export class MaintenanceApi {
 }
 
 function wireMember(m: Member): object {
-  return { ID: m.id.toString(), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
+  return {
+    ID: m.id.toString(),
+    name: m.name,
+    peerURLs: m.peerUrls,
+    clientURLs: m.clientUrls,
+    isLearner: m.isLearner,
+  };
 }

@@ -62,7 +62,13 @@ export class WatchSession {
     const startRevision = Number(req.start_revision);
     if (startRevision < 0) {
       this.send(
-        { header: this.header(), watch_id: INVALID_WATCH_ID, created: true, canceled: true, cancel_reason: COMPACTED_REASON },
+        {
+          header: this.header(),
+          watch_id: INVALID_WATCH_ID,
+          created: true,
+          canceled: true,
+          cancel_reason: COMPACTED_REASON,
+        },
         64,
       );
       return;
@@ -150,7 +156,11 @@ export class WatchSession {
     let sent = true;
     parts.forEach((part, i) => {
       const last = i === parts.length - 1;
-      sent = this.send({ header: this.header(response.revision), watch_id: id, events: part, fragment: !last }, partSize) && sent;
+      sent =
+        this.send(
+          { header: this.header(response.revision), watch_id: id, events: part, fragment: !last },
+          partSize,
+        ) && sent;
     });
     // Fragments were all written (a full buffer only delays them); report the stream's state.
     return true;
@@ -192,5 +202,7 @@ function wireEvent(event: WatchEvent) {
 
 function eventSize(event: WatchEvent): number {
   const prev = event.prevKv;
-  return 32 + event.kv.key.length + event.kv.value.length + (prev ? 32 + prev.key.length + prev.value.length : 0);
+  return (
+    32 + event.kv.key.length + event.kv.value.length + (prev ? 32 + prev.key.length + prev.value.length : 0)
+  );
 }

@@ -121,7 +121,8 @@ export class GatewayController {
       });
       res.on('close', () => session.close());
       req.on('close', () => session.close());
-      for (const raw of requests) session.handle(decodeGatewayRequest<WatchRequest__Output>(route.requestType, raw));
+      for (const raw of requests)
+        session.handle(decodeGatewayRequest<WatchRequest__Output>(route.requestType, raw));
       return;
     }
     throw etcdError('not-capable');

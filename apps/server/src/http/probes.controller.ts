@@ -42,7 +42,10 @@ export class ProbesController {
 
   @Get('metrics')
   async scrape(@Res() res: Response): Promise<void> {
-    res.status(200).type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    res
+      .status(200)
+      .type(this.metrics.registry.contentType)
+      .send(await this.metrics.registry.metrics());
   }
 
   private async unhealthyReason(): Promise<string | undefined> {
@@ -52,7 +55,9 @@ export class ProbesController {
     try {
       await Promise.race([
         this.node.linearizableReadBarrier(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS)),
+        ),
       ]);
       return undefined;
     } catch {

@@ -11,10 +11,17 @@ interface MembersReply {
 }
 
 type MembershipClient = grpc.Client & {
-  Members(req: object, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply?: MembersReply) => void): void;
+  Members(
+    req: object,
+    options: grpc.CallOptions,
+    callback: (err: grpc.ServiceError | null, reply?: MembersReply) => void,
+  ): void;
 };
 
-type MembershipConstructor = (new (target: string, credentials: grpc.ChannelCredentials) => MembershipClient) & {
+type MembershipConstructor = (new (
+  target: string,
+  credentials: grpc.ChannelCredentials,
+) => MembershipClient) & {
   service: grpc.ServiceDefinition;
 };
 
@@ -22,7 +29,12 @@ let membership: MembershipConstructor | undefined;
 
 function loadMembership(): MembershipConstructor {
   if (!membership) {
-    const definition = protoLoader.loadSync(findPeerProto(), { keepCase: true, longs: String, bytes: Buffer, defaults: true });
+    const definition = protoLoader.loadSync(findPeerProto(), {
+      keepCase: true,
+      longs: String,
+      bytes: Buffer,
+      defaults: true,
+    });
     const pkg = grpc.loadPackageDefinition(definition) as unknown as {
       cairn: { peer: { v1: { Membership: MembershipConstructor } } };
     };
@@ -38,7 +50,10 @@ export interface ClusterView {
 
 export function registerMembershipService(server: grpc.Server, view: () => ClusterView): void {
   server.addService(loadMembership().service, {
-    Members: (_call: grpc.ServerUnaryCall<object, MembersReply>, callback: grpc.sendUnaryData<MembersReply>) => {
+    Members: (
+      _call: grpc.ServerUnaryCall<object, MembersReply>,
+      callback: grpc.sendUnaryData<MembersReply>,
+    ) => {
       const { clusterId, members } = view();
       const json = members.map((m) => ({ ...m, id: m.id.toString() }));
       callback(null, { cluster_id: clusterId.toString(), members: Buffer.from(JSON.stringify(json)) });
@@ -55,10 +70,15 @@ export async function fetchClusterView(peerUrls: string[], timeoutMs: number): P
     const client = new Membership(target, grpc.credentials.createInsecure());
     try {
       const reply = await new Promise<MembersReply>((resolve, reject) =>
-        client.Members({}, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(err) : resolve(res))),
+        client.Members({}, { deadline: Date.now() + timeoutMs }, (err, res) =>
+          err || !res ? reject(err) : resolve(res),
+        ),
       );
       const parsed = JSON.parse(reply.members.toString()) as (Omit<Member, 'id'> & { id: string })[];
-      return { clusterId: BigInt(reply.cluster_id), members: parsed.map((m) => ({ ...m, id: BigInt(m.id) })) };
+      return {
+        clusterId: BigInt(reply.cluster_id),
+        members: parsed.map((m) => ({ ...m, id: BigInt(m.id) })),
+      };
     } catch (err) {
       errors.push(`${url}: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
