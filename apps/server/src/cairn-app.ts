@@ -52,7 +52,11 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
   const peerTransport = node.peerTransport;
   if (peerTransport) registerPeerService(peerServer, peerTransport);
-  registerMembershipService(peerServer, () => ({ clusterId: node.clusterId, members: node.members.list() }));
+  registerMembershipService(
+    peerServer,
+    () => ({ clusterId: node.clusterId, members: node.members.list() }),
+    node.leaseAuthority,
+  );
   for (const url of settings.listenPeerUrls) {
     await new Promise<void>((resolve, reject) =>
       peerServer.bindAsync(

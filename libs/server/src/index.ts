@@ -19,5 +19,6 @@ export {
   registerMembershipService,
   fetchClusterView,
   type ClusterView,
+  type LeaseAuthority,
 } from './peer';
 export { AutoCompactor, parseRetentionMs, AutoCompactorError } from './auto-compactor';

@@ -41,7 +41,13 @@ import { type Member, MemberStore, decodeConfChangeContext, encodeConfChangeCont
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
 import type { Transport } from './transport';
-import { PeerTransport, fetchClusterView } from './peer';
+import {
+  type LeaseAuthority,
+  PeerTransport,
+  callLeaderLease,
+  closeLeaseClients,
+  fetchClusterView,
+} from './peer';
 import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, AlarmStore } from './alarms';
@@ -476,11 +482,63 @@ export class CairnNode {
     return this.readIndex.waitReadable();
   }
 
-  /** Keep-alive of a lease (leader only; followers forward to the leader in the cluster transport). */
-  renewLease(id: bigint): number {
+  /**
+   * Keep-alive of a lease: renewed by the leader's lessor (the only one whose clock runs); a follower
+   * forwards to the leader over the peer URL. Resolves the TTL; unknown lease -> 'lease-not-found'.
+   */
+  async renewLease(id: bigint): Promise<number> {
     this.assertRunning();
-    if (this.softState.raftState !== StateType.Leader) throw etcdError('not-leader');
-    return this.leases.renew(id);
+    if (this.isLeader()) return this.leases.renew(id);
+    const reply = await callLeaderLease(
+      this.leaderPeerUrl(),
+      'LeaseRenew',
+      { id: id.toString(), keys: false },
+      2000,
+    );
+    const ttl = Number(reply.ttl);
+    if (ttl <= 0) throw etcdError('lease-not-found');
+    return ttl;
+  }
+
+  /** Remaining TTL as the leader knows it (forwarded from a follower); undefined for an unknown lease. */
+  async leaseTimeToLive(
+    id: bigint,
+    keys: boolean,
+  ): Promise<{ ttl: number; grantedTtl: number; keys: Uint8Array[] } | undefined> {
+    this.assertRunning();
+    if (this.isLeader()) return this.leases.timeToLive(id, keys);
+    const reply = await callLeaderLease(
+      this.leaderPeerUrl(),
+      'LeaseTimeToLive',
+      { id: id.toString(), keys },
+      2000,
+    );
+    if (Number(reply.ttl) < 0) return undefined;
+    return { ttl: Number(reply.ttl), grantedTtl: Number(reply.granted_ttl), keys: reply.keys };
+  }
+
+  /** The leader's side of forwarded lease calls (served on the peer URL). */
+  readonly leaseAuthority: LeaseAuthority = {
+    renew: async (id) => {
+      if (!this.isLeader()) throw etcdError('not-leader');
+      try {
+        return { ttl: this.leases.renew(id), granted_ttl: 0, keys: [] };
+      } catch {
+        return { ttl: 0, granted_ttl: 0, keys: [] };
+      }
+    },
+    timeToLive: async (id, keys) => {
+      if (!this.isLeader()) throw etcdError('not-leader');
+      const info = this.leases.timeToLive(id, keys);
+      if (!info) return { ttl: -1, granted_ttl: 0, keys: [] };
+      return { ttl: info.ttl, granted_ttl: info.grantedTtl, keys: info.keys.map((k) => Buffer.from(k)) };
+    },
+  };
+
+  private leaderPeerUrl(): string {
+    const leader = this.members.get(this.softState.lead);
+    if (!leader || leader.peerUrls.length === 0) throw etcdError('no-leader');
+    return leader.peerUrls[0];
   }
 
   status(): NodeStatus {
@@ -553,6 +611,7 @@ export class CairnNode {
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
     await closeStateMachine(this.sm);
+    closeLeaseClients();
     await this.wal.close();
   }
 

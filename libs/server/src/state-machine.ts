@@ -21,7 +21,10 @@ export async function openStateMachine(dbPath: string, minLeaseTtlSeconds: numbe
   const backend = await Backend.open(dbPath);
   const kv = await KvStore.open(backend);
   const watchable = new WatchableStore(kv);
-  const leases = await LeaseStore.open(backend, { clock: monotonicLeaseClock, minTtlSeconds: minLeaseTtlSeconds });
+  const leases = await LeaseStore.open(backend, {
+    clock: monotonicLeaseClock,
+    minTtlSeconds: minLeaseTtlSeconds,
+  });
   kv.setLeaseChecker((id) => leases.has(id));
   trackLeaseAttachments(kv, leases);
   const members = await MemberStore.load(backend);
@@ -40,7 +43,8 @@ export async function closeStateMachine(sm: StateMachine): Promise<void> {
 function trackLeaseAttachments(kv: KvStore, leases: LeaseStore): void {
   const all = kv.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
   if (all instanceof Promise) throw new Error('unexpected history read at startup');
-  for (const item of all.kvs) if (item.lease !== 0n && leases.has(item.lease)) leases.attach(item.lease, item.key);
+  for (const item of all.kvs)
+    if (item.lease !== 0n && leases.has(item.lease)) leases.attach(item.lease, item.key);
   kv.onChanges((result) => {
     for (const event of result.events) {
       const before = event.prevKv?.lease ?? 0n;

@@ -32,10 +32,10 @@ export class LeaseApi {
   }
 
   /** One keep-alive: the new TTL, or 0 for a lease that does not exist (not an error, as etcd). */
-  keepAlive(id: string): object {
+  async keepAlive(id: string): Promise<object> {
     let ttl = 0;
     try {
-      ttl = this.node.renewLease(BigInt(id));
+      ttl = await this.node.renewLease(BigInt(id));
     } catch (err) {
       const mapped = toEtcdError(err);
       if (!(mapped instanceof EtcdError && mapped.code === 'lease-not-found')) throw mapped;
@@ -45,7 +45,7 @@ export class LeaseApi {
 
   async timeToLive(req: LeaseTimeToLiveRequest__Output): Promise<object> {
     await this.node.linearizableReadBarrier();
-    const info = this.node.leases.timeToLive(BigInt(req.ID), req.keys);
+    const info = await this.node.leaseTimeToLive(BigInt(req.ID), req.keys);
     const header = this.node.header(this.node.kv.currentRevision);
     if (!info) return { header, ID: req.ID, TTL: -1, grantedTTL: 0, keys: [] };
     return { header, ID: req.ID, TTL: info.ttl, grantedTTL: info.grantedTtl, keys: info.keys };

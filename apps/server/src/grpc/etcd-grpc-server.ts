@@ -54,11 +54,10 @@ export function createEtcdGrpcServer(
         return;
       }
       call.on('data', (req: { ID: string }) => {
-        try {
-          call.write(lease.keepAlive(req.ID));
-        } catch (err) {
-          call.emit('error', toGrpcStatus(err));
-        }
+        lease.keepAlive(req.ID).then(
+          (reply) => call.write(reply),
+          (err: unknown) => call.emit('error', toGrpcStatus(err)),
+        );
       });
       call.on('end', () => call.end());
       call.on('error', () => undefined);

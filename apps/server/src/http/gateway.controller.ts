@@ -99,7 +99,7 @@ export class GatewayController {
       res.status(200).type('application/json');
       for (const raw of requests) {
         const request = decodeGatewayRequest<{ ID: string }>(route.requestType, raw);
-        writeLine(this.apis.lease.keepAlive(request.ID));
+        writeLine(await this.apis.lease.keepAlive(request.ID));
       }
       res.end();
       return;

@@ -5,4 +5,12 @@ export { PEER_DEFAULTS, PEER_SERVER_OPTIONS, type PeerTransportOptions } from '.
 export { PEER_REJECTIONS } from './errors';
 export { type BackoffOptions } from './backoff';
 export { findPeerProto } from './proto';
-export { registerMembershipService, fetchClusterView, type ClusterView } from './membership-service';
+export {
+  registerMembershipService,
+  fetchClusterView,
+  callLeaderLease,
+  closeLeaseClients,
+  type ClusterView,
+  type LeaseAuthority,
+  type LeaseReply,
+} from './membership-service';

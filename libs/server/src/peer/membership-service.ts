@@ -1,5 +1,6 @@
-// The Membership RPC on the peer URL: a member joining an existing cluster asks a running member for the
-// cluster ID and the member list (etcd does the same over its peer HTTP /members).
+// The Membership service on the peer URL: a member joining an existing cluster asks a running member for the
+// cluster ID and the member list (etcd does the same over its peer HTTP /members), and followers forward
+// their clients' lease keep-alives and TTL queries to the leader (etcd's peer /leases).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Member } from '../members';
@@ -10,12 +11,23 @@ interface MembersReply {
   members: Buffer;
 }
 
+export interface LeaseRequest {
+  id: string;
+  keys: boolean;
+}
+
+export interface LeaseReply {
+  ttl: string | number;
+  granted_ttl: string | number;
+  keys: Buffer[];
+}
+
+type Callback<T> = (err: grpc.ServiceError | null, reply?: T) => void;
+
 type MembershipClient = grpc.Client & {
-  Members(
-    req: object,
-    options: grpc.CallOptions,
-    callback: (err: grpc.ServiceError | null, reply?: MembersReply) => void,
-  ): void;
+  Members(req: object, options: grpc.CallOptions, callback: Callback<MembersReply>): void;
+  LeaseRenew(req: LeaseRequest, options: grpc.CallOptions, callback: Callback<LeaseReply>): void;
+  LeaseTimeToLive(req: LeaseRequest, options: grpc.CallOptions, callback: Callback<LeaseReply>): void;
 };
 
 type MembershipConstructor = (new (
@@ -48,8 +60,32 @@ export interface ClusterView {
   members: Member[];
 }
 
-export function registerMembershipService(server: grpc.Server, view: () => ClusterView): void {
+/** What the leader answers for a forwarded lease call (undefined reply = unknown lease). */
+export interface LeaseAuthority {
+  renew(id: bigint): Promise<LeaseReply>;
+  timeToLive(id: bigint, keys: boolean): Promise<LeaseReply>;
+}
+
+export function registerMembershipService(
+  server: grpc.Server,
+  view: () => ClusterView,
+  leases: LeaseAuthority,
+): void {
+  const answer =
+    (call: (req: LeaseRequest) => Promise<LeaseReply>) =>
+    (unaryCall: grpc.ServerUnaryCall<LeaseRequest, LeaseReply>, callback: grpc.sendUnaryData<LeaseReply>) => {
+      call(unaryCall.request).then(
+        (reply) => callback(null, reply),
+        (err: unknown) =>
+          callback({
+            code: grpc.status.UNAVAILABLE,
+            details: err instanceof Error ? err.message : String(err),
+          }),
+      );
+    };
   server.addService(loadMembership().service, {
+    LeaseRenew: answer((req) => leases.renew(BigInt(req.id))),
+    LeaseTimeToLive: answer((req) => leases.timeToLive(BigInt(req.id), req.keys)),
     Members: (
       _call: grpc.ServerUnaryCall<object, MembersReply>,
       callback: grpc.sendUnaryData<MembersReply>,
@@ -86,4 +122,37 @@ export async function fetchClusterView(peerUrls: string[], timeoutMs: number): P
     }
   }
   throw new Error(`could not get the cluster's members from any peer (${errors.join('; ')})`);
+}
+
+/** Calls a lease RPC on the leader's peer URL (a follower forwarding its client's request). */
+export async function callLeaderLease(
+  peerUrl: string,
+  method: 'LeaseRenew' | 'LeaseTimeToLive',
+  req: LeaseRequest,
+  timeoutMs: number,
+): Promise<LeaseReply> {
+  const Membership = loadMembership();
+  const client = clientFor(Membership, peerUrl);
+  return new Promise<LeaseReply>((resolve, reject) =>
+    client[method](req, { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err || !res ? reject(err) : resolve(res),
+    ),
+  );
+}
+
+// One long-lived client per leader URL: keep-alives arrive every TTL/3 per lease.
+const clients = new Map<string, MembershipClient>();
+
+function clientFor(Membership: MembershipConstructor, peerUrl: string): MembershipClient {
+  let client = clients.get(peerUrl);
+  if (!client) {
+    client = new Membership(new URL(peerUrl).host, grpc.credentials.createInsecure());
+    clients.set(peerUrl, client);
+  }
+  return client;
+}
+
+export function closeLeaseClients(): void {
+  for (const client of clients.values()) client.close();
+  clients.clear();
 }
