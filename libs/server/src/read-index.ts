@@ -30,7 +30,7 @@ export interface ReadIndexOptions {
 export class ReadIndexBatcher {
   private queued: PendingRead[] = [];
   private round?: Round;
-  private readonly awaitingApply: { index: number; reads: PendingRead[] }[] = [];
+  private readonly awaitingApply: { index: number; reads: PendingRead[]; timer: NodeJS.Timeout }[] = [];
   private nextCtx = 1n;
   private closed = false;
 
@@ -55,7 +55,18 @@ export class ReadIndexBatcher {
       if (this.opts.appliedIndex() >= state.index) {
         for (const read of round.reads) read.resolve();
       } else {
-        this.awaitingApply.push({ index: state.index, reads: round.reads });
+        // A stalled apply must not hang reads forever: they fail with the timeout error like any other wait.
+        const group = {
+          index: state.index,
+          reads: round.reads,
+          timer: setTimeout(() => {
+            const at = this.awaitingApply.indexOf(group);
+            if (at >= 0) this.awaitingApply.splice(at, 1);
+            const err = this.opts.timeoutError();
+            for (const read of group.reads) read.reject(err);
+          }, this.opts.timeoutMs),
+        };
+        this.awaitingApply.push(group);
       }
       this.startRound();
       return;
@@ -64,7 +75,9 @@ export class ReadIndexBatcher {
 
   onApplied(applied: number): void {
     while (this.awaitingApply.length > 0 && this.awaitingApply[0].index <= applied) {
-      for (const read of this.awaitingApply.shift()!.reads) read.resolve();
+      const group = this.awaitingApply.shift()!;
+      clearTimeout(group.timer);
+      for (const read of group.reads) read.resolve();
     }
   }
 
@@ -77,7 +90,10 @@ export class ReadIndexBatcher {
     }
     for (const read of this.queued) read.reject(err);
     this.queued = [];
-    for (const group of this.awaitingApply.splice(0)) for (const read of group.reads) read.reject(err);
+    for (const group of this.awaitingApply.splice(0)) {
+      clearTimeout(group.timer);
+      for (const read of group.reads) read.reject(err);
+    }
   }
 
   private startRound(): void {

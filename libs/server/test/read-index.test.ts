@@ -324,3 +324,33 @@ describe('ReadIndexBatcher close', () => {
     expect((read.error as Error).message).toBe('first');
   });
 });
+
+describe('ReadIndexBatcher: a stalled apply', () => {
+  it('fails reads that waited timeoutMs for the applied index with the timeout error', async () => {
+    vi.useFakeTimers();
+    try {
+      const asked: Uint8Array[] = [];
+      const batcher = new ReadIndexBatcher({
+        requestReadIndex: (ctx) => asked.push(ctx),
+        appliedIndex: () => 5,
+        retryIntervalMs: 100,
+        timeoutMs: 1000,
+        timeoutError: () => new Error('etcdserver: request timed out'),
+        now: () => Date.now(),
+      });
+      const read = batcher.waitReadable();
+      const outcome = read.then(
+        () => 'served',
+        (err: Error) => err.message,
+      );
+      batcher.onReadStates([{ index: 9, requestCtx: asked[0] }]);
+      await vi.advanceTimersByTimeAsync(999);
+      batcher.onApplied(8);
+      await vi.advanceTimersByTimeAsync(2);
+      expect(await outcome).toBe('etcdserver: request timed out');
+      batcher.close(new Error('closed'));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
