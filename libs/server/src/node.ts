@@ -570,6 +570,15 @@ export class CairnNode {
     return this.applier;
   }
 
+  /** Each other member and whether its peer stream delivered something recently. */
+  peerHealth(): { id: bigint; name: string; active: boolean }[] {
+    const active = new Set(this.transport.activePeers());
+    return this.members
+      .list()
+      .filter((m) => m.id !== this.memberId)
+      .map((m) => ({ id: m.id, name: m.name, active: active.has(m.id) }));
+  }
+
   hasLeader(): boolean {
     return this.softState.lead !== NONE;
   }
