@@ -9,8 +9,12 @@ import type { Workload } from './workload';
 
 /** Ticks a lagging member may need per missing entry (one entry per message, one in flight). */
 const TICKS_PER_BACKLOG_ENTRY = 3;
-/** With no node appending or applying anything for this many election timeouts, the cluster is stuck. */
-const STALL_ELECTIONS = 20;
+/**
+ * With no node appending or applying anything for this many election timeouts, the cluster is stuck.
+ * Generous on purpose: without pre-vote, nodes that cannot win keep bumping the term and resetting
+ * everyone's timer; with electionTick 5 (five distinct timeouts) seed 33913 needs 23 rounds to elect.
+ */
+const STALL_ELECTIONS = 60;
 
 /**
  * Returns the ticks it took to converge. The bound is the scenario's liveness ticks plus time to ship

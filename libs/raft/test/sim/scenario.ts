@@ -67,7 +67,7 @@ export function scenarioForSeed(seed: number): Scenario {
     maxSizePerMsg: rng.pick([0, 16, 64, 1024 * 1024]),
     maxInflightMsgs: rng.pick([1, 2, 4, 256]),
     chaosTicks: rng.between(120, 220),
-    livenessTicks: 40 * electionTick,
+    livenessTicks: 80 * electionTick,
     stormiest: {
       dropRate: rng.pick([0, 0.05, 0.1, 0.2]),
       duplicateRate: rng.pick([0, 0.05, 0.1]),
