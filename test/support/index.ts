@@ -24,6 +24,7 @@ export {
   killMember,
   restartMember,
   type ClusterOptions,
+  type PlanOptions,
   type RestartOptions,
 } from './members';
 export {

@@ -11,6 +11,11 @@ export interface MemberPlan {
   name: string;
   clientPort: number;
   peerPort: number;
+  /**
+   * Peer port the other members dial (--initial-advertise-peer-urls, --initial-cluster) when it differs from
+   * the port the member listens on: a test puts a proxy there (see tcp-proxy.ts). Default: peerPort.
+   */
+  advertisedPeerPort?: number;
   dataDir: string;
 }
 
@@ -37,7 +42,13 @@ export class Member {
     return `http://127.0.0.1:${this.plan.clientPort}`;
   }
 
+  /** The peer URL the cluster knows this member by (advertised; a proxy's when the plan has one). */
   get peerUrl(): string {
+    return `http://127.0.0.1:${this.plan.advertisedPeerPort ?? this.plan.peerPort}`;
+  }
+
+  /** The peer URL the member itself listens on. */
+  get listenPeerUrl(): string {
     return `http://127.0.0.1:${this.plan.peerPort}`;
   }
 
@@ -56,7 +67,7 @@ export class Member {
       '--data-dir', this.plan.dataDir,
       '--listen-client-urls', this.clientUrl,
       '--advertise-client-urls', this.clientUrl,
-      '--listen-peer-urls', this.peerUrl,
+      '--listen-peer-urls', this.listenPeerUrl,
       '--initial-advertise-peer-urls', this.peerUrl,
       '--initial-cluster', this.initialCluster,
       '--initial-cluster-state', this.initialClusterState,
@@ -87,8 +98,17 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+export interface PlanOptions {
+  /** Give every member an advertisedPeerPort apart from its listen port (for a proxy in between). */
+  indirectPeerUrls?: boolean;
+}
+
 /** Allocates ports and data dirs for `size` members named m1..mN; starts nothing. */
-export async function planCluster(size: number, extraFlags: string[] = []): Promise<Member[]> {
+export async function planCluster(
+  size: number,
+  extraFlags: string[] = [],
+  options: PlanOptions = {},
+): Promise<Member[]> {
   const target = currentTarget();
   const baseDir = makeTempDir('cairn-e2e-cluster-');
   const token = `cairn-e2e-${process.pid}-${++clusterCounter}`;
@@ -98,10 +118,13 @@ export async function planCluster(size: number, extraFlags: string[] = []): Prom
       name: `m${i}`,
       clientPort: await allocatePort(),
       peerPort: await allocatePort(),
+      ...(options.indirectPeerUrls ? { advertisedPeerPort: await allocatePort() } : {}),
       dataDir: join(baseDir, `m${i}.data`),
     });
   }
-  const initialCluster = plans.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(',');
+  const initialCluster = plans
+    .map((p) => `${p.name}=http://127.0.0.1:${p.advertisedPeerPort ?? p.peerPort}`)
+    .join(',');
   return plans.map((plan) => new Member(plan, target, initialCluster, 'new', token, [...extraFlags]));
 }
 
