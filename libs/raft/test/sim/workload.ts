@@ -34,7 +34,9 @@ export class Workload {
     const { rng, scenario: s } = this;
     if (rng.chance(s.proposalRate)) {
       const count = rng.between(1, 3);
-      for (let i = 0; i < count; i++) this.proposeSomewhere();
+      // The server batches the proposals of one event-loop turn; sometimes we do too.
+      if (count > 1 && rng.chance(0.5)) this.proposeBatchSomewhere(count);
+      else for (let i = 0; i < count; i++) this.proposeSomewhere();
     }
     if (rng.chance(s.readRate)) this.readSomewhere();
     if (rng.chance(s.compactionRate)) this.compactSomewhere();
@@ -50,11 +52,29 @@ export class Workload {
   }
 
   private proposeSomewhere(): void {
+    const node = this.proposer();
+    if (node) this.propose(node, `p${++this.proposalSeq}`);
+  }
+
+  private proposeBatchSomewhere(count: number): void {
+    const node = this.proposer();
+    if (!node) return;
+    const payloads = Array.from({ length: count }, () => `p${++this.proposalSeq}`);
+    const { stats, trace } = this.cluster;
+    stats.proposals += count;
+    trace.record(() => `n${node.id} client proposes batch ${payloads.join(' ')}`);
+    this.cluster.act(node, (raft) => {
+      const data = payloads.map((payload) => Buffer.from(payload, 'utf8'));
+      if (!this.attempt(() => raft.proposeBatch(data))) stats.proposalsDropped += count;
+    });
+  }
+
+  /** Clients talk to the leader half the time and to any running node otherwise. */
+  private proposer(): SimNode | undefined {
     const up = this.cluster.up();
-    if (up.length === 0) return;
+    if (up.length === 0) return undefined;
     const leader = this.cluster.leader();
-    const node = leader && this.rng.chance(0.5) ? leader : this.rng.pick(up);
-    this.propose(node, `p${++this.proposalSeq}`);
+    return leader && this.rng.chance(0.5) ? leader : this.rng.pick(up);
   }
 
   private propose(node: SimNode, payload: string): void {
