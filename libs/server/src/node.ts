@@ -25,7 +25,7 @@ import {
   seededRandom,
 } from '@cairn/raft';
 import { Backend, type BackendBatch, Snapshotter, Wal } from '@cairn/storage';
-import { KvStore, LeaseStore, WatchableStore, monotonicLeaseClock } from '@cairn/mvcc';
+import type { KvStore, LeaseStore, WatchableStore } from '@cairn/mvcc';
 import {
   type EtcdError,
   type InternalRaftRequest,
@@ -936,23 +936,6 @@ export class CairnNode {
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
   }
-}
-
-/** Keeps the lessor's key attachments in step with every write (etcd's lessor Attach/Detach). */
-function trackLeaseAttachments(kv: KvStore, leases: LeaseStore): void {
-  const all = kv.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
-  if (all instanceof Promise) throw new Error('unexpected history read at startup');
-  for (const item of all.kvs)
-    if (item.lease !== 0n && leases.has(item.lease)) leases.attach(item.lease, item.key);
-  kv.onChanges((result) => {
-    for (const event of result.events) {
-      const before = event.prevKv?.lease ?? 0n;
-      const after = event.type === 'put' ? event.kv.lease : 0n;
-      if (before === after) continue;
-      if (before !== 0n) leases.detach(before, event.kv.key);
-      if (after !== 0n && leases.has(after)) leases.attach(after, event.kv.key);
-    }
-  });
 }
 
 function normalizePeerUrls(urls: string[]): string[] {
