@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const logger = createLogger(settings.name, settings.logLevel);
   const app = await startCairn(settings, logger);
   for (const url of app.clientUrls) {
-    process.stdout.write(`cairn: member ${settings.name} serving clients on ${url} (gRPC, JSON gateway, /health, /metrics)\n`);
+    process.stdout.write(
+      `cairn: member ${settings.name} serving clients on ${url} (gRPC, JSON gateway, /health, /metrics)\n`,
+    );
   }
 
   let stopping = false;
