@@ -13,7 +13,7 @@ import { startCluster, type Cluster } from '../servers/cluster';
 import { findLeaderEndpoint } from '../servers/leader';
 import { runPutWorkload } from '../workloads/put';
 import { runRangeWorkload } from '../workloads/range';
-import { loadAverage, machineDescription, versionOf } from './environment';
+import { describeCairnBuild, loadAverage, machineDescription, versionOf } from './environment';
 import { displayName, formatPerTargetTable, formatRatioTable, type CompareTable } from './markdown-report';
 import { summarizeRuns, type RunSummary } from './summary';
 import type { CompareWorkload } from './workload-spec';
@@ -69,8 +69,9 @@ export async function runCompare(
   try {
     out(`machine: ${machineDescription()}; load average before: ${loadAverage()}`);
     for (const target of options.targets) {
+      const build = target.label === 'cairn' ? `; ${describeCairnBuild(target.command)}` : '';
       out(
-        `starting ${options.members} × ${displayName(target.label)} (${target.command}: ${versionOf(target.command)})`,
+        `starting ${options.members} × ${displayName(target.label)} (${target.command}: ${versionOf(target.command)}${build})`,
       );
       const cluster = await startCluster({
         label: target.label,

@@ -1,7 +1,9 @@
 // What the figures were taken on: CPUs, load, Node, server versions. Printed above the tables.
 
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export function loadAverage(): string {
   return loadavg()
@@ -27,4 +29,29 @@ export function versionOf(command: string): string {
   } catch {
     return 'version unknown';
   }
+}
+
+/**
+ * Which Cairn build ran: `--version` says little while the server is under development, so also
+ * the time its entry file was built and the repository's commit (the build may be newer or older).
+ */
+export function describeCairnBuild(launcher: string): string {
+  const repoRoot = join(dirname(launcher), '..');
+  const parts: string[] = [];
+  try {
+    parts.push(`server built ${statSync(join(repoRoot, 'apps/server/dist/main.js')).mtime.toISOString()}`);
+  } catch {
+    parts.push('server build time unknown');
+  }
+  try {
+    const commit = execFileSync('git', ['-C', repoRoot, 'log', '-1', '--format=%h %cI'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    parts.push(`repository at ${commit}`);
+  } catch {
+    // not a git checkout
+  }
+  return parts.join(', ');
 }
