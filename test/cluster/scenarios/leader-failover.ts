@@ -19,6 +19,9 @@ export interface FailoverOptions {
   writerPauseMs: number;
   /** A new leader must be seen within this after the kill. */
   electionBoundMs: number;
+  /** Steady load after each recovery before the next kill, scaled by 0.5 + random() (soak: minutes). */
+  holdMs?: number;
+  random?: () => number;
 }
 
 export interface FailoverReport extends Verified {
@@ -72,6 +75,8 @@ export async function runLeaderFailover(options: FailoverOptions): Promise<Failo
       if (writer !== undefined) {
         await load.waitForAcks(3, `through ${old.name} after its restart (${context})`, { writer });
       }
+      if (options.holdMs !== undefined)
+        await sleep(options.holdMs * (0.5 + (options.random ?? Math.random)()));
     }
 
     const verified = await expectConvergedAndIntact(view, load, { context: `${options.size} members` });

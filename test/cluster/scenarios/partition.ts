@@ -93,9 +93,14 @@ export async function runPartition(options: PartitionOptions): Promise<Partition
       const termBefore = (await view.status(isolated)).term;
       network.isolate(isolated);
       const isolatedAt = performance.now();
+      // A connection whose dialler is unknown would slip through the partition.
       await waitFor(() => (network.unidentifiedConnections().length === 0 ? true : undefined), {
         timeoutMs: 5000,
-        what: `every peer connection to be traced to its member (${context}): ${network.unidentifiedConnections().join(', ')}`,
+        what: `every peer connection to be traced to its member (${context})`,
+      }).catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${network.unidentifiedConnections().join(', ')}`, {
+          cause: error,
+        });
       });
       const isolatedKey = `partition-${options.size}/isolated-${round}`;
       const put = putThatCannotCommit(isolated, isolatedKey);
@@ -126,6 +131,10 @@ export async function runPartition(options: PartitionOptions): Promise<Partition
       );
       const isolatedTerm = (await view.status(isolated)).term;
       report.isolatedTerms.push({ before: termBefore.toString(), isolated: isolatedTerm.toString() });
+      // Pre-vote: a member that cannot win an election does not raise its term trying.
+      expect(isolatedTerm, `term of isolated ${isolated.name} after its failed elections (${context})`).toBe(
+        termBefore,
+      );
       report.majorityAcks.push(
         load.acks.slice(acksBefore).filter((a) => a.endpoint !== isolated.clientUrl).length,
       );
