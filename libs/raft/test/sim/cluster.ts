@@ -252,6 +252,17 @@ export class SimCluster implements DriverHooks {
     if (payload.startsWith(MARKER_PREFIX)) this.markerApplied.set(payload, entry.index);
   }
 
+  leaderCommitted(node: SimNode): void {
+    const { term, commit } = node.disk.hardState;
+    this.checker.checkLeaderCommit(
+      node.id,
+      term,
+      commit,
+      node.disk.stateMachine.confState.voters,
+      (id) => this.nodes.get(id)?.disk,
+    );
+  }
+
   snapshotRestored(node: SimNode, snapshot: Snapshot): void {
     this.stats.snapshotsRestored++;
     this.trace.record(

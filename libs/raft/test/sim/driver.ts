@@ -3,6 +3,7 @@
 // advance. An armed crash can strike between any two of those stages, losing whatever came after.
 import {
   EntryType,
+  StateType,
   decodeConfChange,
   type ConfChange,
   type Entry,
@@ -24,6 +25,7 @@ export interface DriverHooks {
   confChangeApplied(node: SimNode, cc: ConfChange): void;
   snapshotRestored(node: SimNode, snapshot: Snapshot): void;
   entryApplied(node: SimNode, entry: Entry): void;
+  leaderCommitted(node: SimNode): void;
 }
 
 /** Returns false when the node crashed while handling this Ready. */
@@ -57,9 +59,13 @@ export function handleReady(node: SimNode, hooks: DriverHooks): boolean {
     trace.record(() => `n${node.id} persist ${rd.entries.map(entryLabel).join(' ')}`);
   }
   if (rd.hardState) {
+    const previousCommit = disk.hardState.commit;
     checker.beforePersistHardState(node.id, disk, rd.hardState);
     disk.persistHardState(rd.hardState);
     checker.afterPersistHardState(node.id, disk);
+    if (disk.hardState.commit > previousCommit && raft.softState().raftState === StateType.Leader) {
+      hooks.leaderCommitted(node);
+    }
     trace.record(
       () =>
         `n${node.id} persist hs term=${disk.hardState.term} vote=${disk.hardState.vote} commit=${disk.hardState.commit}`,

@@ -9,7 +9,20 @@ import type { Scenario } from './scenario';
 
 const CRASH_STAGES: CrashStage[] = ['before-persist', 'before-send', 'before-apply', 'mid-apply'];
 
+/** A node cut off from everyone for a while, e.g. a leader right after its election. */
+interface Isolation {
+  node: NodeId;
+  startsAt: number;
+  endsAt: number;
+  /** The links cut when it started, healed when it ends. */
+  links: [NodeId, NodeId][];
+}
+
 export class FaultInjector {
+  /** `id@term` of the last leader seen, to notice each new one once. */
+  private lastLeader = '';
+  private isolations: Isolation[] = [];
+
   constructor(
     private readonly cluster: SimCluster,
     private readonly rng: SimRandom,
@@ -27,12 +40,14 @@ export class FaultInjector {
       cluster.net.healAll();
       cluster.trace.record(() => 'partition healed');
     }
+    this.isolateNewLeaders();
   }
 
   /** Faults stop: links heal, the weather clears, every member that is down comes back. */
   calm(): void {
     const { cluster } = this;
     cluster.net.healAll();
+    this.isolations = [];
     cluster.net.weather = CALM;
     cluster.retireRemovedNow();
     for (const node of cluster.nodes.values()) {
@@ -41,6 +56,36 @@ export class FaultInjector {
     }
     for (const node of cluster.down()) cluster.restart(node);
     cluster.trace.record(() => 'faults stop: network healed and calm, every member restarted');
+  }
+
+  /**
+   * Leaders that lose contact right after winning leave the uncommitted tails of several terms spread
+   * over the cluster: the situation of Raft's figure 8, where a wrong commit rule loses data.
+   */
+  private isolateNewLeaders(): void {
+    const { cluster, rng } = this;
+    const leader = cluster.leader();
+    const key = leader ? `${leader.id}@${leader.disk.hardState.term}` : '';
+    if (leader && key !== this.lastLeader && rng.chance(this.scenario.newLeaderIsolationRate)) {
+      const startsAt = cluster.now + rng.int(3);
+      this.isolations.push({ node: leader.id, startsAt, endsAt: startsAt + rng.between(3, 25), links: [] });
+    }
+    this.lastLeader = key;
+    for (const isolation of this.isolations) {
+      if (isolation.links.length > 0 || cluster.now < isolation.startsAt) continue;
+      for (const other of cluster.nodes.values()) {
+        if (other.id === isolation.node || other.retired) continue;
+        isolation.links.push([isolation.node, other.id], [other.id, isolation.node]);
+      }
+      for (const [from, to] of isolation.links) cluster.net.cut(from, to);
+      cluster.trace.record(() => `n${isolation.node} isolated until tick ${isolation.endsAt}`);
+    }
+    const ended = this.isolations.filter((isolation) => cluster.now >= isolation.endsAt);
+    for (const isolation of ended) {
+      for (const [from, to] of isolation.links) cluster.net.uncut(from, to);
+      cluster.trace.record(() => `n${isolation.node} isolation ends`);
+    }
+    this.isolations = this.isolations.filter((isolation) => cluster.now < isolation.endsAt);
   }
 
   private changeWeather(): void {

@@ -146,6 +146,41 @@ export class SafetyChecker {
     disk.commitCheckedUpTo = Math.max(disk.commitCheckedUpTo, commit);
   }
 
+  /**
+   * Raft §5.4.2: a leader moves its commit index only by counting replicas of an entry of its own term.
+   * So when a leader of term T persists commit index c, entry c has term T and a quorum of its voters
+   * has it on disk (the driver persists a Ready's entries before its hard state, the leader's own
+   * included; a quorum that stored (c, T) can never lose it).
+   */
+  checkLeaderCommit(
+    id: NodeId,
+    term: number,
+    commit: number,
+    voters: NodeId[],
+    diskOf: (id: NodeId) => NodeDisk | undefined,
+  ): void {
+    const own = diskOf(id)?.termAt(commit);
+    if (own !== term) {
+      violated(
+        'Leaders commit only entries of their own term by counting (§5.4.2)',
+        `leader n${id} commit ${commit} on an entry of term ${term}`,
+        `term ${own}`,
+      );
+    }
+    const holders = voters.filter((voter) => {
+      const disk = diskOf(voter);
+      if (!disk) return false;
+      return disk.termAt(commit) === term || (commit <= disk.compactedTo() && disk.snapshotIndex() >= commit);
+    });
+    if (holders.length < Math.floor(voters.length / 2) + 1) {
+      violated(
+        'Commit needs a quorum',
+        `entry (${commit}, t${term}) persisted on a quorum of [${voters.join(',')}] when leader n${id} commits it`,
+        `only on [${holders.join(',')}]`,
+      );
+    }
+  }
+
   /** A node's first log is written by bootstrap, not by a Ready: adopt it into the record. */
   adoptBootstrap(id: NodeId, disk: NodeDisk): void {
     let prevTerm = 0;

@@ -75,6 +75,10 @@ export class SimNetwork {
     this.cuts.add(`${from}>${to}`);
   }
 
+  uncut(from: NodeId, to: NodeId): void {
+    this.cuts.delete(`${from}>${to}`);
+  }
+
   isCut(from: NodeId, to: NodeId): boolean {
     return this.cuts.size > 0 && this.cuts.has(`${from}>${to}`);
   }

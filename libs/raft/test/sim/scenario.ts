@@ -39,6 +39,8 @@ export interface Scenario {
   midReadyCrashShare: number;
   /** Share of crashes, pauses and isolations aimed at the current leader. */
   leaderTargetShare: number;
+  /** Probability that a newly elected leader is cut off from everyone 0-2 ticks later, for a few ticks. */
+  newLeaderIsolationRate: number;
   partitionRate: number;
   healRate: number;
   weatherChangeRate: number;
@@ -81,6 +83,7 @@ export function scenarioForSeed(seed: number): Scenario {
     restartRate: rng.pick([0.05, 0.1, 0.2]),
     midReadyCrashShare: 0.5,
     leaderTargetShare: rng.pick([0.2, 0.5, 0.8]),
+    newLeaderIsolationRate: 0,
     partitionRate: rng.pick([0, 0.01, 0.03]),
     healRate: rng.pick([0.02, 0.05, 0.1]),
     weatherChangeRate: 0.03,
@@ -103,6 +106,7 @@ export function scenarioForSeed(seed: number): Scenario {
     crashRate: 0.03,
     restartRate: 0.3,
     leaderTargetShare: 0.9,
+    newLeaderIsolationRate: rng.pick([0.3, 0.6]),
     proposalRate: 0.9,
   };
 }
@@ -112,7 +116,7 @@ export function describeScenario(s: Scenario): string {
     `seed=${s.seed} style=${s.style} voters=${s.initialVoters} election=${s.electionTick} heartbeat=${s.heartbeatTick}`,
     `preVote=${s.preVote} checkQuorum=${s.checkQuorum} maxSizePerMsg=${s.maxSizePerMsg} maxInflight=${s.maxInflightMsgs}`,
     `chaosTicks=${s.chaosTicks} weather<=drop ${s.stormiest.dropRate}/dup ${s.stormiest.duplicateRate}/delay ${s.stormiest.maxDelay}/straggle ${s.stormiest.straggleRate}`,
-    `leaderTargetShare=${s.leaderTargetShare}`,
+    `leaderTargetShare=${s.leaderTargetShare} newLeaderIsolation=${s.newLeaderIsolationRate}`,
     `crash=${s.crashRate} restart=${s.restartRate} pause=${s.pauseRate}(<=${s.maxPauseTicks}) skipTick=${s.tickSkipChance}`,
     `partition=${s.partitionRate} heal=${s.healRate}`,
     `propose=${s.proposalRate} read=${s.readRate} compact=${s.compactionRate} transfer=${s.transferRate} confChange=${s.confChangeRate}`,
