@@ -66,4 +66,21 @@ describe('runClosedLoop', () => {
     expect(outcome.elapsedMs).toBeGreaterThanOrEqual(100);
     expect(outcome.elapsedMs).toBeLessThan(2000);
   });
+
+  it('gives up on requests that are never answered, counts them as errors, and sends nothing more', async () => {
+    let calls = 0;
+    const outcome = await runClosedLoop(
+      3,
+      { kind: 'total', requests: 100 },
+      (_client, sequence, done) => {
+        calls++;
+        if (sequence < 10) setImmediate(() => done(null)); // then the "server" hangs
+      },
+      { stallTimeoutMs: 200 },
+    );
+    expect(outcome.completed).toBe(10);
+    expect(outcome.errors.count).toBe(3);
+    expect(outcome.errors.summary()[0]).toMatch(/3× no answer within 0.2 s/);
+    expect(calls).toBe(13);
+  });
 });

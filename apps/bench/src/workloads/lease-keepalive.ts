@@ -27,7 +27,8 @@ export interface LeaseKeepAliveOptions {
 }
 
 const SETUP_CLIENTS = 64;
-const DRAIN_TIMEOUT_MS = 10_000;
+/** Give up when no keep-alive has been answered for this long (a hung server must not hang us). */
+const STALL_TIMEOUT_MS = 10_000;
 
 export async function runLeaseKeepAliveWorkload(
   pool: ConnectionPool,
@@ -116,11 +117,10 @@ function keepAlive(
 
   return new Promise<KeepAliveOutcome>((resolve) => {
     let finished = false;
-    let drainTimer: NodeJS.Timeout | undefined;
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      clearTimeout(drainTimer);
+      clearInterval(watchdog);
       for (const stream of streams) stream.cancel();
       resolve({ latency, completed, errors, elapsedMs: lastAnswerAt - startedAt });
     };
@@ -134,6 +134,15 @@ function keepAlive(
       if (sentAt.size > 0) return;
       finish();
     };
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastAnswerAt < STALL_TIMEOUT_MS) return;
+      for (let i = 0; i < sentAt.size; i++) {
+        errors.add(
+          new Error(`keep-alive unanswered for ${STALL_TIMEOUT_MS / 1000} s (the benchmark gave up)`),
+        );
+      }
+      finish();
+    }, 1000);
 
     for (let s = 0; s < options.streams; s++) {
       const stream = pool.forClient(s).bidi(Methods.leaseKeepAlive);
@@ -150,10 +159,8 @@ function keepAlive(
           latency.record(now - sent);
           completed++;
         }
-        if (stopping() || answer.ttl <= 0) {
-          if (drainTimer === undefined) drainTimer = setTimeout(finish, DRAIN_TIMEOUT_MS);
-          settleIfDone();
-        } else send(stream, answer.id);
+        if (stopping() || answer.ttl <= 0) settleIfDone();
+        else send(stream, answer.id);
       });
       stream.on('error', (error: Error) => {
         if (finished) return;
