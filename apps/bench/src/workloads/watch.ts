@@ -62,6 +62,9 @@ export async function runWatchWorkload(
     onAllCreated = resolve;
     onCreateFailed = reject;
   });
+  // Marked handled here so that a failure nobody is waiting for any more cannot crash the process;
+  // the waits below still see the rejection.
+  allCreated.catch(() => undefined);
   const allDelivered = new Promise<void>((resolve) => (onAllDelivered = resolve));
   // A broken stream ends both waits: nothing more will arrive on it.
   const onFailure = (error: Error): void => {
