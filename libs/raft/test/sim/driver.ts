@@ -56,6 +56,10 @@ export function handleReady(node: SimNode, hooks: DriverHooks): boolean {
   if (rd.entries.length > 0) {
     checker.beforePersistEntries(node.id, disk, rd.entries);
     disk.persistEntries(rd.entries);
+    const leading = raft.softState().raftState === StateType.Leader;
+    if (leading && rd.entries.some((entry) => entry.type === EntryType.ConfChange)) {
+      checker.checkOneConfChangeAtATime(node.id, disk);
+    }
     trace.record(() => `n${node.id} persist ${rd.entries.map(entryLabel).join(' ')}`);
   }
   if (rd.hardState) {

@@ -3,6 +3,7 @@
 // "who led term t") and is never reset by crashes: it is the ground truth a restarted node must agree
 // with.
 import {
+  EntryType,
   MessageType,
   NONE,
   StateType,
@@ -177,6 +178,24 @@ export class SafetyChecker {
         'Commit needs a quorum',
         `entry (${commit}, t${term}) persisted on a quorum of [${voters.join(',')}] when leader n${id} commits it`,
         `only on [${holders.join(',')}]`,
+      );
+    }
+  }
+
+  /**
+   * Single-server membership changes (Raft thesis §4.1) are safe only one at a time: a leader that has
+   * just persisted a conf change entry must have no other one uncommitted in its log.
+   */
+  checkOneConfChangeAtATime(id: NodeId, disk: NodeDisk): void {
+    const pending: number[] = [];
+    for (let index = disk.hardState.commit + 1; index <= disk.wal.lastIndex(); index++) {
+      if (disk.entryAt(index)?.type === EntryType.ConfChange) pending.push(index);
+    }
+    if (pending.length > 1) {
+      violated(
+        'One membership change at a time',
+        `leader n${id} with at most one uncommitted conf change`,
+        `conf changes at ${pending.join(', ')}`,
       );
     }
   }
