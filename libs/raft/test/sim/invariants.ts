@@ -401,7 +401,7 @@ export class SafetyChecker {
     if (state.index < record.commitAtIssue) {
       violated(
         'Linearizable ReadIndex',
-        `read ${contextKey(state.requestCtx)} at n${id} to see index >= ${record.commitAtIssue} (committed when issued)`,
+        `read ${contextKey(state.requestCtx)} (issued at n${record.node}, answered at n${id}) to see index >= ${record.commitAtIssue}, committed when it was issued`,
         `read index ${state.index}`,
       );
     }
