@@ -170,6 +170,25 @@ export class ClusterView {
     );
   }
 
+  /**
+   * Waits until `member` reports a term above `term`. etcd 3.4's Status gives the term of the last applied
+   * entry, so a new leader shows its term only once the empty entry of its election is applied.
+   */
+  async waitForTermAbove(member: Member, term: bigint, timeoutMs = 10_000): Promise<MemberStatus> {
+    let last: MemberStatus[] = [];
+    return withLastStatuses(
+      () => last,
+      waitFor(
+        async () => {
+          const status = await this.status(member);
+          last = [status];
+          return status.term > term ? status : undefined;
+        },
+        { timeoutMs, intervalMs: 25, what: `${member.name} to report a term above ${term}` },
+      ),
+    );
+  }
+
   /** Waits until `member` has applied at least what `reference` had applied when this was called. */
   async waitCaughtUp(member: Member, reference: Member, timeoutMs = 30_000): Promise<void> {
     const target = (await this.status(reference)).appliedIndex;

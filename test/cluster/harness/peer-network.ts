@@ -3,6 +3,7 @@
 // connection passes through the proxy of the member that was dialled, and the proxy names the member that
 // dialled it (socket-owner.ts), so a link between two members can be cut whichever side opened the
 // connection: a real partition, not just "nobody can reach X".
+import type { Socket } from 'node:net';
 import { BLACKHOLE, CUT_TO_CLIENT, CUT_TO_TARGET, TcpProxy, type ProxyFault } from '../../support/tcp-proxy';
 import type { Member } from '../../support';
 import { socketOwner } from './socket-owner';
@@ -16,11 +17,12 @@ export class PeerNetwork {
   /** Starts one proxy per member (before the members are launched, so their first dials get through). */
   static async start(members: readonly Member[]): Promise<PeerNetwork> {
     const proxies = new Map<string, TcpProxy>();
-    const classify = async (socket: import('node:net').Socket) => {
-      const running = members.filter((m) => m.pid !== undefined);
+    // Names the member whose process dialled the connection (PIDs change when a member restarts).
+    const classify = async (socket: Socket) => {
+      const running = members.flatMap((m) => (m.pid === undefined ? [] : [{ name: m.name, pid: m.pid }]));
       const pid = await socketOwner(
         socket,
-        running.map((m) => m.pid!),
+        running.map((m) => m.pid),
       );
       return running.find((m) => m.pid === pid)?.name;
     };

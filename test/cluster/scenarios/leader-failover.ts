@@ -57,7 +57,8 @@ export async function runLeaderFailover(options: FailoverOptions): Promise<Failo
         intervalMs: 20,
       });
       electionMs.push(elected.seenAt - killedAt);
-      expect(elected.status.term, `term of the new leader (${context})`).toBeGreaterThan(oldStatus.term);
+      // Throws unless the new leader's term (as of its first applied entry) is above the old one.
+      await view.waitForTermAbove(elected.leader, oldStatus.term);
 
       const resumed = await waitFor(() => load.acks.find((a) => a.invokedAt > killedAt), {
         timeoutMs: options.electionBoundMs,

@@ -81,10 +81,11 @@ export async function runPartition(options: PartitionOptions): Promise<Partition
     isolatedTerms: [],
   };
   try {
-    const { leader, status: leaderBefore } = await view.waitForLeader();
-    const followers = members.filter((m) => m !== leader);
     for (const member of members) load.add(member);
     await load.waitForAcks(10 * options.size, 'before the partition');
+    // After some writes every member has applied entries of the leader's term (Status reports that term).
+    const { leader, status: leaderBefore } = await view.waitForLeader();
+    const followers = members.filter((m) => m !== leader);
 
     for (let round = 1; round <= options.rounds; round++) {
       const context = `round ${round} of ${options.rounds}`;

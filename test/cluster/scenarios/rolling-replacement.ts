@@ -42,6 +42,8 @@ export interface RollingReport extends Verified {
 }
 
 const hex = (id: string) => BigInt(id).toString(16);
+/** etcdctl prints IDs in its member add/promote/remove messages with %16x: padded with spaces. */
+const hex16 = (id: string) => hex(id).padStart(16, ' ');
 
 async function ctl(args: string[], endpoints: readonly Member[]): Promise<EtcdctlResult> {
   return etcdctl(args, { endpoints, timeoutMs: 20_000 });
@@ -140,7 +142,7 @@ export async function runRollingReplacement(options: RollingOptions): Promise<Ro
         promoteMs.push(performance.now() - addedAt);
         refusedPromotions.push(refused);
         expect(promoted.stdout, `member promote output (${context})`).toMatch(
-          new RegExp(`^Member ${hex(newId)} promoted in cluster [0-9a-f]+\\n$`),
+          new RegExp(`^Member ${hex16(newId)} promoted in cluster [ 0-9a-f]{16}\\n$`),
         );
         if (lastRefusal !== undefined) {
           expect(lastRefusal.stderr, `why promote was refused (${context})`).toMatch(
@@ -160,7 +162,7 @@ export async function runRollingReplacement(options: RollingOptions): Promise<Ro
         );
         expect(removed.code, `member remove ${old.name} (${context})\n${describeResult(removed)}`).toBe(0);
         expect(removed.stdout).toMatch(
-          new RegExp(`^Member ${hex(oldId)} removed from cluster [0-9a-f]+\\n$`),
+          new RegExp(`^Member ${hex16(oldId)} removed from cluster [ 0-9a-f]{16}\\n$`),
         );
         current = [...survivors, joining];
         view.remove(old);
