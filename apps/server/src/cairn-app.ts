@@ -44,6 +44,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
     maxTxnOps: settings.maxTxnOps,
     autoCompactionMode: settings.autoCompactionMode,
     autoCompactionRetention: settings.autoCompactionRetention,
+    preVote: settings.preVote,
     logger,
     observe: (kind, seconds) => metrics.observe(kind, seconds),
   });

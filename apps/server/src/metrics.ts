@@ -169,6 +169,60 @@ export class CairnMetrics {
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
       registers,
     });
+    const snapshotCounter = (
+      name: string,
+      help: string,
+      label: 'To' | 'From',
+      kind: 'success' | 'failures',
+    ): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          this.reset();
+          const counts = label === 'To' ? self.node?.stats.snapshotsSent : self.node?.stats.snapshotsReceived;
+          for (const [peer, entry] of counts ?? []) this.inc({ [label]: peer }, entry[kind]);
+        },
+      });
+    };
+    snapshotCounter(
+      'etcd_network_snapshot_send_success',
+      'Total number of successful snapshot sends',
+      'To',
+      'success',
+    );
+    snapshotCounter(
+      'etcd_network_snapshot_send_failures',
+      'Total number of snapshot send failures',
+      'To',
+      'failures',
+    );
+    snapshotCounter(
+      'etcd_network_snapshot_receive_success',
+      'Total number of successful snapshot receives',
+      'From',
+      'success',
+    );
+    snapshotCounter(
+      'etcd_network_snapshot_receive_failures',
+      'Total number of snapshot receive failures',
+      'From',
+      'failures',
+    );
+    new Gauge({
+      name: 'cairn_peer_active',
+      help: 'Whether the peer stream from this member delivered something within the last few seconds.',
+      labelNames: ['peer_id', 'peer_name'],
+      registers,
+      collect() {
+        this.reset();
+        for (const peer of self.node?.peerHealth() ?? []) {
+          this.set({ peer_id: peer.id.toString(16), peer_name: peer.name }, peer.active ? 1 : 0);
+        }
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 

@@ -43,6 +43,7 @@ describe('defaults', () => {
       maxTxnOps: 128,
       autoCompactionMode: 'periodic',
       autoCompactionRetention: '0',
+      preVote: true,
       logLevel: 'info',
     } satisfies ServerSettings);
   });

@@ -30,6 +30,8 @@ export interface NodeConfig {
   /** '0' disables; periodic: a duration like '1h' or hours as a number; revision: a count. */
   autoCompactionRetention: string;
   logger: Logger;
+  /** Pre-vote before elections (default true, as etcd 3.5). */
+  preVote?: boolean;
   /** WAL segment size (default 16 MiB; each segment is zero-filled ahead of use). */
   walSegmentBytes?: number;
   /** Durations for /metrics: WAL fsyncs and backend batch commits, in seconds. */

@@ -73,6 +73,9 @@ export interface NodeStats {
   proposalsFailed: number;
   leaderChanges: number;
   puts: number;
+  /** Snapshots sent to / received from each peer (hex member ID), as etcd's etcd_network_snapshot_* count them. */
+  snapshotsSent: Map<string, { success: number; failures: number }>;
+  snapshotsReceived: Map<string, { success: number; failures: number }>;
 }
 
 export interface NodeStatus {
@@ -108,6 +111,8 @@ export class CairnNode {
     proposalsFailed: 0,
     leaderChanges: 0,
     puts: 0,
+    snapshotsSent: new Map(),
+    snapshotsReceived: new Map(),
   };
   private appliedIndex: number;
   private snapshotIndex: number;
@@ -295,7 +300,7 @@ export class CairnNode {
       maxSizePerMsg: 1024 * 1024,
       maxInflightMsgs: 256,
       checkQuorum: true,
-      preVote: true,
+      preVote: this.config.preVote ?? true,
       readOnlyOption: ReadOnlyOption.Safe,
       logger: raftLogger(this.logger),
     });
@@ -396,10 +401,19 @@ export class CairnNode {
       clusterId: this.clusterId,
       onMessage: (msg) => this.loop.step(msg),
       onUnreachable: (id) => this.loop.call((r) => r.reportUnreachable(id)),
-      onSnapshotStatus: (id, ok) =>
-        this.loop.call((r) => r.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure)),
+      onSnapshotStatus: (id, ok) => {
+        countSnapshot(this.stats.snapshotsSent, id, ok);
+        this.loop.call((r) => r.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure));
+      },
       snapshotSource: (msg) => this.streamBackendForSnapshot(msg),
-      onSnapshotReceived: (msg, file) => this.receiveSnapshot(msg, file),
+      onSnapshotReceived: (msg, file) =>
+        this.receiveSnapshot(msg, file).then(
+          () => countSnapshot(this.stats.snapshotsReceived, msg.from, true),
+          (err: unknown) => {
+            countSnapshot(this.stats.snapshotsReceived, msg.from, false);
+            throw err;
+          },
+        ),
       snapshotDir: path.join(this.config.dataDir, 'member', 'snap', 'incoming'),
       logger: this.logger,
       dialBackoff: { initialMs: 100, maxMs: 2000 },
@@ -921,8 +935,10 @@ export class CairnNode {
     return 5000 + 2 * this.config.electionTimeoutMs;
   }
 
+  /** A request that waited its whole timeout: etcd answers "request timed out" even without a leader. */
+  /** A request that waited its whole timeout: etcd answers "request timed out" even without a leader. */
   private timeoutError(): EtcdError {
-    return etcdError(this.softState.lead === NONE ? 'no-leader' : 'timeout');
+    return etcdError('timeout');
   }
 
   private assertRunning(): void {
@@ -936,6 +952,14 @@ export class CairnNode {
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
   }
+}
+
+function countSnapshot(counts: NodeStats['snapshotsSent'], peer: bigint, ok: boolean): void {
+  const key = peer.toString(16);
+  const entry = counts.get(key) ?? { success: 0, failures: 0 };
+  if (ok) entry.success++;
+  else entry.failures++;
+  counts.set(key, entry);
 }
 
 function normalizePeerUrls(urls: string[]): string[] {

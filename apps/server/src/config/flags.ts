@@ -93,6 +93,12 @@ export const FLAGS: FlagSpec[] = [
     default: '0',
     help: "History to keep: '1h', '30m', hours as a number, or revisions (0 = off).",
   },
+  {
+    name: 'pre-vote',
+    type: 'bool',
+    default: 'true',
+    help: 'Run a pre-vote round before an election (etcd 3.5 default).',
+  },
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },
   {
     name: 'logger',

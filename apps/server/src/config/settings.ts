@@ -21,6 +21,7 @@ export interface ServerSettings {
   autoCompactionMode: 'periodic' | 'revision';
   autoCompactionRetention: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  preVote: boolean;
 }
 
 const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
@@ -84,6 +85,10 @@ export function toSettings(raw: RawFlags): ServerSettings {
     throw new FlagError(`invalid value "${logLevel}" for flag --log-level`);
   }
   const quota = int('quota-backend-bytes', 0);
+  const preVoteText = get('pre-vote');
+  if (preVoteText !== 'true' && preVoteText !== 'false') {
+    throw new FlagError(`invalid value "${preVoteText}" for flag --pre-vote: expected true or false`);
+  }
   return {
     name,
     dataDir: get('data-dir') || `${name}.cairn`,
@@ -103,6 +108,7 @@ export function toSettings(raw: RawFlags): ServerSettings {
     autoCompactionMode: mode,
     autoCompactionRetention: retention,
     logLevel: logLevel as ServerSettings['logLevel'],
+    preVote: preVoteText === 'true',
   };
 }
 
