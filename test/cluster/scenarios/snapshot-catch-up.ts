@@ -87,6 +87,11 @@ export async function runSnapshotCatchUp(options: SnapshotCatchUpOptions): Promi
     }
 
     const verified = await expectConvergedAndIntact(view, load, { context: 'snapshot catch-up' });
+    console.log(
+      `[snapshot catch-up] caught up in ${catchUpMs.map((ms) => ms.toFixed(0)).join(', ')} ms ` +
+        `(applied index follower/leader at thaw: ${indexes.map((i) => `${i.follower}/${i.leader}`).join(', ')}); ` +
+        `snapshots received ${snapshotsReceived.join(', ')}, sent ${snapshotsSent.join(', ')}`,
+    );
     // Last, so that a member without these metrics still shows whether it caught up at all.
     snapshotsReceived.forEach((received, i) => {
       expect(
