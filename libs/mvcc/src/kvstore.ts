@@ -1,9 +1,8 @@
 // The MVCC key-value store (etcd's mvcc.store): revisions, history, range, txn, compaction, hashKV.
 // Every key's latest version lives in memory, so reads at the current revision and txn compares are
 // synchronous; history below the current revision is read from the backend.
-import type { Backend, BackendBatch } from '@cairn/storage';
+import { type Backend, type BackendBatch, crc32c } from '@cairn/storage';
 import { compactBackend } from './compaction';
-import { Crc32c } from './crc32c';
 import { MvccError } from './errors';
 import { decodeKeyValue } from './key-value';
 import {
@@ -252,18 +251,19 @@ export class KvStore {
     const hashRevision = revision > 0 ? revision : this.state.currentRevision;
     const keep = this.state.keys.keep(hashRevision);
     const log = openRevisionLog(this.state);
-    const crc = new Crc32c().update(Buffer.from('key'));
+    // Chained CRC-32C (the WAL's, from @cairn/storage) over 'key', then every kept revision key and value.
+    let crc = crc32c(Buffer.from('key'));
     try {
       for await (const [revKey, value] of log.entries()) {
         const { revision: rev } = decodeRevisionKey(revKey);
         if (rev.main > hashRevision) break;
         if (rev.main <= compactRevision && keep.size > 0 && !keep.has(revisionId(rev))) continue;
-        crc.update(revKey).update(value);
+        crc = crc32c(value, crc32c(revKey, crc));
       }
     } finally {
       await log.close();
     }
-    return { hash: crc.digest(), hashRevision, compactRevision };
+    return { hash: crc, hashRevision, compactRevision };
   }
 
   /** Resolves once no physical compaction is running (including one resumed by open()). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../src/crc32c';
+import { crc32c } from '@cairn/storage';
 import {
   compareRevisions,
   decodeKeyValue,
@@ -81,8 +81,8 @@ describe('KeyValue records', () => {
   });
 });
 
-describe('crc32c', () => {
-  it('matches the Castagnoli check value', () => {
+describe('crc32c (shared with the WAL, from @cairn/storage)', () => {
+  it('matches the Castagnoli check value hashKV relies on', () => {
     expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
     expect(crc32c(Buffer.alloc(0))).toBe(0);
     expect(crc32c(Buffer.alloc(32, 0xff))).toBe(0x62a8ab43);
