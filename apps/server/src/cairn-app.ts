@@ -13,7 +13,7 @@ import {
   registerPeerService,
 } from '@cairn/server';
 import type { ServerSettings } from './config/settings';
-import { createEtcdApis } from './etcd/apis';
+import { createEtcdApis } from '@cairn/server';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
 import { CairnMetrics } from './metrics';

@@ -4,7 +4,7 @@ import { FlagError, helpText, readFlags } from './config/flags';
 import { toSettings } from './config/settings';
 import { createLogger } from './logging';
 import { startCairn } from './cairn-app';
-import { CAIRN_VERSION } from './version';
+import { CAIRN_VERSION } from '@cairn/server';
 
 async function main(): Promise<void> {
   let settings;

@@ -2,7 +2,7 @@
 // scrape time; durations and gRPC calls are recorded as they happen.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CairnNode } from '@cairn/server';
-import { CAIRN_VERSION, ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from './version';
+import { CAIRN_VERSION, ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '@cairn/server';
 
 export interface SocketByteCounts {
   received(): number;

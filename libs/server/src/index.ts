@@ -22,3 +22,11 @@ export {
   type LeaseAuthority,
 } from './peer';
 export { AutoCompactor, parseRetentionMs, AutoCompactorError } from './auto-compactor';
+export * from './version';
+// etcd's v3 service semantics over a node: used by the gRPC services, the JSON gateway and in-process
+// features (registry, config center) alike.
+export { createEtcdApis, type EtcdApis } from './etcd/apis';
+export { KvApi } from './etcd/kv-api';
+export { LeaseApi } from './etcd/lease-api';
+export { MaintenanceApi } from './etcd/maintenance-api';
+export { WatchSession, type WatchSessionOptions, type WatchSend } from './etcd/watch-session';

@@ -3,8 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { type WatchRequest__Output, etcdError, loadEtcdServices, toGrpcStatus } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
-import type { EtcdApis } from '../etcd/apis';
-import { WatchSession } from '../etcd/watch-session';
+import type { EtcdApis } from '@cairn/server';
+import { WatchSession } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { type RpcContext, requiresLeader, trackStream, unary } from './handlers';
 

@@ -1,7 +1,7 @@
 // The Nest application of a member: composes the HTTP controllers over the already-running core.
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { CairnNode } from '@cairn/server';
-import type { EtcdApis } from '../etcd/apis';
+import type { EtcdApis } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { GatewayController } from './gateway.controller';
 import { ProbesController } from './probes.controller';

@@ -15,8 +15,8 @@ import {
   normalizeGatewayPath,
 } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
-import type { EtcdApis } from '../etcd/apis';
-import { WatchSession } from '../etcd/watch-session';
+import type { EtcdApis } from '@cairn/server';
+import { WatchSession } from '@cairn/server';
 import { parseJsonObjects, readRawBody } from './raw-body';
 import { CAIRN_NODE, ETCD_APIS } from './tokens';
 

@@ -4,7 +4,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { CairnNode } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
-import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../version';
+import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '@cairn/server';
 import { CAIRN_NODE, METRICS } from './tokens';
 
 const HEALTH_TIMEOUT_MS = 2000;

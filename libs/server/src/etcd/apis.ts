@@ -1,5 +1,5 @@
 // The etcd API objects one member serves; gRPC services and the JSON gateway share them.
-import type { CairnNode } from '@cairn/server';
+import type { CairnNode } from '../node';
 import { KvApi } from './kv-api';
 import { LeaseApi } from './lease-api';
 import { MaintenanceApi } from './maintenance-api';

@@ -3,7 +3,8 @@
 // notices, progress requests and notifications, and fragmentation of big revisions.
 import type { WatchRequest__Output } from '@cairn/api';
 import type { WatchEvent, WatchResponse as StoreResponse } from '@cairn/mvcc';
-import { type CairnNode, wireKv } from '@cairn/server';
+import { wireKv } from '../kv-codec';
+import type { CairnNode } from '../node';
 
 export interface WatchSessionOptions {
   /** Responses above this size with >= 2 events are split when the watcher asked for fragments. */

@@ -1,5 +1,6 @@
 // Proposes a request and turns its apply result into the response or the error it carries.
-import { type CairnNode, type ProposalBody, toEtcdError } from '@cairn/server';
+import { toEtcdError } from '../applier';
+import type { CairnNode, ProposalBody } from '../node';
 
 export async function proposeAndUnwrap(node: CairnNode, body: ProposalBody): Promise<object> {
   const result = await node.propose(body);

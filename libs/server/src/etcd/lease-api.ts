@@ -9,7 +9,8 @@ import {
   etcdError,
 } from '@cairn/api';
 import { MAX_LEASE_TTL } from '@cairn/mvcc';
-import { type CairnNode, toEtcdError } from '@cairn/server';
+import type { CairnNode } from '../node';
+import { toEtcdError } from '../applier';
 import { proposeAndUnwrap } from './propose';
 
 export class LeaseApi {

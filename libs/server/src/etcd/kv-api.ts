@@ -7,7 +7,8 @@ import type {
   RangeRequest__Output,
   TxnRequest__Output,
 } from '@cairn/api';
-import { type CairnNode, toEtcdError } from '@cairn/server';
+import type { CairnNode } from '../node';
+import { toEtcdError } from '../applier';
 import { checkDelete, checkPut, checkRange, checkTxn } from './validation';
 import { proposeAndUnwrap } from './propose';
 

@@ -13,7 +13,10 @@ import type {
   MemberUpdateRequest__Output,
   MoveLeaderRequest__Output,
 } from '@cairn/api';
-import { AlarmKind, type CairnNode, type Member, toEtcdError } from '@cairn/server';
+import { AlarmKind } from '../alarms';
+import { toEtcdError } from '../applier';
+import type { Member } from '../members';
+import type { CairnNode } from '../node';
 import { ETCD_API_VERSION } from '../version';
 import { proposeAndUnwrap } from './propose';
 
