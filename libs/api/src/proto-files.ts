@@ -13,4 +13,5 @@ export const PROTO_FILES: readonly string[] = [
   'v3electionpb/v3election.proto',
   'grpc/health/v1/health.proto',
   'cairn/internal/v1/internal.proto',
+  'cairn/registry/v1/registry.proto',
 ];

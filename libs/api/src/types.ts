@@ -12,9 +12,15 @@ import type { ProtoGrpcType as LockGrpcType } from './generated/v3lock';
 import type { ProtoGrpcType as ElectionGrpcType } from './generated/v3election';
 import type { ProtoGrpcType as HealthGrpcType } from './generated/health';
 import type { ProtoGrpcType as InternalGrpcType } from './generated/internal';
+import type { ProtoGrpcType as RegistryGrpcType } from './generated/registry';
 
 /** The typed view of loadEtcdPackage(): `pkg.etcdserverpb.KV.service`, `pkg.v3lockpb.Lock`... */
-export type EtcdGrpcType = RpcGrpcType & LockGrpcType & ElectionGrpcType & HealthGrpcType & InternalGrpcType;
+export type EtcdGrpcType = RpcGrpcType &
+  LockGrpcType &
+  ElectionGrpcType &
+  HealthGrpcType &
+  InternalGrpcType &
+  RegistryGrpcType;
 
 // Enums, under friendly names. Each is a const object (name -> number) plus a type of its numbers.
 export {

@@ -41,6 +41,71 @@ export type {
   MemberAttrSetRequest__Output,
 } from './cairn/internal/v1/MemberAttrSetRequest';
 export type { RequestHeader, RequestHeader__Output } from './cairn/internal/v1/RequestHeader';
+export type { RegistryClient, RegistryHandlers, RegistryDefinition } from './cairn/registry/v1/Registry';
+export type { RegistryAddress, RegistryAddress__Output } from './cairn/registry/v1/RegistryAddress';
+export type {
+  RegistryDeregisterResponse,
+  RegistryDeregisterResponse__Output,
+} from './cairn/registry/v1/RegistryDeregisterResponse';
+export type { RegistryHealth, RegistryHealth__Output } from './cairn/registry/v1/RegistryHealth';
+export type {
+  RegistryHealthCheck,
+  RegistryHealthCheck__Output,
+} from './cairn/registry/v1/RegistryHealthCheck';
+export type {
+  RegistryHeartbeatResponse,
+  RegistryHeartbeatResponse__Output,
+} from './cairn/registry/v1/RegistryHeartbeatResponse';
+export type { RegistryInstance, RegistryInstance__Output } from './cairn/registry/v1/RegistryInstance';
+export type {
+  RegistryInstanceRef,
+  RegistryInstanceRef__Output,
+} from './cairn/registry/v1/RegistryInstanceRef';
+export type {
+  RegistryListInstancesRequest,
+  RegistryListInstancesRequest__Output,
+} from './cairn/registry/v1/RegistryListInstancesRequest';
+export type {
+  RegistryListInstancesResponse,
+  RegistryListInstancesResponse__Output,
+} from './cairn/registry/v1/RegistryListInstancesResponse';
+export type {
+  RegistryListNamespacesRequest,
+  RegistryListNamespacesRequest__Output,
+} from './cairn/registry/v1/RegistryListNamespacesRequest';
+export type {
+  RegistryListNamespacesResponse,
+  RegistryListNamespacesResponse__Output,
+} from './cairn/registry/v1/RegistryListNamespacesResponse';
+export type {
+  RegistryListServicesRequest,
+  RegistryListServicesRequest__Output,
+} from './cairn/registry/v1/RegistryListServicesRequest';
+export type {
+  RegistryListServicesResponse,
+  RegistryListServicesResponse__Output,
+} from './cairn/registry/v1/RegistryListServicesResponse';
+export type {
+  RegistryRegisterRequest,
+  RegistryRegisterRequest__Output,
+} from './cairn/registry/v1/RegistryRegisterRequest';
+export type {
+  RegistryRegisterResponse,
+  RegistryRegisterResponse__Output,
+} from './cairn/registry/v1/RegistryRegisterResponse';
+export type {
+  RegistryServiceSummary,
+  RegistryServiceSummary__Output,
+} from './cairn/registry/v1/RegistryServiceSummary';
+export type {
+  RegistryUpdateRequest,
+  RegistryUpdateRequest__Output,
+} from './cairn/registry/v1/RegistryUpdateRequest';
+export type { RegistryWatchEvent, RegistryWatchEvent__Output } from './cairn/registry/v1/RegistryWatchEvent';
+export type {
+  RegistryWatchRequest,
+  RegistryWatchRequest__Output,
+} from './cairn/registry/v1/RegistryWatchRequest';
 export type { AlarmMember, AlarmMember__Output } from './etcdserverpb/AlarmMember';
 export type { AlarmRequest, AlarmRequest__Output } from './etcdserverpb/AlarmRequest';
 export type { AlarmResponse, AlarmResponse__Output } from './etcdserverpb/AlarmResponse';
