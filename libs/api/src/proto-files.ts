@@ -14,4 +14,5 @@ export const PROTO_FILES: readonly string[] = [
   'grpc/health/v1/health.proto',
   'cairn/internal/v1/internal.proto',
   'cairn/registry/v1/registry.proto',
+  'cairn/config/v1/config.proto',
 ];

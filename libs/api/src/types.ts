@@ -13,6 +13,7 @@ import type { ProtoGrpcType as ElectionGrpcType } from './generated/v3election';
 import type { ProtoGrpcType as HealthGrpcType } from './generated/health';
 import type { ProtoGrpcType as InternalGrpcType } from './generated/internal';
 import type { ProtoGrpcType as RegistryGrpcType } from './generated/registry';
+import type { ProtoGrpcType as ConfigGrpcType } from './generated/config';
 
 /** The typed view of loadEtcdPackage(): `pkg.etcdserverpb.KV.service`, `pkg.v3lockpb.Lock`... */
 export type EtcdGrpcType = RpcGrpcType &
@@ -20,7 +21,8 @@ export type EtcdGrpcType = RpcGrpcType &
   ElectionGrpcType &
   HealthGrpcType &
   InternalGrpcType &
-  RegistryGrpcType;
+  RegistryGrpcType &
+  ConfigGrpcType;
 
 // Enums, under friendly names. Each is a const object (name -> number) plus a type of its numbers.
 export {

@@ -4,6 +4,132 @@ export type { Permission, Permission__Output } from './authpb/Permission';
 export type { Role, Role__Output } from './authpb/Role';
 export type { User, User__Output } from './authpb/User';
 export type { UserAddOptions, UserAddOptions__Output } from './authpb/UserAddOptions';
+export type { ConfigClient, ConfigHandlers, ConfigDefinition } from './cairn/config/v1/Config';
+export type {
+  ConfigAbandonGrayRequest,
+  ConfigAbandonGrayRequest__Output,
+} from './cairn/config/v1/ConfigAbandonGrayRequest';
+export type {
+  ConfigAbandonGrayResponse,
+  ConfigAbandonGrayResponse__Output,
+} from './cairn/config/v1/ConfigAbandonGrayResponse';
+export type { ConfigAppliedItem, ConfigAppliedItem__Output } from './cairn/config/v1/ConfigAppliedItem';
+export type { ConfigBundle, ConfigBundle__Output } from './cairn/config/v1/ConfigBundle';
+export type {
+  ConfigDeleteItemRequest,
+  ConfigDeleteItemRequest__Output,
+} from './cairn/config/v1/ConfigDeleteItemRequest';
+export type {
+  ConfigDeleteItemResponse,
+  ConfigDeleteItemResponse__Output,
+} from './cairn/config/v1/ConfigDeleteItemResponse';
+export type { ConfigDiffRequest, ConfigDiffRequest__Output } from './cairn/config/v1/ConfigDiffRequest';
+export type { ConfigDiffResponse, ConfigDiffResponse__Output } from './cairn/config/v1/ConfigDiffResponse';
+export type {
+  ConfigDiscardDraftRequest,
+  ConfigDiscardDraftRequest__Output,
+} from './cairn/config/v1/ConfigDiscardDraftRequest';
+export type {
+  ConfigDiscardDraftResponse,
+  ConfigDiscardDraftResponse__Output,
+} from './cairn/config/v1/ConfigDiscardDraftResponse';
+export type { ConfigDraft, ConfigDraft__Output } from './cairn/config/v1/ConfigDraft';
+export type { ConfigExportRequest, ConfigExportRequest__Output } from './cairn/config/v1/ConfigExportRequest';
+export type {
+  ConfigGetDraftRequest,
+  ConfigGetDraftRequest__Output,
+} from './cairn/config/v1/ConfigGetDraftRequest';
+export type {
+  ConfigGetGrayRequest,
+  ConfigGetGrayRequest__Output,
+} from './cairn/config/v1/ConfigGetGrayRequest';
+export type {
+  ConfigGetItemRequest,
+  ConfigGetItemRequest__Output,
+} from './cairn/config/v1/ConfigGetItemRequest';
+export type {
+  ConfigGetReleaseRequest,
+  ConfigGetReleaseRequest__Output,
+} from './cairn/config/v1/ConfigGetReleaseRequest';
+export type { ConfigGray, ConfigGray__Output } from './cairn/config/v1/ConfigGray';
+export type { ConfigGrayRule, ConfigGrayRule__Output } from './cairn/config/v1/ConfigGrayRule';
+export type { ConfigImportRequest, ConfigImportRequest__Output } from './cairn/config/v1/ConfigImportRequest';
+export type {
+  ConfigImportResponse,
+  ConfigImportResponse__Output,
+} from './cairn/config/v1/ConfigImportResponse';
+export type { ConfigItem, ConfigItem__Output } from './cairn/config/v1/ConfigItem';
+export type { ConfigItemRef, ConfigItemRef__Output } from './cairn/config/v1/ConfigItemRef';
+export type {
+  ConfigListItemsRequest,
+  ConfigListItemsRequest__Output,
+} from './cairn/config/v1/ConfigListItemsRequest';
+export type {
+  ConfigListItemsResponse,
+  ConfigListItemsResponse__Output,
+} from './cairn/config/v1/ConfigListItemsResponse';
+export type {
+  ConfigListListenersRequest,
+  ConfigListListenersRequest__Output,
+} from './cairn/config/v1/ConfigListListenersRequest';
+export type {
+  ConfigListListenersResponse,
+  ConfigListListenersResponse__Output,
+} from './cairn/config/v1/ConfigListListenersResponse';
+export type {
+  ConfigListReleasesRequest,
+  ConfigListReleasesRequest__Output,
+} from './cairn/config/v1/ConfigListReleasesRequest';
+export type {
+  ConfigListReleasesResponse,
+  ConfigListReleasesResponse__Output,
+} from './cairn/config/v1/ConfigListReleasesResponse';
+export type { ConfigListener, ConfigListener__Output } from './cairn/config/v1/ConfigListener';
+export type { ConfigListenerView, ConfigListenerView__Output } from './cairn/config/v1/ConfigListenerView';
+export type {
+  ConfigPromoteGrayRequest,
+  ConfigPromoteGrayRequest__Output,
+} from './cairn/config/v1/ConfigPromoteGrayRequest';
+export type {
+  ConfigPublishRequest,
+  ConfigPublishRequest__Output,
+} from './cairn/config/v1/ConfigPublishRequest';
+export type {
+  ConfigPutItemRequest,
+  ConfigPutItemRequest__Output,
+} from './cairn/config/v1/ConfigPutItemRequest';
+export type { ConfigRelease, ConfigRelease__Output } from './cairn/config/v1/ConfigRelease';
+export type { ConfigReportRequest, ConfigReportRequest__Output } from './cairn/config/v1/ConfigReportRequest';
+export type {
+  ConfigReportResponse,
+  ConfigReportResponse__Output,
+} from './cairn/config/v1/ConfigReportResponse';
+export type {
+  ConfigRollbackRequest,
+  ConfigRollbackRequest__Output,
+} from './cairn/config/v1/ConfigRollbackRequest';
+export type {
+  ConfigSaveDraftRequest,
+  ConfigSaveDraftRequest__Output,
+} from './cairn/config/v1/ConfigSaveDraftRequest';
+export type {
+  ConfigStartGrayRequest,
+  ConfigStartGrayRequest__Output,
+} from './cairn/config/v1/ConfigStartGrayRequest';
+export type {
+  ConfigValidateRequest,
+  ConfigValidateRequest__Output,
+} from './cairn/config/v1/ConfigValidateRequest';
+export type {
+  ConfigValidateResponse,
+  ConfigValidateResponse__Output,
+} from './cairn/config/v1/ConfigValidateResponse';
+export type {
+  ConfigValidationError,
+  ConfigValidationError__Output,
+} from './cairn/config/v1/ConfigValidationError';
+export type { ConfigWatchEvent, ConfigWatchEvent__Output } from './cairn/config/v1/ConfigWatchEvent';
+export type { ConfigWatchRequest, ConfigWatchRequest__Output } from './cairn/config/v1/ConfigWatchRequest';
 export type {
   ClusterVersionSetRequest,
   ClusterVersionSetRequest__Output,
