@@ -5,6 +5,7 @@ import { leaseKeepAliveCommand } from '../commands/lease-keepalive';
 import { putCommand } from '../commands/put';
 import { rangeCommand } from '../commands/range';
 import { watchCommand } from '../commands/watch';
+import { failoverCommand } from '../failover/command';
 import type { Command, Output } from './command';
 import { describeFlags, UsageError } from './flags';
 
@@ -14,6 +15,7 @@ export const commands: readonly Command[] = [
   watchCommand,
   leaseKeepAliveCommand,
   compareCommand,
+  failoverCommand,
 ];
 
 export function usage(): string[] {
