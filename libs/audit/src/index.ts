@@ -1,1 +1,34 @@
-export {};
+// @cairn/audit: the history/audit archive beyond MVCC compaction (TypeORM: SQLite by default,
+// PostgreSQL with --audit-db-url). See docs/audit.md.
+export type {
+  AuditArchive,
+  AuditBackendKind,
+  AuditEventPageView,
+  AuditEventView,
+  AuditGap,
+  AuditGapView,
+  AuditOperation,
+  AuditOrder,
+  AuditPage,
+  AuditRecord,
+  AuditStatus,
+  AuditStatusView,
+  HistoryOptions,
+  ListEventsOptions,
+} from './types';
+export {
+  AuditArchiver,
+  AuditUnavailableError,
+  InvalidCursorError,
+  DEFAULT_AUDIT_PREFIXES,
+  DEFAULT_VALUE_MAX_BYTES,
+  type AuditArchiverOptions,
+} from './archiver';
+export { ACTOR_MARKER_KEY, MAX_ACTOR_LENGTH, actorMarkerPut } from './actor';
+export { AuditStore, backendKindOf, type AuditStoreOptions } from './store';
+export type { AuditEventRow, AuditCursorRow, AuditGapRow } from './entities';
+export { EVENT_TABLE, CURSOR_TABLE, GAP_TABLE } from './entities';
+export { toEventView, toGapView, textOrBase64 } from './views';
+export { AuditModule } from './http/audit.module';
+export { AuditController } from './http/audit.controller';
+export { AUDIT_ARCHIVE } from './http/tokens';

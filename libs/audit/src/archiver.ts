@@ -1,0 +1,555 @@
+// The archiver: one in-process watch over every key of the member's MVCC store, from the revision after
+// the last one archived. Changes under the archived prefixes become rows (revision main/sub, key,
+// operation, value or its hash, lease, actor, time), buffered in memory and written in batches, each
+// batch in one transaction with the member's cursor. The sink only touches memory, so apply never
+// waits for the database; when too much is pending the sink refuses and the watchable store keeps the
+// response and retries it (nothing is lost or reordered). A start revision that was compacted away is
+// recorded as a gap and the archiver continues from the compact revision.
+import { createHash } from 'node:crypto';
+import type { CairnNode, Logger } from '@cairn/server';
+import { ACTOR_MARKER_KEY, normalizeActor } from './actor';
+import type { AuditEventRow, AuditGapRow } from './entities';
+import { AuditStore, backendKindOf } from './store';
+import type {
+  AuditArchive,
+  AuditGap,
+  AuditPage,
+  AuditRecord,
+  AuditStatus,
+  HistoryOptions,
+  ListEventsOptions,
+} from './types';
+import { toGap, toRecord } from './views';
+
+// The mvcc watch types, reached through the node (audit depends on @cairn/server only).
+type WatchableStore = CairnNode['watchable'];
+type WatchResponse = Parameters<Parameters<WatchableStore['watch']>[1]>[0];
+type WatchEvent = WatchResponse['events'][number];
+
+/** Archived by default: the config center's and the registry's keys. */
+export const DEFAULT_AUDIT_PREFIXES = ['/cairn/config/', '/cairn/registry/'];
+/** Values above this many bytes are archived as their sha256 only (default). */
+export const DEFAULT_VALUE_MAX_BYTES = 1024 * 1024;
+
+export interface AuditArchiverOptions {
+  node: CairnNode;
+  logger: Logger;
+  /** `postgres://...` selects PostgreSQL; absent = SQLite at `sqlitePath`. */
+  dbUrl?: string;
+  /** The SQLite file (cairn-app: `<data-dir>/audit/audit.sqlite`). */
+  sqlitePath: string;
+  /** Archive every key, not only `prefixes`. */
+  allKeys?: boolean;
+  prefixes?: string[];
+  /** Values longer than this are stored as sha256 + size only. */
+  valueMaxBytes?: number;
+  /** Write a batch as soon as this many rows are pending (default 500). */
+  batchRows?: number;
+  /** Otherwise write pending rows after this delay (default 50 ms). */
+  flushIntervalMs?: number;
+  /** Above this many pending rows the watch sink refuses responses until a batch is written (default 20000). */
+  maxPendingRows?: number;
+  /** Delay before retrying the database after an error (default 1000 ms). */
+  retryMs?: number;
+}
+
+interface Waiter {
+  revision: number;
+  resolve: () => void;
+}
+
+const MAX_NOTED_ACTORS = 10_000;
+const CURSOR_ONLY_FLUSH_MS = 1000;
+
+export class AuditArchiver implements AuditArchive {
+  private store: AuditStore | undefined;
+  private readonly node: CairnNode;
+  private readonly logger: Logger;
+  private readonly prefixes: Buffer[];
+  private readonly actorMarker = Buffer.from(ACTOR_MARKER_KEY);
+  private readonly valueMaxBytes: number;
+  private readonly batchRows: number;
+  private readonly flushIntervalMs: number;
+  private readonly maxPendingRows: number;
+  private readonly retryMs: number;
+  private readonly archive: string;
+  private readonly member: string;
+
+  /** Every revision up to this one has been seen by the watch (and is pending or stored). */
+  private seenThrough = 0;
+  /** Every revision up to this one is stored. */
+  private archivedThrough = 0;
+  private pendingRows: AuditEventRow[] = [];
+  private pendingGaps: AuditGapRow[] = [];
+  /** Actors noted by writers, until their revision is stored. */
+  private readonly notedActors = new Map<number, string>();
+  private actorsDirty = false;
+
+  private watchable: WatchableStore | undefined;
+  private watchId = -1;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private startPromise: Promise<void> | undefined;
+  private unsubscribeState: (() => void) | undefined;
+  private waiters: Waiter[] = [];
+  private closed = false;
+  private ready = false;
+  private lastError: string | undefined;
+
+  constructor(private readonly options: AuditArchiverOptions) {
+    this.node = options.node;
+    this.logger = options.logger.child({ component: 'audit' });
+    const prefixes = options.allKeys ? [''] : (options.prefixes ?? DEFAULT_AUDIT_PREFIXES);
+    this.prefixes = prefixes.map((prefix) => Buffer.from(prefix));
+    this.valueMaxBytes = options.valueMaxBytes ?? DEFAULT_VALUE_MAX_BYTES;
+    this.batchRows = options.batchRows ?? 500;
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.maxPendingRows = options.maxPendingRows ?? 20_000;
+    this.retryMs = options.retryMs ?? 1000;
+    this.archive = this.node.clusterId.toString(16);
+    this.member = this.node.memberId.toString(16);
+  }
+
+  /** Creates the archiver and starts it in the background (a database that is down is retried). */
+  static start(options: AuditArchiverOptions): AuditArchiver {
+    const archiver = new AuditArchiver(options);
+    archiver.startPromise = archiver.run();
+    return archiver;
+  }
+
+  /** Resolves once the database is open and the watch runs. */
+  async whenReady(): Promise<void> {
+    while (!this.ready) {
+      if (this.closed) throw new Error('audit archiver closed');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      try {
+        const store = await AuditStore.open({
+          url: this.options.dbUrl,
+          sqlitePath: this.options.sqlitePath,
+          archive: this.archive,
+          member: this.member,
+        });
+        if (this.closed) {
+          await store.close();
+          return;
+        }
+        this.store = store;
+        this.archivedThrough = await store.cursor();
+        this.seenThrough = this.archivedThrough;
+        break;
+      } catch (error) {
+        this.fail(error, 'cannot open the audit database; retrying');
+        await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+      }
+    }
+    if (this.closed) return;
+    this.unsubscribeState = this.node.onStateReplaced(() => this.onStateReplaced());
+    const current = this.node.kv.currentRevision;
+    if (this.seenThrough > current) {
+      this.logger.warn(
+        { archivedThrough: this.seenThrough, currentRevision: current },
+        'the audit archive is ahead of this member’s store (restored data dir?); revisions up to the archived one are not archived again',
+      );
+    }
+    this.logger.info(
+      {
+        backend: this.store?.kind,
+        archive: this.archive,
+        resumeFrom: this.seenThrough + 1,
+        prefixes: this.prefixes.map(String),
+      },
+      'audit archiver started',
+    );
+    this.lastError = undefined;
+    this.ready = true;
+    this.watch(this.seenThrough + 1);
+  }
+
+  // ---- the watch ------------------------------------------------------------------------------------
+
+  private watch(startRevision: number): void {
+    if (this.closed) return;
+    const watchable = this.node.watchable;
+    this.watchable = watchable;
+    const id = watchable.watch(
+      { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), startRevision },
+      (response) => this.receive(watchable, id, response),
+    );
+    this.watchId = id;
+  }
+
+  private receive(watchable: WatchableStore, id: number, response: WatchResponse): boolean {
+    if (this.closed || watchable !== this.watchable || id !== this.watchId) return true;
+    if (response.compactRevision !== undefined) {
+      this.recordGap(response.compactRevision);
+      // The store dropped this watcher; start again at the compact revision (outside the sink call).
+      this.watchId = -1;
+      setImmediate(() => {
+        if (this.watchable === watchable && this.watchId === -1) this.watch(this.seenThrough + 1);
+      });
+      return true;
+    }
+    if (this.pendingRows.length >= this.maxPendingRows) {
+      this.scheduleFlush(0);
+      return false; // kept by the store and offered again
+    }
+    const replayed = !watchable.isSynced(id);
+    const now = Date.now();
+    let start = 0;
+    const events = response.events;
+    while (start < events.length) {
+      const revision = events[start].kv.modRevision;
+      let end = start;
+      while (end < events.length && events[end].kv.modRevision === revision) end++;
+      if (revision > this.seenThrough) this.archiveRevision(events, start, end, revision, now, replayed);
+      start = end;
+    }
+    this.seenThrough = Math.max(this.seenThrough, response.revision);
+    this.scheduleFlush(this.pendingRows.length >= this.batchRows ? 0 : this.flushIntervalMs);
+    return true;
+  }
+
+  /** events[start, end) are every change of one revision, in sub-revision order. */
+  private archiveRevision(
+    events: WatchEvent[],
+    start: number,
+    end: number,
+    revision: number,
+    now: number,
+    replayed: boolean,
+  ): void {
+    let actor = this.notedActors.get(revision) ?? null;
+    for (let i = start; i < end; i++) {
+      const event = events[i];
+      if (event.type === 'put' && event.kv.key.equals(this.actorMarker)) {
+        actor = normalizeActor(event.kv.value.toString('utf8')) ?? actor;
+      }
+    }
+    for (let i = start; i < end; i++) {
+      const event = events[i];
+      const key = event.kv.key;
+      if (key.equals(this.actorMarker) || !this.archived(key)) continue;
+      this.pendingRows.push(this.row(event, revision, i - start, actor, now, replayed));
+    }
+  }
+
+  private archived(key: Buffer): boolean {
+    for (const prefix of this.prefixes) {
+      if (key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix)) return true;
+    }
+    return false;
+  }
+
+  private row(
+    event: WatchEvent,
+    revision: number,
+    sub: number,
+    actor: string | null,
+    now: number,
+    replayed: boolean,
+  ): AuditEventRow {
+    const kv = event.kv;
+    const put = event.type === 'put';
+    const stored = put && kv.value.length <= this.valueMaxBytes;
+    return {
+      archive: this.archive,
+      revMain: revision,
+      revSub: sub,
+      key: Buffer.from(kv.key),
+      op: put ? 'PUT' : 'DELETE',
+      value: stored ? Buffer.from(kv.value) : null,
+      valueStored: stored,
+      valueSha256: put ? createHash('sha256').update(kv.value).digest('hex') : null,
+      valueSize: put ? kv.value.length : 0,
+      createRevision: put ? kv.createRevision : 0,
+      version: put ? kv.version : 0,
+      lease: put ? kv.lease.toString() : '0',
+      actor,
+      observedAtMs: now,
+      replayed,
+      member: this.member,
+    };
+  }
+
+  private recordGap(compactRevision: number): void {
+    const from = this.seenThrough + 1;
+    const to = compactRevision - 1;
+    if (to < from) return;
+    this.logger.warn(
+      { fromRevision: from, toRevision: to, compactRevision },
+      'audit: revisions were compacted before they could be archived; recording the gap',
+    );
+    this.pendingGaps.push({
+      archive: this.archive,
+      fromRevision: from,
+      toRevision: to,
+      member: this.member,
+      reason: `compacted at revision ${compactRevision} before the archiver read them`,
+      detectedAtMs: Date.now(),
+    });
+    this.seenThrough = to;
+    this.scheduleFlush(0);
+  }
+
+  private onStateReplaced(): void {
+    // The member installs a leader's snapshot: its watchable store is closed and a new one opened.
+    const old = this.watchable;
+    this.watchable = undefined;
+    this.watchId = -1;
+    const rewatch = (): void => {
+      if (this.closed) return;
+      let current: WatchableStore | undefined;
+      try {
+        current = this.node.watchable;
+      } catch {
+        current = undefined;
+      }
+      if (!current || current === old) {
+        setTimeout(rewatch, 20);
+        return;
+      }
+      this.logger.info({ resumeFrom: this.seenThrough + 1 }, 'audit: state replaced by a snapshot; resuming');
+      this.watch(this.seenThrough + 1);
+    };
+    setTimeout(rewatch, 20);
+  }
+
+  // ---- writing ----------------------------------------------------------------------------------------
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.closed || !this.store || this.retryTimer) return;
+    if (this.flushTimer) {
+      if (delayMs > 0) return;
+      clearTimeout(this.flushTimer);
+    }
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, delayMs);
+  }
+
+  /** Writes what is pending; a flush in flight is awaited first (one writer at a time). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    const store = this.store;
+    if (!store) return;
+    const rows = this.pendingRows;
+    const gaps = this.pendingGaps;
+    const cursor = this.seenThrough;
+    const actors = this.actorsDirty ? new Map(this.notedActors) : new Map<number, string>();
+    if (rows.length === 0 && gaps.length === 0 && actors.size === 0 && cursor <= this.archivedThrough) return;
+    this.pendingRows = [];
+    this.pendingGaps = [];
+    this.actorsDirty = false;
+    this.flushing = (async () => {
+      try {
+        await store.write({
+          rows,
+          gaps,
+          actors,
+          cursor: cursor > this.archivedThrough ? cursor : undefined,
+        });
+        this.archivedThrough = Math.max(this.archivedThrough, cursor);
+        this.lastError = undefined;
+        for (const revision of this.notedActors.keys()) {
+          if (revision <= this.archivedThrough) this.notedActors.delete(revision);
+        }
+        this.wakeWaiters();
+      } catch (error) {
+        // Put the batch back in front (rows are idempotent) and retry later.
+        this.pendingRows = rows.concat(this.pendingRows);
+        this.pendingGaps = gaps.concat(this.pendingGaps);
+        if (actors.size > 0) this.actorsDirty = true;
+        this.fail(error, 'audit: writing a batch failed; retrying');
+        if (!this.closed && !this.retryTimer) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.scheduleFlush(0);
+          }, this.retryMs);
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    await this.flushing;
+    if (this.pendingRows.length > 0) this.scheduleFlush(this.flushIntervalMs);
+    else if (this.seenThrough > this.archivedThrough) this.scheduleFlush(CURSOR_ONLY_FLUSH_MS);
+    // Responses refused while the buffer was full can come back now.
+    this.watchable?.retryVictims();
+  }
+
+  private fail(error: unknown, message: string): void {
+    this.lastError = error instanceof Error ? error.message : String(error);
+    this.logger.error({ err: this.lastError }, message);
+  }
+
+  private wakeWaiters(): void {
+    const still: Waiter[] = [];
+    for (const waiter of this.waiters) {
+      if (waiter.revision <= this.archivedThrough) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.waiters = still;
+  }
+
+  // ---- AuditArchive -----------------------------------------------------------------------------------
+
+  noteActor(revision: number, actor: string): void {
+    const name = normalizeActor(actor);
+    if (name === null || !Number.isSafeInteger(revision) || revision <= 0) return;
+    this.notedActors.set(revision, name);
+    if (this.notedActors.size > MAX_NOTED_ACTORS) {
+      const oldest = this.notedActors.keys().next().value;
+      if (oldest !== undefined) this.notedActors.delete(oldest);
+    }
+    for (const row of this.pendingRows) if (row.revMain === revision && row.actor === null) row.actor = name;
+    if (revision <= this.seenThrough) {
+      this.actorsDirty = true;
+      this.scheduleFlush(this.flushIntervalMs);
+    }
+  }
+
+  private requireStore(): AuditStore {
+    if (!this.store) throw new AuditUnavailableError(this.lastError);
+    return this.store;
+  }
+
+  async history(key: string | Uint8Array, options: HistoryOptions = {}): Promise<AuditRecord[]> {
+    const rows = await this.requireStore().history(toKey(key), options);
+    return rows.map(toRecord);
+  }
+
+  async eventAt(key: string | Uint8Array, revision: number): Promise<AuditRecord | undefined> {
+    const row = await this.requireStore().eventAt(toKey(key), revision);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async valueAsOf(key: string | Uint8Array, revision: number): Promise<AuditRecord | undefined> {
+    const row = await this.requireStore().valueAsOf(toKey(key), revision);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async listEvents(options: ListEventsOptions = {}): Promise<AuditPage> {
+    const after = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
+    const { rows, more } = await this.requireStore().list({
+      key: options.key !== undefined ? toKey(options.key) : undefined,
+      prefix: options.prefix !== undefined ? toKey(options.prefix) : undefined,
+      fromRevision: options.fromRevision,
+      toRevision: options.toRevision,
+      limit: options.limit,
+      order: options.order,
+      after,
+    });
+    const records = rows.map(toRecord);
+    const last = records[records.length - 1];
+    return more && last ? { records, next: encodeCursor(last) } : { records };
+  }
+
+  async lastArchivedRevision(): Promise<number> {
+    this.requireStore();
+    return this.archivedThrough;
+  }
+
+  async gaps(): Promise<AuditGap[]> {
+    const rows = await this.requireStore().gaps();
+    return rows.map(toGap);
+  }
+
+  status(): AuditStatus {
+    return {
+      backend: this.store?.kind ?? backendKindOf(this.options.dbUrl),
+      archive: this.archive,
+      member: this.member,
+      ready: this.ready,
+      lastArchivedRevision: this.archivedThrough,
+      prefixes: this.prefixes.map(String),
+      valueMaxBytes: this.valueMaxBytes,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  waitFor(revision: number, timeoutMs = 10_000): Promise<void> {
+    if (revision <= this.archivedThrough) return Promise.resolve();
+    this.scheduleFlush(0);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter !== entry);
+        reject(
+          new Error(
+            `audit archive did not reach revision ${revision} within ${timeoutMs} ms (archived through ${this.archivedThrough})`,
+          ),
+        );
+      }, timeoutMs);
+      const entry: Waiter = {
+        revision,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(entry);
+    });
+  }
+
+  /** The underlying store (tests, diagnostics). */
+  get database(): AuditStore | undefined {
+    return this.store;
+  }
+
+  /** Stops the watch, writes what is pending, closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribeState?.();
+    if (this.watchable && this.watchId >= 0) {
+      try {
+        this.watchable.cancel(this.watchId);
+      } catch {
+        /* the store is already closed */
+      }
+    }
+    this.watchId = -1;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.flushTimer = undefined;
+    this.retryTimer = undefined;
+    await this.startPromise;
+    if (this.store) {
+      try {
+        await this.flush();
+      } catch (error) {
+        this.fail(error, 'audit: final write failed');
+      }
+      await this.store.close();
+    }
+    this.ready = false;
+  }
+}
+
+export class AuditUnavailableError extends Error {
+  constructor(cause: string | undefined) {
+    super(`the audit archive is not available yet${cause ? `: ${cause}` : ''}`);
+  }
+}
+
+function toKey(key: string | Uint8Array): Buffer {
+  return typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+}
+
+function encodeCursor(record: AuditRecord): string {
+  return `${record.revision}.${record.subRevision}`;
+}
+
+export class InvalidCursorError extends Error {}
+
+function decodeCursor(cursor: string): { main: number; sub: number } {
+  const match = /^(\d+)\.(\d+)$/.exec(cursor);
+  if (!match) throw new InvalidCursorError(`invalid cursor "${cursor}"`);
+  return { main: Number(match[1]), sub: Number(match[2]) };
+}

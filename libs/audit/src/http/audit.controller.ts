@@ -1,0 +1,146 @@
+// REST under /api/audit/v1: the archive's history of a key, the changes under a prefix (paged), a key's
+// value as of a revision, and the archiver's status.
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  HttpException,
+  Inject,
+  NotFoundException,
+  Query,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { AuditUnavailableError, InvalidCursorError } from '../archiver';
+import type { AuditArchive, AuditOrder } from '../types';
+import { toEventView, toGapView } from '../views';
+import { AuditEventDto, AuditEventPageDto, AuditStatusDto } from './dto';
+import { AUDIT_ARCHIVE } from './tokens';
+
+type QueryText = string | undefined;
+
+@ApiTags('audit')
+@Controller('api/audit/v1')
+export class AuditController {
+  constructor(@Inject(AUDIT_ARCHIVE) private readonly archive: AuditArchive) {}
+
+  @Get('status')
+  @ApiOperation({ summary: 'The archiver of the answering member: backend, progress, gaps' })
+  @ApiOkResponse({ type: AuditStatusDto })
+  async status(): Promise<AuditStatusDto> {
+    const status = this.archive.status();
+    const gaps = status.ready ? await this.call(() => this.archive.gaps()) : [];
+    return { ...status, gaps: gaps.map(toGapView) };
+  }
+
+  @Get('history')
+  @ApiOperation({ summary: 'Archived changes of one key (newest first by default), past compaction too' })
+  @ApiQuery({ name: 'key', required: true, description: 'The key (UTF-8)' })
+  @ApiQuery({ name: 'fromRevision', required: false, type: Number })
+  @ApiQuery({ name: 'toRevision', required: false, type: Number })
+  @ApiQuery({ name: 'limit', required: false, type: Number, description: 'Default 100, at most 1000' })
+  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
+  @ApiQuery({ name: 'cursor', required: false, description: '`next` of the previous page' })
+  @ApiOkResponse({ type: AuditEventPageDto })
+  history(
+    @Query('key') key: QueryText,
+    @Query('fromRevision') fromRevision: QueryText,
+    @Query('toRevision') toRevision: QueryText,
+    @Query('limit') limit: QueryText,
+    @Query('order') order: QueryText,
+    @Query('cursor') cursor: QueryText,
+  ): Promise<AuditEventPageDto> {
+    if (!key) throw new BadRequestException('key is required');
+    return this.page({
+      key,
+      fromRevision: revisionParam('fromRevision', fromRevision),
+      toRevision: revisionParam('toRevision', toRevision),
+      limit: revisionParam('limit', limit),
+      order: orderParam(order) ?? 'desc',
+      cursor: cursor || undefined,
+    });
+  }
+
+  @Get('events')
+  @ApiOperation({ summary: 'Archived changes under a key prefix, in revision order, paged' })
+  @ApiQuery({ name: 'prefix', required: false, description: 'Key prefix (UTF-8); default every key' })
+  @ApiQuery({ name: 'fromRevision', required: false, type: Number })
+  @ApiQuery({ name: 'toRevision', required: false, type: Number })
+  @ApiQuery({ name: 'limit', required: false, type: Number, description: 'Default 100, at most 1000' })
+  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
+  @ApiQuery({ name: 'cursor', required: false, description: '`next` of the previous page' })
+  @ApiOkResponse({ type: AuditEventPageDto })
+  events(
+    @Query('prefix') prefix: QueryText,
+    @Query('fromRevision') fromRevision: QueryText,
+    @Query('toRevision') toRevision: QueryText,
+    @Query('limit') limit: QueryText,
+    @Query('order') order: QueryText,
+    @Query('cursor') cursor: QueryText,
+  ): Promise<AuditEventPageDto> {
+    return this.page({
+      prefix: prefix || undefined,
+      fromRevision: revisionParam('fromRevision', fromRevision),
+      toRevision: revisionParam('toRevision', toRevision),
+      limit: revisionParam('limit', limit),
+      order: orderParam(order) ?? 'asc',
+      cursor: cursor || undefined,
+    });
+  }
+
+  @Get('value')
+  @ApiOperation({
+    summary:
+      'The last archived change of a key at or before a revision (a PUT holds the value then; a DELETE means absent)',
+  })
+  @ApiQuery({ name: 'key', required: true })
+  @ApiQuery({ name: 'revision', required: true, type: Number })
+  @ApiOkResponse({ type: AuditEventDto })
+  async value(@Query('key') key: QueryText, @Query('revision') revision: QueryText): Promise<AuditEventDto> {
+    if (!key) throw new BadRequestException('key is required');
+    const at = revisionParam('revision', revision);
+    if (at === undefined) throw new BadRequestException('revision is required');
+    const record = await this.call(() => this.archive.valueAsOf(key, at));
+    if (!record) throw new NotFoundException(`no archived change of "${key}" at or before revision ${at}`);
+    return toEventView(record);
+  }
+
+  private async page(options: Parameters<AuditArchive['listEvents']>[0]): Promise<AuditEventPageDto> {
+    const page = await this.call(() => this.archive.listEvents(options));
+    const lastArchivedRevision = await this.call(() => this.archive.lastArchivedRevision());
+    return {
+      events: page.records.map(toEventView),
+      ...(page.next !== undefined ? { next: page.next } : {}),
+      lastArchivedRevision,
+    };
+  }
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      if (error instanceof AuditUnavailableError) throw new ServiceUnavailableException(error.message);
+      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
+      throw new ServiceUnavailableException(
+        `audit database error: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+}
+
+function revisionParam(name: string, text: QueryText): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new BadRequestException(`${name} must be a non-negative integer, got "${text}"`);
+  }
+  return value;
+}
+
+function orderParam(text: QueryText): AuditOrder | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (text !== 'asc' && text !== 'desc')
+    throw new BadRequestException(`order must be asc or desc, got "${text}"`);
+  return text;
+}
