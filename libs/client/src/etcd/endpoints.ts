@@ -1,0 +1,213 @@
+// The endpoints a client talks to: one grpc-js channel per endpoint (shared by every service client on
+// it), a current endpoint, and failover to the next one when a call fails with UNAVAILABLE.
+import * as grpc from '@grpc/grpc-js';
+import { loadEtcdPackage } from '@cairn/api';
+
+export interface EndpointOptions {
+  /** `http://host:port`, `host:port`, or a list of them (a cluster's client URLs). */
+  endpoints: string | readonly string[];
+  /** Deadline of unary calls, ms (default 10 000). */
+  callTimeoutMs?: number;
+  /** How long a call waits for an endpoint to connect before failing over to the next, ms (default 3000). */
+  connectTimeoutMs?: number;
+  /** Extra grpc-js channel options. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/** Strips the scheme: grpc-js dials `host:port`. */
+export function toGrpcAddress(endpoint: string): string {
+  const trimmed = endpoint.trim();
+  if (/^[a-z]+:\/\//i.test(trimmed)) {
+    const url = new URL(trimmed);
+    return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '2379')}`;
+  }
+  return trimmed;
+}
+
+type ServiceCtor = grpc.ServiceClientConstructor;
+
+export class EndpointPool {
+  readonly addresses: readonly string[];
+  readonly callTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  private index = 0;
+  private readonly channels = new Map<string, grpc.Channel>();
+  private readonly clients = new Map<string, grpc.Client>();
+  private closed = false;
+
+  constructor(options: EndpointOptions) {
+    const list = typeof options.endpoints === 'string' ? options.endpoints.split(',') : options.endpoints;
+    this.addresses = list.map(toGrpcAddress).filter((a) => a.length > 0);
+    if (this.addresses.length === 0) throw new Error('at least one endpoint is required');
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.channelOptions = {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+      ...options.channelOptions,
+    };
+  }
+
+  private readonly channelOptions: grpc.ChannelOptions;
+
+  /** The endpoint calls go to now. */
+  current(): string {
+    return this.addresses[this.index % this.addresses.length]!;
+  }
+
+  /** Moves to the next endpoint if `failed` is still the current one (concurrent failures move once). */
+  failover(failed: string): void {
+    if (this.current() === failed) this.index = (this.index + 1) % this.addresses.length;
+  }
+
+  private channel(address: string): grpc.Channel {
+    if (this.closed) throw new Error('client closed');
+    let channel = this.channels.get(address);
+    if (!channel) {
+      channel = new grpc.Channel(address, grpc.credentials.createInsecure(), this.channelOptions);
+      this.channels.set(address, channel);
+    }
+    return channel;
+  }
+
+  /**
+   * A grpc-js client of `servicePath` (e.g. `etcdserverpb.KV`, `cairn.config.v1.Config`) on `address`
+   * (default: the current endpoint), sharing that endpoint's channel. The service must be in the proto
+   * set loadEtcdPackage() loads (@cairn/api PROTO_FILES); pass `ctor` for any other generated service.
+   */
+  client<T extends grpc.Client = grpc.Client>(
+    servicePath: string,
+    address = this.current(),
+    ctor?: ServiceCtor,
+  ): T {
+    const key = `${servicePath}@${address}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      const Ctor = ctor ?? lookupService(servicePath);
+      client = new Ctor(address, grpc.credentials.createInsecure(), {
+        channelOverride: this.channel(address),
+      });
+      this.clients.set(key, client);
+    }
+    return client as T;
+  }
+
+  /**
+   * Waits until the endpoint's channel is connected (READY), up to `timeoutMs`; false if it is not.
+   * grpc-js shares subchannels between channels to one address, so a call made while the shared
+   * subchannel sits in reconnect back-off fails at once with UNAVAILABLE; waiting here (then calling
+   * with waitForReady) makes a restarted server usable as soon as it accepts connections.
+   */
+  async waitReady(address: string, timeoutMs = this.connectTimeoutMs): Promise<boolean> {
+    const channel = this.channel(address);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY) return true;
+      if (state === grpc.connectivityState.SHUTDOWN || Date.now() >= deadline) return false;
+      const changed = await new Promise<boolean>((resolve) =>
+        channel.watchConnectivityState(state, deadline, (err) => resolve(!err)),
+      );
+      if (!changed) return channel.getConnectivityState(false) === grpc.connectivityState.READY;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const client of this.clients.values()) client.close();
+    for (const channel of this.channels.values()) channel.close();
+    this.clients.clear();
+    this.channels.clear();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** The generated client constructor of a service in @cairn/api's proto set. */
+export function lookupService(servicePath: string): ServiceCtor {
+  let node: unknown = loadEtcdPackage();
+  for (const part of servicePath.split('.')) {
+    node = (node as Record<string, unknown> | undefined)?.[part];
+  }
+  if (typeof node !== 'function') throw new Error(`unknown gRPC service ${servicePath}`);
+  return node as ServiceCtor;
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** One unary call on one client, with a deadline. */
+export function unaryCall<Req, Res>(
+  client: grpc.Client,
+  method: string,
+  request: Req,
+  timeoutMs: number,
+): Promise<Res> {
+  const fn = (client as unknown as Record<string, UnaryMethod<Req, Res>>)[method];
+  if (typeof fn !== 'function') return Promise.reject(new Error(`no method ${method}`));
+  return new Promise<Res>((resolve, reject) => {
+    fn.call(
+      client,
+      request,
+      new grpc.Metadata({ waitForReady: true }),
+      { deadline: Date.now() + timeoutMs },
+      (error: grpc.ServiceError | null, response?: Res) => {
+        if (error) reject(error);
+        else resolve(response as Res);
+      },
+    );
+  });
+}
+
+/** True for errors worth retrying on another endpoint: the endpoint is down or has no leader. */
+export function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === grpc.status.UNAVAILABLE;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A unary call with failover: on UNAVAILABLE it moves to the next endpoint and tries again, up to twice
+ * around the list (so one endpoint that restarts gets a second chance after a short pause). Note that a
+ * write whose answer was lost to UNAVAILABLE may already have been applied; callers that cannot repeat a
+ * write should guard it with a Txn compare.
+ */
+export async function callWithFailover<Req, Res>(
+  pool: EndpointPool,
+  servicePath: string,
+  method: string,
+  request: Req,
+  timeoutMs = pool.callTimeoutMs,
+): Promise<Res> {
+  const attempts = Math.max(2, pool.addresses.length * 2);
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const address = pool.current();
+    try {
+      if (!(await pool.waitReady(address, Math.min(timeoutMs, pool.connectTimeoutMs)))) {
+        throw Object.assign(new Error(`14 UNAVAILABLE: cannot connect to ${address}`), {
+          code: grpc.status.UNAVAILABLE,
+        });
+      }
+      return await unaryCall<Req, Res>(pool.client(servicePath, address), method, request, timeoutMs);
+    } catch (error) {
+      lastError = error;
+      if (!isRetryable(error) || pool.isClosed) throw error;
+      pool.failover(address);
+      if (attempt + 1 < attempts) await sleep(Math.min(1000, 50 * 2 ** attempt));
+    }
+  }
+  throw lastError;
+}

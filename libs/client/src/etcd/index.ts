@@ -1,0 +1,13 @@
+export { EtcdClient, type EtcdClientOptions } from './client';
+export {
+  EndpointPool,
+  type EndpointOptions,
+  callWithFailover,
+  unaryCall,
+  isRetryable,
+  lookupService,
+  toGrpcAddress,
+} from './endpoints';
+export { KeepAliveChannel, LeaseKeepAlive, type KeepAliveOptions } from './lease-keeper';
+export { Watcher, WatchCompactedError, type WatchOptions } from './watch';
+export * from './types';
