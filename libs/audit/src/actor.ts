@@ -11,9 +11,23 @@ export const ACTOR_MARKER_KEY = '/cairn/audit/actor';
 /** Longest actor kept (longer names are cut). */
 export const MAX_ACTOR_LENGTH = 256;
 
-/** The put to add to a txn's success ops (etcd RequestOp shape: `{ request_put: actorMarkerPut(a) }`). */
-export function actorMarkerPut(actor: string): { key: Buffer; value: Buffer } {
-  return { key: Buffer.from(ACTOR_MARKER_KEY), value: Buffer.from(actor, 'utf8') };
+/** The put to add to a txn's success ops: `{ request_put: actorMarkerPut('alice') }` (etcd RequestOp). */
+export function actorMarkerPut(actor: string): {
+  key: Buffer;
+  value: Buffer;
+  lease: string;
+  prev_kv: boolean;
+  ignore_value: boolean;
+  ignore_lease: boolean;
+} {
+  return {
+    key: Buffer.from(ACTOR_MARKER_KEY),
+    value: Buffer.from(actor, 'utf8'),
+    lease: '0',
+    prev_kv: false,
+    ignore_value: false,
+    ignore_lease: false,
+  };
 }
 
 export function normalizeActor(actor: string): string | null {
