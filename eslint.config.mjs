@@ -9,7 +9,6 @@ export default tseslint.config(
       '**/node_modules/**',
       '**/.nx/**',
       '**/coverage/**',
-      'web/**',
       '**/*.mjs',
       '**/*.js',
       '**/vitest.config.ts',
@@ -19,7 +18,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

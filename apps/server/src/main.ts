@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const app = await startCairn(settings, logger);
   for (const url of app.clientUrls) {
     process.stdout.write(
-      `cairn: member ${settings.name} serving clients on ${url} (gRPC, JSON gateway, /health, /metrics)\n`,
+      `cairn: member ${settings.name} serving clients on ${url} (gRPC, JSON gateway, /health, /metrics); console at ${url}/\n`,
     );
   }
 

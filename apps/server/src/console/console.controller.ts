@@ -1,0 +1,247 @@
+// Console-only REST endpoints (/api/console/v1): cluster overview, key tree, key value and history, put and
+// delete, and an SSE watch feed under a prefix. Response types live in console-types.ts (shared with web/).
+import {
+  BadRequestException,
+  Controller,
+  Delete,
+  Get,
+  HttpException,
+  Inject,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { EtcdError, httpStatusForGrpcCode } from '@cairn/api';
+import type { CairnNode, EtcdApis } from '@cairn/server';
+import { toEtcdError } from '@cairn/server';
+import { prefixRangeEnd, type WatchResponse } from '@cairn/mvcc';
+import { clusterOverview } from './cluster-overview';
+import type {
+  ClusterOverview,
+  KeyHistoryResponse,
+  KeyTreePage,
+  KeyValueResponse,
+  PutKeyRequest,
+  WatchFeedEvent,
+  WatchFeedStatus,
+  WriteResult,
+} from './console-types';
+import { classifyValue, keyHistory, keyTree, keyValue } from './key-browser';
+import { CONSOLE_APIS, CONSOLE_NODE } from './tokens';
+import { readRawBody } from '../http/raw-body';
+
+const MAX_TREE_PAGE = 1000;
+/** Above this many bytes waiting to go out, the watch feed lets the store hold events back. */
+const SSE_BACKLOG_BYTES = 4 * 1024 * 1024;
+const SSE_KEEPALIVE_MS = 15_000;
+
+@Controller('api/console/v1')
+export class ConsoleController {
+  constructor(
+    @Inject(CONSOLE_NODE) private readonly node: CairnNode,
+    @Inject(CONSOLE_APIS) private readonly apis: EtcdApis,
+  ) {}
+
+  @Get('cluster')
+  cluster(): Promise<ClusterOverview> {
+    return clusterOverview(this.node);
+  }
+
+  @Get('keys/tree')
+  tree(
+    @Query('prefix') prefix = '',
+    @Query('after') after?: string,
+    @Query('limit') limit?: string,
+    @Query('revision') revision?: string,
+  ): Promise<KeyTreePage> {
+    return mapErrors(() =>
+      keyTree(this.node, prefix, {
+        after: after || undefined,
+        limit: intParam('limit', limit, 100, 1, MAX_TREE_PAGE),
+        revision: intParam('revision', revision, 0, 0),
+      }),
+    );
+  }
+
+  @Get('keys/value')
+  value(@Query('key') key?: string, @Query('revision') revision?: string): Promise<KeyValueResponse> {
+    return mapErrors(() => keyValue(this.node, requireKey(key), intParam('revision', revision, 0, 0)));
+  }
+
+  @Get('keys/history')
+  history(@Query('key') key?: string): Promise<KeyHistoryResponse> {
+    return mapErrors(() => keyHistory(this.node, requireKey(key)));
+  }
+
+  @Put('keys/value')
+  async put(@Req() req: Request): Promise<WriteResult> {
+    const body = await readJsonBody<PutKeyRequest>(req, this.node.config.maxRequestBytes);
+    const key = requireKey(body?.key);
+    if (body?.value !== undefined && typeof body.value !== 'string') {
+      throw new BadRequestException('value must be a string');
+    }
+    const value =
+      body?.valueBase64 !== undefined
+        ? Buffer.from(body.valueBase64, 'base64')
+        : Buffer.from(body?.value ?? '', 'utf8');
+    const lease = body?.lease && /^\d+$/.test(body.lease) ? body.lease : '0';
+    return await mapErrors(async () => {
+      const res = (await this.apis.kv.put({
+        key: Buffer.from(key, 'utf8'),
+        value,
+        lease,
+        prev_kv: false,
+        ignore_value: false,
+        ignore_lease: false,
+      })) as { header: { revision: number | string } };
+      return { revision: Number(res.header.revision) };
+    });
+  }
+
+  @Delete('keys/value')
+  remove(@Query('key') key?: string, @Query('prefix') prefix?: string): Promise<WriteResult> {
+    const keyBytes = Buffer.from(requireKey(key), 'utf8');
+    return mapErrors(async () => {
+      const res = (await this.apis.kv.deleteRange({
+        key: keyBytes,
+        range_end: prefix === 'true' ? prefixRangeEnd(keyBytes) : Buffer.alloc(0),
+        prev_kv: false,
+      })) as { header: { revision: number | string }; deleted: number | string };
+      return { revision: Number(res.header.revision), deleted: Number(res.deleted) };
+    });
+  }
+
+  /**
+   * Server-Sent Events: `status` first, then one `change` per event under the prefix (id = revision).
+   * `Last-Event-ID` (or ?start=) resumes after/at a revision; a compacted one restarts from now with a status.
+   */
+  @Get('watch')
+  watch(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Query('prefix') prefix = '',
+    @Query('start') start?: string,
+  ): void {
+    const lastEventId = req.header('last-event-id');
+    const startRevision = lastEventId
+      ? intParam('Last-Event-ID', lastEventId, 0, 0) + 1
+      : intParam('start', start, 0, 0);
+    const key = prefix === '' ? Buffer.of(0) : Buffer.from(prefix, 'utf8');
+    const rangeEnd = prefix === '' ? Buffer.of(0) : prefixRangeEnd(key);
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    const send = (event: string, data: object, id?: number): void => {
+      res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    let watchId = -1;
+    let closed = false;
+    const status = (compacted?: boolean): WatchFeedStatus => ({
+      prefix,
+      revision: this.node.kv.currentRevision,
+      compactRevision: this.node.kv.compactRevision,
+      ...(compacted ? { compacted } : {}),
+    });
+    const sink = (response: WatchResponse): boolean => {
+      if (closed) return true;
+      if (response.compactRevision !== undefined) {
+        send('status', status(true));
+        setImmediate(() => {
+          if (!closed) watchId = open(0);
+        });
+        return true;
+      }
+      if (res.writableLength > SSE_BACKLOG_BYTES) return false;
+      for (const event of response.events) {
+        const { text } = classifyValue(event.kv.value);
+        const feed: WatchFeedEvent = {
+          revision: event.kv.modRevision,
+          type: event.type,
+          key: event.kv.key.toString('utf8'),
+          value: event.type === 'put' ? text : null,
+          valueBase64: event.kv.value.toString('base64'),
+          version: event.kv.version,
+          lease: event.kv.lease.toString(),
+          prevValue: event.prevKv ? classifyValue(event.prevKv.value).text : null,
+        };
+        send('change', feed, feed.revision);
+      }
+      return true;
+    };
+    const open = (from: number): number =>
+      this.node.watchable.watch({ key, rangeEnd, startRevision: from, prevKv: true }, sink);
+    send('status', status());
+    watchId = open(startRevision);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepAlive);
+      this.node.watchable.cancel(watchId);
+    };
+    req.on('close', close);
+    res.on('close', close);
+  }
+}
+
+/** The JSON body, whether or not a body parser already read it (the app runs with bodyParser off). */
+async function readJsonBody<T>(req: Request, limit: number): Promise<Partial<T> | undefined> {
+  const parsed: unknown = req.body;
+  if (parsed !== undefined && parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) {
+    return parsed as Partial<T>;
+  }
+  const raw = await readRawBody(req, limit);
+  if (raw.length === 0) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw.toString('utf8'));
+    if (typeof value !== 'object' || value === null) throw new Error('not an object');
+    return value as Partial<T>;
+  } catch (err) {
+    throw new BadRequestException(
+      `the body must be a JSON object: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+function requireKey(key: unknown): string {
+  if (typeof key !== 'string' || key === '') throw new BadRequestException('key is required');
+  return key;
+}
+
+function intParam(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max?: number,
+): number {
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min || (max !== undefined && value > max)) {
+    throw new BadRequestException(
+      `${name} must be an integer >= ${min}${max === undefined ? '' : ` and <= ${max}`}, got "${text}"`,
+    );
+  }
+  return value;
+}
+
+async function mapErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof HttpException) throw err;
+    const mapped = toEtcdError(err);
+    if (mapped instanceof EtcdError) {
+      throw new HttpException(
+        { statusCode: httpStatusForGrpcCode(mapped.grpcCode), message: mapped.message, error: mapped.code },
+        httpStatusForGrpcCode(mapped.grpcCode),
+      );
+    }
+    throw err;
+  }
+}

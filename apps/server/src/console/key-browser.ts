@@ -1,0 +1,210 @@
+// Reads for the console's key browser: a lazy, paged prefix tree, one key's value at a revision, and a key's
+// history across revisions. Everything is read from the local MVCC store (serializable, like etcdctl
+// --consistency=s), so the console stays usable on a member that lost its leader.
+import type { CairnNode } from '@cairn/server';
+import { toEtcdError } from '@cairn/server';
+import { type KeyValue, type RangeRequest, type RangeResult, prefixRangeEnd } from '@cairn/mvcc';
+import type {
+  ConsoleKeyValue,
+  KeyHistoryEntry,
+  KeyHistoryResponse,
+  KeyTreeNode,
+  KeyTreePage,
+  KeyValueResponse,
+  ValueEncoding,
+} from './console-types';
+
+const SLASH = 0x2f;
+const ALL_KEYS = Buffer.of(0);
+/** How long a history read may take to catch up from the backend before it answers what it has. */
+const HISTORY_TIMEOUT_MS = 5000;
+
+async function range(node: CairnNode, req: RangeRequest): Promise<RangeResult> {
+  try {
+    return await node.kv.range(req);
+  } catch (err) {
+    throw toEtcdError(err);
+  }
+}
+
+function rangeEndOf(prefix: Buffer): Buffer {
+  return prefix.length === 0 ? ALL_KEYS : prefixRangeEnd(prefix);
+}
+
+/**
+ * The children of `prefix` one level down ("/" separates levels): directories with the number of keys under
+ * them, and keys. Costs two small range reads per child, whatever the size of the key space.
+ */
+export async function keyTree(
+  node: CairnNode,
+  prefixText: string,
+  opts: { after?: string; limit: number; revision: number },
+): Promise<KeyTreePage> {
+  const prefix = Buffer.from(prefixText, 'utf8');
+  const end = rangeEndOf(prefix);
+  const revision = opts.revision > 0 ? opts.revision : node.kv.currentRevision;
+  let start: Buffer = opts.after
+    ? Buffer.from(opts.after, 'base64')
+    : prefix.length === 0
+      ? ALL_KEYS
+      : prefix;
+  const children: KeyTreeNode[] = [];
+  let next: string | null = null;
+  for (;;) {
+    const first = await range(node, { key: start, rangeEnd: end, limit: 1, keysOnly: true, revision });
+    const kv = first.kvs[0];
+    if (!kv) break;
+    if (children.length >= opts.limit) {
+      next = start.toString('base64');
+      break;
+    }
+    const rest = kv.key.subarray(prefix.length);
+    const slash = rest.indexOf(SLASH);
+    if (slash === -1) {
+      children.push({ name: rest.toString('utf8'), path: kv.key.toString('utf8'), dir: false, count: 1 });
+      start = Buffer.concat([kv.key, ALL_KEYS]);
+    } else {
+      const dir = kv.key.subarray(0, prefix.length + slash + 1);
+      const dirEnd = prefixRangeEnd(dir);
+      const counted = await range(node, { key: dir, rangeEnd: dirEnd, countOnly: true, revision });
+      children.push({
+        name: rest.subarray(0, slash + 1).toString('utf8'),
+        path: dir.toString('utf8'),
+        dir: true,
+        count: counted.count,
+      });
+      start = dirEnd;
+    }
+    if (start.length === 1 && start[0] === 0) break; // the prefix range end wrapped: nothing after
+  }
+  return { prefix: prefixText, revision, children, next };
+}
+
+export function classifyValue(value: Buffer): { text: string | null; encoding: ValueEncoding } {
+  const text = decodeUtf8(value);
+  if (text === null) return { text, encoding: 'binary' };
+  const trimmed = text.trim();
+  if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && isJson(trimmed))
+    return { text, encoding: 'json' };
+  if (/^(---\s*\n)?[\w"'.-][^\n:]*:(\s|$)/.test(trimmed) && trimmed.includes('\n')) {
+    return { text, encoding: 'yaml' };
+  }
+  return { text, encoding: 'text' };
+}
+
+function decodeUtf8(value: Buffer): string | null {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(value);
+    // Control characters other than whitespace mean "binary" to a human.
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x09 || (c > 0x0d && c < 0x20)) return null;
+    }
+    return text;
+  } catch {
+    return null;
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function consoleKv(kv: KeyValue): ConsoleKeyValue {
+  const { text, encoding } = classifyValue(kv.value);
+  return {
+    key: kv.key.toString('utf8'),
+    valueBase64: kv.value.toString('base64'),
+    text,
+    encoding,
+    size: kv.value.length,
+    createRevision: kv.createRevision,
+    modRevision: kv.modRevision,
+    version: kv.version,
+    lease: kv.lease.toString(),
+  };
+}
+
+export async function keyValue(node: CairnNode, key: string, revision: number): Promise<KeyValueResponse> {
+  const at = revision > 0 ? revision : node.kv.currentRevision;
+  const result = await range(node, { key: Buffer.from(key, 'utf8'), revision: at });
+  const kv = result.kvs[0];
+  const response: KeyValueResponse = {
+    revision: at,
+    compactRevision: node.kv.compactRevision,
+    kv: kv ? consoleKv(kv) : null,
+  };
+  if (kv && kv.lease !== 0n && response.kv && revision <= 0) {
+    try {
+      const info = await withTimeout(node.leaseTimeToLive(kv.lease, false), 1500);
+      if (info) {
+        response.kv.leaseTtl = info.ttl;
+        response.kv.leaseGrantedTtl = info.grantedTtl;
+      }
+    } catch {
+      // No leader to ask: the value is still worth showing without its TTL.
+    }
+  }
+  return response;
+}
+
+/**
+ * Every revision of one key that MVCC still holds: the version surviving at the compact revision, then each
+ * put and delete after it (replayed with a watch from compact+1, etcd's own way of reading history).
+ */
+export async function keyHistory(node: CairnNode, key: string): Promise<KeyHistoryResponse> {
+  const keyBytes = Buffer.from(key, 'utf8');
+  const target = node.kv.currentRevision;
+  const compact = node.kv.compactRevision;
+  const entries: KeyHistoryEntry[] = [];
+  if (compact > 0) {
+    const survivor = await range(node, { key: keyBytes, revision: compact }).catch(() => undefined);
+    const kv = survivor?.kvs[0];
+    if (kv) entries.push({ revision: kv.modRevision, type: 'put', kv: consoleKv(kv), source: 'mvcc' });
+  }
+  const start = compact + 1;
+  if (start <= target) {
+    const replayed: KeyHistoryEntry[] = [];
+    await new Promise<void>((resolve) => {
+      let finished = false;
+      const id = node.watchable.watch({ key: keyBytes, startRevision: start }, (response) => {
+        for (const event of response.events) {
+          if (event.kv.modRevision > target) continue;
+          replayed.push(
+            event.type === 'put'
+              ? { revision: event.kv.modRevision, type: 'put', kv: consoleKv(event.kv), source: 'mvcc' }
+              : { revision: event.kv.modRevision, type: 'delete', source: 'mvcc' },
+          );
+        }
+        return true;
+      });
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (finished) return;
+        if (node.watchable.isSynced(id) || Date.now() - started > HISTORY_TIMEOUT_MS) {
+          finished = true;
+          clearInterval(poll);
+          node.watchable.cancel(id);
+          resolve();
+        }
+      }, 10);
+    });
+    entries.push(...replayed);
+  }
+  return { key, revision: target, compactRevision: compact, entries, truncated: compact > 0 };
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
