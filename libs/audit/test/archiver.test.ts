@@ -139,7 +139,7 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
           success: [
             {
               request_put: {
-                ...actorMarkerPut('x').valueOf(),
+                ...actorMarkerPut('x'),
                 key: Buffer.from('/other/y'),
                 value: Buffer.from('y'),
               },
