@@ -14,6 +14,7 @@ import {
 } from '@cairn/server';
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis } from '@cairn/server';
+import { ConfigCenter, ConfigCenterModule, registerConfigService } from '@cairn/config';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
 import { CairnMetrics } from './metrics';
@@ -70,10 +71,13 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
 
   const apis = createEtcdApis(node, settings.maxTxnOps);
   const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
+  // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
+  const configCenter = new ConfigCenter({ node, apis, logger });
+  const endConfigWatches = registerConfigService(grpcServer, configCenter);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
   const nest: INestApplication = await NestFactory.create(
-    AppModule.forMember(node, apis, metrics),
+    AppModule.forMember(node, apis, metrics, [ConfigCenterModule.forCenter(configCenter)]),
     new ExpressAdapter(),
     {
       bodyParser: false,
@@ -117,6 +121,8 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
     node,
     clientUrls,
     async close() {
+      endConfigWatches();
+      await configCenter.close();
       for (const listener of listeners) await listener.close();
       injector.destroy();
       grpcServer.forceShutdown();

@@ -1,1 +1,29 @@
-export {};
+// @cairn/config: the config center (docs/config.md). The app creates one ConfigCenter per member, mounts
+// ConfigCenterModule.forCenter(center) in Nest (REST /api/config/v1) and registerConfigService(grpcServer,
+// center) (gRPC cairn.config.v1). The types are the JSON shapes of the REST API (import type from web/).
+export * from './types';
+export {
+  ConfigCenter,
+  type ConfigCenterOptions,
+  type ConfigAuditSource,
+  type ItemRef,
+  type PublishOptions,
+  AUDIT_ACTOR_KEY,
+} from './config-center';
+export { ConfigError, type ConfigErrorKind, type ConflictDetails, HTTP_STATUS, GRPC_CODE } from './errors';
+export {
+  CONFIG_FORMATS,
+  isConfigFormat,
+  validateContent,
+  parseContent,
+  parseProperties,
+  lineColumn,
+} from './formats';
+export { unifiedDiff } from './diff';
+export * as configKeys from './keys';
+export { CONFIG_ROOT, LISTENER_ROOT } from './keys';
+export { grayApplies, grayBucket, type SubscribeParams } from './subscription';
+export { registerConfigService } from './grpc';
+export { ConfigCenterModule } from './http/config.module';
+export { ConfigController, parseLabels } from './http/config.controller';
+export { CONFIG_CENTER } from './http/tokens';

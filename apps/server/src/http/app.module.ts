@@ -9,9 +9,16 @@ import { CAIRN_NODE, ETCD_APIS, METRICS } from './tokens';
 
 @Module({})
 export class AppModule {
-  static forMember(node: CairnNode, apis: EtcdApis, metrics: CairnMetrics): DynamicModule {
+  /** `features`: the feature modules of the member (config center, registry, ...), built by cairn-app.ts. */
+  static forMember(
+    node: CairnNode,
+    apis: EtcdApis,
+    metrics: CairnMetrics,
+    features: DynamicModule[] = [],
+  ): DynamicModule {
     return {
       module: AppModule,
+      imports: [...features],
       controllers: [ProbesController, GatewayController],
       providers: [
         { provide: CAIRN_NODE, useValue: node },

@@ -1,0 +1,300 @@
+// gRPC cairn.config.v1.Config on the server's grpc-js server: the same operations as REST, over one
+// ConfigCenter. Errors: ConfigError kinds map to gRPC codes (errors.ts); a publish conflict is ABORTED
+// with the trailer `cairn-conflict` holding JSON {expectedRevision, currentRevision, base, current}.
+import * as grpc from '@grpc/grpc-js';
+import {
+  type ConfigHandlers,
+  type ConfigItemRef__Output,
+  EtcdError,
+  loadEtcdServices,
+  toGrpcStatus,
+} from '@cairn/api';
+import type { ConfigCenter, ItemRef } from './config-center';
+import { ConfigError, GRPC_CODE } from './errors';
+import type {
+  AppliedItem,
+  ConfigBundle,
+  ConfigItemView,
+  ConfigReleaseView,
+  ConfigWatchEvent,
+  DraftRecord,
+  GrayRecord,
+  ListenerView,
+} from './types';
+
+function refOf(ref: ConfigItemRef__Output | null): ItemRef {
+  return { namespace: ref?.namespace ?? '', app: ref?.app ?? '', name: ref?.name ?? '' };
+}
+
+function grpcError(err: unknown): Partial<grpc.StatusObject> {
+  if (err instanceof ConfigError) {
+    const metadata = new grpc.Metadata();
+    if (err.conflict) metadata.set('cairn-conflict', JSON.stringify(err.conflict));
+    if (err.issues.length > 0) metadata.set('cairn-issues', JSON.stringify(err.issues));
+    return { code: GRPC_CODE[err.kind], details: err.message, metadata };
+  }
+  if (err instanceof EtcdError) return toGrpcStatus(err) as Partial<grpc.StatusObject>;
+  return { code: grpc.status.INTERNAL, details: (err as Error)?.message ?? String(err) };
+}
+
+function unary<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request).then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(grpcError(err) as grpc.ServiceError),
+    );
+  };
+}
+
+const itemMsg = (i: ConfigItemView) => ({
+  namespace: i.namespace,
+  app: i.app,
+  name: i.name,
+  format: i.format,
+  description: i.description,
+  schema: i.schema,
+  version: i.version,
+  content: i.content,
+  mod_revision: i.modRevision,
+  latest_release: i.latestRelease,
+  has_draft: i.draft !== null,
+  has_gray: i.gray !== null,
+  updated_at: i.updatedAt,
+});
+
+const releaseMsg = (r: ConfigReleaseView) => ({
+  namespace: r.namespace,
+  app: r.app,
+  name: r.name,
+  version: r.version,
+  format: r.format,
+  content: r.content,
+  author: r.author,
+  comment: r.comment,
+  time: r.time,
+  revision: r.revision,
+  kind: r.kind,
+  source_version: r.sourceVersion,
+});
+
+const draftMsg = (d: DraftRecord) => ({
+  content: d.content,
+  author: d.author,
+  updated_at: d.updatedAt,
+  base_revision: d.baseRevision,
+});
+
+const grayMsg = (g: GrayRecord) => ({
+  version: g.version,
+  content: g.content,
+  rule: { labels: g.rule.labels, percentage: g.rule.percentage },
+  author: g.author,
+  comment: g.comment,
+  time: g.time,
+  base_version: g.baseVersion,
+});
+
+const listenerMsg = (l: ListenerView) => ({
+  listener: {
+    subscriber_id: l.subscriberId,
+    namespace: l.namespace,
+    app: l.app,
+    labels: l.labels,
+    versions: l.versions,
+    host: l.host,
+    connected_at: l.connectedAt,
+    reported_at: l.reportedAt,
+    member: l.member,
+  },
+  applied_version: l.appliedVersion,
+  expected_version: l.expectedVersion,
+});
+
+export const appliedItemMsg = (a: AppliedItem) => ({
+  name: a.name,
+  format: a.format,
+  version: a.version,
+  content: a.content,
+  json: JSON.stringify(a.value ?? null),
+  gray: a.gray,
+  revision: a.revision,
+});
+
+const watchEventMsg = (e: ConfigWatchEvent) => ({
+  kind: e.kind,
+  revision: e.revision,
+  items: e.items.map(appliedItemMsg),
+  deleted: e.deleted,
+});
+
+function int(value: string | number): number {
+  return Number(value);
+}
+
+/** Registers cairn.config.v1.Config on `server`; returns a function that ends every open watch. */
+export function registerConfigService(server: grpc.Server, config: ConfigCenter): () => void {
+  const pkg = loadEtcdServices();
+  const open = new Set<() => void>();
+  const handlers: ConfigHandlers = {
+    GetItem: unary(async (req) => itemMsg(await config.getItem(refOf(req.ref)))),
+    ListItems: unary(async (req) => ({
+      items: (await config.listItems(req.namespace, req.app)).map(itemMsg),
+    })),
+    PutItem: unary(async (req) =>
+      itemMsg(
+        await config.putItem(refOf(req.ref), {
+          format: req.format || undefined,
+          description: req.description,
+          schema: req.schema,
+        }),
+      ),
+    ),
+    DeleteItem: unary(async (req) => ({ deleted: await config.deleteItem(refOf(req.ref)) })),
+    SaveDraft: unary(async (req) =>
+      draftMsg(
+        await config.saveDraft(refOf(req.ref), {
+          content: req.content,
+          author: req.author,
+          baseRevision: int(req.base_revision),
+        }),
+      ),
+    ),
+    GetDraft: unary(async (req) => draftMsg(await config.getDraft(refOf(req.ref)))),
+    DiscardDraft: unary(async (req) => ({ discarded: await config.discardDraft(refOf(req.ref)) })),
+    Validate: unary(async (req) => {
+      const issues = await config.validate(refOf(req.ref), req.content, req.format || undefined);
+      return { valid: issues.length === 0, errors: issues };
+    }),
+    Publish: unary(async (req) => {
+      const expected = int(req.expected_revision);
+      return releaseMsg(
+        await config.publish(refOf(req.ref), {
+          content: req.from_draft ? undefined : req.content,
+          fromDraft: req.from_draft,
+          author: req.author,
+          comment: req.comment,
+          expectedRevision: req.require_expected || expected > 0 ? expected : undefined,
+        }),
+      );
+    }),
+    ListReleases: unary(async (req) => ({
+      releases: (await config.listReleases(refOf(req.ref), req.limit)).map(releaseMsg),
+    })),
+    GetRelease: unary(async (req) => releaseMsg(await config.getRelease(refOf(req.ref), int(req.version)))),
+    Diff: unary(async (req) => ({
+      unified: await config.diff(refOf(req.ref), int(req.from_version), int(req.to_version)),
+    })),
+    Rollback: unary(async (req) => {
+      const expected = int(req.expected_revision);
+      return releaseMsg(
+        await config.rollback(refOf(req.ref), {
+          version: int(req.version),
+          author: req.author,
+          comment: req.comment,
+          expectedRevision: expected > 0 ? expected : undefined,
+        }),
+      );
+    }),
+    StartGray: unary(async (req) =>
+      grayMsg(
+        await config.startGray(refOf(req.ref), {
+          content: req.content,
+          rule: { labels: req.rule?.labels ?? {}, percentage: req.rule?.percentage || 100 },
+          author: req.author,
+          comment: req.comment,
+        }),
+      ),
+    ),
+    GetGray: unary(async (req) => grayMsg(await config.getGray(refOf(req.ref)))),
+    PromoteGray: unary(async (req) =>
+      releaseMsg(await config.promoteGray(refOf(req.ref), { author: req.author, comment: req.comment })),
+    ),
+    AbandonGray: unary(async (req) => ({
+      abandoned: await config.abandonGray(refOf(req.ref), { author: req.author }),
+    })),
+    ListListeners: unary(async (req) => ({
+      listeners: (await config.listListeners(req.namespace, req.app, req.name)).map(listenerMsg),
+    })),
+    Report: unary(async (req) => {
+      const versions: Record<string, number> = {};
+      for (const [k, v] of Object.entries(req.versions)) versions[k] = int(v);
+      await config.report({
+        subscriberId: req.subscriber_id,
+        namespace: req.namespace,
+        app: req.app,
+        labels: req.labels,
+        versions,
+        host: req.host,
+      });
+      return {};
+    }),
+    Export: unary(async (req) => ({
+      json: JSON.stringify(await config.exportBundle(req.namespace, req.app)),
+    })),
+    Import: unary(async (req) => {
+      let bundle: ConfigBundle;
+      try {
+        bundle = JSON.parse(req.json) as ConfigBundle;
+      } catch {
+        throw new ConfigError('bad-request', 'the bundle is not JSON');
+      }
+      const result = await config.importBundle(bundle, { author: req.author, publish: req.publish });
+      return { items: result.items, published: result.published, drafts: result.drafts };
+    }),
+    Watch: (call) => {
+      const req = call.request;
+      let handle: { close(): void } | undefined;
+      let ended = false;
+      const end = (): void => {
+        if (ended) return;
+        ended = true;
+        open.delete(end);
+        handle?.close();
+        if (!call.writableEnded) call.end();
+      };
+      open.add(end);
+      call.on('cancelled', end);
+      call.on('close', end);
+      config
+        .subscribe(
+          {
+            namespace: req.namespace,
+            app: req.app,
+            labels: req.labels,
+            subscriberId: req.subscriber_id || undefined,
+            revision: int(req.revision),
+            host: req.host,
+            trackListener: true,
+          },
+          (event) => {
+            if (!ended) call.write(watchEventMsg(event));
+          },
+          (err) => {
+            if (err && !ended) {
+              ended = true;
+              open.delete(end);
+              call.emit('error', grpcError(err));
+              return;
+            }
+            end();
+          },
+        )
+        .then(
+          (h) => {
+            if (ended) h.close();
+            else handle = h;
+          },
+          (err: unknown) => {
+            if (ended) return;
+            ended = true;
+            open.delete(end);
+            call.emit('error', grpcError(err));
+          },
+        );
+    },
+  };
+  server.addService(pkg.cairn.config.v1.Config.service, handlers);
+  return () => {
+    for (const end of [...open]) end();
+  };
+}

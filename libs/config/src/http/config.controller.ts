@@ -1,0 +1,518 @@
+// REST API of the config center under /api/config/v1 (OpenAPI at /api/docs). Watch: SSE and long-poll.
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { zipSync, strToU8 } from 'fflate';
+import { type ConfigCenter, type ItemRef } from '../config-center';
+import { ConfigError } from '../errors';
+import type {
+  AppView,
+  AuditEntryView,
+  ConfigBundle,
+  ConfigItemView,
+  ConfigReleaseView,
+  DraftRecord,
+  GrayRecord,
+  ImportResult,
+  ListenerView,
+  LongPollResult,
+  NamespaceView,
+  ValidationIssue,
+} from '../types';
+import { configErrorBody, ConfigExceptionFilter } from './config.filter';
+import {
+  DescriptionDto,
+  ImportDto,
+  PromoteGrayDto,
+  PublishDto,
+  PutItemDto,
+  ReportDto,
+  RollbackDto,
+  SaveDraftDto,
+  StartGrayDto,
+  ValidateDto,
+} from './dto';
+import { CONFIG_CENTER } from './tokens';
+
+const ITEM = 'namespaces/:ns/apps/:app/items/:name';
+const SSE_HEARTBEAT_MS = 15_000;
+const MAX_POLL_MS = 60_000;
+
+/** `zone=eu-1,canary=true` → { zone: 'eu-1', canary: 'true' } */
+export function parseLabels(text: unknown): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (typeof text !== 'string' || text === '') return labels;
+  for (const pair of text.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConfigError('bad-request', `label "${pair}" is not key=value`);
+    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+function intQuery(value: unknown, name: string, fallback = 0): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ConfigError('bad-request', `${name} must be a non-negative integer`);
+  return n;
+}
+
+function ref(ns: string, app: string, name: string): ItemRef {
+  return { namespace: ns, app, name };
+}
+
+function bundleZip(bundle: ConfigBundle): Uint8Array {
+  const files: Record<string, Uint8Array> = { 'bundle.json': strToU8(JSON.stringify(bundle, null, 2)) };
+  for (const app of bundle.apps) {
+    for (const item of app.items)
+      files[`${bundle.namespace}/${app.name}/${item.name}`] = strToU8(item.content);
+  }
+  return zipSync(files);
+}
+
+@ApiTags('config')
+@Controller('api/config/v1')
+@UseFilters(ConfigExceptionFilter)
+@UsePipes(new ValidationPipe({ whitelist: true, transform: true, forbidUnknownValues: false }))
+export class ConfigController {
+  constructor(@Inject(CONFIG_CENTER) private readonly config: ConfigCenter) {}
+
+  // ---- namespaces and apps ----
+
+  @Get('namespaces')
+  @ApiOperation({ summary: 'List namespaces with their apps' })
+  listNamespaces(): Promise<NamespaceView[]> {
+    return this.config.listNamespaces();
+  }
+
+  @Put('namespaces/:ns')
+  @ApiOperation({ summary: 'Create or describe a namespace' })
+  putNamespace(@Param('ns') ns: string, @Body() body: DescriptionDto): Promise<NamespaceView> {
+    return this.config.putNamespace(ns, body.description ?? '');
+  }
+
+  @Get('namespaces/:ns/apps')
+  @ApiOperation({ summary: 'List the apps of a namespace with their item names' })
+  listApps(@Param('ns') ns: string): Promise<AppView[]> {
+    return this.config.listApps(ns);
+  }
+
+  @Put('namespaces/:ns/apps/:app')
+  @ApiOperation({ summary: 'Create or describe an app' })
+  putApp(@Param('ns') ns: string, @Param('app') app: string, @Body() body: DescriptionDto): Promise<AppView> {
+    return this.config.putApp(ns, app, body.description ?? '');
+  }
+
+  // ---- items ----
+
+  @Get('namespaces/:ns/apps/:app/items')
+  @ApiOperation({ summary: "List an app's items (live content, version, draft and gray state)" })
+  listItems(@Param('ns') ns: string, @Param('app') app: string): Promise<ConfigItemView[]> {
+    return this.config.listItems(ns, app);
+  }
+
+  @Get(ITEM)
+  @ApiOperation({
+    summary: 'Get an item: live content, version, modRevision (for expectedRevision), draft, gray',
+  })
+  @ApiResponse({ status: 404, description: 'no such item' })
+  getItem(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+  ): Promise<ConfigItemView> {
+    return this.config.getItem(ref(ns, app, name));
+  }
+
+  @Put(ITEM)
+  @ApiOperation({ summary: 'Create an item or change its format, description or JSON Schema' })
+  putItem(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: PutItemDto,
+  ): Promise<ConfigItemView> {
+    return this.config.putItem(ref(ns, app, name), body);
+  }
+
+  @Delete(ITEM)
+  @ApiOperation({
+    summary: 'Delete an item, its draft, gray release and releases (the audit archive keeps them)',
+  })
+  async deleteItem(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Query('author') author?: string,
+  ): Promise<{ deleted: boolean }> {
+    return { deleted: await this.config.deleteItem(ref(ns, app, name), author ?? '') };
+  }
+
+  // ---- drafts ----
+
+  @Get(`${ITEM}/draft`)
+  @ApiOperation({ summary: "Get the item's draft" })
+  getDraft(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+  ): Promise<DraftRecord> {
+    return this.config.getDraft(ref(ns, app, name));
+  }
+
+  @Put(`${ITEM}/draft`)
+  @ApiOperation({ summary: 'Save a draft (not visible to subscribers until published)' })
+  saveDraft(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: SaveDraftDto,
+  ): Promise<DraftRecord> {
+    return this.config.saveDraft(ref(ns, app, name), body);
+  }
+
+  @Delete(`${ITEM}/draft`)
+  @ApiOperation({ summary: 'Discard the draft' })
+  async discardDraft(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+  ): Promise<{ discarded: boolean }> {
+    return { discarded: await this.config.discardDraft(ref(ns, app, name)) };
+  }
+
+  @Post(`${ITEM}/validate`)
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Validate content (format, JSON Schema) without publishing' })
+  async validate(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: ValidateDto,
+  ): Promise<{ valid: boolean; issues: ValidationIssue[] }> {
+    const issues = await this.config.validate(ref(ns, app, name), body.content, body.format);
+    return { valid: issues.length === 0, issues };
+  }
+
+  // ---- publish, releases, rollback ----
+
+  @Post(`${ITEM}/publish`)
+  @ApiOperation({ summary: 'Publish content (or the draft) as a new release, guarded by expectedRevision' })
+  @ApiResponse({ status: 201, description: 'the new release' })
+  @ApiResponse({ status: 400, description: 'invalid content: issues[] with line and column' })
+  @ApiResponse({ status: 409, description: 'the live release changed: base and current releases' })
+  publish(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: PublishDto,
+  ): Promise<ConfigReleaseView> {
+    return this.config.publish(ref(ns, app, name), body);
+  }
+
+  @Get(`${ITEM}/releases`)
+  @ApiOperation({ summary: 'Releases, newest first' })
+  @ApiQuery({ name: 'limit', required: false })
+  listReleases(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Query('limit') limit?: string,
+  ): Promise<ConfigReleaseView[]> {
+    return this.config.listReleases(ref(ns, app, name), intQuery(limit, 'limit'));
+  }
+
+  @Get(`${ITEM}/releases/:version`)
+  @ApiOperation({ summary: 'One release' })
+  getRelease(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ): Promise<ConfigReleaseView> {
+    return this.config.getRelease(ref(ns, app, name), intQuery(version, 'version'));
+  }
+
+  @Get(`${ITEM}/diff`)
+  @ApiOperation({ summary: 'Unified diff between two releases (to omitted: the live content)' })
+  @ApiQuery({ name: 'from', required: true })
+  @ApiQuery({ name: 'to', required: false })
+  async diff(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Query('from') from?: string,
+    @Query('to') to?: string,
+  ): Promise<{ from: number; to: number; unified: string }> {
+    const f = intQuery(from, 'from');
+    const t = intQuery(to, 'to');
+    return { from: f, to: t, unified: await this.config.diff(ref(ns, app, name), f, t) };
+  }
+
+  @Post(`${ITEM}/rollback`)
+  @ApiOperation({ summary: "Roll back: a new release with release N's content (history is never rewritten)" })
+  rollback(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: RollbackDto,
+  ): Promise<ConfigReleaseView> {
+    return this.config.rollback(ref(ns, app, name), body);
+  }
+
+  @Get(`${ITEM}/history`)
+  @ApiOperation({ summary: 'Who changed the item when, from the audit archive (survives compaction)' })
+  history(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Query('limit') limit?: string,
+  ): Promise<AuditEntryView[]> {
+    return this.config.history(ref(ns, app, name), intQuery(limit, 'limit', 100) || 100);
+  }
+
+  // ---- gray release ----
+
+  @Get(`${ITEM}/gray`)
+  @ApiOperation({ summary: 'The active gray release' })
+  getGray(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+  ): Promise<GrayRecord> {
+    return this.config.getGray(ref(ns, app, name));
+  }
+
+  @Post(`${ITEM}/gray`)
+  @ApiOperation({
+    summary: 'Start (or replace) a gray release for subscribers matching labels and/or a percentage',
+  })
+  startGray(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: StartGrayDto,
+  ): Promise<GrayRecord> {
+    return this.config.startGray(ref(ns, app, name), {
+      content: body.content,
+      rule: { labels: body.rule.labels ?? {}, percentage: body.rule.percentage ?? 100 },
+      author: body.author,
+      comment: body.comment,
+    });
+  }
+
+  @Post(`${ITEM}/gray/promote`)
+  @ApiOperation({ summary: 'Promote the gray release to everyone (a new main release)' })
+  promoteGray(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: PromoteGrayDto,
+  ): Promise<ConfigReleaseView> {
+    return this.config.promoteGray(ref(ns, app, name), body);
+  }
+
+  @Post(`${ITEM}/gray/abandon`)
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Abandon the gray release: its subscribers go back to the main release' })
+  async abandonGray(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Body() body: PromoteGrayDto,
+  ): Promise<{ abandoned: boolean }> {
+    return { abandoned: await this.config.abandonGray(ref(ns, app, name), body) };
+  }
+
+  // ---- listeners ----
+
+  @Get(`${ITEM}/listeners`)
+  @ApiOperation({ summary: 'Who listens to this item and which version each holds (and should hold)' })
+  itemListeners(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+  ): Promise<ListenerView[]> {
+    return this.config.listListeners(ns, app, name);
+  }
+
+  @Get('namespaces/:ns/apps/:app/listeners')
+  @ApiOperation({ summary: "The app's subscribers with their labels and applied versions" })
+  appListeners(@Param('ns') ns: string, @Param('app') app: string): Promise<ListenerView[]> {
+    return this.config.listListeners(ns, app);
+  }
+
+  @Post('namespaces/:ns/apps/:app/listeners')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'A subscriber reports its labels and applied versions' })
+  async report(@Param('ns') ns: string, @Param('app') app: string, @Body() body: ReportDto): Promise<void> {
+    await this.config.report({ ...body, namespace: ns, app });
+  }
+
+  // ---- watch ----
+
+  @Get('namespaces/:ns/apps/:app/watch')
+  @ApiOperation({
+    summary:
+      'SSE stream of ConfigWatchEvent (event: snapshot|change, id: revision); resumes after ?revision= or Last-Event-ID',
+  })
+  @ApiQuery({ name: 'labels', required: false, example: 'zone=eu-1,canary=true' })
+  @ApiQuery({ name: 'subscriber', required: false })
+  @ApiQuery({ name: 'revision', required: false })
+  async watch(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Query() query: Record<string, string>,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const lastEventId = req.header('last-event-id');
+    const revision = intQuery(lastEventId || query.revision, 'revision');
+    const params = {
+      namespace: ns,
+      app,
+      labels: parseLabels(query.labels),
+      subscriberId: query.subscriber || undefined,
+      revision,
+      trackListener: true,
+    };
+    let heartbeat: NodeJS.Timeout | undefined;
+    let handle: { close(): void } | undefined;
+    const end = (): void => {
+      clearInterval(heartbeat);
+      handle?.close();
+      handle = undefined;
+    };
+    req.on('close', end);
+    try {
+      const opened = await this.config.subscribe(
+        params,
+        (event) => {
+          if (!res.headersSent) startSse(res);
+          res.write(`id: ${event.revision}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+        },
+        (err) => {
+          if (err && !res.writableEnded)
+            res.write(`event: error\ndata: ${JSON.stringify(configErrorBody(err).body)}\n\n`);
+          end();
+          res.end();
+        },
+      );
+      if (req.destroyed) {
+        opened.close();
+        return;
+      }
+      handle = opened;
+      if (!res.headersSent) startSse(res);
+      heartbeat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
+      heartbeat.unref();
+    } catch (err) {
+      end();
+      const { status, body } = configErrorBody(err);
+      if (!res.headersSent) res.status(status).json(body);
+      else res.end();
+    }
+  }
+
+  @Get('namespaces/:ns/apps/:app/poll')
+  @ApiOperation({
+    summary:
+      'Long-poll: events after ?revision= (a snapshot when 0), waiting up to timeoutMs (default 30000) for one',
+  })
+  @ApiQuery({ name: 'labels', required: false })
+  @ApiQuery({ name: 'subscriber', required: false })
+  @ApiQuery({ name: 'revision', required: false })
+  @ApiQuery({ name: 'timeoutMs', required: false })
+  poll(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Query() query: Record<string, string>,
+  ): Promise<LongPollResult> {
+    return this.config.poll(
+      {
+        namespace: ns,
+        app,
+        labels: parseLabels(query.labels),
+        subscriberId: query.subscriber || undefined,
+        revision: intQuery(query.revision, 'revision'),
+      },
+      Math.min(MAX_POLL_MS, intQuery(query.timeoutMs, 'timeoutMs', 30_000)),
+    );
+  }
+
+  // ---- import / export ----
+
+  @Get('namespaces/:ns/export')
+  @ApiOperation({
+    summary: 'Export a namespace as a JSON bundle (?format=zip: bundle.json plus one file per item)',
+  })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'zip'] })
+  async exportNamespace(
+    @Param('ns') ns: string,
+    @Query('format') format: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    this.sendBundle(res, await this.config.exportBundle(ns), format);
+  }
+
+  @Get('namespaces/:ns/apps/:app/export')
+  @ApiOperation({ summary: 'Export one app as a JSON bundle (?format=zip for a zip)' })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'zip'] })
+  async exportApp(
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Query('format') format: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    this.sendBundle(res, await this.config.exportBundle(ns, app), format);
+  }
+
+  private sendBundle(res: Response, bundle: ConfigBundle, format: string | undefined): void {
+    const base = `cairn-config-${bundle.namespace}${bundle.apps.length === 1 ? `-${bundle.apps[0].name}` : ''}`;
+    if (format === 'zip') {
+      res.setHeader('content-type', 'application/zip');
+      res.setHeader('content-disposition', `attachment; filename="${base}.zip"`);
+      res.end(Buffer.from(bundleZip(bundle)));
+      return;
+    }
+    res.json(bundle);
+  }
+
+  @Post('import')
+  @ApiOperation({
+    summary: 'Import a JSON bundle: changed items become drafts, or releases with publish: true',
+  })
+  importBundle(@Body() body: ImportDto): Promise<ImportResult> {
+    return this.config.importBundle(body.bundle as unknown as ConfigBundle, {
+      author: body.author,
+      publish: body.publish,
+    });
+  }
+}
+
+function startSse(res: Response): void {
+  res.status(200);
+  res.setHeader('content-type', 'text/event-stream');
+  res.setHeader('cache-control', 'no-cache');
+  res.setHeader('connection', 'keep-alive');
+  res.setHeader('x-accel-buffering', 'no');
+  res.flushHeaders();
+  res.write(': connected\n\n');
+}

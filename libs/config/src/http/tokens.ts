@@ -1,0 +1,1 @@
+export const CONFIG_CENTER = Symbol('CONFIG_CENTER');

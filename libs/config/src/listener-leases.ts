@@ -1,0 +1,86 @@
+// Leases for listener records: one per member for subscribers with an open stream (kept alive while the
+// member runs, so a dead member's listeners vanish after the TTL), and short shared ones for subscribers
+// that only report (long-poll), renewed by reporting.
+import type { EtcdApis, Logger } from '@cairn/server';
+
+const POLLER_TTL_SECONDS = 120;
+/** A poller lease is reused for this long, then a fresh one is granted (the old one lapses on its own). */
+const POLLER_ROTATE_MS = 30_000;
+
+export class ListenerLeases {
+  private member: Promise<string> | undefined;
+  private poller: { id: Promise<string>; grantedAt: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly apis: EtcdApis,
+    private readonly ttlSeconds: number,
+    private readonly logger: Logger,
+  ) {}
+
+  private async grant(ttl: number): Promise<string> {
+    const res = (await this.apis.lease.grant({ ID: '0', TTL: String(ttl) } as never)) as { ID: string };
+    return String(res.ID);
+  }
+
+  memberLease(): Promise<string> {
+    if (!this.member) {
+      const granted = this.grant(this.ttlSeconds);
+      this.member = granted;
+      granted.then(
+        () => this.keepAlive(),
+        () => {
+          if (this.member === granted) this.member = undefined;
+        },
+      );
+    }
+    return this.member;
+  }
+
+  private keepAlive(): void {
+    if (this.timer || this.closed) return;
+    const period = Math.max(1000, (this.ttlSeconds * 1000) / 3);
+    this.timer = setInterval(() => {
+      const current = this.member;
+      if (!current) return;
+      current
+        .then((id) => this.apis.lease.keepAlive(id))
+        .then((res) => {
+          // TTL 0: the lease is gone (e.g. expired during a long partition): grant a new one next time.
+          if (Number((res as { TTL: string | number }).TTL) <= 0 && this.member === current)
+            this.member = undefined;
+        })
+        .catch((err: unknown) => this.logger.debug({ err }, 'config listener lease keep-alive failed'));
+    }, period);
+    this.timer.unref();
+  }
+
+  pollerLease(): Promise<string> {
+    const now = Date.now();
+    if (!this.poller || now - this.poller.grantedAt > POLLER_ROTATE_MS) {
+      const id = this.grant(POLLER_TTL_SECONDS);
+      const entry = { id, grantedAt: now };
+      this.poller = entry;
+      id.catch(() => {
+        if (this.poller === entry) this.poller = undefined;
+      });
+    }
+    return this.poller.id;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const member = this.member;
+    this.member = undefined;
+    if (!member) return;
+    try {
+      const id = await member;
+      await this.apis.lease.revoke({ ID: id } as never);
+    } catch {
+      // shutting down: the lease lapses by itself
+    }
+  }
+}

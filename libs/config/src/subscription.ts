@@ -1,0 +1,240 @@
+// One subscriber's view of an app: which release of each item applies to its labels (main or gray), kept
+// up to date from a watch on the app's keys and sent as snapshot/change events. Resuming from a revision
+// MVCC still has rebuilds the state as of that revision and replays every later revision in order, so a
+// subscriber that was away sees each publish once, in order; a compacted revision gets a fresh snapshot.
+import { createHash } from 'node:crypto';
+import { parseContentSafe } from './formats';
+import type { ConfigKv, Kv, StoreWatchResponse } from './kv';
+import { appPrefix, classifyAppKey, subscriptionRange } from './keys';
+import type { AppliedItem, ConfigFormat, ConfigWatchEvent, GrayRecord, GrayRule, ItemRecord } from './types';
+
+export interface SubscribeParams {
+  namespace: string;
+  app: string;
+  labels?: Record<string, string>;
+  /** Stable subscriber ID: percentage gray releases hash it. */
+  subscriberId?: string;
+  /** Resume after this KV revision (0 = start with a snapshot). */
+  revision?: number;
+}
+
+/** Percentage bucket 0..99 of a subscriber (stable across items: the same subscribers form the canary cohort). */
+export function grayBucket(subscriberId: string): number {
+  return createHash('sha256').update(subscriberId).digest().readUInt32BE(0) % 100;
+}
+
+export function grayApplies(rule: GrayRule, labels: Record<string, string>, subscriberId: string): boolean {
+  for (const [k, v] of Object.entries(rule.labels)) if (labels[k] !== v) return false;
+  if (rule.percentage >= 100) return true;
+  if (rule.percentage <= 0) return false;
+  return grayBucket(subscriberId) < rule.percentage;
+}
+
+interface ItemState {
+  item?: ItemRecord;
+  live?: { content: string; modRevision: number };
+  gray?: { record: GrayRecord; modRevision: number };
+}
+
+interface Sent {
+  version: number;
+  gray: boolean;
+  format: ConfigFormat;
+}
+
+const RESUME_WAIT_MS = 2000;
+
+export class ConfigSubscription {
+  private state = new Map<string, ItemState>();
+  private sent = new Map<string, Sent>();
+  private cancelWatch: (() => void) | undefined;
+  private closed = false;
+  lastRevision = 0;
+  private readonly labels: Record<string, string>;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly kv: ConfigKv,
+    private readonly params: SubscribeParams,
+    private readonly send: (event: ConfigWatchEvent) => void,
+    private readonly onEnd: (err?: Error) => void,
+  ) {
+    this.labels = params.labels ?? {};
+    this.prefix = appPrefix(params.namespace, params.app);
+  }
+
+  async start(): Promise<void> {
+    let resume = Number(this.params.revision ?? 0);
+    if (resume > this.kv.currentRevision) {
+      // The subscriber saw a revision this member has not applied yet: wait a little for it.
+      const deadline = Date.now() + RESUME_WAIT_MS;
+      while (this.kv.currentRevision < resume && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (this.kv.currentRevision < resume) resume = 0;
+    }
+    if (resume > 0 && resume >= this.kv.compactRevision) {
+      try {
+        await this.load(resume);
+        for (const name of this.state.keys()) this.markSent(name);
+        this.lastRevision = resume;
+        this.watchFrom(resume + 1);
+        return;
+      } catch {
+        // compacted between the check and the read: fall through to a snapshot
+      }
+    }
+    await this.snapshotAndWatch();
+  }
+
+  private async snapshotAndWatch(): Promise<void> {
+    const revision = await this.load(0);
+    if (this.closed) return;
+    this.sent.clear();
+    const items: AppliedItem[] = [];
+    for (const name of [...this.state.keys()].sort()) {
+      const applied = this.applicable(name);
+      if (applied) items.push(applied);
+      this.markSent(name);
+    }
+    this.lastRevision = revision;
+    this.send({ kind: 'snapshot', revision, items, deleted: [] });
+    this.watchFrom(revision + 1);
+  }
+
+  /** Reads the app's state at `revision` (0 = now); returns the revision read at. */
+  private async load(revision: number): Promise<number> {
+    const { key } = subscriptionRange(this.params.namespace, this.params.app);
+    const live = await this.kv.range(key, Buffer.from(`${this.prefix}~`), { revision });
+    const at = revision || live.revision;
+    const [gray, items] = await Promise.all([
+      this.kv.prefix(`${this.prefix}~gray/`, { revision: at }),
+      this.kv.prefix(`${this.prefix}~item/`, { revision: at }),
+    ]);
+    this.state = new Map();
+    for (const kv of [...live.kvs, ...gray.kvs, ...items.kvs]) this.applyKv(kv.key.toString('utf8'), kv);
+    return at;
+  }
+
+  private entry(name: string): ItemState {
+    let e = this.state.get(name);
+    if (!e) {
+      e = {};
+      this.state.set(name, e);
+    }
+    return e;
+  }
+
+  /** Apply one key's new value (undefined = deleted); returns the item name it touched. */
+  private applyKv(key: string, kv: Pick<Kv, 'value' | 'modRevision'> | undefined): string | undefined {
+    const kind = classifyAppKey(this.prefix, key);
+    if (kind.kind === 'live') {
+      this.entry(kind.name).live = kv
+        ? { content: kv.value.toString('utf8'), modRevision: kv.modRevision }
+        : undefined;
+      return kind.name;
+    }
+    if (kind.kind === 'item') {
+      this.entry(kind.name).item = kv ? (JSON.parse(kv.value.toString('utf8')) as ItemRecord) : undefined;
+      return kind.name;
+    }
+    if (kind.kind === 'gray') {
+      this.entry(kind.name).gray = kv
+        ? { record: JSON.parse(kv.value.toString('utf8')) as GrayRecord, modRevision: kv.modRevision }
+        : undefined;
+      return kind.name;
+    }
+    return undefined;
+  }
+
+  private applicable(name: string): AppliedItem | undefined {
+    const s = this.state.get(name);
+    if (!s?.item || !s.live || s.item.version === 0) return undefined;
+    const format = s.item.format;
+    if (s.gray && grayApplies(s.gray.record.rule, this.labels, this.params.subscriberId ?? '')) {
+      const content = s.gray.record.content;
+      return {
+        name,
+        format,
+        version: s.gray.record.version,
+        content,
+        value: parseContentSafe(format, content),
+        gray: true,
+        revision: s.gray.modRevision,
+      };
+    }
+    return {
+      name,
+      format,
+      version: s.item.version,
+      content: s.live.content,
+      value: parseContentSafe(format, s.live.content),
+      gray: false,
+      revision: s.live.modRevision,
+    };
+  }
+
+  private markSent(name: string): void {
+    const a = this.applicable(name);
+    if (a) this.sent.set(name, { version: a.version, gray: a.gray, format: a.format });
+    else this.sent.delete(name);
+  }
+
+  private watchFrom(startRevision: number): void {
+    if (this.closed) return;
+    const { key, rangeEnd } = subscriptionRange(this.params.namespace, this.params.app);
+    this.cancelWatch = this.kv.watch(key, rangeEnd, startRevision, (res) => this.onWatch(res));
+  }
+
+  private onWatch(res: StoreWatchResponse): void {
+    if (this.closed) return;
+    if (res.compactRevision !== undefined) {
+      // Fell behind past compaction while catching up: start over from a snapshot.
+      this.cancelWatch = undefined;
+      this.snapshotAndWatch().catch((err: unknown) => this.onEnd(err as Error));
+      return;
+    }
+    // Events are whole revisions in order; handle one revision at a time.
+    let i = 0;
+    while (i < res.events.length) {
+      const revision = res.events[i].kv.modRevision;
+      const touched = new Set<string>();
+      for (; i < res.events.length && res.events[i].kv.modRevision === revision; i++) {
+        const event = res.events[i];
+        const name = this.applyKv(event.kv.key.toString('utf8'), event.type === 'put' ? event.kv : undefined);
+        if (name) touched.add(name);
+      }
+      this.emit(revision, touched);
+    }
+    this.lastRevision = Math.max(this.lastRevision, res.revision);
+  }
+
+  private emit(revision: number, touched: Set<string>): void {
+    const items: AppliedItem[] = [];
+    const deleted: string[] = [];
+    for (const name of [...touched].sort()) {
+      const a = this.applicable(name);
+      const before = this.sent.get(name);
+      if (!a) {
+        if (before) deleted.push(name);
+        this.sent.delete(name);
+        const s = this.state.get(name);
+        if (s && !s.item && !s.live && !s.gray) this.state.delete(name);
+        continue;
+      }
+      if (before && before.version === a.version && before.gray === a.gray && before.format === a.format)
+        continue;
+      items.push(a);
+      this.sent.set(name, { version: a.version, gray: a.gray, format: a.format });
+    }
+    this.lastRevision = revision;
+    if (items.length > 0 || deleted.length > 0) this.send({ kind: 'change', revision, items, deleted });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelWatch?.();
+    this.cancelWatch = undefined;
+  }
+}
