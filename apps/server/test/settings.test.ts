@@ -45,7 +45,26 @@ describe('defaults', () => {
       autoCompactionRetention: '0',
       preVote: true,
       logLevel: 'info',
+      auditDbUrl: undefined,
+      auditAllKeys: false,
+      auditValueMaxBytes: 1_048_576,
     } satisfies ServerSettings);
+  });
+
+  it('archive config and registry keys into SQLite unless --audit-db-url names a PostgreSQL database', () => {
+    const s = settings([
+      '--audit-db-url',
+      'postgres://cairn:secret@127.0.0.1:5432/audit',
+      '--audit-all-keys',
+      '--audit-value-max-bytes=4096',
+    ]);
+    expect(s).toMatchObject({
+      auditDbUrl: 'postgres://cairn:secret@127.0.0.1:5432/audit',
+      auditAllKeys: true,
+      auditValueMaxBytes: 4096,
+    });
+    expect(settings([], { CAIRN_AUDIT_DB_URL: 'postgresql://db/x' }).auditDbUrl).toBe('postgresql://db/x');
+    expect(() => settings(['--audit-db-url', 'mysql://db/x'])).toThrow(/--audit-db-url/);
   });
 
   it('derive the data dir and the one-member initial cluster from --name and the advertised peer URLs', () => {

@@ -99,6 +99,24 @@ export const FLAGS: FlagSpec[] = [
     default: 'true',
     help: 'Run a pre-vote round before an election (etcd 3.5 default).',
   },
+  {
+    name: 'audit-db-url',
+    type: 'string',
+    default: '',
+    help: 'Audit archive database: postgres://user:pass@host:port/db (default: SQLite in <data-dir>/audit).',
+  },
+  {
+    name: 'audit-all-keys',
+    type: 'bool',
+    default: 'false',
+    help: 'Archive changes of every key, not only /cairn/config/ and /cairn/registry/.',
+  },
+  {
+    name: 'audit-value-max-bytes',
+    type: 'int',
+    default: '1048576',
+    help: 'Values larger than this are archived as their sha256 and size only.',
+  },
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },
   {
     name: 'logger',

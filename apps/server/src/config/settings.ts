@@ -22,6 +22,10 @@ export interface ServerSettings {
   autoCompactionRetention: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   preVote: boolean;
+  /** Audit archive (libs/audit): PostgreSQL URL, or undefined for SQLite in the data dir. */
+  auditDbUrl: string | undefined;
+  auditAllKeys: boolean;
+  auditValueMaxBytes: number;
 }
 
 const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
@@ -89,6 +93,18 @@ export function toSettings(raw: RawFlags): ServerSettings {
   if (preVoteText !== 'true' && preVoteText !== 'false') {
     throw new FlagError(`invalid value "${preVoteText}" for flag --pre-vote: expected true or false`);
   }
+  const auditDbUrl = get('audit-db-url');
+  if (auditDbUrl !== '' && !/^postgres(ql)?:\/\/./i.test(auditDbUrl)) {
+    throw new FlagError(
+      `invalid value for flag --audit-db-url: expected postgres://... or postgresql://... (empty = SQLite in the data dir)`,
+    );
+  }
+  const auditAllKeysText = get('audit-all-keys');
+  if (auditAllKeysText !== 'true' && auditAllKeysText !== 'false') {
+    throw new FlagError(
+      `invalid value "${auditAllKeysText}" for flag --audit-all-keys: expected true or false`,
+    );
+  }
   return {
     name,
     dataDir: get('data-dir') || `${name}.cairn`,
@@ -109,6 +125,9 @@ export function toSettings(raw: RawFlags): ServerSettings {
     autoCompactionRetention: retention,
     logLevel: logLevel as ServerSettings['logLevel'],
     preVote: preVoteText === 'true',
+    auditDbUrl: auditDbUrl === '' ? undefined : auditDbUrl,
+    auditAllKeys: auditAllKeysText === 'true',
+    auditValueMaxBytes: int('audit-value-max-bytes', 0),
   };
 }
 
