@@ -3,6 +3,8 @@
 #   etcd-server  real etcd 3.4, the reference the compat tests are validated against (CAIRN_TEST_TARGET=etcd)
 #   etcd-client  etcdctl 3.4, driven by test/compat/etcdctl.test.ts
 #   chromium     (with --browser) headless browser for the console tests
+#   postgresql   a real PostgreSQL server for the audit archive tests (libs/audit, test/audit start their own
+#                throwaway cluster from /usr/lib/postgresql/*/bin; the packaged one is not used)
 # Idempotent: packages already installed are skipped, and apt-get is not run at all when nothing is missing.
 # Uses sudo only when not running as root.
 set -euo pipefail
@@ -12,7 +14,7 @@ usage() {
   exit 2
 }
 
-packages=(etcd-server etcd-client)
+packages=(etcd-server etcd-client postgresql)
 for arg in "$@"; do
   case "$arg" in
     --browser) packages+=(chromium) ;;
@@ -63,4 +65,8 @@ for binary in /usr/bin/etcd /usr/bin/etcdctl; do
     exit 1
   fi
 done
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  echo "expected /usr/lib/postgresql/*/bin/initdb after installing ${missing[*]}" >&2
+  exit 1
+fi
 echo "done"
