@@ -3,6 +3,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { CairnNode } from '@cairn/server';
 import type { EtcdApis } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
+import { ConsoleModule } from '../console/console.module';
 import { GatewayController } from './gateway.controller';
 import { ProbesController } from './probes.controller';
 import { CAIRN_NODE, ETCD_APIS, METRICS } from './tokens';
@@ -18,7 +19,7 @@ export class AppModule {
   ): DynamicModule {
     return {
       module: AppModule,
-      imports: [...features],
+      imports: [ConsoleModule.forMember(node, apis), ...features],
       controllers: [ProbesController, GatewayController],
       providers: [
         { provide: CAIRN_NODE, useValue: node },
