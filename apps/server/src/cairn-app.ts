@@ -15,6 +15,8 @@ import {
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis } from '@cairn/server';
 import { ConfigCenter, ConfigCenterModule, registerConfigService } from '@cairn/config';
+import { AuditArchiver, AuditModule } from '@cairn/audit';
+import path from 'node:path';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
 import { CairnMetrics } from './metrics';
@@ -50,6 +52,16 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
     observe: (kind, seconds) => metrics.observe(kind, seconds),
   });
 
+  // Audit archive (libs/audit): this member archives its own applied log (config and registry keys).
+  const audit = AuditArchiver.start({
+    node,
+    logger,
+    dbUrl: settings.auditDbUrl,
+    sqlitePath: path.join(settings.dataDir, 'audit', 'audit.sqlite'),
+    allKeys: settings.auditAllKeys,
+    valueMaxBytes: settings.auditValueMaxBytes,
+  });
+
   // The peer URL: Raft messages and snapshots between members.
   const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
   const peerTransport = node.peerTransport;
@@ -77,7 +89,10 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
   const nest: INestApplication = await NestFactory.create(
-    AppModule.forMember(node, apis, metrics, [ConfigCenterModule.forCenter(configCenter)]),
+    AppModule.forMember(node, apis, metrics, [
+      AuditModule.forArchive(audit),
+      ConfigCenterModule.forCenter(configCenter),
+    ]),
     new ExpressAdapter(),
     {
       bodyParser: false,
@@ -127,6 +142,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
       injector.destroy();
       grpcServer.forceShutdown();
       await nest.close();
+      await audit.close();
       await node.close();
       peerServer.forceShutdown();
     },
