@@ -918,6 +918,7 @@ export class ConfigCenter {
     const handle = await this.subscribe(
       { ...params, trackListener: false },
       (event) => {
+        if (event.kind === 'resumed') return;
         events.push(event);
         // Let the rest of this revision batch arrive before answering.
         setImmediate(wake);

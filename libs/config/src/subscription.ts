@@ -78,6 +78,7 @@ export class ConfigSubscription {
         await this.load(resume);
         for (const name of this.state.keys()) this.markSent(name);
         this.lastRevision = resume;
+        this.send({ kind: 'resumed', revision: resume, items: [], deleted: [] });
         this.watchFrom(resume + 1);
         return;
       } catch {

@@ -175,10 +175,12 @@ export interface AppliedItem {
 
 /**
  * One message of a config watch (SSE `data`, gRPC ConfigWatchEvent, long-poll `events[]`):
- * `snapshot` replaces the subscriber's whole state, `change` updates the listed items and removes `deleted`.
+ * `snapshot` replaces the subscriber's whole state, `change` updates the listed items and removes `deleted`,
+ * `resumed` (streams only, first message after resuming from a revision MVCC still has) says the
+ * subscriber's state as of `revision` is current up to the changes that follow.
  */
 export interface ConfigWatchEvent {
-  kind: 'snapshot' | 'change';
+  kind: 'snapshot' | 'change' | 'resumed';
   revision: number;
   items: AppliedItem[];
   deleted: string[];
