@@ -15,6 +15,8 @@ import {
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis } from '@cairn/server';
 import { ConfigCenter, ConfigCenterModule, registerConfigService } from '@cairn/config';
+import { createRegistryFeature } from '@cairn/registry';
+import { setupOpenApi } from './http/openapi';
 import { AuditArchiver, AuditModule } from '@cairn/audit';
 import path from 'node:path';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
@@ -86,12 +88,16 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
   const configCenter = new ConfigCenter({ node, apis, logger });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
+  // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
+  const registry = createRegistryFeature({ node, apis, logger, namingPrefix: settings.registryNamingPrefix });
+  registry.addGrpcService(grpcServer);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
   const nest: INestApplication = await NestFactory.create(
     AppModule.forMember(node, apis, metrics, [
       AuditModule.forArchive(audit),
       ConfigCenterModule.forCenter(configCenter),
+      registry.module,
     ]),
     new ExpressAdapter(),
     {
@@ -99,6 +105,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
       logger: false,
     },
   );
+  setupOpenApi(nest);
   await nest.init();
   const httpServer = nest.getHttpServer() as http.Server;
 
@@ -137,6 +144,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
     clientUrls,
     async close() {
       endConfigWatches();
+      registry.close();
       await configCenter.close();
       for (const listener of listeners) await listener.close();
       injector.destroy();

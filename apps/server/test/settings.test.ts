@@ -48,7 +48,14 @@ describe('defaults', () => {
       auditDbUrl: undefined,
       auditAllKeys: false,
       auditValueMaxBytes: 1_048_576,
+      registryNamingPrefix: '/cairn/naming/',
     } satisfies ServerSettings);
+  });
+
+  it('take the registry naming prefix from --registry-naming-prefix, always ending in "/"', () => {
+    expect(settings(['--registry-naming-prefix', 'services']).registryNamingPrefix).toBe('services/');
+    expect(settings([], { CAIRN_REGISTRY_NAMING_PREFIX: '/n/' }).registryNamingPrefix).toBe('/n/');
+    expect(() => settings(['--registry-naming-prefix='])).toThrow(/--registry-naming-prefix/);
   });
 
   it('archive config and registry keys into SQLite unless --audit-db-url names a PostgreSQL database', () => {

@@ -100,6 +100,12 @@ export const FLAGS: FlagSpec[] = [
     help: 'Run a pre-vote round before an election (etcd 3.5 default).',
   },
   {
+    name: 'registry-naming-prefix',
+    type: 'string',
+    default: '/cairn/naming/',
+    help: 'Prefix of the service registry\'s etcd naming keys (<prefix><service>/<instance> -> {"Op":0,"Addr":...}) for etcd\'s gRPC resolver.',
+  },
+  {
     name: 'audit-db-url',
     type: 'string',
     default: '',

@@ -22,6 +22,8 @@ export interface ServerSettings {
   autoCompactionRetention: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   preVote: boolean;
+  /** Prefix of the registry's etcd naming keys (ends with '/'). */
+  registryNamingPrefix: string;
   /** Audit archive (libs/audit): PostgreSQL URL, or undefined for SQLite in the data dir. */
   auditDbUrl: string | undefined;
   auditAllKeys: boolean;
@@ -125,10 +127,20 @@ export function toSettings(raw: RawFlags): ServerSettings {
     autoCompactionRetention: retention,
     logLevel: logLevel as ServerSettings['logLevel'],
     preVote: preVoteText === 'true',
+    registryNamingPrefix: namingPrefix(get('registry-naming-prefix')),
     auditDbUrl: auditDbUrl === '' ? undefined : auditDbUrl,
     auditAllKeys: auditAllKeysText === 'true',
     auditValueMaxBytes: int('audit-value-max-bytes', 0),
   };
+}
+
+function namingPrefix(text: string): string {
+  if (text === '' || /\s/.test(text)) {
+    throw new FlagError(
+      `invalid value "${text}" for flag --registry-naming-prefix: expected a non-empty key prefix`,
+    );
+  }
+  return text.endsWith('/') ? text : `${text}/`;
 }
 
 function parseUrl(text: string, flag: string): URL {

@@ -1,0 +1,130 @@
+// cairn.registry.v1.Registry on the member's grpc-js server: the same operations as the REST API, with a
+// server-streaming Watch. Proto field names equal the REST JSON names, so records pass through as they are.
+import * as grpc from '@grpc/grpc-js';
+import {
+  loadEtcdServices,
+  type RegistryInstanceRef__Output,
+  type RegistryListInstancesRequest__Output,
+  type RegistryListServicesRequest__Output,
+  type RegistryRegisterRequest__Output,
+  type RegistryUpdateRequest__Output,
+  type RegistryWatchRequest__Output,
+} from '@cairn/api';
+import { describeError } from '../errors';
+import type { CheckType, HealthStatus, InstanceStatus, RegisterInput } from '../model';
+import type { Registry } from '../registry';
+
+type Callback = (error: grpc.ServiceError | null, response?: object) => void;
+
+function fail(callback: Callback, err: unknown): void {
+  const { grpcCode, body } = describeError(err);
+  const message = (body as { message?: string }).message ?? 'error';
+  callback(
+    Object.assign(new Error(message), { code: grpcCode, details: message, metadata: new grpc.Metadata() }),
+  );
+}
+
+function unary<Req>(fn: (req: Req) => Promise<object>) {
+  return (call: grpc.ServerUnaryCall<Req, object>, callback: Callback) => {
+    fn(call.request).then(
+      (response) => callback(null, response),
+      (err: unknown) => fail(callback, err),
+    );
+  };
+}
+
+function ref(req: RegistryInstanceRef__Output) {
+  return { namespace: req.namespace || 'default', service: req.service, id: req.id };
+}
+
+export function toRegisterInput(req: RegistryRegisterRequest__Output): RegisterInput {
+  const i = req.instance;
+  const check = i?.check;
+  return {
+    namespace: i?.namespace || 'default',
+    service: i?.service ?? '',
+    id: i?.id ?? '',
+    address: {
+      host: i?.address?.host ?? '',
+      port: i?.address?.port ?? 0,
+      ...(i?.address?.scheme ? { scheme: i.address.scheme } : {}),
+    },
+    metadata: { ...(i?.metadata ?? {}) },
+    tags: [...(i?.tags ?? [])],
+    // proto3 cannot tell 0 from unset: a gRPC weight of 0 means the default (1).
+    weight: i?.weight || 1,
+    zone: i?.zone ?? '',
+    version: i?.version ?? '',
+    ...(i?.status ? { status: i.status as InstanceStatus } : {}),
+    ...(check?.type
+      ? {
+          check: {
+            type: check.type as CheckType,
+            target: check.target,
+            grpc_service: check.grpc_service,
+            interval_ms: check.interval_ms,
+            timeout_ms: check.timeout_ms,
+            failures_before_critical: check.failures_before_critical,
+            successes_before_passing: check.successes_before_passing,
+            deregister_critical_after_ms: check.deregister_critical_after_ms,
+          },
+        }
+      : {}),
+    ...(req.ttl ? { ttl: req.ttl } : {}),
+  };
+}
+
+export function registerRegistryService(server: grpc.Server, registry: Registry): void {
+  const service = loadEtcdServices().cairn.registry.v1.Registry.service;
+  server.addService(service, {
+    Register: unary((req: RegistryRegisterRequest__Output) => registry.register(toRegisterInput(req))),
+    Heartbeat: unary((req: RegistryInstanceRef__Output) => registry.heartbeat(ref(req))),
+    Update: unary((req: RegistryUpdateRequest__Output) =>
+      registry.update({
+        ...ref(req),
+        ...(Object.keys(req.metadata).length > 0 ? { metadata: req.metadata } : {}),
+        ...(req.status ? { status: req.status as InstanceStatus } : {}),
+      }),
+    ),
+    Deregister: unary((req: RegistryInstanceRef__Output) => registry.deregister(ref(req))),
+    Get: unary((req: RegistryInstanceRef__Output) => registry.get(ref(req))),
+    ListNamespaces: unary(async () => ({ namespaces: await registry.listNamespaces() })),
+    ListServices: unary((req: RegistryListServicesRequest__Output) =>
+      registry.listServices(req.namespace || 'default'),
+    ),
+    ListInstances: unary((req: RegistryListInstancesRequest__Output) =>
+      registry.listInstances(req.namespace || 'default', req.service, {
+        ...(req.health ? { health: req.health as HealthStatus } : {}),
+        ...(req.tag ? { tag: req.tag } : {}),
+        ...(req.zone ? { zone: req.zone } : {}),
+        ...(Object.keys(req.metadata).length > 0 ? { metadata: req.metadata } : {}),
+      }),
+    ),
+    Watch: (call: grpc.ServerWritableStream<RegistryWatchRequest__Output, object>) => {
+      const req = call.request;
+      try {
+        const watch = registry.watch(
+          {
+            namespace: req.namespace || 'default',
+            service: req.service,
+            startRevision: Number(req.start_revision),
+          },
+          (event) => {
+            if (!call.cancelled) call.write(event);
+          },
+        );
+        call.on('cancelled', () => watch.close());
+        call.on('close', () => watch.close());
+        call.on('error', () => watch.close());
+      } catch (err) {
+        const { grpcCode, body } = describeError(err);
+        call.destroy(
+          Object.assign(new Error((body as { message?: string }).message), {
+            code: grpcCode,
+            details: (body as { message?: string }).message,
+          }),
+        );
+      }
+    },
+  } as grpc.UntypedServiceImplementation);
+}

@@ -1,0 +1,222 @@
+// REST + SSE under /api/registry/v1.
+import {
+  type ArgumentsHost,
+  Body,
+  Catch,
+  Controller,
+  Delete,
+  type ExceptionFilter,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Put,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { EtcdError } from '@cairn/api';
+import { RegistryError, describeError } from '../errors';
+import type {
+  HeartbeatResult,
+  ListInstancesResult,
+  ListServicesResult,
+  RegisterResult,
+  RegistryInstance,
+  RegistryWatchEvent,
+} from '../model';
+import { Registry, validateName } from '../registry';
+import { ListInstancesQuery, RegisterInstanceDto, UpdateInstanceDto } from './dto';
+import { REGISTRY } from './tokens';
+
+@Catch(RegistryError, EtcdError)
+export class RegistryErrorFilter implements ExceptionFilter {
+  catch(err: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const { status, body } = describeError(err);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).json(body);
+  }
+}
+
+const SSE_KEEPALIVE_MS = 15_000;
+
+@ApiTags('registry')
+@Controller('api/registry/v1')
+@UseFilters(RegistryErrorFilter)
+@UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }))
+export class RegistryController {
+  constructor(@Inject(REGISTRY) private readonly registry: Registry) {}
+
+  @Get('namespaces')
+  @ApiOperation({ summary: 'List namespaces that have instances' })
+  async namespaces(): Promise<{ namespaces: string[] }> {
+    return { namespaces: await this.registry.listNamespaces() };
+  }
+
+  @Get('namespaces/:ns/services')
+  @ApiOperation({ summary: 'List services of a namespace with healthy/total instance counts' })
+  services(@Param('ns') ns: string): Promise<ListServicesResult> {
+    return this.registry.listServices(ns);
+  }
+
+  @Get('namespaces/:ns/services/:service/instances')
+  @ApiOperation({ summary: 'List instances of a service (filter by health, tag, zone, metadata)' })
+  instances(
+    @Param('ns') ns: string,
+    @Param('service') service: string,
+    @Query() query: ListInstancesQuery,
+  ): Promise<ListInstancesResult> {
+    return this.registry.listInstances(ns, service, {
+      ...(query.health ? { health: query.health } : {}),
+      ...(query.tag ? { tag: query.tag } : {}),
+      ...(query.zone ? { zone: query.zone } : {}),
+      ...(query.metadata ? { metadata: parsePairs(query.metadata) } : {}),
+    });
+  }
+
+  @Put('namespaces/:ns/services/:service/instances/:id')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Register (or idempotently re-register) an instance',
+    description:
+      'One txn writes the instance record and the etcd naming key, both attached to a lease of `ttl` s.',
+  })
+  register(
+    @Param('ns') ns: string,
+    @Param('service') service: string,
+    @Param('id') id: string,
+    @Body() body: RegisterInstanceDto,
+  ): Promise<RegisterResult> {
+    return this.registry.register({ ...body, namespace: ns, service, id });
+  }
+
+  @Get('namespaces/:ns/services/:service/instances/:id')
+  @ApiOperation({ summary: 'Get one instance' })
+  instance(
+    @Param('ns') ns: string,
+    @Param('service') service: string,
+    @Param('id') id: string,
+  ): Promise<RegistryInstance> {
+    return this.registry.get({ namespace: ns, service, id });
+  }
+
+  @Put('namespaces/:ns/services/:service/instances/:id/heartbeat')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Heartbeat: one keep-alive of the instance lease' })
+  heartbeat(
+    @Param('ns') ns: string,
+    @Param('service') service: string,
+    @Param('id') id: string,
+  ): Promise<HeartbeatResult> {
+    return this.registry.heartbeat({ namespace: ns, service, id });
+  }
+
+  @Patch('namespaces/:ns/services/:service/instances/:id')
+  @ApiOperation({ summary: 'Merge metadata and/or set the status (UP, DRAINING, DOWN)' })
+  update(
+    @Param('ns') ns: string,
+    @Param('service') service: string,
+    @Param('id') id: string,
+    @Body() body: UpdateInstanceDto,
+  ): Promise<RegistryInstance> {
+    return this.registry.update({ namespace: ns, service, id, ...body });
+  }
+
+  @Delete('namespaces/:ns/services/:service/instances/:id')
+  @ApiOperation({ summary: 'Deregister: delete the record and naming key, revoke the lease' })
+  deregister(
+    @Param('ns') ns: string,
+    @Param('service') service: string,
+    @Param('id') id: string,
+  ): Promise<{ revision: string }> {
+    return this.registry.deregister({ namespace: ns, service, id });
+  }
+
+  @Get('namespaces/:ns/services/:service/watch')
+  @ApiOperation({
+    summary: 'Watch a service (Server-Sent Events)',
+    description:
+      'Events: snapshot {revision, instances}, then added/updated/removed {revision, instance}; each SSE id is the revision. Last-Event-ID (or ?revision=) resumes after that revision; a compacted one gets a fresh snapshot.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false })
+  @ApiQuery({ name: 'revision', required: false, description: 'resume after this revision' })
+  watchService(
+    @Param('ns') ns: string,
+    @Param('service') service: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Query('revision') revision: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): void {
+    this.stream(ns, service, lastEventId ?? revision, req, res);
+  }
+
+  @Get('namespaces/:ns/watch')
+  @ApiOperation({ summary: 'Watch every service of a namespace (Server-Sent Events)' })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false })
+  @ApiQuery({ name: 'revision', required: false, description: 'resume after this revision' })
+  watchNamespace(
+    @Param('ns') ns: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Query('revision') revision: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): void {
+    this.stream(ns, '', lastEventId ?? revision, req, res);
+  }
+
+  private stream(ns: string, service: string, after: string | undefined, req: Request, res: Response): void {
+    let startRevision = 0;
+    if (after !== undefined && after !== '') {
+      if (!/^\d+$/.test(after)) throw new RegistryError('invalid', `invalid resume revision "${after}"`);
+      startRevision = Number(after) + 1;
+    }
+    const send = (event: RegistryWatchEvent) => {
+      const { type, ...data } = event;
+      res.write(`id: ${event.revision}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    // Names are checked before any header is sent (a bad name is a 400, not a broken stream).
+    validateName('namespace', ns);
+    if (service) validateName('service', service);
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.write(': cairn registry watch\nretry: 1000\n\n');
+    const watch = this.registry.watch({ namespace: ns, service, startRevision }, (event) => send(event));
+    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
+    keepalive.unref();
+    const end = () => {
+      clearInterval(keepalive);
+      watch.close();
+    };
+    req.on('close', end);
+    res.on('close', end);
+  }
+}
+
+function parsePairs(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    if (!pair) continue;
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new RegistryError('invalid', `metadata filter "${pair}" is not key=value`);
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
+}

@@ -1,0 +1,1 @@
+export const REGISTRY = Symbol('cairn.registry');
