@@ -1,0 +1,9 @@
+export { RegistryClient, type RegistryClientOptions } from './registry-client';
+export { Registration, type RegisterOptions } from './registration';
+export {
+  ServiceSubscription,
+  type SubscribeOptions,
+  type InstanceChange,
+  type ServiceView,
+} from './subscription';
+export * from './types';

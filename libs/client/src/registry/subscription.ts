@@ -1,0 +1,230 @@
+// A live, ordered view of one service's instances: a range of its prefix at revision R, then a watch from
+// R + 1 that resumes from the last revision it saw after any reconnect (so every change is applied once,
+// in order) and re-lists when that revision was compacted. Push-empty protection keeps the last good
+// list for a while when the view would suddenly become empty.
+import { EventEmitter } from 'node:events';
+import type { EtcdClient } from '../etcd/client';
+import type { WatchBatch } from '../etcd/types';
+import type { Watcher } from '../etcd/watch';
+import { type RegistryInstance, isHealthyInstance } from './types';
+
+export interface SubscribeOptions {
+  namespace?: string;
+  /** Only instances that are UP and not critical (default false). */
+  healthyOnly?: boolean;
+  /**
+   * Push-empty protection: when the view would become empty while it had instances, keep serving the
+   * last non-empty list for this long (ms); if instances come back meanwhile nobody sees the hole.
+   * 0 disables (default 3000).
+   */
+  emptyProtectionMs?: number;
+}
+
+export interface InstanceChange {
+  type: 'added' | 'updated' | 'removed';
+  instance: RegistryInstance;
+  /** Revision of the change. */
+  revision: bigint;
+}
+
+export interface ServiceView {
+  /** Revision the view is complete up to. */
+  revision: bigint;
+  /** Sorted by instance id. */
+  instances: RegistryInstance[];
+}
+
+/**
+ * Events:
+ * - `ready` (view) — the first list is in;
+ * - `change` (change: InstanceChange, view) — one applied change (every change, whatever the filter);
+ * - `update` (view) — the published list changed (after filtering and empty protection);
+ * - `relisted` (view) — the watch's revision was compacted and the list was read again;
+ * - `protected` (lastGood) — the list went empty and the last good one is kept for now;
+ * - `error` (err) — a re-list failed (it retries).
+ */
+export class ServiceSubscription extends EventEmitter {
+  /** Every instance, by id (no filter). */
+  private readonly all = new Map<string, RegistryInstance>();
+  private watcher?: Watcher;
+  private closed = false;
+  private published: RegistryInstance[] = [];
+  private protectUntil = 0;
+  private protectTimer?: NodeJS.Timeout;
+  private relistTimer?: NodeJS.Timeout;
+  /** Revision the view is complete up to. */
+  revision = 0n;
+  private readonly readyPromise: Promise<ServiceView>;
+  private resolveReady!: (view: ServiceView) => void;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly client: EtcdClient,
+    readonly service: string,
+    private readonly options: SubscribeOptions & { root: string; namespace: string },
+  ) {
+    super();
+    this.prefix = `${options.root}${options.namespace}/${service}/`;
+    this.readyPromise = new Promise((resolve) => (this.resolveReady = resolve));
+    void this.list(false);
+  }
+
+  /** Resolves with the first view. */
+  ready(): Promise<ServiceView> {
+    return this.readyPromise;
+  }
+
+  /** The current (filtered, protected) list, sorted by id. */
+  instances(): RegistryInstance[] {
+    return this.published;
+  }
+
+  view(): ServiceView {
+    return { revision: this.revision, instances: this.published };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.protectTimer);
+    clearTimeout(this.relistTimer);
+    this.watcher?.close();
+    this.emit('closed');
+  }
+
+  /** Views as an async iterator: the current one first, then one per published update. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ServiceView> {
+    const queue: ServiceView[] = [];
+    let wake: (() => void) | undefined;
+    const onUpdate = (view: ServiceView) => {
+      queue.push(view);
+      wake?.();
+    };
+    const onClosed = () => wake?.();
+    this.on('update', onUpdate);
+    this.on('closed', onClosed);
+    try {
+      queue.push(await this.ready());
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (this.closed) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      this.off('update', onUpdate);
+      this.off('closed', onClosed);
+    }
+  }
+
+  private async list(relist: boolean, attempt = 0): Promise<void> {
+    if (this.closed) return;
+    try {
+      const result = await this.client.range(this.prefix, { prefix: true });
+      if (this.closed) return;
+      this.all.clear();
+      for (const kv of result.kvs) {
+        const instance = decode(kv.value, kv.modRevision);
+        if (instance) this.all.set(instance.id, instance);
+      }
+      this.revision = result.revision;
+      this.watch(result.revision + 1n);
+      this.publish();
+      if (relist) this.emit('relisted', this.view());
+      else this.resolveReady(this.view());
+    } catch (err) {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      this.relistTimer = setTimeout(
+        () => void this.list(relist, attempt + 1),
+        Math.min(2000, 100 * 2 ** attempt),
+      );
+    }
+  }
+
+  private watch(from: bigint): void {
+    this.watcher?.close();
+    const watcher = this.client.watch(this.prefix, { prefix: true, startRevision: from, prevKv: true });
+    this.watcher = watcher;
+    watcher.on('events', (batch: WatchBatch) => this.apply(batch));
+    watcher.on('progress', (revision: bigint) => {
+      if (revision > this.revision) this.revision = revision;
+    });
+    watcher.on('compacted', () => {
+      if (this.watcher === watcher) void this.list(true);
+    });
+  }
+
+  private apply(batch: WatchBatch): void {
+    if (this.closed) return;
+    for (const event of batch.events) {
+      const revision = event.kv.modRevision;
+      if (revision <= this.revision) continue; // already in the view (never expected; kept for safety)
+      const id = event.kv.key.toString().slice(this.prefix.length);
+      if (event.type === 'put') {
+        const instance = decode(event.kv.value, revision);
+        if (!instance) continue;
+        const type = this.all.has(id) ? 'updated' : 'added';
+        this.all.set(id, instance);
+        this.revision = revision;
+        this.emit('change', { type, instance, revision } satisfies InstanceChange, this.view());
+      } else {
+        const previous =
+          this.all.get(id) ?? (event.prevKv ? decode(event.prevKv.value, revision) : undefined);
+        this.all.delete(id);
+        this.revision = revision;
+        if (previous)
+          this.emit(
+            'change',
+            { type: 'removed', instance: previous, revision } satisfies InstanceChange,
+            this.view(),
+          );
+      }
+    }
+    if (batch.revision > this.revision) this.revision = batch.revision;
+    this.publish();
+  }
+
+  private publish(): void {
+    const list = [...this.all.values()]
+      .filter((i) => !this.options.healthyOnly || isHealthyInstance(i))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const protectMs = this.options.emptyProtectionMs ?? 3000;
+    if (list.length === 0 && this.published.length > 0 && protectMs > 0) {
+      const now = Date.now();
+      if (this.protectUntil === 0) {
+        this.protectUntil = now + protectMs;
+        this.emit('protected', this.published);
+        this.protectTimer = setTimeout(() => this.publish(), protectMs + 1);
+        return;
+      }
+      if (now < this.protectUntil) return;
+    }
+    if (list.length > 0 && this.protectUntil !== 0) {
+      this.protectUntil = 0;
+      clearTimeout(this.protectTimer);
+    }
+    if (list.length === 0) {
+      this.protectUntil = 0;
+      clearTimeout(this.protectTimer);
+    }
+    if (sameList(list, this.published)) return;
+    this.published = list;
+    this.emit('update', this.view());
+  }
+}
+
+function sameList(a: RegistryInstance[], b: RegistryInstance[]): boolean {
+  return (
+    a.length === b.length && a.every((x, i) => x.id === b[i]!.id && x.mod_revision === b[i]!.mod_revision)
+  );
+}
+
+function decode(value: Buffer, modRevision: bigint): RegistryInstance | undefined {
+  try {
+    const record = JSON.parse(value.toString()) as RegistryInstance;
+    if (typeof record !== 'object' || record === null || typeof record.id !== 'string') return undefined;
+    return { ...record, mod_revision: modRevision.toString() };
+  } catch {
+    return undefined;
+  }
+}
