@@ -1,0 +1,405 @@
+// The config center against a real server process: publish reaching 100 subscriber connections in
+// several processes, guarded publish conflicts (409 with both versions), rollback, gray release by labels
+// and promote, a subscriber cut off during three publishes catching up once and in order, a start from the
+// cache file with the server down, YAML errors with line and column, SSE and long-poll watches.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigClient, type ConfigChange, type ConfigSubscription } from '@cairn/client';
+import {
+  cleanupAll,
+  makeTempDir,
+  repoRoot,
+  restartMember,
+  spawnManaged,
+  startMember,
+  stopMember,
+  waitFor,
+  type ManagedProcess,
+  type Member,
+} from '../support';
+import { RESET, PASS, TcpProxy } from '../support/tcp-proxy';
+
+let member: Member;
+let base: string;
+const clients: ConfigClient[] = [];
+
+beforeAll(async () => {
+  member = await startMember();
+  base = `${member.clientUrl}/api/config/v1`;
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await cleanupAll();
+});
+
+async function rest<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+async function createItem(
+  ns: string,
+  app: string,
+  name: string,
+  format: string,
+  content?: string,
+): Promise<void> {
+  const put = await rest('PUT', `/namespaces/${ns}/apps/${app}/items/${name}`, { format });
+  expect(put.status, JSON.stringify(put.body)).toBe(200);
+  if (content !== undefined) {
+    const pub = await rest('POST', `/namespaces/${ns}/apps/${app}/items/${name}/publish`, {
+      content,
+      author: 'test',
+    });
+    expect(pub.status, JSON.stringify(pub.body)).toBe(201);
+  }
+}
+
+async function publish(
+  ns: string,
+  app: string,
+  name: string,
+  content: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return rest('POST', `/namespaces/${ns}/apps/${app}/items/${name}/publish`, {
+    content,
+    author: 'test',
+    ...extra,
+  });
+}
+
+/** waitFor takes any defined value as done: turn a boolean probe into true | undefined. */
+function until(
+  probe: () => boolean | Promise<boolean>,
+  options: { timeoutMs: number; what: string },
+): Promise<unknown> {
+  return waitFor(async () => ((await probe()) ? true : undefined), options);
+}
+
+function client(endpoint = member.clientUrl): ConfigClient {
+  const c = new ConfigClient({ endpoints: endpoint, callTimeoutMs: 5000, connectTimeoutMs: 1000 });
+  clients.push(c);
+  return c;
+}
+
+function record(sub: ConfigSubscription): ConfigChange[] {
+  const seen: ConfigChange[] = [];
+  sub.on('change', (c) => seen.push(c));
+  return seen;
+}
+
+describe('config center', () => {
+  it('publish reaches 100 subscriber connections in 4 processes, each applies it and the listeners API shows it', async () => {
+    await createItem('e2e', 'fanout', 'app.json', 'json', '{"greeting":"hello","n":1}');
+    const children: ManagedProcess[] = [];
+    const script = join(repoRoot, 'test', 'config', 'fixtures', 'subscribers.cjs');
+    for (let p = 0; p < 4; p++) {
+      children.push(
+        spawnManaged(process.execPath, [script, member.clientUrl, 'e2e', 'fanout', '25', `p${p}`, '{}', ''], {
+          label: `subscribers-${p}`,
+          cwd: repoRoot,
+        }),
+      );
+    }
+    for (const child of children) await child.waitForStdout((out) => out.includes('"all-ready"'), 30_000);
+
+    const release = await publish('e2e', 'fanout', 'app.json', '{"greeting":"bonjour","n":2}');
+    expect(release.status).toBe(201);
+    const version = release.body.version as number;
+
+    const appliedBy = (): Set<string> => {
+      const ids = new Set<string>();
+      for (const child of children) {
+        for (const line of child.stdout().split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const ev = JSON.parse(line) as {
+            t: string;
+            id: string;
+            version: number;
+            value: { greeting: string };
+          };
+          if (ev.t === 'applied' && ev.version === version && ev.value.greeting === 'bonjour') ids.add(ev.id);
+        }
+      }
+      return ids;
+    };
+    await until(() => appliedBy().size === 100, {
+      timeoutMs: 30_000,
+      what: '100 subscribers applying the publish',
+    });
+    expect(appliedBy().size).toBe(100);
+
+    // Every subscriber reported the version it applied: the listeners API lists all 100 with it.
+    await until(
+      async () => {
+        const res = await rest<{ appliedVersion: number }[]>(
+          'GET',
+          '/namespaces/e2e/apps/fanout/items/app.json/listeners',
+        );
+        return res.body.filter((l) => l.appliedVersion === version).length === 100;
+      },
+      { timeoutMs: 30_000, what: '100 listeners reporting the new version' },
+    );
+    for (const child of children) await child.terminate(3000);
+  });
+
+  it('rejects a publish based on an old revision with 409, the caller base and the current release', async () => {
+    await createItem('e2e', 'conflict', 'db.yaml', 'yaml', 'pool: 5\n');
+    const item = await rest<{ modRevision: number; version: number }>(
+      'GET',
+      '/namespaces/e2e/apps/conflict/items/db.yaml',
+    );
+    const baseRevision = item.body.modRevision;
+    const first = await publish('e2e', 'conflict', 'db.yaml', 'pool: 10\n', {
+      expectedRevision: baseRevision,
+    });
+    expect(first.status).toBe(201);
+    const second = await publish('e2e', 'conflict', 'db.yaml', 'pool: 20\n', {
+      expectedRevision: baseRevision,
+    });
+    expect(second.status).toBe(409);
+    const body = second.body as {
+      base: { version: number; content: string; revision: number };
+      current: { version: number; content: string; revision: number };
+      expectedRevision: number;
+      currentRevision: number;
+    };
+    expect(body.base).toMatchObject({ version: 1, content: 'pool: 5\n', revision: baseRevision });
+    expect(body.current).toMatchObject({ version: 2, content: 'pool: 10\n' });
+    expect(body.currentRevision).toBe(first.body.revision);
+    // Nothing was written by the rejected publish.
+    const after = await rest<{ content: string; version: number }>(
+      'GET',
+      '/namespaces/e2e/apps/conflict/items/db.yaml',
+    );
+    expect(after.body).toMatchObject({ content: 'pool: 10\n', version: 2 });
+  });
+
+  it('rolls back to an earlier version as a new release and subscribers get it', async () => {
+    await createItem('e2e', 'rollback', 'feature.properties', 'properties', 'flag=off\n');
+    await publish('e2e', 'rollback', 'feature.properties', 'flag=on\nlimit=3\n');
+    const sub = await client().subscribe('e2e', 'rollback', { cacheDir: false });
+    expect(sub.get('feature.properties')).toEqual({ flag: 'on', limit: '3' });
+    const seen = record(sub);
+    const res = await rest('POST', '/namespaces/e2e/apps/rollback/items/feature.properties/rollback', {
+      version: 1,
+      author: 'ops',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ version: 3, kind: 'rollback', sourceVersion: 1, content: 'flag=off\n' });
+    await until(() => seen.length === 1, { timeoutMs: 10_000, what: 'the rollback change' });
+    expect(seen[0]).toMatchObject({
+      oldVersion: 2,
+      newVersion: 3,
+      oldValue: { flag: 'on', limit: '3' },
+      newValue: { flag: 'off' },
+    });
+    const releases = await rest<{ version: number; kind: string }[]>(
+      'GET',
+      '/namespaces/e2e/apps/rollback/items/feature.properties/releases',
+    );
+    expect(releases.body.map((r) => [r.version, r.kind])).toEqual([
+      [3, 'rollback'],
+      [2, 'publish'],
+      [1, 'publish'],
+    ]);
+    const diff = await rest<{ unified: string }>(
+      'GET',
+      '/namespaces/e2e/apps/rollback/items/feature.properties/diff?from=2&to=3',
+    );
+    expect(diff.body.unified).toContain('-flag=on');
+    expect(diff.body.unified).toContain('+flag=off');
+    sub.close();
+  });
+
+  it('a gray release reaches exactly the labelled subscribers, promote reaches all', async () => {
+    await createItem('e2e', 'gray', 'app.yaml', 'yaml', 'color: blue\n');
+    const c = client();
+    const specs: { id: string; labels: Record<string, string>; gray: boolean }[] = [
+      { id: 'eu-canary', labels: { zone: 'eu-1', canary: 'true' }, gray: true },
+      { id: 'eu-plain', labels: { zone: 'eu-1' }, gray: false },
+      { id: 'us-canary', labels: { zone: 'us-1', canary: 'true' }, gray: false },
+      { id: 'eu-canary-2', labels: { zone: 'eu-1', canary: 'true', rack: '7' }, gray: true },
+    ];
+    const subs = await Promise.all(
+      specs.map((s) => c.subscribe('e2e', 'gray', { labels: s.labels, subscriberId: s.id, cacheDir: false })),
+    );
+    const seen = subs.map(record);
+    const gray = await rest('POST', '/namespaces/e2e/apps/gray/items/app.yaml/gray', {
+      content: 'color: green\n',
+      rule: { labels: { zone: 'eu-1', canary: 'true' } },
+      author: 'ops',
+    });
+    expect(gray.status, JSON.stringify(gray.body)).toBe(201);
+    const grayVersion = gray.body.version as number;
+    await until(() => seen[0].length === 1 && seen[3].length === 1, {
+      timeoutMs: 10_000,
+      what: 'gray subscribers',
+    });
+    // A later publish of something else proves the others had their chance to receive (and did not).
+    await createItem('e2e', 'gray', 'marker.txt', 'text', 'x');
+    await until(() => seen.every((s) => s.some((ch) => ch.name === 'marker.txt')), {
+      timeoutMs: 10_000,
+      what: 'marker',
+    });
+    specs.forEach((s, i) => {
+      expect(subs[i].get('app.yaml'), s.id).toEqual({ color: s.gray ? 'green' : 'blue' });
+      expect(subs[i].item('app.yaml')?.gray, s.id).toBe(s.gray);
+    });
+    const listeners = await rest<
+      { subscriberId: string; gray: boolean; expectedVersion: number; appliedVersion: number }[]
+    >('GET', '/namespaces/e2e/apps/gray/items/app.yaml/listeners');
+    await until(
+      async () => {
+        const res = await rest<{ subscriberId: string; appliedVersion: number; expectedVersion: number }[]>(
+          'GET',
+          '/namespaces/e2e/apps/gray/items/app.yaml/listeners',
+        );
+        return res.body.length === 4 && res.body.every((l) => l.appliedVersion === l.expectedVersion);
+      },
+      { timeoutMs: 10_000, what: 'listeners on their expected versions' },
+    );
+    expect(listeners.status).toBe(200);
+
+    const promoted = await rest('POST', '/namespaces/e2e/apps/gray/items/app.yaml/gray/promote', {
+      author: 'ops',
+    });
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(201);
+    expect(promoted.body).toMatchObject({ kind: 'promote', sourceVersion: grayVersion });
+    await until(() => subs.every((s) => s.item('app.yaml')?.version === promoted.body.version), {
+      timeoutMs: 10_000,
+      what: 'every subscriber on the promoted release',
+    });
+    for (const s of subs) expect(s.get('app.yaml')).toEqual({ color: 'green' });
+    for (const s of subs) s.close();
+  });
+
+  it('a subscriber cut off during three publishes catches up to the latest, each publish once and in order', async () => {
+    await createItem('e2e', 'offline', 'n.json', 'json', '{"n":0}');
+    const proxy = await TcpProxy.start({ targetPort: Number(new URL(member.clientUrl).port) });
+    try {
+      const sub = await client(proxy.url).subscribe('e2e', 'offline', {
+        cacheDir: false,
+        minBackoffMs: 50,
+        maxBackoffMs: 200,
+      });
+      const seen = record(sub);
+      expect(sub.get('n.json')).toEqual({ n: 0 });
+      proxy.setFault(RESET);
+      await until(() => proxy.stats().open === 0, { timeoutMs: 5000, what: 'connections reset' });
+      for (let n = 1; n <= 3; n++)
+        expect((await publish('e2e', 'offline', 'n.json', `{"n":${n}}`)).status).toBe(201);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen).toEqual([]);
+      proxy.setFault(PASS);
+      await until(() => seen.length >= 3, { timeoutMs: 15_000, what: 'three changes after reconnecting' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen.map((c) => c.newValue)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      expect(seen.map((c) => c.newVersion)).toEqual([2, 3, 4]);
+      expect(sub.get('n.json')).toEqual({ n: 3 });
+      sub.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('refuses invalid YAML with the line and column', async () => {
+    await createItem('e2e', 'invalid', 'bad.yaml', 'yaml', 'ok: true\n');
+    const res = await publish('e2e', 'invalid', 'bad.yaml', 'a: 1\nb:\n  - x\n   y: [1, 2\n');
+    expect(res.status).toBe(400);
+    const issues = res.body.issues as { line: number; column: number; message: string }[];
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues[0].line).toBeGreaterThanOrEqual(3);
+    expect(issues[0].column).toBeGreaterThan(0);
+    expect(res.body.message).toMatch(/line \d+, column \d+/);
+    const item = await rest('GET', '/namespaces/e2e/apps/invalid/items/bad.yaml');
+    expect(item.body).toMatchObject({ version: 1, content: 'ok: true\n' });
+  });
+
+  it('serves SSE and long-poll watches that resume by revision', async () => {
+    await createItem('e2e', 'streams', 'a.txt', 'text', 'one');
+    const first = await rest<{ revision: number; events: { kind: string; items: { content: string }[] }[] }>(
+      'GET',
+      '/namespaces/e2e/apps/streams/poll?revision=0',
+    );
+    expect(first.body.events[0]).toMatchObject({ kind: 'snapshot', items: [{ content: 'one' }] });
+    const polled = rest<{ revision: number; events: { kind: string; items: { content: string }[] }[] }>(
+      'GET',
+      `/namespaces/e2e/apps/streams/poll?revision=${first.body.revision}&timeoutMs=10000`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    await publish('e2e', 'streams', 'a.txt', 'two');
+    const second = await polled;
+    expect(second.body.events).toHaveLength(1);
+    expect(second.body.events[0]).toMatchObject({ kind: 'change', items: [{ content: 'two' }] });
+
+    // SSE from the first revision: replays 'two', then streams 'three'.
+    const controller = new AbortController();
+    const res = await fetch(`${base}/namespaces/e2e/apps/streams/watch?revision=${first.body.revision}`, {
+      signal: controller.signal,
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (needle: string): Promise<void> => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`SSE ended before ${needle}: ${text}`);
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await readUntil('"content":"two"');
+    await publish('e2e', 'streams', 'a.txt', 'three');
+    await readUntil('"content":"three"');
+    expect(text).toMatch(/event: resumed/);
+    expect(text).toMatch(/id: \d+\nevent: change/);
+    controller.abort();
+  });
+
+  it('an app started while the server is down starts from its cache file', async () => {
+    const cacheDir = makeTempDir();
+    await createItem('e2e', 'cached', 'app.json', 'json', '{"greeting":"from-server"}');
+    const first = await client().subscribe('e2e', 'cached', { cacheDir, labels: { zone: 'eu-1' } });
+    expect(first.source).toBe('server');
+    await first.closeAndWait();
+
+    await stopMember(member);
+    try {
+      const started = Date.now();
+      const offline = await client().subscribe('e2e', 'cached', {
+        cacheDir,
+        labels: { zone: 'eu-1' },
+        startTimeoutMs: 1500,
+      });
+      expect(offline.source).toBe('cache');
+      expect(offline.get('app.json')).toEqual({ greeting: 'from-server' });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const seen = record(offline);
+      await restartMember(member);
+      await publish('e2e', 'cached', 'app.json', '{"greeting":"after-restart"}');
+      await until(() => seen.length === 1, {
+        timeoutMs: 15_000,
+        what: 'the change after the server came back',
+      });
+      expect(offline.source).toBe('server');
+      expect(seen[0]).toMatchObject({
+        oldValue: { greeting: 'from-server' },
+        newValue: { greeting: 'after-restart' },
+      });
+      offline.close();
+    } finally {
+      if (!member.running) await restartMember(member);
+    }
+  });
+});
