@@ -103,7 +103,7 @@ describe('config center', () => {
   it('publish reaches 100 subscriber connections in 4 processes, each applies it and the listeners API shows it', async () => {
     await createItem('e2e', 'fanout', 'app.json', 'json', '{"greeting":"hello","n":1}');
     const children: ManagedProcess[] = [];
-    const script = join(repoRoot, 'test', 'config', 'fixtures', 'subscribers.cjs');
+    const script = join(repoRoot, 'test', 'config', 'fixtures', 'subscribers.js');
     for (let p = 0; p < 4; p++) {
       children.push(
         spawnManaged(process.execPath, [script, member.clientUrl, 'e2e', 'fanout', '25', `p${p}`, '{}', ''], {
