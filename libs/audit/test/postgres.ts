@@ -11,6 +11,9 @@ import { Client } from 'pg';
 
 export interface PostgresServer {
   port: number;
+  /** The postmaster's PID and binary (for a run-level cleanup that checks the PID still runs it). */
+  pid: number;
+  binary: string;
   /** postgres://postgres@127.0.0.1:<port>/<database> */
   url(database?: string): string;
   createDatabase(name: string): Promise<string>;
@@ -90,6 +93,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
   return {
     port,
+    pid,
+    binary: join(bin, 'postgres'),
     url,
     async createDatabase(name: string): Promise<string> {
       const client = new Client({ connectionString: url() });
