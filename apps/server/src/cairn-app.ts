@@ -86,7 +86,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const apis = createEtcdApis(node, settings.maxTxnOps);
   const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
-  const configCenter = new ConfigCenter({ node, apis, logger });
+  const configCenter = new ConfigCenter({ node, apis, logger, audit });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
   // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
   const registry = createRegistryFeature({ node, apis, logger, namingPrefix: settings.registryNamingPrefix });
