@@ -18,7 +18,7 @@ function lcsLines(a: string[], b: string[]): Line[] {
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) {
       out.push({ op: ' ', text: a[i], a: i++, b: j++ });
-    } else if (j < m && (i >= n || dp[i][j + 1] >= dp[i + 1][j])) {
+    } else if (j < m && (i >= n || dp[i][j + 1] > dp[i + 1][j])) {
       out.push({ op: '+', text: b[j], a: i, b: j++ });
     } else {
       out.push({ op: '-', text: a[i], a: i++, b: j });
