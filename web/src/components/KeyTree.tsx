@@ -24,7 +24,8 @@ export function KeyTree({
   refreshToken: number;
 }) {
   const [levels, setLevels] = useState<Record<string, Level>>({});
-  const [open, setOpen] = useState<Set<string>>(new Set([root]));
+  // Open the selected key's ancestors (a deep link such as /keys?key=/a/b/c shows where the key is).
+  const [open, setOpen] = useState<Set<string>>(() => new Set([root, ...ancestors(root, selected)]));
   const [focus, setFocus] = useState<string>();
   const box = useRef<HTMLUListElement>(null);
 
@@ -169,4 +170,14 @@ export function KeyTree({
       {rootLevel?.next && <button onClick={() => load(root, rootLevel.next ?? undefined)}>more keys…</button>}
     </div>
   );
+}
+
+/** Directory prefixes between `root` and `key`: /a/b/c under "" gives "/", "/a/", "/a/b/". */
+function ancestors(root: string, key: string | undefined): string[] {
+  if (!key || !key.startsWith(root)) return [];
+  const out: string[] = [];
+  for (let i = root.length; i < key.length; i++) {
+    if (key[i] === '/' && i < key.length - 1) out.push(key.slice(0, i + 1));
+  }
+  return out;
 }

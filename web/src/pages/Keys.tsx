@@ -243,7 +243,10 @@ function KeyDetail({ keyName, asOf, onChanged }: { keyName: string; asOf?: numbe
               <dt>size</dt>
               <dd>{kv.size} bytes</dd>
               <dt>read at</dt>
-              <dd className="mono">revision {value.data?.revision}</dd>
+              <dd className="mono">
+                revision {value.data?.revision}
+                {value.data?.source === 'audit' && ' (from the audit archive: compacted in MVCC)'}
+              </dd>
             </dl>
             {editing ? (
               <KeyEditor

@@ -98,6 +98,8 @@ export interface KeyValueResponse {
   compactRevision: number;
   /** Null when the key does not exist at that revision. */
   kv: ConsoleKeyValue | null;
+  /** Where the value was read: MVCC, or the audit archive for a revision already compacted. */
+  source: 'mvcc' | 'audit';
 }
 
 export interface KeyHistoryEntry {

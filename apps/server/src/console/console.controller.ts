@@ -7,6 +7,7 @@ import {
   Get,
   HttpException,
   Inject,
+  Optional,
   Put,
   Query,
   Req,
@@ -14,6 +15,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { EtcdError, httpStatusForGrpcCode } from '@cairn/api';
+import { AUDIT_ARCHIVE, type AuditArchive } from '@cairn/audit';
 import type { CairnNode, EtcdApis } from '@cairn/server';
 import { toEtcdError } from '@cairn/server';
 import { prefixRangeEnd, type WatchResponse } from '@cairn/mvcc';
@@ -42,6 +44,7 @@ export class ConsoleController {
   constructor(
     @Inject(CONSOLE_NODE) private readonly node: CairnNode,
     @Inject(CONSOLE_APIS) private readonly apis: EtcdApis,
+    @Optional() @Inject(AUDIT_ARCHIVE) private readonly audit?: AuditArchive,
   ) {}
 
   @Get('cluster')
@@ -67,12 +70,14 @@ export class ConsoleController {
 
   @Get('keys/value')
   value(@Query('key') key?: string, @Query('revision') revision?: string): Promise<KeyValueResponse> {
-    return mapErrors(() => keyValue(this.node, requireKey(key), intParam('revision', revision, 0, 0)));
+    return mapErrors(() =>
+      keyValue(this.node, requireKey(key), intParam('revision', revision, 0, 0), this.audit),
+    );
   }
 
   @Get('keys/history')
   history(@Query('key') key?: string): Promise<KeyHistoryResponse> {
-    return mapErrors(() => keyHistory(this.node, requireKey(key)));
+    return mapErrors(() => keyHistory(this.node, requireKey(key), this.audit));
   }
 
   @Put('keys/value')

@@ -1,6 +1,8 @@
 // Reads for the console's key browser: a lazy, paged prefix tree, one key's value at a revision, and a key's
 // history across revisions. Everything is read from the local MVCC store (serializable, like etcdctl
 // --consistency=s), so the console stays usable on a member that lost its leader.
+import type { AuditArchive, AuditRecord } from '@cairn/audit';
+import { EtcdError } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
 import { toEtcdError } from '@cairn/server';
 import { type KeyValue, type RangeRequest, type RangeResult, prefixRangeEnd } from '@cairn/mvcc';
@@ -130,14 +132,34 @@ export function consoleKv(kv: KeyValue): ConsoleKeyValue {
   };
 }
 
-export async function keyValue(node: CairnNode, key: string, revision: number): Promise<KeyValueResponse> {
+export async function keyValue(
+  node: CairnNode,
+  key: string,
+  revision: number,
+  audit?: AuditArchive,
+): Promise<KeyValueResponse> {
   const at = revision > 0 ? revision : node.kv.currentRevision;
-  const result = await range(node, { key: Buffer.from(key, 'utf8'), revision: at });
+  let result: RangeResult;
+  try {
+    result = await range(node, { key: Buffer.from(key, 'utf8'), revision: at });
+  } catch (err) {
+    // Past compaction MVCC has nothing; the audit archive may still know the value then.
+    if (!(err instanceof EtcdError && err.code === 'compacted') || !audit) throw err;
+    const record = await audit.valueAsOf(key, at).catch(() => undefined);
+    if (!record) throw err;
+    return {
+      revision: at,
+      compactRevision: node.kv.compactRevision,
+      kv: record.operation === 'PUT' ? auditKv(record) : null,
+      source: 'audit',
+    };
+  }
   const kv = result.kvs[0];
   const response: KeyValueResponse = {
     revision: at,
     compactRevision: node.kv.compactRevision,
     kv: kv ? consoleKv(kv) : null,
+    source: 'mvcc',
   };
   if (kv && kv.lease !== 0n && response.kv && revision <= 0) {
     try {
@@ -153,11 +175,37 @@ export async function keyValue(node: CairnNode, key: string, revision: number): 
   return response;
 }
 
+/** An archived PUT as the console shows a value (only the hash when the archive did not keep the bytes). */
+export function auditKv(record: AuditRecord): ConsoleKeyValue {
+  const value = record.value ?? Buffer.alloc(0);
+  const classified = record.value
+    ? classifyValue(value)
+    : {
+        text: `(value not archived: ${record.valueSize} bytes, sha256 ${record.valueSha256 ?? '?'})`,
+        encoding: 'text' as const,
+      };
+  return {
+    key: record.key.toString('utf8'),
+    valueBase64: value.toString('base64'),
+    text: classified.text,
+    encoding: classified.encoding,
+    size: record.valueSize,
+    createRevision: record.createRevision,
+    modRevision: record.revision,
+    version: record.version,
+    lease: record.lease,
+  };
+}
+
 /**
  * Every revision of one key that MVCC still holds: the version surviving at the compact revision, then each
  * put and delete after it (replayed with a watch from compact+1, etcd's own way of reading history).
  */
-export async function keyHistory(node: CairnNode, key: string): Promise<KeyHistoryResponse> {
+export async function keyHistory(
+  node: CairnNode,
+  key: string,
+  audit?: AuditArchive,
+): Promise<KeyHistoryResponse> {
   const keyBytes = Buffer.from(key, 'utf8');
   const target = node.kv.currentRevision;
   const compact = node.kv.compactRevision;
@@ -196,7 +244,27 @@ export async function keyHistory(node: CairnNode, key: string): Promise<KeyHisto
     });
     entries.push(...replayed);
   }
-  return { key, revision: target, compactRevision: compact, entries, truncated: compact > 0 };
+  // Before the compact revision only the audit archive remembers (config and registry keys by default).
+  let archived: KeyHistoryEntry[] = [];
+  if (compact > 0 && audit) {
+    const records = await audit
+      .history(keyBytes, { toRevision: compact, limit: 1000, order: 'asc' })
+      .catch(() => [] as AuditRecord[]);
+    archived = records
+      .filter((r) => !entries.some((e) => e.revision === r.revision))
+      .map((r) =>
+        r.operation === 'PUT'
+          ? { revision: r.revision, type: 'put' as const, kv: auditKv(r), source: 'audit' as const }
+          : { revision: r.revision, type: 'delete' as const, source: 'audit' as const },
+      );
+  }
+  return {
+    key,
+    revision: target,
+    compactRevision: compact,
+    entries: [...archived, ...entries].sort((a, b) => a.revision - b.revision),
+    truncated: compact > 0 && archived.length === 0,
+  };
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
