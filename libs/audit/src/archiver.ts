@@ -356,6 +356,9 @@ export class AuditArchiver implements AuditArchive {
           cursor: cursor > this.archivedThrough ? cursor : undefined,
         });
         this.archivedThrough = Math.max(this.archivedThrough, cursor);
+        if (this.lastError !== undefined) {
+          this.logger.info({ archivedThrough: this.archivedThrough }, 'audit: database writes recovered');
+        }
         this.lastError = undefined;
         for (const revision of this.notedActors.keys()) {
           if (revision <= this.archivedThrough) this.notedActors.delete(revision);
@@ -385,8 +388,11 @@ export class AuditArchiver implements AuditArchive {
   }
 
   private fail(error: unknown, message: string): void {
-    this.lastError = error instanceof Error ? error.message : String(error);
-    this.logger.error({ err: this.lastError }, message);
+    const text = error instanceof Error ? error.message : String(error);
+    // A database that stays down logs once per distinct error, not once per retry.
+    if (text !== this.lastError) this.logger.error({ err: text }, message);
+    else this.logger.debug({ err: text }, message);
+    this.lastError = text;
   }
 
   private wakeWaiters(): void {

@@ -1,0 +1,151 @@
+// The REST controller over an archive, in process (Nest + Swagger): paging and parameters, the OpenAPI
+// description, and a database that cannot be reached (the archiver retries; REST answers 503).
+import { createServer } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { CairnNode } from '@cairn/server';
+import { silentLogger } from '@cairn/server';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  AuditArchiver,
+  AuditModule,
+  type AuditArchive,
+  type AuditEventPageView,
+  type AuditRecord,
+} from '../src';
+
+const apps: INestApplication[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+function record(revision: number, sub: number, key: string, value: string): AuditRecord {
+  return {
+    revision,
+    subRevision: sub,
+    key: Buffer.from(key),
+    operation: 'PUT',
+    value: Buffer.from(value),
+    valueStored: true,
+    valueSha256: 'x',
+    valueSize: value.length,
+    createRevision: revision,
+    version: 1,
+    lease: '0',
+    actor: null,
+    observedAtMs: 0,
+    replayed: false,
+    member: 'm1',
+  };
+}
+
+async function serve(archive: AuditArchive): Promise<{ url: string; app: INestApplication }> {
+  const app = await NestFactory.create(AuditModule.forArchive(archive), { logger: false });
+  apps.push(app);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}/api/audit/v1`, app };
+}
+
+async function get<T>(url: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(url);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+describe('REST /api/audit/v1', () => {
+  it('passes query parameters through, pages with the cursor, and rejects malformed ones with 400', async () => {
+    const calls: unknown[] = [];
+    const archive: Partial<AuditArchive> = {
+      listEvents: async (options) => {
+        calls.push(options);
+        return options?.cursor
+          ? { records: [record(9, 0, '/cairn/config/a', 'v9')] }
+          : { records: [record(7, 1, '/cairn/config/a', 'v7')], next: '7.1' };
+      },
+      lastArchivedRevision: async () => 9,
+    };
+    const { url } = await serve(archive as AuditArchive);
+    const first = await get<AuditEventPageView>(`${url}/events?prefix=/cairn/config/&limit=1&fromRevision=3`);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ next: '7.1', lastArchivedRevision: 9 });
+    expect(first.body.events[0]).toMatchObject({
+      revision: 7,
+      subRevision: 1,
+      value: 'v7',
+      keyEncoding: 'utf8',
+    });
+    const second = await get<AuditEventPageView>(`${url}/events?prefix=/cairn/config/&limit=1&cursor=7.1`);
+    expect(second.body.next).toBeUndefined();
+    expect(calls).toEqual([
+      {
+        prefix: '/cairn/config/',
+        fromRevision: 3,
+        toRevision: undefined,
+        limit: 1,
+        order: 'asc',
+        cursor: undefined,
+      },
+      {
+        prefix: '/cairn/config/',
+        fromRevision: undefined,
+        toRevision: undefined,
+        limit: 1,
+        order: 'asc',
+        cursor: '7.1',
+      },
+    ]);
+    const history = await get<AuditEventPageView>(`${url}/history?key=/cairn/config/a`);
+    expect(history.status).toBe(200);
+    expect(calls[2]).toMatchObject({ key: '/cairn/config/a', order: 'desc' });
+    expect((await get(`${url}/history`)).status).toBe(400);
+    expect((await get(`${url}/events?limit=-1`)).status).toBe(400);
+    expect((await get(`${url}/events?order=sideways`)).status).toBe(400);
+    expect((await get(`${url}/value?key=/x`)).status).toBe(400);
+  });
+
+  it('is described in the OpenAPI document', async () => {
+    const { app } = await serve({} as AuditArchive);
+    const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('t').build());
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/audit/v1/status',
+        '/api/audit/v1/history',
+        '/api/audit/v1/events',
+        '/api/audit/v1/value',
+      ]),
+    );
+    expect(Object.keys(document.components?.schemas ?? {})).toEqual(
+      expect.arrayContaining(['AuditEventDto', 'AuditEventPageDto', 'AuditStatusDto']),
+    );
+  });
+
+  it('answers 503 while the archive database cannot be reached, and the archiver keeps retrying', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = server.address() as { port: number };
+        server.close(() => resolve(free));
+      });
+    });
+    const node = { clusterId: 1n, memberId: 2n } as unknown as CairnNode;
+    const archiver = AuditArchiver.start({
+      node,
+      logger: silentLogger,
+      dbUrl: `postgres://postgres@127.0.0.1:${port}/nowhere`,
+      sqlitePath: '/nonexistent',
+      retryMs: 50,
+    });
+    try {
+      const { url } = await serve(archiver);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(archiver.status()).toMatchObject({ backend: 'postgres', ready: false });
+      expect(archiver.status().lastError).toMatch(/ECONNREFUSED|connect/);
+      const history = await get<{ message: string }>(`${url}/history?key=/cairn/config/a`);
+      expect(history.status).toBe(503);
+      expect(history.body.message).toMatch(/not available/);
+      expect((await get(`${url}/status`)).status).toBe(200);
+    } finally {
+      await archiver.close();
+    }
+  });
+});
