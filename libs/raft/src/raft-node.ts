@@ -175,6 +175,11 @@ export class RaftNode {
     this.raft.step(makeMessage({ type: MessageType.Unreachable, from: id }));
   }
 
+  /** A failure detector suspects that `id`, our leader, is gone (see Raft.suspectLeader). */
+  suspectLeader(id: NodeId): void {
+    this.raft.suspectLeader(id);
+  }
+
   /** The outcome of sending a snapshot to `id`; either way replication resumes by probing. */
   reportSnapshot(id: NodeId, status: SnapshotStatus): void {
     this.raft.step(

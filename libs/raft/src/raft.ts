@@ -413,6 +413,22 @@ export class Raft {
     this.log('info', 'became leader', { lastIndex: this.raftLog.lastIndex() });
   }
 
+  /**
+   * A failure detector outside Raft (the peer transport lost its connection to `id`) suspects that `id` is
+   * gone. A follower of `id` stops honouring its leader's lease: it grants pre-votes at once, and campaigns
+   * after only the randomized part of its election timeout instead of the whole timeout counted from the last
+   * heartbeat. Only with pre-vote and check-quorum, where a wrong suspicion cannot disrupt a live leader: the
+   * followers that still hear it honour its lease and refuse the pre-vote, no term is raised, and its next
+   * heartbeat resets this member's timer as usual. (etcd's raft added ForgetLeader for the same purpose.)
+   */
+  suspectLeader(id: NodeId): void {
+    if (!this.preVote || !this.checkQuorum || id === NONE) return;
+    if (this.state !== StateType.Follower || this.lead !== id) return;
+    if (this.electionElapsed >= this.electionTimeout) return;
+    this.electionElapsed = this.electionTimeout;
+    this.log('info', 'leader suspected down: its lease is no longer honoured', { lead: id.toString(16) });
+  }
+
   // ---- ticks -------------------------------------------------------------------------------------
 
   tick(): void {

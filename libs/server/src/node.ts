@@ -401,6 +401,8 @@ export class CairnNode {
       clusterId: this.clusterId,
       onMessage: (msg) => this.loop.step(msg),
       onUnreachable: (id) => this.loop.call((r) => r.reportUnreachable(id)),
+      // The leader's process died (its stream reset): elect a new one without waiting out its lease.
+      onPeerLost: (id) => this.loop.call((r) => r.suspectLeader(id)),
       onSnapshotStatus: (id, ok) => {
         countSnapshot(this.stats.snapshotsSent, id, ok);
         this.loop.call((r) => r.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure));

@@ -149,6 +149,24 @@ describe('PeerTransport between members', () => {
     expect(a.log.lines.filter((l) => l.msg === 'peer stream established').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('reports a peer lost once when its established stream breaks (its process went away), not while it was never reached', async () => {
+    const lost: bigint[] = [];
+    const late = await reservePort();
+    const a = await member({ id: A, overrides: { onPeerLost: (id) => lost.push(id) } });
+    const b = await member({ id: B });
+    connectAll([a, b]);
+    a.transport.addPeer(C, [`http://127.0.0.1:${late}`]); // nobody listens there
+    await linked(a, b);
+    a.transport.send([msgApp(A, C, 1)]);
+    await waitFor('C unreachable', () => a.unreachable.includes(C));
+    expect(lost).toEqual([]);
+
+    await b.stop();
+    await waitFor('B reported lost', () => lost.includes(B));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // redials fail meanwhile
+    expect(lost).toEqual([B]);
+  });
+
   it('drops what does not fit the queue and reports the peer unreachable once per turn', async () => {
     const a = await member({ id: A, overrides: { maxQueuedMessages: 8 } });
     const b = await member({ id: B });

@@ -11,6 +11,11 @@ export interface PeerTransportOptions {
   onMessage(msg: Message): void;
   /** Messages to `id` were dropped (queue full, or no connection): Raft should probe it again. */
   onUnreachable(id: NodeId): void;
+  /**
+   * The established stream to `id` broke (connection reset or closed by the peer, as when its process dies):
+   * a hint for failure detection, not proof (see Raft.suspectLeader).
+   */
+  onPeerLost?(id: NodeId): void;
   /** The outcome of sending a MsgSnap to `id` (true once the receiver has stepped it). */
   onSnapshotStatus(id: NodeId, ok: boolean): void;
   /**

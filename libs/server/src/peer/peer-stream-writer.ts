@@ -27,6 +27,8 @@ export interface PeerStreamWriterDeps {
   now: () => number;
   /** Messages for this peer were dropped; `sample` is one of them (for the log line). */
   onDrop(peerId: NodeId, reason: DropReason, count: number, sample: Message): void;
+  /** The active stream broke for a network reason (not a rejection by the peer). */
+  onLost?(peerId: NodeId): void;
 }
 
 type WriterState = 'down' | 'connecting' | 'active' | 'closed';
@@ -232,6 +234,7 @@ export class PeerStreamWriter {
         );
     } else if (wasActive) {
       this.deps.logger.warn({ url: this.currentUrl, code, error: details }, 'lost peer stream');
+      this.deps.onLost?.(this.deps.peerId);
     } else {
       this.logDialFailure(details, code);
     }

@@ -139,6 +139,7 @@ export class PeerTransport implements Transport {
         logLimiter: this.logLimiter,
         now: this.now,
         onDrop: (peerId, reason, count, sample) => this.onDrop(peerId, reason, count, sample),
+        onLost: (peerId) => this.options.onPeerLost?.(peerId),
       },
       urls,
     );
