@@ -110,15 +110,35 @@ const listenerMsg = (l: ListenerView) => ({
   expected_version: l.expectedVersion,
 });
 
-export const appliedItemMsg = (a: AppliedItem) => ({
-  name: a.name,
-  format: a.format,
-  version: a.version,
-  content: a.content,
-  json: JSON.stringify(a.value ?? null),
-  gray: a.gray,
-  revision: a.revision,
-});
+type AppliedItemMsg = {
+  name: string;
+  format: string;
+  version: number;
+  content: string;
+  json: string;
+  gray: boolean;
+  revision: number;
+};
+
+/** AppliedItems are shared between subscribers (subscription.ts): encode each once. */
+const encoded = new WeakMap<AppliedItem, AppliedItemMsg>();
+
+export function appliedItemMsg(a: AppliedItem): AppliedItemMsg {
+  let msg = encoded.get(a);
+  if (!msg) {
+    msg = {
+      name: a.name,
+      format: a.format,
+      version: a.version,
+      content: a.content,
+      json: JSON.stringify(a.value ?? null),
+      gray: a.gray,
+      revision: a.revision,
+    };
+    encoded.set(a, msg);
+  }
+  return msg;
+}
 
 const watchEventMsg = (e: ConfigWatchEvent) => ({
   kind: e.kind,

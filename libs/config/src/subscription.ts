@@ -44,6 +44,31 @@ interface Sent {
 
 const RESUME_WAIT_MS = 2000;
 
+/**
+ * AppliedItems are shared by every subscriber that gets the same release (parsed once, and the gRPC layer
+ * encodes each once): keyed by name, release revision, gray flag, version and format.
+ */
+const sharedItems = new Map<string, AppliedItem>();
+const SHARED_MAX = 512;
+
+function sharedItem(
+  name: string,
+  format: ConfigFormat,
+  version: number,
+  content: string,
+  gray: boolean,
+  revision: number,
+): AppliedItem {
+  const key = `${name}\0${revision}\0${gray ? 1 : 0}\0${version}\0${format}`;
+  let item = sharedItems.get(key);
+  if (!item) {
+    item = { name, format, version, content, value: parseContentSafe(format, content), gray, revision };
+    if (sharedItems.size >= SHARED_MAX) sharedItems.delete(sharedItems.keys().next().value as string);
+    sharedItems.set(key, item);
+  }
+  return item;
+}
+
 export class ConfigSubscription {
   private state = new Map<string, ItemState>();
   private sent = new Map<string, Sent>();
@@ -153,26 +178,10 @@ export class ConfigSubscription {
     if (!s?.item || !s.live || s.item.version === 0) return undefined;
     const format = s.item.format;
     if (s.gray && grayApplies(s.gray.record.rule, this.labels, this.params.subscriberId ?? '')) {
-      const content = s.gray.record.content;
-      return {
-        name,
-        format,
-        version: s.gray.record.version,
-        content,
-        value: parseContentSafe(format, content),
-        gray: true,
-        revision: s.gray.modRevision,
-      };
+      const g = s.gray;
+      return sharedItem(name, format, g.record.version, g.record.content, true, g.modRevision);
     }
-    return {
-      name,
-      format,
-      version: s.item.version,
-      content: s.live.content,
-      value: parseContentSafe(format, s.live.content),
-      gray: false,
-      revision: s.live.modRevision,
-    };
+    return sharedItem(name, format, s.item.version, s.live.content, false, s.live.modRevision);
   }
 
   private markSent(name: string): void {

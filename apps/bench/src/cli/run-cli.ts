@@ -1,6 +1,7 @@
 // Picks the subcommand, runs it, and turns usage mistakes into a help text and exit code 2.
 
 import { compareCommand } from '../commands/compare';
+import { configPushCommand } from '../config-push/command';
 import { leaseKeepAliveCommand } from '../commands/lease-keepalive';
 import { putCommand } from '../commands/put';
 import { rangeCommand } from '../commands/range';
@@ -16,6 +17,7 @@ export const commands: readonly Command[] = [
   leaseKeepAliveCommand,
   compareCommand,
   failoverCommand,
+  configPushCommand,
 ];
 
 export function usage(): string[] {
