@@ -30,6 +30,8 @@ import {
 import { fetchStatus, type MemberStatus } from './status';
 import { WriteProbe, type AckedPut } from './write-probe';
 
+const RESTART_TIMEOUT_MS = 60_000;
+
 export interface FailoverTarget {
   /** "etcd" or "cairn" (also the member-name prefix). */
   label: string;
@@ -141,7 +143,7 @@ export async function runFailover(
         out(
           `  round ${round}/${options.rounds} ${displayName(entry.target.label).padEnd(5)} killed ${result.killed} (term ${result.termBefore}): ` +
             `new leader ${result.newLeader} (term ${result.termAfter}) seen after ${result.electionMs.toFixed(0)} ms, ` +
-            `first write after ${result.firstWriteMs.toFixed(0)} ms; ${result.acks} puts acknowledged, ${result.failures} failed  (load ${loadAverage()})`,
+            `first write after ${result.firstWriteMs.toFixed(0)} ms; restarted as PID ${result.restartedPid}; ${result.acks} puts acknowledged, ${result.failures} failed  (load ${loadAverage()})`,
         );
       }
     }
@@ -248,17 +250,24 @@ async function runRound(
       args: entry.args(oldLeader),
       logFile: join(entry.baseDir, `${oldLeader.name}.log`),
     });
-    await waitForHealthy(oldLeader.clientUrl, oldLeader.process, options.timeoutMs);
+    // A Node process starts slowly on a loaded machine: allow a restart more than the failover bound.
+    await waitForHealthy(oldLeader.clientUrl, oldLeader.process, RESTART_TIMEOUT_MS + options.timeoutMs);
     statusConnections[oldIndex].close();
     statusConnections[oldIndex] = new Http2Connection(endpointOf(oldLeader));
     await statusConnections[oldIndex].ready(10_000);
-    await agreedLeader(members, statusConnections, options, `after ${oldLeader.name} restarted`);
+    await agreedLeader(
+      members,
+      statusConnections,
+      { ...options, timeoutMs: RESTART_TIMEOUT_MS },
+      `after ${oldLeader.name} restarted`,
+    );
     await sleep(options.settleMs);
 
     return {
       target: target.label,
       round,
       killed: oldLeader.name,
+      restartedPid: oldLeader.process.pid,
       newLeader: newLeader?.name ?? elected.status.leader.toString(16),
       termBefore: before.raftTerm.toString(),
       termAfter: elected.status.raftTerm.toString(),

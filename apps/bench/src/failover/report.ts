@@ -8,6 +8,8 @@ export interface FailoverRound {
   round: number;
   /** Name of the member that was the leader and got SIGKILL. */
   killed: string;
+  /** PID of the killed member's replacement process (restarted on its data dir). */
+  restartedPid: number;
   /** Name of the member that became leader. */
   newLeader: string;
   termBefore: string;
