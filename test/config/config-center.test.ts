@@ -403,3 +403,66 @@ describe('config center', () => {
     }
   });
 });
+
+describe('config history past compaction', () => {
+  it('keeps releases (own keys) and who-changed-what (audit archive) after MVCC compaction; a compacted resume gets a snapshot', async () => {
+    await createItem('e2e', 'history', 'app.yaml', 'yaml', 'v: 1\n');
+    await publish('e2e', 'history', 'app.yaml', 'v: 2\n', { author: 'alice' });
+    const third = await publish('e2e', 'history', 'app.yaml', 'v: 3\n', { author: 'bob' });
+    const revision = third.body.revision as number;
+
+    // Compact everything up to the last publish through etcd's JSON gateway.
+    const compact = await fetch(`${member.clientUrl}/v3/kv/compaction`, {
+      method: 'POST',
+      body: JSON.stringify({ revision: String(revision), physical: true }),
+    });
+    expect(compact.status).toBe(200);
+    const oldRead = await fetch(`${member.clientUrl}/v3/kv/range`, {
+      method: 'POST',
+      body: JSON.stringify({
+        key: Buffer.from('/cairn/config/e2e/history/app.yaml').toString('base64'),
+        revision: '2',
+      }),
+    });
+    expect(oldRead.status).not.toBe(200); // MVCC no longer has it
+
+    const releases = await rest<{ version: number; content: string; author: string }[]>(
+      'GET',
+      '/namespaces/e2e/apps/history/items/app.yaml/releases',
+    );
+    expect(releases.body.map((r) => [r.version, r.content, r.author])).toEqual([
+      [3, 'v: 3\n', 'bob'],
+      [2, 'v: 2\n', 'alice'],
+      [1, 'v: 1\n', 'test'],
+    ]);
+    const rollback = await rest('POST', '/namespaces/e2e/apps/history/items/app.yaml/rollback', {
+      version: 1,
+    });
+    expect(rollback.status).toBe(201);
+
+    // The archive saw every write of the live key, with the actor of each publish.
+    let history: { revision: number; operation: string; actor: string; value: string | null; key: string }[] =
+      [];
+    await until(
+      async () => {
+        const res = await rest<typeof history>('GET', '/namespaces/e2e/apps/history/items/app.yaml/history');
+        history = res.status === 200 ? res.body.filter((h) => h.key.endsWith('/history/app.yaml')) : [];
+        return history.length >= 4;
+      },
+      { timeoutMs: 15_000, what: 'four archived writes of the live key' },
+    );
+    expect(history.map((h) => [h.value, h.actor])).toEqual([
+      ['v: 1\n', ''],
+      ['v: 3\n', 'bob'],
+      ['v: 2\n', 'alice'],
+      ['v: 1\n', 'test'],
+    ]);
+
+    // A subscriber resuming from a compacted revision starts over from a snapshot.
+    const polled = await rest<{ events: { kind: string; items: { content: string }[] }[] }>(
+      'GET',
+      '/namespaces/e2e/apps/history/poll?revision=2',
+    );
+    expect(polled.body.events[0]).toMatchObject({ kind: 'snapshot', items: [{ content: 'v: 1\n' }] });
+  });
+});
