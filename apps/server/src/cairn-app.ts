@@ -21,6 +21,7 @@ import { AuditArchiver, AuditModule } from '@cairn/audit';
 import path from 'node:path';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
+import { ConsoleModule } from './console/console.module';
 import { CairnMetrics } from './metrics';
 import { ClientListener } from './net/client-listener';
 
@@ -95,6 +96,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
 
   const nest: INestApplication = await NestFactory.create(
     AppModule.forMember(node, apis, metrics, [
+      ConsoleModule.forMember(node, apis, { allowRemote: settings.consoleAllowRemote }),
       AuditModule.forArchive(audit),
       ConfigCenterModule.forCenter(configCenter),
       registry.module,

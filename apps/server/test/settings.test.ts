@@ -49,7 +49,14 @@ describe('defaults', () => {
       auditAllKeys: false,
       auditValueMaxBytes: 1_048_576,
       registryNamingPrefix: '/cairn/naming/',
+      consoleAllowRemote: false,
     } satisfies ServerSettings);
+  });
+
+  it('serve the console to loopback clients only unless --console-allow-remote', () => {
+    expect(settings(['--console-allow-remote']).consoleAllowRemote).toBe(true);
+    expect(settings([], { CAIRN_CONSOLE_ALLOW_REMOTE: 'true' }).consoleAllowRemote).toBe(true);
+    expect(() => settings(['--console-allow-remote=maybe'])).toThrow(/--console-allow-remote/);
   });
 
   it('take the registry naming prefix from --registry-naming-prefix, always ending in "/"', () => {

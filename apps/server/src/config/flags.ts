@@ -123,6 +123,12 @@ export const FLAGS: FlagSpec[] = [
     default: '1048576',
     help: 'Values larger than this are archived as their sha256 and size only.',
   },
+  {
+    name: 'console-allow-remote',
+    type: 'bool',
+    default: 'false',
+    help: 'Serve the web console (/ and /api/console/v1) to non-loopback clients too (off by default: the console has no login yet).',
+  },
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },
   {
     name: 'logger',

@@ -28,6 +28,8 @@ export interface ServerSettings {
   auditDbUrl: string | undefined;
   auditAllKeys: boolean;
   auditValueMaxBytes: number;
+  /** Serve the console to non-loopback clients (--console-allow-remote). */
+  consoleAllowRemote: boolean;
 }
 
 const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
@@ -107,6 +109,12 @@ export function toSettings(raw: RawFlags): ServerSettings {
       `invalid value "${auditAllKeysText}" for flag --audit-all-keys: expected true or false`,
     );
   }
+  const consoleAllowRemoteText = get('console-allow-remote');
+  if (consoleAllowRemoteText !== 'true' && consoleAllowRemoteText !== 'false') {
+    throw new FlagError(
+      `invalid value "${consoleAllowRemoteText}" for flag --console-allow-remote: expected true or false`,
+    );
+  }
   return {
     name,
     dataDir: get('data-dir') || `${name}.cairn`,
@@ -131,6 +139,7 @@ export function toSettings(raw: RawFlags): ServerSettings {
     auditDbUrl: auditDbUrl === '' ? undefined : auditDbUrl,
     auditAllKeys: auditAllKeysText === 'true',
     auditValueMaxBytes: int('audit-value-max-bytes', 0),
+    consoleAllowRemote: consoleAllowRemoteText === 'true',
   };
 }
 

@@ -17,10 +17,30 @@ export function findConsoleDir(configured?: string): string | undefined {
 
 export type ConsoleHandler = (req: Request, res: Response, next: NextFunction) => void;
 
-export function consoleStaticHandler(dir: string | undefined): ConsoleHandler {
+/** A client on this machine (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
+export function isLoopback(req: Request): boolean {
+  const address = req.socket.remoteAddress ?? '';
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+export function consoleStaticHandler(
+  dir: string | undefined,
+  opts: { allowRemote: boolean },
+): ConsoleHandler {
+  const refuseRemote = (req: Request, res: Response): boolean => {
+    if (opts.allowRemote || isLoopback(req)) return false;
+    res
+      .status(403)
+      .type('text/plain')
+      .send(
+        'The Cairn console is served to loopback clients only; start the server with --console-allow-remote.\n',
+      );
+    return true;
+  };
   if (!dir) {
     return (req, res, next) => {
       if (!isConsolePath(req)) return next();
+      if (refuseRemote(req, res)) return;
       res
         .status(503)
         .type('text/plain')
@@ -40,6 +60,7 @@ export function consoleStaticHandler(dir: string | undefined): ConsoleHandler {
   const index = path.join(dir, 'index.html');
   return (req, res, next) => {
     if (!isConsolePath(req)) return next();
+    if (refuseRemote(req, res)) return;
     files(req, res, () => {
       // Not a file: a client-side route gets the app; a missing asset stays a 404.
       if (path.extname(req.path) !== '' && !req.path.endsWith('.html')) return next();

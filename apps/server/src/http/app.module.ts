@@ -3,7 +3,6 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { CairnNode } from '@cairn/server';
 import type { EtcdApis } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
-import { ConsoleModule } from '../console/console.module';
 import { GatewayController } from './gateway.controller';
 import { ProbesController } from './probes.controller';
 import { CAIRN_NODE, ETCD_APIS, METRICS } from './tokens';
@@ -19,7 +18,7 @@ export class AppModule {
   ): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConsoleModule.forMember(node, apis), ...features],
+      imports: [...features],
       controllers: [ProbesController, GatewayController],
       providers: [
         { provide: CAIRN_NODE, useValue: node },
