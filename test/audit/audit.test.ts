@@ -65,6 +65,17 @@ async function put(member: Member, key: string, value: string | Buffer): Promise
   return headerRevision(await gateway(member, '/v3/kv/put', { key: b64(key), value: b64(value) }));
 }
 
+/** A put that retries a proposal timeout (a busy 2-core machine running a 3-member cluster). */
+async function putRetrying(member: Member, key: string, value: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await put(member, key, value);
+    } catch (error) {
+      if (attempt >= 5 || !/timed out/.test(String(error))) throw error;
+    }
+  }
+}
+
 async function currentRevision(member: Member): Promise<number> {
   return headerRevision(await gateway(member, '/v3/kv/range', { key: b64('\0'), count_only: true }));
 }
@@ -279,3 +290,46 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
     );
   },
 );
+
+describe('audit archive across a snapshot install', () => {
+  it('a member that catches up through a leader snapshot records the compacted revisions as a gap and keeps archiving', async () => {
+    const members = await startCluster({ size: 3, extraFlags: ['--snapshot-count', '20'] });
+    const [m1, , m3] = members;
+    await put(m1, '/cairn/config/snap/start', 'first');
+    await archiveCaughtUp(m3);
+    const before = (await audit<AuditStatusView>(m3, 'status')).lastArchivedRevision;
+    await stopMember(m3);
+    let last = 0;
+    for (let i = 0; i < 120; i += 10) {
+      const revisions = await Promise.all(
+        Array.from({ length: 10 }, (_, j) =>
+          putRetrying(m1, `/cairn/config/snap/k${(i + j) % 5}`, `v${i + j}`),
+        ),
+      );
+      last = Math.max(last, ...revisions);
+    }
+    await gateway(m1, '/v3/kv/compaction', { revision: String(last), physical: true });
+    await restartMember(m3);
+    await waitFor(() => (m3.process!.stderr().includes('installed the leader snapshot') ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'm3 to install the leader snapshot',
+    });
+    const after = await putRetrying(m1, '/cairn/config/snap/after', 'x');
+    await waitFor(
+      async () =>
+        (await audit<AuditStatusView>(m3, 'status')).lastArchivedRevision >= after ? true : undefined,
+      { timeoutMs: 20_000, what: `m3's archive to reach revision ${after}` },
+    );
+    const status = await audit<AuditStatusView>(m3, 'status');
+    expect(status.gaps).toHaveLength(1);
+    expect(status.gaps[0]).toMatchObject({ fromRevision: before + 1, toRevision: last - 1 });
+    const events = await allEvents(m3, '/cairn/config/snap/');
+    expect(events.map((e) => e.revision)).toEqual(
+      expect.arrayContaining([before, last, after].filter((revision) => revision > 0)),
+    );
+    // The members that saw every write archived all of them.
+    await archiveCaughtUp(m1);
+    expect(await allEvents(m1, '/cairn/config/snap/')).toHaveLength(122);
+    await Promise.all(members.map((member) => stopMember(member)));
+  });
+});
