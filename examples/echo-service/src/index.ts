@@ -1,12 +1,14 @@
 // echo-service: an HTTP server that answers with its instance id and a greeting, and registers itself in
 // Cairn's service registry on startup (deregistering on SIGTERM/SIGINT; a SIGKILLed one disappears when
-// its lease expires).
+// its lease expires). Its greeting is hot-reloaded from the config center: the `greeting` of the item
+// <config-item> (default echo.yaml) of app <service> in <namespace>, applied without a restart.
 //
 //   node examples/echo-service/dist/index.js --cairn http://127.0.0.1:2379 --id echo-1 [--port 0]
 //     [--service echo] [--namespace default] [--ttl 5] [--greeting hello] [--host 127.0.0.1]
+//     [--config-item echo.yaml] [--labels zone=eu-1,canary=true]
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RegistryClient } from '@cairn/client';
+import { ConfigClient, RegistryClient } from '@cairn/client';
 
 export interface EchoOptions {
   cairn: string;
@@ -17,6 +19,10 @@ export interface EchoOptions {
   port: number;
   ttl: number;
   greeting: string;
+  /** Config item (of app `service` in `namespace`) whose `greeting` replaces the default, live. */
+  configItem: string;
+  /** Labels for gray releases, e.g. zone=eu-1,canary=true. */
+  labels: Record<string, string>;
 }
 
 export function parseArgs(argv: string[]): EchoOptions {
@@ -37,7 +43,23 @@ export function parseArgs(argv: string[]): EchoOptions {
     port: Number(args.get('port') ?? '0'),
     ttl: Number(args.get('ttl') ?? '5'),
     greeting: args.get('greeting') ?? 'hello',
+    configItem: args.get('config-item') ?? 'echo.yaml',
+    labels: Object.fromEntries(
+      (args.get('labels') ?? '')
+        .split(',')
+        .filter((pair) => pair.includes('='))
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    ),
   };
+}
+
+/** The greeting in a config value: `greeting:` of a yaml/json/properties item, or a text item itself. */
+export function greetingOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() || undefined;
+  if (value && typeof value === 'object' && typeof (value as { greeting?: unknown }).greeting === 'string') {
+    return (value as { greeting: string }).greeting;
+  }
+  return undefined;
 }
 
 export async function startEcho(options: EchoOptions) {
@@ -50,6 +72,28 @@ export async function startEcho(options: EchoOptions) {
     }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ id: options.id, greeting: state.greeting, method: req.method, path: req.url }));
+  });
+  // Hot reload: subscribe to the app's config; every publish that applies here replaces the greeting.
+  const config = new ConfigClient(options.cairn.split(','));
+  const subscription = await config
+    .subscribe(options.namespace, options.service, {
+      labels: options.labels,
+      subscriberId: options.id,
+      startTimeoutMs: 3000,
+    })
+    .catch((err: unknown) => {
+      process.stdout.write(`echo ${options.id}: config unavailable (${String(err)}), keeping --greeting\n`);
+      return undefined;
+    });
+  const applyGreeting = (): void => {
+    const greeting = greetingOf(subscription?.get(options.configItem));
+    state.greeting = greeting ?? options.greeting;
+  };
+  applyGreeting();
+  subscription?.on('change', (change) => {
+    if (change.name !== options.configItem) return;
+    applyGreeting();
+    process.stdout.write(`echo ${options.id}: greeting is now "${state.greeting}" (v${change.newVersion})\n`);
   });
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
   const port = (server.address() as AddressInfo).port;
@@ -71,6 +115,7 @@ export async function startEcho(options: EchoOptions) {
     state,
     registration,
     async close() {
+      config.close();
       await registry.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
