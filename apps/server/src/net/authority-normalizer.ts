@@ -347,6 +347,20 @@ export class AuthorityNormalizingSocket extends Duplex {
     this.socket.write(chunk, callback);
   }
 
+  // HTTP/2 hands over every frame of a flush at once: pass them on corked, as ONE writev to the socket. Without
+  // this each frame waited for the previous write's callback and went out in a syscall (and a TCP segment) of
+  // its own (strace of puts at 1 in flight: 3 socket writes per answer before, 1 writev + the trailers after).
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    const last = chunks.length - 1;
+    this.socket.cork();
+    for (let i = 0; i < last; i++) this.socket.write(chunks[i].chunk);
+    this.socket.write(chunks[last].chunk, callback);
+    this.socket.uncork();
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.socket.end(callback);
   }
