@@ -57,6 +57,11 @@ import { type StateMachine, closeStateMachine, openStateMachine } from './state-
 import { finishBackendReplacement, fsyncDir, replaceBackend } from './backend-swap';
 import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata';
 
+const noop = (): void => undefined;
+
+/** Apply batches that may wait for LevelDB before an apply waits for them (back-pressure). */
+const MAX_QUEUED_BACKEND_WRITES = 8;
+
 export interface TransportFactory {
   (node: {
     memberId: bigint;
@@ -118,6 +123,9 @@ export class CairnNode {
   private snapshotIndex: number;
   private confState: ConfState = { voters: [], learners: [] };
   private timers: NodeJS.Timeout[] = [];
+  /** The last apply batch queued for LevelDB: resolves once it (and every earlier one) is written. */
+  private backendWrite: Promise<void> = Promise.resolve();
+  private backendWritesQueued = 0;
   private closed = false;
   private fatalError?: unknown;
   private readonly leaderListeners = new Set<(leader: bigint) => void>();
@@ -607,11 +615,14 @@ export class CairnNode {
     return this.backend.size();
   }
 
-  writeBackendSnapshot(file: string): Promise<{ size: number; sha256: string }> {
+  /** A copy of the backend holding at least every write answered so far. */
+  async writeBackendSnapshot(file: string): Promise<{ size: number; sha256: string }> {
+    await this.backendWrite;
     return this.backend.writeSnapshot(file);
   }
 
-  defragment(): Promise<void> {
+  async defragment(): Promise<void> {
+    await this.backendWrite;
     return this.backend.defragment();
   }
 
@@ -635,6 +646,7 @@ export class CairnNode {
     const stopped = etcdError('stopped');
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
+    await this.backendWrite.catch(noop);
     await closeStateMachine(this.sm);
     closeLeaseClients();
     await this.wal.close();
@@ -666,9 +678,11 @@ export class CairnNode {
       writeConsistentIndex(batch, last);
       this.consistentIndex = last;
     }
-    const commitStarted = process.hrtime.bigint();
-    await batch.write({ sync: false });
-    this.config.observe?.('backend_commit', Number(process.hrtime.bigint() - commitStarted) / 1e9);
+    // The applied state is in memory now (latest versions, key index, leases; history still on its way to
+    // LevelDB is served from mvcc's read buffer), so the waiting requests are answered before the LevelDB batch
+    // is written, as etcd answers before its backend commits. No acknowledged write depends on this batch: its
+    // entries were made durable by the WAL before they were handed to apply, and a restart re-applies every
+    // entry after the consistent index this batch would have recorded.
     this.stats.proposalsCommitted = Math.max(this.stats.proposalsCommitted, last);
     this.stats.proposalsApplied = last;
     this.appliedIndex = last;
@@ -685,7 +699,34 @@ export class CairnNode {
       }
     }
     for (const listener of this.appliedListeners) listener(last);
+    // The batch goes to LevelDB behind the ones before it, without holding up the next apply unless too many
+    // are queued.
+    const write = this.queueBackendWrite(batch);
+    if (this.backendWritesQueued > MAX_QUEUED_BACKEND_WRITES) await write;
     if (last - this.snapshotIndex >= this.config.snapshotCount) await this.takeSnapshot();
+  }
+
+  /**
+   * Writes apply batches to LevelDB one after another, in apply order: each records its consistent index,
+   * which must never go backwards. A failed write fails every later one (none is written after a gap) and
+   * stops the member, as a WAL failure does.
+   */
+  private queueBackendWrite(batch: BackendBatch): Promise<void> {
+    this.backendWritesQueued++;
+    const write = this.backendWrite.then(async () => {
+      const started = process.hrtime.bigint();
+      await batch.write({ sync: false });
+      this.config.observe?.('backend_commit', Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    this.backendWrite = write;
+    write.then(
+      () => this.backendWritesQueued--,
+      (err: unknown) => {
+        this.backendWritesQueued--;
+        this.loop.halt(err);
+      },
+    );
+    return write;
   }
 
   /** Applies a membership change; returns the ID of the request that proposed it, if any. */
@@ -819,6 +860,7 @@ export class CairnNode {
     const index = msg.snapshot?.metadata.index ?? 0;
     const file = path.join(this.config.dataDir, 'member', 'snap', `send-${index}-${randomInt(2 ** 31)}.db`);
     try {
+      await this.backendWrite;
       await this.backend.writeSnapshot(file);
       for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
     } finally {
@@ -840,6 +882,7 @@ export class CairnNode {
     const index = snapshot.metadata.index;
     const dbPath = path.join(this.config.dataDir, 'member', 'db');
     for (const listener of this.stateListeners) listener();
+    await this.backendWrite;
     await closeStateMachine(this.sm);
     await replaceBackend(dbPath, this.snapshotter.dbPath(index));
     this.sm = await openStateMachine(dbPath, Math.ceil((1.5 * this.config.electionTimeoutMs) / 1000));
@@ -863,6 +906,7 @@ export class CairnNode {
   private async takeSnapshot(): Promise<void> {
     const index = this.appliedIndex;
     // The backend must hold everything up to `index` durably before the log behind it is released.
+    await this.backendWrite;
     const batch = this.backend.batch();
     writeConsistentIndex(batch, index);
     await batch.write({ sync: true });

@@ -218,6 +218,11 @@ export class RaftLoop {
     return this.applying;
   }
 
+  /** A fatal error outside the loop (the backend could not take an apply batch): stop as a WAL failure does. */
+  halt(err: unknown): void {
+    this.fail(err);
+  }
+
   private fail(err: unknown): void {
     if (this.stopped) return;
     this.stopped = true;
