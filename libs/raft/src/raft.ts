@@ -420,9 +420,12 @@ export class Raft {
    * heartbeat. Only with pre-vote and check-quorum, where a wrong suspicion cannot disrupt a live leader: the
    * followers that still hear it honour its lease and refuse the pre-vote, no term is raised, and its next
    * heartbeat resets this member's timer as usual. (etcd's raft added ForgetLeader for the same purpose.)
+   * Never with lease-based reads: the old leader may still serve reads on its lease, which is only sound while
+   * no follower votes before a full election timeout has passed without hearing from it.
    */
   suspectLeader(id: NodeId): void {
     if (!this.preVote || !this.checkQuorum || id === NONE) return;
+    if (this.readOnlyOption !== ReadOnlyOption.Safe) return;
     if (this.state !== StateType.Follower || this.lead !== id) return;
     if (this.electionElapsed >= this.electionTimeout) return;
     this.electionElapsed = this.electionTimeout;

@@ -1,6 +1,7 @@
 // suspectLeader: a failure detector outside Raft (Cairn's peer transport seeing the leader's stream reset)
 // lets followers skip the leader's lease after a crash, without letting a wrong suspicion disrupt anyone.
 import { describe, expect, it } from 'vitest';
+import { ReadOnlyOption } from '../src/contracts';
 import { MessageType, type NodeId } from '../src/types';
 import { Network } from './support/network';
 
@@ -35,7 +36,12 @@ function ticksUntilLeaderAmong(net: Network, ids: NodeId[], maxTicks: number): n
   return Infinity;
 }
 
-function clusterWithDeadLeader(options: { preVote: boolean; checkQuorum: boolean; seed: number }): Network {
+function clusterWithDeadLeader(options: {
+  preVote: boolean;
+  checkQuorum: boolean;
+  readOnlyOption?: ReadOnlyOption;
+  seed: number;
+}): Network {
   const net = Network.bootstrap(voters, options);
   net.campaign(1n);
   net.tickAll(1);
@@ -72,10 +78,12 @@ describe('suspectLeader', () => {
     }
   });
 
-  it('is ignored without pre-vote and check-quorum, and for a peer that is not the leader', () => {
+  it('is ignored without pre-vote and check-quorum, with lease-based reads, and for a peer that is not the leader', () => {
     for (const options of [
       { preVote: false, checkQuorum: true },
       { preVote: true, checkQuorum: false },
+      // Lease-based reads rely on followers honouring the leader's lease for a whole election timeout.
+      { preVote: true, checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased },
     ]) {
       const net = clusterWithDeadLeader({ ...options, seed: 7 });
       net.get(2n).node.suspectLeader(1n);
