@@ -49,6 +49,8 @@ export interface AuditArchiverOptions {
   flushIntervalMs?: number;
   /** Above this many pending rows the watch sink refuses responses until a batch is written (default 20000). */
   maxPendingRows?: number;
+  /** ...or above this many bytes of pending keys and values (default 64 MiB). */
+  maxPendingBytes?: number;
   /** Delay before retrying the database after an error (default 1000 ms). */
   retryMs?: number;
 }
@@ -71,6 +73,7 @@ export class AuditArchiver implements AuditArchive {
   private readonly batchRows: number;
   private readonly flushIntervalMs: number;
   private readonly maxPendingRows: number;
+  private readonly maxPendingBytes: number;
   private readonly retryMs: number;
   private readonly archive: string;
   private readonly member: string;
@@ -80,6 +83,7 @@ export class AuditArchiver implements AuditArchive {
   /** Every revision up to this one is stored. */
   private archivedThrough = 0;
   private pendingRows: AuditEventRow[] = [];
+  private pendingBytes = 0;
   private pendingGaps: AuditGapRow[] = [];
   /** Actors noted by writers, until their revision is stored. */
   private readonly notedActors = new Map<number, string>();
@@ -106,6 +110,7 @@ export class AuditArchiver implements AuditArchive {
     this.batchRows = options.batchRows ?? 500;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxPendingRows = options.maxPendingRows ?? 20_000;
+    this.maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
     this.retryMs = options.retryMs ?? 1000;
     this.archive = this.node.clusterId.toString(16);
     this.member = this.node.memberId.toString(16);
@@ -195,7 +200,7 @@ export class AuditArchiver implements AuditArchive {
       });
       return true;
     }
-    if (this.pendingRows.length >= this.maxPendingRows) {
+    if (this.pendingRows.length >= this.maxPendingRows || this.pendingBytes >= this.maxPendingBytes) {
       this.scheduleFlush(0);
       return false; // kept by the store and offered again
     }
@@ -235,7 +240,9 @@ export class AuditArchiver implements AuditArchive {
       const event = events[i];
       const key = event.kv.key;
       if (key.equals(this.actorMarker) || !this.archived(key)) continue;
-      this.pendingRows.push(this.row(event, revision, i - start, actor, now, replayed));
+      const row = this.row(event, revision, i - start, actor, now, replayed);
+      this.pendingRows.push(row);
+      this.pendingBytes += rowBytes(row);
     }
   }
 
@@ -345,6 +352,7 @@ export class AuditArchiver implements AuditArchive {
     const actors = this.actorsDirty ? new Map(this.notedActors) : new Map<number, string>();
     if (rows.length === 0 && gaps.length === 0 && actors.size === 0 && cursor <= this.archivedThrough) return;
     this.pendingRows = [];
+    this.pendingBytes = 0;
     this.pendingGaps = [];
     this.actorsDirty = false;
     this.flushing = (async () => {
@@ -367,6 +375,7 @@ export class AuditArchiver implements AuditArchive {
       } catch (error) {
         // Put the batch back in front (rows are idempotent) and retry later.
         this.pendingRows = rows.concat(this.pendingRows);
+        this.pendingBytes = this.pendingRows.reduce((sum, row) => sum + rowBytes(row), 0);
         this.pendingGaps = gaps.concat(this.pendingGaps);
         if (actors.size > 0) this.actorsDirty = true;
         this.fail(error, 'audit: writing a batch failed; retrying');
@@ -542,6 +551,10 @@ export class AuditUnavailableError extends Error {
   constructor(cause: string | undefined) {
     super(`the audit archive is not available yet${cause ? `: ${cause}` : ''}`);
   }
+}
+
+function rowBytes(row: AuditEventRow): number {
+  return 128 + row.key.length + (row.value?.length ?? 0);
 }
 
 function toKey(key: string | Uint8Array): Buffer {

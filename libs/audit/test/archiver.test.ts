@@ -352,6 +352,25 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
     );
 
     it.skipIf(skip)(
+      'holds the watch back while too much is pending and loses nothing (backpressure through the watch)',
+      async () => {
+        const member = await startNode();
+        const archiver = await startArchiver(member, {
+          ...(await archiveOptions(member)),
+          maxPendingRows: 7,
+          batchRows: 1000,
+          flushIntervalMs: 1000,
+        });
+        const written: number[] = [];
+        for (let i = 0; i < 60; i++)
+          written.push(await put(member, `/cairn/config/ns/app/bp${i % 3}`, `${i}`));
+        await archiver.waitFor(written[written.length - 1], 15_000);
+        const page = await archiver.listEvents({ limit: 1000 });
+        expect(page.records.map((r) => r.revision)).toEqual(written);
+      },
+    );
+
+    it.skipIf(skip)(
       'two archivers writing the same log into one database store each change once',
       async () => {
         const member = await startNode();
