@@ -61,6 +61,7 @@ describe('Raft under a hostile simulated network', () => {
     expect(total.membersAdded).toBeGreaterThan(seedCount / 10);
     expect(total.membersRemoved).toBeGreaterThan(seedCount / 10);
     expect(total.transfers).toBeGreaterThan(seedCount / 10);
+    expect(total.suspicions).toBeGreaterThan(seedCount / 10);
     expect(total.readsChecked).toBeGreaterThan(seedCount);
     expect(total.dropped).toBeGreaterThan(seedCount * 10);
     expect(total.entriesApplied).toBeGreaterThan(total.proposals);

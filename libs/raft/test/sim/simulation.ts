@@ -10,6 +10,7 @@ import { scenarioForSeed, type Scenario } from './scenario';
 import { emptyStats, type SimStats } from './stats';
 import { SimTrace } from './trace';
 import { InvariantViolation } from './violation';
+import { SuspicionInjector } from './suspicion';
 import { Workload } from './workload';
 
 export interface SimulationResult {
@@ -31,6 +32,7 @@ export function runSimulation(seed: number, options: { trace?: boolean } = {}): 
   const cluster = new SimCluster(scenario, rng.fork(), new SimNetwork(rng.fork()), checker, trace, stats);
   const faults = new FaultInjector(cluster, rng.fork(), scenario);
   const workload = new Workload(cluster, rng.fork(), scenario);
+  const suspicions = new SuspicionInjector(cluster, rng.fork());
   const result: SimulationResult = { seed, scenario, tick: 0, stats, trace };
   try {
     const ids = Array.from({ length: scenario.initialVoters }, (_, i) => BigInt(i + 1));
@@ -39,6 +41,7 @@ export function runSimulation(seed: number, options: { trace?: boolean } = {}): 
       cluster.advanceClock();
       trace.record(() => `--- leader ${cluster.leader()?.id ?? 'none'}, cuts ${cluster.net.describeCuts()}`);
       faults.step();
+      suspicions.step();
       workload.step();
       cluster.tickAll(scenario.tickSkipChance);
       cluster.deliverDue();

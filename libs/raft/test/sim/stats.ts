@@ -18,6 +18,8 @@ export interface SimStats {
   membersAdded: number;
   membersRemoved: number;
   transfers: number;
+  /** suspectLeader calls: of a crashed leader, or wrongly of a live one. */
+  suspicions: number;
   readsIssued: number;
   readsChecked: number;
   leadersElected: number;
@@ -44,6 +46,7 @@ export function emptyStats(): SimStats {
     membersAdded: 0,
     membersRemoved: 0,
     transfers: 0,
+    suspicions: 0,
     readsIssued: 0,
     readsChecked: 0,
     leadersElected: 0,
