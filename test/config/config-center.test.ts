@@ -3,6 +3,7 @@
 // and promote, a subscriber cut off during three publishes catching up once and in order, a start from the
 // cache file with the server down, YAML errors with line and column, SSE and long-poll watches.
 import { join } from 'node:path';
+import { strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigClient, type ConfigChange, type ConfigSubscription } from '@cairn/client';
 import {
@@ -464,5 +465,46 @@ describe('config history past compaction', () => {
       '/namespaces/e2e/apps/history/poll?revision=2',
     );
     expect(polled.body.events[0]).toMatchObject({ kind: 'snapshot', items: [{ content: 'v: 1\n' }] });
+  });
+});
+
+describe('config import/export', () => {
+  it('exports an app as JSON and zip, and imports an edited zip as new releases and a JSON bundle as drafts', async () => {
+    await createItem('e2e', 'bundle', 'a.yaml', 'yaml', 'x: 1\n');
+    await createItem('e2e', 'bundle', 'b.txt', 'text', 'hello');
+    const json = await rest<{
+      kind: string;
+      apps: { name: string; items: { name: string; content: string }[] }[];
+    }>('GET', '/namespaces/e2e/apps/bundle/export');
+    expect(json.body.kind).toBe('cairn.config.bundle');
+    expect(json.body.apps[0].items.map((i) => [i.name, i.content])).toEqual([
+      ['a.yaml', 'x: 1\n'],
+      ['b.txt', 'hello'],
+    ]);
+
+    const zipRes = await fetch(`${base}/namespaces/e2e/apps/bundle/export?format=zip`);
+    expect(zipRes.headers.get('content-type')).toBe('application/zip');
+    const files = unzipSync(new Uint8Array(await zipRes.arrayBuffer()));
+    expect(Object.keys(files).sort()).toEqual(['bundle.json', 'e2e/bundle/a.yaml', 'e2e/bundle/b.txt']);
+    files['e2e/bundle/a.yaml'] = strToU8('x: 2\n');
+    const imported = await fetch(`${base}/import/zip?publish=true&author=importer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/zip' },
+      body: Buffer.from(zipSync(files)),
+    });
+    expect(imported.status).toBe(201);
+    expect(await imported.json()).toEqual({ items: 2, published: 1, drafts: 0, unchanged: 1 });
+    const a = await rest('GET', '/namespaces/e2e/apps/bundle/items/a.yaml');
+    expect(a.body).toMatchObject({ content: 'x: 2\n', version: 2 });
+
+    // A JSON bundle into another namespace lands as drafts, nothing published.
+    const bundle = { ...json.body, namespace: 'e2e-copy' };
+    const asDrafts = await rest('POST', '/import', { bundle, author: 'importer' });
+    expect(asDrafts.body).toEqual({ items: 2, published: 0, drafts: 2, unchanged: 0 });
+    const copy = await rest<{ version: number; draft: { content: string } }>(
+      'GET',
+      '/namespaces/e2e-copy/apps/bundle/items/a.yaml',
+    );
+    expect(copy.body).toMatchObject({ version: 0, draft: { content: 'x: 1\n' } });
   });
 });

@@ -16,9 +16,9 @@ import {
   UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { zipSync, strToU8 } from 'fflate';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { type ConfigCenter, type ItemRef } from '../config-center';
 import { ConfigError } from '../errors';
 import type {
@@ -495,6 +495,27 @@ export class ConfigController {
     res.json(bundle);
   }
 
+  @Post('import/zip')
+  @ApiConsumes('application/zip')
+  @ApiBody({ schema: { type: 'string', format: 'binary' } })
+  @ApiQuery({ name: 'author', required: false })
+  @ApiQuery({ name: 'publish', required: false, enum: ['true', 'false'] })
+  @ApiOperation({ summary: 'Import a zip export (bundle.json; edited item files override its content)' })
+  importZip(
+    @Req() req: Request,
+    @Query('author') author?: string,
+    @Query('publish') publish?: string,
+  ): Promise<ImportResult> {
+    const body = req.body as unknown;
+    if (!Buffer.isBuffer(body) || body.length === 0) {
+      throw new ConfigError('bad-request', 'send the zip as the body with content-type application/zip');
+    }
+    return this.config.importBundle(bundleFromZip(new Uint8Array(body)), {
+      author: author ?? '',
+      publish: publish === 'true',
+    });
+  }
+
   @Post('import')
   @ApiOperation({
     summary: 'Import a JSON bundle: changed items become drafts, or releases with publish: true',
@@ -505,6 +526,31 @@ export class ConfigController {
       publish: body.publish,
     });
   }
+}
+
+/** A zip export (bundle.json plus one file per item) back into a bundle; edited item files win. */
+export function bundleFromZip(zip: Uint8Array): ConfigBundle {
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(zip);
+  } catch (err) {
+    throw new ConfigError('bad-request', `not a zip file: ${(err as Error).message}`);
+  }
+  const manifest = files['bundle.json'];
+  if (!manifest) throw new ConfigError('bad-request', 'the zip has no bundle.json');
+  let bundle: ConfigBundle;
+  try {
+    bundle = JSON.parse(strFromU8(manifest)) as ConfigBundle;
+  } catch {
+    throw new ConfigError('bad-request', 'bundle.json is not JSON');
+  }
+  for (const app of bundle.apps ?? []) {
+    for (const item of app.items ?? []) {
+      const file = files[`${bundle.namespace}/${app.name}/${item.name}`];
+      if (file) item.content = strFromU8(file);
+    }
+  }
+  return bundle;
 }
 
 function startSse(res: Response): void {

@@ -1,7 +1,13 @@
 // The config center's Nest module: the REST controller over one ConfigCenter (created by the app, which
 // also registers the gRPC service on the same instance).
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { json } from 'express';
+import {
+  type DynamicModule,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  RequestMethod,
+} from '@nestjs/common';
+import { json, raw } from 'express';
 import type { ConfigCenter } from '../config-center';
 import { ConfigController } from './config.controller';
 import { CONFIG_CENTER } from './tokens';
@@ -22,5 +28,8 @@ export class ConfigCenterModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     // The app runs without Nest's global body parser (the etcd gateway reads raw bodies).
     consumer.apply(json({ limit: MAX_BODY })).forRoutes(ConfigController);
+    consumer
+      .apply(raw({ type: 'application/zip', limit: MAX_BODY }))
+      .forRoutes({ path: 'api/config/v1/import/zip', method: RequestMethod.POST });
   }
 }
