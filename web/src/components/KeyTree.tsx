@@ -93,9 +93,8 @@ export function KeyTree({
   const move = (target: string | undefined): void => {
     if (!target) return;
     setFocus(target);
-    requestAnimationFrame(() =>
-      box.current?.querySelector<HTMLElement>(`[data-node="${CSS.escape(target)}"]`)?.focus(),
-    );
+    // The target row is on screen already: focus it now, so a key pressed right after lands on it.
+    box.current?.querySelector<HTMLElement>(`[data-node="${CSS.escape(target)}"]`)?.focus();
   };
 
   const onKey = (event: React.KeyboardEvent, index: number): void => {

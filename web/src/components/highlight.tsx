@@ -6,7 +6,7 @@ export type Syntax = 'json' | 'yaml' | 'properties' | 'text';
 
 const JSON_TOKENS = /("(?:[^"\\]|\\.)*")(\s*:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b/g;
 const SCALAR =
-  /("(?:[^"\\]|\\.)*"|'(?:[^']|'')*')|(-?\d+(?:\.\d+)?)(?=\s*$|\s*#|,|\])|\b(true|false|null|yes|no|on|off|~)\b/g;
+  /("(?:[^"\\]|\\.)*"|'(?:[^']|'')*')|(?<![\w.-])(-?\d+(?:\.\d+)?)(?=\s*$|\s*#|,|\])|(?<![\w.-])(true|false|null|yes|no|on|off|~)(?![\w.-])/g;
 
 function jsonLine(line: string, key: number): ReactNode[] {
   const out: ReactNode[] = [];

@@ -35,6 +35,8 @@ export function ConfigPage() {
   const name = params.get('item') ?? '';
   const [author, setAuthor] = useAuthor();
   const namespaces = usePoll(() => configApi.namespaces(), [], 5000);
+  // Bumped by actions on an item, so the navigator's versions and badges follow at once.
+  const [changes, setChanges] = useState(0);
   return (
     <section aria-labelledby="config-title">
       <h2 id="config-title">Config</h2>
@@ -63,12 +65,20 @@ export function ConfigPage() {
             ns={ns}
             app={app}
             item={name}
+            changes={changes}
             onChanged={namespaces.reload}
           />
         </div>
         <div className="grow">
           {ns && app && name ? (
-            <ItemPanel key={`${ns}/${app}/${name}`} ns={ns} app={app} name={name} author={author} />
+            <ItemPanel
+              key={`${ns}/${app}/${name}`}
+              ns={ns}
+              app={app}
+              name={name}
+              author={author}
+              onChanged={() => setChanges((c) => c + 1)}
+            />
           ) : (
             <div className="panel muted">Pick a namespace, an app and an item (or create them).</div>
           )}
@@ -83,16 +93,22 @@ function Navigator({
   ns,
   app,
   item,
+  changes,
   onChanged,
 }: {
   namespaces: string[];
   ns: string;
   app: string;
   item: string;
+  changes: number;
   onChanged: () => void;
 }) {
   const apps = usePoll(() => (ns ? configApi.apps(ns) : Promise.resolve([])), [ns], 5000);
-  const items = usePoll(() => (ns && app ? configApi.items(ns, app) : Promise.resolve([])), [ns, app], 3000);
+  const items = usePoll(
+    () => (ns && app ? configApi.items(ns, app) : Promise.resolve([])),
+    [ns, app, changes],
+    3000,
+  );
   const [newNs, setNewNs] = useState('');
   const [newApp, setNewApp] = useState('');
   const [newItem, setNewItem] = useState('');
@@ -286,8 +302,24 @@ function ImportButton({ author, onDone }: { author: string; onDone: () => void }
 
 type Tab = 'edit' | 'releases' | 'gray' | 'listeners';
 
-function ItemPanel({ ns, app, name, author }: { ns: string; app: string; name: string; author: string }) {
+function ItemPanel({
+  ns,
+  app,
+  name,
+  author,
+  onChanged,
+}: {
+  ns: string;
+  app: string;
+  name: string;
+  author: string;
+  onChanged: () => void;
+}) {
   const item = usePoll(() => configApi.item(ns, app, name), [ns, app, name], 3000);
+  const changed = (): void => {
+    item.reload();
+    onChanged();
+  };
   const [tab, setTab] = useState<Tab>('edit');
   const data = item.data;
   return (
@@ -330,9 +362,9 @@ function ItemPanel({ ns, app, name, author }: { ns: string; app: string; name: s
           </button>
         ))}
       </div>
-      {data && tab === 'edit' && <Editor item={data} author={author} onChanged={item.reload} />}
-      {data && tab === 'releases' && <Releases item={data} author={author} onChanged={item.reload} />}
-      {data && tab === 'gray' && <Gray item={data} author={author} onChanged={item.reload} />}
+      {data && tab === 'edit' && <Editor item={data} author={author} onChanged={changed} />}
+      {data && tab === 'releases' && <Releases item={data} author={author} onChanged={changed} />}
+      {data && tab === 'gray' && <Gray item={data} author={author} onChanged={changed} />}
       {data && tab === 'listeners' && <Listeners item={data} />}
     </div>
   );

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { consoleApi, type WatchFeedEvent, type WatchFeedStatus } from '../api';
 import { Badge } from '../components/common';
 import { setParams, useEventStream, useLocation } from '../hooks';
@@ -12,9 +12,18 @@ export function WatchPage() {
   const [events, setEvents] = useState<WatchFeedEvent[]>([]);
   const [status, setStatus] = useState<WatchFeedStatus>();
   const [paused, setPaused] = useState(false);
-  const state = useEventStream(paused ? null : consoleApi.watchUrl(prefix), {
+  const from = Number(params.get('from') ?? '') || undefined;
+  const [fromDraft, setFromDraft] = useState(from ? String(from) : '');
+  // Resuming after a pause continues after the last event seen, so nothing in between is missed.
+  const last = useRef<number | undefined>(undefined);
+  const [resumeAt, setResumeAt] = useState<number | undefined>(from);
+  const state = useEventStream(paused ? null : consoleApi.watchUrl(prefix, resumeAt), {
     status: (data) => setStatus(data as WatchFeedStatus),
-    change: (data) => setEvents((prev) => [data as WatchFeedEvent, ...prev].slice(0, MAX_EVENTS)),
+    change: (data) => {
+      const event = data as WatchFeedEvent;
+      last.current = event.revision;
+      setEvents((prev) => [event, ...prev].slice(0, MAX_EVENTS));
+    },
   });
   return (
     <section aria-labelledby="watch-title">
@@ -24,7 +33,9 @@ export function WatchPage() {
         onSubmit={(e) => {
           e.preventDefault();
           setEvents([]);
-          setParams({ prefix: draft });
+          last.current = undefined;
+          setResumeAt(Number(fromDraft) || undefined);
+          setParams({ prefix: draft, from: fromDraft.trim() });
         }}
       >
         <label>
@@ -36,10 +47,26 @@ export function WatchPage() {
             size={40}
           />
         </label>
+        <label>
+          From revision
+          <input
+            value={fromDraft}
+            onChange={(e) => setFromDraft(e.target.value)}
+            placeholder="now"
+            inputMode="numeric"
+            size={8}
+          />
+        </label>
         <button type="submit" className="primary">
           Watch
         </button>
-        <button type="button" onClick={() => setPaused((p) => !p)}>
+        <button
+          type="button"
+          onClick={() => {
+            if (paused && last.current !== undefined) setResumeAt(last.current + 1);
+            setPaused((p) => !p);
+          }}
+        >
           {paused ? 'Resume' : 'Pause'}
         </button>
         <button type="button" onClick={() => setEvents([])}>
