@@ -124,6 +124,7 @@ suite('web console in Chromium', () => {
     await page.keyboard.press('ArrowRight');
     await node('k:/demo/app/config.json').waitFor();
     await page.keyboard.press('ArrowDown');
+    await node('k:/demo/app/config.json').and(page.locator(':focus')).waitFor();
     await page.keyboard.press('Enter');
     expect(await node('d:/demo/app/').locator('.count').textContent()).toBe('2');
     await page.getByTestId('key-name').getByText('/demo/app/config.json').waitFor();
