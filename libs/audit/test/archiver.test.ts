@@ -370,6 +370,32 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
       },
     );
 
+    it.skipIf(skip || backend !== 'postgres')(
+      'rides out a database outage: the member keeps serving, the archiver retries and then writes everything once',
+      async () => {
+        const member = await startNode();
+        const archiver = await startArchiver(member, { ...(await archiveOptions(member)), retryMs: 100 });
+        const written: number[] = [];
+        for (let i = 0; i < 10; i++)
+          written.push(await put(member, `/cairn/config/ns/app/o${i % 3}`, `${i}`));
+        await archiver.waitFor(written[written.length - 1]);
+        pg!.halt();
+        try {
+          for (let i = 10; i < 40; i++)
+            written.push(await put(member, `/cairn/config/ns/app/o${i % 3}`, `${i}`));
+          await expect(archiver.waitFor(written[written.length - 1], 500)).rejects.toThrow(/did not reach/);
+          expect(archiver.status().lastError).toBeDefined();
+        } finally {
+          pg!.resume();
+        }
+        await archiver.waitFor(written[written.length - 1], 20_000);
+        expect(archiver.status().lastError).toBeUndefined();
+        const page = await archiver.listEvents({ limit: 1000 });
+        expect(page.records.map((r) => r.revision)).toEqual(written);
+        expect(await duplicates(archiver)).toBe(0);
+      },
+    );
+
     it.skipIf(skip)(
       'two archivers writing the same log into one database store each change once',
       async () => {

@@ -17,6 +17,10 @@ export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:<port>/<database> */
   url(database?: string): string;
   createDatabase(name: string): Promise<string>;
+  /** Stop the server, keeping its data (an outage); `resume()` starts it again on the same port. */
+  halt(): void;
+  resume(): void;
+  /** Stop for good and remove the data. */
   stop(): void;
 }
 
@@ -87,11 +91,14 @@ export async function startPostgres(): Promise<PostgresServer> {
     '-c max_connections=50',
     '-c shared_buffers=16MB',
   ].join(' ');
-  run('pg_ctl', ['start', '-D', dataDir, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60']);
-  const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const start = (): number => {
+    run('pg_ctl', ['start', '-D', dataDir, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60']);
+    return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  };
+  let pid = start();
   let stopped = false;
   const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
-  return {
+  const server: PostgresServer = {
     port,
     pid,
     binary: join(bin, 'postgres'),
@@ -106,27 +113,39 @@ export async function startPostgres(): Promise<PostgresServer> {
       }
       return url(name);
     },
+    halt(): void {
+      stopByPid(pid);
+    },
+    resume(): void {
+      pid = start();
+      server.pid = pid;
+    },
     stop(): void {
       if (stopped) return;
       stopped = true;
-      // Fast shutdown by PID (SIGINT), then wait for the postmaster to go; SIGKILL if it lingers.
-      try {
-        process.kill(pid, 'SIGINT');
-      } catch {
-        /* gone */
-      }
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && alive(pid)) execFileSync('sleep', ['0.05']);
-      if (alive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
+      stopByPid(pid);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
+}
+
+/** Fast shutdown by PID (SIGINT), then wait for the postmaster to go; SIGKILL if it lingers. */
+function stopByPid(pid: number): void {
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    /* gone */
+  }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && alive(pid)) execFileSync('sleep', ['0.05']);
+  if (alive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 function alive(pid: number): boolean {
