@@ -7,6 +7,7 @@ import { putCommand } from '../commands/put';
 import { rangeCommand } from '../commands/range';
 import { watchCommand } from '../commands/watch';
 import { failoverCommand } from '../failover/command';
+import { registryCommand } from '../registry/command';
 import type { Command, Output } from './command';
 import { describeFlags, UsageError } from './flags';
 
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   compareCommand,
   failoverCommand,
   configPushCommand,
+  registryCommand,
 ];
 
 export function usage(): string[] {

@@ -16,6 +16,7 @@ interface Pending {
 export class KeepAliveChannel {
   private stream?: KeepAliveStream;
   private address?: string;
+  private lastAnswerAt = 0;
   private readonly pending = new Map<string, Pending[]>();
 
   constructor(private readonly pool: EndpointPool) {}
@@ -34,8 +35,10 @@ export class KeepAliveChannel {
           if (list && at >= 0) list.splice(at, 1);
           if (list?.length === 0) this.pending.delete(key);
           reject(new Error(`keep-alive of lease ${key} timed out`));
-          // A stream that answers nothing is likely dead: the next call opens a new one.
-          this.reset(new Error('keep-alive timed out'), false);
+          // A stream that answered nothing for the whole timeout is likely dead: the next call opens a new
+          // one. One slow answer on a busy stream is not a reason to fail every other pending keep-alive.
+          if (Date.now() - this.lastAnswerAt >= timeoutMs)
+            this.reset(new Error('keep-alive timed out'), false);
         }, timeoutMs),
       };
       const list = this.pending.get(key) ?? [];
@@ -58,7 +61,9 @@ export class KeepAliveChannel {
     const stream = client.LeaseKeepAlive(new grpc.Metadata({ waitForReady: true }));
     this.stream = stream;
     this.address = address;
+    this.lastAnswerAt = Date.now();
     stream.on('data', (response: LeaseKeepAliveResponse__Output) => {
+      this.lastAnswerAt = Date.now();
       const list = this.pending.get(response.ID);
       const entry = list?.shift();
       if (list?.length === 0) this.pending.delete(response.ID);
@@ -151,7 +156,7 @@ export class LeaseKeepAlive extends EventEmitter {
     } catch (err) {
       if (this.stopped) return;
       if (this.listenerCount('failed') > 0) this.emit('failed', err);
-      this.schedule(Math.min(1000, this.options.intervalMs ?? 1000));
+      this.schedule(Math.min(500, this.options.intervalMs ?? 500));
     }
   }
 }
