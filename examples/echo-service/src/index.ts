@@ -127,7 +127,7 @@ if (require.main === module) {
   startEcho(options).then(
     (echo) =>
       process.stdout.write(
-        `echo ${options.id} listening on http://${options.host}:${echo.port} (service ${options.service}, lease ${echo.registration.lease}, ttl ${echo.registration.ttl}s)\n`,
+        `echo ${options.id} listening on http://${options.host}:${echo.port} (pid ${process.pid}, service ${options.service}, lease ${echo.registration.lease}, ttl ${echo.registration.ttl}s)\n`,
       ),
     (err: unknown) => {
       process.stderr.write(`echo ${options.id}: ${err instanceof Error ? err.message : String(err)}\n`);
