@@ -101,6 +101,16 @@ suite('web console in Chromium', () => {
     console.log(
       `console: a SIGKILLed instance (TTL ${TTL_S}s) left the Services page after ${goneAfterMs} ms`,
     );
+
+    // Drain, then deregister the survivor from the page.
+    const survivor = page.getByTestId('instance-orders-2');
+    await survivor.getByRole('button', { name: 'Drain' }).click();
+    await survivor.getByText('DRAINING').waitFor();
+    await page.getByTestId('service-orders').getByText('0 / 1').waitFor();
+    await survivor.getByRole('button', { name: 'Deregister…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Deregister' }).click();
+    await page.getByTestId('instance-orders-2').waitFor({ state: 'detached' });
+    await page.getByText('No instances registered').waitFor();
   });
 
   it('Keys: browses the prefix tree and shows the diff between two revisions', async () => {
@@ -268,6 +278,36 @@ suite('web console in Chromium', () => {
       await page.locator('dialog[open]').getByRole('button', { name: 'Publish' }).click();
       await page.getByTestId('item-version').getByText('v5').waitFor();
       await waitFor(versionSeen(5), { timeoutMs: 10_000, what: 'the SDK client to apply v5' });
+    });
+
+    it('a gray release reaches only the labelled subscriber; promote reaches everyone', async () => {
+      const canaryChanges: ConfigChange[] = [];
+      const canary = await client.subscribe('shop', 'payments', {
+        cacheDir: false,
+        subscriberId: 'payments-canary',
+        labels: { canary: 'true' },
+      });
+      canary.on('change', (change: ConfigChange) => canaryChanges.push(change));
+      const page = await open('/config?ns=shop&app=payments&item=config.yaml');
+      await page.getByTestId('item-version').getByText('v5').waitFor();
+      await page.getByRole('tab', { name: 'Gray release' }).click();
+      await page.getByLabel('Labels').fill('canary=true');
+      await page.getByLabel('Percentage').fill('100');
+      await page.getByLabel('gray content').fill('greeting: canary\nlimits:\n  perMinute: 100\n');
+      await page.getByRole('button', { name: 'Start gray release' }).click();
+      await page.getByText(/Gray release v6/).waitFor();
+      await waitFor(() => canaryChanges.find((c) => c.newVersion === 6 && c.gray), {
+        timeoutMs: 10_000,
+        what: 'the canary subscriber to apply gray v6',
+      });
+      expect(received.some((c) => c.newVersion === 6)).toBe(false);
+      await screenshot(page, 'config-gray');
+
+      await page.getByRole('button', { name: 'Promote to everyone' }).click();
+      await waitFor(versionSeen(7), { timeoutMs: 10_000, what: 'the main subscriber to apply promoted v7' });
+      expect(received.find((c) => c.newVersion === 7)!.newValue).toMatchObject({ greeting: 'canary' });
+      await page.getByTestId('item-version').getByText('v7').waitFor();
+      canary.close();
     });
   });
 
