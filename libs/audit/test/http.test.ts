@@ -79,7 +79,7 @@ describe('REST /api/audit/v1', () => {
     expect(second.body.next).toBeUndefined();
     expect(calls).toEqual([
       {
-        prefix: '/cairn/config/',
+        prefix: Buffer.from('/cairn/config/'),
         fromRevision: 3,
         toRevision: undefined,
         limit: 1,
@@ -87,7 +87,7 @@ describe('REST /api/audit/v1', () => {
         cursor: undefined,
       },
       {
-        prefix: '/cairn/config/',
+        prefix: Buffer.from('/cairn/config/'),
         fromRevision: undefined,
         toRevision: undefined,
         limit: 1,
@@ -97,7 +97,12 @@ describe('REST /api/audit/v1', () => {
     ]);
     const history = await get<AuditEventPageView>(`${url}/history?key=/cairn/config/a`);
     expect(history.status).toBe(200);
-    expect(calls[2]).toMatchObject({ key: '/cairn/config/a', order: 'desc' });
+    expect(calls[2]).toMatchObject({ key: Buffer.from('/cairn/config/a'), order: 'desc' });
+    const binary = Buffer.from([0xff, 0x00, 0x2f]);
+    await get(`${url}/history?key=${encodeURIComponent(binary.toString('base64'))}&encoding=base64`);
+    expect(calls[3]).toMatchObject({ key: binary });
+    expect((await get(`${url}/history?key=%%%&encoding=base64`)).status).toBe(400);
+    expect((await get(`${url}/history?key=a&encoding=latin1`)).status).toBe(400);
     expect((await get(`${url}/history`)).status).toBe(400);
     expect((await get(`${url}/events?limit=-1`)).status).toBe(400);
     expect((await get(`${url}/events?order=sideways`)).status).toBe(400);

@@ -35,7 +35,8 @@ export class AuditController {
 
   @Get('history')
   @ApiOperation({ summary: 'Archived changes of one key (newest first by default), past compaction too' })
-  @ApiQuery({ name: 'key', required: true, description: 'The key (UTF-8)' })
+  @ApiQuery({ name: 'key', required: true, description: 'The key (UTF-8, or base64 with encoding=base64)' })
+  @ApiQuery({ name: 'encoding', required: false, enum: ['utf8', 'base64'], description: 'Of `key`' })
   @ApiQuery({ name: 'fromRevision', required: false, type: Number })
   @ApiQuery({ name: 'toRevision', required: false, type: Number })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'Default 100, at most 1000' })
@@ -44,6 +45,7 @@ export class AuditController {
   @ApiOkResponse({ type: AuditEventPageDto })
   history(
     @Query('key') key: QueryText,
+    @Query('encoding') encoding: QueryText,
     @Query('fromRevision') fromRevision: QueryText,
     @Query('toRevision') toRevision: QueryText,
     @Query('limit') limit: QueryText,
@@ -52,7 +54,7 @@ export class AuditController {
   ): Promise<AuditEventPageDto> {
     if (!key) throw new BadRequestException('key is required');
     return this.page({
-      key,
+      key: keyParam('key', key, encoding),
       fromRevision: revisionParam('fromRevision', fromRevision),
       toRevision: revisionParam('toRevision', toRevision),
       limit: revisionParam('limit', limit),
@@ -63,7 +65,12 @@ export class AuditController {
 
   @Get('events')
   @ApiOperation({ summary: 'Archived changes under a key prefix, in revision order, paged' })
-  @ApiQuery({ name: 'prefix', required: false, description: 'Key prefix (UTF-8); default every key' })
+  @ApiQuery({
+    name: 'prefix',
+    required: false,
+    description: 'Key prefix (UTF-8, or base64 with encoding=base64); default every key',
+  })
+  @ApiQuery({ name: 'encoding', required: false, enum: ['utf8', 'base64'], description: 'Of `prefix`' })
   @ApiQuery({ name: 'fromRevision', required: false, type: Number })
   @ApiQuery({ name: 'toRevision', required: false, type: Number })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'Default 100, at most 1000' })
@@ -72,6 +79,7 @@ export class AuditController {
   @ApiOkResponse({ type: AuditEventPageDto })
   events(
     @Query('prefix') prefix: QueryText,
+    @Query('encoding') encoding: QueryText,
     @Query('fromRevision') fromRevision: QueryText,
     @Query('toRevision') toRevision: QueryText,
     @Query('limit') limit: QueryText,
@@ -79,7 +87,7 @@ export class AuditController {
     @Query('cursor') cursor: QueryText,
   ): Promise<AuditEventPageDto> {
     return this.page({
-      prefix: prefix || undefined,
+      prefix: prefix ? keyParam('prefix', prefix, encoding) : undefined,
       fromRevision: revisionParam('fromRevision', fromRevision),
       toRevision: revisionParam('toRevision', toRevision),
       limit: revisionParam('limit', limit),
@@ -94,13 +102,19 @@ export class AuditController {
       'The last archived change of a key at or before a revision (a PUT holds the value then; a DELETE means absent)',
   })
   @ApiQuery({ name: 'key', required: true })
+  @ApiQuery({ name: 'encoding', required: false, enum: ['utf8', 'base64'], description: 'Of `key`' })
   @ApiQuery({ name: 'revision', required: true, type: Number })
   @ApiOkResponse({ type: AuditEventDto })
-  async value(@Query('key') key: QueryText, @Query('revision') revision: QueryText): Promise<AuditEventDto> {
+  async value(
+    @Query('key') key: QueryText,
+    @Query('encoding') encoding: QueryText,
+    @Query('revision') revision: QueryText,
+  ): Promise<AuditEventDto> {
     if (!key) throw new BadRequestException('key is required');
+    const bytes = keyParam('key', key, encoding);
     const at = revisionParam('revision', revision);
     if (at === undefined) throw new BadRequestException('revision is required');
-    const record = await this.call(() => this.archive.valueAsOf(key, at));
+    const record = await this.call(() => this.archive.valueAsOf(bytes, at));
     if (!record) throw new NotFoundException(`no archived change of "${key}" at or before revision ${at}`);
     return toEventView(record);
   }
@@ -136,6 +150,18 @@ function revisionParam(name: string, text: QueryText): number | undefined {
     throw new BadRequestException(`${name} must be a non-negative integer, got "${text}"`);
   }
   return value;
+}
+
+/** A key or prefix from the query: UTF-8 text, or base64 for binary keys. */
+function keyParam(name: string, text: string, encoding: QueryText): Buffer {
+  if (encoding === undefined || encoding === '' || encoding === 'utf8') return Buffer.from(text, 'utf8');
+  if (encoding !== 'base64')
+    throw new BadRequestException(`encoding must be utf8 or base64, got "${encoding}"`);
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length === 0 || bytes.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, '')) {
+    throw new BadRequestException(`${name} is not valid base64`);
+  }
+  return bytes;
 }
 
 function orderParam(text: QueryText): AuditOrder | undefined {
