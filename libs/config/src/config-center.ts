@@ -137,15 +137,25 @@ export class ConfigCenter {
   private readonly now: () => Date;
   private readonly leases: ListenerLeases;
   private readonly subscriptions = new Set<ConfigSubscription>();
-  /** subscriberId -> open streams on this member (listener records are removed when the last closes). */
+  /** ns/app/subscriberId -> open streams on this member (its listener record goes when the last closes). */
   private readonly streaming = new Map<string, number>();
+  /** The last record put for each subscriber streaming here (put back if the member lease is lost). */
+  private readonly streamingRecords = new Map<string, { key: string; record: ListenerRecord }>();
   private closed = false;
 
   constructor(private readonly options: ConfigCenterOptions) {
     this.kv = new ConfigKv(options.apis, options.node);
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
-    this.leases = new ListenerLeases(options.apis, options.listenerLeaseTtlSeconds ?? 30, options.logger);
+    this.leases = new ListenerLeases(
+      options.apis,
+      options.listenerLeaseTtlSeconds ?? 30,
+      options.logger,
+      () =>
+        this.restoreListeners().catch((err: unknown) =>
+          this.logger.warn({ err }, 'config listener records could not be restored after the lease was lost'),
+        ),
+    );
   }
 
   get memberName(): string {
@@ -725,10 +735,22 @@ export class ConfigCenter {
     };
     // A subscriber with an open stream here lives as long as the stream (member lease); one that only
     // polls gets a lease of its own that lapses if it stops reporting.
-    const lease = this.streaming.has(input.subscriberId)
-      ? await this.leases.memberLease()
-      : await this.leases.pollerLease();
+    const streamKey = `${input.namespace}/${input.app}/${input.subscriberId}`;
+    const streaming = this.streaming.has(streamKey);
+    const lease = streaming ? await this.leases.memberLease() : await this.leases.pollerLease();
     await this.kv.put(key, JSON.stringify(rec), lease);
+    if (streaming && this.streaming.has(streamKey)) {
+      this.streamingRecords.set(streamKey, { key, record: rec });
+    }
+  }
+
+  /** The member lease lapsed (e.g. a long partition): its listener records went with it; put them back. */
+  private async restoreListeners(): Promise<void> {
+    if (this.closed || this.streamingRecords.size === 0) return;
+    const lease = await this.leases.memberLease();
+    for (const { key, record } of this.streamingRecords.values()) {
+      await this.kv.put(key, JSON.stringify(record), lease);
+    }
   }
 
   async listListeners(ns: string, app: string, name = ''): Promise<ListenerView[]> {
@@ -878,7 +900,8 @@ export class ConfigCenter {
     });
     this.subscriptions.add(sub);
     const id = params.trackListener && params.subscriberId ? params.subscriberId : undefined;
-    if (id) this.streaming.set(id, (this.streaming.get(id) ?? 0) + 1);
+    const streamKey = `${params.namespace}/${params.app}/${id}`;
+    if (id) this.streaming.set(streamKey, (this.streaming.get(streamKey) ?? 0) + 1);
     let finished = false;
     const finish = (): void => {
       if (finished) return;
@@ -886,12 +909,13 @@ export class ConfigCenter {
       this.subscriptions.delete(sub);
       sub.close();
       if (!id) return;
-      const left = (this.streaming.get(id) ?? 1) - 1;
+      const left = (this.streaming.get(streamKey) ?? 1) - 1;
       if (left > 0) {
-        this.streaming.set(id, left);
+        this.streaming.set(streamKey, left);
         return;
       }
-      this.streaming.delete(id);
+      this.streaming.delete(streamKey);
+      this.streamingRecords.delete(streamKey);
       if (!this.closed) {
         this.removeListener(params.namespace, params.app, id).catch((err: unknown) =>
           this.logger.debug({ err, subscriberId: id }, 'config listener removal failed'),

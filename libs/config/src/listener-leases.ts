@@ -17,6 +17,8 @@ export class ListenerLeases {
     private readonly apis: EtcdApis,
     private readonly ttlSeconds: number,
     private readonly logger: Logger,
+    /** Called after the member lease was found gone (its records went with it): put them back. */
+    private readonly onMemberLeaseLost: () => void = () => undefined,
   ) {}
 
   private async grant(ttl: number): Promise<string> {
@@ -48,8 +50,10 @@ export class ListenerLeases {
         .then((id) => this.apis.lease.keepAlive(id))
         .then((res) => {
           // TTL 0: the lease is gone (e.g. expired during a long partition): grant a new one next time.
-          if (Number((res as { TTL: string | number }).TTL) <= 0 && this.member === current)
+          if (Number((res as { TTL: string | number }).TTL) <= 0 && this.member === current) {
             this.member = undefined;
+            this.onMemberLeaseLost();
+          }
         })
         .catch((err: unknown) => this.logger.debug({ err }, 'config listener lease keep-alive failed'));
     }, period);
