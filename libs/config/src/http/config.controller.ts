@@ -401,6 +401,7 @@ export class ConfigController {
       handle = undefined;
     };
     req.on('close', end);
+    res.on('close', end);
     try {
       const opened = await this.config.subscribe(
         params,
@@ -415,7 +416,7 @@ export class ConfigController {
           res.end();
         },
       );
-      if (req.destroyed) {
+      if (req.destroyed || res.destroyed) {
         opened.close();
         return;
       }
