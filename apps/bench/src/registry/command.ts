@@ -153,6 +153,7 @@ export const registryCommand: Command = {
       const registerSeconds = (Date.now() - started) / 1000;
       const registerCpu = cpu() - c0;
       const registrationsPerSecond = parsed.instances / registerSeconds;
+      if (lostLeases > 0) out(`warning: ${lostLeases} leases were lost during the registration phase`);
       out(
         `registered ${parsed.instances} instances in ${fmt(registerSeconds, 2)} s: ${fmt(registrationsPerSecond, 0)} registrations/s (server CPU ${fmt(registerCpu)} s)`,
       );
@@ -162,7 +163,7 @@ export const registryCommand: Command = {
         subscribers.map(({ sub }, i) =>
           waitUntil(() => sub.instances().length === parsed.instances, 120_000).catch((err: unknown) => {
             throw new Error(
-              `subscriber ${i} sees ${sub.instances().length} of ${parsed.instances}: ${String(err)}`,
+              `subscriber ${i} sees ${sub.instances().length} of ${parsed.instances} (keep-alives ok ${keepalives}, failed ${failedKeepalives}, leases lost ${lostLeases}): ${String(err)}`,
             );
           }),
         ),

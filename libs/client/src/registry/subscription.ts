@@ -46,6 +46,8 @@ export interface ServiceView {
 export class ServiceSubscription extends EventEmitter {
   /** Every instance, by id (no filter). */
   private readonly all = new Map<string, RegistryInstance>();
+  /** Ids of `all`, kept sorted (binary-search insert/delete: no re-sort per change). */
+  private order: string[] = [];
   private watcher?: Watcher;
   private closed = false;
   private published: RegistryInstance[] = [];
@@ -127,6 +129,7 @@ export class ServiceSubscription extends EventEmitter {
         const instance = decode(kv.value, kv.modRevision);
         if (instance) this.all.set(instance.id, instance);
       }
+      this.order = [...this.all.keys()].sort();
       this.revision = result.revision;
       this.watch(result.revision + 1n);
       this.publish();
@@ -164,13 +167,17 @@ export class ServiceSubscription extends EventEmitter {
         const instance = decode(event.kv.value, revision);
         if (!instance) continue;
         const type = this.all.has(id) ? 'updated' : 'added';
+        if (type === 'added') this.order.splice(lowerBound(this.order, id), 0, id);
         this.all.set(id, instance);
         this.revision = revision;
         this.emit('change', { type, instance, revision } satisfies InstanceChange, this.view());
       } else {
         const previous =
           this.all.get(id) ?? (event.prevKv ? decode(event.prevKv.value, revision) : undefined);
-        this.all.delete(id);
+        if (this.all.delete(id)) {
+          const at = lowerBound(this.order, id);
+          if (this.order[at] === id) this.order.splice(at, 1);
+        }
         this.revision = revision;
         if (previous)
           this.emit(
@@ -185,9 +192,11 @@ export class ServiceSubscription extends EventEmitter {
   }
 
   private publish(): void {
-    const list = [...this.all.values()]
-      .filter((i) => !this.options.healthyOnly || isHealthyInstance(i))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const list: RegistryInstance[] = [];
+    for (const id of this.order) {
+      const instance = this.all.get(id)!;
+      if (!this.options.healthyOnly || isHealthyInstance(instance)) list.push(instance);
+    }
     const protectMs = this.options.emptyProtectionMs ?? 3000;
     if (list.length === 0 && this.published.length > 0 && protectMs > 0) {
       const now = Date.now();
@@ -211,6 +220,17 @@ export class ServiceSubscription extends EventEmitter {
     this.published = list;
     this.emit('update', this.view());
   }
+}
+
+function lowerBound(sorted: string[], id: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function sameList(a: RegistryInstance[], b: RegistryInstance[]): boolean {
