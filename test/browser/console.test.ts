@@ -8,6 +8,7 @@ import { ConfigClient, type ConfigChange, type ConfigSubscription } from '@cairn
 import {
   currentTarget,
   killMember,
+  restartMember,
   type ManagedProcess,
   type Member,
   spawnManaged,
@@ -308,6 +309,37 @@ suite('web console in Chromium', () => {
       expect(received.find((c) => c.newVersion === 7)!.newValue).toMatchObject({ greeting: 'canary' });
       await page.getByTestId('item-version').getByText('v7').waitFor();
       canary.close();
+    });
+
+    it('with the server down the page says so and keeps the edit; after a restart it publishes', async () => {
+      const page = await open('/config?ns=shop&app=payments&item=config.yaml');
+      await page.getByTestId('item-version').getByText('v7').waitFor();
+      const editor = page.getByLabel('content of config.yaml');
+      const edit = 'greeting: written while the server was down\nlimits:\n  perMinute: 100\n';
+      await editor.fill(edit);
+
+      await stopMember(member);
+      await page.getByTestId('connection').getByText('server unreachable').waitFor();
+      await page.getByRole('button', { name: 'Publish…' }).click();
+      await page.locator('dialog[open]').getByRole('button', { name: 'Publish' }).click();
+      await page
+        .getByRole('alert')
+        .getByText(/server unreachable/)
+        .first()
+        .waitFor();
+      expect(await editor.inputValue()).toBe(edit);
+      await screenshot(page, 'server-down');
+
+      await restartMember(member);
+      await page.getByTestId('connection').getByText('connected').waitFor();
+      await page.getByRole('button', { name: 'Publish…' }).click();
+      await page.locator('dialog[open]').getByRole('button', { name: 'Publish' }).click();
+      await page.getByTestId('item-version').getByText('v8').waitFor();
+      // The SDK subscriber reconnects by itself and gets the release published after the restart.
+      await waitFor(versionSeen(8), {
+        timeoutMs: 20_000,
+        what: 'the SDK client to apply v8 after the restart',
+      });
     });
   });
 
