@@ -454,6 +454,7 @@ export class AuditArchiver implements AuditArchive {
     const after = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
     const { rows, more } = await this.requireStore().list({
       key: options.key !== undefined ? toKey(options.key) : undefined,
+      actor: options.actor,
       prefix: options.prefix !== undefined ? toKey(options.prefix) : undefined,
       fromRevision: options.fromRevision,
       toRevision: options.toRevision,

@@ -74,6 +74,7 @@ export interface QueryRange {
 
 export interface ListQuery extends QueryRange {
   key?: Buffer;
+  actor?: string;
   prefix?: Buffer;
   /** Strictly after (asc) / before (desc) this position. */
   after?: { main: number; sub: number };
@@ -298,6 +299,7 @@ export class AuditStore {
       const end = prefixEnd(query.prefix);
       if (end) select.andWhere('e.key < :prefixEnd', { prefixEnd: end });
     }
+    if (query.actor !== undefined) select.andWhere('e.actor = :actor', { actor: query.actor });
     applyRange(select, query);
     const desc = query.order === 'desc';
     if (query.after) {

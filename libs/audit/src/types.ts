@@ -60,6 +60,8 @@ export interface HistoryOptions {
 export interface ListEventsOptions {
   /** Only this exact key (takes precedence over `prefix`). */
   key?: string | Uint8Array;
+  /** Only changes attributed to this actor. */
+  actor?: string;
   /** Only keys starting with this prefix (default: every archived key). */
   prefix?: string | Uint8Array;
   /** Only revisions >= fromRevision. */

@@ -348,6 +348,8 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
           ['/cairn/config/ns/app/p', 'carol'],
         ]);
         expect(records.some((r) => r.key.toString() === ACTOR_MARKER_KEY)).toBe(false);
+        const byBob = await archiver.listEvents({ actor: 'bob' });
+        expect(byBob.records.map((r) => r.revision)).toEqual([plain]);
       },
     );
 

@@ -71,6 +71,7 @@ export class AuditController {
     description: 'Key prefix (UTF-8, or base64 with encoding=base64); default every key',
   })
   @ApiQuery({ name: 'encoding', required: false, enum: ['utf8', 'base64'], description: 'Of `prefix`' })
+  @ApiQuery({ name: 'actor', required: false, description: 'Only changes attributed to this actor' })
   @ApiQuery({ name: 'fromRevision', required: false, type: Number })
   @ApiQuery({ name: 'toRevision', required: false, type: Number })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'Default 100, at most 1000' })
@@ -80,6 +81,7 @@ export class AuditController {
   events(
     @Query('prefix') prefix: QueryText,
     @Query('encoding') encoding: QueryText,
+    @Query('actor') actor: QueryText,
     @Query('fromRevision') fromRevision: QueryText,
     @Query('toRevision') toRevision: QueryText,
     @Query('limit') limit: QueryText,
@@ -88,6 +90,7 @@ export class AuditController {
   ): Promise<AuditEventPageDto> {
     return this.page({
       prefix: prefix ? keyParam('prefix', prefix, encoding) : undefined,
+      ...(actor ? { actor } : {}),
       fromRevision: revisionParam('fromRevision', fromRevision),
       toRevision: revisionParam('toRevision', toRevision),
       limit: revisionParam('limit', limit),
