@@ -357,7 +357,7 @@ suite('web console in Chromium', () => {
     await screenshot(page, 'watch');
   });
 
-  it('Cluster: every member of a 3-member cluster with its role and health; a killed one shows unreachable', async () => {
+  it('Cluster: every member of a 3-member cluster with its role and health; a killed one shows unreachable; without quorum, no leader', async () => {
     const members = await startCluster({ size: 3 });
     try {
       const { page, errors } = await openPage(browser, `${members[0]!.clientUrl}/cluster`);
@@ -372,6 +372,10 @@ suite('web console in Chromium', () => {
         .getByTestId(`member-${members[2]!.name}`)
         .getByText(/unreachable/)
         .waitFor();
+      // Without a quorum the member serving the page loses its leader: the page says so.
+      await killMember(members[1]!);
+      await page.getByTestId('leader').getByText('no leader').waitFor({ timeout: 20_000 });
+      await table.getByTestId(`member-${members[0]!.name}`).getByText('RAFT NO LEADER').waitFor();
       expect(errors).toEqual([]);
     } finally {
       await Promise.all(members.map((m) => killMember(m)));
