@@ -173,6 +173,28 @@ suite('web console in Chromium', () => {
     await page.getByLabel('value').getByText('"replicas": 2').waitFor();
   });
 
+  it('Keys: puts and deletes a key after a confirmation', async () => {
+    const page = await open('/keys?root=/demo/');
+    await page.getByRole('button', { name: 'New key' }).click();
+    await page.getByLabel('Key', { exact: true }).fill('/demo/new-key');
+    await page.getByLabel('Value', { exact: true }).fill('created from the console');
+    await page.getByRole('button', { name: 'Put…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Put' }).click();
+    await page.getByTestId('key-name').getByText('/demo/new-key').waitFor();
+    await page.getByLabel('value').getByText('created from the console').waitFor();
+    const stored = await api<{ kv: { text: string } }>(
+      member.clientUrl,
+      'GET',
+      '/api/console/v1/keys/value?key=/demo/new-key',
+    );
+    expect(stored.kv.text).toBe('created from the console');
+
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Delete' }).click();
+    await page.getByText(/The key does not exist at revision/).waitFor();
+    await page.getByRole('table', { name: 'key history' }).getByText('delete').waitFor();
+  });
+
   describe('Config', () => {
     let client: ConfigClient;
     let subscription: ConfigSubscription;
