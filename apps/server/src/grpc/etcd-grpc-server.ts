@@ -7,6 +7,7 @@ import type { EtcdApis } from '@cairn/server';
 import { WatchSession } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { type RpcContext, requiresLeader, trackStream, unary } from './handlers';
+import { type FastUnaryMethod, installFastUnary } from './fast-unary';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
@@ -34,13 +35,33 @@ export function createEtcdGrpcServer(
   const clusterCtx = ctx('etcdserverpb.Cluster');
   const healthCtx = ctx('grpc.health.v1.Health');
 
+  const kvHandlers = {
+    Range: (req: unknown) => kv.range(req as never),
+    Put: (req: unknown) => kv.put(req as never),
+    DeleteRange: (req: unknown) => kv.deleteRange(req as never),
+    Txn: (req: unknown) => kv.txn(req as never),
+  };
   server.addService(pkg.etcdserverpb.KV.service, {
-    Range: unary(kvCtx, 'Range', (req) => kv.range(req as never)),
-    Put: unary(kvCtx, 'Put', (req) => kv.put(req as never)),
-    DeleteRange: unary(kvCtx, 'DeleteRange', (req) => kv.deleteRange(req as never)),
-    Txn: unary(kvCtx, 'Txn', (req) => kv.txn(req as never)),
+    Range: unary(kvCtx, 'Range', kvHandlers.Range),
+    Put: unary(kvCtx, 'Put', kvHandlers.Put),
+    DeleteRange: unary(kvCtx, 'DeleteRange', kvHandlers.DeleteRange),
+    Txn: unary(kvCtx, 'Txn', kvHandlers.Txn),
     Compact: unary(kvCtx, 'Compact', (req) => kv.compact(req as never)),
   });
+  // The KV calls above also take the short road of fast-unary.ts on connections given to the injector.
+  const kvService = pkg.etcdserverpb.KV.service as unknown as Record<string, FastUnaryMethod['definition']>;
+  const fastMethods: FastUnaryMethod[] = Object.entries(kvHandlers).map(([method, handler]) => ({
+    method,
+    ctx: kvCtx,
+    definition: kvService[method],
+    handler,
+  }));
+  const createInjector = server.createConnectionInjector.bind(server);
+  server.createConnectionInjector = (credentials) => {
+    const injector = createInjector(credentials);
+    installFastUnary(server, fastMethods, maxRequestBytes + GRPC_OVERHEAD_BYTES);
+    return injector;
+  };
 
   server.addService(pkg.etcdserverpb.Lease.service, {
     LeaseGrant: unary(leaseCtx, 'LeaseGrant', (req) => lease.grant(req as never)),
