@@ -45,6 +45,39 @@ interface Sent {
 const RESUME_WAIT_MS = 2000;
 
 /**
+ * Decoded text and JSON of a watched KeyValue. The store hands the same event objects to every watcher
+ * of a revision, so with many subscribers each key and record is decoded once. Treated as read-only.
+ */
+const decoded = new WeakMap<object, { key?: string; text?: string; json?: unknown }>();
+
+function decodedOf(kv: object): { key?: string; text?: string; json?: unknown } {
+  let d = decoded.get(kv);
+  if (!d) {
+    d = {};
+    decoded.set(kv, d);
+  }
+  return d;
+}
+
+function keyOf(kv: { key: Buffer }): string {
+  const d = decodedOf(kv);
+  d.key ??= kv.key.toString('utf8');
+  return d.key;
+}
+
+function textOf(kv: { value: Buffer }): string {
+  const d = decodedOf(kv);
+  d.text ??= kv.value.toString('utf8');
+  return d.text;
+}
+
+function jsonOf<T>(kv: { value: Buffer }): T {
+  const d = decodedOf(kv);
+  if (d.json === undefined) d.json = JSON.parse(textOf(kv)) as unknown;
+  return d.json as T;
+}
+
+/**
  * AppliedItems are shared by every subscriber that gets the same release (parsed once, and the gRPC layer
  * encodes each once): keyed by name, release revision, gray flag, version and format.
  */
@@ -138,7 +171,7 @@ export class ConfigSubscription {
       this.kv.prefix(`${this.prefix}~item/`, { revision: at }),
     ]);
     this.state = new Map();
-    for (const kv of [...live.kvs, ...gray.kvs, ...items.kvs]) this.applyKv(kv.key.toString('utf8'), kv);
+    for (const kv of [...live.kvs, ...gray.kvs, ...items.kvs]) this.applyKv(keyOf(kv), kv);
     return at;
   }
 
@@ -155,18 +188,16 @@ export class ConfigSubscription {
   private applyKv(key: string, kv: Pick<Kv, 'value' | 'modRevision'> | undefined): string | undefined {
     const kind = classifyAppKey(this.prefix, key);
     if (kind.kind === 'live') {
-      this.entry(kind.name).live = kv
-        ? { content: kv.value.toString('utf8'), modRevision: kv.modRevision }
-        : undefined;
+      this.entry(kind.name).live = kv ? { content: textOf(kv), modRevision: kv.modRevision } : undefined;
       return kind.name;
     }
     if (kind.kind === 'item') {
-      this.entry(kind.name).item = kv ? (JSON.parse(kv.value.toString('utf8')) as ItemRecord) : undefined;
+      this.entry(kind.name).item = kv ? jsonOf<ItemRecord>(kv) : undefined;
       return kind.name;
     }
     if (kind.kind === 'gray') {
       this.entry(kind.name).gray = kv
-        ? { record: JSON.parse(kv.value.toString('utf8')) as GrayRecord, modRevision: kv.modRevision }
+        ? { record: jsonOf<GrayRecord>(kv), modRevision: kv.modRevision }
         : undefined;
       return kind.name;
     }
@@ -211,7 +242,7 @@ export class ConfigSubscription {
       const touched = new Set<string>();
       for (; i < res.events.length && res.events[i].kv.modRevision === revision; i++) {
         const event = res.events[i];
-        const name = this.applyKv(event.kv.key.toString('utf8'), event.type === 'put' ? event.kv : undefined);
+        const name = this.applyKv(keyOf(event.kv), event.type === 'put' ? event.kv : undefined);
         if (name) touched.add(name);
       }
       this.emit(revision, touched);
