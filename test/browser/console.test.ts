@@ -18,6 +18,7 @@ import {
   waitFor,
 } from '../support';
 import { api, launchBrowser, openPage, screenshot } from './support';
+import type { ConfigBundle } from '../../libs/config/src/types';
 
 const INSTANCE = join(__dirname, 'fixtures', 'instance.mjs');
 const TTL_S = 2;
@@ -331,6 +332,28 @@ suite('web console in Chromium', () => {
       expect(received.find((c) => c.newVersion === 7)!.newValue).toMatchObject({ greeting: 'canary' });
       await page.getByTestId('item-version').getByText('v7').waitFor();
       canary.close();
+    });
+
+    it('exports an app as a bundle and imports it into another namespace', async () => {
+      const page = await open('/config?ns=shop&app=payments&item=config.yaml');
+      const exportLink = page.getByRole('link', { name: 'Export app payments (JSON)' });
+      const href = await exportLink.getAttribute('href');
+      const bundle = await api<ConfigBundle>(member.clientUrl, 'GET', href!);
+      expect(bundle.apps[0]!.items.map((i) => i.name)).toEqual(['config.yaml']);
+      const copy = { ...bundle, namespace: 'shop-copy' };
+      await page.getByLabel('publish on import').check();
+      await page.getByLabel('import bundle file').setInputFiles({
+        name: 'bundle.json',
+        mimeType: 'application/json',
+        buffer: Buffer.from(JSON.stringify(copy)),
+      });
+      await page.getByText(/imported 1 items: 1 published/).waitFor();
+      const imported = await api<{ content: string; version: number }>(
+        member.clientUrl,
+        'GET',
+        '/api/config/v1/namespaces/shop-copy/apps/payments/items/config.yaml',
+      );
+      expect(imported.content).toBe(bundle.apps[0]!.items[0]!.content);
     });
 
     it('with the server down the page says so and keeps the edit; after a restart it publishes', async () => {
