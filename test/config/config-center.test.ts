@@ -508,3 +508,52 @@ describe('config import/export', () => {
     expect(copy.body).toMatchObject({ version: 0, draft: { content: 'x: 1\n' } });
   });
 });
+
+describe('config drafts and deletion', () => {
+  it('keeps a draft away from subscribers until it is published, then deleting the item removes it', async () => {
+    await createItem('e2e', 'drafts', 'app.yaml', 'yaml', 'level: info\n');
+    const sub = await client().subscribe('e2e', 'drafts', { cacheDir: false });
+    const seen = record(sub);
+    const item = await rest<{ modRevision: number }>('GET', '/namespaces/e2e/apps/drafts/items/app.yaml');
+
+    const draft = await rest('PUT', '/namespaces/e2e/apps/drafts/items/app.yaml/draft', {
+      content: 'level: debug\n',
+      author: 'dev',
+    });
+    expect(draft.status).toBe(200);
+    expect(draft.body).toMatchObject({ content: 'level: debug\n', baseRevision: item.body.modRevision });
+    const withDraft = await rest('GET', '/namespaces/e2e/apps/drafts/items/app.yaml');
+    expect(withDraft.body).toMatchObject({ content: 'level: info\n', draft: { content: 'level: debug\n' } });
+
+    // Another live publish after the draft was started: publishing the draft is now a conflict.
+    await publish('e2e', 'drafts', 'app.yaml', 'level: warn\n');
+    const stale = await rest('POST', '/namespaces/e2e/apps/drafts/items/app.yaml/publish', {
+      fromDraft: true,
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body).toMatchObject({
+      base: { content: 'level: info\n' },
+      current: { content: 'level: warn\n' },
+    });
+
+    // Rebased on the live revision, the draft publishes and is gone.
+    const live = await rest<{ modRevision: number }>('GET', '/namespaces/e2e/apps/drafts/items/app.yaml');
+    const published = await rest('POST', '/namespaces/e2e/apps/drafts/items/app.yaml/publish', {
+      fromDraft: true,
+      expectedRevision: live.body.modRevision,
+      author: 'dev',
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    expect((await rest('GET', '/namespaces/e2e/apps/drafts/items/app.yaml/draft')).status).toBe(404);
+    await until(() => seen.length === 2, { timeoutMs: 10_000, what: 'two live changes' });
+    expect(seen.map((c) => c.newValue)).toEqual([{ level: 'warn' }, { level: 'debug' }]);
+
+    const deleted = await rest('DELETE', '/namespaces/e2e/apps/drafts/items/app.yaml');
+    expect(deleted.body).toEqual({ deleted: true });
+    await until(() => seen.length === 3, { timeoutMs: 10_000, what: 'the deletion' });
+    expect(seen[2]).toMatchObject({ name: 'app.yaml', newVersion: 0, newValue: undefined });
+    expect(sub.get('app.yaml')).toBeUndefined();
+    expect((await rest('GET', '/namespaces/e2e/apps/drafts/items/app.yaml')).status).toBe(404);
+    sub.close();
+  });
+});
