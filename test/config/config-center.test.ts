@@ -273,6 +273,30 @@ describe('config center', () => {
     );
     expect(listeners.status).toBe(200);
 
+    // Long-poll and SSE pick the version by the labels in the query, like the gRPC stream.
+    type Poll = { events: { items: { name: string; content: string; gray: boolean }[] }[] };
+    const polledGray = await rest<Poll>('GET', '/namespaces/e2e/apps/gray/poll?labels=zone=eu-1,canary=true');
+    const polledMain = await rest<Poll>('GET', '/namespaces/e2e/apps/gray/poll?labels=zone=eu-1');
+    expect(polledGray.body.events[0].items.find((i) => i.name === 'app.yaml')).toMatchObject({
+      content: 'color: green\n',
+      gray: true,
+    });
+    expect(polledMain.body.events[0].items.find((i) => i.name === 'app.yaml')).toMatchObject({
+      content: 'color: blue\n',
+      gray: false,
+    });
+    const sse = new AbortController();
+    const stream = await fetch(`${base}/namespaces/e2e/apps/gray/watch?labels=canary=true,zone=eu-1`, {
+      signal: sse.signal,
+    });
+    const reader = stream.body!.getReader();
+    let sseText = '';
+    while (!/event: snapshot\n[^\n]*\n/.test(sseText.replace(/^id: .*\n/gm, ''))) {
+      sseText += Buffer.from((await reader.read()).value!).toString();
+    }
+    expect(sseText).toContain('"content":"color: green\\n"');
+    sse.abort();
+
     const promoted = await rest('POST', '/namespaces/e2e/apps/gray/items/app.yaml/gray/promote', {
       author: 'ops',
     });
