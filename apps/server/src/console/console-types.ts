@@ -117,7 +117,10 @@ export interface KeyHistoryResponse {
   compactRevision: number;
   /** Oldest first. */
   entries: KeyHistoryEntry[];
-  /** True when older revisions exist in neither MVCC (compacted) nor the audit archive. */
+  /**
+   * True when older revisions may be missing: compacted in MVCC and not in the audit archive, or more than
+   * the 1000 newest revisions (only those are returned).
+   */
   truncated: boolean;
 }
 

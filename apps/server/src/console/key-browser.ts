@@ -20,6 +20,8 @@ const SLASH = 0x2f;
 const ALL_KEYS = Buffer.of(0);
 /** How long a history read may take to catch up from the backend before it answers what it has. */
 const HISTORY_TIMEOUT_MS = 5000;
+/** At most this many revisions of one key are returned (the newest). */
+const MAX_HISTORY = 1000;
 
 async function range(node: CairnNode, req: RangeRequest): Promise<RangeResult> {
   try {
@@ -210,6 +212,7 @@ export async function keyHistory(
   const target = node.kv.currentRevision;
   const compact = node.kv.compactRevision;
   const entries: KeyHistoryEntry[] = [];
+  let dropped = false;
   if (compact > 0) {
     const survivor = await range(node, { key: keyBytes, revision: compact }).catch(() => undefined);
     const kv = survivor?.kvs[0];
@@ -228,6 +231,10 @@ export async function keyHistory(
               ? { revision: event.kv.modRevision, type: 'put', kv: consoleKv(event.kv), source: 'mvcc' }
               : { revision: event.kv.modRevision, type: 'delete', source: 'mvcc' },
           );
+        }
+        if (replayed.length > 2 * MAX_HISTORY) {
+          replayed.splice(0, replayed.length - MAX_HISTORY);
+          dropped = true;
         }
         return true;
       });
@@ -248,9 +255,10 @@ export async function keyHistory(
   let archived: KeyHistoryEntry[] = [];
   if (compact > 0 && audit) {
     const records = await audit
-      .history(keyBytes, { toRevision: compact, limit: 1000, order: 'asc' })
+      .history(keyBytes, { toRevision: compact, limit: MAX_HISTORY, order: 'desc' })
       .catch(() => [] as AuditRecord[]);
     archived = records
+      .reverse()
       .filter((r) => !entries.some((e) => e.revision === r.revision))
       .map((r) =>
         r.operation === 'PUT'
@@ -258,12 +266,14 @@ export async function keyHistory(
           : { revision: r.revision, type: 'delete' as const, source: 'audit' as const },
       );
   }
+  const all = [...archived, ...entries].sort((a, b) => a.revision - b.revision);
   return {
     key,
     revision: target,
     compactRevision: compact,
-    entries: [...archived, ...entries].sort((a, b) => a.revision - b.revision),
-    truncated: compact > 0 && archived.length === 0,
+    // The newest MAX_HISTORY revisions: a key rewritten all day must not make a response of megabytes.
+    entries: all.slice(-MAX_HISTORY),
+    truncated: (compact > 0 && archived.length === 0) || dropped || all.length > MAX_HISTORY,
   };
 }
 
