@@ -581,3 +581,65 @@ describe('config drafts and deletion', () => {
     sub.close();
   });
 });
+
+describe('config gray release abandon and percentage', () => {
+  it('abandoning a gray release sends its subscribers back to the main release; a percentage picks a stable share', async () => {
+    await createItem('e2e', 'abandon', 'app.json', 'json', '{"v":"main"}');
+    const c = client();
+    const canary = await c.subscribe('e2e', 'abandon', {
+      labels: { canary: 'true' },
+      subscriberId: 'can-1',
+      cacheDir: false,
+    });
+    const seen = record(canary);
+    const started = await rest('POST', '/namespaces/e2e/apps/abandon/items/app.json/gray', {
+      content: '{"v":"gray"}',
+      rule: { labels: { canary: 'true' } },
+    });
+    expect(started.status).toBe(201);
+    await until(() => seen.length === 1, { timeoutMs: 10_000, what: 'the gray version' });
+    expect(canary.get('app.json')).toEqual({ v: 'gray' });
+    const abandoned = await rest('POST', '/namespaces/e2e/apps/abandon/items/app.json/gray/abandon', {
+      author: 'ops',
+    });
+    expect(abandoned.body).toEqual({ abandoned: true });
+    await until(() => seen.length === 2, { timeoutMs: 10_000, what: 'back to main' });
+    expect(seen[1]).toMatchObject({
+      oldValue: { v: 'gray' },
+      newValue: { v: 'main' },
+      newVersion: 1,
+      gray: false,
+    });
+    // The gray release stays in history.
+    const releases = await rest<{ version: number; kind: string }[]>(
+      'GET',
+      '/namespaces/e2e/apps/abandon/items/app.json/releases',
+    );
+    expect(releases.body.map((r) => [r.version, r.kind])).toEqual([
+      [2, 'gray'],
+      [1, 'publish'],
+    ]);
+    canary.close();
+
+    // 50 %: long-polls as 40 subscriber IDs; the gray share is the same on a second pass.
+    await rest('POST', '/namespaces/e2e/apps/abandon/items/app.json/gray', {
+      content: '{"v":"half"}',
+      rule: { percentage: 50 },
+    });
+    const grayIds = async (): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const res = await rest<{ events: { items: { gray: boolean }[] }[] }>(
+          'GET',
+          `/namespaces/e2e/apps/abandon/poll?subscriber=inst-${i}`,
+        );
+        if (res.body.events[0].items[0].gray) ids.push(`inst-${i}`);
+      }
+      return ids;
+    };
+    const first = await grayIds();
+    expect(first.length).toBeGreaterThan(8);
+    expect(first.length).toBeLessThan(32);
+    expect(await grayIds()).toEqual(first);
+  });
+});
