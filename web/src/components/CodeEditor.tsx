@@ -2,6 +2,7 @@
 // the same text with syntax colours and the line of a validation error marked.
 import { useRef } from 'react';
 import { parseDocument } from 'yaml';
+import { findJsonError } from './json-error';
 import { highlight, type Syntax } from './highlight';
 
 export function CodeEditor({
@@ -59,15 +60,10 @@ export function validate(text: string, syntax: Syntax): { message: string; line?
       JSON.parse(text);
       return undefined;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const pos = /position (\d+)/.exec(message);
-      const lineMatch = /line (\d+)/.exec(message);
-      const line = lineMatch
-        ? Number(lineMatch[1])
-        : pos
-          ? text.slice(0, Number(pos[1])).split('\n').length
-          : undefined;
-      return { message, line };
+      // JSON.parse decides; the scan only says where (V8's messages carry no position).
+      const at = findJsonError(text);
+      if (at) return { message: `line ${at.line}, column ${at.column}: ${at.message}`, line: at.line };
+      return { message: err instanceof Error ? err.message : String(err) };
     }
   }
   if (syntax === 'yaml') {
