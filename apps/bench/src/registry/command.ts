@@ -23,7 +23,7 @@ const flags = {
   concurrency: flag.int('registrations in flight', 128),
   channels: flag.int('gRPC channels the registrations and keep-alives are spread over', 4),
   hold: flag.duration('keep-alive window measured for CPU', 30_000),
-  subscribers: flag.int('SDK subscribers following the service', 3),
+  subscribers: flag.int('SDK subscribers following the service', 3, 0),
   kills: flag.int('instances killed (keep-alives stopped) and timed', 10),
   'cairn-bin': flag.string('Cairn launcher', resolve(REPO_ROOT, 'bin/cairn'), 'PATH'),
   'cairn-flags': flag.string('extra flags for every member (space-separated)', '', 'FLAGS'),
@@ -116,6 +116,7 @@ export const registryCommand: Command = {
       let keepalives = 0;
       let failedKeepalives = 0;
       let lostLeases = 0;
+      let firstFailure = '';
       const leases = new Map<string, bigint>();
       const started = Date.now();
       c0 = cpu();
@@ -144,7 +145,10 @@ export const registryCommand: Command = {
             // Kept alive from now on: the first leases would expire before the last one is registered.
             const keeper = client.keepAlive(BigInt(res.lease), { intervalMs: Math.floor((ttl * 1000) / 3) });
             keeper.on('keepalive', () => keepalives++);
-            keeper.on('failed', () => failedKeepalives++);
+            keeper.on('failed', (err: unknown) => {
+              failedKeepalives++;
+              if (firstFailure === '') firstFailure = String(err);
+            });
             keeper.on('lost', () => lostLeases++);
             keepers.set(id, keeper);
           }
@@ -163,7 +167,7 @@ export const registryCommand: Command = {
         subscribers.map(({ sub }, i) =>
           waitUntil(() => sub.instances().length === parsed.instances, 120_000).catch((err: unknown) => {
             throw new Error(
-              `subscriber ${i} sees ${sub.instances().length} of ${parsed.instances} (keep-alives ok ${keepalives}, failed ${failedKeepalives}, leases lost ${lostLeases}): ${String(err)}`,
+              `subscriber ${i} sees ${sub.instances().length} of ${parsed.instances} (keep-alives ok ${keepalives}, failed ${failedKeepalives}, leases lost ${lostLeases}, first failure: ${firstFailure}): ${String(err)}`,
             );
           }),
         ),
