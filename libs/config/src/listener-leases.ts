@@ -6,6 +6,8 @@ import type { EtcdApis, Logger } from '@cairn/server';
 const POLLER_TTL_SECONDS = 120;
 /** A poller lease is reused for this long, then a fresh one is granted (the old one lapses on its own). */
 const POLLER_ROTATE_MS = 30_000;
+/** How long close() waits for the member lease's revoke. */
+const REVOKE_ON_CLOSE_MS = 1000;
 
 export class ListenerLeases {
   private member: Promise<string> | undefined;
@@ -80,11 +82,21 @@ export class ListenerLeases {
     const member = this.member;
     this.member = undefined;
     if (!member) return;
+    // Best effort and bounded: without a quorum the revoke would wait for its proposal to time out; the
+    // lease lapses by itself after its TTL anyway.
+    let timer: NodeJS.Timeout | undefined;
     try {
       const id = await member;
-      await this.apis.lease.revoke({ ID: id } as never);
+      await Promise.race([
+        this.apis.lease.revoke({ ID: id } as never),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, REVOKE_ON_CLOSE_MS);
+        }),
+      ]);
     } catch {
       // shutting down: the lease lapses by itself
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
