@@ -149,7 +149,10 @@ export const registryCommand: Command = {
               failedKeepalives++;
               if (firstFailure === '') firstFailure = String(err);
             });
-            keeper.on('lost', () => lostLeases++);
+            keeper.on('lost', () => {
+              lostLeases++;
+              keepers.delete(id);
+            });
             keepers.set(id, keeper);
           }
         }),
@@ -165,11 +168,13 @@ export const registryCommand: Command = {
       // 2. Keep-alives (each started as its registration returned) for the hold window.
       await Promise.all(
         subscribers.map(({ sub }, i) =>
-          waitUntil(() => sub.instances().length === parsed.instances, 120_000).catch((err: unknown) => {
-            throw new Error(
-              `subscriber ${i} sees ${sub.instances().length} of ${parsed.instances} (keep-alives ok ${keepalives}, failed ${failedKeepalives}, leases lost ${lostLeases}, first failure: ${firstFailure}): ${String(err)}`,
-            );
-          }),
+          waitUntil(() => sub.instances().length === parsed.instances - lostLeases, 120_000).catch(
+            (err: unknown) => {
+              throw new Error(
+                `subscriber ${i} sees ${sub.instances().length} of ${parsed.instances} (keep-alives ok ${keepalives}, failed ${failedKeepalives}, leases lost ${lostLeases}, first failure: ${firstFailure}): ${String(err)}`,
+              );
+            },
+          ),
         ),
       );
       await sleep(2000);
@@ -229,6 +234,8 @@ export const registryCommand: Command = {
         ttlSeconds: ttl,
         subscribers: parsed.subscribers,
         registrationsPerSecond: Math.round(registrationsPerSecond),
+        leasesLost: lostLeases,
+        keepalivesFailed: failedKeepalives,
         registerSeconds,
         keepalivesPerSecond: Math.round(keepalivesPerSecond),
         serverCpuCores: { idle: idleCores, keepAlive: holdCores },
