@@ -240,6 +240,12 @@ function InstanceTable({
                     {i.health.status}
                   </Badge>
                   {i.health.reason && <div className="small muted">{i.health.reason}</div>}
+                  {i.check && (
+                    <div className="small muted">
+                      {i.check.type} check{i.check.target ? ` ${i.check.target}` : ''} every{' '}
+                      {i.check.interval_ms} ms
+                    </div>
+                  )}
                   {i.health.checked_at && (
                     <div className="small muted">
                       checked {new Date(i.health.checked_at).toLocaleTimeString()}
