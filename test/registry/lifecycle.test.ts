@@ -140,4 +140,25 @@ describe('instance lifetime', () => {
       await proxy.close();
     }
   });
+
+  it('the SDK registers again after its lease is lost, and deregisters on close()', async () => {
+    const registry = new RegistryClient(member.clientUrl);
+    registries.push(registry);
+    const registration = await registry.register(
+      { service: 'sdk', id: 's1', address: { host: '127.0.0.1', port: 7000 }, tags: ['t'] },
+      { ttl: 3 },
+    );
+    const firstLease = registration.lease;
+    expect((await client.get('/cairn/registry/default/sdk/s1'))?.lease).toBe(firstLease);
+    const again = new Promise<void>((resolve) => registration.once('registered', () => resolve()));
+    await client.leaseRevoke(firstLease); // what a server restart past the TTL or a long partition does
+    await again;
+    expect(registration.lease).not.toBe(firstLease);
+    const record = await client.get('/cairn/registry/default/sdk/s1');
+    expect(record?.lease).toBe(registration.lease);
+    expect((JSON.parse(record!.value.toString()) as { tags: string[] }).tags).toEqual(['t']);
+    await registration.close();
+    expect(await client.get('/cairn/registry/default/sdk/s1')).toBeUndefined();
+    expect(await client.get('/cairn/naming/sdk/s1')).toBeUndefined();
+  });
 });

@@ -116,6 +116,7 @@ export const registryCommand: Command = {
       let keepalives = 0;
       let failedKeepalives = 0;
       let lostLeases = 0;
+      let registerRetries = 0;
       let firstFailure = '';
       const leases = new Map<string, bigint>();
       const started = Date.now();
@@ -127,10 +128,8 @@ export const registryCommand: Command = {
             const i = next++;
             if (i >= parsed.instances) return;
             const id = `i${String(i).padStart(6, '0')}`;
-            const res = await client.call<object, { lease: string }>(
-              'cairn.registry.v1.Registry',
-              'Register',
-              {
+            const register = () =>
+              client.call<object, { lease: string }>('cairn.registry.v1.Registry', 'Register', {
                 instance: {
                   namespace: 'default',
                   service: 'bench',
@@ -139,8 +138,17 @@ export const registryCommand: Command = {
                   metadata: { zone: `z${i % 3}` },
                 },
                 ttl,
-              },
-            );
+              });
+            let res: { lease: string } | undefined;
+            for (let attempt = 1; !res; attempt++) {
+              try {
+                res = await register();
+              } catch (err) {
+                // A member stalled past the deadline (loaded machine): re-register (idempotent), counted.
+                registerRetries++;
+                if (attempt >= 5) throw err;
+              }
+            }
             leases.set(id, BigInt(res.lease));
             // Kept alive from now on: the first leases would expire before the last one is registered.
             const keeper = client.keepAlive(BigInt(res.lease), { intervalMs: Math.floor((ttl * 1000) / 3) });
@@ -235,6 +243,7 @@ export const registryCommand: Command = {
         subscribers: parsed.subscribers,
         registrationsPerSecond: Math.round(registrationsPerSecond),
         leasesLost: lostLeases,
+        registerRetries,
         keepalivesFailed: failedKeepalives,
         registerSeconds,
         keepalivesPerSecond: Math.round(keepalivesPerSecond),
