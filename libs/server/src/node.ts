@@ -907,6 +907,10 @@ export class CairnNode {
     const index = this.appliedIndex;
     // The backend must hold everything up to `index` durably before the log behind it is released.
     await this.backendWrite;
+    // Raft may already hold a newer snapshot: one from the leader, persisted while this member was still
+    // applying older entries and installed later in the apply chain. Ours is then out of date and not needed
+    // (etcd ignores ErrSnapOutOfDate the same way).
+    if (index <= this.raftStorage.snapshot().metadata.index) return;
     const batch = this.backend.batch();
     writeConsistentIndex(batch, index);
     await batch.write({ sync: true });
