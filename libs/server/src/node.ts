@@ -45,6 +45,8 @@ import {
   type LeaseAuthority,
   PeerTransport,
   callLeaderLease,
+  callLeaderLeaseRenewBatch,
+  LeaseRenewBatcher,
   closeLeaseClients,
   fetchClusterView,
 } from './peer';
@@ -513,13 +515,7 @@ export class CairnNode {
   async renewLease(id: bigint): Promise<number> {
     this.assertRunning();
     if (this.isLeader()) return this.leases.renew(id);
-    const reply = await callLeaderLease(
-      this.leaderPeerUrl(),
-      'LeaseRenew',
-      { id: id.toString(), keys: false },
-      2000,
-    );
-    const ttl = Number(reply.ttl);
+    const ttl = await this.leaseRenewals.renew(this.leaderPeerUrl(), id);
     if (ttl <= 0) throw etcdError('lease-not-found');
     return ttl;
   }
@@ -541,8 +537,21 @@ export class CairnNode {
     return { ttl: Number(reply.ttl), grantedTtl: Number(reply.granted_ttl), keys: reply.keys };
   }
 
+  /** A follower's forwarded keep-alives, one call to the leader per event-loop turn. */
+  private readonly leaseRenewals = new LeaseRenewBatcher(callLeaderLeaseRenewBatch, 2000);
+
   /** The leader's side of forwarded lease calls (served on the peer URL). */
   readonly leaseAuthority: LeaseAuthority = {
+    renewMany: async (ids) => {
+      if (!this.isLeader()) throw etcdError('not-leader');
+      return ids.map((id) => {
+        try {
+          return this.leases.renew(id);
+        } catch {
+          return 0;
+        }
+      });
+    },
     renew: async (id) => {
       if (!this.isLeader()) throw etcdError('not-leader');
       try {

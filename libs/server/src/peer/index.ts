@@ -9,8 +9,10 @@ export {
   registerMembershipService,
   fetchClusterView,
   callLeaderLease,
+  callLeaderLeaseRenewBatch,
   closeLeaseClients,
   type ClusterView,
   type LeaseAuthority,
   type LeaseReply,
 } from './membership-service';
+export { LeaseRenewBatcher, type RenewBatchCall } from './lease-renew-batcher';

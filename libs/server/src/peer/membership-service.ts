@@ -22,12 +22,25 @@ export interface LeaseReply {
   keys: Buffer[];
 }
 
+interface LeaseRenewBatchRequest {
+  ids: string[];
+}
+
+interface LeaseRenewBatchReply {
+  ttls: (string | number)[];
+}
+
 type Callback<T> = (err: grpc.ServiceError | null, reply?: T) => void;
 
 type MembershipClient = grpc.Client & {
   Members(req: object, options: grpc.CallOptions, callback: Callback<MembersReply>): void;
   LeaseRenew(req: LeaseRequest, options: grpc.CallOptions, callback: Callback<LeaseReply>): void;
   LeaseTimeToLive(req: LeaseRequest, options: grpc.CallOptions, callback: Callback<LeaseReply>): void;
+  LeaseRenewBatch(
+    req: LeaseRenewBatchRequest,
+    options: grpc.CallOptions,
+    callback: Callback<LeaseRenewBatchReply>,
+  ): void;
 };
 
 type MembershipConstructor = (new (
@@ -63,6 +76,8 @@ export interface ClusterView {
 /** What the leader answers for a forwarded lease call (undefined reply = unknown lease). */
 export interface LeaseAuthority {
   renew(id: bigint): Promise<LeaseReply>;
+  /** Renews each lease; the new TTLs in order, 0 for a lease that does not exist. */
+  renewMany(ids: bigint[]): Promise<number[]>;
   timeToLive(id: bigint, keys: boolean): Promise<LeaseReply>;
 }
 
@@ -86,6 +101,19 @@ export function registerMembershipService(
   server.addService(loadMembership().service, {
     LeaseRenew: answer((req) => leases.renew(BigInt(req.id))),
     LeaseTimeToLive: answer((req) => leases.timeToLive(BigInt(req.id), req.keys)),
+    LeaseRenewBatch: (
+      call: grpc.ServerUnaryCall<LeaseRenewBatchRequest, LeaseRenewBatchReply>,
+      callback: grpc.sendUnaryData<LeaseRenewBatchReply>,
+    ) => {
+      leases.renewMany(call.request.ids.map((id) => BigInt(id))).then(
+        (ttls) => callback(null, { ttls }),
+        (err: unknown) =>
+          callback({
+            code: grpc.status.UNAVAILABLE,
+            details: err instanceof Error ? err.message : String(err),
+          }),
+      );
+    },
     Members: (
       _call: grpc.ServerUnaryCall<object, MembersReply>,
       callback: grpc.sendUnaryData<MembersReply>,
@@ -138,6 +166,23 @@ export async function callLeaderLease(
       err || !res ? reject(err) : resolve(res),
     ),
   );
+}
+
+/** Renews many leases on the leader in one call (a follower forwarding a turn's keep-alives). */
+export async function callLeaderLeaseRenewBatch(
+  peerUrl: string,
+  ids: bigint[],
+  timeoutMs: number,
+): Promise<number[]> {
+  const client = clientFor(loadMembership(), peerUrl);
+  const reply = await new Promise<LeaseRenewBatchReply>((resolve, reject) =>
+    client.LeaseRenewBatch(
+      { ids: ids.map((id) => id.toString()) },
+      { deadline: Date.now() + timeoutMs },
+      (err, res) => (err || !res ? reject(err) : resolve(res)),
+    ),
+  );
+  return reply.ttls.map(Number);
 }
 
 // One long-lived client per leader URL: keep-alives arrive every TTL/3 per lease.
