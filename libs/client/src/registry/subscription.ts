@@ -46,6 +46,7 @@ export interface ServiceView {
 export class ServiceSubscription extends EventEmitter {
   /** Every instance, by id (no filter). */
   private readonly all = new Map<string, RegistryInstance>();
+  private publishPending = false;
   /** Ids of `all`, kept sorted (binary-search insert/delete: no re-sort per change). */
   private order: string[] = [];
   private watcher?: Watcher;
@@ -188,7 +189,20 @@ export class ServiceSubscription extends EventEmitter {
       }
     }
     if (batch.revision > this.revision) this.revision = batch.revision;
-    this.publish();
+    this.schedulePublish();
+  }
+
+  /**
+   * Publishing rebuilds and compares the whole list (O(n)); watch responses that arrive in the same
+   * event-loop turn share one publish, so a burst of registrations does not cost O(n) per response.
+   */
+  private schedulePublish(): void {
+    if (this.publishPending) return;
+    this.publishPending = true;
+    setImmediate(() => {
+      this.publishPending = false;
+      if (!this.closed) this.publish();
+    });
   }
 
   private publish(): void {
