@@ -553,12 +553,8 @@ export class CairnNode {
       });
     },
     renew: async (id) => {
-      if (!this.isLeader()) throw etcdError('not-leader');
-      try {
-        return { ttl: this.leases.renew(id), granted_ttl: 0, keys: [] };
-      } catch {
-        return { ttl: 0, granted_ttl: 0, keys: [] };
-      }
+      const [ttl = 0] = await this.leaseAuthority.renewMany([id]);
+      return { ttl, granted_ttl: 0, keys: [] };
     },
     timeToLive: async (id, keys) => {
       if (!this.isLeader()) throw etcdError('not-leader');

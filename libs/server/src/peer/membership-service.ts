@@ -87,8 +87,8 @@ export function registerMembershipService(
   leases: LeaseAuthority,
 ): void {
   const answer =
-    (call: (req: LeaseRequest) => Promise<LeaseReply>) =>
-    (unaryCall: grpc.ServerUnaryCall<LeaseRequest, LeaseReply>, callback: grpc.sendUnaryData<LeaseReply>) => {
+    <Req, Reply>(call: (req: Req) => Promise<Reply>) =>
+    (unaryCall: grpc.ServerUnaryCall<Req, Reply>, callback: grpc.sendUnaryData<Reply>) => {
       call(unaryCall.request).then(
         (reply) => callback(null, reply),
         (err: unknown) =>
@@ -99,21 +99,11 @@ export function registerMembershipService(
       );
     };
   server.addService(loadMembership().service, {
-    LeaseRenew: answer((req) => leases.renew(BigInt(req.id))),
-    LeaseTimeToLive: answer((req) => leases.timeToLive(BigInt(req.id), req.keys)),
-    LeaseRenewBatch: (
-      call: grpc.ServerUnaryCall<LeaseRenewBatchRequest, LeaseRenewBatchReply>,
-      callback: grpc.sendUnaryData<LeaseRenewBatchReply>,
-    ) => {
-      leases.renewMany(call.request.ids.map((id) => BigInt(id))).then(
-        (ttls) => callback(null, { ttls }),
-        (err: unknown) =>
-          callback({
-            code: grpc.status.UNAVAILABLE,
-            details: err instanceof Error ? err.message : String(err),
-          }),
-      );
-    },
+    LeaseRenew: answer((req: LeaseRequest) => leases.renew(BigInt(req.id))),
+    LeaseTimeToLive: answer((req: LeaseRequest) => leases.timeToLive(BigInt(req.id), req.keys)),
+    LeaseRenewBatch: answer(async (req: LeaseRenewBatchRequest): Promise<LeaseRenewBatchReply> => ({
+      ttls: await leases.renewMany(req.ids.map((id) => BigInt(id))),
+    })),
     Members: (
       _call: grpc.ServerUnaryCall<object, MembersReply>,
       callback: grpc.sendUnaryData<MembersReply>,
