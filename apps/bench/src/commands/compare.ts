@@ -7,7 +7,8 @@ import { TRANSPORTS } from '../grpc/transport';
 
 // dist/commands (or src/commands under vitest) → the repository root.
 const REPO_ROOT = resolve(__dirname, '../../../..');
-const KNOWN_TARGETS = ['etcd', 'cairn'];
+// cairn-b: a second Cairn build or flag set, for A/B runs of a change (`--targets cairn,cairn-b`).
+const KNOWN_TARGETS = ['etcd', 'cairn', 'cairn-b'];
 
 const flags = {
   workloads: flag.list('workloads: put<N>, get-l<N>, get-s<N>', [
@@ -35,6 +36,8 @@ const flags = {
   'key-space': flag.int('distinct put keys', 100_000),
   'etcd-bin': flag.string('real etcd binary', '/usr/bin/etcd', 'PATH'),
   'cairn-bin': flag.string('Cairn launcher', resolve(REPO_ROOT, 'bin/cairn'), 'PATH'),
+  'cairn-b-bin': flag.string('launcher of the cairn-b target (default: --cairn-bin)', '', 'PATH'),
+  'cairn-b-flags': flag.string('extra flags for every cairn-b member (space-separated)', '', 'FLAGS'),
   'etcd-flags': flag.string('extra flags for every etcd member (space-separated)', '', 'FLAGS'),
   'cairn-flags': flag.string('extra flags for every Cairn member (space-separated)', '', 'FLAGS'),
   'keep-data': flag.bool('keep the data dirs and server logs (always kept after a failure)'),
@@ -48,13 +51,18 @@ export const compareCommand: Command = {
     const parsed = parseFlags(argv, flags);
     const targets: CompareTarget[] = parsed.targets.map((label) => {
       if (!KNOWN_TARGETS.includes(label))
-        throw new UsageError(`unknown target "${label}": use etcd and/or cairn`);
-      const isEtcd = label === 'etcd';
-      return {
-        label,
-        command: isEtcd ? parsed['etcd-bin'] : parsed['cairn-bin'],
-        extraArgs: splitFlags(isEtcd ? parsed['etcd-flags'] : parsed['cairn-flags']),
-      };
+        throw new UsageError(`unknown target "${label}": use ${KNOWN_TARGETS.join(', ')}`);
+      if (label === 'etcd') {
+        return { label, command: parsed['etcd-bin'], extraArgs: splitFlags(parsed['etcd-flags']) };
+      }
+      if (label === 'cairn-b') {
+        return {
+          label,
+          command: parsed['cairn-b-bin'] || parsed['cairn-bin'],
+          extraArgs: splitFlags(parsed['cairn-b-flags']),
+        };
+      }
+      return { label, command: parsed['cairn-bin'], extraArgs: splitFlags(parsed['cairn-flags']) };
     });
     await runCompare(
       {

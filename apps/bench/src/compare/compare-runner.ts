@@ -19,7 +19,7 @@ import { summarizeRuns, type RunSummary } from './summary';
 import type { CompareWorkload } from './workload-spec';
 
 export interface CompareTarget {
-  /** "etcd" or "cairn" (also the member-name prefix). */
+  /** "etcd", "cairn" or "cairn-b" (also the member-name prefix). */
   label: string;
   command: string;
   extraArgs: readonly string[];
@@ -69,7 +69,7 @@ export async function runCompare(
   try {
     out(`machine: ${machineDescription()}; load average before: ${loadAverage()}`);
     for (const target of options.targets) {
-      const build = target.label === 'cairn' ? `; ${describeCairnBuild(target.command)}` : '';
+      const build = target.label.startsWith('cairn') ? `; ${describeCairnBuild(target.command)}` : '';
       out(
         `starting ${options.members} × ${displayName(target.label)} (${target.command}: ${versionOf(target.command)}${build})`,
       );
@@ -97,7 +97,7 @@ export async function runCompare(
           const result = await runWorkload(pool, workload, cluster.pids, options);
           ((results[workload.name] ??= {})[target.label] ??= []).push(result);
           out(
-            `  ${workload.name} run ${run}/${options.runs} ${displayName(target.label).padEnd(5)} ${formatRate(result.throughput).padStart(7)} req/s  p50 ${formatMs(result.latency.p50)} p99 ${formatMs(result.latency.p99)} ms  errors ${result.errors}  client ${result.clientCpu.cores.toFixed(2)} cores${result.serverCpu ? `  server ${result.serverCpu.cores.toFixed(2)} cores` : ''}`,
+            `  ${workload.name} run ${run}/${options.runs} ${displayName(target.label).padEnd(7)} ${formatRate(result.throughput).padStart(7)} req/s  p50 ${formatMs(result.latency.p50)} p99 ${formatMs(result.latency.p99)} ms  errors ${result.errors}  client ${result.clientCpu.cores.toFixed(2)} cores${result.serverCpu ? `  server ${result.serverCpu.cores.toFixed(2)} cores` : ''}`,
           );
           for (const message of result.errorMessages) out(`    error: ${message}`);
           await new Promise((resolve) => setTimeout(resolve, options.pauseMs));

@@ -13,7 +13,7 @@ export interface CompareTable {
   summaries: Record<string, Record<string, RunSummary>>;
 }
 
-const DISPLAY_NAMES: Record<string, string> = { etcd: 'etcd', cairn: 'Cairn' };
+const DISPLAY_NAMES: Record<string, string> = { etcd: 'etcd', cairn: 'Cairn', 'cairn-b': 'Cairn B' };
 
 export function displayName(target: string): string {
   return DISPLAY_NAMES[target] ?? target;
