@@ -20,6 +20,7 @@ import { setupOpenApi } from './http/openapi';
 import { AuditArchiver, AuditModule } from '@cairn/audit';
 import path from 'node:path';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
+import { probeOneFlushAnswers } from './grpc/one-flush-answer';
 import { AppModule } from './http/app.module';
 import { ConsoleModule } from './console/console.module';
 import { CairnMetrics } from './metrics';
@@ -45,6 +46,8 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
     electionTimeoutMs: settings.electionTimeoutMs,
     snapshotCount: settings.snapshotCount,
     snapshotCatchUpEntries: Math.min(5000, settings.snapshotCount),
+    backendBatchIntervalMs: settings.backendBatchIntervalMs,
+    backendBatchLimit: settings.backendBatchLimit,
     quotaBackendBytes: settings.quotaBackendBytes,
     maxRequestBytes: settings.maxRequestBytes,
     maxTxnOps: settings.maxTxnOps,
@@ -85,6 +88,9 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   }
 
   const apis = createEtcdApis(node, settings.maxTxnOps);
+  // KV answers leave in one flush where this Node allows it (one-flush-answer.ts proves it here first).
+  const oneFlush = await probeOneFlushAnswers();
+  logger.info({ oneFlushAnswers: oneFlush }, 'unary KV answers: one HTTP/2 flush each when true');
   const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
   const configCenter = new ConfigCenter({ node, apis, logger, audit });

@@ -36,6 +36,8 @@ describe('defaults', () => {
       initialClusterState: 'new',
       initialClusterToken: 'etcd-cluster',
       snapshotCount: 100_000,
+      backendBatchIntervalMs: 100,
+      backendBatchLimit: 10_000,
       heartbeatIntervalMs: 100,
       electionTimeoutMs: 1000,
       quotaBackendBytes: 2 * 1024 * 1024 * 1024,
@@ -297,6 +299,21 @@ describe('initial cluster', () => {
 });
 
 describe('URLs and other values', () => {
+  it('take the backend batch interval as a Go duration, as etcd does, and the limit as a count', () => {
+    expect(settings([]).backendBatchIntervalMs).toBe(100);
+    expect(settings([]).backendBatchLimit).toBe(10_000);
+    expect(settings(['--backend-batch-interval', '10ms']).backendBatchIntervalMs).toBe(10);
+    expect(settings(['--backend-batch-interval', '1s']).backendBatchIntervalMs).toBe(1000);
+    expect(settings(['--backend-batch-interval', '0']).backendBatchIntervalMs).toBe(0);
+    expect(settings(['--backend-batch-limit', '500']).backendBatchLimit).toBe(500);
+    expect(flagError(() => settings(['--backend-batch-interval', '100'])).message).toBe(
+      'invalid value "100" for flag --backend-batch-interval: expected a duration like 100ms or 1s',
+    );
+    expect(flagError(() => settings(['--backend-batch-limit', '0'])).message).toBe(
+      'invalid value "0" for flag --backend-batch-limit: expected an integer >= 1',
+    );
+  });
+
   it('rejects URLs that are not http(s), and https until TLS exists', () => {
     expect(flagError(() => settings(['--listen-client-urls', 'unix://cairn.sock'])).message).toBe(
       'URL scheme must be http or https: "unix://cairn.sock" (--listen-client-urls)',

@@ -61,6 +61,13 @@ export interface RaftConfig {
   /** Run a pre-vote round before incrementing the term (prevents disruption by partitioned nodes). */
   preVote?: boolean;
   readOnlyOption?: ReadOnlyOption;
+  /**
+   * Leader: when an acknowledgement advances the commit index, do not send every follower an empty
+   * AppendEntries just to carry it; the next AppendEntries (new proposals) carries it anyway, and the driver
+   * calls broadcastCommit() a moment later if none went out. Followers then learn a commit with the next
+   * entry instead of in a message (and an answer) of its own. Default false (etcd-io/raft's behaviour).
+   */
+  deferCommitBroadcast?: boolean;
   /** When true, followers drop proposals instead of forwarding them to the leader. */
   disableProposalForwarding?: boolean;
   logger?: RaftLogger;

@@ -180,6 +180,16 @@ export class RaftNode {
     this.raft.suspectLeader(id);
   }
 
+  /** Leader with deferCommitBroadcast: a commit advance has not reached the followers yet. */
+  hasPendingCommitBroadcast(): boolean {
+    return this.raft.hasPendingCommitBroadcast();
+  }
+
+  /** Leader with deferCommitBroadcast: send the followers the commit index now (if still pending). */
+  broadcastCommit(): void {
+    this.raft.broadcastCommit();
+  }
+
   /** The outcome of sending a snapshot to `id`; either way replication resumes by probing. */
   reportSnapshot(id: NodeId, status: SnapshotStatus): void {
     this.raft.step(

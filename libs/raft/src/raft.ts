@@ -95,6 +95,9 @@ export class Raft {
   private readonly preVote: boolean;
   private readonly readOnlyOption: ReadOnlyOption;
   private readonly disableProposalForwarding: boolean;
+  private readonly deferCommitBroadcast: boolean;
+  /** Leader: the commit index advanced and no AppendEntries has carried it to the followers yet. */
+  private commitBroadcastPending = false;
   private readonly random: RandomSource;
   private readonly logger: RaftLogger;
   private readonly idText: string;
@@ -121,6 +124,7 @@ export class Raft {
     this.preVote = config.preVote ?? false;
     this.readOnlyOption = readOnlyOption;
     this.disableProposalForwarding = config.disableProposalForwarding ?? false;
+    this.deferCommitBroadcast = config.deferCommitBroadcast ?? false;
     this.random = config.random;
     this.logger = config.logger ?? noopLogger;
     this.readOnly = new ReadOnly();
@@ -297,6 +301,7 @@ export class Raft {
   }
 
   private bcastAppend(): void {
+    this.commitBroadcastPending = false;
     this.prs.visit((id) => {
       if (id !== this.id) this.sendAppend(id);
     });
@@ -355,6 +360,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.abortLeaderTransfer();
+    this.commitBroadcastPending = false;
     this.prs.resetVotes();
     const lastIndex = this.raftLog.lastIndex();
     this.prs.visit((id, pr) => {
@@ -430,6 +436,17 @@ export class Raft {
     if (this.electionElapsed >= this.electionTimeout) return;
     this.electionElapsed = this.electionTimeout;
     this.log('info', 'leader suspected down: its lease is no longer honoured', { lead: id.toString(16) });
+  }
+
+  /** Leader: whether a commit advance is still waiting for broadcastCommit() (see deferCommitBroadcast). */
+  hasPendingCommitBroadcast(): boolean {
+    return this.commitBroadcastPending && this.state === StateType.Leader;
+  }
+
+  /** Leader: send the followers the commit index that a deferred broadcast held back. */
+  broadcastCommit(): void {
+    if (!this.hasPendingCommitBroadcast()) return;
+    this.bcastAppend();
   }
 
   // ---- ticks -------------------------------------------------------------------------------------
@@ -862,11 +879,14 @@ export class Raft {
       pr.inflights.freeLE(m.index);
     }
 
-    if (this.maybeCommit()) {
+    const committed = this.maybeCommit();
+    if (committed && !this.deferCommitBroadcast) {
       this.bcastAppend();
-    } else if (wasPaused) {
+    } else {
+      // Deferred: the next AppendEntries, or broadcastCommit(), tells the followers.
+      if (committed) this.commitBroadcastPending = true;
       // The window opened: send what was held back.
-      this.sendAppend(m.from);
+      if (wasPaused) this.sendAppend(m.from);
     }
     // Fill the window with whatever is left.
     while (this.maybeSendAppend(m.from, false)) {

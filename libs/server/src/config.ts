@@ -34,6 +34,15 @@ export interface NodeConfig {
   preVote?: boolean;
   /** WAL segment size (default 16 MiB; each segment is zero-filled ahead of use). */
   walSegmentBytes?: number;
+  /** Longest time an applied write waits before its LevelDB batch is written (default 100 ms, as etcd). */
+  backendBatchIntervalMs?: number;
+  /** Staged operations that make the LevelDB batch be written at once (default 10,000, as etcd). */
+  backendBatchLimit?: number;
+  /**
+   * Longest time a leader holds a commit advance back, waiting for the next AppendEntries to carry it to
+   * the followers, before it sends it on its own (default 2 ms).
+   */
+  commitBroadcastDelayMs?: number;
   /** Durations for /metrics: WAL fsyncs and backend batch commits, in seconds. */
   observe?: (kind: 'wal_fsync' | 'backend_commit', seconds: number) => void;
 }
@@ -41,3 +50,8 @@ export interface NodeConfig {
 export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 export const DEFAULT_MAX_TXN_OPS = 128;
+/** etcd's defaults for --backend-batch-interval and --backend-batch-limit. */
+export const DEFAULT_BACKEND_BATCH_INTERVAL_MS = 100;
+export const DEFAULT_BACKEND_BATCH_LIMIT = 10_000;
+/** A commit advance waits at most this long for the next AppendEntries before it is sent on its own. */
+export const DEFAULT_COMMIT_BROADCAST_DELAY_MS = 2;

@@ -39,6 +39,16 @@ type Input =
   | { kind: 'readIndex'; ctx: Uint8Array }
   | { kind: 'call'; fn: (raft: RaftNode) => void };
 
+export interface RaftLoopOptions {
+  /** WAL fsync durations, in seconds (for /metrics). */
+  observeFsync?: (seconds: number) => void;
+  /**
+   * With a Raft configured with deferCommitBroadcast: how long a commit advance may wait for the next
+   * AppendEntries to carry it before it is sent to the followers on its own.
+   */
+  commitBroadcastDelayMs?: number;
+}
+
 export class RaftLoop {
   private inbox: Input[] = [];
   private handling = false;
@@ -46,6 +56,7 @@ export class RaftLoop {
   private ticker?: NodeJS.Timeout;
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
+  private commitBroadcastTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly raft: RaftNode,
@@ -55,7 +66,7 @@ export class RaftLoop {
     private readonly transport: Transport,
     private readonly handlers: RaftLoopHandlers,
     private readonly logger: Logger,
-    private readonly observeFsync?: (seconds: number) => void,
+    private readonly options: RaftLoopOptions = {},
   ) {}
 
   start(tickMs: number): void {
@@ -66,6 +77,7 @@ export class RaftLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.ticker);
+    clearTimeout(this.commitBroadcastTimer);
     while (this.handling) await new Promise((resolve) => setImmediate(resolve));
     await this.applying.catch(() => undefined);
   }
@@ -168,6 +180,17 @@ export class RaftLoop {
       this.handling = false;
     }
     if (this.inbox.length > 0 && !this.stopped) this.schedule();
+    this.scheduleCommitBroadcast();
+  }
+
+  /** A commit advance no AppendEntries has carried yet goes to the followers after a short wait. */
+  private scheduleCommitBroadcast(): void {
+    if (this.commitBroadcastTimer !== undefined || this.stopped) return;
+    if (!this.raft.hasPendingCommitBroadcast()) return;
+    this.commitBroadcastTimer = setTimeout(() => {
+      this.commitBroadcastTimer = undefined;
+      this.call((raft) => raft.broadcastCommit());
+    }, this.options.commitBroadcastDelayMs ?? 0);
   }
 
   private async handleReady(): Promise<void> {
@@ -183,7 +206,7 @@ export class RaftLoop {
     if (rd.entries.length > 0 || rd.hardState) {
       const started = process.hrtime.bigint();
       await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
-      if (rd.mustSync) this.observeFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
+      if (rd.mustSync) this.options.observeFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
     }
     if (rd.hardState) {
       this.storage.setHardState(rd.hardState);

@@ -66,6 +66,18 @@ export const FLAGS: FlagSpec[] = [
     default: '100000',
     help: 'Applied entries between snapshots that compact the Raft log.',
   },
+  {
+    name: 'backend-batch-interval',
+    type: 'string',
+    default: '100ms',
+    help: 'Longest time applied writes wait before they are committed to the backend (a duration: 100ms, 1s).',
+  },
+  {
+    name: 'backend-batch-limit',
+    type: 'int',
+    default: '10000',
+    help: 'Staged backend operations that make the backend commit at once.',
+  },
   { name: 'heartbeat-interval', type: 'int', default: '100', help: 'Time (ms) of a heartbeat interval.' },
   { name: 'election-timeout', type: 'int', default: '1000', help: 'Time (ms) for an election to time out.' },
   {

@@ -13,6 +13,8 @@ export interface ServerSettings {
   initialClusterState: 'new' | 'existing';
   initialClusterToken: string;
   snapshotCount: number;
+  backendBatchIntervalMs: number;
+  backendBatchLimit: number;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   quotaBackendBytes: number;
@@ -126,6 +128,8 @@ export function toSettings(raw: RawFlags): ServerSettings {
     initialClusterState: state,
     initialClusterToken: get('initial-cluster-token'),
     snapshotCount: int('snapshot-count', 1),
+    backendBatchIntervalMs: durationMs('backend-batch-interval', get('backend-batch-interval')),
+    backendBatchLimit: int('backend-batch-limit', 1),
     heartbeatIntervalMs,
     electionTimeoutMs,
     quotaBackendBytes: quota === 0 ? 2 * 1024 * 1024 * 1024 : quota,
@@ -141,6 +145,24 @@ export function toSettings(raw: RawFlags): ServerSettings {
     auditValueMaxBytes: int('audit-value-max-bytes', 0),
     consoleAllowRemote: consoleAllowRemoteText === 'true',
   };
+}
+
+/** A Go-style duration as etcd's duration flags take it ('100ms', '1s', '1m30s'; '0' alone). */
+function durationMs(flag: string, text: string): number {
+  if (text === '0') return 0;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = text;
+  while (rest.length > 0) {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
+    if (!match)
+      throw new FlagError(`invalid value "${text}" for flag --${flag}: expected a duration like 100ms or 1s`);
+    total += Number(match[1]) * units[match[2]];
+    rest = rest.slice(match[0].length);
+  }
+  if (text === '')
+    throw new FlagError(`invalid value "" for flag --${flag}: expected a duration like 100ms or 1s`);
+  return total;
 }
 
 function namingPrefix(text: string): string {

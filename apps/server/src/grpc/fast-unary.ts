@@ -1,8 +1,7 @@
 // A short road for the hot unary calls (etcd's KV Range/Put/DeleteRange/Txn): served straight off the HTTP/2
 // stream of the client connection instead of through grpc-js's call machinery (interceptor chain, Metadata
-// objects, channelz and call objects per request). The trailers still leave in a second flush, as with grpc-js:
-// Node's HTTP/2 asks for them only after the DATA write has completed. A grpc-timeout is left to the client,
-// which enforces its deadline itself.
+// objects, channelz and call objects per request), each answered in one flush (one-flush-answer.ts). A
+// grpc-timeout is left to the client, which enforces its deadline itself.
 //
 // Everything else (streams, other services, compressed messages, anything unusual) still goes to grpc-js on the
 // same connection: this only wraps the 'stream' listener of the HTTP/2 server behind grpc-js's connection
@@ -12,6 +11,7 @@ import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { etcdError, toGrpcStatus } from '@cairn/api';
 import { codeName, type RpcContext } from './handlers';
+import { answerInOneFlush } from './one-flush-answer';
 
 export interface FastUnaryMethod {
   /** The gRPC method name as the metrics label it ('Put'). */
@@ -130,9 +130,7 @@ function serve(
     frame.writeUInt32BE(payload.length, 1);
     payload.copy(frame, 5);
     try {
-      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-      stream.end(frame);
+      answerInOneFlush(stream, RESPONSE_HEADERS, frame, OK_TRAILERS);
     } catch {
       // The client went away meanwhile.
     }

@@ -204,7 +204,11 @@ export class SimCluster implements DriverHooks {
   tickAll(skipChance = 0): void {
     for (const node of this.rng.shuffle(this.up())) {
       if (node.pausedUntil > this.now || this.rng.chance(skipChance)) continue;
-      this.act(node, (raft) => raft.tick());
+      this.act(node, (raft) => {
+        raft.tick();
+        // A deferred commit broadcast goes out within a tick, as the server's driver sends it within 2 ms.
+        raft.broadcastCommit();
+      });
     }
   }
 
@@ -285,6 +289,7 @@ export class SimCluster implements DriverHooks {
       maxInflightMsgs: s.maxInflightMsgs,
       checkQuorum: s.checkQuorum,
       preVote: s.preVote,
+      deferCommitBroadcast: s.deferCommitBroadcast,
       readOnlyOption: ReadOnlyOption.Safe,
     };
   }

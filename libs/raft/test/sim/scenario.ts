@@ -21,6 +21,11 @@ export interface Scenario {
   checkQuorum: boolean;
   maxSizePerMsg: number;
   maxInflightMsgs: number;
+  /**
+   * Leaders defer commit-only broadcasts (RaftConfig.deferCommitBroadcast); the driver sends them at the
+   * next tick. Chosen by the test, not the seed, so seeds keep their runs.
+   */
+  deferCommitBroadcast: boolean;
   /** Ticks of faults and load. */
   chaosTicks: number;
   /** After the faults stop, the cluster must elect a leader, commit and converge within this many ticks. */
@@ -68,6 +73,7 @@ export function scenarioForSeed(seed: number): Scenario {
     checkQuorum: rng.chance(0.6),
     maxSizePerMsg: rng.pick([0, 16, 64, 1024 * 1024]),
     maxInflightMsgs: rng.pick([1, 2, 4, 256]),
+    deferCommitBroadcast: false,
     chaosTicks: rng.between(120, 220),
     livenessTicks: 80 * electionTick,
     stormiest: {
@@ -114,7 +120,7 @@ export function scenarioForSeed(seed: number): Scenario {
 export function describeScenario(s: Scenario): string {
   return [
     `seed=${s.seed} style=${s.style} voters=${s.initialVoters} election=${s.electionTick} heartbeat=${s.heartbeatTick}`,
-    `preVote=${s.preVote} checkQuorum=${s.checkQuorum} maxSizePerMsg=${s.maxSizePerMsg} maxInflight=${s.maxInflightMsgs}`,
+    `preVote=${s.preVote} checkQuorum=${s.checkQuorum} maxSizePerMsg=${s.maxSizePerMsg} maxInflight=${s.maxInflightMsgs} deferCommitBroadcast=${s.deferCommitBroadcast}`,
     `chaosTicks=${s.chaosTicks} weather<=drop ${s.stormiest.dropRate}/dup ${s.stormiest.duplicateRate}/delay ${s.stormiest.maxDelay}/straggle ${s.stormiest.straggleRate}`,
     `leaderTargetShare=${s.leaderTargetShare} newLeaderIsolation=${s.newLeaderIsolationRate}`,
     `crash=${s.crashRate} restart=${s.restartRate} pause=${s.pauseRate}(<=${s.maxPauseTicks}) skipTick=${s.tickSkipChance}`,

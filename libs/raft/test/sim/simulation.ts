@@ -23,8 +23,11 @@ export interface SimulationResult {
   trace: SimTrace;
 }
 
-export function runSimulation(seed: number, options: { trace?: boolean } = {}): SimulationResult {
-  const scenario = scenarioForSeed(seed);
+export function runSimulation(
+  seed: number,
+  options: { trace?: boolean; deferCommitBroadcast?: boolean } = {},
+): SimulationResult {
+  const scenario = { ...scenarioForSeed(seed), deferCommitBroadcast: options.deferCommitBroadcast ?? false };
   const rng = new SimRandom(seed);
   const trace = new SimTrace(options.trace ?? false);
   const stats = emptyStats();
