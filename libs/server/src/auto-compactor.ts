@@ -22,16 +22,24 @@ export class AutoCompactorError extends Error {}
 export function parseRetentionMs(text: string): number {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 3_600_000;
+  const ms = parseGoDurationMs(trimmed);
+  if (ms === undefined) throw new AutoCompactorError(`invalid auto-compaction retention "${text}"`);
+  return ms;
+}
+
+/** A Go-style duration ('100ms', '10s', '1h30m'; '0' alone) in milliseconds, or undefined if it is not one. */
+export function parseGoDurationMs(text: string): number | undefined {
+  if (text === '0') return 0;
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
-  let rest = trimmed;
+  let rest = text;
   while (rest.length > 0) {
     const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!match) throw new AutoCompactorError(`invalid auto-compaction retention "${text}"`);
+    if (!match) return undefined;
     total += Number(match[1]) * units[match[2]];
     rest = rest.slice(match[0].length);
   }
-  return total;
+  return text === '' ? undefined : total;
 }
 
 export class AutoCompactor {

@@ -21,7 +21,7 @@ export {
   type ClusterView,
   type LeaseAuthority,
 } from './peer';
-export { AutoCompactor, parseRetentionMs, AutoCompactorError } from './auto-compactor';
+export { AutoCompactor, parseRetentionMs, parseGoDurationMs, AutoCompactorError } from './auto-compactor';
 export * from './version';
 // etcd's v3 service semantics over a node: used by the gRPC services, the JSON gateway and in-process
 // features (registry, config center) alike.

@@ -1,5 +1,5 @@
 // Turns raw flags into the validated settings of a member.
-import { parseRetentionMs } from '@cairn/server';
+import { parseGoDurationMs, parseRetentionMs } from '@cairn/server';
 import { FLAGS, FlagError, type RawFlags } from './flags';
 
 export interface ServerSettings {
@@ -149,20 +149,11 @@ export function toSettings(raw: RawFlags): ServerSettings {
 
 /** A Go-style duration as etcd's duration flags take it ('100ms', '1s', '1m30s'; '0' alone). */
 function durationMs(flag: string, text: string): number {
-  if (text === '0') return 0;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let rest = text;
-  while (rest.length > 0) {
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!match)
-      throw new FlagError(`invalid value "${text}" for flag --${flag}: expected a duration like 100ms or 1s`);
-    total += Number(match[1]) * units[match[2]];
-    rest = rest.slice(match[0].length);
+  const ms = parseGoDurationMs(text);
+  if (ms === undefined) {
+    throw new FlagError(`invalid value "${text}" for flag --${flag}: expected a duration like 100ms or 1s`);
   }
-  if (text === '')
-    throw new FlagError(`invalid value "" for flag --${flag}: expected a duration like 100ms or 1s`);
-  return total;
+  return ms;
 }
 
 function namingPrefix(text: string): string {
