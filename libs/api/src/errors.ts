@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
 export { GrpcStatus };
@@ -306,4 +307,20 @@ export function httpStatusForGrpcCode(code: GrpcStatus): number {
     default:
       return 500;
   }
+}
+
+/** Nest's error body, which every REST surface of Cairn answers with. */
+export type RestErrorBody = {
+  statusCode: number;
+  error: string;
+  message: string;
+};
+
+/** The REST answer for an EtcdError: the HTTP status of its gRPC code and Nest's body, alike on every surface. */
+export function restErrorForEtcdError(err: EtcdError): { status: number; body: RestErrorBody } {
+  const status = httpStatusForGrpcCode(err.grpcCode);
+  return {
+    status,
+    body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: err.message },
+  };
 }

@@ -18,9 +18,10 @@ export {
   etcdErrorFromMessage,
   toGrpcStatus,
   httpStatusForGrpcCode,
+  restErrorForEtcdError,
   GrpcStatus,
 } from './errors';
-export type { EtcdErrorCode, EtcdErrorSpec, GrpcErrorStatus } from './errors';
+export type { EtcdErrorCode, EtcdErrorSpec, GrpcErrorStatus, RestErrorBody } from './errors';
 export * from './types';
 export { GATEWAY_ROUTES, normalizeGatewayPath } from './gateway-routes';
 export type { GatewayRoute, GatewayStreaming } from './gateway-routes';

@@ -6,6 +6,7 @@ import {
   etcdErrorFromMessage,
   GrpcStatus,
   httpStatusForGrpcCode,
+  restErrorForEtcdError,
   toGrpcStatus,
 } from '@cairn/api';
 
@@ -201,5 +202,18 @@ describe('httpStatusForGrpcCode', () => {
       [GrpcStatus.DATA_LOSS, 500],
     ];
     for (const [code, http] of expected) expect(httpStatusForGrpcCode(code), GrpcStatus[code]).toBe(http);
+  });
+});
+
+describe('restErrorForEtcdError', () => {
+  it('gives every REST surface the same body: the status of the gRPC code, its reason phrase, etcd’s message', () => {
+    expect(restErrorForEtcdError(etcdError('no-leader'))).toEqual({
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable', message: 'etcdserver: no leader' },
+    });
+    expect(restErrorForEtcdError(etcdError('empty-key'))).toEqual({
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', message: 'etcdserver: key is not provided' },
+    });
   });
 });

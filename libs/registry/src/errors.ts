@@ -1,5 +1,5 @@
 // The registry's one error type: a kind that maps to an HTTP status and a gRPC code in one table.
-import { EtcdError, GrpcStatus, httpStatusForGrpcCode } from '@cairn/api';
+import { EtcdError, GrpcStatus, restErrorForEtcdError } from '@cairn/api';
 
 export type RegistryErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable';
 
@@ -38,12 +38,8 @@ export function describeError(err: unknown): { status: number; grpcCode: number;
     };
   }
   if (err instanceof EtcdError) {
-    const status = httpStatusForGrpcCode(err.grpcCode);
-    return {
-      status,
-      grpcCode: err.grpcCode,
-      body: { statusCode: status, message: err.message, error: 'etcd error' },
-    };
+    const { status, body } = restErrorForEtcdError(err);
+    return { status, grpcCode: err.grpcCode, body };
   }
   const message = err instanceof Error ? err.message : String(err);
   return {

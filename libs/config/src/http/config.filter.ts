@@ -1,7 +1,7 @@
 // Maps the config center's errors (and the core's EtcdError) onto Nest's standard error body.
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Response } from 'express';
-import { EtcdError, httpStatusForGrpcCode } from '@cairn/api';
+import { EtcdError, restErrorForEtcdError } from '@cairn/api';
 import { ConfigError, HTTP_STATUS } from '../errors';
 
 const ERROR_NAMES: Record<number, string> = {
@@ -24,13 +24,7 @@ export function configErrorBody(err: unknown): { status: number; body: Record<st
     if (err.conflict) Object.assign(body, err.conflict);
     return { status, body };
   }
-  if (err instanceof EtcdError) {
-    const status = httpStatusForGrpcCode(err.grpcCode);
-    return {
-      status,
-      body: { statusCode: status, error: ERROR_NAMES[status] ?? 'Error', message: err.message },
-    };
-  }
+  if (err instanceof EtcdError) return restErrorForEtcdError(err);
   if (err instanceof HttpException) {
     const response = err.getResponse();
     return {
