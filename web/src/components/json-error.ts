@@ -40,56 +40,44 @@ export function findJsonError(text: string): JsonErrorAt | undefined {
     if (!m) fail(`unexpected ${describe()}`);
     i += m![0].length;
   };
+  // An object's members or an array's elements: after the opening bracket, items separated by commas up to
+  // `close`.
+  const list = (close: '}' | ']', item: () => void): void => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      item();
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      fail(`expected "," or "${close}", found ${describe()}`);
+    }
+  };
+  const member = (): void => {
+    ws();
+    if (text[i] !== '"') fail(`expected a property name, found ${describe()}`);
+    string();
+    ws();
+    if (text[i] !== ':') fail(`expected ":", found ${describe()}`);
+    i++;
+    value();
+  };
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(`expected a property name, found ${describe()}`);
-        string();
-        ws();
-        if (text[i] !== ':') fail(`expected ":", found ${describe()}`);
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        fail(`expected "," or "}", found ${describe()}`);
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        fail(`expected "," or "]", found ${describe()}`);
-      }
-    } else if (c === '"') string();
+    if (c === '{') list('}', member);
+    else if (c === '[') list(']', value);
+    else if (c === '"') string();
     else if (c === 't') literal('true');
     else if (c === 'f') literal('false');
     else if (c === 'n') literal('null');
