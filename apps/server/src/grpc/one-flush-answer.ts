@@ -22,11 +22,10 @@ interface StreamInternals {
 }
 
 let enabled = false;
-
-/** Whether answers go out in one flush (after a successful probe). */
-export function oneFlushAnswersEnabled(): boolean {
-  return enabled;
-}
+// The private symbols Node keys a stream's state and native handle with: the same for every stream, so looked up
+// once (on the first stream answered) rather than per answer.
+let stateSymbol: symbol | undefined;
+let handleSymbol: symbol | undefined;
 
 /**
  * Answers `stream` with `headers`, `body` (one DATA frame) and `trailers`. In one flush when the probe
@@ -102,13 +101,16 @@ export async function probeOneFlushAnswers(timeoutMs = 2000): Promise<boolean> {
 }
 
 function internalsOf(stream: http2.ServerHttp2Stream): StreamInternals | undefined {
-  let state: unknown;
-  let handle: unknown;
-  for (const symbol of Object.getOwnPropertySymbols(stream)) {
-    const value = (stream as unknown as Record<symbol, unknown>)[symbol];
-    if (symbol.description === 'state') state = value;
-    else if (symbol.description === 'kHandle') handle = value;
+  if (stateSymbol === undefined || handleSymbol === undefined) {
+    for (const symbol of Object.getOwnPropertySymbols(stream)) {
+      if (symbol.description === 'state') stateSymbol = symbol;
+      else if (symbol.description === 'kHandle') handleSymbol = symbol;
+    }
+    if (stateSymbol === undefined || handleSymbol === undefined) return undefined;
   }
+  const own = stream as unknown as Record<symbol, unknown>;
+  const state = own[stateSymbol];
+  const handle = own[handleSymbol];
   if (typeof (state as { flags?: unknown } | undefined)?.flags !== 'number') return undefined;
   if (typeof (handle as { trailers?: unknown } | undefined)?.trailers !== 'function') return undefined;
   return { state, handle } as StreamInternals;
