@@ -143,18 +143,14 @@ export async function fetchClusterView(peerUrls: string[], timeoutMs: number): P
 }
 
 /** Calls a lease RPC on the leader's peer URL (a follower forwarding its client's request). */
-export async function callLeaderLease(
+export function callLeaderLease(
   peerUrl: string,
   method: 'LeaseRenew' | 'LeaseTimeToLive',
   req: LeaseRequest,
   timeoutMs: number,
 ): Promise<LeaseReply> {
-  const Membership = loadMembership();
-  const client = clientFor(Membership, peerUrl);
-  return new Promise<LeaseReply>((resolve, reject) =>
-    client[method](req, { deadline: Date.now() + timeoutMs }, (err, res) =>
-      err || !res ? reject(err) : resolve(res),
-    ),
+  return callLeader(peerUrl, timeoutMs, (client, options, callback) =>
+    client[method](req, options, callback),
   );
 }
 
@@ -164,15 +160,24 @@ export async function callLeaderLeaseRenewBatch(
   ids: bigint[],
   timeoutMs: number,
 ): Promise<number[]> {
-  const client = clientFor(loadMembership(), peerUrl);
-  const reply = await new Promise<LeaseRenewBatchReply>((resolve, reject) =>
-    client.LeaseRenewBatch(
-      { ids: ids.map((id) => id.toString()) },
-      { deadline: Date.now() + timeoutMs },
-      (err, res) => (err || !res ? reject(err) : resolve(res)),
-    ),
+  const reply = await callLeader<LeaseRenewBatchReply>(peerUrl, timeoutMs, (client, options, callback) =>
+    client.LeaseRenewBatch({ ids: ids.map((id) => id.toString()) }, options, callback),
   );
   return reply.ttls.map(Number);
+}
+
+/** One unary call on the leader's long-lived Membership client, bounded by `timeoutMs`. */
+function callLeader<Reply>(
+  peerUrl: string,
+  timeoutMs: number,
+  invoke: (client: MembershipClient, options: grpc.CallOptions, callback: Callback<Reply>) => void,
+): Promise<Reply> {
+  const client = clientFor(loadMembership(), peerUrl);
+  return new Promise<Reply>((resolve, reject) =>
+    invoke(client, { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err || !res ? reject(err) : resolve(res),
+    ),
+  );
 }
 
 // One long-lived client per leader URL: keep-alives arrive every TTL/3 per lease.
