@@ -11,6 +11,7 @@ import {
   PEER_SERVER_OPTIONS,
   registerMembershipService,
   registerPeerService,
+  routePeerStreams,
 } from '@cairn/server';
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis } from '@cairn/server';
@@ -85,6 +86,11 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
         (err) => (err ? reject(err) : resolve()),
       ),
     );
+  }
+  if (peerTransport) {
+    // Raft messages skip grpc-js's call layers on the receiving side too (libs/server/src/peer/README.md).
+    const routed = routePeerStreams(peerServer, peerTransport);
+    logger.info({ handFramedPeerStreams: routed }, 'peer message streams served hand-framed when true');
   }
 
   const apis = createEtcdApis(node, settings.maxTxnOps);

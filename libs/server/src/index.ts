@@ -10,6 +10,7 @@ export { CairnNode, type NodeStatus, type ProposalBody, type TransportFactory } 
 export {
   PeerTransport,
   registerPeerService,
+  routePeerStreams,
   PEER_SERVER_OPTIONS,
   PEER_DEFAULTS,
   PEER_REJECTIONS,
@@ -23,6 +24,7 @@ export {
 } from './peer';
 export { AutoCompactor, parseRetentionMs, parseGoDurationMs, AutoCompactorError } from './auto-compactor';
 export * from './version';
+export { routeGrpcStreams, isPlainGrpcCall, type Http2StreamRoute } from './grpc-stream-router';
 // etcd's v3 service semantics over a node: used by the gRPC services, the JSON gateway and in-process
 // features (registry, config center) alike.
 export { createEtcdApis, type EtcdApis } from './etcd/apis';

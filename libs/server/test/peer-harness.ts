@@ -11,6 +11,7 @@ import {
   PEER_SERVER_OPTIONS,
   PeerTransport,
   registerPeerService,
+  routePeerStreams,
   type PeerTransportOptions,
 } from '../src/peer';
 
@@ -67,6 +68,8 @@ export interface MemberOptions {
   port?: number;
   clusterId?: bigint;
   overrides?: Partial<PeerTransportOptions>;
+  /** Leave Stream calls to grpc-js (the fallback when the hand-framed route cannot be installed). */
+  grpcJsStreams?: boolean;
 }
 
 export async function startServer(
@@ -131,6 +134,9 @@ export async function startMember(options: MemberOptions): Promise<Member> {
     ...options.overrides,
   });
   const { server, port } = await startServer((s) => registerPeerService(s, member.transport), options.port);
+  if (options.grpcJsStreams !== true && !routePeerStreams(server, member.transport)) {
+    throw new Error('the hand-framed Stream route could not be installed');
+  }
   member.server = server;
   member.port = port;
   member.url = `http://127.0.0.1:${port}`;

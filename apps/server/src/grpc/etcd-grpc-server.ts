@@ -7,7 +7,8 @@ import type { EtcdApis } from '@cairn/server';
 import { WatchSession } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { type RpcContext, requiresLeader, trackStream, unary } from './handlers';
-import { type FastUnaryMethod, installFastUnary } from './fast-unary';
+import { routeGrpcStreams } from '@cairn/server';
+import { type FastUnaryMethod, fastUnaryRoute } from './fast-unary';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
@@ -56,10 +57,11 @@ export function createEtcdGrpcServer(
     definition: kvService[method],
     handler,
   }));
+  const fastRoute = fastUnaryRoute(fastMethods, maxRequestBytes + GRPC_OVERHEAD_BYTES);
   const createInjector = server.createConnectionInjector.bind(server);
   server.createConnectionInjector = (credentials) => {
     const injector = createInjector(credentials);
-    installFastUnary(server, fastMethods, maxRequestBytes + GRPC_OVERHEAD_BYTES);
+    routeGrpcStreams(server, fastRoute);
     return injector;
   };
 

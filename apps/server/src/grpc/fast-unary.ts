@@ -4,12 +4,13 @@
 // grpc-timeout is left to the client, which enforces its deadline itself.
 //
 // Everything else (streams, other services, compressed messages, anything unusual) still goes to grpc-js on the
-// same connection: this only wraps the 'stream' listener of the HTTP/2 server behind grpc-js's connection
+// same connection: this is a route (routeGrpcStreams of @cairn/server) in front of grpc-js's connection
 // injector. Request and response bytes go through the very (de)serializers grpc-js would use, errors map through
 // the same toGrpcStatus, and the grpc_server_* metrics count these calls as before.
 import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { etcdError, toGrpcStatus } from '@cairn/api';
+import { type Http2StreamRoute, isPlainGrpcCall } from '@cairn/server';
 import { codeName, type RpcContext } from './handlers';
 import { answerInOneFlush } from './one-flush-answer';
 
@@ -22,13 +23,6 @@ export interface FastUnaryMethod {
   handler: (request: unknown) => Promise<unknown> | unknown;
 }
 
-type StreamListener = (
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  flags: number,
-  rawHeaders: string[],
-) => void;
-
 const RESPONSE_HEADERS = {
   ':status': 200,
   'content-type': 'application/grpc+proto',
@@ -38,51 +32,19 @@ const RESPONSE_HEADERS = {
 const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': '' };
 const INTERNAL = 13;
 const RESOURCE_EXHAUSTED = 8;
-const wrapped = new WeakSet<http2.Http2Server>();
 
-/**
- * Puts `methods` on the short road in every HTTP/2 server grpc-js made for `server` so far (call it right after
- * createConnectionInjector). Returns false, leaving everything to grpc-js, if grpc-js's internals are not
- * what this expects.
- */
-export function installFastUnary(
-  server: grpc.Server,
+/** The route that serves `methods` on the short road (give it to routeGrpcStreams). */
+export function fastUnaryRoute(
   methods: readonly FastUnaryMethod[],
   maxReceiveBytes: number,
-): boolean {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map)) return false;
+): Http2StreamRoute {
   const byPath = new Map(methods.map((m) => [m.definition.path, m]));
-  let installed = false;
-  for (const h2 of servers.keys() as IterableIterator<http2.Http2Server>) {
-    if (wrapped.has(h2)) {
-      installed = true;
-      continue;
-    }
-    const listeners = h2.listeners('stream') as StreamListener[];
-    if (listeners.length !== 1) continue;
-    const grpcJs = listeners[0];
-    h2.removeListener('stream', grpcJs);
-    const route: StreamListener = (stream, headers, flags, rawHeaders) => {
-      const method = byPath.get(headers[':path'] ?? '');
-      if (method !== undefined && isPlainGrpcCall(headers)) serve(method, stream, headers, maxReceiveBytes);
-      else grpcJs.call(h2, stream, headers, flags, rawHeaders);
-    };
-    h2.on('stream', route);
-    wrapped.add(h2);
-    installed = true;
-  }
-  return installed;
-}
-
-/** A POST with gRPC's content type and uncompressed messages: anything else is grpc-js's to judge. */
-function isPlainGrpcCall(headers: http2.IncomingHttpHeaders): boolean {
-  const encoding = headers['grpc-encoding'];
-  return (
-    headers[':method'] === 'POST' &&
-    (headers['content-type'] ?? '').startsWith('application/grpc') &&
-    (encoding === undefined || encoding === 'identity')
-  );
+  return (stream, headers) => {
+    const method = byPath.get(headers[':path'] ?? '');
+    if (method === undefined || !isPlainGrpcCall(headers)) return false;
+    serve(method, stream, headers, maxReceiveBytes);
+    return true;
+  };
 }
 
 function serve(

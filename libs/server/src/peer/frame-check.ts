@@ -5,29 +5,36 @@ import type { NodeId } from '@cairn/raft';
 import { PEER_REJECTIONS } from './errors';
 
 export interface FrameIdentity {
-  cluster_id: string;
-  from: string;
-  to: string;
+  clusterId: bigint;
+  from: bigint;
+  to: bigint;
 }
 
 export interface FrameCheckContext {
-  clusterId: string;
-  localId: string;
+  clusterId: bigint;
+  localId: NodeId;
   isRemoved(id: NodeId): boolean;
 }
 
 /** Why the frame must be refused, or undefined when it may be used. */
 export function rejectionOf(frame: FrameIdentity, ctx: FrameCheckContext): GrpcErrorStatus | undefined {
-  if (frame.cluster_id !== ctx.clusterId) return PEER_REJECTIONS.clusterIdMismatch;
+  if (frame.clusterId !== ctx.clusterId) return PEER_REJECTIONS.clusterIdMismatch;
   if (frame.to !== ctx.localId) return PEER_REJECTIONS.memberIdMismatch;
-  let from: NodeId;
-  try {
-    from = BigInt(frame.from);
-  } catch {
-    return PEER_REJECTIONS.malformedFrame;
-  }
-  if (ctx.isRemoved(from)) return PEER_REJECTIONS.memberRemoved;
+  if (ctx.isRemoved(frame.from)) return PEER_REJECTIONS.memberRemoved;
   return undefined;
+}
+
+/** The identity of a frame proto-loader decoded (uint64 as decimal strings); undefined if one is not a number. */
+export function identityOfDecoded(frame: {
+  cluster_id: string;
+  from: string;
+  to: string;
+}): FrameIdentity | undefined {
+  try {
+    return { clusterId: BigInt(frame.cluster_id), from: BigInt(frame.from), to: BigInt(frame.to) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A refusal on its way to the peer as a gRPC status. */

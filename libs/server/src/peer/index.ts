@@ -1,6 +1,6 @@
 // The peer transport between Cairn members (see peer-transport.ts).
 export { PeerTransport, type PeerServiceHandlers } from './peer-transport';
-export { registerPeerService } from './register';
+export { registerPeerService, routePeerStreams } from './register';
 export { PEER_DEFAULTS, PEER_SERVER_OPTIONS, type PeerTransportOptions } from './options';
 export { PEER_REJECTIONS } from './errors';
 export { type BackoffOptions } from './backoff';

@@ -51,8 +51,6 @@ export interface PeerTransportOptions {
   logIntervalMs?: number;
   /** Members removed before this process started (the transport also remembers removePeer calls). */
   isRemoved?: (id: NodeId) => boolean;
-  /** Default: insecure (plain HTTP/2), matching http:// peer URLs. */
-  credentials?: grpc.ChannelCredentials;
   now?: () => number;
   random?: () => number;
 }
@@ -68,9 +66,12 @@ export const PEER_DEFAULTS = {
 } as const;
 
 /**
- * Options for the grpc.Server the app binds to its peer URL: frames up to a MiB plus the occasional single
- * large Raft message must fit the receive limit (grpc's default is 4 MiB).
+ * The largest message a member takes on its peer URL: frames up to a MiB plus the occasional single large Raft
+ * message must fit (grpc's default of 4 MiB would not).
  */
+export const MAX_PEER_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** Options for the grpc.Server the app binds to its peer URL. */
 export const PEER_SERVER_OPTIONS: grpc.ServerOptions = {
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_receive_message_length': MAX_PEER_MESSAGE_BYTES,
 };

@@ -1,15 +1,16 @@
 // The outgoing half of one ordered peer pair: a bounded queue of Raft messages and the one long-lived Stream
 // call that carries them, in order, batched into frames. While the stream is down, messages are dropped (and
 // reported, so Raft probes again) instead of piling up; the stream is redialled with back-off.
-import type * as grpc from '@grpc/grpc-js';
+import type { GrpcErrorStatus } from '@cairn/api';
 import { MessageType, type Message, type NodeId } from '@cairn/raft';
 import { encodeMessages, messageSize } from '@cairn/storage';
 import type { Logger } from '../logger';
 import type { Backoff } from './backoff';
 import { describeGrpcError, PEER_REJECTIONS } from './errors';
 import type { LogLimiter } from './log-limiter';
-import { PEER_CHANNEL_OPTIONS, grpcTargetOf } from './peer-urls';
-import { createPeerClient, type PeerClient, type StreamFrame, type StreamReply } from './proto';
+import { encodeFrameHeader, encodeGrpcStreamFrame } from './frame-codec';
+import { PeerStreamCall } from './peer-stream-call';
+import { PEER_KEEPALIVE, grpcTargetOf } from './peer-urls';
 
 export type DropReason = 'queue-full' | 'not-connected' | 'unencodable';
 
@@ -17,7 +18,6 @@ export interface PeerStreamWriterDeps {
   localId: NodeId;
   clusterId: bigint;
   peerId: NodeId;
-  credentials: grpc.ChannelCredentials;
   backoff: Backoff;
   dialTimeoutMs: number;
   maxQueuedMessages: number;
@@ -41,14 +41,14 @@ export class PeerStreamWriter {
   private urls: string[];
   private nextUrl = 0;
   private currentUrl: string | undefined;
-  private client: PeerClient | undefined;
-  private call: grpc.ClientDuplexStream<StreamFrame, StreamReply> | undefined;
-  /** grpc's write buffer is full: hold frames until it drains. */
+  private call: PeerStreamCall | undefined;
+  /** The stream's write buffer is full: hold frames until it drains. */
   private blocked = false;
   private redialTimer: NodeJS.Timeout | undefined;
   private dialTimer: NodeJS.Timeout | undefined;
   private lastWriteAt = 0;
-  private readonly frameHeader: Pick<StreamFrame, 'cluster_id' | 'from' | 'to'>;
+  /** cluster_id, from and to of every frame, encoded once. */
+  private readonly frameHeader: Buffer;
   private readonly dialFailureLogKey: string;
 
   constructor(
@@ -56,11 +56,7 @@ export class PeerStreamWriter {
     urls: string[],
   ) {
     this.urls = [...urls];
-    this.frameHeader = {
-      cluster_id: deps.clusterId.toString(),
-      from: deps.localId.toString(),
-      to: deps.peerId.toString(),
-    };
+    this.frameHeader = encodeFrameHeader(deps.clusterId, deps.localId, deps.peerId);
     this.dialFailureLogKey = `dial:${deps.peerId}`;
   }
 
@@ -144,9 +140,8 @@ export class PeerStreamWriter {
   private writeFrame(messages: Uint8Array): void {
     const call = this.call;
     if (call === undefined) return;
-    const payload = Buffer.from(messages.buffer, messages.byteOffset, messages.byteLength);
     this.lastWriteAt = this.deps.now();
-    if (!call.write({ ...this.frameHeader, messages: payload })) this.blocked = true;
+    if (!call.write(encodeGrpcStreamFrame(this.frameHeader, messages))) this.blocked = true;
   }
 
   private dial(): void {
@@ -157,23 +152,24 @@ export class PeerStreamWriter {
       return;
     }
     const url = this.urls[this.nextUrl % this.urls.length];
-    let target: string;
-    try {
-      target = grpcTargetOf(url);
-    } catch (err) {
-      this.logDialFailure(describeGrpcError(err).details);
-      this.nextUrl++;
-      this.scheduleRedial();
-      return;
-    }
     this.currentUrl = url;
-    let call: grpc.ClientDuplexStream<StreamFrame, StreamReply>;
+    let call: PeerStreamCall;
     try {
-      this.client = createPeerClient(target, this.deps.credentials, PEER_CHANNEL_OPTIONS);
-      call = this.client.Stream();
+      call = new PeerStreamCall(
+        grpcTargetOf(url),
+        {
+          onAccepted: () => this.onAccepted(call),
+          onDrain: () => {
+            if (call !== this.call) return;
+            this.blocked = false;
+            this.flush();
+          },
+          onClosed: (status) => this.onStreamFailed(call, closedStatus(status)),
+        },
+        PEER_KEEPALIVE,
+      );
     } catch (err) {
-      // grpc refuses some targets synchronously (an unresolvable scheme, say): treat it as a failed dial.
-      this.hangUp();
+      // A URL that cannot be dialled at all (bad scheme or host): a failed dial.
       this.logDialFailure(describeGrpcError(err).details);
       this.nextUrl++;
       this.scheduleRedial();
@@ -182,14 +178,6 @@ export class PeerStreamWriter {
     this.call = call;
     this.state = 'connecting';
     this.blocked = false;
-    call.on('data', () => this.onAccepted(call));
-    call.on('drain', () => {
-      if (call !== this.call) return;
-      this.blocked = false;
-      this.flush();
-    });
-    call.on('error', (err: unknown) => this.onStreamFailed(call, err));
-    call.on('end', () => this.onStreamFailed(call, new Error('stream closed by peer')));
     this.dialTimer = setTimeout(() => {
       this.dialTimer = undefined;
       this.onStreamFailed(call, new Error(`stream not accepted within ${this.deps.dialTimeoutMs} ms`));
@@ -198,7 +186,7 @@ export class PeerStreamWriter {
     this.writeFrame(EMPTY);
   }
 
-  private onAccepted(call: grpc.ClientDuplexStream<StreamFrame, StreamReply>): void {
+  private onAccepted(call: PeerStreamCall): void {
     if (call !== this.call || this.state !== 'connecting') return;
     clearTimeout(this.dialTimer);
     this.dialTimer = undefined;
@@ -209,7 +197,7 @@ export class PeerStreamWriter {
     this.flush();
   }
 
-  private onStreamFailed(call: grpc.ClientDuplexStream<StreamFrame, StreamReply>, err: unknown): void {
+  private onStreamFailed(call: PeerStreamCall, err: unknown): void {
     if (call !== this.call || this.state === 'closed') return;
     const wasActive = this.state === 'active';
     clearTimeout(this.dialTimer);
@@ -262,13 +250,15 @@ export class PeerStreamWriter {
 
   private hangUp(): void {
     const call = this.call;
-    const client = this.client;
     this.call = undefined;
-    this.client = undefined;
     this.blocked = false;
     call?.cancel();
-    client?.close();
   }
+}
+
+/** An OK status ends the stream too, but as a failure of ours to keep it: say so. */
+function closedStatus(status: GrpcErrorStatus): GrpcErrorStatus {
+  return status.code === 0 ? { code: 0, details: 'stream closed by peer' } : status;
 }
 
 /** Only used for log lines: which Raft message type a sample was. */

@@ -9,17 +9,20 @@ import type { Logger } from '../logger';
 import type { Transport } from '../transport';
 import { Backoff } from './backoff';
 import { describeGrpcError, PEER_REJECTIONS } from './errors';
-import { InboundStreams } from './inbound-streams';
+import type { Http2StreamRoute } from '../grpc-stream-router';
+import type { PeerFrame } from './frame-codec';
+import { InboundStreams, serveGrpcJsStream } from './inbound-streams';
 import { LogLimiter } from './log-limiter';
-import { PEER_DEFAULTS, type PeerTransportOptions } from './options';
+import { MAX_PEER_MESSAGE_BYTES, PEER_DEFAULTS, type PeerTransportOptions } from './options';
+import { peerStreamRoute } from './peer-stream-route';
 import { PeerStreamWriter, messageTypeName, type DropReason } from './peer-stream-writer';
-import type { SnapshotAck, SnapshotFrame, StreamFrame, StreamReply } from './proto';
+import type { SnapshotAck, SnapshotFrame } from './proto';
 import { SnapshotReceiver } from './snapshot-receiver';
 import { SnapshotSender } from './snapshot-sender';
 
-/** The handlers of the cairn.peer.v1.Peer service (see registerPeerService). */
+/** The handlers of the cairn.peer.v1.Peer service (see registerPeerService); Stream uses the hand codec. */
 export interface PeerServiceHandlers extends grpc.UntypedServiceImplementation {
-  Stream: grpc.handleBidiStreamingCall<StreamFrame, StreamReply>;
+  Stream: grpc.handleBidiStreamingCall<PeerFrame, bigint>;
   Snapshot: grpc.handleClientStreamingCall<SnapshotFrame, SnapshotAck>;
 }
 
@@ -41,11 +44,11 @@ export class PeerTransport implements Transport {
   private readonly logger: Logger;
   private readonly logLimiter: LogLimiter;
   private readonly now: () => number;
-  private readonly credentials: grpc.ChannelCredentials;
   private readonly settings: Required<Pick<PeerTransportOptions, keyof typeof PEER_DEFAULTS>>;
   private flushImmediate: NodeJS.Immediate | undefined;
   private readonly keepAliveTimer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
+  private route: Http2StreamRoute | undefined;
 
   constructor(private readonly options: PeerTransportOptions) {
     this.now = options.now ?? Date.now;
@@ -53,7 +56,6 @@ export class PeerTransport implements Transport {
       component: 'peer-transport',
       localMemberId: options.localId.toString(16),
     });
-    this.credentials = options.credentials ?? grpc.credentials.createInsecure();
     this.settings = {
       maxQueuedMessages: options.maxQueuedMessages ?? PEER_DEFAULTS.maxQueuedMessages,
       activeWindowMs: options.activeWindowMs ?? PEER_DEFAULTS.activeWindowMs,
@@ -79,7 +81,8 @@ export class PeerTransport implements Transport {
     this.snapshotSender = new SnapshotSender({
       localId: options.localId,
       clusterId: options.clusterId,
-      credentials: this.credentials,
+      // Plain HTTP/2, as http:// peer URLs say (no TLS between members yet).
+      credentials: grpc.credentials.createInsecure(),
       chunkBytes: this.settings.snapshotChunkBytes,
       snapshotSource: options.snapshotSource,
       onSnapshotStatus: options.onSnapshotStatus,
@@ -130,7 +133,6 @@ export class PeerTransport implements Transport {
         localId: this.options.localId,
         clusterId: this.options.clusterId,
         peerId: id,
-        credentials: this.credentials,
         backoff: new Backoff(this.options.dialBackoff, this.options.random),
         dialTimeoutMs: this.settings.dialTimeoutMs,
         maxQueuedMessages: this.settings.maxQueuedMessages,
@@ -169,9 +171,15 @@ export class PeerTransport implements Transport {
   /** The Peer service's handlers, bound to this transport. */
   serviceHandlers(): PeerServiceHandlers {
     return {
-      Stream: (call) => this.inbound.handle(call),
+      Stream: (call) => serveGrpcJsStream(call, this.inbound),
       Snapshot: (call, callback) => this.snapshotReceiver.handle(call, callback),
     };
+  }
+
+  /** Serves Stream calls hand-framed, in front of grpc-js (see routePeerStreams). */
+  streamRoute(): Http2StreamRoute {
+    this.route ??= peerStreamRoute(this.inbound, MAX_PEER_MESSAGE_BYTES);
+    return this.route;
   }
 
   close(): Promise<void> {

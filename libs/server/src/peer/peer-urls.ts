@@ -13,12 +13,15 @@ export function grpcTargetOf(peerUrl: string): string {
   return `${url.hostname}:${url.port === '' ? DEFAULT_PEER_PORT : url.port}`;
 }
 
+/** Pings that notice a peer that stopped answering (SIGSTOP, pulled cable), not only the next write. */
+export const PEER_KEEPALIVE = { keepAliveTimeMs: 5_000, keepAliveTimeoutMs: 5_000 } as const;
+
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // Each client gets its own connection, and a new client is made for each dial, so that our back-off,
   // not grpc's internal reconnect timer (up to 2 minutes), decides when a restarted peer is redialled.
   'grpc.use_local_subchannel_pool': 1,
   // A peer that stops answering (SIGSTOP, pulled cable) is noticed by pings, not only by the next write.
-  'grpc.keepalive_time_ms': 5_000,
-  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_time_ms': PEER_KEEPALIVE.keepAliveTimeMs,
+  'grpc.keepalive_timeout_ms': PEER_KEEPALIVE.keepAliveTimeoutMs,
   'grpc.enable_retries': 0,
 };

@@ -10,7 +10,7 @@ import { MessageType, type Message, type NodeId } from '@cairn/raft';
 import { decodeMessage } from '@cairn/storage';
 import type { Logger } from '../logger';
 import { PEER_REJECTIONS, describeGrpcError } from './errors';
-import { PeerRejection, rejectionOf, type FrameCheckContext } from './frame-check';
+import { PeerRejection, identityOfDecoded, rejectionOf, type FrameCheckContext } from './frame-check';
 import { safeHex } from './inbound-streams';
 import type { LogLimiter } from './log-limiter';
 import type { SnapshotAck, SnapshotFrame } from './proto';
@@ -41,8 +41,8 @@ export class SnapshotReceiver {
 
   constructor(private readonly deps: SnapshotReceiverDeps) {
     this.check = {
-      clusterId: deps.clusterId.toString(),
-      localId: deps.localId.toString(),
+      clusterId: deps.clusterId,
+      localId: deps.localId,
       isRemoved: deps.isRemoved,
     };
   }
@@ -95,7 +95,9 @@ export class SnapshotReceiver {
     const hash = createHash('sha256');
     try {
       for await (const frame of call as AsyncIterable<SnapshotFrame>) {
-        const rejection = rejectionOf(frame, this.check);
+        const identity = identityOfDecoded(frame);
+        const rejection =
+          identity === undefined ? PEER_REJECTIONS.malformedFrame : rejectionOf(identity, this.check);
         if (rejection !== undefined) {
           this.logRejection(frame, rejection);
           throw new PeerRejection(rejection);

@@ -1,0 +1,67 @@
+// Serves chosen calls of a grpc-js server straight off their HTTP/2 stream, before grpc-js's call machinery
+// (interceptor chain, Metadata and call objects per call) sees them: the etcd KV calls on the client URL
+// (apps/server fast-unary.ts) and the Raft message stream on the peer URL (peer/peer-stream-route.ts).
+// Everything a route does not take goes to grpc-js on the same connection, unchanged.
+//
+// This wraps the 'stream' listener of the HTTP/2 servers grpc-js made, which grpc-js keeps in a private field;
+// when that is not what this expects, nothing is routed and grpc-js serves every call itself.
+import type http2 from 'node:http2';
+import type * as grpc from '@grpc/grpc-js';
+
+/** Takes the stream (returns true) or leaves it to grpc-js (false). Must not touch a stream it leaves. */
+export type Http2StreamRoute = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+) => boolean;
+
+type StreamListener = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+) => void;
+
+/** The routes of each HTTP/2 server already wrapped, tried in the order added. */
+const routesOf = new WeakMap<http2.Http2Server, Http2StreamRoute[]>();
+
+/**
+ * Puts `route` in front of grpc-js on every HTTP/2 server `server` has made so far (call it after bindAsync, or
+ * after createConnectionInjector). Adding the same route again is a no-op. False: nothing could be wrapped.
+ */
+export function routeGrpcStreams(server: grpc.Server, route: Http2StreamRoute): boolean {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) return false;
+  let installed = false;
+  for (const h2 of servers.keys() as IterableIterator<http2.Http2Server>) {
+    const routes = routesOf.get(h2) ?? wrap(h2);
+    if (routes === undefined) continue;
+    if (!routes.includes(route)) routes.push(route);
+    installed = true;
+  }
+  return installed;
+}
+
+function wrap(h2: http2.Http2Server): Http2StreamRoute[] | undefined {
+  const listeners = h2.listeners('stream') as StreamListener[];
+  if (listeners.length !== 1) return undefined;
+  const grpcJs = listeners[0];
+  const routes: Http2StreamRoute[] = [];
+  h2.removeListener('stream', grpcJs);
+  const dispatch: StreamListener = (stream, headers, flags, rawHeaders) => {
+    for (const route of routes) if (route(stream, headers)) return;
+    grpcJs.call(h2, stream, headers, flags, rawHeaders);
+  };
+  h2.on('stream', dispatch);
+  routesOf.set(h2, routes);
+  return routes;
+}
+
+/** A POST with gRPC's content type and uncompressed messages: anything else is grpc-js's to judge. */
+export function isPlainGrpcCall(headers: http2.IncomingHttpHeaders): boolean {
+  const encoding = headers['grpc-encoding'];
+  return (
+    headers[':method'] === 'POST' &&
+    (headers['content-type'] ?? '').startsWith('application/grpc') &&
+    (encoding === undefined || encoding === 'identity')
+  );
+}
