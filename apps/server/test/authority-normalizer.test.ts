@@ -2,10 +2,12 @@
 // giving up), and a real loopback gRPC call with `:authority: http://...` through ClientListener.
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthorityNormalizer, stripScheme } from '../src/net/authority-normalizer';
 import { ClientListener } from '../src/net/client-listener';
+import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer } from '../src/net/first-request-sniffer';
 import { HpackDecoder, type DecodedField } from '../src/net/hpack/decoder';
 import { DynamicTable } from '../src/net/hpack/dynamic-table';
 import { HpackError } from '../src/net/hpack/errors';
@@ -121,6 +123,14 @@ function headerBlocks(bytes: Buffer): Buffer[] {
     }
   }
   return blocks;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 function feedInChunks(normalizer: AuthorityNormalizer, input: Buffer, sizes: () => number): Buffer {
@@ -621,6 +631,118 @@ describe('AuthorityNormalizer', () => {
   });
 });
 
+describe('FirstRequestSniffer', () => {
+  const SETTINGS_ACK = frame(0x4, 0x1, 0, Buffer.alloc(0));
+  const windowUpdate = frame(0x8, 0, 0, hex('00ff0000'));
+  const request = (authority: string): Buffer =>
+    frame(
+      HEADERS,
+      END_HEADERS,
+      1,
+      Buffer.concat([
+        indexed(3),
+        indexed(6),
+        literal('without-indexing', 4, '/test.Echo/Echo'),
+        literal('incremental', 1, authority),
+      ]),
+    );
+
+  it('gives a client with a plain :authority in its first flight the raw socket, bytes untouched, no SETTINGS of ours', () => {
+    const sniffer = new FirstRequestSniffer();
+    const flight = Buffer.concat([PREFACE, settings, request('127.0.0.1:2379'), data(1, 'x')]);
+    expect(sniffer.push(flight)).toEqual({ kind: 'decided', normalize: false, bytes: flight });
+    expect(sniffer.waitingForServerPreface).toBe(false);
+  });
+
+  it('sends a client whose first :authority has a scheme (Huffman-coded too) through the normalizer', () => {
+    for (const huffman of [false, true]) {
+      const sniffer = new FirstRequestSniffer();
+      const headers = frame(
+        HEADERS,
+        END_HEADERS,
+        1,
+        literal('incremental', 1, 'http://127.0.0.1:2379', huffman),
+      );
+      const flight = Buffer.concat([PREFACE, settings, headers]);
+      expect(sniffer.push(flight)).toEqual({ kind: 'decided', normalize: true, bytes: flight });
+    }
+  });
+
+  it('asks for our SETTINGS when the client waits for them (Go), and drops its ACK of them, wherever it comes', () => {
+    for (const ackFirst of [true, false]) {
+      const sniffer = new FirstRequestSniffer();
+      const first = Buffer.concat([PREFACE, settings, windowUpdate]);
+      expect(sniffer.push(first)).toEqual({ kind: 'waiting' });
+      expect(sniffer.waitingForServerPreface).toBe(true);
+      sniffer.sentSettings();
+      expect(sniffer.waitingForServerPreface).toBe(false);
+      const rest = [request('127.0.0.1:2379'), data(1, 'x')];
+      if (ackFirst) {
+        expect(sniffer.push(Buffer.concat([SETTINGS_ACK, ...rest]))).toEqual({
+          kind: 'decided',
+          normalize: false,
+          bytes: Buffer.concat([first, ...rest]),
+        });
+      } else {
+        // The request came before the ACK: nothing may reach HTTP/2 until the ACK is out of the way.
+        expect(sniffer.push(Buffer.concat(rest))).toEqual({ kind: 'waiting' });
+        expect(sniffer.ackPending).toBe(true);
+        expect(sniffer.push(SETTINGS_ACK)).toEqual({
+          kind: 'decided',
+          normalize: false,
+          bytes: Buffer.concat([first, ...rest]),
+        });
+      }
+    }
+  });
+
+  it('decides the same however the bytes are split', () => {
+    const flight = Buffer.concat([PREFACE, settings, request('http://h:1'), data(1, 'x')]);
+    for (let cut = 1; cut < flight.length; cut++) {
+      const sniffer = new FirstRequestSniffer();
+      const first = sniffer.push(flight.subarray(0, cut));
+      const verdict = first.kind === 'decided' ? first : sniffer.push(flight.subarray(cut));
+      // Decided on the first piece only if it held the whole header block; either way it hands on all it read.
+      const read = first.kind === 'decided' ? flight.subarray(0, cut) : flight;
+      expect(verdict).toEqual({ kind: 'decided', normalize: true, bytes: read });
+    }
+  });
+
+  it('reads a first header block split into CONTINUATIONs, padded, with priority', () => {
+    const block = Buffer.concat([indexed(3), literal('incremental', 1, '10.0.0.1:2379')]);
+    const padded = Buffer.concat([
+      Buffer.from([2]),
+      hex('0000000010'),
+      block.subarray(0, 4),
+      Buffer.alloc(2),
+    ]);
+    const flight = Buffer.concat([
+      PREFACE,
+      frame(HEADERS, PADDED | PRIORITY, 1, padded),
+      frame(CONTINUATION, END_HEADERS, 1, block.subarray(4)),
+    ]);
+    expect(new FirstRequestSniffer().push(flight)).toMatchObject({ kind: 'decided', normalize: false });
+  });
+
+  it('takes the safe road (the normalizer) on what it cannot read, and when no request comes', () => {
+    const broken = Buffer.concat([PREFACE, frame(HEADERS, END_HEADERS, 1, hex('ff'))]);
+    expect(new FirstRequestSniffer().push(broken)).toEqual({
+      kind: 'decided',
+      normalize: true,
+      bytes: broken,
+    });
+    const stray = Buffer.concat([PREFACE, frame(CONTINUATION, END_HEADERS, 1, indexed(2))]);
+    expect(new FirstRequestSniffer().push(stray)).toMatchObject({ kind: 'decided', normalize: true });
+    const idle = new FirstRequestSniffer();
+    expect(idle.push(Buffer.concat([PREFACE, settings]))).toEqual({ kind: 'waiting' });
+    expect(idle.giveUp()).toEqual({
+      kind: 'decided',
+      normalize: true,
+      bytes: Buffer.concat([PREFACE, settings]),
+    });
+  });
+});
+
 describe('gRPC over the normalizing socket (loopback)', () => {
   const echoService: grpc.ServiceDefinition = {
     echo: {
@@ -638,6 +760,9 @@ describe('gRPC over the normalizing socket (loopback)', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
+  /** How ClientListener served each connection: the raw socket or through the normalizer. */
+  const served: Array<'raw' | 'normalizer'> = [];
+
   async function startServer(normalize: boolean): Promise<number> {
     const server = new grpc.Server();
     server.addService(echoService, {
@@ -646,7 +771,10 @@ describe('gRPC over the normalizing socket (loopback)', () => {
     });
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const listener = new ClientListener({
-      grpc: (socket, connection) => injector.injectConnection(normalize ? connection : socket),
+      grpc: (socket, connection) => {
+        served.push(connection === socket ? 'raw' : 'normalizer');
+        injector.injectConnection(normalize ? connection : socket);
+      },
       http: http.createServer(),
     });
     const { port } = await listener.listen('127.0.0.1', 0);
@@ -703,6 +831,69 @@ describe('gRPC over the normalizing socket (loopback)', () => {
     }
     const plain = await call(session, `127.0.0.1:${port}`, 'plain');
     expect(plain).toMatchObject({ rstCode: 0, status: '0' });
+  });
+
+  it('serves a connection whose first request has a plain :authority on the raw socket', async () => {
+    served.length = 0;
+    const port = await startServer(true);
+    const result = await call(connect(port), `127.0.0.1:${port}`, 'plain');
+    expect(result).toMatchObject({ rstCode: 0, status: '0' });
+    await call(connect(port), `http://127.0.0.1:${port}`, 'schemed');
+    expect(served).toEqual(['raw', 'normalizer']);
+  });
+
+  it('sends a client that waits for the server SETTINGS (as Go clients do) ours, and hides its ACK from HTTP/2', async () => {
+    served.length = 0;
+    const port = await startServer(true);
+    const socket = net.connect(port, '127.0.0.1');
+    cleanups.push(() => {
+      socket.destroy();
+    });
+    const received: Buffer[] = [];
+    let bytes = Buffer.alloc(0);
+    const frames = (): ParsedFrame[] => parseFrames(Buffer.concat([PREFACE, bytes]));
+    socket.on('data', (chunk: Buffer) => {
+      received.push(chunk);
+      bytes = Buffer.concat(received);
+    });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(Buffer.concat([PREFACE, settings]));
+    await waitUntil(() => bytes.length >= EMPTY_SETTINGS_FRAME.length);
+    expect(bytes.subarray(0, 9).equals(EMPTY_SETTINGS_FRAME)).toBe(true); // ours, before any request
+
+    const message = Buffer.concat([hex('0000000002'), Buffer.from('go')]);
+    const headers = Buffer.concat([
+      indexed(3), // :method POST
+      indexed(6), // :scheme http
+      literal('without-indexing', 4, '/test.Echo/Echo'),
+      literal('without-indexing', 1, `127.0.0.1:${port}`),
+      literal('without-indexing', 31, 'application/grpc'),
+      literal('without-indexing', 'te', 'trailers'),
+    ]);
+    socket.write(
+      Buffer.concat([
+        frame(0x4, 0x1, 0, Buffer.alloc(0)), // ACK of our SETTINGS
+        frame(HEADERS, END_HEADERS, 1, headers),
+        frame(0x0, END_STREAM, 1, message),
+      ]),
+    );
+    // nghttp2's own SETTINGS come too; the client acknowledges those as usual. Had our ACK reached nghttp2, it
+    // would have taken it for the ACK of its own, and this one would end the connection: "SETTINGS: unexpected
+    // ACK", GOAWAY. A PING after it shows that nothing of the sort happened (frames are handled in order).
+    await waitUntil(() => frames().filter((f) => f.type === 0x4 && !(f.flags & 0x1)).length >= 2);
+    socket.write(
+      Buffer.concat([frame(0x4, 0x1, 0, Buffer.alloc(0)), frame(0x6, 0, 0, Buffer.from('pingpong'))]),
+    );
+    await waitUntil(() => frames().some((f) => (f.type === 0x6 && f.flags & 0x1) || f.type === 0x7));
+    await waitUntil(() => frames().some((f) => f.type === HEADERS && f.flags & END_STREAM));
+    expect(frames().filter((f) => f.type === 0x7)).toEqual([]);
+    const answer = frames().filter((f) => f.streamId === 1 && f.type === 0x0);
+    expect(
+      Buffer.concat(answer.map((f) => f.payload))
+        .subarray(5)
+        .toString(),
+    ).toBe('go');
+    expect(served).toEqual(['raw']);
   });
 
   it('without the normalizer Node resets such a stream with PROTOCOL_ERROR', async () => {

@@ -17,7 +17,7 @@ import { DEFAULT_HEADER_TABLE_SIZE, type DecodedField, HpackDecoder } from './hp
 import { HpackError } from './hpack/errors';
 import { encodeRawString } from './hpack/string';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const FRAME_HEADER_SIZE = 9;
 const TYPE_HEADERS = 0x1;
 const TYPE_PUSH_PROMISE = 0x5;
@@ -118,11 +118,11 @@ export class AuthorityNormalizer {
         continue;
       }
       if (this.state === 'preface') {
-        if (data.length - pos < PREFACE.length) break;
-        if (!data.subarray(pos, pos + PREFACE.length).equals(PREFACE))
+        if (data.length - pos < HTTP2_PREFACE.length) break;
+        if (!data.subarray(pos, pos + HTTP2_PREFACE.length).equals(HTTP2_PREFACE))
           return this.giveUp(out, data.subarray(pos));
-        out.add(data, pos, pos + PREFACE.length);
-        pos += PREFACE.length;
+        out.add(data, pos, pos + HTTP2_PREFACE.length);
+        pos += HTTP2_PREFACE.length;
         this.state = 'frames';
         continue;
       }
@@ -173,25 +173,14 @@ export class AuthorityNormalizer {
       this.block.size += payload.length;
       return true;
     }
-    let offset = 0;
-    let padding = 0;
-    if (flags & FLAG_PADDED) {
-      if (payload.length < 1) return false;
-      padding = payload[0];
-      offset = 1;
-    }
-    let priority: Buffer | undefined;
-    if (flags & FLAG_PRIORITY) {
-      priority = payload.subarray(offset, offset + PRIORITY_SIZE);
-      offset += PRIORITY_SIZE;
-    }
-    if (offset + padding > payload.length) return false;
+    const parts = headersFramePayload(payload, flags);
+    if (parts === undefined) return false;
     this.block = {
       streamId,
       flags,
-      priority,
+      priority: parts.priority,
       frames: [frame],
-      fragments: [payload.subarray(offset, payload.length - padding)],
+      fragments: [parts.fragment],
       size: payload.length,
     };
     return true;
@@ -222,6 +211,27 @@ export class AuthorityNormalizer {
     out.add(rest);
     return out.result();
   }
+}
+
+/** A HEADERS frame's payload without padding: its priority fields (if flagged) and header block fragment. */
+export function headersFramePayload(
+  payload: Buffer,
+  flags: number,
+): { priority: Buffer | undefined; fragment: Buffer } | undefined {
+  let offset = 0;
+  let padding = 0;
+  if (flags & FLAG_PADDED) {
+    if (payload.length < 1) return undefined;
+    padding = payload[0];
+    offset = 1;
+  }
+  let priority: Buffer | undefined;
+  if (flags & FLAG_PRIORITY) {
+    priority = payload.subarray(offset, offset + PRIORITY_SIZE);
+    offset += PRIORITY_SIZE;
+  }
+  if (offset + padding > payload.length) return undefined;
+  return { priority, fragment: payload.subarray(offset, payload.length - padding) };
 }
 
 /** HEADERS (+ CONTINUATION) frames carrying `fragment`, unpadded, with the original flags and priority. */

@@ -1,17 +1,24 @@
 // One client URL for everything, as etcd does: a connection whose first bytes are the HTTP/2 preface goes to
 // the gRPC server, anything else to the HTTP/1.1 server (JSON gateway, /health, /metrics, REST, console).
+// A gRPC connection gets the raw socket unless its first request shows it needs the :authority normalizer
+// (first-request-sniffer.ts).
 import net from 'node:net';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AuthorityNormalizingSocket } from './authority-normalizer';
+import { AuthorityNormalizingSocket, HTTP2_PREFACE } from './authority-normalizer';
+import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
 
-const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/**
+ * How long a gRPC connection may stay without a first request before it is served through the normalizer
+ * anyway (an idle channel): HTTP/2 pings and the like must not wait for a request that may never come.
+ */
+const FIRST_REQUEST_WAIT_MS = 1_000;
 
 export interface ClientListenerTargets {
   /**
-   * `connection` is what to serve gRPC on: the socket's bytes with `:authority: http://...` (as Go clients
-   * send for http:// endpoints) rewritten to a form Node's HTTP/2 accepts. `socket` is the raw socket, for
-   * byte counts and lifetime.
+   * `connection` is what to serve gRPC on: the socket itself, or (for a client that sends `:authority:
+   * http://...`, as Go clients do for http:// endpoints) its bytes with that rewritten to a form Node's HTTP/2
+   * accepts. `socket` is the raw socket, for byte counts and lifetime.
    */
   grpc(socket: net.Socket, connection: Duplex): void;
   http: http.Server;
@@ -50,18 +57,48 @@ export class ClientListener {
       const couldBeHttp2 = probe.equals(HTTP2_PREFACE.subarray(0, probe.length));
       if (couldBeHttp2 && head.length < HTTP2_PREFACE.length) return; // need more bytes to decide
       socket.off('data', onData);
-      socket.pause();
-      socket.unshift(head);
       if (couldBeHttp2) {
-        // Node's HTTP/2 session drains what was read ahead from the paused socket itself; resuming here
-        // would let those bytes flow past with no listener.
-        this.targets.grpc(socket, new AuthorityNormalizingSocket(socket));
+        this.sniffFirstRequest(socket, head);
       } else {
+        socket.pause();
+        socket.unshift(head);
         this.targets.http.emit('connection', socket);
         socket.resume();
       }
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());
+  }
+
+  private sniffFirstRequest(socket: net.Socket, head: Buffer): void {
+    const sniffer = new FirstRequestSniffer();
+    const handOver = (verdict: SniffVerdict): void => {
+      if (verdict.kind !== 'decided') return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      socket.unshift(verdict.bytes);
+      // Node's HTTP/2 session drains what was read ahead from the paused socket itself; resuming here would
+      // let those bytes flow past with no listener.
+      this.targets.grpc(socket, verdict.normalize ? new AuthorityNormalizingSocket(socket) : socket);
+    };
+    const onData = (chunk: Buffer): void => {
+      const verdict = sniffer.push(chunk);
+      if (verdict.kind === 'decided') return handOver(verdict);
+      if (sniffer.waitingForServerPreface) {
+        // A Go client sends its first request only after the server's SETTINGS.
+        socket.write(EMPTY_SETTINGS_FRAME);
+        sniffer.sentSettings();
+      }
+    };
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      // A client that never acknowledged our SETTINGS breaks the protocol; nghttp2 must not get its late ACK.
+      if (sniffer.ackPending) socket.destroy();
+      else handOver(sniffer.giveUp());
+    }, FIRST_REQUEST_WAIT_MS);
+    socket.once('close', () => clearTimeout(timer));
+    socket.on('data', onData);
+    onData(head);
   }
 }
