@@ -215,7 +215,10 @@ export class RaftLoop {
     if (rd.entries.length > 0) this.storage.append(rd.entries);
 
     // 2. Send: only now may messages that depend on what we persisted leave the member.
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    if (rd.messages.length > 0) {
+      this.transport.send(rd.messages);
+      this.transport.flush();
+    }
     if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
 
     // 3. Apply, in order, on a chain of its own (as etcd's apply goroutine): Raft may go on persisting and
@@ -228,7 +231,10 @@ export class RaftLoop {
     }
     if (rd.committedEntries.length > 0) {
       const entries = rd.committedEntries;
-      this.applying = this.applying.then(() => this.handlers.applyEntries(entries));
+      // Messages just written leave on the event loop's next turn (HTTP/2 writes out then); applying first
+      // would hold them back for as long as the apply takes, so the apply waits for that turn.
+      const after = rd.messages.length > 0 ? this.applying.then(nextTurn) : this.applying;
+      this.applying = after.then(() => this.handlers.applyEntries(entries));
       this.applying.catch((err: unknown) => this.fail(err));
     }
 
@@ -252,4 +258,8 @@ export class RaftLoop {
     clearInterval(this.ticker);
     this.handlers.onFatal(err);
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -5,6 +5,11 @@ import type { Message, NodeId } from '@cairn/raft';
 export interface Transport {
   /** Queue messages for delivery; never throws, never blocks (a down peer costs only a log line). */
   send(messages: Message[]): void;
+  /**
+   * Writes what send() queued now rather than at the end of the event-loop turn: the raft loop calls it after
+   * each Ready, so the messages are on their way before that Ready's entries are applied.
+   */
+  flush(): void;
   addPeer(id: NodeId, urls: string[]): void;
   removePeer(id: NodeId): void;
   /** Peers heard from recently (for Status and /metrics). */
@@ -15,6 +20,7 @@ export interface Transport {
 /** Transport of a single-member cluster: there is nobody to talk to. */
 export class NoPeersTransport implements Transport {
   send(): void {}
+  flush(): void {}
   addPeer(): void {}
   removePeer(): void {}
   activePeers(): NodeId[] {

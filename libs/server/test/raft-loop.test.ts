@@ -34,6 +34,9 @@ type Event =
   | { kind: 'save-start'; entries: number[]; hardState?: HardState }
   | { kind: 'save-done' }
   | { kind: 'send'; messages: Message[] }
+  | { kind: 'flush' }
+  /** A mark left by flush() in the event loop's next turn. */
+  | { kind: 'next-turn' }
   | { kind: 'apply'; entries: Entry[] };
 
 interface Deferred {
@@ -128,6 +131,10 @@ async function fixture(): Promise<Fixture> {
   });
   const transport: Transport = {
     send: (messages) => events.push({ kind: 'send', messages: [...messages] }),
+    flush: () => {
+      events.push({ kind: 'flush' });
+      setImmediate(() => events.push({ kind: 'next-turn' }));
+    },
     addPeer: () => undefined,
     removePeer: () => undefined,
     activePeers: () => [],
@@ -368,6 +375,26 @@ describe('RaftLoop apply', () => {
     } finally {
       await reopened.wal.close();
     }
+  });
+
+  it("writes a Ready's messages out before applying its committed entries, which wait for the next turn", async () => {
+    const f = await fixture();
+    const { noopIndex } = await becomeLeader(f);
+    f.loop.propose(Buffer.from('x'), () => undefined);
+    const index = noopIndex + 1;
+    await until(
+      () => f.sends().some((m) => m.type === MessageType.App && m.entries.some((e) => e.index === index)),
+      'x is sent',
+    );
+    const from = f.events.length;
+    const term = f.raft.status().hardState.term;
+    // B's answer commits x; the leader tells B of the new commit in the same Ready (commit broadcast).
+    f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index }));
+    await until(() => f.applied.some((e) => e.index === index), 'x is applied');
+    const kinds = f.events.slice(from).map((e) => e.kind);
+    const readyAt = kinds.indexOf('save-start');
+    const applyAt = kinds.indexOf('apply');
+    expect(kinds.slice(readyAt, applyAt)).toEqual(['save-start', 'save-done', 'send', 'flush', 'next-turn']);
   });
 
   it('stop() waits for the Ready being handled and then takes no more input', async () => {

@@ -119,6 +119,11 @@ export class PeerTransport implements Transport {
     this.scheduleFlush();
   }
 
+  flush(): void {
+    if (this.closing !== undefined) return;
+    for (const writer of this.writers.values()) writer.flush();
+  }
+
   addPeer(id: NodeId, urls: string[]): void {
     if (this.closing !== undefined || id === this.options.localId) return;
     this.urls.set(id, [...urls]);
