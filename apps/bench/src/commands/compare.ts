@@ -21,6 +21,10 @@ const flags = {
   duration: flag.duration('length of each measured run', 10_000),
   runs: flag.int('runs per workload and server (the median is reported)', 3),
   warmup: flag.duration('unmeasured load before each run', 1000),
+  prime: flag.duration(
+    'unmeasured load on each fresh cluster before its first run, spread over the workloads (JIT warm-up)',
+    10_000,
+  ),
   pause: flag.duration('idle time between runs', 500),
   targets: flag.list('servers to run, in this order within each round', ['etcd', 'cairn'], 'etcd,cairn'),
   members: flag.int('members per cluster', 1),
@@ -71,6 +75,7 @@ export const compareCommand: Command = {
         runs: parsed.runs,
         durationMs: parsed.duration,
         warmupMs: parsed.warmup,
+        primeMs: parsed.prime,
         pauseMs: parsed.pause,
         members: parsed.members,
         loadTo: parsed['load-to'],

@@ -31,6 +31,12 @@ export interface CompareOptions {
   runs: number;
   durationMs: number;
   warmupMs: number;
+  /**
+   * Unmeasured load on each fresh cluster before its first measured run, split evenly over the workloads: a
+   * Node.js server runs its hot paths unoptimized for its first few thousand requests (V8 tiers code up as it
+   * runs), and a long-lived server is what the comparison is about. Every target gets the same.
+   */
+  primeMs: number;
   pauseMs: number;
   members: number;
   /** "leader": all load to the leader; "all": connections spread over every member. */
@@ -90,6 +96,18 @@ export async function runCompare(
       );
     }
 
+    if (options.primeMs > 0) {
+      const eachMs = Math.max(1000, Math.round(options.primeMs / options.workloads.length));
+      for (const { target, cluster, pool } of running) {
+        out(
+          `  priming ${displayName(target.label)}: ${options.workloads.map((w) => w.name).join(', ')}, ${eachMs / 1000} s each, unmeasured`,
+        );
+        for (const workload of options.workloads) {
+          await runWorkload(pool, workload, cluster.pids, { ...options, durationMs: eachMs, warmupMs: 0 });
+        }
+      }
+    }
+
     const results: Record<string, Record<string, RunResult[]>> = {};
     for (const workload of options.workloads) {
       for (let run = 1; run <= options.runs; run++) {
@@ -119,7 +137,7 @@ export async function runCompare(
     };
     out('');
     out(
-      `Median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs (after ${options.warmupMs / 1000} s warm-up each); ${options.members} member(s); ${options.conns} connection(s) over ${options.transport}; keys ${options.keySize} B over ${options.keySpace}, values ${options.valueSize} B.`,
+      `Median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs (after ${options.warmupMs / 1000} s warm-up each; each cluster primed with ${options.primeMs / 1000} s of the workloads first); ${options.members} member(s); ${options.conns} connection(s) over ${options.transport}; keys ${options.keySize} B over ${options.keySpace}, values ${options.valueSize} B.`,
     );
     out('');
     for (const line of formatPerTargetTable(table)) out(line);
