@@ -1,12 +1,24 @@
 // The config SDK without a server: the cache file (atomic writes, one file per app and label set) and a
 // subscribe that starts from it when no endpoint answers, or fails clearly when there is no cache.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CacheWriter, cacheFilePath, readCache, toCache } from '../src/config/cache';
 import { ConfigClient } from '../src/config/config-client';
+
+const tempDirs: string[] = [];
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A cache dir removed after the test. */
+function cacheDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-cfg-cache-'));
+  tempDirs.push(dir);
+  return dir;
+}
 
 async function deadEndpoint(): Promise<string> {
   const server = createServer();
@@ -37,7 +49,7 @@ describe('config cache file', () => {
   });
 
   it('writes atomically and reads back the last state; coalesces writes asked for meanwhile', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cairn-cfg-cache-'));
+    const dir = cacheDir();
     const file = cacheFilePath(dir, 'ns', 'app', {});
     const writer = new CacheWriter(file);
     for (let v = 1; v <= 5; v++) writer.save(toCache('ns', 'app', {}, v, [{ ...item, version: v }]));
@@ -52,7 +64,7 @@ describe('config cache file', () => {
 
 describe('subscribe with no reachable server', () => {
   it('starts from the cache file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cairn-cfg-cache-'));
+    const dir = cacheDir();
     const writer = new CacheWriter(cacheFilePath(dir, 'ns', 'app', { zone: 'eu-1' }));
     writer.save(toCache('ns', 'app', { zone: 'eu-1' }, 42, [item]));
     await writer.flush();
@@ -74,7 +86,7 @@ describe('subscribe with no reachable server', () => {
   });
 
   it('fails with a clear error when there is no cache either', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cairn-cfg-cache-'));
+    const dir = cacheDir();
     const client = new ConfigClient({ endpoints: await deadEndpoint(), connectTimeoutMs: 200 });
     try {
       await expect(client.subscribe('ns', 'app', { cacheDir: dir, startTimeoutMs: 400 })).rejects.toThrow(
