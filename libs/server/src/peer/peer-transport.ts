@@ -122,6 +122,11 @@ export class PeerTransport implements Transport {
   flush(): void {
     if (this.closing !== undefined) return;
     for (const writer of this.writers.values()) writer.flush();
+    // send() scheduled an end-of-turn flush; with everything written and no drop to report it has nothing to do.
+    if (this.flushImmediate !== undefined && this.unreachable.size === 0) {
+      clearImmediate(this.flushImmediate);
+      this.flushImmediate = undefined;
+    }
   }
 
   addPeer(id: NodeId, urls: string[]): void {
