@@ -1,10 +1,16 @@
-// The few pieces of gRPC-over-HTTP/2 the hand-framed peer stream needs (peer-stream-call.ts on the sending
-// side, peer-stream-route.ts on the receiving side): length-prefixed messages cut out of DATA chunks, and
-// the status carried in trailers. Same rules and error texts as grpc-js, so either end can be grpc-js.
+// The few pieces of gRPC-over-HTTP/2 that the calls served or made without grpc-js need (the KV fast path of
+// apps/server, both ends of the peer message stream): length-prefixed messages, the status carried in
+// trailers, and grpc-js's texts for the messages it refuses, so that either end can be grpc-js.
 import type http2 from 'node:http2';
 import { GrpcStatus, type GrpcErrorStatus } from '@cairn/api';
 
-export const PEER_STREAM_PATH = '/cairn.peer.v1.Peer/Stream';
+/** grpc-js's refusals of a received message, word for word. */
+export const GRPC_MESSAGE_REFUSALS = {
+  tooLarge: (length: number, max: number): GrpcErrorStatus =>
+    status(GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${max})`),
+  compressed: (): GrpcErrorStatus =>
+    status(GrpcStatus.INTERNAL, 'Received compressed message but "grpc-encoding" header was identity'),
+};
 
 /** Cuts gRPC messages (flag byte, 4-byte big-endian length, payload) out of a stream's DATA chunks. */
 export class GrpcMessageReader {
@@ -19,18 +25,8 @@ export class GrpcMessageReader {
     const messages: Buffer[] = [];
     while (data.length >= 5) {
       const length = data.readUInt32BE(1);
-      if (length > this.maxMessageBytes) {
-        throw status(
-          GrpcStatus.RESOURCE_EXHAUSTED,
-          `Received message larger than max (${length} vs. ${this.maxMessageBytes})`,
-        );
-      }
-      if (data[0] !== 0) {
-        throw status(
-          GrpcStatus.INTERNAL,
-          'Received compressed message but "grpc-encoding" header was identity',
-        );
-      }
+      if (length > this.maxMessageBytes) throw GRPC_MESSAGE_REFUSALS.tooLarge(length, this.maxMessageBytes);
+      if (data[0] !== 0) throw GRPC_MESSAGE_REFUSALS.compressed();
       if (data.length < 5 + length) break;
       messages.push(data.subarray(5, 5 + length));
       data = data.subarray(5 + length);

@@ -10,7 +10,13 @@
 import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { etcdError, toGrpcStatus } from '@cairn/api';
-import { type Http2StreamRoute, isPlainGrpcCall } from '@cairn/server';
+import {
+  GRPC_MESSAGE_REFUSALS,
+  type Http2StreamRoute,
+  grpcMessage,
+  isPlainGrpcCall,
+  percentEncodeGrpcMessage,
+} from '@cairn/server';
 import { codeName, type RpcContext } from './handlers';
 import { answerInOneFlush } from './one-flush-answer';
 
@@ -31,7 +37,6 @@ const RESPONSE_HEADERS = {
 };
 const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': '' };
 const INTERNAL = 13;
-const RESOURCE_EXHAUSTED = 8;
 
 /** The route that serves `methods` on the short road (give it to routeGrpcStreams). */
 export function fastUnaryRoute(
@@ -67,7 +72,7 @@ function serve(
         {
           ...RESPONSE_HEADERS,
           'grpc-status': String(status.code),
-          'grpc-message': encodeURI(status.details),
+          'grpc-message': percentEncodeGrpcMessage(status.details),
         },
         { endStream: true },
       );
@@ -87,12 +92,8 @@ function serve(
     answered = true;
     ctx.metrics.rpcHandled('unary', ctx.service, method, 'OK');
     if (stream.destroyed || stream.closed) return;
-    const frame = Buffer.allocUnsafe(5 + payload.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(payload.length, 1);
-    payload.copy(frame, 5);
     try {
-      answerInOneFlush(stream, RESPONSE_HEADERS, frame, OK_TRAILERS);
+      answerInOneFlush(stream, RESPONSE_HEADERS, grpcMessage(payload), OK_TRAILERS);
     } catch {
       // The client went away meanwhile.
     }
@@ -113,17 +114,11 @@ function serve(
     }
     const length = body.readUInt32BE(1);
     if (length > maxReceiveBytes) {
-      fail({
-        code: RESOURCE_EXHAUSTED,
-        details: `Received message larger than max (${length} vs. ${maxReceiveBytes})`,
-      });
+      fail(GRPC_MESSAGE_REFUSALS.tooLarge(length, maxReceiveBytes));
       return;
     }
     if (body[0] !== 0) {
-      fail({
-        code: INTERNAL,
-        details: 'Received compressed message but "grpc-encoding" header was identity',
-      });
+      fail(GRPC_MESSAGE_REFUSALS.compressed());
       return;
     }
     if (body.length !== 5 + length) {

@@ -6,7 +6,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { GrpcStatus, type GrpcErrorStatus } from '@cairn/api';
 import { decodeStreamReply } from './frame-codec';
-import { GrpcMessageReader, PEER_STREAM_PATH, statusOfTrailers } from './grpc-wire';
+import { GrpcMessageReader, statusOfTrailers } from '../grpc-wire';
+import { PEER_STREAM_PATH } from './proto';
 
 export interface PeerStreamCallEvents {
   /** The receiver answered the hello: the stream is accepted. */

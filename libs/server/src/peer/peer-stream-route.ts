@@ -7,8 +7,9 @@ import type { GrpcErrorStatus } from '@cairn/api';
 import { type Http2StreamRoute, isPlainGrpcCall } from '../grpc-stream-router';
 import { PEER_REJECTIONS } from './errors';
 import { decodeStreamFrame, encodeStreamReply, type PeerFrame } from './frame-codec';
-import { GrpcMessageReader, PEER_STREAM_PATH, grpcMessage, trailersOf } from './grpc-wire';
+import { GrpcMessageReader, grpcMessage, trailersOf } from '../grpc-wire';
 import type { InboundStreams } from './inbound-streams';
+import { PEER_STREAM_PATH } from './proto';
 
 const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc+proto' };
 

@@ -7,6 +7,9 @@ import * as protoLoader from '@grpc/proto-loader';
 
 const PEER_PROTO = join('proto', 'cairn', 'peer', 'v1', 'peer.proto');
 
+/** The Stream RPC's path, which its hand-framed ends (peer-stream-call.ts, peer-stream-route.ts) use. */
+export const PEER_STREAM_PATH = '/cairn.peer.v1.Peer/Stream';
+
 /** uint64 on the wire; proto-loader gives decimal strings (never rounded) and accepts them back. */
 export type WireUint64 = string;
 
