@@ -1,5 +1,6 @@
 // The one place where Raft meets I/O: ticks on a timer, feeds messages and proposals to the state machine,
-// and handles each Ready in the order Raft requires: persist (WAL, one fsync) -> send -> apply -> advance.
+// and handles each Ready in the order Raft requires: persist (WAL, one fsync) -> send -> apply -> advance, except
+// that a leader sends its AppendEntries before persisting (its followers' disks work while its own does).
 // Inputs that arrive while a Ready is being handled are queued and fed afterwards, so the pure state
 // machine never sees calls between ready() and advance(); a whole event-loop turn of proposals shares
 // one WAL write and one fsync (group commit).
@@ -9,10 +10,12 @@ import {
   type HardState,
   type Message,
   type RaftNode,
+  type Ready,
   type ReadState,
   type Snapshot,
   type SoftState,
   MemoryStorage,
+  StateType,
 } from '@cairn/raft';
 import type { Snapshotter, Wal } from '@cairn/storage';
 import type { Logger } from './logger';
@@ -57,6 +60,9 @@ export class RaftLoop {
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
   private commitBroadcastTimer: NodeJS.Timeout | undefined;
+  private raftState: StateType = StateType.Follower;
+  /** The hard state last written to the WAL. */
+  private persisted: HardState;
 
   constructor(
     readonly raft: RaftNode,
@@ -67,7 +73,9 @@ export class RaftLoop {
     private readonly handlers: RaftLoopHandlers,
     private readonly logger: Logger,
     private readonly options: RaftLoopOptions = {},
-  ) {}
+  ) {
+    this.persisted = storage.initialState().hardState;
+  }
 
   start(tickMs: number): void {
     this.ticker = setInterval(() => this.push({ kind: 'tick' }), tickMs);
@@ -195,7 +203,19 @@ export class RaftLoop {
 
   private async handleReady(): Promise<void> {
     const rd = this.raft.ready();
-    if (rd.softState) this.handlers.onSoftState(rd.softState);
+    if (rd.softState) {
+      this.raftState = rd.softState.raftState;
+      this.handlers.onSoftState(rd.softState);
+    }
+
+    // 0. A leader's messages leave before its own disk write (Raft thesis 10.2.1, as etcd's raftNode does): the
+    // followers write the entries while the leader does. Nothing of this Ready is applied or acknowledged before
+    // the save, and answers to these messages are stepped in only after it.
+    const sendFirst = rd.messages.length > 0 && this.messagesMayLeaveBeforeSave(rd);
+    if (sendFirst) {
+      this.transport.send(rd.messages);
+      this.transport.flush();
+    }
 
     // 1. Persist: snapshot first, then entries and hard state in one WAL write.
     if (rd.snapshot) {
@@ -205,17 +225,20 @@ export class RaftLoop {
     }
     if (rd.entries.length > 0 || rd.hardState) {
       const started = process.hrtime.bigint();
-      await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      // HTTP/2 writes reach the socket on the event loop's next turn: with messages in flight, the fsync must
+      // not block this thread.
+      await this.wal.save(rd.hardState, rd.entries, rd.mustSync, sendFirst ? 'off-thread' : 'inline');
       if (rd.mustSync) this.options.observeFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
     }
     if (rd.hardState) {
+      this.persisted = rd.hardState;
       this.storage.setHardState(rd.hardState);
       this.handlers.onHardState(rd.hardState);
     }
     if (rd.entries.length > 0) this.storage.append(rd.entries);
 
-    // 2. Send: only now may messages that depend on what we persisted leave the member.
-    if (rd.messages.length > 0) {
+    // 2. Send: only now may messages that depend on what we persisted (votes, answers) leave the member.
+    if (rd.messages.length > 0 && !sendFirst) {
       this.transport.send(rd.messages);
       this.transport.flush();
     }
@@ -240,6 +263,23 @@ export class RaftLoop {
 
     // 4. Acknowledge: persisted (and handed to apply in order).
     this.raft.advance();
+  }
+
+  /**
+   * The Ready of a leader whose messages depend on nothing it is about to persist: no new term or vote (a
+   * follower must not see those before they are on disk), and no commit index beyond the entries already on
+   * disk (a lone voter commits its own entries as it appends them; a learner told of that commit could apply
+   * an entry the leader then loses in a crash).
+   */
+  private messagesMayLeaveBeforeSave(rd: Ready): boolean {
+    if (this.raftState !== StateType.Leader) return false;
+    const hs = rd.hardState;
+    if (hs === undefined) return true;
+    return (
+      hs.term === this.persisted.term &&
+      hs.vote === this.persisted.vote &&
+      hs.commit <= this.storage.lastIndex()
+    );
   }
 
   /** Resolves when every committed entry handed out so far has been applied. */

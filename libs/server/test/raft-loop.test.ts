@@ -1,8 +1,10 @@
 // The RaftLoop over a real RaftNode, MemoryStorage, WAL and Snapshotter in a temp dir. Member 1 of a three-voter
 // cluster is driven for real; members 2 and 3 are played by the test (their replies are stepped in by hand).
-// Proves: every proposal of one event-loop turn shares one WAL save, messages leave only after the save that
-// they depend on has resolved (and never when it failed), inputs arriving during a save are batched into the
-// next one, and applyEntries sees the committed entries in log order; the WAL on disk holds what was acked.
+// Proves: every proposal of one event-loop turn shares one WAL save; a leader's AppendEntries leave before its own
+// save (the followers write while it does) but no answer is acted on and nothing applied before that save
+// resolved; every other message (a vote, a follower's answer) leaves only after the save it depends on resolved,
+// and never when it failed; inputs arriving during a save are batched into the next one, and applyEntries sees
+// the committed entries in log order; the WAL on disk holds what was acked.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import {
   RaftNode,
   type SoftState,
   StateType,
+  ConfChangeType,
   decodeConfChange,
   makeMessage,
   seededRandom,
@@ -50,9 +53,13 @@ function deferred(): Deferred {
   return { promise, resolve };
 }
 
-/** Polls (one macrotask per try) until `cond` holds; fails after `tries` tries instead of hanging. */
-async function until(cond: () => boolean, what: string, tries = 2000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
+/**
+ * Polls (one macrotask per try) until `cond` holds; fails after `timeoutMs` instead of hanging. Bounded in time,
+ * not in tries: a leader's fsync runs on libuv's pool while the event loop spins.
+ */
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     if (cond()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -89,7 +96,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function fixture(): Promise<Fixture> {
+/** A RaftLoop for member 1 of a cluster of `voters` (default: members 1, 2 and 3). */
+async function fixture(voters: bigint[] = [ME, PEER_B, PEER_C]): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-raft-loop-'));
   const walDir = join(dir, 'wal');
   const wal = await Wal.create(walDir, Buffer.from('raft-loop-test'), {
@@ -98,7 +106,10 @@ async function fixture(): Promise<Fixture> {
   });
   const snapshotter = new Snapshotter(join(dir, 'snap'));
   const storage = new MemoryStorage();
-  RaftNode.bootstrap(storage, [{ id: ME }, { id: PEER_B }, { id: PEER_C }]);
+  RaftNode.bootstrap(
+    storage,
+    voters.map((id) => ({ id })),
+  );
   // As CairnNode does for a new member: the bootstrap entries go to the WAL before Raft starts.
   await wal.save(
     storage.initialState().hardState,
@@ -118,14 +129,14 @@ async function fixture(): Promise<Fixture> {
   const events: Event[] = [];
   const f = {} as Fixture;
   const realSave = wal.save.bind(wal);
-  const saveSpy = vi.spyOn(wal, 'save').mockImplementation(async (hardState, entries, sync) => {
+  const saveSpy = vi.spyOn(wal, 'save').mockImplementation(async (hardState, entries, sync, mode) => {
     events.push({ kind: 'save-start', entries: entries.map((e) => e.index), hardState });
     const failure = f.failNextSave;
     if (failure) {
       f.failNextSave = undefined;
       throw failure;
     }
-    await realSave(hardState, entries, sync);
+    await realSave(hardState, entries, sync, mode);
     if (f.gate) await f.gate.promise;
     events.push({ kind: 'save-done' });
   });
@@ -207,7 +218,26 @@ async function becomeLeader(f: Fixture): Promise<{ term: number; noopIndex: numb
   return { term, noopIndex };
 }
 
-describe('RaftLoop persistence before sending', () => {
+function entry(index: number, term: number, data: string): Entry {
+  return { index, term, type: EntryType.Normal, data: Buffer.from(data) };
+}
+
+/** An AppendEntries from PEER_B as leader of `term`, after the bootstrap entries (index 3, term 1). */
+function appendFromB(term: number, entries: Entry[], commit: number): Message {
+  const prev = entries[0].index - 1;
+  return makeMessage({
+    type: MessageType.App,
+    from: PEER_B,
+    to: ME,
+    term,
+    logTerm: prev <= 3 ? 1 : term,
+    index: prev,
+    entries,
+    commit,
+  });
+}
+
+describe('RaftLoop persistence and sending', () => {
   it('saves the new term and vote to the WAL before any vote request leaves', async () => {
     const f = await fixture();
     await until(() => f.applied.length === 3, 'bootstrap applied');
@@ -233,12 +263,13 @@ describe('RaftLoop persistence before sending', () => {
     expect(votes.map((m) => m.to).sort()).toEqual([PEER_B, PEER_C]);
   });
 
-  it('shares one WAL save among all proposals of a turn and sends their AppendEntries only after it resolved', async () => {
+  it("shares one WAL save among a turn's proposals, sends the leader's AppendEntries before it, and acts on no answer until it resolved", async () => {
     const f = await fixture();
-    await becomeLeader(f);
+    const { term } = await becomeLeader(f);
     await spin();
     const savesBefore = f.saveSpy.mock.calls.length;
     const eventsBefore = f.events.length;
+    const appliedBefore = f.applied.length;
 
     f.gate = deferred();
     const dropped: unknown[] = [];
@@ -246,76 +277,172 @@ describe('RaftLoop persistence before sending', () => {
     await until(() => f.saveSpy.mock.calls.length > savesBefore, 'the proposals are saved');
     await spin();
 
-    // Exactly one save holds all ten entries, and nothing has been sent since it started.
-    const saves = f.events.slice(eventsBefore).filter((e) => e.kind === 'save-start');
+    // Exactly one save holds all ten entries; their AppendEntries left before it started (Raft thesis 10.2.1).
+    const later = (): Event[] => f.events.slice(eventsBefore);
+    const saves = later().filter((e) => e.kind === 'save-start');
     expect(saves).toHaveLength(1);
     const saved = saves[0] as Extract<Event, { kind: 'save-start' }>;
     expect(saved.entries).toHaveLength(10);
     const firstIndex = saved.entries[0];
     expect(saved.entries).toEqual(Array.from({ length: 10 }, (_, i) => firstIndex + i));
-    expect(f.events.slice(eventsBefore).filter((e) => e.kind === 'send')).toEqual([]);
+    const saveAt = later().indexOf(saved);
+    const appAt = later().findIndex(
+      (e) => e.kind === 'send' && e.messages.some((m) => m.type === MessageType.App && m.to === PEER_B),
+    );
+    expect(appAt).toBeGreaterThanOrEqual(0);
+    expect(appAt).toBeLessThan(saveAt);
 
+    // B's answer arrives while the leader's own save is in flight: it waits, so nothing commits or applies on
+    // the strength of entries the leader has not yet made durable.
+    const lastOfFirst = firstIndex + 9;
+    f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index: lastOfFirst }));
     // Proposals made while that save is in flight wait and then share the next save.
     for (let i = 10; i < 13; i++) f.loop.propose(Buffer.from(`p${i}`), (err) => dropped.push(err));
     await spin();
     expect(f.saveSpy.mock.calls.length).toBe(savesBefore + 1);
+    expect(f.applied.length).toBe(appliedBefore);
+    expect(f.raft.status().hardState.commit).toBeLessThan(firstIndex);
 
     f.gate.resolve();
     f.gate = undefined;
-    await until(() => f.saveSpy.mock.calls.length === savesBefore + 2, 'the second batch is saved');
+    await until(() => f.applied.some((e) => e.index === lastOfFirst), 'the first batch commits and applies');
     await until(
       () =>
         f.sends().some((m) => m.type === MessageType.App && m.entries.some((e) => text(e.data) === 'p12')),
       'the second batch is sent',
     );
-    const later = f.events.slice(eventsBefore);
-    const secondSave = later.filter((e) => e.kind === 'save-start')[1] as Extract<
+    await until(() => f.saveSpy.mock.calls.length === savesBefore + 2, 'the second batch is saved');
+    const secondSave = later().filter((e) => e.kind === 'save-start')[1] as Extract<
       Event,
       { kind: 'save-start' }
     >;
     expect(secondSave.entries).toEqual([firstIndex + 10, firstIndex + 11, firstIndex + 12]);
+    const firstSaveDone = later().findIndex((e) => e.kind === 'save-done');
+    const firstApply = later().findIndex((e) => e.kind === 'apply');
+    expect(firstApply).toBeGreaterThan(firstSaveDone);
 
-    // Each AppendEntries carrying a proposal comes after the save-done of the save that wrote it.
-    const firstSaveDone = later.findIndex((e) => e.kind === 'save-done');
-    later.forEach((event, at) => {
-      if (event.kind !== 'send') return;
-      for (const m of event.messages) {
-        if (m.type !== MessageType.App || m.entries.length === 0) continue;
-        expect(at).toBeGreaterThan(firstSaveDone);
-        const last = m.entries[m.entries.length - 1].index;
-        if (last >= firstIndex + 10) {
-          const secondDone = later.findIndex((e, i) => e.kind === 'save-done' && i > firstSaveDone);
-          expect(at).toBeGreaterThan(secondDone);
-        }
-      }
-    });
     const toB = f.sends().filter((m) => m.type === MessageType.App && m.to === PEER_B);
     const sentToB = toB.flatMap((m) => m.entries.map((e) => text(e.data))).filter((d) => d.startsWith('p'));
     expect(sentToB).toEqual(Array.from({ length: 13 }, (_, i) => `p${i}`));
     expect(dropped).toEqual([]);
   });
 
-  it('never sends the messages of a Ready whose save failed, and reports the failure as fatal', async () => {
+  it('as a follower, answers an AppendEntries only after the save of its entries resolved', async () => {
     const f = await fixture();
-    await becomeLeader(f);
+    await until(() => f.applied.length === 3, 'bootstrap applied');
+    f.gate = deferred();
+    const eventsBefore = f.events.length;
+    f.loop.step(appendFromB(2, [entry(4, 2, 'x')], 3));
+    await until(
+      () => f.events.slice(eventsBefore).some((e) => e.kind === 'save-start' && e.entries.includes(4)),
+      'the entry is saved',
+    );
     await spin();
-    const sendsBefore = f.sends().length;
+    expect(f.sends().filter((m) => m.type === MessageType.AppResp)).toEqual([]);
+
+    f.gate.resolve();
+    f.gate = undefined;
+    await until(() => f.sends().some((m) => m.type === MessageType.AppResp), 'the answer is sent');
+    const later = f.events.slice(eventsBefore);
+    const saveDone = later.findIndex((e) => e.kind === 'save-done');
+    const answer = later.findIndex(
+      (e) => e.kind === 'send' && e.messages.some((m) => m.type === MessageType.AppResp),
+    );
+    expect(saveDone).toBeGreaterThanOrEqual(0);
+    expect(answer).toBeGreaterThan(saveDone);
+    const resp = f.sends().find((m) => m.type === MessageType.AppResp)!;
+    expect({ to: resp.to, index: resp.index, reject: resp.reject }).toEqual({
+      to: PEER_B,
+      index: 4,
+      reject: false,
+    });
+  });
+
+  it("as a lone voter, tells a learner of a commit only after the entries it covers are on the leader's disk", async () => {
+    // A lone voter commits its entries as it appends them: the Ready that saves x also commits x, and an
+    // AppendEntries leaving before that save would let the learner apply an entry a crash could still erase.
+    const f = await fixture([ME]);
+    await until(() => f.applied.length === 1, 'bootstrap applied');
+    f.loop.call((raft) => raft.campaign());
+    await until(() => f.softStates.some((s) => s.raftState === StateType.Leader), 'member 1 leads');
+    f.loop.proposeConfChange(
+      { type: ConfChangeType.AddLearnerNode, nodeId: PEER_B, context: new Uint8Array(0) },
+      () => undefined,
+    );
+    await until(
+      () => f.sends().some((m) => m.type === MessageType.App && m.to === PEER_B),
+      'the learner is probed',
+    );
+    const probe = f.sends().find((m) => m.type === MessageType.App && m.to === PEER_B)!;
+    const caughtUp = probe.index + probe.entries.length;
+    const term = f.raft.status().hardState.term;
+    f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index: caughtUp }));
+    await until(() => f.raft.status().progress?.get(PEER_B)?.match === caughtUp, 'the learner is caught up');
+    await spin();
+
+    const from = f.events.length;
+    f.loop.propose(Buffer.from('x'), () => undefined);
+    await until(() => f.applied.some((e) => text(e.data) === 'x'), 'x commits and applies');
+    await until(
+      () => f.sends().some((m) => m.to === PEER_B && m.entries.some((e) => text(e.data) === 'x')),
+      'x is sent to the learner',
+    );
+    const later = f.events.slice(from);
+    const savedAt = later.findIndex((e) => e.kind === 'save-start' && e.entries.length > 0);
+    const doneAt = later.findIndex((e, i) => e.kind === 'save-done' && i > savedAt);
+    const sentAt = later.findIndex(
+      (e) => e.kind === 'send' && e.messages.some((m) => m.entries.some((x) => text(x.data) === 'x')),
+    );
+    expect(savedAt).toBeGreaterThanOrEqual(0);
+    expect(sentAt).toBeGreaterThan(doneAt);
+  });
+
+  it("never sends a follower's answer when its save failed, and reports the failure as fatal", async () => {
+    const f = await fixture();
+    await until(() => f.applied.length === 3, 'bootstrap applied');
+    const boom = new Error('disk on fire');
+    f.failNextSave = boom;
+    f.loop.step(appendFromB(2, [entry(4, 2, 'doomed')], 3));
+    await until(() => f.fatal.length > 0, 'the failure is reported');
+    await spin();
+    expect(f.fatal).toEqual([boom]);
+    expect(f.sends()).toEqual([]);
+
+    // A stopped loop takes no more input: nothing else is saved or sent.
+    const saves = f.saveSpy.mock.calls.length;
+    f.loop.step(appendFromB(2, [entry(5, 2, 'after')], 3));
+    f.loop.call((raft) => raft.tick());
+    await spin();
+    expect(f.saveSpy.mock.calls.length).toBe(saves);
+    expect(f.sends()).toEqual([]);
+  });
+
+  it('as a leader whose save failed, applies nothing more, reports the failure as fatal and stops', async () => {
+    const f = await fixture();
+    const { term } = await becomeLeader(f);
+    await spin();
+    const appliedBefore = f.applied.length;
     const boom = new Error('disk on fire');
     f.failNextSave = boom;
     f.loop.propose(Buffer.from('doomed'), () => undefined);
     await until(() => f.fatal.length > 0, 'the failure is reported');
+    // Its AppendEntries may have left (they went out before the save); B's answer changes nothing now.
+    const doomed = f.sends().find((m) => m.entries.some((e) => text(e.data) === 'doomed'));
+    if (doomed) {
+      const index = doomed.entries[doomed.entries.length - 1].index;
+      f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index }));
+    }
     await spin();
     expect(f.fatal).toEqual([boom]);
-    const sentAfter = f.sends().slice(sendsBefore);
-    expect(sentAfter.some((m) => m.entries.some((e) => text(e.data) === 'doomed'))).toBe(false);
+    expect(f.applied.length).toBe(appliedBefore);
 
-    // A stopped loop takes no more input: nothing else is saved or sent.
     const saves = f.saveSpy.mock.calls.length;
+    const sends = f.sends().length;
     f.loop.propose(Buffer.from('after'), () => undefined);
     f.loop.call((raft) => raft.tick());
     await spin();
     expect(f.saveSpy.mock.calls.length).toBe(saves);
-    expect(f.sends().length).toBe(sendsBefore);
+    expect(f.sends().length).toBe(sends);
   });
 });
 
@@ -377,7 +504,20 @@ describe('RaftLoop apply', () => {
     }
   });
 
-  it("writes a Ready's messages out before applying its committed entries, which wait for the next turn", async () => {
+  it('as a follower, writes its answer out before applying the entries the same Ready committed, which wait for the next turn', async () => {
+    const f = await fixture();
+    await until(() => f.applied.length === 3, 'bootstrap applied');
+    const from = f.events.length;
+    // One AppendEntries brings entry 4 and commits it: the Ready saves it, answers B and applies it.
+    f.loop.step(appendFromB(2, [entry(4, 2, 'x')], 4));
+    await until(() => f.applied.some((e) => e.index === 4), 'x is applied');
+    const kinds = f.events.slice(from).map((e) => e.kind);
+    const readyAt = kinds.indexOf('save-start');
+    const applyAt = kinds.indexOf('apply');
+    expect(kinds.slice(readyAt, applyAt)).toEqual(['save-start', 'save-done', 'send', 'flush', 'next-turn']);
+  });
+
+  it('as a leader, sends first, then saves, then applies what that Ready committed', async () => {
     const f = await fixture();
     const { noopIndex } = await becomeLeader(f);
     f.loop.propose(Buffer.from('x'), () => undefined);
@@ -386,15 +526,19 @@ describe('RaftLoop apply', () => {
       () => f.sends().some((m) => m.type === MessageType.App && m.entries.some((e) => e.index === index)),
       'x is sent',
     );
+    await until(() => {
+      const savedAt = f.events.findIndex((e) => e.kind === 'save-start' && e.entries.includes(index));
+      return savedAt >= 0 && f.events.some((e, i) => e.kind === 'save-done' && i > savedAt);
+    }, 'x is saved');
     const from = f.events.length;
     const term = f.raft.status().hardState.term;
     // B's answer commits x; the leader tells B of the new commit in the same Ready (commit broadcast).
     f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index }));
     await until(() => f.applied.some((e) => e.index === index), 'x is applied');
     const kinds = f.events.slice(from).map((e) => e.kind);
-    const readyAt = kinds.indexOf('save-start');
     const applyAt = kinds.indexOf('apply');
-    expect(kinds.slice(readyAt, applyAt)).toEqual(['save-start', 'save-done', 'send', 'flush', 'next-turn']);
+    expect(kinds.slice(0, 4)).toEqual(['send', 'flush', 'save-start', 'save-done']);
+    expect(applyAt).toBeGreaterThan(kinds.indexOf('save-done'));
   });
 
   it('stop() waits for the Ready being handled and then takes no more input', async () => {

@@ -45,7 +45,8 @@ function crashData(index) {
   for (;;) {
     const batch = [];
     for (let i = 0, n = 1 + (next % 13); i < n; i++) batch.push({ term: 1, index: next + i, type: 0, data: crashData(next + i) });
-    await wal.save({ term: 1, vote: 1n, commit: next - 1 }, batch, true);
+    // Both ways of waiting for the fsync: inline (a follower) and on libuv's pool (a leader with messages out).
+    await wal.save({ term: 1, vote: 1n, commit: next - 1 }, batch, true, next % 2 === 0 ? 'off-thread' : 'inline');
     next += batch.length;
     process.stdout.write('acked ' + (next - 1) + '\\n'); // a pipe write is synchronous on Linux
   }

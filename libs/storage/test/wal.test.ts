@@ -146,6 +146,22 @@ describe('Wal.save and Wal.open', () => {
     expect(opened.hardState).toEqual(hs(1, 39));
   });
 
+  it('saves the same records whether its fdatasync runs inline or off-thread, in call order when mixed', async () => {
+    const wal = await Wal.create(dir, META, SMALL);
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        wal.save(hs(2, i), [entry(2, i + 1, 120)], true, i % 2 === 0 ? 'off-thread' : 'inline'),
+      ),
+    );
+    await wal.close();
+    const opened = await Wal.open(dir, { index: 0, term: 0 }, SMALL);
+    await opened.wal.close();
+    expect(describeEntries(opened.entries)).toEqual(
+      describeEntries(Array.from({ length: 30 }, (_, i) => entry(2, i + 1, 120))),
+    );
+    expect(opened.hardState).toEqual(hs(2, 29));
+  });
+
   it('writes unsynced saves durably on close', async () => {
     const wal = await Wal.create(dir, META, SMALL);
     await wal.save(hs(4, 2), entries(4, 1, 5), false);

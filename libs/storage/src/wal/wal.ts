@@ -3,6 +3,7 @@
 // README.md. Terms and indexes are JS numbers (they grow by one per entry/election, far below 2^53).
 import {
   closeSync,
+  fdatasync,
   fdatasyncSync,
   ftruncateSync,
   openSync,
@@ -22,6 +23,13 @@ import { EMPTY_HARD_STATE, Replay } from './replay';
 import { formatSegmentName, listSegments, segmentHolding, type SegmentName } from './segment-name';
 import { createSegmentFile, SegmentPipeline } from './segment-pipeline';
 import { type SegmentScan, scanSegment } from './segment-scan';
+
+/**
+ * How save() waits for its fdatasync: 'inline' blocks the thread (the fastest wait when there is nothing else
+ * to do); 'off-thread' runs it on libuv's pool so the event loop goes on meanwhile (a leader whose messages to
+ * the followers must reach the socket while its own disk works).
+ */
+export type SyncMode = 'inline' | 'off-thread';
 
 export interface WalOptions {
   /** A segment is cut (a new file started) once it holds this many bytes. Default 64 MiB. */
@@ -238,10 +246,15 @@ export class Wal {
    * commit: the driver calls this once per Raft Ready). Entries at an index already in the log replace
    * it and everything after it (on the next open).
    */
-  save(hardState: HardState | undefined, entries: readonly Entry[], sync: boolean): Promise<void> {
+  save(
+    hardState: HardState | undefined,
+    entries: readonly Entry[],
+    sync: boolean,
+    mode: SyncMode = 'inline',
+  ): Promise<void> {
     return this.enqueue(async () => {
       if (hardState === undefined && entries.length === 0) {
-        if (sync && this.dirty) this.io('fdatasync', () => this.syncTail());
+        if (sync && this.dirty) await this.sync(mode);
         return;
       }
       const others: PlainRecord[] = hardState
@@ -252,7 +265,7 @@ export class Wal {
       this.io('write', () => this.append(buf));
       if (entries.length > 0) this.lastIndex = entries[entries.length - 1].index;
       if (hardState) this.hardState = { ...hardState };
-      if (sync) this.io('fdatasync', () => this.syncTail());
+      if (sync) await this.sync(mode);
       if (this.offset >= this.opts.segmentSizeBytes) await this.cut();
     });
   }
@@ -332,7 +345,21 @@ export class Wal {
     this.dirty = true;
   }
 
-  private syncTail(): void {
+  private async sync(mode: SyncMode): Promise<void> {
+    if (mode === 'inline') {
+      this.io('fdatasync', () => this.syncTail());
+      return;
+    }
+    try {
+      await fdatasyncOffThread(this.fd);
+      this.dirty = false;
+    } catch (err) {
+      this.failure = err;
+      throw new WalError(WalErrorCode.Failed, `fdatasync failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+    private syncTail(): void {
     fdatasyncSync(this.fd);
     this.dirty = false;
   }
@@ -379,4 +406,8 @@ export class Wal {
     });
     this.pipeline.start();
   }
+}
+
+function fdatasyncOffThread(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
