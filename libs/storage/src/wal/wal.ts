@@ -359,7 +359,7 @@ export class Wal {
     }
   }
 
-    private syncTail(): void {
+  private syncTail(): void {
     fdatasyncSync(this.fd);
     this.dirty = false;
   }
