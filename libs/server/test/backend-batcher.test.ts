@@ -32,7 +32,12 @@ describe('BackendBatcher', () => {
     first.put('key', key(2), Buffer.from('b'));
     b.staged();
     expect(await backend.get('key', key(1))).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    // Written by the interval's timer alone (no flush()); polled, since the LevelDB write after the 40 ms can
+    // take a while on a busy machine.
+    const deadline = Date.now() + 5_000;
+    while ((await backend.get('key', key(1))) === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(String(await backend.get('key', key(1)))).toBe('a');
     expect(String(await backend.get('key', key(2)))).toBe('b');
     expect(b.batch()).not.toBe(first);

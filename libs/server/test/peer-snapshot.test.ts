@@ -226,9 +226,14 @@ describe('PeerTransport snapshots', () => {
     expect(a.snapshotStatus).toEqual([{ id: B, ok: false }]);
     await a.stop();
     await b.stop();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const after = openHandleCounts();
-    const grown = Object.keys(after).filter((kind) => after[kind] > (before[kind] ?? 0));
+    // Sockets and files close asynchronously after stop(): give them up to 2 s, then every kind must be back.
+    let after = openHandleCounts();
+    const grownKinds = (): string[] => Object.keys(after).filter((kind) => after[kind] > (before[kind] ?? 0));
+    for (const deadline = Date.now() + 2_000; grownKinds().length > 0 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = openHandleCounts();
+    }
+    const grown = grownKinds();
     expect(grown, `open handles before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`).toEqual(
       [],
     );
