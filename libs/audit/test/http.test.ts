@@ -142,7 +142,10 @@ describe('REST /api/audit/v1', () => {
     });
     try {
       const { url } = await serve(archiver);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The first connection attempt fails within milliseconds on an idle machine; polled (up to 5 s) for a busy one.
+      for (const deadline = Date.now() + 5_000; !archiver.status().lastError && Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       expect(archiver.status()).toMatchObject({ backend: 'postgres', ready: false });
       expect(archiver.status().lastError).toMatch(/ECONNREFUSED|connect/);
       const history = await get<{ message: string }>(`${url}/history?key=/cairn/config/a`);
