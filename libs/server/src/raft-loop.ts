@@ -60,9 +60,6 @@ export class RaftLoop {
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
   private commitBroadcastTimer: NodeJS.Timeout | undefined;
-  private raftState: StateType = StateType.Follower;
-  /** The hard state last written to the WAL. */
-  private persisted: HardState;
 
   constructor(
     readonly raft: RaftNode,
@@ -73,9 +70,7 @@ export class RaftLoop {
     private readonly handlers: RaftLoopHandlers,
     private readonly logger: Logger,
     private readonly options: RaftLoopOptions = {},
-  ) {
-    this.persisted = storage.initialState().hardState;
-  }
+  ) {}
 
   start(tickMs: number): void {
     this.ticker = setInterval(() => this.push({ kind: 'tick' }), tickMs);
@@ -203,10 +198,7 @@ export class RaftLoop {
 
   private async handleReady(): Promise<void> {
     const rd = this.raft.ready();
-    if (rd.softState) {
-      this.raftState = rd.softState.raftState;
-      this.handlers.onSoftState(rd.softState);
-    }
+    if (rd.softState) this.handlers.onSoftState(rd.softState);
 
     // 0. A leader's messages leave before its own disk write (Raft thesis 10.2.1, as etcd's raftNode does): the
     // followers write the entries while the leader does. Nothing of this Ready is applied or acknowledged before
@@ -231,7 +223,6 @@ export class RaftLoop {
       if (rd.mustSync) this.options.observeFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
     }
     if (rd.hardState) {
-      this.persisted = rd.hardState;
       this.storage.setHardState(rd.hardState);
       this.handlers.onHardState(rd.hardState);
     }
@@ -272,14 +263,12 @@ export class RaftLoop {
    * an entry the leader then loses in a crash).
    */
   private messagesMayLeaveBeforeSave(rd: Ready): boolean {
-    if (this.raftState !== StateType.Leader) return false;
+    // Raft's state cannot change between ready() and advance(); the storage holds what earlier Readies saved.
+    if (this.raft.softState().raftState !== StateType.Leader) return false;
     const hs = rd.hardState;
     if (hs === undefined) return true;
-    return (
-      hs.term === this.persisted.term &&
-      hs.vote === this.persisted.vote &&
-      hs.commit <= this.storage.lastIndex()
-    );
+    const persisted = this.storage.getHardState();
+    return hs.term === persisted.term && hs.vote === persisted.vote && hs.commit <= this.storage.lastIndex();
   }
 
   /** Resolves when every committed entry handed out so far has been applied. */
