@@ -330,9 +330,14 @@ export class Wal {
     try {
       fn();
     } catch (err) {
-      this.failure = err;
-      throw new WalError(WalErrorCode.Failed, `${what} failed: ${(err as Error).message}`, { cause: err });
+      throw this.poisoned(what, err);
     }
+  }
+
+  /** Records `err` as the WAL's failure and returns the error to throw for `what`. */
+  private poisoned(what: string, err: unknown): WalError {
+    this.failure = err;
+    return new WalError(WalErrorCode.Failed, `${what} failed: ${(err as Error).message}`, { cause: err });
   }
 
   private currentSegment(): SegmentName {
@@ -354,8 +359,7 @@ export class Wal {
       await fdatasyncOffThread(this.fd);
       this.dirty = false;
     } catch (err) {
-      this.failure = err;
-      throw new WalError(WalErrorCode.Failed, `fdatasync failed: ${(err as Error).message}`, { cause: err });
+      throw this.poisoned('fdatasync', err);
     }
   }
 
@@ -381,10 +385,7 @@ export class Wal {
       this.dirty = false;
       tmp = await this.pipeline.take();
     } catch (err) {
-      this.failure = err;
-      throw new WalError(WalErrorCode.Failed, `cutting ${name} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.poisoned(`cutting ${name}`, err);
     }
     this.io(`cutting ${name}`, () => {
       const fd = openSync(tmp, 'r+');
