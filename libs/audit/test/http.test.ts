@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { CairnNode } from '@cairn/server';
 import { silentLogger } from '@cairn/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   AuditArchiver,
   AuditModule,
@@ -142,12 +142,12 @@ describe('REST /api/audit/v1', () => {
     });
     try {
       const { url } = await serve(archiver);
-      // The first connection attempt fails within milliseconds on an idle machine; polled (up to 5 s) for a busy one.
-      for (const deadline = Date.now() + 5_000; !archiver.status().lastError && Date.now() < deadline;) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // The first connection attempt fails within milliseconds on an idle machine; retried (up to 5 s) for a busy one.
+      await vi.waitFor(() => expect(archiver.status().lastError).toMatch(/ECONNREFUSED|connect/), {
+        timeout: 5_000,
+        interval: 20,
+      });
       expect(archiver.status()).toMatchObject({ backend: 'postgres', ready: false });
-      expect(archiver.status().lastError).toMatch(/ECONNREFUSED|connect/);
       const history = await get<{ message: string }>(`${url}/history?key=/cairn/config/a`);
       expect(history.status).toBe(503);
       expect(history.body.message).toMatch(/not available/);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Backend } from '@cairn/storage';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BackendBatcher } from '../src/backend-batcher';
 
 let dir: string;
@@ -32,13 +32,12 @@ describe('BackendBatcher', () => {
     first.put('key', key(2), Buffer.from('b'));
     b.staged();
     expect(await backend.get('key', key(1))).toBeUndefined();
-    // Written by the interval's timer alone (no flush()); polled, since the LevelDB write after the 40 ms can
+    // Written by the interval's timer alone (no flush()); retried, since the LevelDB write after the 40 ms can
     // take a while on a busy machine.
-    const deadline = Date.now() + 5_000;
-    while ((await backend.get('key', key(1))) === undefined && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(String(await backend.get('key', key(1)))).toBe('a');
+    await vi.waitFor(async () => expect(String(await backend.get('key', key(1)))).toBe('a'), {
+      timeout: 5_000,
+      interval: 20,
+    });
     expect(String(await backend.get('key', key(2)))).toBe('b');
     expect(b.batch()).not.toBe(first);
   });

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { decodeMessage, encodeMessage } from '@cairn/storage';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createPeerClient,
   peerServiceDefinition,
@@ -226,16 +226,17 @@ describe('PeerTransport snapshots', () => {
     expect(a.snapshotStatus).toEqual([{ id: B, ok: false }]);
     await a.stop();
     await b.stop();
-    // Sockets and files close asynchronously after stop(): give them up to 2 s, then every kind must be back.
-    let after = openHandleCounts();
-    const grownKinds = (): string[] => Object.keys(after).filter((kind) => after[kind] > (before[kind] ?? 0));
-    for (const deadline = Date.now() + 2_000; grownKinds().length > 0 && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      after = openHandleCounts();
-    }
-    const grown = grownKinds();
-    expect(grown, `open handles before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`).toEqual(
-      [],
+    // Sockets and files close asynchronously after stop(): retried for up to 2 s, then every kind must be back.
+    await vi.waitFor(
+      () => {
+        const after = openHandleCounts();
+        const grown = Object.keys(after).filter((kind) => after[kind] > (before[kind] ?? 0));
+        expect(
+          grown,
+          `open handles before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`,
+        ).toEqual([]);
+      },
+      { timeout: 2_000, interval: 20 },
     );
   });
 });
