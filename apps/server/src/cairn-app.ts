@@ -14,7 +14,7 @@ import {
   routePeerStreams,
 } from '@cairn/server';
 import type { ServerSettings } from './config/settings';
-import { createEtcdApis } from '@cairn/server';
+import { createEtcdApis, createNodeEtcdPort } from '@cairn/server';
 import { ConfigCenter, ConfigCenterModule, registerConfigService } from '@cairn/config';
 import { createRegistryFeature } from '@cairn/registry';
 import { setupOpenApi } from './http/openapi';
@@ -58,6 +58,8 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
     logger,
     observe: (kind, seconds) => metrics.observe(kind, seconds),
   });
+  // The one in-process etcd port every feature (audit, config, registry, console, gateway watch) uses.
+  const port = createNodeEtcdPort(node, settings.maxTxnOps);
 
   // Audit archive (libs/audit): this member archives its own applied log (config and registry keys).
   const audit = AuditArchiver.start({

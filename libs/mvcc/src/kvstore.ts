@@ -58,11 +58,13 @@ export class KvStore {
   private openWrite: WriteTxn | undefined;
   private compaction: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Between detach() and restore(): background work must not touch the backend being replaced. */
+  private detached = false;
   private readonly compactionChunkSize: number;
   private readonly onBackgroundError: (error: unknown) => void;
 
   private constructor(
-    private readonly state: StoreState,
+    private state: StoreState,
     options: KvStoreOptions,
   ) {
     this.leaseExists = options.leaseExists ?? (() => true);
@@ -75,8 +77,34 @@ export class KvStore {
    * restore revisions from 'meta', and resume a physical compaction that a crash interrupted.
    */
   static async open(backend: Backend, options: KvStoreOptions = {}): Promise<KvStore> {
+    const store = new KvStore(new StoreState(backend), options);
+    await store.load(backend);
+    return store;
+  }
+
+  /**
+   * Stop using the backend (etcd's store.Restore begins so): background compaction stops at its next
+   * chunk and is waited for. Reads at the current revision still work; call restore() next.
+   */
+  async detach(): Promise<void> {
+    this.assertNoOpenWrite();
+    this.detached = true;
+    await this.compaction;
+  }
+
+  /**
+   * Rebuild the whole store from another backend in place (a leader's snapshot was installed): the same
+   * object, listeners and options; the key index, revisions and compaction come from `backend`.
+   */
+  async restore(backend: Backend): Promise<void> {
+    await this.detach();
+    this.compaction = Promise.resolve();
+    this.detached = false;
+    await this.load(backend);
+  }
+
+  private async load(backend: Backend): Promise<void> {
     const state = new StoreState(backend);
-    const store = new KvStore(state, options);
     const scheduled = await readMetaNumber(backend, META_SCHEDULED_COMPACT);
     const finished = await readMetaNumber(backend, META_FINISHED_COMPACT);
     let lastRevision = 0;
@@ -103,12 +131,12 @@ export class KvStore {
     const metaRevision = await readMetaNumber(backend, META_CURRENT_REVISION);
     state.compactRevision = scheduled;
     state.currentRevision = Math.max(lastRevision, metaRevision, scheduled);
+    this.state = state;
     if (scheduled > 0) {
       const keep = state.keys.compact(scheduled);
       // Finish what a crash interrupted; failures go to onBackgroundError.
-      if (scheduled > finished) void store.startPhysicalCompaction(scheduled, keep);
+      if (scheduled > finished) void this.startPhysicalCompaction(scheduled, keep);
     }
-    return store;
   }
 
   get currentRevision(): number {
@@ -292,9 +320,11 @@ export class KvStore {
     const job = (async () => {
       await previous;
       await ready;
-      await compactBackend(this.state.backend, revision, keep, {
+      const state = this.state;
+      await compactBackend(state.backend, revision, keep, {
         chunkSize: this.compactionChunkSize,
-        stopped: () => this.closed,
+        // A restore replaced the state meanwhile: the new backend resumes its own compaction.
+        stopped: () => this.closed || this.detached || this.state !== state,
       });
     })();
     // The chain never rejects, so a caller that drops `done` causes no unhandled rejection.

@@ -1,7 +1,15 @@
 // Applies one committed InternalRaftRequest to the state machine (etcd's applierV3): every member runs the
 // same code on the same entries in the same order, so it must be deterministic: no clock, no randomness.
 import { type EtcdError, type EtcdErrorCode, type InternalRaftRequest__Output, etcdError } from '@cairn/api';
-import { type KvStore, LeaseError, type LeaseStore, MvccError } from '@cairn/mvcc';
+import {
+  type DeleteRangeResult,
+  type KvStore,
+  LeaseError,
+  type LeaseStore,
+  MvccError,
+  type PutResult,
+  type TxnResult,
+} from '@cairn/mvcc';
 import type { BackendBatch } from '@cairn/storage';
 import { type Alarm, AlarmKind, type AlarmStore } from './alarms';
 import {
@@ -17,9 +25,18 @@ import {
 } from './kv-codec';
 import type { MemberStore } from './members';
 
+/** The applied outcome in the store's own types, for in-process callers (the EtcdPort). */
+export type AppliedValue =
+  | { kind: 'put'; result: PutResult }
+  | { kind: 'deleteRange'; result: DeleteRangeResult }
+  | { kind: 'txn'; result: TxnResult }
+  | { kind: 'leaseGrant'; id: bigint; ttl: number; revision: number }
+  | { kind: 'revision'; revision: number };
+
 export interface ApplyResult {
   /** The wire response (proto-loader input shape) for the proposer's client. */
   response?: object;
+  value?: AppliedValue;
   error?: Error;
   /** Resolves when a physical compaction finished (Compact with physical=true waits for it). */
   physicalCompaction?: Promise<void>;
@@ -99,18 +116,22 @@ export class Applier {
     switch (req.request) {
       case 'put': {
         if (alarms.has(AlarmKind.NoSpace)) return { error: etcdError('no-space') };
-        return { response: wirePut(kv.put(toPutRequest(req.put!), batch), header) };
+        const result = kv.put(toPutRequest(req.put!), batch);
+        return { response: wirePut(result, header), value: { kind: 'put', result } };
       }
-      case 'delete_range':
-        return {
-          response: wireDeleteRange(kv.deleteRange(toDeleteRangeRequest(req.delete_range!), batch), header),
-        };
+      case 'delete_range': {
+        const result = kv.deleteRange(toDeleteRangeRequest(req.delete_range!), batch);
+        return { response: wireDeleteRange(result, header), value: { kind: 'deleteRange', result } };
+      }
       case 'txn': {
         const txn = toTxnRequest(req.txn!);
         if (alarms.has(AlarmKind.NoSpace) && txnHasPuts(txn)) return { error: etcdError('no-space') };
-        const result = kv.applyTxn(txn, batch);
-        if (result instanceof Promise) return result.then((r) => ({ response: wireTxn(r, header) }));
-        return { response: wireTxn(result, header) };
+        const applied = kv.applyTxn(txn, batch);
+        const answer = (result: TxnResult): ApplyResult => ({
+          response: wireTxn(result, header),
+          value: { kind: 'txn', result },
+        });
+        return applied instanceof Promise ? applied.then(answer) : answer(applied);
       }
       case 'compaction': {
         const revision = Number(req.compaction!.revision);
@@ -121,19 +142,17 @@ export class Applier {
       case 'lease_grant': {
         if (alarms.has(AlarmKind.NoSpace)) return { error: etcdError('no-space') };
         const lease = leases.grant(BigInt(req.lease_grant!.ID), Number(req.lease_grant!.TTL), batch);
+        const revision = kv.currentRevision;
         return {
-          response: {
-            header: header(kv.currentRevision),
-            ID: lease.id.toString(),
-            TTL: lease.ttl,
-            error: '',
-          },
+          response: { header: header(revision), ID: lease.id.toString(), TTL: lease.ttl, error: '' },
+          value: { kind: 'leaseGrant', id: lease.id, ttl: lease.ttl, revision },
         };
       }
       case 'lease_revoke': {
         const keys = leases.revoke(BigInt(req.lease_revoke!.ID), batch);
         if (keys.length > 0) kv.deleteKeys(keys, batch);
-        return { response: { header: header(kv.currentRevision) } };
+        const revision = kv.currentRevision;
+        return { response: { header: header(revision) }, value: { kind: 'revision', revision } };
       }
       case 'lease_checkpoint': {
         for (const checkpoint of req.lease_checkpoint!.checkpoints) {

@@ -6,7 +6,9 @@ export * from './members';
 export * from './alarms';
 export * from './applier';
 export * from './kv-codec';
-export { CairnNode, type NodeStatus, type ProposalBody, type TransportFactory } from './node';
+export { CairnNode, type NodeStatus, type TransportFactory } from './node';
+export type { ProposalBody } from './proposal';
+export * from './port';
 export {
   PeerTransport,
   registerPeerService,

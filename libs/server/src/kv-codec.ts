@@ -112,6 +112,85 @@ export function toTxnRequest(req: TxnRequest__Output): TxnRequest {
   };
 }
 
+// ---- store requests -> wire (in-process callers propose the same entries a gRPC client would) ----------
+
+function buf(value: Uint8Array | undefined): Buffer {
+  if (!value) return Buffer.alloc(0);
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+export function wireRangeRequest(req: RangeRequest): RangeRequest__Output {
+  return {
+    key: buf(req.key),
+    range_end: buf(req.rangeEnd),
+    limit: String(req.limit ?? 0),
+    revision: String(req.revision ?? 0),
+    sort_order: SORT_ORDERS.indexOf(req.sortOrder ?? 'NONE') as RangeRequest__Output['sort_order'],
+    sort_target: SORT_TARGETS.indexOf(req.sortTarget ?? 'KEY') as RangeRequest__Output['sort_target'],
+    serializable: req.serializable ?? false,
+    keys_only: req.keysOnly ?? false,
+    count_only: req.countOnly ?? false,
+    min_mod_revision: String(req.minModRevision ?? 0),
+    max_mod_revision: String(req.maxModRevision ?? 0),
+    min_create_revision: String(req.minCreateRevision ?? 0),
+    max_create_revision: String(req.maxCreateRevision ?? 0),
+  };
+}
+
+export function wirePutRequest(req: PutRequest): PutRequest__Output {
+  return {
+    key: buf(req.key),
+    value: buf(req.value),
+    lease: String(req.lease ?? 0n),
+    prev_kv: req.prevKv ?? false,
+    ignore_value: req.ignoreValue ?? false,
+    ignore_lease: req.ignoreLease ?? false,
+  };
+}
+
+export function wireDeleteRangeRequest(req: DeleteRangeRequest): DeleteRangeRequest__Output {
+  return { key: buf(req.key), range_end: buf(req.rangeEnd), prev_kv: req.prevKv ?? false };
+}
+
+function wireCompare(cmp: Compare): Compare__Output {
+  const target = COMPARE_TARGETS.indexOf(cmp.target) as Compare__Output['target'];
+  const base = {
+    key: buf(cmp.key),
+    range_end: buf(cmp.rangeEnd),
+    result: COMPARE_RESULTS.indexOf(cmp.result) as Compare__Output['result'],
+    target,
+  };
+  switch (cmp.target) {
+    case 'VERSION':
+      return { ...base, version: String(cmp.version ?? 0), target_union: 'version' };
+    case 'CREATE':
+      return { ...base, create_revision: String(cmp.createRevision ?? 0), target_union: 'create_revision' };
+    case 'MOD':
+      return { ...base, mod_revision: String(cmp.modRevision ?? 0), target_union: 'mod_revision' };
+    case 'VALUE':
+      return { ...base, value: buf(cmp.value), target_union: 'value' };
+    case 'LEASE':
+      return { ...base, lease: String(cmp.lease ?? 0n), target_union: 'lease' };
+  }
+}
+
+function wireRequestOp(op: RequestOp): RequestOp__Output {
+  if ('range' in op) return { request_range: wireRangeRequest(op.range), request: 'request_range' };
+  if ('put' in op) return { request_put: wirePutRequest(op.put), request: 'request_put' };
+  if ('deleteRange' in op) {
+    return { request_delete_range: wireDeleteRangeRequest(op.deleteRange), request: 'request_delete_range' };
+  }
+  return { request_txn: wireTxnRequest(op.txn), request: 'request_txn' };
+}
+
+export function wireTxnRequest(req: TxnRequest): TxnRequest__Output {
+  return {
+    compare: (req.compare ?? []).map(wireCompare),
+    success: (req.success ?? []).map(wireRequestOp),
+    failure: (req.failure ?? []).map(wireRequestOp),
+  };
+}
+
 // ---- results -> wire -------------------------------------------------------------------------------
 
 export function wireKv(kv: KeyValue, keysOnly = false): WireKeyValue {

@@ -28,7 +28,6 @@ import { Backend, type BackendBatch, Snapshotter, Wal } from '@cairn/storage';
 import type { KvStore, LeaseStore, WatchableStore } from '@cairn/mvcc';
 import {
   type EtcdError,
-  type InternalRaftRequest,
   type InternalRaftRequest__Output,
   decodeInternalRequest,
   encodeInternalRequest,
@@ -60,7 +59,9 @@ import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, AlarmStore } from './alarms';
 import { AutoCompactor } from './auto-compactor';
 import { writeConsistentIndex } from './consistent-index';
-import { type StateMachine, closeStateMachine, openStateMachine } from './state-machine';
+import { type StateMachine, closeStateMachine, openStateMachine, restoreStateMachine } from './state-machine';
+import type { ProposalBody } from './proposal';
+import { ANONYMOUS, type Identity } from './port/etcd-port';
 import { finishBackendReplacement, fsyncDir, replaceBackend } from './backend-swap';
 import { BackendBatcher } from './backend-batcher';
 import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata';
@@ -102,9 +103,6 @@ export interface NodeStatus {
   raftState: StateType;
 }
 
-/** The shape of a request to propose: one field of InternalRaftRequest, without the header. */
-export type ProposalBody = Omit<InternalRaftRequest, 'header'>;
-
 export class CairnNode {
   private loop!: RaftLoop;
   private transport!: Transport;
@@ -136,13 +134,12 @@ export class CairnNode {
   private fatalError?: unknown;
   private readonly leaderListeners = new Set<(leader: bigint) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
-  private readonly stateListeners = new Set<() => void>();
 
   private constructor(
     readonly config: NodeConfig,
     readonly memberId: bigint,
     readonly clusterId: bigint,
-    private sm: StateMachine,
+    private readonly sm: StateMachine,
     private readonly raftStorage: MemoryStorage,
     private readonly wal: Wal,
     private readonly snapshotter: Snapshotter,
@@ -161,7 +158,7 @@ export class CairnNode {
     if (snapshot) this.confState = snapshot.metadata.confState;
   }
 
-  // The applied state; replaced as a whole when a leader's snapshot is installed.
+  // The applied state: the same stores for the member's whole life (a snapshot install restores them in place).
   get kv(): KvStore {
     return this.sm.kv;
   }
@@ -275,13 +272,13 @@ export class CairnNode {
 
     const minLeaseTtl = Math.ceil((1.5 * config.electionTimeoutMs) / 1000);
     await finishBackendReplacement(dbPath);
-    let sm = await openStateMachine(dbPath, minLeaseTtl);
+    let sm = await openStateMachine(dbPath, { minLeaseTtlSeconds: minLeaseTtl });
     // A crash while installing a leader's snapshot can leave the backend behind the Raft snapshot: the
     // received db file is kept beside the snapshot for exactly this case.
     if (snapshot && sm.consistentIndex < snapshot.metadata.index) {
       await closeStateMachine(sm);
       await replaceBackend(dbPath, snapshotter.dbPath(snapshot.metadata.index));
-      sm = await openStateMachine(dbPath, minLeaseTtl);
+      sm = await openStateMachine(dbPath, { minLeaseTtlSeconds: minLeaseTtl });
       logger.warn({ index: snapshot.metadata.index }, 'restored the backend from the snapshot db file');
     }
     if (joinedMembers.length > 0) {
@@ -402,13 +399,19 @@ export class CairnNode {
     this.timers.push(setInterval(() => void this.refreshDbSize(), 1000));
   }
 
-  /** Wires the applier and the stats to the current state machine (at start and after a snapshot install). */
+  /** Wires the applier and the stats to the state machine (once: a snapshot install restores it in place). */
   private bindStateMachine(): void {
+    const sm = this.sm;
     this.applier = new Applier({
-      kv: this.kv,
-      leases: this.leases,
-      alarms: this.alarms,
-      members: this.members,
+      kv: sm.kv,
+      leases: sm.leases,
+      // Reloaded by a snapshot install: read through the state machine each time.
+      get alarms() {
+        return sm.alarms;
+      },
+      get members() {
+        return sm.members;
+      },
       header: (revision) => this.header(revision),
       onPeerUrlsChanged: (id, urls) => {
         if (id === this.memberId) return;
@@ -456,10 +459,11 @@ export class CairnNode {
   // ---- request API ------------------------------------------------------------------------------------
 
   /** Proposes a request through Raft and resolves with its apply result once applied on this member. */
-  async propose(body: ProposalBody): Promise<ApplyResult> {
+  async propose(body: ProposalBody, identity: Identity = ANONYMOUS): Promise<ApplyResult> {
     this.assertRunning();
     const id = this.ids.nextId();
-    const data = encodeInternalRequest({ ...body, header: { ID: id.toString() } });
+    const header = { ID: id.toString(), username: identity.user };
+    const data = encodeInternalRequest({ ...body, header });
     if (data.length > this.config.maxRequestBytes) throw etcdError('request-too-large');
     const done = this.waits.register(id);
     const timer = setTimeout(() => this.waits.fail(id, this.timeoutError()), this.requestTimeoutMs());
@@ -876,16 +880,20 @@ export class CairnNode {
     this.loop.step(msg);
   }
 
-  /** Raft persisted a leader's snapshot: replace the whole state machine with the db file that came with it. */
+  /**
+   * Raft persisted a leader's snapshot: restore the state machine in place from the db file that came with
+   * it. Watchers keep their IDs and catch up from their next revision (or get the compact revision).
+   */
   private async applySnapshot(snapshot: Snapshot): Promise<void> {
     const index = snapshot.metadata.index;
     const dbPath = path.join(this.config.dataDir, 'member', 'db');
-    for (const listener of this.stateListeners) listener();
     await this.backendBatcher.flush();
-    await closeStateMachine(this.sm);
-    await replaceBackend(dbPath, this.snapshotter.dbPath(index));
-    this.sm = await openStateMachine(dbPath, Math.ceil((1.5 * this.config.electionTimeoutMs) / 1000));
-    this.bindStateMachine();
+    await restoreStateMachine(
+      this.sm,
+      dbPath,
+      () => replaceBackend(dbPath, this.snapshotter.dbPath(index)),
+      this.config.electionTimeoutMs,
+    );
     this.confState = snapshot.metadata.confState;
     this.snapshotIndex = index;
     this.appliedIndex = Math.max(this.appliedIndex, index);
@@ -894,12 +902,6 @@ export class CairnNode {
     }
     this.readIndex.onApplied(this.appliedIndex);
     this.logger.info({ index, consistentIndex: this.consistentIndex }, 'installed the leader snapshot');
-  }
-
-  /** Watch streams must end when the state they watch is replaced (clients resume from their revision). */
-  onStateReplaced(listener: () => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
   }
 
   private async takeSnapshot(): Promise<void> {

@@ -114,17 +114,10 @@ export function createEtcdGrpcServer(
           call.emit('error', toGrpcStatus(etcdError('no-leader')));
         }
       });
-      // A leader's snapshot replaced the store under the watchers: end the stream so the client re-watches
-      // from its last revision (clients retry on Unavailable).
-      const stopStateWatch = node.onStateReplaced(() => {
-        session.close();
-        call.emit('error', toGrpcStatus(etcdError('leader-changed')));
-      });
       call.on('drain', () => node.watchable.retryVictims());
       call.on('data', (req: WatchRequest__Output) => session.handle(req));
       const finish = (): void => {
         stopLeaderWatch();
-        stopStateWatch();
         session.close();
       };
       call.on('end', () => {

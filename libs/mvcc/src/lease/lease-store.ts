@@ -110,15 +110,32 @@ export class LeaseStore {
    */
   static async open(backend: LeaseBackend, options: LeaseStoreOptions): Promise<LeaseStore> {
     const store = new LeaseStore(options);
+    await store.load(backend);
+    return store;
+  }
+
+  /**
+   * Replace every lease with those of another backend, in place (a leader's snapshot was installed; etcd's
+   * lessor.Recover). Keys are attached again by the caller; a primary restarts every lease's expiry.
+   */
+  async restore(backend: LeaseBackend, extendMs = 0): Promise<void> {
+    this.records.clear();
+    this.expiryQueue.clear();
+    this.checkpointQueue.clear();
+    this.pendingClears.clear();
+    await this.load(backend);
+    if (this.primary) this.promote(extendMs);
+  }
+
+  private async load(backend: LeaseBackend): Promise<void> {
     for await (const [key, value] of backend.iterate('lease')) {
       const id = decodeLeaseKey(key);
       const { ttl, remainingTtl } = decodeLeaseRecord(id, value);
       // Like etcd: a raised minimum TTL applies to leases granted before the change too.
-      const record = new LeaseRecord(id, Math.max(ttl, store.minTtl), remainingTtl);
+      const record = new LeaseRecord(id, Math.max(ttl, this.minTtl), remainingTtl);
       record.checkpointMayBeStale = remainingTtl > 0;
-      store.records.set(id, record);
+      this.records.set(id, record);
     }
-    return store;
   }
 
   // ---- Replicated: applied through Raft on every member ----

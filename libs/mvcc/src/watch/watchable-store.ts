@@ -53,6 +53,8 @@ export class WatchableStore {
   private nextId = 1;
   private syncing: Promise<void> | undefined;
   private closed = false;
+  /** Between pause() and restore(): the KvStore's backend is being replaced, no catch-up turn may read it. */
+  private paused = false;
 
   constructor(
     readonly kv: KvStore,
@@ -143,6 +145,36 @@ export class WatchableStore {
     this.armVictimTimer();
   }
 
+  /**
+   * The KvStore is about to be restored from another backend: no catch-up turn starts until restore(), and
+   * one in flight is waited for. Watchers stay; synced ones still hear writes (none happen meanwhile).
+   */
+  async pause(): Promise<void> {
+    this.paused = true;
+    if (this.timers.sync) clearImmediate(this.timers.sync);
+    if (this.timers.syncRetry) clearTimeout(this.timers.syncRetry);
+    this.timers.sync = undefined;
+    this.timers.syncRetry = undefined;
+    await this.syncing;
+  }
+
+  /**
+   * The KvStore was restored in place (etcd's watchableStore.Restore): every synced watcher goes back to
+   * unsynced and catches up from its next revision against the new state, or gets the compact revision
+   * when that revision is gone. Victims keep their pending response and follow once it is taken. Watch
+   * IDs, sinks and filters are kept.
+   */
+  restore(): void {
+    this.paused = false;
+    for (const watcher of this.watchers.values()) {
+      if (watcher.state !== 'synced') continue;
+      this.synced.delete(watcher);
+      watcher.state = 'unsynced';
+      this.unsynced.add(watcher);
+    }
+    this.scheduleSync();
+  }
+
   /** Stop every watcher and timer; waits for a catch-up turn in flight. The KvStore stays open. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -210,7 +242,14 @@ export class WatchableStore {
   }
 
   private scheduleSync(): void {
-    if (this.closed || this.timers.sync || this.timers.syncRetry || this.syncing || this.unsynced.size === 0)
+    if (
+      this.closed ||
+      this.paused ||
+      this.timers.sync ||
+      this.timers.syncRetry ||
+      this.syncing ||
+      this.unsynced.size === 0
+    )
       return;
     this.timers.sync = setImmediate(() => {
       this.timers.sync = undefined;

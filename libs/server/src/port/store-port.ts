@@ -1,0 +1,281 @@
+// The EtcdPort's semantics, written once over a small driver: validation with etcd's errors (the same checks
+// as the gRPC services), reads from the store after the driver's read barrier, writes proposed as the same
+// InternalRaftRequests a client's would be, watches on the one watchable store, and the call context
+// (identity, deadline, cancellation, leader requirement) applied the same way to every call.
+import { etcdError } from '@cairn/api';
+import type {
+  DeleteRangeRequest,
+  DeleteRangeResult,
+  KvStore,
+  PutRequest,
+  PutResult,
+  RangeRequest,
+  RangeResult,
+  TxnRequest,
+  TxnResult,
+  WatchableStore,
+  WatchRequest,
+  WatchSink,
+} from '@cairn/mvcc';
+import { type AppliedValue, type ApplyResult, toEtcdError } from '../applier';
+import { checkDelete, checkPut, checkRange, checkTxn } from '../etcd/validation';
+import { wireDeleteRangeRequest, wirePutRequest, wireRangeRequest, wireTxnRequest } from '../kv-codec';
+import type { ProposalBody } from '../proposal';
+import type {
+  CallContext,
+  EtcdPort,
+  Identity,
+  LeaseGrantResult,
+  LeaseTimeToLiveResult,
+  MemberView,
+  PortWatch,
+  WatchEndListener,
+} from './etcd-port';
+import { MAX_LEASE_TTL } from '@cairn/mvcc';
+import { randomBytes } from 'node:crypto';
+
+/** What a port needs from whatever applies its writes: a member through Raft, or a bare store in tests. */
+export interface PortDriver {
+  readonly member: MemberView;
+  /** The member's stores: the same objects for its whole life (a snapshot install restores them in place). */
+  readonly kv: KvStore;
+  readonly watchable: WatchableStore;
+  readonly maxTxnOps: number;
+  /** Resolves when a linearizable read may be served locally. */
+  readBarrier(): Promise<void>;
+  /** Proposes (or applies) a request on behalf of `identity` and resolves with its apply result. */
+  submit(body: ProposalBody, identity: Identity): Promise<ApplyResult>;
+  /** etcd's quota check before a write that may grow the store. */
+  checkQuota(cost: number): Promise<void>;
+  leaseExists(id: bigint): boolean;
+  /** The renewed TTL; 'lease-not-found' when the lease does not exist. */
+  renewLease(id: bigint): Promise<number>;
+  leaseTimeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResult | undefined>;
+}
+
+export class StorePort implements EtcdPort {
+  constructor(private readonly driver: PortDriver) {}
+
+  get member(): MemberView {
+    return this.driver.member;
+  }
+
+  range(ctx: CallContext, req: RangeRequest): Promise<RangeResult> {
+    return this.call(ctx, async () => {
+      checkRange(wireRangeRequest(req));
+      if (!req.serializable) await this.driver.readBarrier();
+      return this.driver.kv.range(req);
+    });
+  }
+
+  put(ctx: CallContext, req: PutRequest): Promise<PutResult> {
+    return this.call(ctx, async () => {
+      const wire = wirePutRequest(req);
+      checkPut(wire);
+      await this.driver.checkQuota(wire.key.length + wire.value.length);
+      return expectValue(await this.driver.submit({ put: wire }, ctx.identity), 'put').result;
+    });
+  }
+
+  deleteRange(ctx: CallContext, req: DeleteRangeRequest): Promise<DeleteRangeResult> {
+    return this.call(ctx, async () => {
+      const wire = wireDeleteRangeRequest(req);
+      checkDelete(wire);
+      return expectValue(await this.driver.submit({ delete_range: wire }, ctx.identity), 'deleteRange')
+        .result;
+    });
+  }
+
+  txn(ctx: CallContext, req: TxnRequest): Promise<TxnResult> {
+    return this.call(ctx, async () => {
+      const wire = wireTxnRequest(req);
+      checkTxn(wire, this.driver.maxTxnOps);
+      if (!txnWrites(req)) {
+        if (!txnAllSerializable(req)) await this.driver.readBarrier();
+        return this.driver.kv.applyTxn(req, READ_ONLY_BATCH);
+      }
+      await this.driver.checkQuota(0);
+      return expectValue(await this.driver.submit({ txn: wire }, ctx.identity), 'txn').result;
+    });
+  }
+
+  watch(ctx: CallContext, req: WatchRequest, sink: WatchSink, onEnd?: WatchEndListener): PortWatch {
+    this.checkContext(ctx);
+    const { watchable } = this.driver;
+    let cancelled = false;
+    let stopLeaderWatch: (() => void) | undefined;
+    const id = watchable.watch(req, (response) => {
+      if (cancelled) return true;
+      const taken = sink(response);
+      // A compaction notice ends the watcher in the store.
+      if (response.compactRevision !== undefined && taken) stopLeaderWatch?.();
+      return taken;
+    });
+    const cancel = (): void => {
+      if (cancelled) return;
+      cancelled = true;
+      stopLeaderWatch?.();
+      watchable.cancel(id);
+    };
+    if (ctx.requireLeader) {
+      stopLeaderWatch = this.driver.member.onLeaderChange((leader) => {
+        if (leader !== 0n) return;
+        cancel();
+        onEnd?.(etcdError('no-leader'));
+      });
+    }
+    if (ctx.signal) {
+      const signal = ctx.signal;
+      const onAbort = (): void => {
+        cancel();
+        onEnd?.(etcdError('canceled'));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return { id, isSynced: () => !cancelled && watchable.isSynced(id), cancel };
+  }
+
+  leaseGrant(ctx: CallContext, req: { ttl: number; id?: bigint }): Promise<LeaseGrantResult> {
+    return this.call(ctx, async () => {
+      if (req.ttl > MAX_LEASE_TTL) throw etcdError('lease-ttl-too-large');
+      await this.driver.checkQuota(0);
+      let id = req.id ?? 0n;
+      // etcd picks a positive 63-bit ID when the caller leaves it to the server.
+      while (id === 0n || (req.id === undefined && this.driver.leaseExists(id))) {
+        id = randomBytes(8).readBigUInt64BE() & 0x7fff_ffff_ffff_ffffn;
+      }
+      const body: ProposalBody = { lease_grant: { ID: id.toString(), TTL: String(req.ttl) } };
+      const granted = expectValue(await this.driver.submit(body, ctx.identity), 'leaseGrant');
+      return { id: granted.id, ttl: granted.ttl, revision: granted.revision };
+    });
+  }
+
+  leaseRevoke(ctx: CallContext, id: bigint): Promise<{ revision: number }> {
+    return this.call(ctx, async () => {
+      if (!this.driver.leaseExists(id)) throw etcdError('lease-not-found');
+      const body: ProposalBody = { lease_revoke: { ID: id.toString() } };
+      return { revision: expectValue(await this.driver.submit(body, ctx.identity), 'revision').revision };
+    });
+  }
+
+  leaseKeepAlive(ctx: CallContext, id: bigint): Promise<number> {
+    return this.call(ctx, async () => {
+      try {
+        return await this.driver.renewLease(id);
+      } catch (err) {
+        const mapped = toEtcdError(err);
+        if (mapped instanceof Error && 'code' in mapped && mapped.code === 'lease-not-found') return 0;
+        throw mapped;
+      }
+    });
+  }
+
+  leaseTimeToLive(
+    ctx: CallContext,
+    id: bigint,
+    options: { keys?: boolean } = {},
+  ): Promise<LeaseTimeToLiveResult | undefined> {
+    return this.call(ctx, async () => {
+      await this.driver.readBarrier();
+      return this.driver.leaseTimeToLive(id, options.keys ?? false);
+    });
+  }
+
+  revisions(): { current: number; compact: number } {
+    return { current: this.driver.kv.currentRevision, compact: this.driver.kv.compactRevision };
+  }
+
+  // ---- the call context ------------------------------------------------------------------------------
+
+  private checkContext(ctx: CallContext): void {
+    if (ctx.signal?.aborted) throw etcdError('canceled');
+    if (ctx.deadline !== undefined && Date.now() >= ctx.deadline) throw etcdError('deadline-exceeded');
+    if (ctx.requireLeader && !this.driver.member.hasLeader()) throw etcdError('no-leader');
+  }
+
+  /**
+   * Runs one call under its context: refused up front when it is already over, abandoned (with etcd's
+   * error) when its deadline passes or it is cancelled. A write already proposed still applies, as in etcd.
+   */
+  private async call<T>(ctx: CallContext, run: () => Promise<T> | T): Promise<T> {
+    try {
+      this.checkContext(ctx);
+      if (ctx.deadline === undefined && !ctx.signal) return await run();
+      return await raceContext(ctx, Promise.resolve().then(run));
+    } catch (err) {
+      throw toEtcdError(err);
+    }
+  }
+}
+
+/** A txn without writes stages nothing; this batch keeps the store's API uniform. */
+const READ_ONLY_BATCH = {
+  put: () => undefined,
+  del: () => undefined,
+} as unknown as Parameters<KvStore['applyTxn']>[1]; // a BackendBatch that nothing is ever written to
+
+function raceContext<T>(ctx: CallContext, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      cleanup();
+      reject(etcdError('canceled'));
+    };
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+    };
+    if (ctx.deadline !== undefined) {
+      timer = setTimeout(
+        () => {
+          cleanup();
+          reject(etcdError('deadline-exceeded'));
+        },
+        Math.max(0, ctx.deadline - Date.now()),
+      );
+    }
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (err: unknown) => {
+        cleanup();
+        reject(err);
+      },
+    );
+  });
+}
+
+function expectValue<K extends AppliedValue['kind']>(
+  result: ApplyResult,
+  kind: K,
+): Extract<AppliedValue, { kind: K }> {
+  if (result.error) throw result.error;
+  const value = result.value;
+  if (!value || value.kind !== kind)
+    throw new Error(`apply answered ${value?.kind ?? 'nothing'}, not ${kind}`);
+  return value as Extract<AppliedValue, { kind: K }>;
+}
+
+type Ops = NonNullable<TxnRequest['success']>;
+
+function anyOp(ops: Ops, test: (op: Ops[number]) => boolean): boolean {
+  return ops.some(
+    (op) =>
+      test(op) || ('txn' in op ? anyOp([...(op.txn.success ?? []), ...(op.txn.failure ?? [])], test) : false),
+  );
+}
+
+function txnWrites(req: TxnRequest): boolean {
+  return anyOp([...(req.success ?? []), ...(req.failure ?? [])], (op) => 'put' in op || 'deleteRange' in op);
+}
+
+function txnAllSerializable(req: TxnRequest): boolean {
+  return !anyOp(
+    [...(req.success ?? []), ...(req.failure ?? [])],
+    (op) => 'range' in op && !op.range.serializable,
+  );
+}
