@@ -11,6 +11,7 @@ export {
   messageType,
 } from './loader';
 export { encodeInternalRequest, decodeInternalRequest } from './internal-codec';
+export { prefixEnd } from './key-range';
 export {
   ETCD_ERRORS,
   EtcdError,
