@@ -1,12 +1,20 @@
-// The archiver: one in-process watch over every key of the member's MVCC store, from the revision after
+// The archiver: one in-process watch (through the member's EtcdPort) over every key, from the revision after
 // the last one archived. Changes under the archived prefixes become rows (revision main/sub, key,
 // operation, value or its hash, lease, actor, time), buffered in memory and written in batches, each
 // batch in one transaction with the member's cursor. The sink only touches memory, so apply never
 // waits for the database; when too much is pending the sink refuses and the watchable store keeps the
 // response and retries it (nothing is lost or reordered). A start revision that was compacted away is
-// recorded as a gap and the archiver continues from the compact revision.
+// recorded as a gap and the archiver continues from the compact revision. A snapshot install needs nothing
+// here: the port's watch lives across it and catches up (or reports a compaction, handled as above).
 import { createHash } from 'node:crypto';
-import type { CairnNode, Logger } from '@cairn/server';
+import {
+  type EtcdPort,
+  type Logger,
+  type PortWatch,
+  type WatchEvent,
+  type WatchResponse,
+  internalContext,
+} from '@cairn/server';
 import { ACTOR_MARKER_KEY, normalizeActor } from './actor';
 import type { AuditEventRow, AuditGapRow } from './entities';
 import { AuditStore, backendKindOf } from './store';
@@ -21,18 +29,14 @@ import type {
 } from './types';
 import { toGap, toRecord } from './views';
 
-// The mvcc watch types, reached through the node (audit depends on @cairn/server only).
-type WatchableStore = CairnNode['watchable'];
-type WatchResponse = Parameters<Parameters<WatchableStore['watch']>[1]>[0];
-type WatchEvent = WatchResponse['events'][number];
-
 /** Archived by default: the config center's and the registry's keys. */
 export const DEFAULT_AUDIT_PREFIXES = ['/cairn/config/', '/cairn/registry/'];
 /** Values above this many bytes are archived as their sha256 only (default). */
 export const DEFAULT_VALUE_MAX_BYTES = 1024 * 1024;
 
 export interface AuditArchiverOptions {
-  node: CairnNode;
+  /** The member's port: the watch, its revisions, and its cluster and member IDs. */
+  port: EtcdPort;
   logger: Logger;
   /** `postgres://...` selects PostgreSQL; absent = SQLite at `sqlitePath`. */
   dbUrl?: string;
@@ -65,7 +69,7 @@ const CURSOR_ONLY_FLUSH_MS = 1000;
 
 export class AuditArchiver implements AuditArchive {
   private store: AuditStore | undefined;
-  private readonly node: CairnNode;
+  private readonly port: EtcdPort;
   private readonly logger: Logger;
   private readonly prefixes: Buffer[];
   private readonly actorMarker = Buffer.from(ACTOR_MARKER_KEY);
@@ -89,20 +93,22 @@ export class AuditArchiver implements AuditArchive {
   private readonly notedActors = new Map<number, string>();
   private actorsDirty = false;
 
-  private watchable: WatchableStore | undefined;
-  private watchId = -1;
+  /** The running watch; undefined between a compaction notice (or an end) and the next watch. */
+  private watcher: PortWatch | undefined;
+  /** Bumped by every watch started, so a sink of an earlier watch is ignored. */
+  private watchGeneration = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private startPromise: Promise<void> | undefined;
-  private unsubscribeState: (() => void) | undefined;
+  private rewatchTimer: NodeJS.Timeout | undefined;
   private waiters: Waiter[] = [];
   private closed = false;
   private ready = false;
   private lastError: string | undefined;
 
   constructor(private readonly options: AuditArchiverOptions) {
-    this.node = options.node;
+    this.port = options.port;
     this.logger = options.logger.child({ component: 'audit' });
     const prefixes = options.allKeys ? [''] : (options.prefixes ?? DEFAULT_AUDIT_PREFIXES);
     this.prefixes = prefixes.map((prefix) => Buffer.from(prefix));
@@ -112,8 +118,8 @@ export class AuditArchiver implements AuditArchive {
     this.maxPendingRows = options.maxPendingRows ?? 20_000;
     this.maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
     this.retryMs = options.retryMs ?? 1000;
-    this.archive = this.node.clusterId.toString(16);
-    this.member = this.node.memberId.toString(16);
+    this.archive = this.port.member.clusterId.toString(16);
+    this.member = this.port.member.memberId.toString(16);
   }
 
   /** Creates the archiver and starts it in the background (a database that is down is retried). */
@@ -154,8 +160,7 @@ export class AuditArchiver implements AuditArchive {
       }
     }
     if (this.closed) return;
-    this.unsubscribeState = this.node.onStateReplaced(() => this.onStateReplaced());
-    const current = this.node.kv.currentRevision;
+    const current = this.port.revisions().current;
     if (this.seenThrough > current) {
       this.logger.warn(
         { archivedThrough: this.seenThrough, currentRevision: current },
@@ -180,31 +185,52 @@ export class AuditArchiver implements AuditArchive {
 
   private watch(startRevision: number): void {
     if (this.closed) return;
-    const watchable = this.node.watchable;
-    this.watchable = watchable;
-    const id = watchable.watch(
-      { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), startRevision },
-      (response) => this.receive(watchable, id, response),
-    );
-    this.watchId = id;
+    const generation = ++this.watchGeneration;
+    let watcher: PortWatch | undefined;
+    try {
+      watcher = this.port.watch(
+        internalContext(),
+        { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), startRevision },
+        (response) => this.receive(generation, watcher, response),
+        (error) => {
+          if (generation !== this.watchGeneration) return;
+          this.watcher = undefined;
+          this.fail(error, 'audit: the watch ended; watching again');
+          this.rewatch(this.retryMs);
+        },
+      );
+    } catch (error) {
+      this.fail(error, 'audit: cannot watch; retrying');
+      this.rewatch(this.retryMs);
+      return;
+    }
+    if (generation === this.watchGeneration) this.watcher = watcher;
   }
 
-  private receive(watchable: WatchableStore, id: number, response: WatchResponse): boolean {
-    if (this.closed || watchable !== this.watchable || id !== this.watchId) return true;
+  /** Watches again from the revision after the last one seen, outside any sink call. */
+  private rewatch(delayMs: number): void {
+    if (this.closed || this.rewatchTimer) return;
+    this.watchGeneration++;
+    this.rewatchTimer = setTimeout(() => {
+      this.rewatchTimer = undefined;
+      this.watch(this.seenThrough + 1);
+    }, delayMs);
+  }
+
+  private receive(generation: number, watcher: PortWatch | undefined, response: WatchResponse): boolean {
+    if (this.closed || generation !== this.watchGeneration) return true;
     if (response.compactRevision !== undefined) {
       this.recordGap(response.compactRevision);
-      // The store dropped this watcher; start again at the compact revision (outside the sink call).
-      this.watchId = -1;
-      setImmediate(() => {
-        if (this.watchable === watchable && this.watchId === -1) this.watch(this.seenThrough + 1);
-      });
+      // The store ended this watcher; start again at the compact revision.
+      this.watcher = undefined;
+      this.rewatch(0);
       return true;
     }
     if (this.pendingRows.length >= this.maxPendingRows || this.pendingBytes >= this.maxPendingBytes) {
       this.scheduleFlush(0);
       return false; // kept by the store and offered again
     }
-    const replayed = !watchable.isSynced(id);
+    const replayed = watcher ? !watcher.isSynced() : true;
     const now = Date.now();
     let start = 0;
     const events = response.events;
@@ -304,29 +330,6 @@ export class AuditArchiver implements AuditArchive {
     this.scheduleFlush(0);
   }
 
-  private onStateReplaced(): void {
-    // The member installs a leader's snapshot: its watchable store is closed and a new one opened.
-    const old = this.watchable;
-    this.watchable = undefined;
-    this.watchId = -1;
-    const rewatch = (): void => {
-      if (this.closed) return;
-      let current: WatchableStore | undefined;
-      try {
-        current = this.node.watchable;
-      } catch {
-        current = undefined;
-      }
-      if (!current || current === old) {
-        setTimeout(rewatch, 20);
-        return;
-      }
-      this.logger.info({ resumeFrom: this.seenThrough + 1 }, 'audit: state replaced by a snapshot; resuming');
-      this.watch(this.seenThrough + 1);
-    };
-    setTimeout(rewatch, 20);
-  }
-
   // ---- writing ----------------------------------------------------------------------------------------
 
   private scheduleFlush(delayMs: number): void {
@@ -392,8 +395,7 @@ export class AuditArchiver implements AuditArchive {
     await this.flushing;
     if (this.pendingRows.length > 0) this.scheduleFlush(this.flushIntervalMs);
     else if (this.seenThrough > this.archivedThrough) this.scheduleFlush(CURSOR_ONLY_FLUSH_MS);
-    // Responses refused while the buffer was full can come back now.
-    this.watchable?.retryVictims();
+    // Responses refused while the buffer was full come back on the store's retry timer.
   }
 
   private fail(error: unknown, message: string): void {
@@ -522,15 +524,11 @@ export class AuditArchiver implements AuditArchive {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.unsubscribeState?.();
-    if (this.watchable && this.watchId >= 0) {
-      try {
-        this.watchable.cancel(this.watchId);
-      } catch {
-        /* the store is already closed */
-      }
-    }
-    this.watchId = -1;
+    this.watchGeneration++;
+    this.watcher?.cancel();
+    this.watcher = undefined;
+    if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
+    this.rewatchTimer = undefined;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.flushTimer = undefined;

@@ -1,11 +1,11 @@
-// The archiver over a real single-member CairnNode (temp data dir), against SQLite and a real PostgreSQL
+// The archiver over a LocalEtcdPort (a bare store on a temp LevelDB dir), against SQLite and a real PostgreSQL
 // server (the same suite for both): what is archived, history past compaction, hashing above the value
 // threshold, resuming without duplicates, compacted gaps, actors, paging.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CairnNode, type EtcdApis, type NodeConfig, createEtcdApis, silentLogger } from '@cairn/server';
+import { type EtcdPort, LocalEtcdPort, internalContext, silentLogger } from '@cairn/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ACTOR_MARKER_KEY, AuditArchiver, type AuditArchiverOptions, actorMarkerPut } from '../src';
 import { type PostgresServer, postgresMissingReason, startPostgres } from './postgres';
@@ -28,70 +28,38 @@ afterEach(async () => {
 });
 
 interface Member {
-  node: CairnNode;
-  apis: EtcdApis;
+  local: LocalEtcdPort;
+  port: EtcdPort;
   dir: string;
 }
 
+const ctx = internalContext();
+
 async function startNode(): Promise<Member> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-audit-'));
-  const url = 'http://127.0.0.1:12380';
-  const config: NodeConfig = {
-    name: 'a1',
-    dataDir: dir,
-    initialCluster: [{ name: 'a1', peerUrls: [url] }],
-    initialClusterState: 'new',
-    initialClusterToken: `audit-test-${Math.random()}`,
-    advertisePeerUrls: [url],
-    advertiseClientUrls: ['http://127.0.0.1:12379'],
-    heartbeatIntervalMs: 20,
-    electionTimeoutMs: 200,
-    snapshotCount: 10_000,
-    snapshotCatchUpEntries: 10,
-    quotaBackendBytes: 2 * 1024 * 1024 * 1024,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    maxTxnOps: 128,
-    autoCompactionMode: 'periodic',
-    autoCompactionRetention: '0',
-    logger: silentLogger,
-  };
-  const node = await CairnNode.start(config);
+  const local = await LocalEtcdPort.open({ dataDir: dir });
   cleanups.push(async () => {
-    await node.close();
+    await local.close();
     await rm(dir, { recursive: true, force: true });
   });
-  for (let i = 0; i < 200 && !node.isLeader(); i++) await new Promise((r) => setTimeout(r, 20));
-  return { node, apis: createEtcdApis(node, 128), dir };
+  return { local, port: local.port, dir };
 }
 
-interface Header {
-  header: { revision: number | string };
-}
-
-function revisionOf(response: object): number {
-  return Number((response as Header).header.revision);
-}
-
-async function put(member: Member, key: string, value: string | Buffer, lease = '0'): Promise<number> {
-  const response = await member.apis.kv.put({
+async function put(member: Member, key: string, value: string | Buffer, lease = 0n): Promise<number> {
+  const result = await member.port.put(ctx, {
     key: Buffer.from(key),
     value: typeof value === 'string' ? Buffer.from(value) : value,
     lease,
-    prev_kv: false,
-    ignore_value: false,
-    ignore_lease: false,
   });
-  return revisionOf(response);
+  return result.revision;
 }
 
 async function del(member: Member, key: string): Promise<number> {
-  return revisionOf(
-    await member.apis.kv.deleteRange({ key: Buffer.from(key), range_end: Buffer.alloc(0), prev_kv: false }),
-  );
+  return (await member.port.deleteRange(ctx, { key: Buffer.from(key) })).revision;
 }
 
 async function compact(member: Member, revision: number): Promise<void> {
-  await member.apis.kv.compact({ revision: String(revision), physical: true });
+  await member.local.compact(revision);
 }
 
 describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }])(
@@ -99,7 +67,7 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
   ({ backend }) => {
     const skip = backend === 'postgres' && pgMissing !== undefined;
 
-    async function archiveOptions(member: Member): Promise<Omit<AuditArchiverOptions, 'node'>> {
+    async function archiveOptions(member: Member): Promise<Omit<AuditArchiverOptions, 'port'>> {
       const dbUrl = backend === 'postgres' ? await pg!.createDatabase(`audit_${++databases}`) : undefined;
       return {
         logger: silentLogger,
@@ -111,9 +79,9 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
 
     async function startArchiver(
       member: Member,
-      options: Omit<AuditArchiverOptions, 'node'>,
+      options: Omit<AuditArchiverOptions, 'port'>,
     ): Promise<AuditArchiver> {
-      const archiver = AuditArchiver.start({ ...options, node: member.node });
+      const archiver = AuditArchiver.start({ ...options, port: member.port });
       cleanups.push(() => archiver.close());
       await archiver.whenReady();
       return archiver;
@@ -133,41 +101,21 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
         const archiver = await startArchiver(member, await archiveOptions(member));
         const r1 = await put(member, '/cairn/config/ns/app/a', 'one');
         await put(member, '/other/x', 'ignored');
-        const grant = (await member.apis.lease.grant({ ID: '0', TTL: '60' })) as { ID: string };
-        const txn = await member.apis.kv.txn({
-          compare: [],
+        const grant = await member.port.leaseGrant(ctx, { ttl: 60 });
+        const txn = await member.port.txn(ctx, {
           success: [
+            { put: { ...actorMarkerPut('x'), key: Buffer.from('/other/y'), value: Buffer.from('y') } },
             {
-              request_put: {
-                ...actorMarkerPut('x'),
-                key: Buffer.from('/other/y'),
-                value: Buffer.from('y'),
-              },
-            },
-            {
-              request_put: {
+              put: {
                 key: Buffer.from('/cairn/registry/ns/svc/i1'),
                 value: Buffer.from('{"addr":"10.0.0.7:8080"}'),
-                lease: grant.ID,
-                prev_kv: false,
-                ignore_value: false,
-                ignore_lease: false,
+                lease: grant.id,
               },
             },
-            {
-              request_put: {
-                key: Buffer.from('/cairn/config/ns/app/b'),
-                value: Buffer.from('two'),
-                lease: '0',
-                prev_kv: false,
-                ignore_value: false,
-                ignore_lease: false,
-              },
-            },
+            { put: { key: Buffer.from('/cairn/config/ns/app/b'), value: Buffer.from('two') } },
           ],
-          failure: [],
         });
-        const r3 = revisionOf(txn);
+        const r3 = txn.revision;
         const r4 = await del(member, '/cairn/config/ns/app/a');
         await archiver.waitFor(r4);
 
@@ -180,7 +128,7 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
           [r4, 0, 'DELETE', '/cairn/config/ns/app/a'],
         ]);
         const registry = page.records[1];
-        expect(registry.lease).toBe(BigInt(grant.ID).toString());
+        expect(registry.lease).toBe(grant.id.toString());
         expect(registry.value?.toString()).toBe('{"addr":"10.0.0.7:8080"}');
         expect(registry.createRevision).toBe(r3);
         expect(registry.version).toBe(1);
@@ -201,9 +149,9 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
       const last = await put(member, '/cairn/config/ns/app/other', 'x');
       await compact(member, last);
       // MVCC no longer has the old versions...
-      await expect(
-        (async () => member.node.kv.range({ key: Buffer.from(key), revision: revisions[1] }))(),
-      ).rejects.toThrow(/compacted/);
+      await expect(member.port.range(ctx, { key: Buffer.from(key), revision: revisions[1] })).rejects.toThrow(
+        /compacted/,
+      );
       // ...the archive does.
       await archiver.waitFor(last);
       const history = await archiver.history(key);
@@ -247,7 +195,7 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
         const first = await startArchiver(member, options);
         const firstRevision = await put(member, '/cairn/config/ns/app/start', 'start');
         for (let i = 0; i < 20; i++) await put(member, `/cairn/config/ns/app/k${i % 4}`, `a${i}`);
-        const before = member.node.kv.currentRevision;
+        const before = member.port.revisions().current;
         await first.waitFor(before);
         await first.close();
         // Changes while no archiver runs are read back from MVCC history on restart.
@@ -317,24 +265,13 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
         const archiver = await startArchiver(member, await archiveOptions(member));
         const plain = await put(member, '/cairn/config/ns/app/p', 'p');
         archiver.noteActor(plain, 'bob');
-        const txn = await member.apis.kv.txn({
-          compare: [],
+        const txn = await member.port.txn(ctx, {
           success: [
-            { request_put: actorMarkerPut('alice') },
-            {
-              request_put: {
-                key: Buffer.from('/cairn/config/ns/app/q'),
-                value: Buffer.from('q'),
-                lease: '0',
-                prev_kv: false,
-                ignore_value: false,
-                ignore_lease: false,
-              },
-            },
+            { put: actorMarkerPut('alice') },
+            { put: { key: Buffer.from('/cairn/config/ns/app/q'), value: Buffer.from('q') } },
           ],
-          failure: [],
         });
-        const marked = revisionOf(txn);
+        const marked = txn.revision;
         await archiver.waitFor(marked);
         archiver.noteActor(marked, 'mallory'); // never overwrites a known actor
         const late = await put(member, '/cairn/config/ns/app/p', 'p2');

@@ -4,8 +4,10 @@ import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { CairnNode } from '@cairn/server';
-import { silentLogger } from '@cairn/server';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalEtcdPort, silentLogger } from '@cairn/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   AuditArchiver,
@@ -132,9 +134,10 @@ describe('REST /api/audit/v1', () => {
         server.close(() => resolve(free));
       });
     });
-    const node = { clusterId: 1n, memberId: 2n } as unknown as CairnNode;
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-audit-http-'));
+    const local = await LocalEtcdPort.open({ dataDir: dir });
     const archiver = AuditArchiver.start({
-      node,
+      port: local.port,
       logger: silentLogger,
       dbUrl: `postgres://postgres@127.0.0.1:${port}/nowhere`,
       sqlitePath: '/nonexistent',
@@ -154,6 +157,8 @@ describe('REST /api/audit/v1', () => {
       expect((await get(`${url}/status`)).status).toBe(200);
     } finally {
       await archiver.close();
+      await local.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

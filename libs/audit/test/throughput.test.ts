@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CairnNode, type NodeConfig, createEtcdApis, silentLogger } from '@cairn/server';
+import { CairnNode, type NodeConfig, createNodeEtcdPort, internalContext, silentLogger } from '@cairn/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditArchiver } from '../src';
 import { type PostgresServer, postgresMissingReason, startPostgres } from './postgres';
@@ -48,9 +48,9 @@ describe.skipIf(!enabled)('audit archiver throughput (opt-in)', () => {
       const node = await CairnNode.start(config);
       try {
         while (!node.isLeader()) await new Promise((r) => setTimeout(r, 20));
-        const apis = createEtcdApis(node, 128);
+        const port = createNodeEtcdPort(node, 128);
         const options = {
-          node,
+          port,
           logger: silentLogger,
           dbUrl: backend === 'postgres' ? await pg!.createDatabase(`bench_${Date.now()}`) : undefined,
           sqlitePath: join(dir, 'audit', 'audit.sqlite'),
@@ -63,15 +63,11 @@ describe.skipIf(!enabled)('audit archiver throughput (opt-in)', () => {
             Array.from({ length: IN_FLIGHT }, async () => {
               while (next < count) {
                 const i = next++;
-                const reply = (await apis.kv.put({
+                const reply = await port.put(internalContext(), {
                   key: Buffer.from(`/cairn/config/bench/app/k${i % 500}`),
                   value,
-                  lease: '0',
-                  prev_kv: false,
-                  ignore_value: false,
-                  ignore_lease: false,
-                })) as { header: { revision: number } };
-                last = Math.max(last, Number(reply.header.revision));
+                });
+                last = Math.max(last, reply.revision);
               }
             }),
           );

@@ -17,6 +17,26 @@ import type {
   WatchSink,
 } from '@cairn/mvcc';
 
+// The request and result types of the port, so a feature needs no dependency of its own on @cairn/mvcc.
+export type {
+  Compare,
+  DeleteRangeRequest,
+  DeleteRangeResult,
+  KeyValue,
+  PutRequest,
+  PutResult,
+  RangeRequest,
+  RangeResult,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResult,
+  WatchEvent,
+  WatchRequest,
+  WatchResponse,
+  WatchSink,
+} from '@cairn/mvcc';
+
 /** Who makes a call. Anonymous until authentication fills it; it travels into the proposal it makes. */
 export interface Identity {
   /** The authenticated user name; '' = anonymous (auth off, or an in-process duty of the member). */
