@@ -4,7 +4,7 @@
 // The working tree is never modified.
 //   node libs/raft/test/sim/mutation-run.mjs [name ...]     (MUTANT_SEEDS=N, default 2000)
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 const simDir = dirname(fileURLToPath(import.meta.url));
 const raftDir = resolve(simDir, '../..');
 const repoRoot = resolve(raftDir, '../..');
-const scratch = join(tmpdir(), 'cairn-raft-mutants');
 const seeds = Number(process.env.MUTANT_SEEDS ?? 2000);
 
 /** Each edit replaces `from` (which must occur exactly once in `file`) with `to`. */
@@ -180,17 +179,245 @@ export const MUTATIONS = [
       },
     ],
   },
+
+  // ---- Added with the Figure 2 tests (issue 19). `expect` names the unit test meant to catch it.
+  {
+    name: 'ae5-commit-to-last-index',
+    what: 'AppendEntries rule 5: follower commits min(leaderCommit, its last index) instead of the last new entry',
+    edits: [
+      {
+        file: 'src/raft-log.ts',
+        from: 'this.commitTo(Math.min(committed, lastNewIndex));',
+        to: 'this.commitTo(Math.min(committed, this.lastIndex()));',
+      },
+    ],
+  },
+  {
+    name: 'ae5-commit-moves-back',
+    what: 'AppendEntries rule 5: a lower leader commit lowers the follower commit index',
+    edits: [
+      {
+        file: 'src/raft-log.ts',
+        from: 'if (this.committed >= toCommit) return; // never decrease the commit index',
+        to: 'if (this.committed === toCommit) return;',
+      },
+    ],
+  },
+  {
+    name: 'ae2-commit-on-reject',
+    what: 'AppendEntries rule 2: a refused append still advances the commit index',
+    edits: [
+      {
+        file: 'src/raft-log.ts',
+        from: 'if (!this.matchTerm(index, logTerm)) return undefined;\n    const lastNewIndex',
+        to: 'if (!this.matchTerm(index, logTerm)) {\n      this.commitTo(Math.min(committed, this.lastIndex()));\n      return undefined;\n    }\n    const lastNewIndex',
+      },
+    ],
+  },
+  {
+    name: 'ae3-conflicting-entry-kept',
+    what: 'AppendEntries rule 3: an existing entry of another term at the same index is kept (only missing entries count as new)',
+    edits: [
+      {
+        file: 'src/raft-log.ts',
+        from: 'if (!this.matchTerm(e.index, e.term)) return e.index;',
+        to: 'if (e.index > this.lastIndex()) return e.index;',
+      },
+    ],
+  },
+  {
+    name: 'ae4-append-truncates-matching-suffix',
+    what: 'AppendEntries rule 4: every append rewrites the log from its first entry, cutting off entries after a stale duplicate',
+    edits: [
+      {
+        file: 'src/raft-log.ts',
+        from: 'const conflict = this.findConflict(ents);',
+        to: 'const conflict = ents.length > 0 && ents[0].index > this.committed ? ents[0].index : this.findConflict(ents);',
+      },
+    ],
+  },
+  {
+    name: 'rv1-older-term-vote-granted',
+    what: 'RequestVote rule 1: a vote request of an older term is handled instead of refused',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: '} else if (m.term < this.term) {',
+        to: '} else if (m.term < this.term && m.type !== MessageType.Vote) {',
+      },
+    ],
+  },
+  {
+    name: 'rv2-up-to-date-by-length',
+    what: 'RequestVote rule 2: "at least as up-to-date" compares lengths before last terms',
+    edits: [
+      {
+        file: 'src/raft-log.ts',
+        from: 'return term > ourTerm || (term === ourTerm && lastIndex >= this.lastIndex());',
+        to: 'return lastIndex > this.lastIndex() || (lastIndex === this.lastIndex() && term >= ourTerm);',
+      },
+    ],
+  },
+  {
+    name: 'all-new-term-keeps-vote',
+    what: 'Rules for all servers: adopting a higher term keeps the vote cast in the old term',
+    edits: [
+      { file: 'src/raft.ts', from: 'this.term = term;\n      this.vote = NONE;', to: 'this.term = term;' },
+    ],
+  },
+  {
+    name: 'follower-grant-keeps-timer',
+    what: 'Followers: granting a vote does not restart the election timeout',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'this.electionElapsed = 0;\n        this.vote = m.from;',
+        to: 'this.vote = m.from;',
+      },
+    ],
+  },
+  {
+    name: 'candidate-counts-any-vote',
+    what: 'Candidates: grants from learners and non-members count towards the majority',
+    edits: [
+      {
+        file: 'src/tracker.ts',
+        from: 'for (const id of this.voters) {\n      const v = this.votes.get(id);',
+        to: 'for (const id of this.votes.keys()) {\n      const v = this.votes.get(id);',
+      },
+    ],
+  },
+  {
+    name: 'leader-match-moves-back',
+    what: 'Leaders: a late acknowledgement moves matchIndex back',
+    edits: [{ file: 'src/progress.ts', from: 'if (this.match < n) {', to: 'if (this.match !== n) {' }],
+  },
+  {
+    name: 'leader-no-retry-after-reject',
+    what: 'Leaders: after a log-inconsistency refusal, nextIndex is decremented but nothing is resent',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'if (pr.state === ProgressState.Replicate) pr.becomeProbe();\n        this.sendAppend(m.from);',
+        to: 'if (pr.state === ProgressState.Replicate) pr.becomeProbe();',
+      },
+    ],
+  },
+  {
+    name: 'read-index-confirms-later-reads',
+    what: 'ReadIndex: an acknowledged heartbeat round also confirms reads that arrived after it was sent',
+    edits: [
+      {
+        file: 'src/read-only.ts',
+        from: 'for (const k of this.queue.slice(0, at + 1)) {',
+        to: 'for (const k of this.queue) {',
+      },
+      { file: 'src/read-only.ts', from: 'this.queue = this.queue.slice(at + 1);', to: 'this.queue = [];' },
+    ],
+  },
+  {
+    name: 'pre-vote-refused-after-voting',
+    what: 'Pre-vote: a voter that voted in its current term refuses pre-votes for the next term',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: '(m.type === MessageType.PreVote && m.term > this.term);',
+        to: 'false;',
+      },
+    ],
+  },
+  {
+    name: 'check-quorum-counts-learners',
+    what: 'Check-quorum: recently active learners count towards the active quorum',
+    edits: [
+      {
+        file: 'src/tracker.ts',
+        from: 'for (const id of this.voters) {\n      if (id === self',
+        to: 'for (const id of this.progress.keys()) {\n      if (id === self',
+      },
+    ],
+  },
+  {
+    name: 'check-quorum-activity-never-expires',
+    what: 'Check-quorum: a follower heard from once counts as active forever',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'if (id !== this.id) pr.recentActive = false;',
+        to: 'if (id === NONE) pr.recentActive = false;',
+      },
+    ],
+  },
+  {
+    name: 'transfer-timeout-now-before-caught-up',
+    what: 'Leadership transfer: TimeoutNow is sent before the transferee has the whole log',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'if (pr.match === this.raftLog.lastIndex()) {\n      this.sendTimeoutNow(transferee);',
+        to: 'if (pr.match >= 0) {\n      this.sendTimeoutNow(transferee);',
+      },
+    ],
+  },
+  {
+    name: 'transfer-accepts-proposals',
+    what: 'Leadership transfer: the leader keeps accepting proposals while handing over',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'if (this.leadTransferee !== NONE) {\n      throw new RaftError(',
+        to: 'if (this.leadTransferee === -1n) {\n      throw new RaftError(',
+      },
+    ],
+  },
+  {
+    name: 'snapshot-fast-forwards-divergent-log',
+    what: 'InstallSnapshot: a log merely long enough (not matching the snapshot term) is kept and committed',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'if (this.raftLog.matchTerm(index, term)) {',
+        to: 'if (this.raftLog.lastIndex() >= index) {',
+      },
+    ],
+  },
+  {
+    name: 'snapshot-membership-ignored',
+    what: "InstallSnapshot: the follower keeps its old membership instead of the snapshot's",
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'this.prs = new ProgressTracker(this.prs.maxInflight);\n    this.prs.setConfig(confState.voters, confState.learners, this.raftLog.lastIndex() + 1);\n',
+        to: '',
+      },
+    ],
+  },
+  {
+    name: 'new-leader-forgets-pending-conf-change',
+    what: 'Membership: a new leader accepts a change while an uncommitted one from its predecessor may be in its log',
+    edits: [
+      {
+        file: 'src/raft.ts',
+        from: 'this.pendingConfIndex = this.raftLog.lastIndex();',
+        to: 'this.pendingConfIndex = 0;',
+      },
+    ],
+  },
 ];
 
+/** A scratch copy of libs/raft (src, tests, harness) with `mutation` applied; returns its directory. */
 function prepare(mutation) {
-  rmSync(scratch, { recursive: true, force: true });
-  mkdirSync(join(scratch, 'test'), { recursive: true });
+  const scratch = mkdtempSync(join(tmpdir(), `cairn-raft-mutant-${mutation.name}-`));
   cpSync(join(raftDir, 'src'), join(scratch, 'src'), { recursive: true });
-  cpSync(simDir, join(scratch, 'test/sim'), { recursive: true });
+  cpSync(join(raftDir, 'test'), join(scratch, 'test'), { recursive: true });
   symlinkSync(join(repoRoot, 'node_modules'), join(scratch, 'node_modules'));
   writeFileSync(
-    join(scratch, 'vitest.config.mjs'),
-    "export default { test: { include: ['test/*.test.ts'], pool: 'forks' } };\n",
+    join(scratch, 'vitest.unit.config.mjs'),
+    "export default { test: { include: ['test/*.test.ts'], exclude: ['test/simulation.test.ts', 'test/mutant.test.ts', 'test/coverage-floor.test.ts'], pool: 'forks' } };\n",
+  );
+  writeFileSync(
+    join(scratch, 'vitest.sim.config.mjs'),
+    "export default { test: { include: ['test/mutant.test.ts'], pool: 'forks' } };\n",
   );
   writeFileSync(
     join(scratch, 'test/mutant.test.ts'),
@@ -217,27 +444,82 @@ it('finds the first failing seed', () => {
     if (count !== 1) throw new Error(`${mutation.name}: expected one match in ${edit.file}, found ${count}`);
     writeFileSync(path, text.replace(edit.from, edit.to));
   }
+  return scratch;
 }
 
-const wanted = process.argv.slice(2);
-const rows = [];
-for (const mutation of MUTATIONS.filter((m) => wanted.length === 0 || wanted.includes(m.name))) {
-  prepare(mutation);
-  const run = spawnSync('npx', ['vitest', 'run'], {
+/** The unit tests (every test file but the simulation) against the mutant: the names of those that fail. */
+function runUnitTests(scratch) {
+  const out = join(scratch, 'unit.json');
+  spawnSync(
+    'npx',
+    ['vitest', 'run', '-c', 'vitest.unit.config.mjs', '--reporter=json', `--outputFile=${out}`],
+    {
+      cwd: scratch,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  let report;
+  try {
+    report = JSON.parse(readFileSync(out, 'utf8'));
+  } catch {
+    return { error: 'no report' };
+  }
+  const failed = [];
+  for (const file of report.testResults) {
+    const name = file.name.slice(file.name.indexOf('/test/') + 6);
+    for (const t of file.assertionResults) if (t.status === 'failed') failed.push(`${name}: ${t.title}`);
+    if (file.assertionResults.length === 0 && file.status === 'failed') failed.push(`${name}: (file failed)`);
+  }
+  return { failed };
+}
+
+/** Seeds 1..N of the default simulation against the mutant: the first failing seed. */
+function runSimulationSeeds(scratch) {
+  const run = spawnSync('npx', ['vitest', 'run', '-c', 'vitest.sim.config.mjs'], {
     cwd: scratch,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
   const line = `${run.stdout}`.split('\n').find((l) => l.includes('MUTANT-RESULT '));
-  const result = line
+  return line
     ? JSON.parse(line.slice(line.indexOf('MUTANT-RESULT ') + 14))
     : { error: run.stderr.slice(-2000) };
-  rows.push({ ...mutation, result });
-  console.log(`${mutation.name}: ${JSON.stringify(result)}`);
 }
-rmSync(scratch, { recursive: true, force: true });
-console.log('\n| mutation | first failing seed | invariant caught | tick |\n|---|---|---|---|');
-for (const { name, what, result } of rows) {
-  const seed = result.seed ?? (result.error ? 'error' : `none in 1..${seeds}`);
-  console.log(`| \`${name}\`: ${what} | ${seed} | ${result.invariant ?? '-'} | ${result.tick ?? '-'} |`);
+
+function main() {
+  const args = process.argv.slice(2);
+  const simOnly = args.includes('--sim-only');
+  const unitOnly = args.includes('--unit-only');
+  const wanted = args.filter((a) => !a.startsWith('--'));
+  const rows = [];
+  for (const mutation of MUTATIONS.filter((m) => wanted.length === 0 || wanted.includes(m.name))) {
+    const scratch = prepare(mutation);
+    try {
+      const unit = simOnly ? { failed: [] } : runUnitTests(scratch);
+      const result = unitOnly ? { seed: null } : runSimulationSeeds(scratch);
+      rows.push({ ...mutation, unit, result });
+      console.log(`${mutation.name}: unit ${JSON.stringify(unit)} sim ${JSON.stringify(result)}`);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  console.log(
+    '\n| mutation | unit tests that fail | first failing seed | invariant caught | tick |\n|---|---|---|---|---|',
+  );
+  for (const { name, what, unit, result } of rows) {
+    const seed = result.seed ?? (result.error ? 'error' : unitOnly ? 'not run' : `none in 1..${seeds}`);
+    const tests = unit.error
+      ? 'error'
+      : unit.failed.length === 0
+        ? simOnly
+          ? 'not run'
+          : 'none'
+        : `${unit.failed.length}: ${unit.failed[0]}${unit.failed.length > 1 ? ' …' : ''}`;
+    console.log(
+      `| \`${name}\`: ${what} | ${tests} | ${seed} | ${result.invariant ?? '-'} | ${result.tick ?? '-'} |`,
+    );
+  }
 }
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
