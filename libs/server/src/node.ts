@@ -1,8 +1,6 @@
 // A Cairn member: recovers its durable state, drives Raft through the RaftLoop, applies committed entries
 // to the MVCC store, and offers the request API the gRPC/HTTP layers call (propose a write, wait for a
 // linearizable read point, read local state).
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import {
@@ -10,9 +8,8 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
-  type Message,
   EntryType,
-  MemoryStorage,
+  type MemoryStorage,
   RaftNode,
   ReadOnlyOption,
   type Snapshot,
@@ -24,8 +21,8 @@ import {
   encodeConfChange,
   seededRandom,
 } from '@cairn/raft';
-import { Backend, type BackendBatch, Snapshotter, Wal } from '@cairn/storage';
-import type { KvStore, LeaseStore, WatchableStore } from '@cairn/mvcc';
+import type { Backend, BackendBatch, Wal } from '@cairn/storage';
+import type { KvStore, LeaseStore, LeaseTimeToLive, WatchableStore } from '@cairn/mvcc';
 import {
   type EtcdError,
   type InternalRaftRequest__Output,
@@ -39,32 +36,25 @@ import {
   DEFAULT_COMMIT_BROADCAST_DELAY_MS,
   type NodeConfig,
 } from './config';
-import { computeClusterId, computeMemberId, RequestIdGenerator } from './ids';
+import { computeMemberId, RequestIdGenerator } from './ids';
 import type { Logger } from './logger';
-import { type Member, MemberStore, decodeConfChangeContext, encodeConfChangeContext } from './members';
+import { type Member, type MemberStore, decodeConfChangeContext, encodeConfChangeContext } from './members';
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
 import type { Transport } from './transport';
-import {
-  type LeaseAuthority,
-  PeerTransport,
-  callLeaderLease,
-  callLeaderLeaseRenewBatch,
-  LeaseRenewBatcher,
-  closeLeaseClients,
-  fetchClusterView,
-} from './peer';
+import { type LeaseAuthority, PeerTransport, closeLeaseClients } from './peer';
 import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
-import { AlarmKind, AlarmStore } from './alarms';
+import { AlarmKind, type AlarmStore } from './alarms';
 import { AutoCompactor } from './auto-compactor';
 import { writeConsistentIndex } from './consistent-index';
-import { type StateMachine, closeStateMachine, openStateMachine, restoreStateMachine } from './state-machine';
+import { type StateMachine, closeStateMachine } from './state-machine';
 import type { ProposalBody } from './proposal';
 import { ANONYMOUS, type Identity } from './port/etcd-port';
-import { finishBackendReplacement, fsyncDir, replaceBackend } from './backend-swap';
 import { BackendBatcher } from './backend-batcher';
-import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata';
+import { type RecoveredMember, recoverMember } from './bootstrap';
+import { Snapshots } from './snapshots';
+import { LeaseForwarding } from './lease-forwarding';
 
 const noop = (): void => undefined;
 
@@ -104,13 +94,21 @@ export interface NodeStatus {
 }
 
 export class CairnNode {
-  private loop!: RaftLoop;
-  private transport!: Transport;
-  private compactor?: AutoCompactor;
+  private readonly loop: RaftLoop;
+  private readonly transport: Transport;
+  private readonly readIndex: ReadIndexBatcher;
+  private readonly applier: Applier;
+  private readonly snapshots: Snapshots;
+  private readonly leaseForwarding: LeaseForwarding;
+  private readonly backendBatcher: BackendBatcher;
+  private readonly compactor: AutoCompactor;
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly ids: RequestIdGenerator;
-  private readIndex!: ReadIndexBatcher;
-  private applier!: Applier;
+  private readonly sm: StateMachine;
+  private readonly raftStorage: MemoryStorage;
+  private readonly wal: Wal;
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
   private softState: SoftState = { lead: NONE, raftState: StateType.Follower };
   private term = 0;
   private dbSize = 0;
@@ -126,36 +124,115 @@ export class CairnNode {
     snapshotsReceived: new Map(),
   };
   private appliedIndex: number;
-  private snapshotIndex: number;
   private confState: ConfState = { voters: [], learners: [] };
-  private timers: NodeJS.Timeout[] = [];
-  private readonly backendBatcher: BackendBatcher;
+  private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
   private fatalError?: unknown;
   private readonly leaderListeners = new Set<(leader: bigint) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
+  private readonly logger: Logger;
+
+  /** Opens (or bootstraps) the member's data dir and starts Raft. */
+  static async start(config: NodeConfig, transportFactory?: TransportFactory): Promise<CairnNode> {
+    const node = new CairnNode(config, await recoverMember(config), transportFactory);
+    await node.run();
+    return node;
+  }
 
   private constructor(
     readonly config: NodeConfig,
-    readonly memberId: bigint,
-    readonly clusterId: bigint,
-    private readonly sm: StateMachine,
-    private readonly raftStorage: MemoryStorage,
-    private readonly wal: Wal,
-    private readonly snapshotter: Snapshotter,
-    snapshot: Snapshot | undefined,
-    private readonly logger: Logger,
+    recovered: RecoveredMember,
+    transportFactory: TransportFactory | undefined,
   ) {
+    const { memberId, clusterId, sm, raftStorage, wal, snapshotter, snapshot } = recovered;
+    this.memberId = memberId;
+    this.clusterId = clusterId;
+    this.sm = sm;
+    this.raftStorage = raftStorage;
+    this.wal = wal;
+    this.logger = config.logger.child({ memberId: memberId.toString(16) });
     this.ids = new RequestIdGenerator(memberId, Date.now());
-    this.backendBatcher = new BackendBatcher(() => this.sm.backend, {
+    this.appliedIndex = snapshot?.metadata.index ?? 0;
+    if (snapshot) this.confState = snapshot.metadata.confState;
+    this.backendBatcher = new BackendBatcher(() => sm.backend, {
       intervalMs: config.backendBatchIntervalMs ?? DEFAULT_BACKEND_BATCH_INTERVAL_MS,
       limit: config.backendBatchLimit ?? DEFAULT_BACKEND_BATCH_LIMIT,
       observe: (seconds) => config.observe?.('backend_commit', seconds),
       onFailed: (err) => this.loop.halt(err),
     });
-    this.snapshotIndex = snapshot?.metadata.index ?? 0;
-    this.appliedIndex = Math.max(this.snapshotIndex, 0);
-    if (snapshot) this.confState = snapshot.metadata.confState;
+    this.snapshots = new Snapshots(
+      { config, sm, backendBatcher: this.backendBatcher, raftStorage, wal, snapshotter, logger: this.logger },
+      snapshot,
+    );
+    this.leaseForwarding = new LeaseForwarding({
+      leases: sm.leases,
+      members: () => sm.members,
+      isLeader: () => this.isLeader(),
+      leaderId: () => this.softState.lead,
+    });
+    this.applier = new Applier({
+      kv: sm.kv,
+      leases: sm.leases,
+      // Reloaded by a snapshot install: read through the state machine each time.
+      get alarms() {
+        return sm.alarms;
+      },
+      get members() {
+        return sm.members;
+      },
+      header: (revision) => this.header(revision),
+      onPeerUrlsChanged: (id, urls) => {
+        if (id === this.memberId) return;
+        this.transport.removePeer(id);
+        this.transport.addPeer(id, urls);
+      },
+    });
+    sm.kv.onChanges((result) => {
+      for (const event of result.events) if (event.type === 'put') this.stats.puts++;
+    });
+    this.transport = transportFactory
+      ? transportFactory({ memberId, clusterId, step: (msg) => this.loop.step(msg) })
+      : this.createPeerTransport(path.join(config.dataDir, 'member', 'snap', 'incoming'));
+    this.readIndex = new ReadIndexBatcher({
+      requestReadIndex: (ctx) => this.loop.readIndex(ctx),
+      appliedIndex: () => this.appliedIndex,
+      retryIntervalMs: Math.max(50, config.heartbeatIntervalMs * 2),
+      timeoutMs: this.requestTimeoutMs(),
+      timeoutError: () => etcdError('timeout'),
+      now: () => Date.now(),
+    });
+    this.loop = new RaftLoop(
+      this.createRaft(),
+      raftStorage,
+      wal,
+      snapshotter,
+      this.transport,
+      {
+        applyEntries: (entries) => this.applyEntries(entries),
+        applySnapshot: (snap) => this.applySnapshot(snap),
+        onSoftState: (state) => this.onSoftState(state),
+        onHardState: (state) => {
+          this.term = state.term;
+          this.stats.proposalsCommitted = state.commit;
+        },
+        onReadStates: (states) => this.readIndex.onReadStates(states),
+        onFatal: (err) => this.onFatal(err),
+      },
+      this.logger,
+      {
+        observeFsync: (seconds) => config.observe?.('wal_fsync', seconds),
+        commitBroadcastDelayMs: config.commitBroadcastDelayMs ?? DEFAULT_COMMIT_BROADCAST_DELAY_MS,
+      },
+    );
+    this.compactor = new AutoCompactor({
+      mode: config.autoCompactionMode,
+      retention: config.autoCompactionRetention,
+      currentRevision: () => this.kv.currentRevision,
+      compactRevision: () => this.kv.compactRevision,
+      isLeader: () => this.isLeader(),
+      compact: (revision) => this.propose({ compaction: { revision: String(revision), physical: false } }),
+      now: () => Date.now(),
+    });
   }
 
   // The applied state: the same stores for the member's whole life (a snapshot install restores them in place).
@@ -184,130 +261,12 @@ export class CairnNode {
     this.sm.consistentIndex = index;
   }
 
-  /** Opens (or bootstraps) the member's data dir and starts Raft. */
-  static async start(config: NodeConfig, transportFactory?: TransportFactory): Promise<CairnNode> {
-    const logger = config.logger;
-    const memberDir = path.join(config.dataDir, 'member');
-    const walDir = path.join(memberDir, 'wal');
-    const snapDir = path.join(memberDir, 'snap');
-    await mkdir(snapDir, { recursive: true });
-    const snapshotter = new Snapshotter(snapDir);
-    const dbPath = path.join(memberDir, 'db');
-
-    const raftStorage = new MemoryStorage();
-    const walOptions = { segmentSizeBytes: config.walSegmentBytes ?? 16 * 1024 * 1024 };
-    let wal: Wal;
-    let memberId: bigint;
-    let clusterId: bigint;
-    let snapshot: Snapshot | undefined;
-    let joinedMembers: Member[] = [];
-
-    if (Wal.exists(walDir)) {
-      // The newest snapshot that the WAL also marks: a crash between the two writes leaves an older pair.
-      snapshot = await snapshotter.loadNewestAvailable(await Wal.readSnapshotMarks(walDir));
-      const from = snapshot
-        ? { index: snapshot.metadata.index, term: snapshot.metadata.term }
-        : { index: 0, term: 0 };
-      const opened = await Wal.open(walDir, from, walOptions);
-      wal = opened.wal;
-      ({ memberId, clusterId } = decodeWalMetadata(opened.metadata));
-      if (snapshot) raftStorage.applySnapshot(snapshot);
-      raftStorage.setHardState(opened.hardState);
-      raftStorage.append(opened.entries);
-      logger.info(
-        { memberId: memberId.toString(16), term: opened.hardState.term, commit: opened.hardState.commit },
-        'restarting member from its data dir',
-      );
-    } else if (config.initialClusterState === 'existing') {
-      // Joining a running cluster: its members tell us our ID (given by MemberAdd) and the cluster ID.
-      const others = config.initialCluster.filter((m) => m.name !== config.name).flatMap((m) => m.peerUrls);
-      const view = await fetchClusterView(others, 5000);
-      const self = view.members.find((m) => m.peerUrls.some((url) => config.advertisePeerUrls.includes(url)));
-      if (!self) {
-        throw new Error(
-          `this member's peer URLs (${config.advertisePeerUrls.join(',')}) are not in the cluster: add it first with etcdctl member add`,
-        );
-      }
-      memberId = self.id;
-      clusterId = view.clusterId;
-      wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
-      joinedMembers = view.members;
-      logger.info(
-        { memberId: memberId.toString(16), clusterId: clusterId.toString(16) },
-        'joining an existing cluster',
-      );
-    } else {
-      const peers: Member[] = config.initialCluster.map((m) => ({
-        id: computeMemberId(m.peerUrls, config.initialClusterToken),
-        name: m.name,
-        peerUrls: m.peerUrls,
-        clientUrls: [],
-        isLearner: false,
-      }));
-      const self = peers.find((m) => m.name === config.name);
-      if (!self)
-        throw new Error(`couldn't find local name "${config.name}" in the initial cluster configuration`);
-      memberId = self.id;
-      clusterId = computeClusterId(peers.map((m) => m.id));
-      wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
-      {
-        RaftNode.bootstrap(
-          raftStorage,
-          peers.map((m) => ({ id: m.id, context: encodeConfChangeContext({ member: m }) })),
-        );
-        const first = raftStorage.firstIndex();
-        const last = raftStorage.lastIndex();
-        const entries = last >= first ? raftStorage.entries(first, last + 1, Number.MAX_SAFE_INTEGER) : [];
-        await wal.save(raftStorage.initialState().hardState, entries, true);
-      }
-      logger.info(
-        {
-          memberId: memberId.toString(16),
-          clusterId: clusterId.toString(16),
-          state: config.initialClusterState,
-        },
-        'starting a new member',
-      );
-    }
-
-    const minLeaseTtl = Math.ceil((1.5 * config.electionTimeoutMs) / 1000);
-    await finishBackendReplacement(dbPath);
-    let sm = await openStateMachine(dbPath, { minLeaseTtlSeconds: minLeaseTtl });
-    // A crash while installing a leader's snapshot can leave the backend behind the Raft snapshot: the
-    // received db file is kept beside the snapshot for exactly this case.
-    if (snapshot && sm.consistentIndex < snapshot.metadata.index) {
-      await closeStateMachine(sm);
-      await replaceBackend(dbPath, snapshotter.dbPath(snapshot.metadata.index));
-      sm = await openStateMachine(dbPath, { minLeaseTtlSeconds: minLeaseTtl });
-      logger.warn({ index: snapshot.metadata.index }, 'restored the backend from the snapshot db file');
-    }
-    if (joinedMembers.length > 0) {
-      const batch = sm.backend.batch();
-      for (const member of joinedMembers) if (!sm.members.get(member.id)) sm.members.upsert(member, batch);
-      await batch.write({ sync: true });
-    }
-
-    const node = new CairnNode(
-      config,
-      memberId,
-      clusterId,
-      sm,
-      raftStorage,
-      wal,
-      snapshotter,
-      snapshot,
-      logger.child({ memberId: memberId.toString(16) }),
-    );
-    await node.run(transportFactory);
-    return node;
-  }
-
-  private async run(transportFactory: TransportFactory | undefined): Promise<void> {
+  private createRaft(): RaftNode {
     const electionTick = Math.max(
       2,
       Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs),
     );
-    const raft = new RaftNode({
+    return new RaftNode({
       id: this.memberId,
       electionTick,
       heartbeatTick: 1,
@@ -324,50 +283,12 @@ export class CairnNode {
       deferCommitBroadcast: true,
       logger: raftLogger(this.logger),
     });
-    const transport = transportFactory
-      ? transportFactory({
-          memberId: this.memberId,
-          clusterId: this.clusterId,
-          step: (msg) => this.loop.step(msg),
-        })
-      : this.createPeerTransport();
-    this.transport = transport;
-    for (const member of this.members.list()) {
-      if (member.id !== this.memberId) transport.addPeer(member.id, member.peerUrls);
-    }
+  }
 
-    this.bindStateMachine();
-    this.readIndex = new ReadIndexBatcher({
-      requestReadIndex: (ctx) => this.loop.readIndex(ctx),
-      appliedIndex: () => this.appliedIndex,
-      retryIntervalMs: Math.max(50, this.config.heartbeatIntervalMs * 2),
-      timeoutMs: this.requestTimeoutMs(),
-      timeoutError: () => etcdError('timeout'),
-      now: () => Date.now(),
-    });
-    this.loop = new RaftLoop(
-      raft,
-      this.raftStorage,
-      this.wal,
-      this.snapshotter,
-      transport,
-      {
-        applyEntries: (entries) => this.applyEntries(entries),
-        applySnapshot: (snapshot) => this.applySnapshot(snapshot),
-        onSoftState: (state) => this.onSoftState(state),
-        onHardState: (state) => {
-          this.term = state.term;
-          this.stats.proposalsCommitted = state.commit;
-        },
-        onReadStates: (states) => this.readIndex.onReadStates(states),
-        onFatal: (err) => this.onFatal(err),
-      },
-      this.logger,
-      {
-        observeFsync: (seconds) => this.config.observe?.('wal_fsync', seconds),
-        commitBroadcastDelayMs: this.config.commitBroadcastDelayMs ?? DEFAULT_COMMIT_BROADCAST_DELAY_MS,
-      },
-    );
+  private async run(): Promise<void> {
+    for (const member of this.members.list()) {
+      if (member.id !== this.memberId) this.transport.addPeer(member.id, member.peerUrls);
+    }
     this.loop.start(this.config.heartbeatIntervalMs);
 
     // A lone voter need not wait an election timeout to lead itself: campaign as soon as the configuration
@@ -385,46 +306,12 @@ export class CairnNode {
     campaignIfAlone();
 
     this.timers.push(setInterval(() => this.leaseDuties(), 500));
-    this.compactor = new AutoCompactor({
-      mode: this.config.autoCompactionMode,
-      retention: this.config.autoCompactionRetention,
-      currentRevision: () => this.kv.currentRevision,
-      compactRevision: () => this.kv.compactRevision,
-      isLeader: () => this.isLeader(),
-      compact: (revision) => this.propose({ compaction: { revision: String(revision), physical: false } }),
-      now: () => Date.now(),
-    });
     this.compactor.start();
     this.dbSize = await this.backend.size();
     this.timers.push(setInterval(() => void this.refreshDbSize(), 1000));
   }
 
-  /** Wires the applier and the stats to the state machine (once: a snapshot install restores it in place). */
-  private bindStateMachine(): void {
-    const sm = this.sm;
-    this.applier = new Applier({
-      kv: sm.kv,
-      leases: sm.leases,
-      // Reloaded by a snapshot install: read through the state machine each time.
-      get alarms() {
-        return sm.alarms;
-      },
-      get members() {
-        return sm.members;
-      },
-      header: (revision) => this.header(revision),
-      onPeerUrlsChanged: (id, urls) => {
-        if (id === this.memberId) return;
-        this.transport.removePeer(id);
-        this.transport.addPeer(id, urls);
-      },
-    });
-    this.kv.onChanges((result) => {
-      for (const event of result.events) if (event.type === 'put') this.stats.puts++;
-    });
-  }
-
-  private createPeerTransport(): PeerTransport {
+  private createPeerTransport(snapshotDir: string): PeerTransport {
     return new PeerTransport({
       localId: this.memberId,
       clusterId: this.clusterId,
@@ -436,16 +323,20 @@ export class CairnNode {
         countSnapshot(this.stats.snapshotsSent, id, ok);
         this.loop.call((r) => r.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure));
       },
-      snapshotSource: (msg) => this.streamBackendForSnapshot(msg),
+      snapshotSource: (msg) => this.snapshots.streamBackend(msg),
+      // The db file is kept where an install finds it, then Raft gets the message.
       onSnapshotReceived: (msg, file) =>
-        this.receiveSnapshot(msg, file).then(
-          () => countSnapshot(this.stats.snapshotsReceived, msg.from, true),
+        this.snapshots.keepReceived(msg, file).then(
+          () => {
+            this.loop.step(msg);
+            countSnapshot(this.stats.snapshotsReceived, msg.from, true);
+          },
           (err: unknown) => {
             countSnapshot(this.stats.snapshotsReceived, msg.from, false);
             throw err;
           },
         ),
-      snapshotDir: path.join(this.config.dataDir, 'member', 'snap', 'incoming'),
+      snapshotDir,
       logger: this.logger,
       dialBackoff: { initialMs: 100, maxMs: 2000 },
     });
@@ -532,62 +423,20 @@ export class CairnNode {
    * Keep-alive of a lease: renewed by the leader's lessor (the only one whose clock runs); a follower
    * forwards to the leader over the peer URL. Resolves the TTL; unknown lease -> 'lease-not-found'.
    */
-  async renewLease(id: bigint): Promise<number> {
+  renewLease(id: bigint): Promise<number> {
     this.assertRunning();
-    if (this.isLeader()) return this.leases.renew(id);
-    const ttl = await this.leaseRenewals.renew(this.leaderPeerUrl(), id);
-    if (ttl <= 0) throw etcdError('lease-not-found');
-    return ttl;
+    return this.leaseForwarding.renew(id);
   }
 
   /** Remaining TTL as the leader knows it (forwarded from a follower); undefined for an unknown lease. */
-  async leaseTimeToLive(
-    id: bigint,
-    keys: boolean,
-  ): Promise<{ ttl: number; grantedTtl: number; keys: Uint8Array[] } | undefined> {
+  leaseTimeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLive | undefined> {
     this.assertRunning();
-    if (this.isLeader()) return this.leases.timeToLive(id, keys);
-    const reply = await callLeaderLease(
-      this.leaderPeerUrl(),
-      'LeaseTimeToLive',
-      { id: id.toString(), keys },
-      2000,
-    );
-    if (Number(reply.ttl) < 0) return undefined;
-    return { ttl: Number(reply.ttl), grantedTtl: Number(reply.granted_ttl), keys: reply.keys };
+    return this.leaseForwarding.timeToLive(id, keys);
   }
 
-  /** A follower's forwarded keep-alives, one call to the leader per event-loop turn. */
-  private readonly leaseRenewals = new LeaseRenewBatcher(callLeaderLeaseRenewBatch, 2000);
-
   /** The leader's side of forwarded lease calls (served on the peer URL). */
-  readonly leaseAuthority: LeaseAuthority = {
-    renewMany: async (ids) => {
-      if (!this.isLeader()) throw etcdError('not-leader');
-      return ids.map((id) => {
-        try {
-          return this.leases.renew(id);
-        } catch {
-          return 0;
-        }
-      });
-    },
-    renew: async (id) => {
-      const [ttl = 0] = await this.leaseAuthority.renewMany([id]);
-      return { ttl, granted_ttl: 0, keys: [] };
-    },
-    timeToLive: async (id, keys) => {
-      if (!this.isLeader()) throw etcdError('not-leader');
-      const info = this.leases.timeToLive(id, keys);
-      if (!info) return { ttl: -1, granted_ttl: 0, keys: [] };
-      return { ttl: info.ttl, granted_ttl: info.grantedTtl, keys: info.keys.map((k) => Buffer.from(k)) };
-    },
-  };
-
-  private leaderPeerUrl(): string {
-    const leader = this.members.get(this.softState.lead);
-    if (!leader || leader.peerUrls.length === 0) throw etcdError('no-leader');
-    return leader.peerUrls[0];
+  get leaseAuthority(): LeaseAuthority {
+    return this.leaseForwarding.authority;
   }
 
   status(): NodeStatus {
@@ -729,7 +578,7 @@ export class CairnNode {
     if (waitsForCompaction.length > 0) void this.backendBatcher.flush();
     else this.backendBatcher.staged();
     if (this.backendBatcher.pendingWrites > MAX_QUEUED_BACKEND_WRITES) await this.backendBatcher.flush();
-    if (last - this.snapshotIndex >= this.config.snapshotCount) await this.takeSnapshot();
+    await this.snapshots.takeIfDue(last, this.confState);
   }
 
   /** Applies a membership change; returns the ID of the request that proposed it, if any. */
@@ -852,80 +701,17 @@ export class CairnNode {
     }
   }
 
-  // ---- snapshots to and from peers ----------------------------------------------------------------------
+  // ---- snapshots ----------------------------------------------------------------------------------------
 
-  /**
-   * The state-machine data that goes with a MsgSnap to a lagging follower: a consistent copy of the backend
-   * as it is now (at or past the Raft snapshot's index; the follower skips entries its consistent index
-   * already covers), streamed from a temp file that is removed afterwards.
-   */
-  private async *streamBackendForSnapshot(msg: Message): AsyncGenerator<Buffer> {
-    const index = msg.snapshot?.metadata.index ?? 0;
-    const file = path.join(this.config.dataDir, 'member', 'snap', `send-${index}-${randomInt(2 ** 31)}.db`);
-    try {
-      await this.backendBatcher.flush();
-      await this.backend.writeSnapshot(file);
-      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
-    } finally {
-      await rm(file, { force: true });
-    }
-  }
-
-  /** A leader's snapshot arrived: keep its db file where a restart finds it, then hand the message to Raft. */
-  private async receiveSnapshot(msg: Message, file: string): Promise<void> {
-    const index = msg.snapshot?.metadata.index ?? 0;
-    await rename(file, this.snapshotter.dbPath(index));
-    await fsyncDir(path.dirname(this.snapshotter.dbPath(index)));
-    this.logger.info({ index, from: msg.from.toString(16) }, 'received a snapshot from the leader');
-    this.loop.step(msg);
-  }
-
-  /**
-   * Raft persisted a leader's snapshot: restore the state machine in place from the db file that came with
-   * it. Watchers keep their IDs and catch up from their next revision (or get the compact revision).
-   */
+  /** Raft persisted a leader's snapshot: install it (in place), then catch the member's own view up. */
   private async applySnapshot(snapshot: Snapshot): Promise<void> {
-    const index = snapshot.metadata.index;
-    const dbPath = path.join(this.config.dataDir, 'member', 'db');
-    await this.backendBatcher.flush();
-    await restoreStateMachine(
-      this.sm,
-      dbPath,
-      () => replaceBackend(dbPath, this.snapshotter.dbPath(index)),
-      this.config.electionTimeoutMs,
-    );
+    await this.snapshots.install(snapshot);
     this.confState = snapshot.metadata.confState;
-    this.snapshotIndex = index;
-    this.appliedIndex = Math.max(this.appliedIndex, index);
+    this.appliedIndex = Math.max(this.appliedIndex, snapshot.metadata.index);
     for (const member of this.members.list()) {
       if (member.id !== this.memberId) this.transport.addPeer(member.id, member.peerUrls);
     }
     this.readIndex.onApplied(this.appliedIndex);
-    this.logger.info({ index, consistentIndex: this.consistentIndex }, 'installed the leader snapshot');
-  }
-
-  private async takeSnapshot(): Promise<void> {
-    const index = this.appliedIndex;
-    // The backend must hold everything up to `index` durably before the log behind it is released.
-    await this.backendBatcher.flush();
-    // Raft may already hold a newer snapshot: one from the leader, persisted while this member was still
-    // applying older entries and installed later in the apply chain. Ours is then out of date and not needed
-    // (etcd ignores ErrSnapOutOfDate the same way).
-    if (index <= this.raftStorage.snapshot().metadata.index) return;
-    const batch = this.backend.batch();
-    writeConsistentIndex(batch, index);
-    await batch.write({ sync: true });
-    const snapshot = this.raftStorage.createSnapshot(index, this.confState, Buffer.alloc(0));
-    // WAL mark first: a crash before the snapshot file is written leaves an older snapshot to start from,
-    // and the WAL still holds everything after it.
-    await this.wal.saveSnapshot({ index, term: snapshot.metadata.term });
-    await this.snapshotter.save(snapshot);
-    const compactTo = index - this.config.snapshotCatchUpEntries;
-    if (compactTo > this.raftStorage.firstIndex()) this.raftStorage.compact(compactTo);
-    await this.wal.releaseTo(index);
-    await this.snapshotter.releaseOlderThan(index);
-    this.snapshotIndex = index;
-    this.logger.info({ index, term: snapshot.metadata.term }, 'saved snapshot and compacted the raft log');
   }
 
   // ---- leadership and leases --------------------------------------------------------------------------
