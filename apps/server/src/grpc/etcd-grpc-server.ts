@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type WatchRequest__Output, etcdError, loadEtcdServices, toGrpcStatus } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
 import type { EtcdApis } from '@cairn/server';
-import { WatchSession } from '@cairn/server';
+import { WatchSession, toEtcdError } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { type RpcContext, requiresLeader, trackStream, unary } from './handlers';
 import { routeGrpcStreams } from '@cairn/server';
@@ -115,7 +115,15 @@ export function createEtcdGrpcServer(
         }
       });
       call.on('drain', () => node.watchable.retryVictims());
-      call.on('data', (req: WatchRequest__Output) => session.handle(req));
+      // An exception here would leave the process (an event handler): it ends this stream instead.
+      call.on('data', (req: WatchRequest__Output) => {
+        try {
+          session.handle(req);
+        } catch (err) {
+          session.close();
+          call.emit('error', toGrpcStatus(toEtcdError(err)));
+        }
+      });
       const finish = (): void => {
         stopLeaderWatch();
         session.close();

@@ -100,17 +100,23 @@ export class StorePort implements EtcdPort {
   }
 
   watch(ctx: CallContext, req: WatchRequest, sink: WatchSink, onEnd?: WatchEndListener): PortWatch {
-    this.checkContext(ctx);
     const { watchable } = this.driver;
     let cancelled = false;
     let stopLeaderWatch: (() => void) | undefined;
-    const id = watchable.watch(req, (response) => {
-      if (cancelled) return true;
-      const taken = sink(response);
-      // A compaction notice ends the watcher in the store.
-      if (response.compactRevision !== undefined && taken) stopLeaderWatch?.();
-      return taken;
-    });
+    let id: number;
+    try {
+      this.checkContext(ctx);
+      id = watchable.watch(req, (response) => {
+        if (cancelled) return true;
+        const taken = sink(response);
+        // A compaction notice ends the watcher in the store.
+        if (response.compactRevision !== undefined && taken) stopLeaderWatch?.();
+        return taken;
+      });
+    } catch (err) {
+      // Thrown to the caller as etcd's error (a closed store is "server stopped"), never an mvcc internal.
+      throw toEtcdError(err);
+    }
     const cancel = (): void => {
       if (cancelled) return;
       cancelled = true;
