@@ -63,7 +63,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
 
   // Audit archive (libs/audit): this member archives its own applied log (config and registry keys).
   const audit = AuditArchiver.start({
-    node,
+    port,
     logger,
     dbUrl: settings.auditDbUrl,
     sqlitePath: path.join(settings.dataDir, 'audit', 'audit.sqlite'),
@@ -104,7 +104,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const configCenter = new ConfigCenter({ node, apis, logger, audit });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
   // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
-  const registry = createRegistryFeature({ node, apis, logger, namingPrefix: settings.registryNamingPrefix });
+  const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });
   registry.addGrpcService(grpcServer);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 

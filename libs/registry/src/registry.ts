@@ -1,8 +1,8 @@
-// The registry's operations over the replicated KV of one member. Framework-free: the Nest controller,
-// the gRPC service and the health checker all call this.
-import type { CairnNode, EtcdApis, Logger } from '@cairn/server';
+// The registry's operations over the replicated KV of one member, through its EtcdPort only. Framework-free:
+// the Nest controller, the gRPC service and the health checker all call this.
+import { type EtcdPort, type KeyValue, type Logger, internalContext } from '@cairn/server';
 import { RegistryError } from './errors';
-import { Kv, type WireKv, deleteOp, modRevisionIs, putOp } from './kv';
+import { deleteOp, modRevisionIs, prefixRange, putOp } from './kv';
 import {
   CHECK_TYPES,
   DEFAULT_TTL,
@@ -26,11 +26,12 @@ import {
   isHealthy,
   namingValue,
 } from './model';
+import { InstanceViews, parseStored, tryParse } from './records';
 import { RegistryWatch, type RegistryWatchOptions, type RegistryWatchSink } from './watch';
 
 export interface RegistryOptions {
-  node: CairnNode;
-  apis: EtcdApis;
+  /** The member's in-process etcd port: every read, write, lease and watch goes through it. */
+  port: EtcdPort;
   logger?: Logger;
   /** Key root of instance records (default /cairn/registry/). */
   root?: string;
@@ -56,16 +57,39 @@ const MAX_ATTEMPTS = 5;
 
 export class Registry {
   readonly keys: RegistryKeys;
-  readonly kv: Kv;
-  readonly node: CairnNode;
+  readonly port: EtcdPort;
+  readonly views: InstanceViews;
+  readonly logger: Logger | undefined;
   private readonly now: () => number;
   private readonly watches = new Set<RegistryWatch>();
+  /** The registry's own calls: anonymous until the auth issue passes the caller's identity in. */
+  private readonly ctx = internalContext();
 
   constructor(readonly options: RegistryOptions) {
-    this.node = options.node;
-    this.kv = new Kv(options.apis);
+    this.port = options.port;
     this.keys = new RegistryKeys(options.root, options.namingPrefix);
     this.now = options.now ?? Date.now;
+    this.views = new InstanceViews(this.port, this.now);
+    this.logger = options.logger;
+  }
+
+  /** The current version of `key`, if any. */
+  private async getKv(key: string): Promise<KeyValue | undefined> {
+    return (await this.port.range(this.ctx, { key: Buffer.from(key) })).kvs[0];
+  }
+
+  private async prefix(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }> {
+    const { kvs, revision } = await this.port.range(this.ctx, prefixRange(prefix));
+    return { kvs, revision };
+  }
+
+  private async grant(ttl: number): Promise<bigint> {
+    return (await this.port.leaseGrant(this.ctx, { ttl })).id;
+  }
+
+  /** Revokes a lease that may already be gone. */
+  private async revoke(lease: bigint): Promise<void> {
+    await this.port.leaseRevoke(this.ctx, lease).catch(() => undefined);
   }
 
   // ---- writes ----
@@ -74,25 +98,21 @@ export class Registry {
     const ttl = validateRegister(input);
     const key = this.keys.instanceKey(input.namespace, input.service, input.id);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const { kv: existing } = await this.kv.get(key);
-      const previous = existing ? this.parseStored(existing) : undefined;
-      const previousLease = existing ? String(existing.lease) : '0';
+      const existing = await this.getKv(key);
+      const previous = existing ? parseStored(existing) : undefined;
+      const previousLease = existing?.lease ?? 0n;
       // Re-register with the same TTL while the lease lives: keep the lease (renew it); else a new one.
-      let lease: string;
+      let lease: bigint;
       let fresh = false;
       if (
         previous &&
         previous.ttl === ttl &&
-        previousLease !== '0' &&
-        this.node.leases.has(BigInt(previousLease))
+        previousLease !== 0n &&
+        (await this.port.leaseKeepAlive(this.ctx, previousLease)) > 0
       ) {
         lease = previousLease;
-        if ((await this.kv.keepAlive(lease)) <= 0) {
-          lease = await this.kv.grant(ttl);
-          fresh = true;
-        }
       } else {
-        lease = await this.kv.grant(ttl);
+        lease = await this.grant(ttl);
         fresh = true;
       }
       const check = input.check ? normalizeCheck(input.check) : null;
@@ -119,28 +139,28 @@ export class Registry {
               ? { status: 'warning', reason: 'awaiting the first health check', checked_at: '' }
               : { status: 'passing', reason: 'alive (lease kept)', checked_at: '' },
         registered_at: previous?.registered_at ?? new Date(this.now()).toISOString(),
-        lease,
+        lease: lease.toString(),
         ttl,
         check,
       };
       // One txn writes both keys, guarded by what was read: a concurrent register retries, nothing is
       // ever half-written.
-      const result = await this.kv.txn(
-        [modRevisionIs(key, existing ? Number(existing.mod_revision) : 0)],
-        [
+      const result = await this.port.txn(this.ctx, {
+        compare: [modRevisionIs(key, existing?.modRevision ?? 0)],
+        success: [
           putOp(key, JSON.stringify(record), lease),
           putOp(this.keys.namingKey(record.namespace, record.service, record.id), namingValue(record), lease),
         ],
-      );
+      });
       if (!result.succeeded) {
-        if (fresh) await this.kv.revoke(lease);
+        if (fresh) await this.revoke(lease);
         continue;
       }
-      if (fresh && previousLease !== '0' && previousLease !== lease) await this.kv.revoke(previousLease);
-      this.options.logger?.debug({ key, lease, ttl }, 'registry: instance registered');
+      if (fresh && previousLease !== 0n && previousLease !== lease) await this.revoke(previousLease);
+      this.logger?.debug({ key, lease: record.lease, ttl }, 'registry: instance registered');
       return {
-        instance: this.view(record, result.revision),
-        lease,
+        instance: await this.views.view(record, result.revision),
+        lease: record.lease,
         ttl,
         revision: String(result.revision),
       };
@@ -151,10 +171,9 @@ export class Registry {
   async heartbeat(ref: InstanceRef): Promise<HeartbeatResult> {
     validateRef(ref);
     const { stored, kv } = await this.load(ref);
-    const lease = String(kv.lease);
-    const ttl = await this.kv.keepAlive(lease);
+    const ttl = kv.lease === 0n ? 0 : await this.port.leaseKeepAlive(this.ctx, kv.lease);
     if (ttl <= 0) throw new RegistryError('not-found', `the lease of instance ${stored.id} has expired`);
-    return { lease, ttl };
+    return { lease: kv.lease.toString(), ttl };
   }
 
   async update(input: UpdateInput): Promise<RegistryInstance> {
@@ -195,15 +214,14 @@ export class Registry {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { stored, kv } = await this.load(ref);
       const record = change(structuredClone(stored));
-      const lease = String(kv.lease);
-      const result = await this.kv.txn(
-        [modRevisionIs(key, Number(kv.mod_revision))],
-        [
-          putOp(key, JSON.stringify(record), lease),
-          putOp(this.keys.namingKey(ref.namespace, ref.service, ref.id), namingValue(record), lease),
+      const result = await this.port.txn(this.ctx, {
+        compare: [modRevisionIs(key, kv.modRevision)],
+        success: [
+          putOp(key, JSON.stringify(record), kv.lease),
+          putOp(this.keys.namingKey(ref.namespace, ref.service, ref.id), namingValue(record), kv.lease),
         ],
-      );
-      if (result.succeeded) return this.view(record, result.revision);
+      });
+      if (result.succeeded) return this.views.view(record, result.revision);
     }
     throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
   }
@@ -212,13 +230,13 @@ export class Registry {
     validateRef(ref);
     const key = this.keys.instanceKey(ref.namespace, ref.service, ref.id);
     const { kv } = await this.load(ref);
-    const result = await this.kv.txn(
-      [modRevisionIs(key, Number(kv.mod_revision))],
-      [deleteOp(key), deleteOp(this.keys.namingKey(ref.namespace, ref.service, ref.id))],
-    );
+    const result = await this.port.txn(this.ctx, {
+      compare: [modRevisionIs(key, kv.modRevision)],
+      success: [deleteOp(key), deleteOp(this.keys.namingKey(ref.namespace, ref.service, ref.id))],
+    });
     if (!result.succeeded)
       throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
-    if (String(kv.lease) !== '0') await this.kv.revoke(String(kv.lease));
+    if (kv.lease !== 0n) await this.revoke(kv.lease);
     return { revision: String(result.revision) };
   }
 
@@ -227,11 +245,11 @@ export class Registry {
   async get(ref: InstanceRef): Promise<RegistryInstance> {
     validateRef(ref);
     const { stored, kv } = await this.load(ref);
-    return this.view(stored, Number(kv.mod_revision));
+    return this.views.view(stored, kv.modRevision);
   }
 
   async listNamespaces(): Promise<string[]> {
-    const { kvs } = await this.kv.prefix(this.keys.root);
+    const { kvs } = await this.prefix(this.keys.root);
     const names = new Set<string>();
     for (const kv of kvs) {
       const parts = this.keys.parse(kv.key.toString());
@@ -242,10 +260,10 @@ export class Registry {
 
   async listServices(namespace: string): Promise<ListServicesResult> {
     validateName('namespace', namespace);
-    const { kvs, revision } = await this.kv.prefix(this.keys.namespacePrefix(namespace));
+    const { kvs, revision } = await this.prefix(this.keys.namespacePrefix(namespace));
     const services = new Map<string, { healthy: number; total: number }>();
     for (const kv of kvs) {
-      const record = this.tryParse(kv);
+      const record = tryParse(kv);
       if (!record) continue;
       const entry = services.get(record.service) ?? { healthy: 0, total: 0 };
       entry.total++;
@@ -270,13 +288,13 @@ export class Registry {
     if (filter.health !== undefined && !HEALTH_STATUSES.includes(filter.health)) {
       throw new RegistryError('invalid', `health must be one of ${HEALTH_STATUSES.join(', ')}`);
     }
-    const { kvs, revision } = await this.kv.prefix(this.keys.servicePrefix(namespace, service));
-    const instances: RegistryInstance[] = [];
+    const { kvs, revision } = await this.prefix(this.keys.servicePrefix(namespace, service));
+    const records: { record: StoredInstance; modRevision: number }[] = [];
     for (const kv of kvs) {
-      const record = this.tryParse(kv);
-      if (!record || !matches(record, filter)) continue;
-      instances.push(this.view(record, Number(kv.mod_revision)));
+      const record = tryParse(kv);
+      if (record && matches(record, filter)) records.push({ record, modRevision: kv.modRevision });
     }
+    const instances: RegistryInstance[] = await this.views.views(records);
     return { instances, revision: String(revision) };
   }
 
@@ -296,10 +314,10 @@ export class Registry {
 
   // ---- records ----
 
-  private async load(ref: InstanceRef): Promise<{ stored: StoredInstance; kv: WireKv }> {
+  private async load(ref: InstanceRef): Promise<{ stored: StoredInstance; kv: KeyValue }> {
     const key = this.keys.instanceKey(ref.namespace, ref.service, ref.id);
-    const { kv } = await this.kv.get(key);
-    const stored = kv ? this.tryParse(kv) : undefined;
+    const kv = await this.getKv(key);
+    const stored = kv ? tryParse(kv) : undefined;
     if (!kv || !stored) {
       throw new RegistryError(
         'not-found',
@@ -307,37 +325,6 @@ export class Registry {
       );
     }
     return { stored, kv };
-  }
-
-  parseStored(kv: WireKv): StoredInstance {
-    return JSON.parse(kv.value.toString()) as StoredInstance;
-  }
-
-  tryParse(kv: WireKv): StoredInstance | undefined {
-    try {
-      const record = this.parseStored(kv);
-      return typeof record === 'object' && record !== null && typeof record.id === 'string'
-        ? record
-        : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The API view of a stored record: adds last_heartbeat (from the lease) and mod_revision. */
-  view(record: StoredInstance, modRevision: number): RegistryInstance {
-    return { ...record, last_heartbeat: this.lastHeartbeat(record.lease), mod_revision: String(modRevision) };
-  }
-
-  /**
-   * When the lease was last renewed: now − (granted − remaining) seconds. Exact (to the second) on the
-   * leader, which tracks expiries; on a follower it reflects the last lease checkpoint.
-   */
-  private lastHeartbeat(lease: string): string {
-    if (!lease || lease === '0') return '';
-    const info = this.node.leases.timeToLive(BigInt(lease), false);
-    if (!info) return '';
-    return new Date(this.now() - Math.max(0, info.grantedTtl - info.ttl) * 1000).toISOString();
   }
 }
 

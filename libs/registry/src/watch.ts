@@ -1,11 +1,22 @@
 // A registry watch of one service (or a whole namespace): an initial snapshot at revision R, then every
 // change after R as added/updated/removed events, each carrying its revision. Started from a revision it
 // replays the changes since then; if that revision was compacted it sends a fresh snapshot instead of
-// failing (the subscriber replaces its list).
-import type { CairnNode } from '@cairn/server';
-import { prefixEnd } from './kv';
-import type { RegistryInstance, RegistryWatchEvent } from './model';
-import type { Registry } from './registry';
+// failing (the subscriber replaces its list). It watches through the member's EtcdPort, so it lives across
+// a snapshot install (the port's watcher catches up, or reports a compaction: a fresh snapshot then).
+//
+// Events leave in revision order: each store response is turned into events (the lease lookups of
+// last_heartbeat are async) one after another on a queue. When the queue is long the watch refuses the
+// store's response, which keeps it and offers it again: nothing is lost, memory stays bounded.
+import {
+  type EtcdPort,
+  type Logger,
+  type PortWatch,
+  type WatchResponse,
+  internalContext,
+} from '@cairn/server';
+import { prefixRange } from './kv';
+import type { RegistryInstance, RegistryKeys, RegistryWatchEvent } from './model';
+import { type InstanceViews, tryParse } from './records';
 
 export interface RegistryWatchOptions {
   namespace: string;
@@ -17,35 +28,48 @@ export interface RegistryWatchOptions {
 
 export type RegistryWatchSink = (event: RegistryWatchEvent) => void;
 
-type StoreSink = Parameters<CairnNode['watchable']['watch']>[1];
-type StoreResponse = Parameters<StoreSink>[0];
+/** What a watch needs of the registry (not the Registry itself: registry.ts builds watches). */
+export interface RegistryWatchSource {
+  readonly port: EtcdPort;
+  readonly keys: RegistryKeys;
+  readonly views: InstanceViews;
+  readonly logger?: Logger;
+}
+
+/** Store responses queued for conversion above which the watch refuses more (they wait in the store). */
+const MAX_QUEUED = 64;
 
 export class RegistryWatch {
-  private storeId?: number;
+  private watcher?: PortWatch;
+  /** Bumped by every port watch started or ended, so a sink of an earlier one is ignored. */
+  private generation = 0;
   private closed = false;
   private readonly prefix: string;
+  private readonly ctx = internalContext();
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly source: RegistryWatchSource,
     private readonly options: RegistryWatchOptions,
     private readonly sink: RegistryWatchSink,
     private readonly onClose: () => void,
   ) {
     this.prefix = options.service
-      ? registry.keys.servicePrefix(options.namespace, options.service)
-      : registry.keys.namespacePrefix(options.namespace);
+      ? source.keys.servicePrefix(options.namespace, options.service)
+      : source.keys.namespacePrefix(options.namespace);
   }
 
   start(): void {
     const start = this.options.startRevision ?? 0;
     if (start > 0) this.subscribe(start);
-    else void this.snapshot();
+    else this.enqueue(() => this.snapshot());
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.cancelStoreWatch();
+    this.cancelPortWatch();
     this.onClose();
   }
 
@@ -53,92 +77,97 @@ export class RegistryWatch {
     return this.closed;
   }
 
-  private cancelStoreWatch(): void {
-    if (this.storeId !== undefined) {
-      try {
-        this.registry.node.watchable.cancel(this.storeId);
-      } catch {
-        // store closed
-      }
-      this.storeId = undefined;
-    }
+  private cancelPortWatch(): void {
+    this.generation++;
+    this.watcher?.cancel();
+    this.watcher = undefined;
+  }
+
+  /** Runs `step` after every step queued before it; a failing step ends the watch. */
+  private enqueue(step: () => Promise<void>): void {
+    this.queued++;
+    this.queue = this.queue
+      .then(() => (this.closed ? undefined : step()))
+      .catch((err: unknown) => {
+        this.source.logger?.warn({ err, prefix: this.prefix }, 'registry: watch failed; closing it');
+        this.close();
+      })
+      .finally(() => {
+        this.queued--;
+      });
   }
 
   private async snapshot(): Promise<void> {
-    try {
-      const { kvs, revision } = await this.registry.kv.prefix(this.prefix);
-      if (this.closed) return;
-      const instances: RegistryInstance[] = [];
-      for (const kv of kvs) {
-        const record = this.registry.tryParse(kv);
-        if (record && this.registry.keys.parse(kv.key.toString())) {
-          instances.push(this.registry.view(record, Number(kv.mod_revision)));
-        }
+    const result = await this.source.port.range(this.ctx, prefixRange(this.prefix));
+    if (this.closed) return;
+    const records = [];
+    for (const kv of result.kvs) {
+      const record = tryParse(kv);
+      if (record && this.source.keys.parse(kv.key.toString())) {
+        records.push({ record, modRevision: kv.modRevision });
       }
-      this.sink({ type: 'snapshot', revision: String(revision), instances });
-      this.subscribe(revision + 1);
-    } catch (err) {
-      this.registry.options.logger?.warn({ err, prefix: this.prefix }, 'registry: watch snapshot failed');
-      this.close();
     }
+    const instances = await this.source.views.views(records);
+    if (this.closed) return;
+    this.sink({ type: 'snapshot', revision: String(result.revision), instances });
+    this.subscribe(result.revision + 1);
   }
 
   private subscribe(from: number): void {
     if (this.closed) return;
-    this.storeId = this.registry.node.watchable.watch(
-      {
-        key: Buffer.from(this.prefix),
-        rangeEnd: prefixEnd(this.prefix),
-        startRevision: from,
-        prevKv: true,
+    this.cancelPortWatch();
+    const generation = this.generation;
+    this.watcher = this.source.port.watch(
+      this.ctx,
+      { ...prefixRange(this.prefix), startRevision: from, prevKv: true },
+      (response) => this.receive(generation, response),
+      (error) => {
+        if (generation !== this.generation) return;
+        this.source.logger?.warn({ err: error, prefix: this.prefix }, 'registry: watch ended');
+        this.close();
       },
-      (response) => this.deliver(response),
     );
   }
 
-  private deliver(response: StoreResponse): boolean {
-    if (this.closed) return true;
+  private receive(generation: number, response: WatchResponse): boolean {
+    if (this.closed || generation !== this.generation) return true;
     if (response.compactRevision !== undefined) {
-      // The revision to resume from is gone: start over with a snapshot.
-      this.cancelStoreWatch();
-      void this.snapshot();
+      // The revision to resume from is gone (the port ended its watcher): start over with a snapshot.
+      this.cancelPortWatch();
+      this.enqueue(() => this.snapshot());
       return true;
     }
-    for (const event of response.events) {
-      const key = event.kv.key.toString();
-      const parts = this.registry.keys.parse(key);
-      if (!parts) continue;
-      const revision = event.kv.modRevision;
-      if (event.type === 'put') {
-        const record = this.registry.tryParse({
-          ...event.kv,
-          create_revision: event.kv.createRevision,
-          mod_revision: revision,
-          version: event.kv.version,
-          lease: event.kv.lease.toString(),
-        });
-        if (!record) continue;
-        this.sink({
-          type: event.kv.createRevision === revision ? 'added' : 'updated',
-          revision: String(revision),
-          instance: this.registry.view(record, revision),
-        });
-      } else {
-        const previous = event.prevKv
-          ? this.registry.tryParse({
-              ...event.prevKv,
-              create_revision: event.prevKv.createRevision,
-              mod_revision: event.prevKv.modRevision,
-              version: event.prevKv.version,
-              lease: event.prevKv.lease.toString(),
-            })
-          : undefined;
-        const instance: RegistryInstance = previous
-          ? { ...previous, last_heartbeat: '', mod_revision: String(revision) }
-          : ({ ...parts, mod_revision: String(revision) } as RegistryInstance);
-        this.sink({ type: 'removed', revision: String(revision), instance });
-      }
-    }
+    if (this.queued >= MAX_QUEUED) return false; // kept by the store and offered again
+    this.enqueue(() => this.deliver(response));
     return true;
+  }
+
+  private async deliver(response: WatchResponse): Promise<void> {
+    const events = await Promise.all(response.events.map((event) => this.toEvent(event)));
+    for (const event of events) {
+      if (this.closed) return;
+      if (event) this.sink(event);
+    }
+  }
+
+  private async toEvent(event: WatchResponse['events'][number]): Promise<RegistryWatchEvent | undefined> {
+    const parts = this.source.keys.parse(event.kv.key.toString());
+    if (!parts) return undefined;
+    const revision = event.kv.modRevision;
+    if (event.type === 'put') {
+      const record = tryParse(event.kv);
+      if (!record) return undefined;
+      return {
+        type: event.kv.createRevision === revision ? 'added' : 'updated',
+        revision: String(revision),
+        instance: await this.source.views.view(record, revision),
+      };
+    }
+    const previous = event.prevKv ? tryParse(event.prevKv) : undefined;
+    const instance: RegistryInstance = previous
+      ? { ...previous, last_heartbeat: '', mod_revision: String(revision) }
+      : // Without the previous record only the key's parts are known.
+        ({ ...parts, mod_revision: String(revision) } as RegistryInstance);
+    return { type: 'removed', revision: String(revision), instance };
   }
 }

@@ -1,11 +1,12 @@
-// The registry core over a real in-process single-member CairnNode (temp data dir): keys and naming
-// values, validation, one-txn registration, idempotent re-register, the watch's snapshot/events/compaction
+// The registry core over a LocalEtcdPort (the member's state machine without Raft, on a temp LevelDB dir,
+// with a manual lease clock): keys and naming values, validation, one-txn registration, idempotent
+// re-register, heartbeat, deregister, lists, TTL expiry, the watch's snapshot/events/resume/compaction
 // re-snapshot, and the health checker's flap damping with injected probes.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CairnNode, type NodeConfig, createEtcdApis, silentLogger } from '@cairn/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { LocalEtcdPort, internalContext } from '@cairn/server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   HealthChecker,
   Registry,
@@ -22,37 +23,54 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startRegistry(): Promise<Registry> {
+interface Fixture {
+  registry: Registry;
+  local: LocalEtcdPort;
+  /** Moves the lease clock (ms). */
+  advance(ms: number): void;
+}
+
+async function startRegistry(): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-registry-'));
-  const url = 'http://127.0.0.1:12390';
-  const config: NodeConfig = {
-    name: 'r1',
-    dataDir: dir,
-    initialCluster: [{ name: 'r1', peerUrls: [url] }],
-    initialClusterState: 'new',
-    initialClusterToken: 'registry-test',
-    advertisePeerUrls: [url],
-    advertiseClientUrls: ['http://127.0.0.1:12389'],
-    heartbeatIntervalMs: 20,
-    electionTimeoutMs: 200,
-    snapshotCount: 10_000,
-    snapshotCatchUpEntries: 10,
-    quotaBackendBytes: 2 * 1024 * 1024 * 1024,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    maxTxnOps: 128,
-    autoCompactionMode: 'periodic',
-    autoCompactionRetention: '0',
-    logger: silentLogger,
-  };
-  const node = await CairnNode.start(config);
-  const registry = new Registry({ node, apis: createEtcdApis(node, 128) });
+  let now = 1_000_000;
+  const local = await LocalEtcdPort.open({ dataDir: dir, leaseClock: { now: () => now } });
+  const registry = new Registry({ port: local.port });
   cleanups.push(async () => {
     registry.close();
-    await node.close();
+    await local.close();
     await rm(dir, { recursive: true, force: true });
   });
-  for (let i = 0; i < 200 && !node.isLeader(); i++) await new Promise((r) => setTimeout(r, 20));
-  return registry;
+  return {
+    registry,
+    local,
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+const ctx = internalContext();
+
+async function getKv(local: LocalEtcdPort, key: string) {
+  return (await local.port.range(ctx, { key: Buffer.from(key) })).kvs[0];
+}
+
+/** Collects a watch's events; `next(n)` waits (bounded) until n have arrived. */
+function collect(registry: Registry, options: Parameters<Registry['watch']>[0]) {
+  const events: RegistryWatchEvent[] = [];
+  const watch = registry.watch(options, (e) => events.push(e));
+  const next = async (n: number) => {
+    await vi.waitFor(
+      () => {
+        if (events.length < n) {
+          throw new Error(`expected ${n} watch events, saw ${JSON.stringify(events.map((e) => e.type))}`);
+        }
+      },
+      { timeout: 3000, interval: 5 },
+    );
+    return events;
+  };
+  return { events, watch, next };
 }
 
 const input = (id: string, extra: object = {}) => ({
@@ -125,16 +143,16 @@ describe('validation', () => {
   });
 });
 
-describe('registry over a node', () => {
+describe('registry over an EtcdPort', () => {
   it('registers both keys in one revision on the lease; re-register keeps the lease; deregister removes both', async () => {
-    const registry = await startRegistry();
+    const { registry, local } = await startRegistry();
     const first = await registry.register({ ...input('o1'), ttl: 30 });
-    const record = await registry.kv.get('/cairn/registry/default/orders/o1');
-    const naming = await registry.kv.get('/cairn/naming/orders/o1');
-    expect(String(record.kv!.lease)).toBe(first.lease);
-    expect(String(naming.kv!.lease)).toBe(first.lease);
-    expect(Number(record.kv!.mod_revision)).toBe(Number(first.revision));
-    expect(Number(naming.kv!.mod_revision)).toBe(Number(first.revision));
+    const record = await getKv(local, '/cairn/registry/default/orders/o1');
+    const naming = await getKv(local, '/cairn/naming/orders/o1');
+    expect(record!.lease.toString()).toBe(first.lease);
+    expect(naming!.lease.toString()).toBe(first.lease);
+    expect(record!.modRevision).toBe(Number(first.revision));
+    expect(naming!.modRevision).toBe(Number(first.revision));
 
     const again = await registry.register({ ...input('o1'), ttl: 30, tags: ['x'] });
     expect(again.lease).toBe(first.lease);
@@ -142,23 +160,88 @@ describe('registry over a node', () => {
     expect(again.instance.tags).toEqual(['x']);
 
     await registry.deregister({ namespace: 'default', service: 'orders', id: 'o1' });
-    expect((await registry.kv.get('/cairn/registry/default/orders/o1')).kv).toBeUndefined();
-    expect((await registry.kv.get('/cairn/naming/orders/o1')).kv).toBeUndefined();
-    expect(registry.node.leases.has(BigInt(first.lease))).toBe(false);
+    expect(await getKv(local, '/cairn/registry/default/orders/o1')).toBeUndefined();
+    expect(await getKv(local, '/cairn/naming/orders/o1')).toBeUndefined();
+    expect(await local.port.leaseTimeToLive(ctx, BigInt(first.lease))).toBeUndefined();
     await expect(registry.get({ namespace: 'default', service: 'orders', id: 'o1' })).rejects.toMatchObject({
       kind: 'not-found',
     });
   });
 
-  it('watch: snapshot, then added/updated/removed; a compacted start revision gets a snapshot', async () => {
-    const registry = await startRegistry();
+  it('re-register with another TTL moves the instance to a new lease and revokes the old one', async () => {
+    const { registry, local } = await startRegistry();
+    const first = await registry.register({ ...input('o1'), ttl: 30 });
+    const second = await registry.register({ ...input('o1'), ttl: 60 });
+    expect(second.lease).not.toBe(first.lease);
+    expect(await local.port.leaseTimeToLive(ctx, BigInt(first.lease))).toBeUndefined();
+    expect((await getKv(local, '/cairn/registry/default/orders/o1'))!.lease.toString()).toBe(second.lease);
+  });
+
+  it('heartbeat renews the lease and last_heartbeat follows it; a missing instance is not-found', async () => {
+    const { registry, advance } = await startRegistry();
+    const registered = await registry.register({ ...input('o1'), ttl: 10 });
+    const ref = { namespace: 'default', service: 'orders', id: 'o1' };
+    expect(registered.instance.last_heartbeat).not.toBe('');
+    advance(4000);
+    const before = await registry.get(ref);
+    // 4 s of the 10 s TTL are used up: the last heartbeat was 4 s ago (wall clock, to the second).
+    expect(Date.now() - Date.parse(before.last_heartbeat)).toBeGreaterThanOrEqual(3000);
+    const beat = await registry.heartbeat(ref);
+    expect(beat).toEqual({ lease: registered.lease, ttl: 10 });
+    const after = await registry.get(ref);
+    expect(Math.abs(Date.now() - Date.parse(after.last_heartbeat))).toBeLessThan(1500);
+    await expect(registry.heartbeat({ ...ref, id: 'nope' })).rejects.toMatchObject({ kind: 'not-found' });
+  });
+
+  it('lists namespaces, services (with healthy counts) and instances with filters', async () => {
+    const { registry } = await startRegistry();
+    await registry.register(input('o1', { tags: ['blue'], zone: 'z1' }));
+    await registry.register(input('o2', { tags: ['green'], zone: 'z2' }));
+    await registry.register({ ...input('p1'), service: 'payments' });
+    await registry.register({ ...input('x1'), namespace: 'prod' });
+    await registry.update({ namespace: 'default', service: 'orders', id: 'o2', status: 'DOWN' });
+
+    expect(await registry.listNamespaces()).toEqual(['default', 'prod']);
+    const services = await registry.listServices('default');
+    expect(services.services.map((s) => [s.name, s.total])).toEqual([
+      ['orders', 2],
+      ['payments', 1],
+    ]);
+    const all = await registry.listInstances('default', 'orders');
+    expect(all.instances.map((i) => i.id)).toEqual(['o1', 'o2']);
+    expect(all.instances.every((i) => i.last_heartbeat !== '')).toBe(true);
+    expect(Number(all.revision)).toBeGreaterThanOrEqual(Number(all.instances[1]!.mod_revision));
+    expect(
+      (await registry.listInstances('default', 'orders', { tag: 'blue' })).instances.map((i) => i.id),
+    ).toEqual(['o1']);
+    expect(
+      (await registry.listInstances('default', 'orders', { zone: 'z2' })).instances.map((i) => i.id),
+    ).toEqual(['o2']);
+  });
+
+  it('an instance whose lease runs out disappears (both keys) and its watchers hear "removed"', async () => {
+    const { registry, local, advance } = await startRegistry();
+    await registry.register({ ...input('o1'), ttl: 5 });
+    await registry.register({ ...input('o2'), ttl: 60 });
+    const { next } = collect(registry, { namespace: 'default', service: 'orders' });
+    await next(1);
+    advance(3000);
+    expect(await local.expireLeases()).toEqual([]);
+    await registry.heartbeat({ namespace: 'default', service: 'orders', id: 'o2' });
+    advance(2500);
+    expect(await local.expireLeases()).toHaveLength(1);
+    const events = await next(2);
+    expect(events[1]).toMatchObject({ type: 'removed', instance: { id: 'o1' } });
+    expect(await getKv(local, '/cairn/naming/orders/o1')).toBeUndefined();
+    const left = await registry.listInstances('default', 'orders');
+    expect(left.instances.map((i) => i.id)).toEqual(['o2']);
+  });
+
+  it('watch: snapshot, then added/updated/removed in revision order', async () => {
+    const { registry } = await startRegistry();
     await registry.register(input('o1'));
-    const events: RegistryWatchEvent[] = [];
-    const watch = registry.watch({ namespace: 'default', service: 'orders' }, (e) => events.push(e));
-    const waitEvents = async (n: number) => {
-      for (let i = 0; i < 100 && events.length < n; i++) await new Promise((r) => setTimeout(r, 10));
-    };
-    await waitEvents(1);
+    const { watch, next } = collect(registry, { namespace: 'default', service: 'orders' });
+    await next(1);
     const added = await registry.register(input('o2'));
     const updated = await registry.update({
       namespace: 'default',
@@ -167,7 +250,7 @@ describe('registry over a node', () => {
       status: 'DRAINING',
     });
     const removed = await registry.deregister({ namespace: 'default', service: 'orders', id: 'o2' });
-    await waitEvents(4);
+    const events = await next(4);
     watch.close();
     expect(events.map((e) => [e.type, e.revision])).toEqual([
       ['snapshot', String(Number(added.revision) - 1)],
@@ -175,20 +258,48 @@ describe('registry over a node', () => {
       ['updated', updated.mod_revision],
       ['removed', removed.revision],
     ]);
+    expect(events[0]!.instances!.map((i) => i.id)).toEqual(['o1']);
+    expect(events[1]!.instance!.last_heartbeat).not.toBe('');
+  });
 
-    await registry.options.apis.kv.compact({ revision: removed.revision, physical: false });
-    const late: RegistryWatchEvent[] = [];
-    const resumed = registry.watch({ namespace: 'default', service: 'orders', startRevision: 2 }, (e) =>
-      late.push(e),
-    );
-    for (let i = 0; i < 100 && late.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
-    resumed.close();
-    expect(late[0]!.type).toBe('snapshot');
-    expect(late[0]!.instances!.map((i) => i.id)).toEqual(['o1']);
+  it('watch resumed from a revision replays exactly the changes since then', async () => {
+    const { registry } = await startRegistry();
+    const r1 = await registry.register(input('o1'));
+    const r2 = await registry.register(input('o2'));
+    const r3 = await registry.deregister({ namespace: 'default', service: 'orders', id: 'o1' });
+    const { events, next } = collect(registry, {
+      namespace: 'default',
+      service: 'orders',
+      startRevision: Number(r1.revision) + 1,
+    });
+    await next(2);
+    const r4 = await registry.register(input('o3'));
+    await next(3);
+    expect(events.map((e) => [e.type, e.revision, e.instance?.id])).toEqual([
+      ['added', r2.revision, 'o2'],
+      ['removed', r3.revision, 'o1'],
+      ['added', r4.revision, 'o3'],
+    ]);
+  });
+
+  it('a watch whose start revision was compacted gets a fresh snapshot, then changes', async () => {
+    const { registry, local } = await startRegistry();
+    await registry.register(input('o1'));
+    const r2 = await registry.register(input('o2'));
+    const removed = await registry.deregister({ namespace: 'default', service: 'orders', id: 'o2' });
+    await local.compact(Number(removed.revision));
+    const { events, next } = collect(registry, { namespace: 'default', service: 'orders', startRevision: 2 });
+    await next(1);
+    expect(events[0]!.type).toBe('snapshot');
+    expect(events[0]!.instances!.map((i) => i.id)).toEqual(['o1']);
+    expect(Number(events[0]!.revision)).toBeGreaterThan(Number(r2.revision));
+    const later = await registry.register(input('o4'));
+    await next(2);
+    expect(events[1]).toMatchObject({ type: 'added', revision: later.revision, instance: { id: 'o4' } });
   });
 
   it('health checker: warning on the first failure, critical after N, passing after M successes', async () => {
-    const registry = await startRegistry();
+    const { registry } = await startRegistry();
     const results: boolean[] = [true, true, false, false, false, true, true];
     const checker = new HealthChecker(registry, {
       probes: {

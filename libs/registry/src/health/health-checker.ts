@@ -2,15 +2,14 @@
 // check (a range of the registry root, then a watch), probes each on its interval, damps flapping
 // (failures_before_critical, successes_before_passing), writes the instance's health when it changes,
 // and deregisters an instance that stayed critical for deregister_critical_after_ms. On losing
-// leadership it stops; the new leader starts from the health stored in the records.
-import type { CairnNode, Logger } from '@cairn/server';
-import { prefixEnd } from '../kv';
+// leadership it stops; the new leader starts from the health stored in the records. Leadership, the range
+// and the watch all come from the member's EtcdPort (registry.port).
+import { type Logger, type PortWatch, type WatchResponse, internalContext } from '@cairn/server';
+import { prefixRange } from '../kv';
 import type { HealthCheckSpec, HealthStatus, StoredInstance } from '../model';
+import { tryParse } from '../records';
 import type { Registry } from '../registry';
 import { DEFAULT_PROBES, type Probe } from './probes';
-
-type StoreSink = Parameters<CairnNode['watchable']['watch']>[1];
-type StoreResponse = Parameters<StoreSink>[0];
 
 interface CheckState {
   key: string;
@@ -32,7 +31,7 @@ export interface HealthCheckerOptions {
 export class HealthChecker {
   private readonly checks = new Map<string, CheckState>();
   private running = false;
-  private storeId?: number;
+  private watcher?: PortWatch;
   private stopLeaderListener?: () => void;
   private generation = 0;
   private readonly probes: Record<HealthCheckSpec['type'], Probe>;
@@ -48,7 +47,7 @@ export class HealthChecker {
 
   /** Follows leadership: checks run while this member leads. */
   start(): void {
-    this.stopLeaderListener = this.registry.node.onLeaderChange(() => this.sync());
+    this.stopLeaderListener = this.registry.port.member.onLeaderChange(() => this.sync());
     this.sync();
   }
 
@@ -67,7 +66,7 @@ export class HealthChecker {
   }
 
   private sync(): void {
-    const leader = this.registry.node.isLeader();
+    const leader = this.registry.port.member.isLeader();
     if (leader && !this.running) void this.startChecks();
     else if (!leader && this.running) this.stopChecks();
   }
@@ -78,11 +77,16 @@ export class HealthChecker {
     this.options.logger?.info({}, 'registry: this member leads; health checks start');
     try {
       const root = this.registry.keys.root;
-      const { kvs, revision } = await this.registry.kv.prefix(root, true);
+      const ctx = internalContext();
+      const { kvs, revision } = await this.registry.port.range(ctx, {
+        ...prefixRange(root),
+        serializable: true,
+      });
       if (generation !== this.generation) return;
-      for (const kv of kvs) this.upsert(kv.key.toString(), this.registry.tryParse(kv));
-      this.storeId = this.registry.node.watchable.watch(
-        { key: Buffer.from(root), rangeEnd: prefixEnd(root), startRevision: revision + 1 },
+      for (const kv of kvs) this.upsert(kv.key.toString(), tryParse(kv));
+      this.watcher = this.registry.port.watch(
+        ctx,
+        { ...prefixRange(root), startRevision: revision + 1 },
         (response) => this.onChanges(response, generation),
       );
     } catch (err) {
@@ -98,19 +102,13 @@ export class HealthChecker {
     if (this.running) this.options.logger?.info({}, 'registry: health checks stop (not the leader)');
     this.running = false;
     this.generation++;
-    if (this.storeId !== undefined) {
-      try {
-        this.registry.node.watchable.cancel(this.storeId);
-      } catch {
-        // store closed
-      }
-      this.storeId = undefined;
-    }
+    this.watcher?.cancel();
+    this.watcher = undefined;
     for (const state of this.checks.values()) clearTimeout(state.timer);
     this.checks.clear();
   }
 
-  private onChanges(response: StoreResponse, generation: number): boolean {
+  private onChanges(response: WatchResponse, generation: number): boolean {
     if (generation !== this.generation) return true;
     if (response.compactRevision !== undefined) {
       // Missed changes: rebuild from a fresh range.
@@ -120,19 +118,7 @@ export class HealthChecker {
     }
     for (const event of response.events) {
       const key = event.kv.key.toString();
-      if (event.type === 'delete') this.upsert(key, undefined);
-      else
-        this.upsert(
-          key,
-          this.registry.tryParse({
-            key: event.kv.key,
-            value: event.kv.value,
-            create_revision: event.kv.createRevision,
-            mod_revision: event.kv.modRevision,
-            version: event.kv.version,
-            lease: event.kv.lease.toString(),
-          }),
-        );
+      this.upsert(key, event.type === 'delete' ? undefined : tryParse(event.kv));
     }
     return true;
   }
