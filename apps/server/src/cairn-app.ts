@@ -101,7 +101,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   logger.info({ oneFlushAnswers: oneFlush }, 'unary KV answers: one HTTP/2 flush each when true');
   const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
-  const configCenter = new ConfigCenter({ node, apis, logger, audit });
+  const configCenter = new ConfigCenter({ port, logger, audit });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
   // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
   const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });

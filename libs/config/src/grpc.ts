@@ -2,6 +2,7 @@
 // ConfigCenter. Errors: ConfigError kinds map to gRPC codes (errors.ts); a publish conflict is ABORTED
 // with the trailer `cairn-conflict` holding JSON {expectedRevision, currentRevision, base, current}.
 import * as grpc from '@grpc/grpc-js';
+import { ANONYMOUS, type CallContext } from '@cairn/server';
 import {
   type ConfigHandlers,
   type ConfigItemRef__Output,
@@ -9,7 +10,8 @@ import {
   loadEtcdServices,
   toGrpcStatus,
 } from '@cairn/api';
-import type { ConfigCenter, ItemRef } from './config-center';
+import type { ItemRef } from './checks';
+import type { ConfigCenter } from './config-center';
 import { ConfigError, GRPC_CODE } from './errors';
 import type {
   AppliedItem,
@@ -37,9 +39,21 @@ function grpcError(err: unknown): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: (err as Error)?.message ?? String(err) };
 }
 
-function unary<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+/**
+ * The port context of one gRPC call: anonymous until authentication fills it, with the call's deadline,
+ * and cancelled when the client cancels (a write already proposed still applies).
+ */
+function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return { identity: ANONYMOUS, signal: abort.signal, deadline: Number.isFinite(ms) ? ms : undefined };
+}
+
+function unary<Req, Res>(fn: (req: Req, ctx: CallContext) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    fn(call.request).then(
+    fn(call.request, callContext(call)).then(
       (res) => callback(null, res),
       (err: unknown) => callback(grpcError(err) as grpc.ServiceError),
     );
@@ -156,109 +170,134 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
   const pkg = loadEtcdServices();
   const open = new Set<() => void>();
   const handlers: ConfigHandlers = {
-    GetItem: unary(async (req) => itemMsg(await config.getItem(refOf(req.ref)))),
-    ListItems: unary(async (req) => ({
-      items: (await config.listItems(req.namespace, req.app)).map(itemMsg),
+    GetItem: unary(async (req, ctx) => itemMsg(await config.getItem(refOf(req.ref), ctx))),
+    ListItems: unary(async (req, ctx) => ({
+      items: (await config.listItems(req.namespace, req.app, ctx)).map(itemMsg),
     })),
-    PutItem: unary(async (req) =>
+    PutItem: unary(async (req, ctx) =>
       itemMsg(
-        await config.putItem(refOf(req.ref), {
-          format: req.format || undefined,
-          description: req.description,
-          schema: req.schema,
-        }),
+        await config.putItem(
+          refOf(req.ref),
+          {
+            format: req.format || undefined,
+            description: req.description,
+            schema: req.schema,
+          },
+          ctx,
+        ),
       ),
     ),
-    DeleteItem: unary(async (req) => ({ deleted: await config.deleteItem(refOf(req.ref)) })),
-    SaveDraft: unary(async (req) =>
+    DeleteItem: unary(async (req, ctx) => ({ deleted: await config.deleteItem(refOf(req.ref), '', ctx) })),
+    SaveDraft: unary(async (req, ctx) =>
       draftMsg(
-        await config.saveDraft(refOf(req.ref), {
-          content: req.content,
-          author: req.author,
-          baseRevision: int(req.base_revision),
-        }),
+        await config.saveDraft(
+          refOf(req.ref),
+          {
+            content: req.content,
+            author: req.author,
+            baseRevision: int(req.base_revision),
+          },
+          ctx,
+        ),
       ),
     ),
-    GetDraft: unary(async (req) => draftMsg(await config.getDraft(refOf(req.ref)))),
-    DiscardDraft: unary(async (req) => ({ discarded: await config.discardDraft(refOf(req.ref)) })),
-    Validate: unary(async (req) => {
-      const issues = await config.validate(refOf(req.ref), req.content, req.format || undefined);
+    GetDraft: unary(async (req, ctx) => draftMsg(await config.getDraft(refOf(req.ref), ctx))),
+    DiscardDraft: unary(async (req, ctx) => ({ discarded: await config.discardDraft(refOf(req.ref), ctx) })),
+    Validate: unary(async (req, ctx) => {
+      const issues = await config.validate(refOf(req.ref), req.content, req.format || undefined, ctx);
       return { valid: issues.length === 0, errors: issues };
     }),
-    Publish: unary(async (req) => {
+    Publish: unary(async (req, ctx) => {
       const expected = int(req.expected_revision);
       return releaseMsg(
-        await config.publish(refOf(req.ref), {
-          content: req.from_draft ? undefined : req.content,
-          fromDraft: req.from_draft,
-          author: req.author,
-          comment: req.comment,
-          expectedRevision: req.require_expected || expected > 0 ? expected : undefined,
-        }),
+        await config.publish(
+          refOf(req.ref),
+          {
+            content: req.from_draft ? undefined : req.content,
+            fromDraft: req.from_draft,
+            author: req.author,
+            comment: req.comment,
+            expectedRevision: req.require_expected || expected > 0 ? expected : undefined,
+          },
+          ctx,
+        ),
       );
     }),
-    ListReleases: unary(async (req) => ({
-      releases: (await config.listReleases(refOf(req.ref), req.limit)).map(releaseMsg),
+    ListReleases: unary(async (req, ctx) => ({
+      releases: (await config.listReleases(refOf(req.ref), req.limit, ctx)).map(releaseMsg),
     })),
-    GetRelease: unary(async (req) => releaseMsg(await config.getRelease(refOf(req.ref), int(req.version)))),
-    Diff: unary(async (req) => ({
-      unified: await config.diff(refOf(req.ref), int(req.from_version), int(req.to_version)),
+    GetRelease: unary(async (req, ctx) =>
+      releaseMsg(await config.getRelease(refOf(req.ref), int(req.version), ctx)),
+    ),
+    Diff: unary(async (req, ctx) => ({
+      unified: await config.diff(refOf(req.ref), int(req.from_version), int(req.to_version), ctx),
     })),
-    Rollback: unary(async (req) => {
+    Rollback: unary(async (req, ctx) => {
       const expected = int(req.expected_revision);
       return releaseMsg(
-        await config.rollback(refOf(req.ref), {
-          version: int(req.version),
-          author: req.author,
-          comment: req.comment,
-          expectedRevision: expected > 0 ? expected : undefined,
-        }),
+        await config.rollback(
+          refOf(req.ref),
+          {
+            version: int(req.version),
+            author: req.author,
+            comment: req.comment,
+            expectedRevision: expected > 0 ? expected : undefined,
+          },
+          ctx,
+        ),
       );
     }),
-    StartGray: unary(async (req) =>
+    StartGray: unary(async (req, ctx) =>
       grayMsg(
-        await config.startGray(refOf(req.ref), {
-          content: req.content,
-          rule: { labels: req.rule?.labels ?? {}, percentage: req.rule?.percentage || 100 },
-          author: req.author,
-          comment: req.comment,
-        }),
+        await config.startGray(
+          refOf(req.ref),
+          {
+            content: req.content,
+            rule: { labels: req.rule?.labels ?? {}, percentage: req.rule?.percentage || 100 },
+            author: req.author,
+            comment: req.comment,
+          },
+          ctx,
+        ),
       ),
     ),
-    GetGray: unary(async (req) => grayMsg(await config.getGray(refOf(req.ref)))),
-    PromoteGray: unary(async (req) =>
-      releaseMsg(await config.promoteGray(refOf(req.ref), { author: req.author, comment: req.comment })),
+    GetGray: unary(async (req, ctx) => grayMsg(await config.getGray(refOf(req.ref), ctx))),
+    PromoteGray: unary(async (req, ctx) =>
+      releaseMsg(await config.promoteGray(refOf(req.ref), { author: req.author, comment: req.comment }, ctx)),
     ),
-    AbandonGray: unary(async (req) => ({
-      abandoned: await config.abandonGray(refOf(req.ref), { author: req.author }),
+    AbandonGray: unary(async (req, ctx) => ({
+      abandoned: await config.abandonGray(refOf(req.ref), { author: req.author }, ctx),
     })),
-    ListListeners: unary(async (req) => ({
-      listeners: (await config.listListeners(req.namespace, req.app, req.name)).map(listenerMsg),
+    ListListeners: unary(async (req, ctx) => ({
+      listeners: (await config.listListeners(req.namespace, req.app, req.name, ctx)).map(listenerMsg),
     })),
-    Report: unary(async (req) => {
+    Report: unary(async (req, ctx) => {
       const versions: Record<string, number> = {};
       for (const [k, v] of Object.entries(req.versions)) versions[k] = int(v);
-      await config.report({
-        subscriberId: req.subscriber_id,
-        namespace: req.namespace,
-        app: req.app,
-        labels: req.labels,
-        versions,
-        host: req.host,
-      });
+      await config.report(
+        {
+          subscriberId: req.subscriber_id,
+          namespace: req.namespace,
+          app: req.app,
+          labels: req.labels,
+          versions,
+          host: req.host,
+        },
+        ctx,
+      );
       return {};
     }),
-    Export: unary(async (req) => ({
-      json: JSON.stringify(await config.exportBundle(req.namespace, req.app)),
+    Export: unary(async (req, ctx) => ({
+      json: JSON.stringify(await config.exportBundle(req.namespace, req.app, ctx)),
     })),
-    Import: unary(async (req) => {
+    Import: unary(async (req, ctx) => {
       let bundle: ConfigBundle;
       try {
         bundle = JSON.parse(req.json) as ConfigBundle;
       } catch {
         throw new ConfigError('bad-request', 'the bundle is not JSON');
       }
-      const result = await config.importBundle(bundle, { author: req.author, publish: req.publish });
+      const result = await config.importBundle(bundle, { author: req.author, publish: req.publish }, ctx);
       return { items: result.items, published: result.published, drafts: result.drafts };
     }),
     Watch: (call) => {
@@ -275,6 +314,8 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
       open.add(end);
       call.on('cancelled', end);
       call.on('close', end);
+      // After `end` is attached: a cancel ends the stream before the port reports its watch cancelled.
+      const ctx = callContext(call);
       config
         .subscribe(
           {
@@ -298,6 +339,7 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
             }
             end();
           },
+          ctx,
         )
         .then(
           (h) => {

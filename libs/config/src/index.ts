@@ -2,14 +2,12 @@
 // ConfigCenterModule.forCenter(center) in Nest (REST /api/config/v1) and registerConfigService(grpcServer,
 // center) (gRPC cairn.config.v1). The types are the JSON shapes of the REST API (import type from web/).
 export * from './types';
-export {
-  ConfigCenter,
-  type ConfigCenterOptions,
-  type ConfigAuditSource,
-  type ItemRef,
-  type PublishOptions,
-  AUDIT_ACTOR_KEY,
-} from './config-center';
+export { ConfigCenter, type ConfigCenterOptions } from './config-center';
+export type { ConfigAuditSource } from './audit-history';
+export type { ItemRef } from './checks';
+export type { PublishOptions } from './release-workflow';
+export type { SubscriptionHandle } from './subscribers';
+export { AUDIT_ACTOR_KEY } from './store';
 export { ConfigError, type ConfigErrorKind, type ConflictDetails, HTTP_STATUS, GRPC_CODE } from './errors';
 export {
   CONFIG_FORMATS,

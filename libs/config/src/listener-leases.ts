@@ -1,7 +1,7 @@
 // Leases for listener records: one per member for subscribers with an open stream (kept alive while the
 // member runs, so a dead member's listeners vanish after the TTL), and short shared ones for subscribers
 // that only report (long-poll), renewed by reporting.
-import type { EtcdApis, Logger } from '@cairn/server';
+import { type EtcdPort, type Logger, internalContext } from '@cairn/server';
 
 const POLLER_TTL_SECONDS = 120;
 /** A poller lease is reused for this long, then a fresh one is granted (the old one lapses on its own). */
@@ -10,25 +10,25 @@ const POLLER_ROTATE_MS = 30_000;
 const REVOKE_ON_CLOSE_MS = 1000;
 
 export class ListenerLeases {
-  private member: Promise<string> | undefined;
-  private poller: { id: Promise<string>; grantedAt: number } | undefined;
+  private member: Promise<bigint> | undefined;
+  private poller: { id: Promise<bigint>; grantedAt: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
-    private readonly apis: EtcdApis,
+    private readonly port: EtcdPort,
     private readonly ttlSeconds: number,
     private readonly logger: Logger,
     /** Called after the member lease was found gone (its records went with it): put them back. */
     private readonly onMemberLeaseLost: () => void = () => undefined,
   ) {}
 
-  private async grant(ttl: number): Promise<string> {
-    const res = (await this.apis.lease.grant({ ID: '0', TTL: String(ttl) } as never)) as { ID: string };
-    return String(res.ID);
+  // Every lease call is the member's own duty (a subscriber's request only decides which lease it uses).
+  private async grant(ttl: number): Promise<bigint> {
+    return (await this.port.leaseGrant(internalContext(), { ttl })).id;
   }
 
-  memberLease(): Promise<string> {
+  memberLease(): Promise<bigint> {
     if (!this.member) {
       const granted = this.grant(this.ttlSeconds);
       this.member = granted;
@@ -49,10 +49,10 @@ export class ListenerLeases {
       const current = this.member;
       if (!current) return;
       current
-        .then((id) => this.apis.lease.keepAlive(id))
-        .then((res) => {
+        .then((id) => this.port.leaseKeepAlive(internalContext(), id))
+        .then((ttl) => {
           // TTL 0: the lease is gone (e.g. expired during a long partition): grant a new one next time.
-          if (Number((res as { TTL: string | number }).TTL) <= 0 && this.member === current) {
+          if (ttl <= 0 && this.member === current) {
             this.member = undefined;
             this.onMemberLeaseLost();
           }
@@ -62,7 +62,7 @@ export class ListenerLeases {
     this.timer.unref();
   }
 
-  pollerLease(): Promise<string> {
+  pollerLease(): Promise<bigint> {
     const now = Date.now();
     if (!this.poller || now - this.poller.grantedAt > POLLER_ROTATE_MS) {
       const id = this.grant(POLLER_TTL_SECONDS);
@@ -84,19 +84,11 @@ export class ListenerLeases {
     if (!member) return;
     // Best effort and bounded: without a quorum the revoke would wait for its proposal to time out; the
     // lease lapses by itself after its TTL anyway.
-    let timer: NodeJS.Timeout | undefined;
     try {
       const id = await member;
-      await Promise.race([
-        this.apis.lease.revoke({ ID: id } as never),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, REVOKE_ON_CLOSE_MS);
-        }),
-      ]);
+      await this.port.leaseRevoke(internalContext({ deadline: Date.now() + REVOKE_ON_CLOSE_MS }), id);
     } catch {
       // shutting down: the lease lapses by itself
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -4,7 +4,8 @@
 // subscriber that was away sees each publish once, in order; a compacted revision gets a fresh snapshot.
 import { createHash } from 'node:crypto';
 import { parseContentSafe } from './formats';
-import type { ConfigKv, Kv, StoreWatchResponse } from './kv';
+import type { CallContext, KeyValue, PortWatch, WatchResponse } from '@cairn/server';
+import type { ConfigStore } from './store';
 import { appPrefix, classifyAppKey, subscriptionRange } from './keys';
 import type { AppliedItem, ConfigFormat, ConfigWatchEvent, GrayRecord, GrayRule, ItemRecord } from './types';
 
@@ -105,14 +106,16 @@ function sharedItem(
 export class ConfigSubscription {
   private state = new Map<string, ItemState>();
   private sent = new Map<string, Sent>();
-  private cancelWatch: (() => void) | undefined;
+  private watch: PortWatch | undefined;
   private closed = false;
   lastRevision = 0;
   private readonly labels: Record<string, string>;
   private readonly prefix: string;
 
   constructor(
-    private readonly kv: ConfigKv,
+    private readonly store: ConfigStore,
+    /** The subscriber's call: its reads and its watch run under it (aborting it ends the subscription). */
+    private readonly ctx: CallContext,
     private readonly params: SubscribeParams,
     private readonly send: (event: ConfigWatchEvent) => void,
     private readonly onEnd: (err?: Error) => void,
@@ -123,15 +126,15 @@ export class ConfigSubscription {
 
   async start(): Promise<void> {
     let resume = Number(this.params.revision ?? 0);
-    if (resume > this.kv.currentRevision) {
+    if (resume > this.store.revisions().current) {
       // The subscriber saw a revision this member has not applied yet: wait a little for it.
       const deadline = Date.now() + RESUME_WAIT_MS;
-      while (this.kv.currentRevision < resume && Date.now() < deadline) {
+      while (this.store.revisions().current < resume && Date.now() < deadline && !this.closed) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      if (this.kv.currentRevision < resume) resume = 0;
+      if (this.store.revisions().current < resume) resume = 0;
     }
-    if (resume > 0 && resume >= this.kv.compactRevision) {
+    if (resume > 0 && resume >= this.store.revisions().compact) {
       try {
         await this.load(resume);
         for (const name of this.state.keys()) this.markSent(name);
@@ -164,11 +167,11 @@ export class ConfigSubscription {
   /** Reads the app's state at `revision` (0 = now); returns the revision read at. */
   private async load(revision: number): Promise<number> {
     const { key } = subscriptionRange(this.params.namespace, this.params.app);
-    const live = await this.kv.range(key, Buffer.from(`${this.prefix}~`), { revision });
+    const live = await this.store.range(this.ctx, key, Buffer.from(`${this.prefix}~`), { revision });
     const at = revision || live.revision;
     const [gray, items] = await Promise.all([
-      this.kv.prefix(`${this.prefix}~gray/`, { revision: at }),
-      this.kv.prefix(`${this.prefix}~item/`, { revision: at }),
+      this.store.prefix(this.ctx, `${this.prefix}~gray/`, { revision: at }),
+      this.store.prefix(this.ctx, `${this.prefix}~item/`, { revision: at }),
     ]);
     this.state = new Map();
     for (const kv of [...live.kvs, ...gray.kvs, ...items.kvs]) this.applyKv(keyOf(kv), kv);
@@ -185,7 +188,7 @@ export class ConfigSubscription {
   }
 
   /** Apply one key's new value (undefined = deleted); returns the item name it touched. */
-  private applyKv(key: string, kv: Pick<Kv, 'value' | 'modRevision'> | undefined): string | undefined {
+  private applyKv(key: string, kv: KeyValue | undefined): string | undefined {
     const kind = classifyAppKey(this.prefix, key);
     if (kind.kind === 'live') {
       this.entry(kind.name).live = kv ? { content: textOf(kv), modRevision: kv.modRevision } : undefined;
@@ -224,16 +227,29 @@ export class ConfigSubscription {
   private watchFrom(startRevision: number): void {
     if (this.closed) return;
     const { key, rangeEnd } = subscriptionRange(this.params.namespace, this.params.app);
-    this.cancelWatch = this.kv.watch(key, rangeEnd, startRevision, (res) => this.onWatch(res));
+    this.watch = this.store.watch(
+      this.ctx,
+      { key, rangeEnd, startRevision },
+      (res) => this.onWatch(res),
+      // Ended without us: the subscriber's call was cancelled or its deadline passed, or the member lost
+      // its leader under requireLeader.
+      (err) => {
+        if (!this.closed) this.onEnd(err);
+      },
+    );
   }
 
-  private onWatch(res: StoreWatchResponse): void {
-    if (this.closed) return;
+  /**
+   * Takes every response (true): a subscriber's events are queued by its transport (SSE, gRPC stream,
+   * long-poll array), so there is nothing to push back on here.
+   */
+  private onWatch(res: WatchResponse): boolean {
+    if (this.closed) return true;
     if (res.compactRevision !== undefined) {
-      // Fell behind past compaction while catching up: start over from a snapshot.
-      this.cancelWatch = undefined;
+      // Fell behind past compaction while catching up (the port's watch ended): start over from a snapshot.
+      this.watch = undefined;
       this.snapshotAndWatch().catch((err: unknown) => this.onEnd(err as Error));
-      return;
+      return true;
     }
     // Events are whole revisions in order; handle one revision at a time.
     let i = 0;
@@ -248,6 +264,7 @@ export class ConfigSubscription {
       this.emit(revision, touched);
     }
     this.lastRevision = Math.max(this.lastRevision, res.revision);
+    return true;
   }
 
   private emit(revision: number, touched: Set<string>): void {
@@ -275,7 +292,7 @@ export class ConfigSubscription {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.cancelWatch?.();
-    this.cancelWatch = undefined;
+    this.watch?.cancel();
+    this.watch = undefined;
   }
 }

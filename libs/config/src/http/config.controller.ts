@@ -19,7 +19,8 @@ import {
 import { ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
-import { type ConfigCenter, type ItemRef } from '../config-center';
+import type { ItemRef } from '../checks';
+import type { ConfigCenter } from '../config-center';
 import { ConfigError } from '../errors';
 import type {
   AppView,
@@ -49,6 +50,8 @@ import {
   ValidateDto,
 } from './dto';
 import { CONFIG_CENTER } from './tokens';
+import { Call } from './call-context';
+import { ANONYMOUS, type CallContext } from '@cairn/server';
 
 const ITEM = 'namespaces/:ns/apps/:app/items/:name';
 const SSE_HEARTBEAT_MS = 15_000;
@@ -98,34 +101,47 @@ export class ConfigController {
 
   @Get('namespaces')
   @ApiOperation({ summary: 'List namespaces with their apps' })
-  listNamespaces(): Promise<NamespaceView[]> {
-    return this.config.listNamespaces();
+  listNamespaces(@Call() ctx: CallContext): Promise<NamespaceView[]> {
+    return this.config.listNamespaces(ctx);
   }
 
   @Put('namespaces/:ns')
   @ApiOperation({ summary: 'Create or describe a namespace' })
-  putNamespace(@Param('ns') ns: string, @Body() body: DescriptionDto): Promise<NamespaceView> {
-    return this.config.putNamespace(ns, body.description ?? '');
+  putNamespace(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Body() body: DescriptionDto,
+  ): Promise<NamespaceView> {
+    return this.config.putNamespace(ns, body.description ?? '', ctx);
   }
 
   @Get('namespaces/:ns/apps')
   @ApiOperation({ summary: 'List the apps of a namespace with their item names' })
-  listApps(@Param('ns') ns: string): Promise<AppView[]> {
-    return this.config.listApps(ns);
+  listApps(@Call() ctx: CallContext, @Param('ns') ns: string): Promise<AppView[]> {
+    return this.config.listApps(ns, ctx);
   }
 
   @Put('namespaces/:ns/apps/:app')
   @ApiOperation({ summary: 'Create or describe an app' })
-  putApp(@Param('ns') ns: string, @Param('app') app: string, @Body() body: DescriptionDto): Promise<AppView> {
-    return this.config.putApp(ns, app, body.description ?? '');
+  putApp(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Body() body: DescriptionDto,
+  ): Promise<AppView> {
+    return this.config.putApp(ns, app, body.description ?? '', ctx);
   }
 
   // ---- items ----
 
   @Get('namespaces/:ns/apps/:app/items')
   @ApiOperation({ summary: "List an app's items (live content, version, draft and gray state)" })
-  listItems(@Param('ns') ns: string, @Param('app') app: string): Promise<ConfigItemView[]> {
-    return this.config.listItems(ns, app);
+  listItems(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+  ): Promise<ConfigItemView[]> {
+    return this.config.listItems(ns, app, ctx);
   }
 
   @Get(ITEM)
@@ -134,22 +150,24 @@ export class ConfigController {
   })
   @ApiResponse({ status: 404, description: 'no such item' })
   getItem(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
   ): Promise<ConfigItemView> {
-    return this.config.getItem(ref(ns, app, name));
+    return this.config.getItem(ref(ns, app, name), ctx);
   }
 
   @Put(ITEM)
   @ApiOperation({ summary: 'Create an item or change its format, description or JSON Schema' })
   putItem(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: PutItemDto,
   ): Promise<ConfigItemView> {
-    return this.config.putItem(ref(ns, app, name), body);
+    return this.config.putItem(ref(ns, app, name), body, ctx);
   }
 
   @Delete(ITEM)
@@ -157,12 +175,13 @@ export class ConfigController {
     summary: 'Delete an item, its draft, gray release and releases (the audit archive keeps them)',
   })
   async deleteItem(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Query('author') author?: string,
   ): Promise<{ deleted: boolean }> {
-    return { deleted: await this.config.deleteItem(ref(ns, app, name), author ?? '') };
+    return { deleted: await this.config.deleteItem(ref(ns, app, name), author ?? '', ctx) };
   }
 
   // ---- drafts ----
@@ -170,44 +189,48 @@ export class ConfigController {
   @Get(`${ITEM}/draft`)
   @ApiOperation({ summary: "Get the item's draft" })
   getDraft(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
   ): Promise<DraftRecord> {
-    return this.config.getDraft(ref(ns, app, name));
+    return this.config.getDraft(ref(ns, app, name), ctx);
   }
 
   @Put(`${ITEM}/draft`)
   @ApiOperation({ summary: 'Save a draft (not visible to subscribers until published)' })
   saveDraft(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: SaveDraftDto,
   ): Promise<DraftRecord> {
-    return this.config.saveDraft(ref(ns, app, name), body);
+    return this.config.saveDraft(ref(ns, app, name), body, ctx);
   }
 
   @Delete(`${ITEM}/draft`)
   @ApiOperation({ summary: 'Discard the draft' })
   async discardDraft(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
   ): Promise<{ discarded: boolean }> {
-    return { discarded: await this.config.discardDraft(ref(ns, app, name)) };
+    return { discarded: await this.config.discardDraft(ref(ns, app, name), ctx) };
   }
 
   @Post(`${ITEM}/validate`)
   @HttpCode(200)
   @ApiOperation({ summary: 'Validate content (format, JSON Schema) without publishing' })
   async validate(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: ValidateDto,
   ): Promise<{ valid: boolean; issues: ValidationIssue[] }> {
-    const issues = await this.config.validate(ref(ns, app, name), body.content, body.format);
+    const issues = await this.config.validate(ref(ns, app, name), body.content, body.format, ctx);
     return { valid: issues.length === 0, issues };
   }
 
@@ -219,35 +242,38 @@ export class ConfigController {
   @ApiResponse({ status: 400, description: 'invalid content: issues[] with line and column' })
   @ApiResponse({ status: 409, description: 'the live release changed: base and current releases' })
   publish(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: PublishDto,
   ): Promise<ConfigReleaseView> {
-    return this.config.publish(ref(ns, app, name), body);
+    return this.config.publish(ref(ns, app, name), body, ctx);
   }
 
   @Get(`${ITEM}/releases`)
   @ApiOperation({ summary: 'Releases, newest first' })
   @ApiQuery({ name: 'limit', required: false })
   listReleases(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Query('limit') limit?: string,
   ): Promise<ConfigReleaseView[]> {
-    return this.config.listReleases(ref(ns, app, name), intQuery(limit, 'limit'));
+    return this.config.listReleases(ref(ns, app, name), intQuery(limit, 'limit'), ctx);
   }
 
   @Get(`${ITEM}/releases/:version`)
   @ApiOperation({ summary: 'One release' })
   getRelease(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Param('version') version: string,
   ): Promise<ConfigReleaseView> {
-    return this.config.getRelease(ref(ns, app, name), intQuery(version, 'version'));
+    return this.config.getRelease(ref(ns, app, name), intQuery(version, 'version'), ctx);
   }
 
   @Get(`${ITEM}/diff`)
@@ -255,6 +281,7 @@ export class ConfigController {
   @ApiQuery({ name: 'from', required: true })
   @ApiQuery({ name: 'to', required: false })
   async diff(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
@@ -263,18 +290,19 @@ export class ConfigController {
   ): Promise<{ from: number; to: number; unified: string }> {
     const f = intQuery(from, 'from');
     const t = intQuery(to, 'to');
-    return { from: f, to: t, unified: await this.config.diff(ref(ns, app, name), f, t) };
+    return { from: f, to: t, unified: await this.config.diff(ref(ns, app, name), f, t, ctx) };
   }
 
   @Post(`${ITEM}/rollback`)
   @ApiOperation({ summary: "Roll back: a new release with release N's content (history is never rewritten)" })
   rollback(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: RollbackDto,
   ): Promise<ConfigReleaseView> {
-    return this.config.rollback(ref(ns, app, name), body);
+    return this.config.rollback(ref(ns, app, name), body, ctx);
   }
 
   @Get(`${ITEM}/history`)
@@ -293,11 +321,12 @@ export class ConfigController {
   @Get(`${ITEM}/gray`)
   @ApiOperation({ summary: 'The active gray release' })
   getGray(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
   ): Promise<GrayRecord> {
-    return this.config.getGray(ref(ns, app, name));
+    return this.config.getGray(ref(ns, app, name), ctx);
   }
 
   @Post(`${ITEM}/gray`)
@@ -305,40 +334,47 @@ export class ConfigController {
     summary: 'Start (or replace) a gray release for subscribers matching labels and/or a percentage',
   })
   startGray(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: StartGrayDto,
   ): Promise<GrayRecord> {
-    return this.config.startGray(ref(ns, app, name), {
-      content: body.content,
-      rule: { labels: body.rule.labels ?? {}, percentage: body.rule.percentage ?? 100 },
-      author: body.author,
-      comment: body.comment,
-    });
+    return this.config.startGray(
+      ref(ns, app, name),
+      {
+        content: body.content,
+        rule: { labels: body.rule.labels ?? {}, percentage: body.rule.percentage ?? 100 },
+        author: body.author,
+        comment: body.comment,
+      },
+      ctx,
+    );
   }
 
   @Post(`${ITEM}/gray/promote`)
   @ApiOperation({ summary: 'Promote the gray release to everyone (a new main release)' })
   promoteGray(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: PromoteGrayDto,
   ): Promise<ConfigReleaseView> {
-    return this.config.promoteGray(ref(ns, app, name), body);
+    return this.config.promoteGray(ref(ns, app, name), body, ctx);
   }
 
   @Post(`${ITEM}/gray/abandon`)
   @HttpCode(200)
   @ApiOperation({ summary: 'Abandon the gray release: its subscribers go back to the main release' })
   async abandonGray(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Body() body: PromoteGrayDto,
   ): Promise<{ abandoned: boolean }> {
-    return { abandoned: await this.config.abandonGray(ref(ns, app, name), body) };
+    return { abandoned: await this.config.abandonGray(ref(ns, app, name), body, ctx) };
   }
 
   // ---- listeners ----
@@ -346,24 +382,34 @@ export class ConfigController {
   @Get(`${ITEM}/listeners`)
   @ApiOperation({ summary: 'Who listens to this item and which version each holds (and should hold)' })
   itemListeners(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
   ): Promise<ListenerView[]> {
-    return this.config.listListeners(ns, app, name);
+    return this.config.listListeners(ns, app, name, ctx);
   }
 
   @Get('namespaces/:ns/apps/:app/listeners')
   @ApiOperation({ summary: "The app's subscribers with their labels and applied versions" })
-  appListeners(@Param('ns') ns: string, @Param('app') app: string): Promise<ListenerView[]> {
-    return this.config.listListeners(ns, app);
+  appListeners(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+  ): Promise<ListenerView[]> {
+    return this.config.listListeners(ns, app, '', ctx);
   }
 
   @Post('namespaces/:ns/apps/:app/listeners')
   @HttpCode(204)
   @ApiOperation({ summary: 'A subscriber reports its labels and applied versions' })
-  async report(@Param('ns') ns: string, @Param('app') app: string, @Body() body: ReportDto): Promise<void> {
-    await this.config.report({ ...body, namespace: ns, app });
+  async report(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Param('app') app: string,
+    @Body() body: ReportDto,
+  ): Promise<void> {
+    await this.config.report({ ...body, namespace: ns, app }, ctx);
   }
 
   // ---- watch ----
@@ -415,6 +461,8 @@ export class ConfigController {
           end();
           res.end();
         },
+        // No cancellation signal: the stream's own close handlers above end the subscription.
+        { identity: ANONYMOUS },
       );
       if (req.destroyed || res.destroyed) {
         opened.close();
@@ -442,6 +490,7 @@ export class ConfigController {
   @ApiQuery({ name: 'revision', required: false })
   @ApiQuery({ name: 'timeoutMs', required: false })
   poll(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Query() query: Record<string, string>,
@@ -455,6 +504,7 @@ export class ConfigController {
         revision: intQuery(query.revision, 'revision'),
       },
       Math.min(MAX_POLL_MS, intQuery(query.timeoutMs, 'timeoutMs', 30_000)),
+      ctx,
     );
   }
 
@@ -466,23 +516,25 @@ export class ConfigController {
   })
   @ApiQuery({ name: 'format', required: false, enum: ['json', 'zip'] })
   async exportNamespace(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Query('format') format: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    this.sendBundle(res, await this.config.exportBundle(ns), format);
+    this.sendBundle(res, await this.config.exportBundle(ns, '', ctx), format);
   }
 
   @Get('namespaces/:ns/apps/:app/export')
   @ApiOperation({ summary: 'Export one app as a JSON bundle (?format=zip for a zip)' })
   @ApiQuery({ name: 'format', required: false, enum: ['json', 'zip'] })
   async exportApp(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Query('format') format: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    this.sendBundle(res, await this.config.exportBundle(ns, app), format);
+    this.sendBundle(res, await this.config.exportBundle(ns, app, ctx), format);
   }
 
   private sendBundle(res: Response, bundle: ConfigBundle, format: string | undefined): void {
@@ -503,6 +555,7 @@ export class ConfigController {
   @ApiQuery({ name: 'publish', required: false, enum: ['true', 'false'] })
   @ApiOperation({ summary: 'Import a zip export (bundle.json; edited item files override its content)' })
   importZip(
+    @Call() ctx: CallContext,
     @Req() req: Request,
     @Query('author') author?: string,
     @Query('publish') publish?: string,
@@ -511,21 +564,29 @@ export class ConfigController {
     if (!Buffer.isBuffer(body) || body.length === 0) {
       throw new ConfigError('bad-request', 'send the zip as the body with content-type application/zip');
     }
-    return this.config.importBundle(bundleFromZip(new Uint8Array(body)), {
-      author: author ?? '',
-      publish: publish === 'true',
-    });
+    return this.config.importBundle(
+      bundleFromZip(new Uint8Array(body)),
+      {
+        author: author ?? '',
+        publish: publish === 'true',
+      },
+      ctx,
+    );
   }
 
   @Post('import')
   @ApiOperation({
     summary: 'Import a JSON bundle: changed items become drafts, or releases with publish: true',
   })
-  importBundle(@Body() body: ImportDto): Promise<ImportResult> {
-    return this.config.importBundle(body.bundle as unknown as ConfigBundle, {
-      author: body.author,
-      publish: body.publish,
-    });
+  importBundle(@Call() ctx: CallContext, @Body() body: ImportDto): Promise<ImportResult> {
+    return this.config.importBundle(
+      body.bundle as unknown as ConfigBundle,
+      {
+        author: body.author,
+        publish: body.publish,
+      },
+      ctx,
+    );
   }
 }
 

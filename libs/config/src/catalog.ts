@@ -1,0 +1,264 @@
+// What an operator edits before anything is released: namespaces, apps, item records (format, schema,
+// description) and drafts, plus validating content against an item. Releases: release-workflow.ts.
+import type { CallContext } from '@cairn/server';
+import { MAX_ATTEMPTS, type ItemRef, checkName, checkRef, itemNotFound } from './checks';
+import { ConfigError } from './errors';
+import { isConfigFormat, schemaProblems, validateContent } from './formats';
+import {
+  CONFIG_ROOT,
+  appKey,
+  appPrefix,
+  draftKey,
+  grayKey,
+  itemKey,
+  liveKey,
+  nsKey,
+  nsPrefix,
+  releasePrefix,
+} from './keys';
+import { type ConfigStore, actorOps, deleteOp, modRevisionIs, parseRecord, putOp } from './store';
+import type {
+  AppRecord,
+  AppView,
+  ConfigFormat,
+  ConfigItemView,
+  DraftRecord,
+  GrayRecord,
+  ItemRecord,
+  NamespaceRecord,
+  NamespaceView,
+  ValidationIssue,
+} from './types';
+
+export class ConfigCatalog {
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly now: () => Date,
+  ) {}
+
+  private time(): string {
+    return this.now().toISOString();
+  }
+
+  // ---- namespaces and apps --------------------------------------------------------------------------
+
+  async listNamespaces(ctx: CallContext): Promise<NamespaceView[]> {
+    const res = await this.store.prefix(ctx, CONFIG_ROOT, { keysOnly: true });
+    const names = new Map<string, Set<string>>();
+    for (const kv of res.kvs) {
+      const [ns, app] = kv.key.toString('utf8').slice(CONFIG_ROOT.length).split('/');
+      let apps = names.get(ns);
+      if (!apps) names.set(ns, (apps = new Set()));
+      if (app && !app.startsWith('~')) apps.add(app);
+    }
+    const out: NamespaceView[] = [];
+    for (const [name, apps] of [...names].sort(([a], [b]) => a.localeCompare(b))) {
+      const rec = parseRecord<NamespaceRecord>(await this.store.get(ctx, nsKey(name)));
+      out.push({ name, description: rec?.description ?? '', apps: [...apps].sort() });
+    }
+    return out;
+  }
+
+  async putNamespace(ctx: CallContext, ns: string, description = ''): Promise<NamespaceView> {
+    checkName('namespace', ns);
+    const existing = parseRecord<NamespaceRecord>(await this.store.get(ctx, nsKey(ns)));
+    const rec: NamespaceRecord = { description, createdAt: existing?.createdAt ?? this.time() };
+    await this.store.put(ctx, nsKey(ns), JSON.stringify(rec));
+    return { name: ns, description, apps: (await this.listApps(ctx, ns)).map((a) => a.name) };
+  }
+
+  async listApps(ctx: CallContext, ns: string): Promise<AppView[]> {
+    checkName('namespace', ns);
+    const res = await this.store.prefix(ctx, nsPrefix(ns), { keysOnly: true });
+    const apps = new Map<string, Set<string>>();
+    for (const kv of res.kvs) {
+      const parts = kv.key.toString('utf8').slice(nsPrefix(ns).length).split('/');
+      const app = parts[0];
+      if (app.startsWith('~')) continue;
+      let items = apps.get(app);
+      if (!items) apps.set(app, (items = new Set()));
+      if (parts[1] === '~item' && parts[2]) items.add(parts[2]);
+    }
+    const out: AppView[] = [];
+    for (const [name, items] of [...apps].sort(([a], [b]) => a.localeCompare(b))) {
+      const rec = parseRecord<AppRecord>(await this.store.get(ctx, appKey(ns, name)));
+      out.push({ namespace: ns, name, description: rec?.description ?? '', items: [...items].sort() });
+    }
+    return out;
+  }
+
+  async putApp(ctx: CallContext, ns: string, app: string, description = ''): Promise<AppView> {
+    checkName('namespace', ns);
+    checkName('app', app);
+    const existing = parseRecord<AppRecord>(await this.store.get(ctx, appKey(ns, app)));
+    const rec: AppRecord = { description, createdAt: existing?.createdAt ?? this.time() };
+    await this.store.put(ctx, appKey(ns, app), JSON.stringify(rec));
+    const view = (await this.listApps(ctx, ns)).find((a) => a.name === app);
+    return view ?? { namespace: ns, name: app, description, items: [] };
+  }
+
+  // ---- items ------------------------------------------------------------------------------------------
+
+  async listItems(ctx: CallContext, ns: string, app: string): Promise<ConfigItemView[]> {
+    checkName('namespace', ns);
+    checkName('app', app);
+    const items = await this.store.prefix(ctx, `${appPrefix(ns, app)}~item/`);
+    const out: ConfigItemView[] = [];
+    for (const kv of items.kvs) {
+      const name = kv.key.toString('utf8').slice(`${appPrefix(ns, app)}~item/`.length);
+      out.push(await this.getItem(ctx, { namespace: ns, app, name }));
+    }
+    return out;
+  }
+
+  async getItem(ctx: CallContext, ref: ItemRef): Promise<ConfigItemView> {
+    checkRef(ref);
+    const { namespace: ns, app, name } = ref;
+    const [itemKv, live, draft, gray] = await Promise.all([
+      this.store.get(ctx, itemKey(ns, app, name)),
+      this.store.get(ctx, liveKey(ns, app, name)),
+      this.store.get(ctx, draftKey(ns, app, name)),
+      this.store.get(ctx, grayKey(ns, app, name)),
+    ]);
+    const item = parseRecord<ItemRecord>(itemKv);
+    if (!item) throw itemNotFound(ref);
+    return {
+      namespace: ns,
+      app,
+      name,
+      format: item.format,
+      description: item.description,
+      schema: item.schema,
+      version: item.version,
+      content: live ? live.value.toString('utf8') : '',
+      modRevision: live?.modRevision ?? 0,
+      latestRelease: item.latestRelease,
+      draft: parseRecord<DraftRecord>(draft) ?? null,
+      gray: parseRecord<GrayRecord>(gray) ?? null,
+      createdAt: item.createdAt,
+      updatedAt: item.updatedAt,
+    };
+  }
+
+  /** Create an item or change its format, description or schema (content changes go through publish). */
+  async putItem(
+    ctx: CallContext,
+    ref: ItemRef,
+    spec: { format?: string; description?: string; schema?: string },
+  ): Promise<ConfigItemView> {
+    checkRef(ref);
+    if (spec.format !== undefined && !isConfigFormat(spec.format)) {
+      throw new ConfigError('bad-request', `format must be one of json, yaml, properties, text`);
+    }
+    if (spec.schema) {
+      const problems = schemaProblems(spec.schema);
+      if (problems.length > 0) throw new ConfigError('invalid', problems[0].message, problems);
+    }
+    const key = itemKey(ref.namespace, ref.app, ref.name);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const kv = await this.store.get(ctx, key);
+      const existing = parseRecord<ItemRecord>(kv);
+      const time = this.time();
+      const format = (spec.format as ConfigFormat | undefined) ?? existing?.format;
+      if (!format) throw new ConfigError('bad-request', 'a new item needs a format');
+      const rec: ItemRecord = {
+        format,
+        description: spec.description ?? existing?.description ?? '',
+        schema: spec.schema ?? existing?.schema ?? '',
+        version: existing?.version ?? 0,
+        latestRelease: existing?.latestRelease ?? 0,
+        createdAt: existing?.createdAt ?? time,
+        updatedAt: time,
+      };
+      const res = await this.store.txn(
+        ctx,
+        [modRevisionIs(key, kv?.modRevision ?? 0)],
+        [putOp(key, JSON.stringify(rec))],
+      );
+      if (res.succeeded) return this.getItem(ctx, ref);
+    }
+    throw new ConfigError('conflict', 'the item kept changing; try again');
+  }
+
+  /** Delete an item with its drafts, gray release and releases (the audit archive keeps its history). */
+  async deleteItem(ctx: CallContext, ref: ItemRef, author = ''): Promise<boolean> {
+    checkRef(ref);
+    const { namespace: ns, app, name } = ref;
+    const exists = await this.store.get(ctx, itemKey(ns, app, name));
+    if (!exists) return false;
+    await this.store.txn(
+      ctx,
+      [],
+      [
+        deleteOp(liveKey(ns, app, name)),
+        deleteOp(itemKey(ns, app, name)),
+        deleteOp(draftKey(ns, app, name)),
+        deleteOp(grayKey(ns, app, name)),
+        deleteOp(releasePrefix(ns, app, name), { prefix: true }),
+        ...actorOps(author),
+      ],
+    );
+    return true;
+  }
+
+  // ---- drafts -----------------------------------------------------------------------------------------
+
+  async saveDraft(
+    ctx: CallContext,
+    ref: ItemRef,
+    input: { content: string; author?: string; baseRevision?: number },
+  ): Promise<DraftRecord> {
+    const item = await this.getItem(ctx, ref);
+    if (typeof input.content !== 'string') throw new ConfigError('bad-request', 'content must be a string');
+    const draft: DraftRecord = {
+      content: input.content,
+      author: input.author ?? '',
+      updatedAt: this.time(),
+      baseRevision: input.baseRevision && input.baseRevision > 0 ? input.baseRevision : item.modRevision,
+    };
+    await this.store.txn(
+      ctx,
+      [],
+      [putOp(draftKey(ref.namespace, ref.app, ref.name), JSON.stringify(draft)), ...actorOps(draft.author)],
+    );
+    return draft;
+  }
+
+  async getDraft(ctx: CallContext, ref: ItemRef): Promise<DraftRecord> {
+    checkRef(ref);
+    const draft = parseRecord<DraftRecord>(
+      await this.store.get(ctx, draftKey(ref.namespace, ref.app, ref.name)),
+    );
+    if (!draft) throw new ConfigError('not-found', `no draft for ${ref.namespace}/${ref.app}/${ref.name}`);
+    return draft;
+  }
+
+  async discardDraft(ctx: CallContext, ref: ItemRef): Promise<boolean> {
+    checkRef(ref);
+    const key = draftKey(ref.namespace, ref.app, ref.name);
+    if (!(await this.store.get(ctx, key))) return false;
+    await this.store.delete(ctx, key);
+    return true;
+  }
+
+  /** Problems of `content` as `format` (default: the item's) under the item's schema (none before it exists). */
+  async validate(
+    ctx: CallContext,
+    ref: ItemRef,
+    content: string,
+    format?: string,
+  ): Promise<ValidationIssue[]> {
+    if (format !== undefined && format !== '') {
+      if (!isConfigFormat(format)) throw new ConfigError('bad-request', `unknown format "${format}"`);
+      let schema = '';
+      try {
+        schema = (await this.getItem(ctx, ref)).schema;
+      } catch {
+        // validating before the item exists: no schema
+      }
+      return validateContent(format, content, schema);
+    }
+    const item = await this.getItem(ctx, ref);
+    return validateContent(item.format, content, item.schema);
+  }
+}

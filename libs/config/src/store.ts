@@ -1,0 +1,109 @@
+// The config center's only way to the core: thin typed helpers over the member's EtcdPort (string keys at
+// this edge, Uint8Array below), guarded-txn operands, and the actor marker the audit archive reads.
+import { prefixEnd } from '@cairn/api';
+import type {
+  CallContext,
+  Compare,
+  EtcdPort,
+  KeyValue,
+  PortWatch,
+  RangeResult,
+  RequestOp,
+  TxnResult,
+  WatchEndListener,
+  WatchRequest,
+  WatchSink,
+} from '@cairn/server';
+
+/** The key the audit archive reads the actor of a txn from (libs/audit ACTOR_MARKER_KEY). */
+export const AUDIT_ACTOR_KEY = '/cairn/audit/actor';
+
+const NO_END = Buffer.alloc(0);
+
+export interface ReadOptions {
+  /** Read at this revision (0 = the latest). */
+  revision?: number;
+  keysOnly?: boolean;
+}
+
+export class ConfigStore {
+  constructor(readonly port: EtcdPort) {}
+
+  /** The member this config center runs on (its name goes into listener records). */
+  get memberName(): string {
+    return this.port.member.name;
+  }
+
+  /** This member's applied and compacted revisions (no round trip). */
+  revisions(): { current: number; compact: number } {
+    return this.port.revisions();
+  }
+
+  async get(ctx: CallContext, key: string, revision?: number): Promise<KeyValue | undefined> {
+    const res = await this.range(ctx, Buffer.from(key), NO_END, { revision });
+    return res.kvs[0];
+  }
+
+  prefix(ctx: CallContext, prefix: string, opts: ReadOptions = {}): Promise<RangeResult> {
+    return this.range(ctx, Buffer.from(prefix), prefixEnd(prefix), opts);
+  }
+
+  range(
+    ctx: CallContext,
+    key: Uint8Array,
+    rangeEnd: Uint8Array,
+    opts: ReadOptions = {},
+  ): Promise<RangeResult> {
+    return this.port.range(ctx, { key, rangeEnd, revision: opts.revision ?? 0, keysOnly: opts.keysOnly });
+  }
+
+  async put(ctx: CallContext, key: string, value: string | Uint8Array, lease = 0n): Promise<number> {
+    return (await this.port.put(ctx, { key: Buffer.from(key), value: bytes(value), lease })).revision;
+  }
+
+  async delete(ctx: CallContext, key: string): Promise<number> {
+    return (await this.port.deleteRange(ctx, { key: Buffer.from(key) })).revision;
+  }
+
+  /** One txn: if every compare holds, `success`, else `failure`. */
+  txn(
+    ctx: CallContext,
+    compare: Compare[],
+    success: RequestOp[],
+    failure: RequestOp[] = [],
+  ): Promise<TxnResult> {
+    return this.port.txn(ctx, { compare, success, failure });
+  }
+
+  watch(ctx: CallContext, req: WatchRequest, sink: WatchSink, onEnd?: WatchEndListener): PortWatch {
+    return this.port.watch(ctx, req, sink, onEnd);
+  }
+}
+
+/** The guard of an optimistic write: `key` still has this mod_revision (0 = it does not exist). */
+export function modRevisionIs(key: string, modRevision: number): Compare {
+  return { key: Buffer.from(key), target: 'MOD', result: 'EQUAL', modRevision };
+}
+
+export function putOp(key: string, value: string | Uint8Array, lease = 0n): RequestOp {
+  return { put: { key: Buffer.from(key), value: bytes(value), lease } };
+}
+
+export function deleteOp(key: string, opts: { prefix?: boolean } = {}): RequestOp {
+  return { deleteRange: { key: Buffer.from(key), rangeEnd: opts.prefix ? prefixEnd(key) : undefined } };
+}
+
+/** The audit archive's actor marker, written in the same txn as the change it names ('' = none). */
+export function actorOps(author: string): RequestOp[] {
+  const actor = author.trim();
+  return actor ? [putOp(AUDIT_ACTOR_KEY, actor)] : [];
+}
+
+/** A JSON record stored under a key (undefined when the key does not exist). */
+export function parseRecord<T>(kv: KeyValue | undefined): T | undefined {
+  return kv ? (JSON.parse(kv.value.toString('utf8')) as T) : undefined;
+}
+
+function bytes(value: string | Uint8Array): Uint8Array {
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
