@@ -24,6 +24,7 @@ import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
 import { probeOneFlushAnswers } from './grpc/one-flush-answer';
 import { AppModule } from './http/app.module';
 import { ConsoleModule } from './console/console.module';
+import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
 import { ClientListener } from './net/client-listener';
 
@@ -99,7 +100,7 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   // KV answers leave in one flush where this Node allows it (one-flush-answer.ts proves it here first).
   const oneFlush = await probeOneFlushAnswers();
   logger.info({ oneFlushAnswers: oneFlush }, 'unary KV answers: one HTTP/2 flush each when true');
-  const grpcServer = createEtcdGrpcServer(node, apis, metrics, settings.maxRequestBytes);
+  const grpcServer = createEtcdGrpcServer(node, apis, port, metrics, settings.maxRequestBytes);
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
   const configCenter = new ConfigCenter({ port, logger, audit });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
@@ -109,8 +110,10 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
   const nest: INestApplication = await NestFactory.create(
-    AppModule.forMember(node, apis, metrics, [
-      ConsoleModule.forMember(node, apis, { allowRemote: settings.consoleAllowRemote }),
+    AppModule.forMember(node, apis, port, metrics, [
+      ConsoleModule.forMember(consoleMemberInfo(node, port), port, {
+        allowRemote: settings.consoleAllowRemote,
+      }),
       AuditModule.forArchive(audit),
       ConfigCenterModule.forCenter(configCenter),
       registry.module,

@@ -34,4 +34,9 @@ export { createEtcdApis, type EtcdApis } from './etcd/apis';
 export { KvApi } from './etcd/kv-api';
 export { LeaseApi } from './etcd/lease-api';
 export { MaintenanceApi } from './etcd/maintenance-api';
-export { WatchSession, type WatchSessionOptions, type WatchSend } from './etcd/watch-session';
+export {
+  WatchSession,
+  type WatchSessionOptions,
+  type WatchSend,
+  type WatchSource,
+} from './etcd/watch-session';

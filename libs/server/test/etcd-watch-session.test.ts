@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WatchRequest__Output } from '@cairn/api';
-import { CairnNode, type NodeConfig, silentLogger } from '@cairn/server';
+import { CairnNode, type NodeConfig, createNodeEtcdPort, silentLogger } from '@cairn/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WatchSession, type WatchSessionOptions } from '../src/etcd/watch-session';
 
@@ -80,7 +80,7 @@ function stream(node: CairnNode, opts: Partial<WatchSessionOptions> = {}): Strea
   const sent: Sent[] = [];
   const sizes: number[] = [];
   const session = new WatchSession(
-    node,
+    { port: createNodeEtcdPort(node, 128), header: (revision) => node.header(revision) },
     (response, bytes) => {
       sent.push(response as Sent);
       sizes.push(bytes);

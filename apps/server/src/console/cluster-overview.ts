@@ -1,7 +1,9 @@
 // The console's cluster page: every member's role, health, term, indexes, db size and alarms. The member
 // asked reports itself from memory and asks the others over their client URLs with etcd's own endpoints
 // (JSON gateway Maintenance/Status and /health), so the view also works for members of another version.
-import type { CairnNode } from '@cairn/server';
+// The one console file that sees the CairnNode: for its status, members and alarms only; revisions come
+// from the EtcdPort (the import test in libs/server/test/feature-imports.test.ts holds it to that).
+import type { CairnNode, EtcdPort } from '@cairn/server';
 import { AlarmKind } from '@cairn/server';
 import type { ClusterOverview, ConsoleAlarm, ConsoleMember, MemberRole } from './console-types';
 import { withTimeout } from './key-browser';
@@ -11,7 +13,21 @@ const HEALTH_TIMEOUT_MS = 2500;
 
 const hex = (id: bigint): string => id.toString(16).padStart(16, '0');
 
-export async function clusterOverview(node: CairnNode): Promise<ClusterOverview> {
+/** What the console knows of its member beyond the EtcdPort: the cluster page and the request size limit. */
+export interface ConsoleMemberInfo {
+  overview(): Promise<ClusterOverview>;
+  /** --max-request-bytes: the largest body the console accepts. */
+  readonly maxRequestBytes: number;
+}
+
+export function consoleMemberInfo(node: CairnNode, port: EtcdPort): ConsoleMemberInfo {
+  return {
+    overview: () => clusterOverview(node, port),
+    maxRequestBytes: node.config.maxRequestBytes,
+  };
+}
+
+export async function clusterOverview(node: CairnNode, port: EtcdPort): Promise<ClusterOverview> {
   const status = node.status();
   const leader = status.leader === 0n ? null : hex(status.leader);
   const members = await Promise.all(
@@ -98,8 +114,8 @@ export async function clusterOverview(node: CairnNode): Promise<ClusterOverview>
     memberId: hex(node.memberId),
     leader,
     raftTerm: status.term,
-    revision: node.kv.currentRevision,
-    compactRevision: node.kv.compactRevision,
+    revision: port.revisions().current,
+    compactRevision: port.revisions().compact,
     members,
     alarms: alarmsOf(node),
     at: Date.now(),

@@ -16,10 +16,15 @@ import {
 import type { Request, Response } from 'express';
 import { EtcdError, httpStatusForGrpcCode } from '@cairn/api';
 import { AUDIT_ARCHIVE, type AuditArchive } from '@cairn/audit';
-import type { CairnNode, EtcdApis } from '@cairn/server';
-import { toEtcdError } from '@cairn/server';
-import { prefixRangeEnd, type WatchResponse } from '@cairn/mvcc';
-import { clusterOverview } from './cluster-overview';
+import { prefixEnd } from '@cairn/api';
+import {
+  type EtcdPort,
+  type PortWatch,
+  type WatchResponse,
+  internalContext,
+  toEtcdError,
+} from '@cairn/server';
+import type { ConsoleMemberInfo } from './cluster-overview';
 import type {
   ClusterOverview,
   KeyHistoryResponse,
@@ -31,7 +36,7 @@ import type {
   WriteResult,
 } from './console-types';
 import { classifyValue, keyHistory, keyTree, keyValue } from './key-browser';
-import { CONSOLE_APIS, CONSOLE_NODE } from './tokens';
+import { CONSOLE_MEMBER, CONSOLE_PORT } from './tokens';
 import { readRawBody } from '../http/raw-body';
 
 const MAX_TREE_PAGE = 1000;
@@ -42,14 +47,14 @@ const SSE_KEEPALIVE_MS = 15_000;
 @Controller('api/console/v1')
 export class ConsoleController {
   constructor(
-    @Inject(CONSOLE_NODE) private readonly node: CairnNode,
-    @Inject(CONSOLE_APIS) private readonly apis: EtcdApis,
+    @Inject(CONSOLE_MEMBER) private readonly member: ConsoleMemberInfo,
+    @Inject(CONSOLE_PORT) private readonly port: EtcdPort,
     @Optional() @Inject(AUDIT_ARCHIVE) private readonly audit?: AuditArchive,
   ) {}
 
   @Get('cluster')
   cluster(): Promise<ClusterOverview> {
-    return clusterOverview(this.node);
+    return this.member.overview();
   }
 
   @Get('keys/tree')
@@ -60,7 +65,7 @@ export class ConsoleController {
     @Query('revision') revision?: string,
   ): Promise<KeyTreePage> {
     return mapErrors(() =>
-      keyTree(this.node, prefix, {
+      keyTree(this.port, prefix, {
         after: after || undefined,
         limit: intParam('limit', limit, 100, 1, MAX_TREE_PAGE),
         revision: intParam('revision', revision, 0, 0),
@@ -71,18 +76,18 @@ export class ConsoleController {
   @Get('keys/value')
   value(@Query('key') key?: string, @Query('revision') revision?: string): Promise<KeyValueResponse> {
     return mapErrors(() =>
-      keyValue(this.node, requireKey(key), intParam('revision', revision, 0, 0), this.audit),
+      keyValue(this.port, requireKey(key), intParam('revision', revision, 0, 0), this.audit),
     );
   }
 
   @Get('keys/history')
   history(@Query('key') key?: string): Promise<KeyHistoryResponse> {
-    return mapErrors(() => keyHistory(this.node, requireKey(key), this.audit));
+    return mapErrors(() => keyHistory(this.port, requireKey(key), this.audit));
   }
 
   @Put('keys/value')
   async put(@Req() req: Request): Promise<WriteResult> {
-    const body = await readJsonBody<PutKeyRequest>(req, this.node.config.maxRequestBytes);
+    const body = await readJsonBody<PutKeyRequest>(req, this.member.maxRequestBytes);
     const key = requireKey(body?.key);
     if (body?.value !== undefined && typeof body.value !== 'string') {
       throw new BadRequestException('value must be a string');
@@ -91,17 +96,10 @@ export class ConsoleController {
       body?.valueBase64 !== undefined
         ? Buffer.from(body.valueBase64, 'base64')
         : Buffer.from(body?.value ?? '', 'utf8');
-    const lease = body?.lease && /^\d+$/.test(body.lease) ? body.lease : '0';
+    const lease = body?.lease && /^\d+$/.test(body.lease) ? BigInt(body.lease) : 0n;
     return await mapErrors(async () => {
-      const res = (await this.apis.kv.put({
-        key: Buffer.from(key, 'utf8'),
-        value,
-        lease,
-        prev_kv: false,
-        ignore_value: false,
-        ignore_lease: false,
-      })) as { header: { revision: number | string } };
-      return { revision: Number(res.header.revision) };
+      const res = await this.port.put(internalContext(), { key: Buffer.from(key, 'utf8'), value, lease });
+      return { revision: res.revision };
     });
   }
 
@@ -109,12 +107,11 @@ export class ConsoleController {
   remove(@Query('key') key?: string, @Query('prefix') prefix?: string): Promise<WriteResult> {
     const keyBytes = Buffer.from(requireKey(key), 'utf8');
     return mapErrors(async () => {
-      const res = (await this.apis.kv.deleteRange({
+      const res = await this.port.deleteRange(internalContext(), {
         key: keyBytes,
-        range_end: prefix === 'true' ? prefixRangeEnd(keyBytes) : Buffer.alloc(0),
-        prev_kv: false,
-      })) as { header: { revision: number | string }; deleted: number | string };
-      return { revision: Number(res.header.revision), deleted: Number(res.deleted) };
+        ...(prefix === 'true' ? { rangeEnd: prefixEnd(keyBytes) } : {}),
+      });
+      return { revision: res.revision, deleted: res.deleted };
     });
   }
 
@@ -134,7 +131,7 @@ export class ConsoleController {
       ? intParam('Last-Event-ID', lastEventId, 0, 0) + 1
       : intParam('start', start, 0, 0);
     const key = prefix === '' ? Buffer.of(0) : Buffer.from(prefix, 'utf8');
-    const rangeEnd = prefix === '' ? Buffer.of(0) : prefixRangeEnd(key);
+    const rangeEnd = prefix === '' ? Buffer.of(0) : prefixEnd(key);
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream');
     res.setHeader('Cache-Control', 'no-cache');
@@ -144,20 +141,18 @@ export class ConsoleController {
     const send = (event: string, data: object, id?: number): void => {
       res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    let watchId = -1;
+    let watch: PortWatch | undefined;
     let closed = false;
-    const status = (compacted?: boolean): WatchFeedStatus => ({
-      prefix,
-      revision: this.node.kv.currentRevision,
-      compactRevision: this.node.kv.compactRevision,
-      ...(compacted ? { compacted } : {}),
-    });
+    const status = (compacted?: boolean): WatchFeedStatus => {
+      const { current, compact } = this.port.revisions();
+      return { prefix, revision: current, compactRevision: compact, ...(compacted ? { compacted } : {}) };
+    };
     const sink = (response: WatchResponse): boolean => {
       if (closed) return true;
       if (response.compactRevision !== undefined) {
         send('status', status(true));
         setImmediate(() => {
-          if (!closed) watchId = open(0);
+          if (!closed) watch = open(0);
         });
         return true;
       }
@@ -178,16 +173,16 @@ export class ConsoleController {
       }
       return true;
     };
-    const open = (from: number): number =>
-      this.node.watchable.watch({ key, rangeEnd, startRevision: from, prevKv: true }, sink);
+    const open = (from: number): PortWatch =>
+      this.port.watch(internalContext(), { key, rangeEnd, startRevision: from, prevKv: true }, sink);
     send('status', status());
-    watchId = open(startRevision);
+    watch = open(startRevision);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
     const close = (): void => {
       if (closed) return;
       closed = true;
       clearInterval(keepAlive);
-      this.node.watchable.cancel(watchId);
+      watch?.cancel();
     };
     req.on('close', close);
     res.on('close', close);

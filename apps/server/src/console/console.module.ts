@@ -9,10 +9,11 @@ import {
   RequestMethod,
 } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import type { CairnNode, EtcdApis } from '@cairn/server';
+import type { EtcdPort } from '@cairn/server';
+import type { ConsoleMemberInfo } from './cluster-overview';
 import { ConsoleController } from './console.controller';
 import { consoleStaticHandler, findConsoleDir, isLoopback } from './console-static';
-import { CONSOLE_APIS, CONSOLE_NODE, CONSOLE_OPTIONS } from './tokens';
+import { CONSOLE_MEMBER, CONSOLE_OPTIONS, CONSOLE_PORT } from './tokens';
 
 export interface ConsoleOptions {
   /** Serve non-loopback clients too (default false). */
@@ -23,13 +24,14 @@ export interface ConsoleOptions {
 
 @Module({})
 export class ConsoleModule implements NestModule {
-  static forMember(node: CairnNode, apis: EtcdApis, options: ConsoleOptions = {}): DynamicModule {
+  /** `member`: consoleMemberInfo(node, port) (cluster-overview.ts); `port`: the member's EtcdPort. */
+  static forMember(member: ConsoleMemberInfo, port: EtcdPort, options: ConsoleOptions = {}): DynamicModule {
     return {
       module: ConsoleModule,
       controllers: [ConsoleController],
       providers: [
-        { provide: CONSOLE_NODE, useValue: node },
-        { provide: CONSOLE_APIS, useValue: apis },
+        { provide: CONSOLE_MEMBER, useValue: member },
+        { provide: CONSOLE_PORT, useValue: port },
         { provide: CONSOLE_OPTIONS, useValue: options },
       ],
     };

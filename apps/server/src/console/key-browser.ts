@@ -1,11 +1,16 @@
 // Reads for the console's key browser: a lazy, paged prefix tree, one key's value at a revision, and a key's
-// history across revisions. Everything is read from the local MVCC store (serializable, like etcdctl
-// --consistency=s), so the console stays usable on a member that lost its leader.
+// history across revisions. Everything is read through the member's EtcdPort as serializable reads (like
+// etcdctl --consistency=s), so the console stays usable on a member that lost its leader.
 import type { AuditArchive, AuditRecord } from '@cairn/audit';
-import { EtcdError } from '@cairn/api';
-import type { CairnNode } from '@cairn/server';
-import { toEtcdError } from '@cairn/server';
-import { type KeyValue, type RangeRequest, type RangeResult, prefixRangeEnd } from '@cairn/mvcc';
+import { EtcdError, prefixEnd } from '@cairn/api';
+import {
+  type EtcdPort,
+  type KeyValue,
+  type RangeRequest,
+  type RangeResult,
+  internalContext,
+  toEtcdError,
+} from '@cairn/server';
 import type {
   ConsoleKeyValue,
   KeyHistoryEntry,
@@ -23,16 +28,18 @@ const HISTORY_TIMEOUT_MS = 5000;
 /** At most this many revisions of one key are returned (the newest). */
 const MAX_HISTORY = 1000;
 
-async function range(node: CairnNode, req: RangeRequest): Promise<RangeResult> {
+const ctx = internalContext();
+
+async function range(port: EtcdPort, req: RangeRequest): Promise<RangeResult> {
   try {
-    return await node.kv.range(req);
+    return await port.range(ctx, { ...req, serializable: true });
   } catch (err) {
     throw toEtcdError(err);
   }
 }
 
 function rangeEndOf(prefix: Buffer): Buffer {
-  return prefix.length === 0 ? ALL_KEYS : prefixRangeEnd(prefix);
+  return prefix.length === 0 ? ALL_KEYS : prefixEnd(prefix);
 }
 
 /**
@@ -40,13 +47,13 @@ function rangeEndOf(prefix: Buffer): Buffer {
  * them, and keys. Costs two small range reads per child, whatever the size of the key space.
  */
 export async function keyTree(
-  node: CairnNode,
+  port: EtcdPort,
   prefixText: string,
   opts: { after?: string; limit: number; revision: number },
 ): Promise<KeyTreePage> {
   const prefix = Buffer.from(prefixText, 'utf8');
   const end = rangeEndOf(prefix);
-  const revision = opts.revision > 0 ? opts.revision : node.kv.currentRevision;
+  const revision = opts.revision > 0 ? opts.revision : port.revisions().current;
   let start: Buffer = opts.after
     ? Buffer.from(opts.after, 'base64')
     : prefix.length === 0
@@ -55,7 +62,7 @@ export async function keyTree(
   const children: KeyTreeNode[] = [];
   let next: string | null = null;
   for (;;) {
-    const first = await range(node, { key: start, rangeEnd: end, limit: 1, keysOnly: true, revision });
+    const first = await range(port, { key: start, rangeEnd: end, limit: 1, keysOnly: true, revision });
     const kv = first.kvs[0];
     if (!kv) break;
     if (children.length >= opts.limit) {
@@ -69,8 +76,8 @@ export async function keyTree(
       start = Buffer.concat([kv.key, ALL_KEYS]);
     } else {
       const dir = kv.key.subarray(0, prefix.length + slash + 1);
-      const dirEnd = prefixRangeEnd(dir);
-      const counted = await range(node, { key: dir, rangeEnd: dirEnd, countOnly: true, revision });
+      const dirEnd = prefixEnd(dir);
+      const counted = await range(port, { key: dir, rangeEnd: dirEnd, countOnly: true, revision });
       children.push({
         name: rest.subarray(0, slash + 1).toString('utf8'),
         path: dir.toString('utf8'),
@@ -135,15 +142,15 @@ export function consoleKv(kv: KeyValue): ConsoleKeyValue {
 }
 
 export async function keyValue(
-  node: CairnNode,
+  port: EtcdPort,
   key: string,
   revision: number,
   audit?: AuditArchive,
 ): Promise<KeyValueResponse> {
-  const at = revision > 0 ? revision : node.kv.currentRevision;
+  const at = revision > 0 ? revision : port.revisions().current;
   let result: RangeResult;
   try {
-    result = await range(node, { key: Buffer.from(key, 'utf8'), revision: at });
+    result = await range(port, { key: Buffer.from(key, 'utf8'), revision: at });
   } catch (err) {
     // Past compaction MVCC has nothing; the audit archive may still know the value then.
     if (!(err instanceof EtcdError && err.code === 'compacted') || !audit) throw err;
@@ -151,7 +158,7 @@ export async function keyValue(
     if (!record) throw err;
     return {
       revision: at,
-      compactRevision: node.kv.compactRevision,
+      compactRevision: port.revisions().compact,
       kv: record.operation === 'PUT' ? auditKv(record) : null,
       source: 'audit',
     };
@@ -159,13 +166,13 @@ export async function keyValue(
   const kv = result.kvs[0];
   const response: KeyValueResponse = {
     revision: at,
-    compactRevision: node.kv.compactRevision,
+    compactRevision: port.revisions().compact,
     kv: kv ? consoleKv(kv) : null,
     source: 'mvcc',
   };
   if (kv && kv.lease !== 0n && response.kv && revision <= 0) {
     try {
-      const info = await withTimeout(node.leaseTimeToLive(kv.lease, false), 1500);
+      const info = await port.leaseTimeToLive(internalContext({ deadline: Date.now() + 1500 }), kv.lease);
       if (info) {
         response.kv.leaseTtl = info.ttl;
         response.kv.leaseGrantedTtl = info.grantedTtl;
@@ -204,17 +211,16 @@ export function auditKv(record: AuditRecord): ConsoleKeyValue {
  * put and delete after it (replayed with a watch from compact+1, etcd's own way of reading history).
  */
 export async function keyHistory(
-  node: CairnNode,
+  port: EtcdPort,
   key: string,
   audit?: AuditArchive,
 ): Promise<KeyHistoryResponse> {
   const keyBytes = Buffer.from(key, 'utf8');
-  const target = node.kv.currentRevision;
-  const compact = node.kv.compactRevision;
+  const { current: target, compact } = port.revisions();
   const entries: KeyHistoryEntry[] = [];
   let dropped = false;
   if (compact > 0) {
-    const survivor = await range(node, { key: keyBytes, revision: compact }).catch(() => undefined);
+    const survivor = await range(port, { key: keyBytes, revision: compact }).catch(() => undefined);
     const kv = survivor?.kvs[0];
     if (kv) entries.push({ revision: kv.modRevision, type: 'put', kv: consoleKv(kv), source: 'mvcc' });
   }
@@ -223,7 +229,14 @@ export async function keyHistory(
     const replayed: KeyHistoryEntry[] = [];
     await new Promise<void>((resolve) => {
       let finished = false;
-      const id = node.watchable.watch({ key: keyBytes, startRevision: start }, (response) => {
+      // Compacted meanwhile: the watch ends; answer with what was read (marked truncated).
+      let compacted = false;
+      const watch = port.watch(ctx, { key: keyBytes, startRevision: start }, (response) => {
+        if (response.compactRevision !== undefined) {
+          compacted = true;
+          dropped = true;
+          return true;
+        }
         for (const event of response.events) {
           if (event.kv.modRevision > target) continue;
           replayed.push(
@@ -241,10 +254,10 @@ export async function keyHistory(
       const started = Date.now();
       const poll = setInterval(() => {
         if (finished) return;
-        if (node.watchable.isSynced(id) || Date.now() - started > HISTORY_TIMEOUT_MS) {
+        if (compacted || watch.isSynced() || Date.now() - started > HISTORY_TIMEOUT_MS) {
           finished = true;
           clearInterval(poll);
-          node.watchable.cancel(id);
+          watch.cancel();
           resolve();
         }
       }, 10);

@@ -1,4 +1,6 @@
 // Dependency-injection tokens of the console module.
-export const CONSOLE_NODE = Symbol('CONSOLE_NODE');
-export const CONSOLE_APIS = Symbol('CONSOLE_APIS');
+/** The member's EtcdPort: every read, write and watch of the console. */
+export const CONSOLE_PORT = Symbol('CONSOLE_PORT');
+/** ConsoleMemberInfo (cluster-overview.ts): the cluster page and the request size limit. */
+export const CONSOLE_MEMBER = Symbol('CONSOLE_MEMBER');
 export const CONSOLE_OPTIONS = Symbol('CONSOLE_OPTIONS');

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type WatchRequest__Output, etcdError, loadEtcdServices, toGrpcStatus } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
-import type { EtcdApis } from '@cairn/server';
+import type { EtcdApis, EtcdPort } from '@cairn/server';
 import { WatchSession, toEtcdError } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { type RpcContext, requiresLeader, trackStream, unary } from './handlers';
@@ -15,6 +15,8 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
 export function createEtcdGrpcServer(
   node: CairnNode,
   apis: EtcdApis,
+  /** The member's EtcdPort: the Watch service's watchers are port watches. */
+  port: EtcdPort,
   metrics: CairnMetrics,
   maxRequestBytes: number,
 ): grpc.Server {
@@ -100,7 +102,7 @@ export function createEtcdGrpcServer(
         return;
       }
       const session = new WatchSession(
-        node,
+        { port, header: (revision) => node.header(revision) },
         (response) => {
           if (call.writableLength > 4 * 1024 * 1024) return false;
           call.write(response);

@@ -1,11 +1,10 @@
 // The Nest application of a member: composes the HTTP controllers over the already-running core.
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { CairnNode } from '@cairn/server';
-import type { EtcdApis } from '@cairn/server';
+import type { CairnNode, EtcdApis, EtcdPort, WatchSource } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { GatewayController } from './gateway.controller';
 import { ProbesController } from './probes.controller';
-import { CAIRN_NODE, ETCD_APIS, METRICS } from './tokens';
+import { CAIRN_NODE, ETCD_APIS, MAX_REQUEST_BYTES, METRICS, WATCH_SOURCE } from './tokens';
 
 @Module({})
 export class AppModule {
@@ -13,6 +12,7 @@ export class AppModule {
   static forMember(
     node: CairnNode,
     apis: EtcdApis,
+    port: EtcdPort,
     metrics: CairnMetrics,
     features: DynamicModule[] = [],
   ): DynamicModule {
@@ -23,6 +23,11 @@ export class AppModule {
       providers: [
         { provide: CAIRN_NODE, useValue: node },
         { provide: ETCD_APIS, useValue: apis },
+        { provide: MAX_REQUEST_BYTES, useValue: node.config.maxRequestBytes },
+        {
+          provide: WATCH_SOURCE,
+          useValue: { port, header: (revision: number) => node.header(revision) } satisfies WatchSource,
+        },
         { provide: METRICS, useValue: metrics },
       ],
     };

@@ -1,5 +1,7 @@
 // etcd's JSON gateway (grpc-gateway) on the client URL: POST /v3/<service>/<method> with the protobuf JSON
-// mapping of the request; streaming calls answer newline-delimited {"result": ...} objects.
+// mapping of the request; streaming calls answer newline-delimited {"result": ...} objects. The unary calls
+// and LeaseKeepAlive/Snapshot go through the etcd service layer (EtcdApis, as the gRPC services do); the
+// Watch stream's watchers are the member's EtcdPort watches (they live across a snapshot install).
 import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
@@ -14,11 +16,10 @@ import {
   gatewayError,
   normalizeGatewayPath,
 } from '@cairn/api';
-import type { CairnNode } from '@cairn/server';
-import type { EtcdApis } from '@cairn/server';
+import type { EtcdApis, WatchSource } from '@cairn/server';
 import { WatchSession } from '@cairn/server';
 import { parseJsonObjects, readRawBody } from './raw-body';
-import { CAIRN_NODE, ETCD_APIS } from './tokens';
+import { ETCD_APIS, MAX_REQUEST_BYTES, WATCH_SOURCE } from './tokens';
 
 type UnaryHandler = (req: never) => Promise<object> | object;
 
@@ -27,8 +28,9 @@ export class GatewayController {
   private readonly unary: Record<string, UnaryHandler>;
 
   constructor(
-    @Inject(CAIRN_NODE) private readonly node: CairnNode,
     @Inject(ETCD_APIS) private readonly apis: EtcdApis,
+    @Inject(WATCH_SOURCE) private readonly watchSource: WatchSource,
+    @Inject(MAX_REQUEST_BYTES) private readonly maxRequestBytes: number,
   ) {
     const { kv, lease, maintenance } = apis;
     this.unary = {
@@ -69,7 +71,7 @@ export class GatewayController {
       return;
     }
     try {
-      const body = await readRawBody(req, this.node.config.maxRequestBytes);
+      const body = await readRawBody(req, this.maxRequestBytes);
       if (route.streaming === 'unary') await this.handleUnary(route, body, res);
       else await this.handleStream(route, body, req, res);
     } catch (err) {
@@ -115,8 +117,8 @@ export class GatewayController {
     if (key === 'etcdserverpb.Watch/Watch') {
       res.status(200).type('application/json');
       res.flushHeaders();
-      const session = new WatchSession(this.node, (message) => writeLine(message) || true, {
-        maxResponseBytes: this.node.config.maxRequestBytes,
+      const session = new WatchSession(this.watchSource, (message) => writeLine(message) || true, {
+        maxResponseBytes: this.maxRequestBytes,
         progressNotifyIntervalMs: 10 * 60 * 1000,
       });
       res.on('close', () => session.close());

@@ -1,10 +1,18 @@
 // One Watch stream (etcd's serverWatchStream): many watchers multiplexed on one stream, each with a
 // stream-local ID (auto IDs start at 0, or chosen by the client), created/canceled acks, compaction
-// notices, progress requests and notifications, and fragmentation of big revisions.
+// notices, progress requests and notifications, and fragmentation of big revisions. Its watchers are
+// the member's EtcdPort watches, so they live across a snapshot install.
 import type { WatchRequest__Output } from '@cairn/api';
 import type { WatchEvent, WatchResponse as StoreResponse } from '@cairn/mvcc';
 import { wireKv } from '../kv-codec';
-import type { CairnNode } from '../node';
+import { type EtcdPort, type PortWatch, internalContext } from '../port/etcd-port';
+
+/** Where a session's watchers live, and the header its responses carry. */
+export interface WatchSource {
+  readonly port: EtcdPort;
+  /** The response header at `revision` (cluster, member, revision, raft term). */
+  header(revision: number): object;
+}
 
 export interface WatchSessionOptions {
   /** Responses above this size with >= 2 events are split when the watcher asked for fragments. */
@@ -16,7 +24,8 @@ export interface WatchSessionOptions {
 export type WatchSend = (response: object, approxBytes: number) => boolean;
 
 interface SessionWatcher {
-  storeId: number;
+  /** Undefined until the port's watch is open. */
+  watch: PortWatch | undefined;
   fragment: boolean;
   progressNotify: boolean;
   sentSinceProgress: boolean;
@@ -32,7 +41,7 @@ export class WatchSession {
   private closed = false;
 
   constructor(
-    private readonly node: CairnNode,
+    private readonly source: WatchSource,
     private readonly send: WatchSend,
     private readonly opts: WatchSessionOptions,
   ) {
@@ -51,12 +60,12 @@ export class WatchSession {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.progressTimer);
-    for (const watcher of this.watchers.values()) this.node.watchable.cancel(watcher.storeId);
+    for (const watcher of this.watchers.values()) watcher.watch?.cancel();
     this.watchers.clear();
   }
 
-  private header(revision = this.node.kv.currentRevision): object {
-    return this.node.header(revision);
+  private header(revision = this.source.port.revisions().current): object {
+    return this.source.header(revision);
   }
 
   private create(req: NonNullable<WatchRequest__Output['create_request']>): void {
@@ -98,7 +107,7 @@ export class WatchSession {
     // An empty key watches from "\0" (etcd), i.e. with range_end "\0" every key.
     const key = req.key.length === 0 ? Buffer.from([0]) : req.key;
     const watcher: SessionWatcher = {
-      storeId: -1,
+      watch: undefined,
       fragment: req.fragment,
       progressNotify: req.progress_notify,
       sentSinceProgress: false,
@@ -106,7 +115,8 @@ export class WatchSession {
     this.watchers.set(id, watcher);
     // The created ack goes out before any event of this watcher.
     this.send({ header: this.header(), watch_id: id, created: true }, 64);
-    watcher.storeId = this.node.watchable.watch(
+    watcher.watch = this.source.port.watch(
+      internalContext(),
       {
         key,
         rangeEnd: req.range_end.length > 0 ? req.range_end : undefined,
@@ -171,21 +181,21 @@ export class WatchSession {
     const watcher = this.watchers.get(id);
     // etcd answers only the cancel of a watcher that exists on this stream.
     if (!watcher) return;
-    this.node.watchable.cancel(watcher.storeId);
+    watcher.watch?.cancel();
     this.watchers.delete(id);
     this.send({ header: this.header(), watch_id: id, canceled: true }, 64);
   }
 
   /** A progress request: if every watcher is synced, one response tells the current revision. */
   private requestProgress(): void {
-    const allSynced = [...this.watchers.values()].every((w) => this.node.watchable.isSynced(w.storeId));
+    const allSynced = [...this.watchers.values()].every((w) => w.watch?.isSynced() ?? false);
     if (allSynced) this.send({ header: this.header(), watch_id: INVALID_WATCH_ID }, 64);
   }
 
   private notifyProgress(): void {
     for (const [id, watcher] of this.watchers) {
       if (!watcher.progressNotify) continue;
-      if (!watcher.sentSinceProgress && this.node.watchable.isSynced(watcher.storeId)) {
+      if (!watcher.sentSinceProgress && watcher.watch?.isSynced()) {
         this.send({ header: this.header(), watch_id: id }, 64);
       }
       watcher.sentSinceProgress = false;
