@@ -2,29 +2,37 @@
 // under drops, delays, reordering, duplication, one-way and two-way partitions, pauses, clock skew,
 // crashes at any point of a Ready and restarts, with Raft's safety properties checked after every step
 // and liveness checked once the faults stop.
-//   RAFT_SEEDS=N   run seeds 1..N (default 2000)
-//   RAFT_SEED=n    replay exactly one seed (and print its trace if it fails)
+// Then the corner scenarios (sim/corners.ts, scenario.ts cornerScenarioForSeed): the same seeds with tiny
+// message and inflight limits, leaders that append and die, replayed old appends, aggressive snapshots and
+// learners promoted mid-partition, and a check that each corner really occurred.
+//   RAFT_SEEDS=N          run seeds 1..N (default 2000)
+//   RAFT_CORNER_SEEDS=N   corner scenarios for seeds 1..N (default 1000)
+//   RAFT_SEED=n           replay exactly one seed (and print its trace if it fails)
+//   RAFT_CORNERS=1        with RAFT_SEED: replay its corner scenario instead
 import { describe, expect, it } from 'vitest';
 import { EntryType, MessageType, NONE, StateType, type Entry, type Message } from '../src';
 import { NodeDisk } from './sim/disk';
 import { SafetyChecker } from './sim/invariants';
 import { reportFailure } from './sim/report';
 import { runSimulation } from './sim/simulation';
-import { addStats, emptyStats } from './sim/stats';
+import { CORNERS, addStats, cornerSummary, emptyStats } from './sim/stats';
 import { InvariantViolation } from './sim/violation';
 
 const DEFAULT_SEEDS = 2000;
+const DEFAULT_CORNER_SEEDS = 1000;
 const SEEDS_PER_BLOCK = 250;
 const BLOCK_TIMEOUT_MS = 180_000;
 
 const singleSeed = process.env.RAFT_SEED;
 const seedCount = Number(process.env.RAFT_SEEDS ?? DEFAULT_SEEDS);
+const cornerSeedCount = Number(process.env.RAFT_CORNER_SEEDS ?? Math.min(seedCount, DEFAULT_CORNER_SEEDS));
 const total = emptyStats();
+const cornerTotal = emptyStats();
 
-function runSeeds(first: number, last: number, deferCommitBroadcast = false): void {
+function runSeeds(first: number, last: number, deferCommitBroadcast = false, corners = false): void {
   for (let seed = first; seed <= last; seed++) {
-    const result = runSimulation(seed, { deferCommitBroadcast });
-    addStats(total, result.stats);
+    const result = runSimulation(seed, { deferCommitBroadcast, corners });
+    addStats(corners ? cornerTotal : total, result.stats);
     if (result.violation) {
       const report = reportFailure(result);
       console.error(report.message);
@@ -35,8 +43,10 @@ function runSeeds(first: number, last: number, deferCommitBroadcast = false): vo
 
 describe('Raft under a hostile simulated network', () => {
   if (singleSeed !== undefined) {
-    it(`seed ${singleSeed} keeps every safety invariant and recovers`, () => {
-      runSeeds(Number(singleSeed), Number(singleSeed));
+    const corners = process.env.RAFT_CORNERS === '1';
+    it(`seed ${singleSeed}${corners ? ' (corner scenario)' : ''} keeps every safety invariant and recovers`, () => {
+      runSeeds(Number(singleSeed), Number(singleSeed), false, corners);
+      console.log(`seed ${singleSeed} corners: ${cornerSummary(corners ? cornerTotal : total)}`);
     });
     return;
   }
@@ -57,8 +67,18 @@ describe('Raft under a hostile simulated network', () => {
     BLOCK_TIMEOUT_MS,
   );
 
+  for (let first = 1; first <= cornerSeedCount; first += SEEDS_PER_BLOCK) {
+    const last = Math.min(cornerSeedCount, first + SEEDS_PER_BLOCK - 1);
+    it(
+      `corner scenarios of seeds ${first}..${last} keep every safety invariant and recover once faults stop`,
+      () => runSeeds(first, last, false, true),
+      BLOCK_TIMEOUT_MS,
+    );
+  }
+
   it('really exercised elections, crashes, snapshots, membership changes and reads', () => {
     console.log(`simulation totals over ${seedCount} seeds: ${JSON.stringify(total)}`);
+    console.log(`corners over ${seedCount} seeds of the default mix: ${cornerSummary(total)}`);
     expect(total.leadersElected).toBeGreaterThan(seedCount * 2);
     expect(total.crashes).toBeGreaterThan(seedCount / 2);
     expect(total.crashesMidReady).toBeGreaterThan(seedCount / 10);
@@ -72,6 +92,16 @@ describe('Raft under a hostile simulated network', () => {
     expect(total.readsChecked).toBeGreaterThan(seedCount);
     expect(total.dropped).toBeGreaterThan(seedCount * 10);
     expect(total.entriesApplied).toBeGreaterThan(total.proposals);
+  });
+
+  it('the corner scenarios reached every corner', () => {
+    console.log(`corners over ${cornerSeedCount} corner scenarios: ${cornerSummary(cornerTotal)}`);
+    const missed = CORNERS.filter((corner) => !(cornerTotal[corner] > 0));
+    expect(missed, `corners never reached in ${cornerSeedCount} corner scenarios`).toEqual([]);
+    // With the default range, each corner is common, not a fluke of one seed.
+    if (cornerSeedCount >= DEFAULT_CORNER_SEEDS) {
+      for (const corner of CORNERS) expect(cornerTotal[corner], corner).toBeGreaterThan(cornerSeedCount / 10);
+    }
   });
 });
 

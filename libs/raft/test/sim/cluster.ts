@@ -46,6 +46,10 @@ export class SimCluster implements DriverHooks {
   private readonly deferred: (() => void)[] = [];
   private runningDeferred = false;
   private readonly retireAt = new Map<NodeId, number>();
+  /** Newest send order of the AppendEntries delivered per `from>to@term` (to notice older ones arriving later). */
+  private readonly appendHighWater = new Map<string, number>();
+  /** Promotions already counted as a corner (by conf change context). */
+  private readonly promotionsCounted = new Set<string>();
 
   constructor(
     readonly scenario: Scenario,
@@ -234,6 +238,16 @@ export class SimCluster implements DriverHooks {
   confChangeApplied(node: SimNode, cc: ConfChange): void {
     this.stats.confChangesApplied++;
     const target = this.nodes.get(cc.nodeId);
+    if (
+      cc.type === ConfChangeType.AddNode &&
+      (this.net.isCut(node.id, cc.nodeId) || this.net.isCut(cc.nodeId, node.id))
+    ) {
+      const key = Buffer.from(cc.context).toString('hex');
+      if (!this.promotionsCounted.has(key)) {
+        this.promotionsCounted.add(key);
+        this.stats.cornerLearnerPromotedMidPartition++;
+      }
+    }
     if (cc.type === ConfChangeType.RemoveNode) {
       if (target && !target.retired && !this.retireAt.has(cc.nodeId)) {
         this.stats.membersRemoved++;
@@ -359,10 +373,41 @@ export class SimCluster implements DriverHooks {
     if (this.net.isCut(msg.from, msg.to)) return this.lose(msg, item.senderIncarnation, 'link cut');
     if (target.pausedUntil > this.now) return this.net.hold(item, target.pausedUntil);
     this.stats.delivered++;
+    this.countCorners(target, item);
     this.trace.record(() => `deliver ${describeMessage(msg)}`);
     this.act(target, (raft) => raft.step(msg));
     if (msg.type === MessageType.Snap)
       this.reportSnapshot(msg, item.senderIncarnation, SnapshotStatus.Finish);
+  }
+
+  /**
+   * Counts the corner situations a message is about to create at its receiver (see stats.ts), judged from
+   * the receiver's persisted log (which is its whole log: every action drains its Readys).
+   */
+  private countCorners(target: SimNode, item: InFlight): void {
+    const { msg } = item;
+    const disk = target.disk;
+    if (msg.term < disk.hardState.term) return; // refused as stale
+    if (msg.type === MessageType.Snap && msg.snapshot) {
+      const { index, term } = msg.snapshot.metadata;
+      const last = disk.wal.lastIndex();
+      if (index > disk.hardState.commit && last > disk.hardState.commit && disk.termAt(index) !== term) {
+        this.stats.cornerSnapshotOverDivergentSuffix++;
+      }
+      return;
+    }
+    if (msg.type !== MessageType.App) return;
+    const lastNew = msg.index + msg.entries.length;
+    const key = `${msg.from}>${msg.to}@${msg.term}`;
+    const newest = this.appendHighWater.get(key) ?? 0;
+    if (item.seq < newest) this.stats.cornerOldAppendAfterNewer++;
+    else this.appendHighWater.set(key, item.seq);
+    if (msg.index < disk.hardState.commit || disk.termAt(msg.index) !== msg.logTerm) return;
+    const last = disk.wal.lastIndex();
+    const conflict = msg.entries.find((e) => e.index <= last && disk.termAt(e.index) !== e.term);
+    if (!conflict) return;
+    if (last - conflict.index + 1 >= 3) this.stats.cornerLongSuffixTruncated++;
+    if (last > lastNew && msg.commit > lastNew) this.stats.cornerPartialAppendOverDivergentSuffix++;
   }
 
   /** What a real transport notices about a message that did not arrive. */

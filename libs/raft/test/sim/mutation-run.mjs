@@ -193,6 +193,22 @@ export const MUTATIONS = [
     ],
   },
   {
+    name: 'ae5-commit-to-last-index-before-append',
+    what: 'AppendEntries rule 5: follower commits min(leaderCommit, its last index before the append truncated it)',
+    edits: [
+      {
+        file: 'src/raft-log.ts',
+        from: 'const lastNewIndex = index + ents.length;',
+        to: 'const lastNewIndex = index + ents.length;\n    const lastBefore = this.lastIndex();',
+      },
+      {
+        file: 'src/raft-log.ts',
+        from: 'this.commitTo(Math.min(committed, lastNewIndex));',
+        to: 'this.commitTo(Math.min(committed, lastBefore));',
+      },
+    ],
+  },
+  {
     name: 'ae5-commit-moves-back',
     what: 'AppendEntries rule 5: a lower leader commit lowers the follower commit index',
     edits: [
@@ -423,17 +439,21 @@ function prepare(mutation) {
     join(scratch, 'test/mutant.test.ts'),
     `import { it } from 'vitest';
 import { runSimulation } from './sim/simulation';
-it('finds the first failing seed', () => {
+function firstFailure(corners: boolean) {
   const started = Date.now();
   for (let seed = 1; seed <= ${seeds}; seed++) {
-    const r = runSimulation(seed);
+    const r = runSimulation(seed, { corners });
     if (r.violation) {
       const v = r.violation;
-      console.log('MUTANT-RESULT ' + JSON.stringify({ seed, tick: r.tick, invariant: v.invariant, expected: v.expected, seen: v.seen.slice(0, 300), ms: Date.now() - started }));
-      return;
+      return { seed, tick: r.tick, invariant: v.invariant, expected: v.expected, seen: v.seen.slice(0, 300), ms: Date.now() - started };
     }
   }
-  console.log('MUTANT-RESULT ' + JSON.stringify({ seed: null, ms: Date.now() - started }));
+  return { seed: null, ms: Date.now() - started };
+}
+it('finds the first failing seed, of the default mix and of the corner scenarios', () => {
+  const result = firstFailure(false);
+  const corners = firstFailure(true);
+  console.log('MUTANT-RESULT ' + JSON.stringify({ ...result, corners }));
 }, 1_800_000);
 `,
   );
@@ -505,7 +525,7 @@ function main() {
     }
   }
   console.log(
-    '\n| mutation | unit tests that fail | first failing seed | invariant caught | tick |\n|---|---|---|---|---|',
+    '\n| mutation | unit tests that fail | first failing seed (default mix) | invariant caught | first failing seed (corners) | invariant caught |\n|---|---|---|---|---|---|',
   );
   for (const { name, what, unit, result } of rows) {
     const seed = result.seed ?? (result.error ? 'error' : unitOnly ? 'not run' : `none in 1..${seeds}`);
@@ -516,8 +536,10 @@ function main() {
           ? 'not run'
           : 'none'
         : `${unit.failed.length}: ${unit.failed[0]}${unit.failed.length > 1 ? ' …' : ''}`;
+    const corners = result.corners ?? {};
+    const cornerSeed = corners.seed ?? (unitOnly ? 'not run' : `none in 1..${seeds}`);
     console.log(
-      `| \`${name}\`: ${what} | ${tests} | ${seed} | ${result.invariant ?? '-'} | ${result.tick ?? '-'} |`,
+      `| \`${name}\`: ${what} | ${tests} | ${seed} | ${result.invariant ?? '-'} | ${cornerSeed} | ${corners.invariant ?? '-'} |`,
     );
   }
 }

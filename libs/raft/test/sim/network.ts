@@ -27,11 +27,19 @@ export interface InFlight {
   deliverAt: number;
   /** The incarnation of the sender when it sent this, so reports go only to the same process. */
   senderIncarnation: number;
+  /** Send order over the whole run (a duplicate or a replay keeps the number of its original). */
+  seq: number;
 }
+
+/** How many recent AppendEntries a replaying network remembers. */
+const REPLAY_HISTORY = 64;
 
 export class SimNetwork {
   weather: NetworkWeather = CALM;
   private queue: InFlight[] = [];
+  /** Recent AppendEntries (copies, with their send tick), kept only once enableReplay() was called. */
+  private history: { msg: Message; sentAt: number; senderIncarnation: number; seq: number }[] | undefined;
+  private sent = 0;
   /** Cut directed links, as `from>to`. */
   private readonly cuts = new Set<string>();
 
@@ -39,10 +47,38 @@ export class SimNetwork {
 
   /** Queues `msg` (a copy) unless the weather drops it; returns false when it was dropped. */
   send(msg: Message, now: number, senderIncarnation: number): boolean {
+    const seq = ++this.sent;
+    if (this.history && msg.type === MessageType.App) {
+      this.history.push({ msg: cloneMessage(msg), sentAt: now, senderIncarnation, seq });
+      if (this.history.length > REPLAY_HISTORY) this.history.shift();
+    }
     if (this.rng.chance(this.weather.dropRate)) return false;
-    this.enqueue(msg, now, senderIncarnation);
-    if (this.rng.chance(this.weather.duplicateRate)) this.enqueue(msg, now, senderIncarnation);
+    this.enqueue(msg, now, senderIncarnation, seq);
+    if (this.rng.chance(this.weather.duplicateRate)) this.enqueue(msg, now, senderIncarnation, seq);
     return true;
+  }
+
+  /** Start remembering AppendEntries so that replayOld() can deliver one again. */
+  enableReplay(): void {
+    this.history ??= [];
+  }
+
+  /**
+   * Delivers again, now, a copy of an AppendEntries sent at least `minAge` ticks ago: an old append that
+   * arrives after newer ones (a retransmission, a duplicate stuck in a queue). Draws from `rng`, not from
+   * the network's own stream. Returns the replayed message.
+   */
+  replayOld(now: number, minAge: number, rng: SimRandom): Message | undefined {
+    const old = (this.history ?? []).filter((h) => now - h.sentAt >= minAge);
+    if (old.length === 0) return undefined;
+    const pick = rng.pick(old);
+    this.queue.push({
+      msg: cloneMessage(pick.msg),
+      deliverAt: now,
+      senderIncarnation: pick.senderIncarnation,
+      seq: pick.seq,
+    });
+    return pick.msg;
   }
 
   /** Removes and returns the messages due at `now`, in a seeded order. */
@@ -95,12 +131,12 @@ export class SimNetwork {
     return this.cuts.size === 0 ? 'none' : [...this.cuts].sort().join(' ');
   }
 
-  private enqueue(msg: Message, now: number, senderIncarnation: number): void {
+  private enqueue(msg: Message, now: number, senderIncarnation: number, seq: number): void {
     let delay = this.rng.int(this.weather.maxDelay + 1);
     // Snapshots are big and slow to stream; and now and then any message is stuck in a retransmit.
     if (msg.type === MessageType.Snap) delay += this.rng.int(SNAPSHOT_EXTRA_DELAY + 1);
     if (this.rng.chance(this.weather.straggleRate)) delay += this.rng.between(1, STRAGGLER_DELAY);
-    this.queue.push({ msg: cloneMessage(msg), deliverAt: now + delay, senderIncarnation });
+    this.queue.push({ msg: cloneMessage(msg), deliverAt: now + delay, senderIncarnation, seq });
   }
 }
 

@@ -4,7 +4,7 @@
 import { SimRandom } from './random';
 import type { NetworkWeather } from './network';
 
-export type ScenarioStyle = 'mixed' | 'leader-churn';
+export type ScenarioStyle = 'mixed' | 'leader-churn' | 'corners';
 
 export interface Scenario {
   seed: number;
@@ -56,6 +56,22 @@ export interface Scenario {
   confChangeRate: number;
   minVoters: number;
   maxVoters: number;
+  /** Only in 'corners' runs: the injected situations of corners.ts. */
+  corners?: CornerRates;
+}
+
+/** Per-tick probabilities of the corner injector (corners.ts). */
+export interface CornerRates {
+  /** The leader is cut off (from all, or all but one follower) and handed a burst of proposals. */
+  burstRate: number;
+  /** Share of bursts after which the leader crashes at once (appends and dies). */
+  burstCrashShare: number;
+  /** An AppendEntries sent some ticks ago is delivered again, after newer ones. */
+  replayRate: number;
+  /** The leader snapshots and compacts everything it applied, so a rejoining node needs a snapshot. */
+  snapshotAllRate: number;
+  /** A learner is cut off from the leader and promoted. */
+  learnerPartitionRate: number;
 }
 
 export function scenarioForSeed(seed: number): Scenario {
@@ -117,6 +133,35 @@ export function scenarioForSeed(seed: number): Scenario {
   };
 }
 
+/**
+ * The corner scenarios of seed `seed`: the default mix's scenario for that seed, with options drawn from
+ * a separate random stream (so the default runs of every seed stay exactly as they were): tiny message
+ * and inflight limits, leaders that append and die, replayed old appends, aggressive snapshots and
+ * learners promoted mid-partition.
+ */
+export function cornerScenarioForSeed(seed: number): Scenario {
+  const base = scenarioForSeed(seed);
+  const rng = new SimRandom(seed ^ 0x2c0e4e5);
+  return {
+    ...base,
+    style: 'corners',
+    maxSizePerMsg: rng.pick([0, 0, 16, 48]),
+    maxInflightMsgs: rng.pick([1, 2, 3]),
+    newLeaderIsolationRate: rng.pick([0, 0.2]),
+    crashRate: rng.pick([0, 0.01, 0.02]),
+    proposalRate: rng.pick([0.5, 0.8]),
+    compactionRate: rng.pick([0.02, 0.05, 0.1]),
+    confChangeRate: rng.pick([0, 0.03, 0.05]),
+    corners: {
+      burstRate: rng.pick([0.02, 0.04, 0.06]),
+      burstCrashShare: rng.pick([0.2, 0.5]),
+      replayRate: rng.pick([0.02, 0.05, 0.1]),
+      snapshotAllRate: rng.pick([0, 0.01, 0.03]),
+      learnerPartitionRate: rng.pick([0.05, 0.2]),
+    },
+  };
+}
+
 export function describeScenario(s: Scenario): string {
   return [
     `seed=${s.seed} style=${s.style} voters=${s.initialVoters} election=${s.electionTick} heartbeat=${s.heartbeatTick}`,
@@ -126,5 +171,10 @@ export function describeScenario(s: Scenario): string {
     `crash=${s.crashRate} restart=${s.restartRate} pause=${s.pauseRate}(<=${s.maxPauseTicks}) skipTick=${s.tickSkipChance}`,
     `partition=${s.partitionRate} heal=${s.healRate}`,
     `propose=${s.proposalRate} read=${s.readRate} compact=${s.compactionRate} transfer=${s.transferRate} confChange=${s.confChangeRate}`,
+    ...(s.corners
+      ? [
+          `corners: burst=${s.corners.burstRate} (crash ${s.corners.burstCrashShare}) replay=${s.corners.replayRate} snapshotAll=${s.corners.snapshotAllRate} learnerPartition=${s.corners.learnerPartitionRate}`,
+        ]
+      : []),
   ].join('\n');
 }

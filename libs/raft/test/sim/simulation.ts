@@ -6,7 +6,8 @@ import { SafetyChecker } from './invariants';
 import { awaitConvergence, checkConverged } from './liveness';
 import { SimNetwork } from './network';
 import { SimRandom } from './random';
-import { scenarioForSeed, type Scenario } from './scenario';
+import { CornerInjector } from './corners';
+import { cornerScenarioForSeed, scenarioForSeed, type Scenario } from './scenario';
 import { emptyStats, type SimStats } from './stats';
 import { SimTrace } from './trace';
 import { InvariantViolation } from './violation';
@@ -25,9 +26,12 @@ export interface SimulationResult {
 
 export function runSimulation(
   seed: number,
-  options: { trace?: boolean; deferCommitBroadcast?: boolean } = {},
+  options: { trace?: boolean; deferCommitBroadcast?: boolean; corners?: boolean } = {},
 ): SimulationResult {
-  const scenario = { ...scenarioForSeed(seed), deferCommitBroadcast: options.deferCommitBroadcast ?? false };
+  const scenario = {
+    ...(options.corners ? cornerScenarioForSeed(seed) : scenarioForSeed(seed)),
+    deferCommitBroadcast: options.deferCommitBroadcast ?? false,
+  };
   const rng = new SimRandom(seed);
   const trace = new SimTrace(options.trace ?? false);
   const stats = emptyStats();
@@ -36,6 +40,10 @@ export function runSimulation(
   const faults = new FaultInjector(cluster, rng.fork(), scenario);
   const workload = new Workload(cluster, rng.fork(), scenario);
   const suspicions = new SuspicionInjector(cluster, rng.fork());
+  // Its own stream (not a fork of `rng`), so the streams above are those of the default run of this seed.
+  const corners = scenario.corners
+    ? new CornerInjector(cluster, new SimRandom(seed ^ 0x7c0e4e5), scenario.corners)
+    : undefined;
   const result: SimulationResult = { seed, scenario, tick: 0, stats, trace };
   try {
     const ids = Array.from({ length: scenario.initialVoters }, (_, i) => BigInt(i + 1));
@@ -45,11 +53,13 @@ export function runSimulation(
       trace.record(() => `--- leader ${cluster.leader()?.id ?? 'none'}, cuts ${cluster.net.describeCuts()}`);
       faults.step();
       suspicions.step();
+      corners?.step();
       workload.step();
       cluster.tickAll(scenario.tickSkipChance);
       cluster.deliverDue();
       cluster.retireDue();
     }
+    corners?.calm();
     faults.calm();
     stats.convergenceTicks = awaitConvergence(cluster, workload);
     checkConverged(cluster);
