@@ -8,8 +8,8 @@ import {
   encodePutRequest,
   encodeRangeRequest,
   encodeWatchCreateRequest,
-  prefixRangeEnd,
 } from '../src/proto/etcd-messages';
+import { prefixEnd } from '@cairn/api';
 import { ProtoWriter } from '../src/proto/writer';
 
 // etcd's own message definitions, as shipped with the etcd3 client, are the reference encoder.
@@ -109,23 +109,9 @@ describe('etcd request encoding matches protobufjs with etcd’s rpc.proto', () 
 
   it('WatchRequest with create_request on a prefix from a start revision', () => {
     const key = Buffer.from('bench-watch/');
-    const rangeEnd = Buffer.from(prefixRangeEnd(key));
+    const rangeEnd = prefixEnd(key);
     expect(encodeWatchCreateRequest({ key, rangeEnd, startRevision: 42 })).toEqual(
       reference('WatchRequest', { create_request: { key, range_end: rangeEnd, start_revision: 42 } }),
     );
-  });
-});
-
-describe('prefixRangeEnd', () => {
-  it('increments the last byte', () => {
-    expect(Buffer.from(prefixRangeEnd(Buffer.from('aa'))).toString()).toBe('ab');
-  });
-
-  it('drops trailing 0xff bytes before incrementing', () => {
-    expect(Buffer.from(prefixRangeEnd(Buffer.from([0x61, 0xff]))).toString()).toBe('b');
-  });
-
-  it('gives "\\0" (everything from the key on) when every byte is 0xff', () => {
-    expect([...prefixRangeEnd(Buffer.from([0xff, 0xff]))]).toEqual([0]);
   });
 });

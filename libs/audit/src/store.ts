@@ -4,6 +4,7 @@
 // crash, or several members sharing one PostgreSQL database, never write a revision twice.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { prefixEnd } from '@cairn/api';
 import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm';
 import {
   type AuditCursorRow,
@@ -51,18 +52,6 @@ const EVENT_COLUMNS = [
 
 export function backendKindOf(url: string | undefined): AuditBackendKind {
   return url !== undefined && /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : 'sqlite';
-}
-
-/** The smallest key greater than every key starting with `prefix` (etcd's prefix range end), or undefined. */
-export function prefixEnd(prefix: Buffer): Buffer | undefined {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i]++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return undefined;
 }
 
 export interface QueryRange {
@@ -297,7 +286,8 @@ export class AuditStore {
     } else if (query.prefix && query.prefix.length > 0) {
       select.andWhere('e.key >= :prefix', { prefix: query.prefix });
       const end = prefixEnd(query.prefix);
-      if (end) select.andWhere('e.key < :prefixEnd', { prefixEnd: end });
+      // "\0" = no end (a prefix of only 0xff bytes): every key from the prefix on.
+      if (!(end.length === 1 && end[0] === 0)) select.andWhere('e.key < :prefixEnd', { prefixEnd: end });
     }
     if (query.actor !== undefined) select.andWhere('e.actor = :actor', { actor: query.actor });
     applyRange(select, query);

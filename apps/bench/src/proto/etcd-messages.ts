@@ -52,18 +52,6 @@ export function encodeStatusRequest(): Buffer {
   return Buffer.alloc(0);
 }
 
-/** The end of the range that holds every key starting with `prefix` (etcd's "prefix + 1"). */
-export function prefixRangeEnd(prefix: Uint8Array): Uint8Array {
-  const end = Uint8Array.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i]++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Uint8Array.of(0); // all bytes were 0xff: every key from prefix on
-}
-
 const HEADER_FIELD = tagOf(1, WireType.LengthDelimited);
 
 export interface ResponseHeaderFields {

@@ -8,7 +8,8 @@ import { Methods } from '../grpc/methods';
 import { runClosedLoop } from '../load/closed-loop';
 import { KeyGenerator } from '../load/key-generator';
 import type { StopCondition } from '../load/stop-condition';
-import { encodePutRequest, encodeRangeRequest, prefixRangeEnd } from '../proto/etcd-messages';
+import { prefixEnd } from '@cairn/api';
+import { encodePutRequest, encodeRangeRequest } from '../proto/etcd-messages';
 import type { RunResult } from '../report/run-result';
 import { runUnaryLoad } from './unary-load';
 
@@ -35,7 +36,7 @@ export async function runRangeWorkload(
   await populate(pool, options);
   const request = encodeRangeRequest({
     key,
-    rangeEnd: options.prefix ? prefixRangeEnd(key) : undefined,
+    rangeEnd: options.prefix ? prefixEnd(key) : undefined,
     serializable: options.consistency === 's',
   });
   const what = options.prefix

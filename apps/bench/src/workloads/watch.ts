@@ -8,12 +8,8 @@ import type { BidiStream } from '../grpc/transport';
 import { Methods } from '../grpc/methods';
 import { runClosedLoop } from '../load/closed-loop';
 import { indexOfKey, KeyGenerator } from '../load/key-generator';
-import {
-  decodeWatchResponse,
-  encodePutRequest,
-  encodeWatchCreateRequest,
-  prefixRangeEnd,
-} from '../proto/etcd-messages';
+import { prefixEnd } from '@cairn/api';
+import { decodeWatchResponse, encodePutRequest, encodeWatchCreateRequest } from '../proto/etcd-messages';
 import { formatMs, formatRate } from '../report/format-run';
 import type { RunResult } from '../report/run-result';
 import { LatencyHistogram } from '../stats/latency-histogram';
@@ -109,7 +105,7 @@ export async function runWatchWorkload(
   try {
     const createRequest = encodeWatchCreateRequest({
       key: Buffer.from(prefix),
-      rangeEnd: prefixRangeEnd(Buffer.from(prefix)),
+      rangeEnd: prefixEnd(prefix),
     });
     for (let watcher = 0; watcher < options.watchers; watcher++) {
       streams[watcher % streams.length].stream.write(createRequest);

@@ -24,9 +24,9 @@ import {
   type RangeOptions,
   type RangeResult,
   fromWireKv,
-  prefixEnd,
   toBuffer,
 } from './types';
+import { prefixEnd } from '@cairn/api';
 import { Watcher, type WatchOptions } from './watch';
 
 export type EtcdClientOptions = EndpointOptions;

@@ -11,3 +11,5 @@ export {
 export { KeepAliveChannel, LeaseKeepAlive, type KeepAliveOptions } from './lease-keeper';
 export { Watcher, WatchCompactedError, type WatchOptions } from './watch';
 export * from './types';
+// The one copy of etcd's GetPrefixRangeEnd lives in @cairn/api; the SDK keeps offering it.
+export { prefixEnd } from '@cairn/api';

@@ -88,18 +88,6 @@ export function toBuffer(bytes: Bytes): Buffer {
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-/** The smallest key after every key that starts with `prefix` (etcd's clientv3.GetPrefixRangeEnd). */
-export function prefixEnd(prefix: Bytes): Buffer {
-  const end = Buffer.from(toBuffer(prefix));
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]! += 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]); // every key
-}
-
 export function fromWireKv(kv: KeyValue__Output): KeyValue {
   return {
     key: kv.key,

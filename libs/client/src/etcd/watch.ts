@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { WatchRequest, WatchResponse__Output } from '@cairn/api';
 import type { EndpointPool } from './endpoints';
-import { type Bytes, type WatchBatch, type WatchEvent, fromWireKv, prefixEnd, toBuffer } from './types';
+import { prefixEnd } from '@cairn/api';
+import { type Bytes, type WatchBatch, type WatchEvent, fromWireKv, toBuffer } from './types';
 
 export interface WatchOptions {
   rangeEnd?: Bytes;
