@@ -54,13 +54,15 @@ export class InstanceViews {
   }
 
   /**
-   * When the lease was last renewed: now − (granted − remaining) seconds, as the leader knows it (a follower
-   * asks the leader). '' when the record has no lease, the lease is gone, or the leader cannot be asked.
+   * When the lease was last renewed: now − (granted − remaining) seconds. Exact (to the second) on the
+   * leader, which tracks expiries; on a follower it reflects the last lease checkpoint. '' when the record
+   * has no lease or the lease is gone.
    */
   private async lastHeartbeat(lease: string): Promise<string> {
     if (!/^[1-9]\d*$/.test(lease)) return '';
     try {
-      const info = await this.port.leaseTimeToLive(this.ctx, BigInt(lease));
+      // This member's lessor: one lookup per instance must not become a round trip to the leader each.
+      const info = await this.port.leaseTimeToLive(this.ctx, BigInt(lease), { serializable: true });
       if (!info) return '';
       return new Date(this.now() - Math.max(0, info.grantedTtl - info.ttl) * 1000).toISOString();
     } catch {

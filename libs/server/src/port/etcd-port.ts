@@ -118,11 +118,15 @@ export interface EtcdPort {
   leaseRevoke(ctx: CallContext, id: bigint): Promise<{ revision: number }>;
   /** One keep-alive: the new TTL in seconds, or 0 when the lease does not exist (not an error, as etcd). */
   leaseKeepAlive(ctx: CallContext, id: bigint): Promise<number>;
-  /** undefined when the lease does not exist. */
+  /**
+   * undefined when the lease does not exist. Asks the leader (whose lessor alone runs the expiry clock)
+   * unless `serializable`: then this member's own lessor answers at once, with the remaining TTL as of the
+   * last checkpoint on a follower (cheap enough for every instance of a registry listing).
+   */
   leaseTimeToLive(
     ctx: CallContext,
     id: bigint,
-    options?: { keys?: boolean },
+    options?: { keys?: boolean; serializable?: boolean },
   ): Promise<LeaseTimeToLiveResult | undefined>;
   /** This member's applied revisions (a serializable view, no round trip). */
   revisions(): { current: number; compact: number };

@@ -75,6 +75,7 @@ export class LocalEtcdPort {
       leaseExists: (id) => sm.leases.has(id),
       renewLease: (id) => Promise.resolve(sm.leases.renew(id)),
       leaseTimeToLive: (id, keys) => Promise.resolve(sm.leases.timeToLive(id, keys)),
+      localLeaseTimeToLive: (id, keys) => sm.leases.timeToLive(id, keys),
     });
   }
 

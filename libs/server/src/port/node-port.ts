@@ -23,5 +23,6 @@ export function createNodeEtcdPort(node: CairnNode, maxTxnOps: number): EtcdPort
     leaseExists: (id) => node.leases.has(id),
     renewLease: (id) => node.renewLease(id),
     leaseTimeToLive: (id, keys) => node.leaseTimeToLive(id, keys),
+    localLeaseTimeToLive: (id, keys) => node.leases.timeToLive(id, keys),
   });
 }

@@ -51,6 +51,8 @@ export interface PortDriver {
   /** The renewed TTL; 'lease-not-found' when the lease does not exist. */
   renewLease(id: bigint): Promise<number>;
   leaseTimeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResult | undefined>;
+  /** This member's own lessor, without asking the leader. */
+  localLeaseTimeToLive(id: bigint, keys: boolean): LeaseTimeToLiveResult | undefined;
 }
 
 export class StorePort implements EtcdPort {
@@ -180,9 +182,10 @@ export class StorePort implements EtcdPort {
   leaseTimeToLive(
     ctx: CallContext,
     id: bigint,
-    options: { keys?: boolean } = {},
+    options: { keys?: boolean; serializable?: boolean } = {},
   ): Promise<LeaseTimeToLiveResult | undefined> {
     return this.call(ctx, async () => {
+      if (options.serializable) return this.driver.localLeaseTimeToLive(id, options.keys ?? false);
       await this.driver.readBarrier();
       return this.driver.leaseTimeToLive(id, options.keys ?? false);
     });
