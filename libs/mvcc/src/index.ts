@@ -6,7 +6,6 @@ export { MvccError, type MvccErrorCode } from './errors';
 export { type KeyValue, encodeKeyValue, decodeKeyValue } from './key-value';
 export { type Revision, compareRevisions, encodeRevisionKey, decodeRevisionKey } from './revision';
 export { KeyIndex, type Generation, type IndexedRevision } from './key-index';
-export { prefixRangeEnd } from './key-range';
 export { validateTxnRequest, DEFAULT_MAX_TXN_OPS } from './txn';
 export { validatePutRequest } from './requests';
 export * from './types';

@@ -16,18 +16,3 @@ export function rangeContains(range: KeyRange, id: string): boolean {
   if (range.kind === 'single') return range.id === id;
   return id >= range.start && (range.end === undefined || id < range.end);
 }
-
-/**
- * The rangeEnd that makes [key, rangeEnd) cover every key with prefix `key` (etcd's GetPrefixRangeEnd):
- * drop trailing 0xff bytes and increment the last byte; "\0" (everything) when nothing is left.
- */
-export function prefixRangeEnd(key: Uint8Array): Buffer {
-  const end = Buffer.from(key);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i]++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.of(0);
-}

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backend } from '@cairn/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { prefixRangeEnd, WatchableStore, type WatchResponse, type WatchSink } from '../src/index';
+import { prefixEnd } from '@cairn/api';
+import { WatchableStore, type WatchResponse, type WatchSink } from '../src/index';
 import { b, type Harness, openHarness, s } from './helpers';
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -35,7 +36,8 @@ function collector(): Collected {
       collected.responses.push(response);
       return true;
     },
-    events: () => collected.responses.flatMap((r) => r.events.map((e) => `${s(e.kv.key)}@${e.kv.modRevision}`)),
+    events: () =>
+      collected.responses.flatMap((r) => r.events.map((e) => `${s(e.kv.key)}@${e.kv.modRevision}`)),
     revisions: () => collected.responses.flatMap((r) => r.events.map((e) => e.kv.modRevision)),
   };
   return collected;
@@ -82,7 +84,7 @@ describe('WatchableStore.restore (snapshot install)', () => {
     await putBoth('svc/a', '1'); // rev 1
     const prefix = collector();
     const single = collector();
-    const prefixId = watchable.watch({ key: b('svc/'), rangeEnd: prefixRangeEnd(b('svc/')) }, prefix.sink);
+    const prefixId = watchable.watch({ key: b('svc/'), rangeEnd: prefixEnd(b('svc/')) }, prefix.sink);
     const singleId = watchable.watch({ key: b('svc/b') }, single.sink);
     await putBoth('svc/b', '1'); // rev 2, heard by both
     // The follower falls behind: the leader writes revisions 3..9 it never applies.
@@ -106,7 +108,7 @@ describe('WatchableStore.restore (snapshot install)', () => {
   it('a watcher whose next revision was compacted in the snapshot gets the compact revision and ends', async () => {
     await putBoth('svc/a', '1'); // rev 1
     const watcher = collector();
-    const id = watchable.watch({ key: b('svc/'), rangeEnd: prefixRangeEnd(b('svc/')) }, watcher.sink);
+    const id = watchable.watch({ key: b('svc/'), rangeEnd: prefixEnd(b('svc/')) }, watcher.sink);
     for (let i = 0; i < 6; i++) await putLeader('svc/a', String(i)); // revs 2..7
     await leader.commit((batch) => leader.kv.compact(5, batch));
     await leader.kv.whenCompacted();
@@ -120,7 +122,7 @@ describe('WatchableStore.restore (snapshot install)', () => {
   it('a watcher whose consumer was full during the install keeps its pending response, then catches up', async () => {
     await putBoth('k1', 'a'); // rev 1
     const slow = collector();
-    const id = watchable.watch({ key: b('k'), rangeEnd: prefixRangeEnd(b('k')) }, slow.sink);
+    const id = watchable.watch({ key: b('k'), rangeEnd: prefixEnd(b('k')) }, slow.sink);
     slow.accepting = false;
     await putBoth('k2', 'b'); // rev 2: refused, kept as the pending response
     for (let i = 3; i <= 6; i++) await putLeader(`k${i}`, 'c'); // revs 3..6 only on the leader
@@ -139,7 +141,7 @@ describe('WatchableStore.restore (snapshot install)', () => {
     await leader.backend.writeSnapshot(file);
     await watchable.pause();
     const early = collector();
-    const id = watchable.watch({ key: b('k'), rangeEnd: prefixRangeEnd(b('k')), startRevision: 1 }, early.sink);
+    const id = watchable.watch({ key: b('k'), rangeEnd: prefixEnd(b('k')), startRevision: 1 }, early.sink);
     await follower.kv.detach();
     await follower.backend.close();
     await Backend.restoreSnapshot(file, join(follower.dir, 'restored'));

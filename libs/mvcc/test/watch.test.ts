@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { prefixRangeEnd, WatchableStore, type WatchResponse, type WatchSink } from '../src/index';
+import { prefixEnd } from '@cairn/api';
+import { WatchableStore, type WatchResponse, type WatchSink } from '../src/index';
 import { b, type Harness, openHarness, s } from './helpers';
 
 /** Wait (bounded) until `condition` holds. */
@@ -51,7 +52,7 @@ describe('WatchableStore', () => {
     const prefix = collector();
     const range = collector();
     watchable.watch({ key: b('svc/a') }, single.sink);
-    watchable.watch({ key: b('svc/'), rangeEnd: prefixRangeEnd(b('svc/')) }, prefix.sink);
+    watchable.watch({ key: b('svc/'), rangeEnd: prefixEnd(b('svc/')) }, prefix.sink);
     watchable.watch({ key: b('svc/b'), rangeEnd: Buffer.of(0) }, range.sink);
     const batch = h.backend.batch();
     h.kv.put({ key: b('svc/a'), value: b('1') }, batch);
@@ -214,8 +215,8 @@ describe('WatchableStore', () => {
       return true;
     };
     const fast = collector();
-    const slowId = watchable.watch({ key: b('load/'), rangeEnd: prefixRangeEnd(b('load/')) }, slow);
-    watchable.watch({ key: b('load/'), rangeEnd: prefixRangeEnd(b('load/')) }, fast.sink);
+    const slowId = watchable.watch({ key: b('load/'), rangeEnd: prefixEnd(b('load/')) }, slow);
+    watchable.watch({ key: b('load/'), rangeEnd: prefixEnd(b('load/')) }, fast.sink);
     const total = 3000;
     let next = 0;
     // 64 puts per batch, like the server applying a Raft batch.
@@ -265,7 +266,7 @@ describe('WatchableStore', () => {
     const ids: number[] = [];
     for (let i = 0; i < 3000; i++) {
       const prefix = b(`/cairn/registry/ns/svc-${i % 1000}/`);
-      const id = watchable.watch({ key: prefix, rangeEnd: prefixRangeEnd(prefix) }, (response) => {
+      const id = watchable.watch({ key: prefix, rangeEnd: prefixEnd(prefix) }, (response) => {
         hits.set(id, (hits.get(id) ?? 0) + response.events.length);
         return true;
       });

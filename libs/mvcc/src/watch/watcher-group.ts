@@ -1,7 +1,7 @@
 // Finds the watchers interested in a key, cheaply even with thousands of watchers: single-key
 // watchers in a map by key, prefix watchers in a map by prefix (an event key of length L probes only
 // the prefix lengths in use), and the rare arbitrary ranges in a list.
-import { prefixRangeEnd } from '../key-range';
+import { prefixEnd } from '@cairn/api';
 import type { Watcher } from './watcher';
 
 export class WatcherGroup {
@@ -82,7 +82,7 @@ export class WatcherGroup {
 /** The prefix p when [start, end) is exactly "keys starting with p" (p non-empty), else undefined. */
 function prefixOf(start: string, end: string | undefined): string | undefined {
   if (start.length === 0 || end === undefined) return undefined;
-  const expected = prefixRangeEnd(Buffer.from(start, 'latin1')).toString('latin1');
+  const expected = prefixEnd(Buffer.from(start, 'latin1')).toString('latin1');
   return expected === end ? start : undefined;
 }
 

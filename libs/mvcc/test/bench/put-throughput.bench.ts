@@ -2,7 +2,8 @@
 // (sync off, as the server does: the WAL is the durability source). Prints figures; asserts nothing
 // about speed.
 import { describe, it } from 'vitest';
-import { prefixRangeEnd, WatchableStore } from '../../src/index';
+import { prefixEnd } from '@cairn/api';
+import { WatchableStore } from '../../src/index';
 import { b, openHarness } from '../helpers';
 
 const BATCH = 64;
@@ -16,7 +17,7 @@ async function measure(label: string, watchers: number): Promise<void> {
   const watchable = new WatchableStore(h.kv);
   for (let i = 0; i < watchers; i++) {
     const prefix = b(`key/${i}`);
-    watchable.watch({ key: prefix, rangeEnd: prefixRangeEnd(prefix) }, () => true);
+    watchable.watch({ key: prefix, rangeEnd: prefixEnd(prefix) }, () => true);
   }
   try {
     let n = 0;
