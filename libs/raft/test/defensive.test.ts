@@ -9,7 +9,6 @@ import { RaftError, RaftErrorCode } from '../src/errors';
 import { UnstableLog } from '../src/log-unstable';
 import { MemoryStorage } from '../src/memory-storage';
 import { makeMessage, voteResponseType } from '../src/message';
-import { seededRandom } from '../src/random';
 import { RaftLog } from '../src/raft-log';
 import { RaftNode } from '../src/raft-node';
 import { ReadOnly } from '../src/read-only';
