@@ -4,12 +4,7 @@
 import { etcdError } from '@cairn/api';
 import type { LeaseStore, LeaseTimeToLive } from '@cairn/mvcc';
 import type { MemberStore } from './members';
-import {
-  type LeaseAuthority,
-  LeaseRenewBatcher,
-  callLeaderLease,
-  callLeaderLeaseRenewBatch,
-} from './peer';
+import { type LeaseAuthority, LeaseRenewBatcher, callLeaderLease, callLeaderLeaseRenewBatch } from './peer';
 
 const FORWARD_TIMEOUT_MS = 2000;
 

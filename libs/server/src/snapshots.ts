@@ -71,7 +71,12 @@ export class Snapshots {
    */
   async *streamBackend(msg: Message): AsyncGenerator<Buffer> {
     const index = msg.snapshot?.metadata.index ?? 0;
-    const file = path.join(this.deps.config.dataDir, 'member', 'snap', `send-${index}-${randomInt(2 ** 31)}.db`);
+    const file = path.join(
+      this.deps.config.dataDir,
+      'member',
+      'snap',
+      `send-${index}-${randomInt(2 ** 31)}.db`,
+    );
     try {
       await this.deps.backendBatcher.flush();
       await this.deps.sm.backend.writeSnapshot(file);
