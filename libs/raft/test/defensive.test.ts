@@ -256,6 +256,27 @@ describe('RaftNode and Raft edges', () => {
     ).toThrow('need a non-empty snapshot to catch up a follower');
   });
 
+  it('a storage whose snapshot() fails with anything but SnapshotTemporarilyUnavailable fails the leader loudly', () => {
+    class BrokenSnapshots extends MemoryStorage {
+      override snapshot(): Snapshot {
+        throw new Error('snapshot file unreadable');
+      }
+    }
+    const storage = new BrokenSnapshots();
+    storage.setConfState({ voters, learners: [] });
+    storage.append(entriesWithTerms([1, 1, 1, 1]));
+    storage.setHardState({ term: 1, vote: NONE, commit: 4 });
+    storage.compact(3);
+    const leader = new TestNode(1n, storage, {}, 1);
+    leader.process();
+    electLeader(leader, voters);
+    expect(() =>
+      leader.node.step(
+        msg({ type: MessageType.AppResp, from: 2n, to: 1n, term: 2, index: 4, reject: true, rejectHint: 0 }),
+      ),
+    ).toThrow('snapshot file unreadable');
+  });
+
   it('a candidate ignores TimeoutNow and refuses a local read; a follower without a leader drops forwarded reads and transfer requests', () => {
     const candidate = makeNode(1n, { voters });
     candidate.process();
@@ -281,6 +302,20 @@ describe('RaftNode and Raft edges', () => {
     leader.process();
     leader.node.step(msg({ type: MessageType.ReadIndex, from: 2n, to: 1n }));
     expect(ofType(leader.process(), MessageType.ReadIndexResp).map((m) => dec(m.context!))).toEqual(['']);
+
+    // A leader of three confirms it with a heartbeat round keyed by the empty context.
+    const three = makeNode(1n, { voters });
+    three.process();
+    for (const m of ofType(electLeader(three, voters), MessageType.App)) {
+      three.node.step(msg({ type: MessageType.AppResp, from: m.to, to: 1n, term: 1, index: m.index + 1 }));
+    }
+    three.process();
+    three.node.step(msg({ type: MessageType.ReadIndex, from: 2n, to: 1n }));
+    expect(ofType(three.process(), MessageType.Heartbeat).map((m) => m.context?.byteLength)).toEqual([0, 0]);
+    three.node.step(
+      msg({ type: MessageType.HeartbeatResp, from: 3n, to: 1n, term: 1, context: new Uint8Array() }),
+    );
+    expect(ofType(three.process(), MessageType.ReadIndexResp).map((m) => [m.to, m.index])).toEqual([[2n, 1]]);
 
     const follower = makeNode(2n, { voters, term: 1 });
     follower.process();

@@ -4,8 +4,18 @@
 // snapshot that carries a membership, §5). Cairn changes membership one server at a time, as etcd's
 // ConfChange (v1) does; joint consensus (§4.3) is not implemented, so it has no rules here.
 import { describe, expect, it } from 'vitest';
+import { encodeConfChange } from '../src/confchange-codec';
+import { RaftError } from '../src/errors';
 import { CAMPAIGN_TRANSFER_CONTEXT } from '../src/raft';
-import { ConfChangeType, MessageType, NONE, StateType, type NodeId, type Snapshot } from '../src/types';
+import {
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  NONE,
+  StateType,
+  type NodeId,
+  type Snapshot,
+} from '../src/types';
 import { dec, electLeader, enc, entry, logOf, makeNode, msg, ofType, termsOf } from './support/harness';
 import type { TestNode } from './support/network';
 
@@ -211,6 +221,26 @@ describe('Membership changes, one server at a time (thesis §4.1)', () => {
     leader.node.step(msg({ type: MessageType.AppResp, from: 2n, to: 1n, term: 1, index }));
     leader.process();
     expect(leader.node.status().hardState.commit).toBe(index);
+  });
+
+  it("one change at a time across leaders: a new leader refuses a change while its log may hold its predecessor's unapplied one", () => {
+    // Entry 2 is a conf change the previous leader (term 1) appended; nobody knows yet whether it committed.
+    const pending = {
+      index: 2,
+      term: 1,
+      type: EntryType.ConfChange,
+      data: encodeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 4n, context: new Uint8Array() }),
+    };
+    const leader = makeNode(1n, { voters, term: 1, commit: 1, entries: [entry(1, 1), pending] });
+    leader.process();
+    electLeader(leader, voters);
+    const change = { type: ConfChangeType.AddNode, nodeId: 5n, context: new Uint8Array() };
+    expect(() => leader.node.proposeConfChange(change)).toThrow(RaftError);
+    // Once the new leader's no-op (index 3) commits and everything up to it is applied, changes resume.
+    leader.node.step(msg({ type: MessageType.AppResp, from: 2n, to: 1n, term: 2, index: 3 }));
+    leader.process();
+    expect(leader.node.status().applied).toBe(3);
+    expect(() => leader.node.proposeConfChange(change)).not.toThrow();
   });
 
   const snapshot = (index: number, snapTerm: number, members: NodeId[]): Snapshot => ({
