@@ -5,7 +5,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CairnNode, type NodeConfig, createNodeEtcdPort, internalContext, silentLogger } from '@cairn/server';
+import {
+  CairnNode,
+  createNodeEtcdPort,
+  internalContext,
+  silentLogger,
+  singleMemberConfig,
+} from '@cairn/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditArchiver } from '../src';
 import { type PostgresServer, postgresMissingReason, startPostgres } from './postgres';
@@ -25,26 +31,11 @@ describe.skipIf(!enabled)('audit archiver throughput (opt-in)', () => {
     it(`${backend}: live archiving under a write load, then a replay of missed history`, async () => {
       if (backend === 'postgres' && !pg) return;
       const dir = await mkdtemp(join(tmpdir(), 'cairn-audit-bench-'));
-      const url = 'http://127.0.0.1:12380';
-      const config: NodeConfig = {
+      const config = singleMemberConfig(dir, {
         name: 'b1',
-        dataDir: dir,
-        initialCluster: [{ name: 'b1', peerUrls: [url] }],
-        initialClusterState: 'new',
         initialClusterToken: `bench-${backend}`,
-        advertisePeerUrls: [url],
-        advertiseClientUrls: ['http://127.0.0.1:12379'],
-        heartbeatIntervalMs: 20,
-        electionTimeoutMs: 200,
         snapshotCount: 100_000,
-        snapshotCatchUpEntries: 10,
-        quotaBackendBytes: 2 * 1024 * 1024 * 1024,
-        maxRequestBytes: 1.5 * 1024 * 1024,
-        maxTxnOps: 128,
-        autoCompactionMode: 'periodic',
-        autoCompactionRetention: '0',
-        logger: silentLogger,
-      };
+      });
       const node = await CairnNode.start(config);
       try {
         while (!node.isLeader()) await new Promise((r) => setTimeout(r, 20));

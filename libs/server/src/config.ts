@@ -1,6 +1,6 @@
 // The typed settings a member runs with. apps/server parses flags and environment into this once; nothing in
 // the core reads process.env or process.argv.
-import type { Logger } from './logger';
+import { type Logger, silentLogger } from './logger';
 
 export interface InitialMember {
   name: string;
@@ -55,3 +55,35 @@ export const DEFAULT_BACKEND_BATCH_INTERVAL_MS = 100;
 export const DEFAULT_BACKEND_BATCH_LIMIT = 10_000;
 /** A commit advance waits at most this long for the next AppendEntries before it is sent on its own. */
 export const DEFAULT_COMMIT_BROADCAST_DELAY_MS = 2;
+
+/**
+ * A lone member on loopback with fast Raft timers and etcd's limits: what tests and embedded uses start.
+ * Its peer URL is only named (nothing dials a lone member); `overrides` replace any field.
+ */
+export function singleMemberConfig(
+  dataDir: string,
+  overrides: Partial<NodeConfig> & { name?: string; peerUrl?: string } = {},
+): NodeConfig {
+  const { peerUrl = 'http://127.0.0.1:12380', ...rest } = overrides;
+  const name = rest.name ?? 'm1';
+  return {
+    name,
+    dataDir,
+    initialCluster: [{ name, peerUrls: [peerUrl] }],
+    initialClusterState: 'new',
+    initialClusterToken: `${name}-single-member`,
+    advertisePeerUrls: [peerUrl],
+    advertiseClientUrls: ['http://127.0.0.1:12379'],
+    heartbeatIntervalMs: 20,
+    electionTimeoutMs: 200,
+    snapshotCount: 10_000,
+    snapshotCatchUpEntries: 10,
+    quotaBackendBytes: DEFAULT_QUOTA_BACKEND_BYTES,
+    maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+    maxTxnOps: DEFAULT_MAX_TXN_OPS,
+    autoCompactionMode: 'periodic',
+    autoCompactionRetention: '0',
+    logger: silentLogger,
+    ...rest,
+  };
+}

@@ -9,8 +9,7 @@ import type { LeaseClock, WatchResponse } from '@cairn/mvcc';
 import { EntryType } from '@cairn/raft';
 import { Wal } from '@cairn/storage';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_QUOTA_BACKEND_BYTES, type NodeConfig } from '../src/config';
-import { silentLogger } from '../src/logger';
+import { type NodeConfig, singleMemberConfig } from '../src/config';
 import { CairnNode } from '../src/node';
 import { type CallContext, LocalEtcdPort, createNodeEtcdPort, internalContext } from '../src/port';
 
@@ -170,27 +169,7 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
 
 describe('EtcdPort over a member (createNodeEtcdPort)', () => {
   function config(dataDir: string, overrides: Partial<NodeConfig> = {}): NodeConfig {
-    const peer = 'http://127.0.0.1:12480';
-    return {
-      name: 'n1',
-      dataDir,
-      initialCluster: [{ name: 'n1', peerUrls: [peer] }],
-      initialClusterState: 'new',
-      initialClusterToken: 'port-test',
-      advertisePeerUrls: [peer],
-      advertiseClientUrls: ['http://127.0.0.1:12479'],
-      heartbeatIntervalMs: 20,
-      electionTimeoutMs: 200,
-      snapshotCount: 10_000,
-      snapshotCatchUpEntries: 5,
-      quotaBackendBytes: DEFAULT_QUOTA_BACKEND_BYTES,
-      maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
-      maxTxnOps: 128,
-      autoCompactionMode: 'periodic',
-      autoCompactionRetention: '0',
-      logger: silentLogger,
-      ...overrides,
-    };
+    return singleMemberConfig(dataDir, { name: 'n1', peerUrl: 'http://127.0.0.1:12480', ...overrides });
   }
 
   it('proposes with the caller’s identity in the entry header (read back from the WAL)', async () => {

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WatchRequest__Output } from '@cairn/api';
-import { CairnNode, type NodeConfig, createNodeEtcdPort, silentLogger } from '@cairn/server';
+import { CairnNode, createNodeEtcdPort, singleMemberConfig } from '@cairn/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WatchSession, type WatchSessionOptions } from '../src/etcd/watch-session';
 
@@ -40,26 +40,7 @@ afterEach(async () => {
 
 async function startNode(): Promise<CairnNode> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-watch-session-'));
-  const url = 'http://127.0.0.1:12380';
-  const config: NodeConfig = {
-    name: 'w1',
-    dataDir: dir,
-    initialCluster: [{ name: 'w1', peerUrls: [url] }],
-    initialClusterState: 'new',
-    initialClusterToken: 'watch-session-test',
-    advertisePeerUrls: [url],
-    advertiseClientUrls: ['http://127.0.0.1:12379'],
-    heartbeatIntervalMs: 20,
-    electionTimeoutMs: 200,
-    snapshotCount: 10_000,
-    snapshotCatchUpEntries: 10,
-    quotaBackendBytes: 2 * 1024 * 1024 * 1024,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    maxTxnOps: 128,
-    autoCompactionMode: 'periodic',
-    autoCompactionRetention: '0',
-    logger: silentLogger,
-  };
+  const config = singleMemberConfig(dir, { name: 'w1' });
   const node = await CairnNode.start(config);
   cleanups.push(async () => {
     await node.close();

@@ -13,9 +13,8 @@ import { StateType } from '@cairn/raft';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlarmKind } from '../src/alarms';
 import { toEtcdError, type ApplyResult } from '../src/applier';
-import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_QUOTA_BACKEND_BYTES, type NodeConfig } from '../src/config';
+import { type NodeConfig, singleMemberConfig } from '../src/config';
 import { computeClusterId, computeMemberId } from '../src/ids';
-import { silentLogger } from '../src/logger';
 import { CairnNode } from '../src/node';
 
 const PEER_URL = 'http://127.0.0.1:12380';
@@ -36,26 +35,13 @@ async function tempDir(): Promise<string> {
 }
 
 function config(dataDir: string, overrides: Partial<NodeConfig> = {}): NodeConfig {
-  return {
+  return singleMemberConfig(dataDir, {
     name: 'n1',
-    dataDir,
-    initialCluster: [{ name: 'n1', peerUrls: [PEER_URL] }],
-    initialClusterState: 'new',
+    peerUrl: PEER_URL,
     initialClusterToken: TOKEN,
-    advertisePeerUrls: [PEER_URL],
-    advertiseClientUrls: ['http://127.0.0.1:12379'],
-    heartbeatIntervalMs: 20,
-    electionTimeoutMs: 200,
-    snapshotCount: 10_000,
     snapshotCatchUpEntries: 5,
-    quotaBackendBytes: DEFAULT_QUOTA_BACKEND_BYTES,
-    maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
-    maxTxnOps: 128,
-    autoCompactionMode: 'periodic',
-    autoCompactionRetention: '0',
-    logger: silentLogger,
     ...overrides,
-  };
+  });
 }
 
 async function start(cfg: NodeConfig): Promise<CairnNode> {
