@@ -37,7 +37,7 @@ import { makeMessage } from '../src/message';
 import { dec, enc, entry } from './support/harness';
 import { TestNode, type NodeOptions } from './support/network';
 
-const TESTDATA = join(import.meta.dirname, 'testdata');
+const TESTDATA = join(__dirname, 'testdata');
 
 interface Command {
   line: string;
