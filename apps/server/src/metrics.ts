@@ -75,6 +75,11 @@ export class CairnMetrics {
       'The total number of failed proposals seen.',
       () => this.node?.stats.proposalsFailed ?? 0,
     );
+    counter(
+      'cairn_apply_errors_total',
+      'Committed entries that could not be decoded or applied (answered as an error, skipped on every member).',
+      () => this.node?.stats.applyErrors ?? 0,
+    );
     gauge(
       'etcd_mvcc_db_total_size_in_bytes',
       'Total size of the underlying database physically allocated in bytes.',

@@ -75,6 +75,8 @@ export interface NodeStats {
   proposalsApplied: number;
   proposalsPending: number;
   proposalsFailed: number;
+  /** Committed entries that could not be decoded or applied (skipped as an error result). */
+  applyErrors: number;
   leaderChanges: number;
   puts: number;
   /** Snapshots sent to / received from each peer (hex member ID), as etcd's etcd_network_snapshot_* count them. */
@@ -118,6 +120,7 @@ export class CairnNode {
     proposalsApplied: 0,
     proposalsPending: 0,
     proposalsFailed: 0,
+    applyErrors: 0,
     leaderChanges: 0,
     puts: 0,
     snapshotsSent: new Map(),
@@ -536,16 +539,39 @@ export class CairnNode {
     for (const entry of entries) {
       last = entry.index;
       if (entry.type === EntryType.ConfChange) {
-        const id = this.applyConfChange(entry, batch);
+        let id: bigint | undefined;
+        try {
+          id = this.applyConfChange(entry, batch);
+        } catch (err) {
+          this.applyFailed(entry, 'conf change', err);
+          continue;
+        }
         if (id !== undefined && this.waits.isWaiting(id)) outcomes.push({ id, result: { response: {} } });
         continue;
       }
       if (entry.index <= this.consistentIndex || entry.data.length === 0) continue;
-      const request = decodeInternalRequest(entry.data) as InternalRaftRequest__Output;
-      const applied = this.applier.apply(request, batch);
-      const result = applied instanceof Promise ? await applied : applied;
+      // A committed entry that cannot be decoded or applied is an error result for that entry, alike on every
+      // member (the same bytes fail the same way everywhere), never a fatal stop: a member that stopped here
+      // would replay the entry and stop again on every restart.
+      let request: InternalRaftRequest__Output;
+      try {
+        request = decodeInternalRequest(entry.data) as InternalRaftRequest__Output;
+      } catch (err) {
+        this.applyFailed(entry, 'decode', err);
+        continue;
+      }
+      const id = requestIdOf(request);
+      let result: ApplyResult;
+      try {
+        const applied = this.applier.apply(request, batch);
+        result = applied instanceof Promise ? await applied : applied;
+      } catch (err) {
+        this.applyFailed(entry, 'apply', err);
+        result = {
+          error: new Error(`etcdserver: the committed request could not be applied: ${String(err)}`),
+        };
+      }
       if (result.physicalCompaction) waitsForCompaction.push(result.physicalCompaction);
-      const id = BigInt(request.header?.ID ?? '0');
       if (this.waits.isWaiting(id)) outcomes.push({ id, result });
     }
     if (last > this.consistentIndex) {
@@ -579,6 +605,15 @@ export class CairnNode {
     else this.backendBatcher.staged();
     if (this.backendBatcher.pendingWrites > MAX_QUEUED_BACKEND_WRITES) await this.backendBatcher.flush();
     await this.snapshots.takeIfDue(last, this.confState);
+  }
+
+  /** A committed entry that could not be decoded or applied: logged and counted, then skipped. */
+  private applyFailed(entry: Entry, stage: 'decode' | 'apply' | 'conf change', err: unknown): void {
+    this.stats.applyErrors++;
+    this.logger.error(
+      { index: entry.index, term: entry.term, bytes: entry.data.length, stage, err: String(err) },
+      'a committed entry could not be applied: it is skipped (an error for its proposer) on every member',
+    );
   }
 
   /** Applies a membership change; returns the ID of the request that proposed it, if any. */
@@ -788,6 +823,14 @@ export class CairnNode {
     const stopped = etcdError('stopped');
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
+  }
+}
+
+function requestIdOf(request: InternalRaftRequest__Output): bigint {
+  try {
+    return BigInt(request.header?.ID ?? '0');
+  } catch {
+    return 0n;
   }
 }
 
