@@ -1,0 +1,110 @@
+// The one request pipeline: every unary call and stream on every surface is admitted by the same policies,
+// runs with the CallContext they built, and is reported to them once when it ends. Surfaces adapt to it in
+// one place each (grpc-adapter.ts for grpc-js services and the fast path, http-adapter.ts for everything
+// served over HTTP/1.1). It holds no state of its own beyond its policy list, so a copy can run on another
+// thread.
+import { type EtcdError, toGrpcStatus } from '@cairn/api';
+import { ANONYMOUS, type CallContext } from '../call-context';
+import type { ContextDraft, Policy } from './policy';
+import type { Outcome, RequestInfo } from './request';
+
+/** Go gRPC's code names, as grpc_server_handled_total labels them. */
+const CODE_NAMES = [
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
+];
+
+export function grpcCodeName(code: number): string {
+  return CODE_NAMES[code] ?? String(code);
+}
+
+/** A call admitted by the pipeline: its context, and the one way to end it. */
+export interface PipelineCall {
+  readonly context: CallContext;
+  readonly request: RequestInfo;
+  /**
+   * Ends the call once (later calls are ignored): `error` undefined = OK. `code` overrides the outcome's
+   * code (an HTTP surface reports its status, e.g. '404').
+   */
+  end(error?: unknown, code?: string): void;
+}
+
+export class RequestPipeline {
+  constructor(private readonly policies: readonly Policy[]) {}
+
+  /** The policies, in the order they admit a request. */
+  get policyNames(): string[] {
+    return this.policies.map((policy) => policy.name);
+  }
+
+  /**
+   * Admits a request: every policy in order, then the context. A refusal throws the policy's error after
+   * the refusal has been reported as the call's outcome.
+   */
+  begin(request: RequestInfo): PipelineCall {
+    const started = performance.now();
+    const draft: ContextDraft = {
+      identity: ANONYMOUS,
+      deadline: request.clientDeadline,
+      requireLeader: false,
+    };
+    let ended = false;
+    const end = (error?: unknown, code?: string): void => {
+      if (ended) return;
+      ended = true;
+      const outcome: Outcome = {
+        code: code ?? (error === undefined ? 'OK' : grpcCodeName(toGrpcStatus(error).code)),
+        error: error === undefined ? undefined : (error as EtcdError | Error),
+        seconds: (performance.now() - started) / 1000,
+      };
+      for (const policy of this.policies) {
+        try {
+          policy.complete?.(request, outcome);
+        } catch {
+          // A reporting policy must not turn an answer into a failure.
+        }
+      }
+    };
+    try {
+      for (const policy of this.policies) policy.admit?.(request, draft);
+    } catch (err) {
+      end(err);
+      throw err;
+    }
+    const context: CallContext = {
+      identity: draft.identity,
+      deadline: draft.deadline,
+      requireLeader: draft.requireLeader,
+      signal: request.signal,
+    };
+    return { context, request, end };
+  }
+
+  /** A unary call from admission to its answer: the handler's result, or the error to answer with. */
+  async unary<T>(request: RequestInfo, handler: (context: CallContext) => Promise<T> | T): Promise<T> {
+    const call = this.begin(request);
+    try {
+      const result = await handler(call.context);
+      call.end();
+      return result;
+    } catch (err) {
+      call.end(err);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,199 @@
+// The request pipeline: policies admit in order and see every call end once; a refusal is the answer and is
+// reported; the deadline, leader and size policies build the context or refuse with etcd's errors; the HTTP
+// middleware admits before routing, answers refusals with etcd's JSON error and labels calls by route.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { etcdError } from '@cairn/api';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Outcome,
+  type Policy,
+  type RequestInfo,
+  RequestPipeline,
+  callContextOf,
+  deadlinePolicy,
+  httpPipelineMiddleware,
+  leaderPolicy,
+  requestSizePolicy,
+} from '../src';
+
+function request(overrides: Partial<RequestInfo> & { headers?: Record<string, string> } = {}): RequestInfo {
+  const { headers = {}, ...rest } = overrides;
+  return {
+    surface: 'grpc',
+    method: 'etcdserverpb.KV/Range',
+    kind: 'unary',
+    header: (name) => headers[name],
+    blocking: false,
+    ...rest,
+  };
+}
+
+/** A policy that records what it saw. */
+function recorder(name: string, log: string[]): Policy {
+  return {
+    name,
+    admit: (req) => void log.push(`${name} admit ${req.method}`),
+    complete: (req, outcome) => void log.push(`${name} complete ${req.method} ${outcome.code}`),
+  };
+}
+
+describe('RequestPipeline', () => {
+  it('admits through every policy in order, runs the handler, and reports the outcome to each once', async () => {
+    const log: string[] = [];
+    const pipeline = new RequestPipeline([recorder('a', log), recorder('b', log)]);
+    const answer = await pipeline.unary(request(), () => 'ok');
+    expect(answer).toBe('ok');
+    expect(log).toEqual([
+      'a admit etcdserverpb.KV/Range',
+      'b admit etcdserverpb.KV/Range',
+      'a complete etcdserverpb.KV/Range OK',
+      'b complete etcdserverpb.KV/Range OK',
+    ]);
+  });
+
+  it('reports a handler error with its gRPC code name and rethrows it unchanged', async () => {
+    const outcomes: Outcome[] = [];
+    const pipeline = new RequestPipeline([
+      { name: 'r', complete: (_req, outcome) => void outcomes.push(outcome) },
+    ]);
+    const failure = etcdError('key-not-found');
+    await expect(pipeline.unary(request(), () => Promise.reject(failure))).rejects.toBe(failure);
+    expect(outcomes.map((o) => o.code)).toEqual(['InvalidArgument']);
+    await expect(pipeline.unary(request(), () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(outcomes.map((o) => o.code)).toEqual(['InvalidArgument', 'Unknown']);
+  });
+
+  it('stops at a refusing policy: later policies and the handler do not run, the refusal is reported', async () => {
+    const log: string[] = [];
+    const refuse: Policy = {
+      name: 'refuse',
+      admit: () => {
+        throw etcdError('permission-denied');
+      },
+    };
+    const pipeline = new RequestPipeline([recorder('first', log), refuse, recorder('last', log)]);
+    let ran = false;
+    await expect(
+      pipeline.unary(request(), () => {
+        ran = true;
+      }),
+    ).rejects.toThrow('etcdserver: permission denied');
+    expect(ran).toBe(false);
+    expect(log).toEqual([
+      'first admit etcdserverpb.KV/Range',
+      'first complete etcdserverpb.KV/Range PermissionDenied',
+      'last complete etcdserverpb.KV/Range PermissionDenied',
+    ]);
+  });
+
+  it('a policy that throws while reporting does not change the answer', async () => {
+    const pipeline = new RequestPipeline([
+      {
+        name: 'broken',
+        complete: () => {
+          throw new Error('reporting failed');
+        },
+      },
+    ]);
+    await expect(pipeline.unary(request(), () => 7)).resolves.toBe(7);
+  });
+});
+
+describe('policies', () => {
+  const now = () => 1_000_000;
+
+  it('deadline: a unary call gets the server bound (or the earlier client deadline); a blocking one only the client’s', () => {
+    const pipeline = new RequestPipeline([deadlinePolicy({ unaryBoundMs: 5000, now })]);
+    expect(pipeline.begin(request()).context.deadline).toBe(1_005_000);
+    expect(pipeline.begin(request({ clientDeadline: 1_002_000 })).context.deadline).toBe(1_002_000);
+    expect(pipeline.begin(request({ clientDeadline: 1_009_000 })).context.deadline).toBe(1_005_000);
+    expect(pipeline.begin(request({ blocking: true })).context.deadline).toBeUndefined();
+    expect(pipeline.begin(request({ blocking: true, clientDeadline: 1_009_000 })).context.deadline).toBe(
+      1_009_000,
+    );
+    expect(() => pipeline.begin(request({ clientDeadline: 999_000 }))).toThrow('context deadline exceeded');
+  });
+
+  it('leader: hasleader=true is refused without a leader and marks the context with one', () => {
+    let leader = false;
+    const pipeline = new RequestPipeline([leaderPolicy(() => leader)]);
+    expect(() => pipeline.begin(request({ headers: { hasleader: 'true' } }))).toThrow(
+      'etcdserver: no leader',
+    );
+    expect(pipeline.begin(request()).context.requireLeader).toBe(false);
+    leader = true;
+    expect(pipeline.begin(request({ headers: { hasleader: 'true' } })).context.requireLeader).toBe(true);
+  });
+
+  it('request size: a request known to be larger than the limit is refused before it is read', () => {
+    const pipeline = new RequestPipeline([requestSizePolicy(100)]);
+    expect(() => pipeline.begin(request({ requestBytes: 101 }))).toThrow('etcdserver: request is too large');
+    expect(pipeline.begin(request({ requestBytes: 100 })).context.identity.user).toBe('');
+  });
+});
+
+describe('httpPipelineMiddleware', () => {
+  let server: http.Server | undefined;
+  let routed = 0;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+  });
+
+  async function serve(pipeline: RequestPipeline): Promise<string> {
+    const middleware = httpPipelineMiddleware(pipeline, {
+      isBlocking: (_verb, path) => path.endsWith('/watch'),
+    });
+    server = http.createServer((req, res) => {
+      middleware(req, res, () => {
+        routed++;
+        // A stand-in for Express routing: the matched route's pattern.
+        Object.assign(req, { route: { path: '/items/:id' }, baseUrl: '/api' });
+        const ctx = callContextOf(req);
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ deadline: ctx.deadline ?? null, user: ctx.identity.user }));
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+  }
+
+  it('admits every request, gives the handler its context, and reports it under its route pattern', async () => {
+    const seen: string[] = [];
+    const url = await serve(
+      new RequestPipeline([
+        deadlinePolicy({ unaryBoundMs: 5000 }),
+        { name: 'r', complete: (req, outcome) => void seen.push(`${req.method} ${outcome.code}`) },
+      ]),
+    );
+    const res = await fetch(`${url}/api/items/42?x=1`);
+    const body = (await res.json()) as { deadline: number | null };
+    expect(res.status).toBe(200);
+    expect(body.deadline).toBeGreaterThan(Date.now());
+    await expect.poll(() => seen).toEqual(['GET /api/items/:id 200']);
+    const stream = (await (await fetch(`${url}/api/watch`)).json()) as { deadline: number | null };
+    expect(stream.deadline).toBeNull(); // a blocking request gets no server bound
+  });
+
+  it('answers a refusal with etcd’s JSON error and the HTTP status of its gRPC code, without routing', async () => {
+    routed = 0;
+    const pipeline = new RequestPipeline([
+      {
+        name: 'refuse',
+        admit: (req) => {
+          if (req.header('x-refuse')) throw etcdError('permission-denied');
+        },
+      },
+    ]);
+    const url = await serve(pipeline);
+    const res = await fetch(`${url}/api/items/1`, { headers: { 'x-refuse': '1' } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({
+      error: 'etcdserver: permission denied',
+      code: 7,
+      message: 'etcdserver: permission denied',
+    });
+    expect(routed).toBe(0);
+  });
+});
