@@ -56,6 +56,13 @@ export async function recoverMember(config: NodeConfig): Promise<RecoveredMember
       : { index: 0, term: 0 };
     const opened = await Wal.open(walDir, from, walOptions);
     wal = opened.wal;
+    if (opened.repairedTail) {
+      const { segment, offset, bytes } = opened.repairedTail;
+      logger.warn(
+        { segment, offset, bytes },
+        'WAL: repaired a torn tail (a write that never completed): zeroed the bytes from the offset on',
+      );
+    }
     ({ memberId, clusterId } = decodeWalMetadata(opened.metadata));
     if (snapshot) raftStorage.applySnapshot(snapshot);
     raftStorage.setHardState(opened.hardState);

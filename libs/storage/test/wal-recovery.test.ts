@@ -96,12 +96,23 @@ describe('torn tail of the last segment', () => {
 
         const opened = await openAll(dir);
         expect(describeEntries(opened.entries), `cut at ${cut}`).toEqual(describeEntries(entries(1, 1, 8)));
+        // A repair is reported (segment file and offset) exactly when torn non-zero bytes were left.
+        const torn = readFileSync(seg.file)
+          .subarray(lastStart, cut)
+          .some((b) => b !== 0);
+        if (torn) {
+          expect(opened.repairedTail?.offset, `repair reported for cut at ${cut}`).toBe(lastStart);
+          expect(opened.repairedTail?.segment).toBe(file);
+        } else {
+          expect(opened.repairedTail, `nothing torn at cut ${cut}`).toBeUndefined();
+        }
         expect(opened.hardState).toEqual(hs(1, 3));
         await opened.wal.save(hs(2, 8), [entry(2, 9)], true);
         await opened.wal.close();
 
         const again = await openAll(dir);
         await again.wal.close();
+        expect(again.repairedTail, 'a clean WAL reports no repair').toBeUndefined();
         expect(describeEntries(again.entries), `reopen after cut at ${cut}`).toEqual(
           describeEntries([...entries(1, 1, 8), entry(2, 9)]),
         );
@@ -160,6 +171,8 @@ describe('torn tail of the last segment', () => {
     const opened = await openAll(dir);
     await opened.wal.close();
     expect(opened.entries.length).toBe(9);
+    // The repair is reported (file, offset, bytes) so the member logs it.
+    expect(opened.repairedTail).toEqual({ segment: seg.file, offset: seg.dataEnd, bytes: garbage.length });
     const after = readFileSync(seg.file);
     expect(after.subarray(seg.dataEnd, seg.dataEnd + garbage.length).every((b) => b === 0)).toBe(true);
   });

@@ -49,6 +49,18 @@ export interface WalOpenResult {
   hardState: HardState;
   /** The entries after the snapshot mark `open` started from, tail overwrites applied. */
   entries: Entry[];
+  /** Set when `open` repaired a torn tail (a write that never completed): the caller logs it. */
+  repairedTail?: WalTailRepair;
+}
+
+/** A torn tail `open` zeroed away: the segment file, the offset the valid data ends at, the bytes zeroed. */
+export interface WalTailRepair {
+  /** Full path of the segment file. */
+  segment: string;
+  /** Byte offset where the valid records end and the torn bytes began. */
+  offset: number;
+  /** How many torn bytes were zeroed from `offset` on. */
+  bytes: number;
 }
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
@@ -211,8 +223,14 @@ export class Wal {
 
     const last = all[all.length - 1];
     const fd = openSync(join(dir, last.name), 'r+');
+    let repairedTail: WalTailRepair | undefined;
     try {
       if (tail.tornEnd > tail.dataEnd) {
+        repairedTail = {
+          segment: join(dir, last.name),
+          offset: tail.dataEnd,
+          bytes: tail.tornEnd - tail.dataEnd,
+        };
         // Zero rather than truncate: keeps the preallocation, and a later partial overwrite of the torn
         // bytes cannot leave stale records behind (etcd does the same).
         for (let at = tail.dataEnd; at < tail.tornEnd; at += ZERO_CHUNK.length) {
@@ -225,7 +243,13 @@ export class Wal {
       throw err;
     }
     const wal = new Wal(dir, o, replay.metadata, all, fd, tail.dataEnd, replay.lastIndex, replay.hardState);
-    return { wal, metadata: replay.metadata, hardState: replay.hardState, entries: replay.entries };
+    return {
+      wal,
+      metadata: replay.metadata,
+      hardState: replay.hardState,
+      entries: replay.entries,
+      ...(repairedTail ? { repairedTail } : {}),
+    };
   }
 
   /**
