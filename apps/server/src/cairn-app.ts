@@ -20,13 +20,12 @@ import { createRegistryFeature } from '@cairn/registry';
 import { setupOpenApi } from './http/openapi';
 import { AuditArchiver, AuditModule } from '@cairn/audit';
 import path from 'node:path';
+import { ClientListener, probeOneFlushAnswers } from '@cairn/edge';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
-import { probeOneFlushAnswers } from './grpc/one-flush-answer';
 import { AppModule } from './http/app.module';
 import { ConsoleModule } from './console/console.module';
 import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
-import { ClientListener } from './net/client-listener';
 
 export interface RunningCairn {
   node: CairnNode;

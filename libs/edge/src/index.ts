@@ -1,2 +1,22 @@
 // @cairn/edge: everything between a socket and a handler (see README.md).
 export * from './call-context';
+export * from './http2-frames';
+export {
+  AuthorityNormalizer,
+  AuthorityNormalizingSocket,
+  type AuthorityNormalizerOptions,
+  stripScheme,
+} from './authority-normalizer';
+export { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
+export { ClientListener, type ClientListenerTargets } from './client-listener';
+export { routeGrpcStreams, isPlainGrpcCall, type Http2StreamRoute } from './grpc-stream-router';
+export {
+  GRPC_MESSAGE_REFUSALS,
+  GrpcMessageReader,
+  grpcMessage,
+  percentEncodeGrpcMessage,
+  statusOfTrailers,
+  trailersOf,
+} from './grpc-wire';
+export { answerInOneFlush, probeOneFlushAnswers } from './one-flush-answer';
+export { type FastUnaryMethod, fastUnaryRoute } from './fast-unary';

@@ -26,8 +26,6 @@ export {
 } from './peer';
 export { AutoCompactor, parseRetentionMs, parseGoDurationMs, AutoCompactorError } from './auto-compactor';
 export * from './version';
-export { routeGrpcStreams, isPlainGrpcCall, type Http2StreamRoute } from './grpc-stream-router';
-export { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './grpc-wire';
 // etcd's v3 service semantics over a node: used by the gRPC services, the JSON gateway and in-process
 // features (registry, config center) alike.
 export { createEtcdApis, type EtcdApis } from './etcd/apis';

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { GrpcErrorStatus } from '@cairn/api';
 import { PEER_REJECTIONS } from '../src/peer';
 import { encodeFrameHeader, encodeGrpcStreamFrame } from '../src/peer/frame-codec';
-import { statusOfTrailers } from '../src/grpc-wire';
+import { statusOfTrailers } from '@cairn/edge';
 import { PEER_STREAM_PATH } from '../src/peer/proto';
 import { MAX_PEER_MESSAGE_BYTES } from '../src/peer/options';
 import { PeerStreamCall } from '../src/peer/peer-stream-call';

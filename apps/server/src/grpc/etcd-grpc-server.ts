@@ -6,9 +6,8 @@ import type { CairnNode } from '@cairn/server';
 import type { EtcdApis, EtcdPort } from '@cairn/server';
 import { WatchSession, toEtcdError } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
-import { type RpcContext, requiresLeader, trackStream, unary } from './handlers';
-import { routeGrpcStreams } from '@cairn/server';
-import { type FastUnaryMethod, fastUnaryRoute } from './fast-unary';
+import { type FastUnaryMethod, fastUnaryRoute, routeGrpcStreams } from '@cairn/edge';
+import { type RpcContext, codeName, requiresLeader, trackStream, unary } from './handlers';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
@@ -51,12 +50,15 @@ export function createEtcdGrpcServer(
     Txn: unary(kvCtx, 'Txn', kvHandlers.Txn),
     Compact: unary(kvCtx, 'Compact', (req) => kv.compact(req as never)),
   });
-  // The KV calls above also take the short road of fast-unary.ts on connections given to the injector.
+  // The KV calls above also take the short road (fast-unary.ts of @cairn/edge) on connections given to the
+  // injector, counted and refused without a leader exactly as unary() does.
   const kvService = pkg.etcdserverpb.KV.service as unknown as Record<string, FastUnaryMethod['definition']>;
   const fastMethods: FastUnaryMethod[] = Object.entries(kvHandlers).map(([method, handler]) => ({
-    method,
-    ctx: kvCtx,
     definition: kvService[method],
+    started: () => metrics.rpcStarted('unary', kvCtx.service, method),
+    handled: (code) => metrics.rpcHandled('unary', kvCtx.service, method, codeName(code)),
+    refuse: (headers) =>
+      headers.hasleader === 'true' && !node.hasLeader() ? etcdError('no-leader') : undefined,
     handler,
   }));
   const fastRoute = fastUnaryRoute(fastMethods, maxRequestBytes + GRPC_OVERHEAD_BYTES);

@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { GrpcStatus, type GrpcErrorStatus } from '@cairn/api';
 import { decodeStreamReply } from './frame-codec';
-import { GrpcMessageReader, statusOfTrailers } from '../grpc-wire';
+import { GrpcMessageReader, Http2ErrorCode, statusOfTrailers } from '@cairn/edge';
 import { PEER_STREAM_PATH } from './proto';
 
 export interface PeerStreamCallEvents {
@@ -70,7 +70,7 @@ export class PeerStreamCall {
     this.stream.on('error', (err) => this.remember(unavailable(err.message)));
     this.stream.on('close', () =>
       this.finish(
-        this.stream.rstCode !== undefined && this.stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR
+        this.stream.rstCode !== undefined && this.stream.rstCode !== Http2ErrorCode.NO_ERROR
           ? unavailable(`stream reset (HTTP/2 code ${this.stream.rstCode})`)
           : unavailable('stream closed without a status'),
       ),
@@ -90,7 +90,7 @@ export class PeerStreamCall {
     if (this.over) return;
     this.over = true;
     clearInterval(this.pingTimer);
-    this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    this.stream.close(Http2ErrorCode.CANCEL);
     this.session.destroy();
   }
 

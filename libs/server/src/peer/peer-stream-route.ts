@@ -1,13 +1,18 @@
 // The receiving end of the Stream RPC served straight off the HTTP/2 stream (a route in front of grpc-js, see
-// grpc-stream-router.ts): gRPC messages cut out of DATA chunks and decoded by the hand codec, the hello answered
+// grpc-stream-router.ts of @cairn/edge): gRPC messages cut out of DATA chunks and decoded by the hand codec, the hello answered
 // with a StreamReply, the call ended with a status in trailers. InboundStreams does everything else, exactly as
 // for a call grpc-js carries.
 import type http2 from 'node:http2';
 import type { GrpcErrorStatus } from '@cairn/api';
-import { type Http2StreamRoute, isPlainGrpcCall } from '../grpc-stream-router';
+import {
+  GrpcMessageReader,
+  type Http2StreamRoute,
+  grpcMessage,
+  isPlainGrpcCall,
+  trailersOf,
+} from '@cairn/edge';
 import { PEER_REJECTIONS } from './errors';
 import { decodeStreamFrame, encodeStreamReply, type PeerFrame } from './frame-codec';
-import { GrpcMessageReader, grpcMessage, trailersOf } from '../grpc-wire';
 import type { InboundStreams } from './inbound-streams';
 import { PEER_STREAM_PATH } from './proto';
 

@@ -9,7 +9,7 @@ import type { Logger } from '../logger';
 import type { Transport } from '../transport';
 import { Backoff } from './backoff';
 import { describeGrpcError, PEER_REJECTIONS } from './errors';
-import type { Http2StreamRoute } from '../grpc-stream-router';
+import type { Http2StreamRoute } from '@cairn/edge';
 import type { PeerFrame } from './frame-codec';
 import { InboundStreams, serveGrpcJsStream } from './inbound-streams';
 import { LogLimiter } from './log-limiter';

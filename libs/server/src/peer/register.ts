@@ -2,7 +2,7 @@
 // its peer URL (create it with PEER_SERVER_OPTIONS); once bound, routePeerStreams serves the Stream calls
 // hand-framed, before grpc-js.
 import type * as grpc from '@grpc/grpc-js';
-import { routeGrpcStreams } from '../grpc-stream-router';
+import { routeGrpcStreams } from '@cairn/edge';
 import { decodeStreamFrame, encodeStreamFrame, encodeStreamReply, decodeStreamReply } from './frame-codec';
 import type { PeerTransport } from './peer-transport';
 import { peerServiceDefinition } from './proto';

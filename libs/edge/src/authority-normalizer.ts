@@ -16,18 +16,16 @@ import type net from 'node:net';
 import { DEFAULT_HEADER_TABLE_SIZE, type DecodedField, HpackDecoder } from './hpack/decoder';
 import { HpackError } from './hpack/errors';
 import { encodeRawString } from './hpack/string';
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  FRAME_HEADER_SIZE,
+  FrameFlag,
+  FrameType,
+  HTTP2_PREFACE,
+  PRIORITY_FIELDS_SIZE,
+  frameHeader,
+} from './http2-frames';
 
-export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-const FRAME_HEADER_SIZE = 9;
-const TYPE_HEADERS = 0x1;
-const TYPE_PUSH_PROMISE = 0x5;
-const TYPE_CONTINUATION = 0x9;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
-const PRIORITY_SIZE = 5;
-// Every HTTP/2 endpoint accepts frames of this size whatever it advertised (RFC 9113 §4.2).
-const SAFE_FRAME_SIZE = 16_384;
 const EMPTY = Buffer.alloc(0);
 
 export interface AuthorityNormalizerOptions {
@@ -134,10 +132,10 @@ export class AuthorityNormalizer {
       // Between HEADERS and END_HEADERS only CONTINUATIONs of that stream may come (RFC 9113 §6.10); clients
       // never send PUSH_PROMISE. Either is the server's error to report, so stop interpreting.
       const misplaced = this.block
-        ? type !== TYPE_CONTINUATION || streamId !== this.block.streamId
-        : type === TYPE_CONTINUATION || type === TYPE_PUSH_PROMISE;
+        ? type !== FrameType.CONTINUATION || streamId !== this.block.streamId
+        : type === FrameType.CONTINUATION || type === FrameType.PUSH_PROMISE;
       if (misplaced) return this.giveUp(out, data.subarray(pos));
-      if (type !== TYPE_HEADERS && type !== TYPE_CONTINUATION) {
+      if (type !== FrameType.HEADERS && type !== FrameType.CONTINUATION) {
         out.add(data, pos, pos + FRAME_HEADER_SIZE);
         pos += FRAME_HEADER_SIZE;
         this.skip = length;
@@ -148,7 +146,7 @@ export class AuthorityNormalizer {
       const frame = data.subarray(pos, pos + FRAME_HEADER_SIZE + length);
       if (!this.addBlockFrame(frame, type, flags, streamId)) return this.giveUp(out, data.subarray(pos));
       pos += frame.length;
-      if (flags & FLAG_END_HEADERS) for (const part of this.finishBlock()) out.add(part);
+      if (flags & FrameFlag.END_HEADERS) for (const part of this.finishBlock()) out.add(part);
     }
     if (pos < data.length) this.pending = data.subarray(pos);
     return out.result();
@@ -167,7 +165,7 @@ export class AuthorityNormalizer {
 
   private addBlockFrame(frame: Buffer, type: number, flags: number, streamId: number): boolean {
     const payload = frame.subarray(FRAME_HEADER_SIZE);
-    if (type === TYPE_CONTINUATION && this.block) {
+    if (type === FrameType.CONTINUATION && this.block) {
       this.block.frames.push(frame);
       this.block.fragments.push(payload);
       this.block.size += payload.length;
@@ -220,15 +218,15 @@ export function headersFramePayload(
 ): { priority: Buffer | undefined; fragment: Buffer } | undefined {
   let offset = 0;
   let padding = 0;
-  if (flags & FLAG_PADDED) {
+  if (flags & FrameFlag.PADDED) {
     if (payload.length < 1) return undefined;
     padding = payload[0];
     offset = 1;
   }
   let priority: Buffer | undefined;
-  if (flags & FLAG_PRIORITY) {
-    priority = payload.subarray(offset, offset + PRIORITY_SIZE);
-    offset += PRIORITY_SIZE;
+  if (flags & FrameFlag.PRIORITY) {
+    priority = payload.subarray(offset, offset + PRIORITY_FIELDS_SIZE);
+    offset += PRIORITY_FIELDS_SIZE;
   }
   if (offset + padding > payload.length) return undefined;
   return { priority, fragment: payload.subarray(offset, payload.length - padding) };
@@ -238,31 +236,23 @@ export function headersFramePayload(
 function headerFrames(fragment: Buffer, block: PendingBlock): Buffer[] {
   const frames: Buffer[] = [];
   const priority = block.priority ?? EMPTY;
-  let offset = Math.min(fragment.length, SAFE_FRAME_SIZE - priority.length);
+  let offset = Math.min(fragment.length, DEFAULT_MAX_FRAME_SIZE - priority.length);
   const last = offset === fragment.length;
-  const flags = (block.flags & ~(FLAG_PADDED | FLAG_END_HEADERS)) | (last ? FLAG_END_HEADERS : 0);
+  const flags =
+    (block.flags & ~(FrameFlag.PADDED | FrameFlag.END_HEADERS)) | (last ? FrameFlag.END_HEADERS : 0);
   frames.push(
-    frameHeader(priority.length + offset, TYPE_HEADERS, flags, block.streamId),
+    frameHeader(priority.length + offset, FrameType.HEADERS, flags, block.streamId),
     priority,
     fragment.subarray(0, offset),
   );
   while (offset < fragment.length) {
-    const end = Math.min(fragment.length, offset + SAFE_FRAME_SIZE);
-    const continuationFlags = end === fragment.length ? FLAG_END_HEADERS : 0;
-    frames.push(frameHeader(end - offset, TYPE_CONTINUATION, continuationFlags, block.streamId));
+    const end = Math.min(fragment.length, offset + DEFAULT_MAX_FRAME_SIZE);
+    const continuationFlags = end === fragment.length ? FrameFlag.END_HEADERS : 0;
+    frames.push(frameHeader(end - offset, FrameType.CONTINUATION, continuationFlags, block.streamId));
     frames.push(fragment.subarray(offset, end));
     offset = end;
   }
   return frames;
-}
-
-function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
-  const header = Buffer.alloc(FRAME_HEADER_SIZE);
-  header.writeUIntBE(length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return header;
 }
 
 /**

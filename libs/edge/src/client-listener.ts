@@ -5,7 +5,8 @@
 import net from 'node:net';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AuthorityNormalizingSocket, HTTP2_PREFACE } from './authority-normalizer';
+import { AuthorityNormalizingSocket } from './authority-normalizer';
+import { HTTP2_PREFACE } from './http2-frames';
 import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
 
 /**

@@ -1,31 +1,32 @@
-// A short road for the hot unary calls (etcd's KV Range/Put/DeleteRange/Txn): served straight off the HTTP/2
-// stream of the client connection instead of through grpc-js's call machinery (interceptor chain, Metadata
-// objects, channelz and call objects per request), each answered in one flush (one-flush-answer.ts). A
-// grpc-timeout is left to the client, which enforces its deadline itself.
+// A short road for hot unary gRPC calls: served straight off the HTTP/2 stream of the client connection instead
+// of through grpc-js's call machinery (interceptor chain, Metadata objects, channelz and call objects per
+// request), each answered in one flush (one-flush-answer.ts). A grpc-timeout is left to the client, which
+// enforces its deadline itself.
 //
 // Everything else (streams, other services, compressed messages, anything unusual) still goes to grpc-js on the
-// same connection: this is a route (routeGrpcStreams of @cairn/server) in front of grpc-js's connection
-// injector. Request and response bytes go through the very (de)serializers grpc-js would use, errors map through
-// the same toGrpcStatus, and the grpc_server_* metrics count these calls as before.
+// same connection: this is a route (routeGrpcStreams, grpc-stream-router.ts) in front of grpc-js's connection
+// injector. Request and response bytes go through the very (de)serializers grpc-js would use and errors map
+// through the same toGrpcStatus. Which calls take this road, and what they count, is the caller's: apps/server
+// serves etcd's KV Range/Put/DeleteRange/Txn here (etcd-grpc-server.ts).
 import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
-import { etcdError, toGrpcStatus } from '@cairn/api';
-import {
-  GRPC_MESSAGE_REFUSALS,
-  type Http2StreamRoute,
-  grpcMessage,
-  isPlainGrpcCall,
-  percentEncodeGrpcMessage,
-} from '@cairn/server';
-import { codeName, type RpcContext } from './handlers';
+import { toGrpcStatus } from '@cairn/api';
+import { type Http2StreamRoute, isPlainGrpcCall } from './grpc-stream-router';
+import { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './grpc-wire';
 import { answerInOneFlush } from './one-flush-answer';
 
 export interface FastUnaryMethod {
-  /** The gRPC method name as the metrics label it ('Put'). */
-  method: string;
-  ctx: RpcContext;
   /** The method's definition, for its path and (de)serializers. */
   definition: grpc.MethodDefinition<unknown, unknown>;
+  /** A call of this method has started (before its request is read). */
+  started(): void;
+  /** The call ended with this gRPC status code (once per call, also when the client went away meanwhile). */
+  handled(code: number): void;
+  /**
+   * Checked once the request is decoded, before the handler: an error (mapped through toGrpcStatus) refuses
+   * the call, undefined lets it through (etcd's `hasleader` metadata, say).
+   */
+  refuse?(headers: http2.IncomingHttpHeaders): unknown;
   handler: (request: unknown) => Promise<unknown> | unknown;
 }
 
@@ -36,6 +37,7 @@ const RESPONSE_HEADERS = {
   'grpc-encoding': 'identity',
 };
 const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': '' };
+const OK = 0;
 const INTERNAL = 13;
 
 /** The route that serves `methods` on the short road (give it to routeGrpcStreams). */
@@ -58,14 +60,13 @@ function serve(
   headers: http2.IncomingHttpHeaders,
   maxReceiveBytes: number,
 ): void {
-  const { ctx, method } = m;
-  ctx.metrics.rpcStarted('unary', ctx.service, method);
+  m.started();
   let answered = false;
   const fail = (err: unknown): void => {
     if (answered) return;
     answered = true;
     const status = toGrpcStatus(err);
-    ctx.metrics.rpcHandled('unary', ctx.service, method, codeName(status.code));
+    m.handled(status.code);
     if (stream.destroyed || stream.closed) return;
     try {
       stream.respond(
@@ -90,7 +91,7 @@ function serve(
       return;
     }
     answered = true;
-    ctx.metrics.rpcHandled('unary', ctx.service, method, 'OK');
+    m.handled(OK);
     if (stream.destroyed || stream.closed) return;
     try {
       answerInOneFlush(stream, RESPONSE_HEADERS, grpcMessage(payload), OK_TRAILERS);
@@ -132,8 +133,9 @@ function serve(
       fail({ code: INTERNAL, details: 'Error deserializing request' });
       return;
     }
-    if (headers.hasleader === 'true' && !ctx.node.hasLeader()) {
-      fail(etcdError('no-leader'));
+    const refusal = m.refuse?.(headers);
+    if (refusal !== undefined) {
+      fail(refusal);
       return;
     }
     let pending: unknown;

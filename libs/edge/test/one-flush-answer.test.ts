@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { answerInOneFlush, probeOneFlushAnswers } from '../src/grpc/one-flush-answer';
+import { answerInOneFlush, probeOneFlushAnswers } from '../src/one-flush-answer';
 
 const TYPE_DATA = 0x0;
 const TYPE_HEADERS = 0x1;

@@ -11,17 +11,11 @@
 // nghttp2 must not see (it would answer an ACK for SETTINGS it never sent with a connection error).
 import { DEFAULT_HEADER_TABLE_SIZE, HpackDecoder } from './hpack/decoder';
 import { HpackError } from './hpack/errors';
-import { HTTP2_PREFACE, headersFramePayload, stripScheme } from './authority-normalizer';
-
-const FRAME_HEADER_SIZE = 9;
-const TYPE_HEADERS = 0x1;
-const TYPE_SETTINGS = 0x4;
-const TYPE_CONTINUATION = 0x9;
-const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
+import { headersFramePayload, stripScheme } from './authority-normalizer';
+import { FRAME_HEADER_SIZE, FrameFlag, FrameType, HTTP2_PREFACE, frameHeader } from './http2-frames';
 
 /** An empty SETTINGS frame: what the listener sends a client that waits for the server's preface. */
-export const EMPTY_SETTINGS_FRAME = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0]);
+export const EMPTY_SETTINGS_FRAME = frameHeader(0, FrameType.SETTINGS, 0, 0);
 
 export type SniffVerdict =
   /** More bytes are needed. */
@@ -109,7 +103,7 @@ export class FirstRequestSniffer {
       const streamId = data.readUInt32BE(pos + 5) & 0x7fffffff;
       const payload = data.subarray(pos + FRAME_HEADER_SIZE, pos + FRAME_HEADER_SIZE + length);
       this.parsed = pos + FRAME_HEADER_SIZE + length;
-      if (type === TYPE_SETTINGS && flags & FLAG_ACK && this.ackDue && !this.ackRemoved) {
+      if (type === FrameType.SETTINGS && flags & FrameFlag.ACK && this.ackDue && !this.ackRemoved) {
         this.ackRemoved = true;
         this.removedAck = [pos, this.parsed];
       } else if (!this.headersDone) {
@@ -121,25 +115,25 @@ export class FirstRequestSniffer {
 
   private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
     if (this.block !== undefined) {
-      if (type !== TYPE_CONTINUATION || streamId !== this.block.streamId) {
+      if (type !== FrameType.CONTINUATION || streamId !== this.block.streamId) {
         this.unusual = true;
         return;
       }
       this.block.fragments.push(payload);
-    } else if (type === TYPE_HEADERS) {
+    } else if (type === FrameType.HEADERS) {
       const parts = headersFramePayload(payload, flags);
       if (parts === undefined) {
         this.unusual = true;
         return;
       }
       this.block = { streamId, fragments: [parts.fragment] };
-    } else if (type === TYPE_CONTINUATION) {
+    } else if (type === FrameType.CONTINUATION) {
       this.unusual = true;
       return;
     } else {
       return; // SETTINGS, WINDOW_UPDATE, PING, PRIORITY...: not ours to judge
     }
-    if (flags & FLAG_END_HEADERS) this.finishBlock();
+    if (flags & FrameFlag.END_HEADERS) this.finishBlock();
   }
 
   private finishBlock(): void {
