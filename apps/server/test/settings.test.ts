@@ -52,6 +52,18 @@ describe('defaults', () => {
       auditValueMaxBytes: 1_048_576,
       registryNamingPrefix: '/cairn/naming/',
       consoleAllowRemote: false,
+      clientEdge: {
+        protocolDecisionTimeoutMs: 5000,
+        httpHeadersTimeoutMs: 10_000,
+        httpRequestTimeoutMs: 30_000,
+        httpKeepAliveTimeoutMs: 30_000,
+        grpcKeepAliveMinTimeMs: 5000,
+        grpcKeepAliveIntervalMs: 2 * 3600_000,
+        grpcKeepAliveTimeoutMs: 20_000,
+        unaryRequestTimeoutMs: 7000,
+        maxConcurrentStreams: 4294967295,
+        maxClientConnections: 20_000,
+      },
     } satisfies ServerSettings);
   });
 

@@ -141,6 +141,67 @@ export const FLAGS: FlagSpec[] = [
     default: 'false',
     help: 'Serve the web console (/ and /api/console/v1) to non-loopback clients too (off by default: the console has no login yet).',
   },
+  // Timeouts and limits of the client URL (client-edge-settings.ts; docs/operations.md).
+  {
+    name: 'protocol-decision-timeout',
+    type: 'string',
+    default: '5s',
+    help: 'A client connection that has shown neither an HTTP/1.1 request nor the whole HTTP/2 preface (magic and SETTINGS) within this is closed.',
+  },
+  {
+    name: 'http-headers-timeout',
+    type: 'string',
+    default: '10s',
+    help: 'HTTP/1.1: time to receive a request line and headers (408 and close).',
+  },
+  {
+    name: 'http-request-timeout',
+    type: 'string',
+    default: '30s',
+    help: 'HTTP/1.1: time to receive a whole request, body included (408 and close); not the response.',
+  },
+  {
+    name: 'http-keepalive-timeout',
+    type: 'string',
+    default: '30s',
+    help: 'HTTP/1.1: an idle keep-alive connection is closed after this.',
+  },
+  {
+    name: 'grpc-keepalive-min-time',
+    type: 'string',
+    default: '5s',
+    help: 'Minimum interval duration that a client should wait before pinging server (faster: GOAWAY ENHANCE_YOUR_CALM "too_many_pings").',
+  },
+  {
+    name: 'grpc-keepalive-interval',
+    type: 'string',
+    default: '2h',
+    help: 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).',
+  },
+  {
+    name: 'grpc-keepalive-timeout',
+    type: 'string',
+    default: '20s',
+    help: 'Additional duration of wait before closing a non-responsive connection (0 to disable).',
+  },
+  {
+    name: 'unary-request-timeout',
+    type: 'string',
+    default: '',
+    help: "Server-side bound of a unary call (body included) on gRPC and HTTP; Lock, Campaign and streams have only the client deadline (default: 5s + 2 x election-timeout, etcd's request timeout).",
+  },
+  {
+    name: 'max-concurrent-streams',
+    type: 'int',
+    default: '4294967295',
+    help: 'Maximum concurrent streams that each client can open at a time (more: RST_STREAM REFUSED_STREAM).',
+  },
+  {
+    name: 'max-client-connections',
+    type: 'int',
+    default: '20000',
+    help: 'Client connections this member holds at once; more are closed at accept (0 = no limit).',
+  },
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },
   {
     name: 'logger',

@@ -1,6 +1,7 @@
 // Turns raw flags into the validated settings of a member.
 import { parseGoDurationMs, parseRetentionMs } from '@cairn/server';
 import { FLAGS, FlagError, type RawFlags } from './flags';
+import { type ClientEdgeSettings, toClientEdgeSettings } from './client-edge-settings';
 
 export interface ServerSettings {
   name: string;
@@ -32,6 +33,8 @@ export interface ServerSettings {
   auditValueMaxBytes: number;
   /** Serve the console to non-loopback clients (--console-allow-remote). */
   consoleAllowRemote: boolean;
+  /** Timeouts and limits of the client URL (client-edge-settings.ts). */
+  clientEdge: ClientEdgeSettings;
 }
 
 const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
@@ -144,6 +147,7 @@ export function toSettings(raw: RawFlags): ServerSettings {
     auditAllKeys: auditAllKeysText === 'true',
     auditValueMaxBytes: int('audit-value-max-bytes', 0),
     consoleAllowRemote: consoleAllowRemoteText === 'true',
+    clientEdge: toClientEdgeSettings(get, electionTimeoutMs),
   };
 }
 
