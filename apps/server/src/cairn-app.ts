@@ -20,12 +20,13 @@ import { createRegistryFeature } from '@cairn/registry';
 import { setupOpenApi } from './http/openapi';
 import { AuditArchiver, AuditModule } from '@cairn/audit';
 import path from 'node:path';
-import { ClientListener, probeOneFlushAnswers } from '@cairn/edge';
+import { ClientListener, type Policy, httpPipelineMiddleware, probeOneFlushAnswers } from '@cairn/edge';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
 import { ConsoleModule } from './console/console.module';
 import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
+import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
 
 export interface RunningCairn {
   node: CairnNode;
@@ -33,7 +34,16 @@ export interface RunningCairn {
   close(): Promise<void>;
 }
 
-export async function startCairn(settings: ServerSettings, logger: Logger): Promise<RunningCairn> {
+export interface StartOptions {
+  /** Request-pipeline policies appended after the member's own (tests prove one policy covers every path). */
+  extraPolicies?: Policy[];
+}
+
+export async function startCairn(
+  settings: ServerSettings,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningCairn> {
   const metrics = new CairnMetrics();
   const node = await CairnNode.start({
     name: settings.name,
@@ -99,7 +109,15 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
   // KV answers leave in one flush where this Node allows it (one-flush-answer.ts proves it here first).
   const oneFlush = await probeOneFlushAnswers();
   logger.info({ oneFlushAnswers: oneFlush }, 'unary KV answers: one HTTP/2 flush each when true');
-  const grpcServer = createEtcdGrpcServer(node, apis, port, metrics, settings.maxRequestBytes);
+  // One request pipeline for every surface: gRPC (grpc-js services and the fast path) and HTTP/1.1.
+  const pipeline = createRequestPipeline({
+    node,
+    metrics,
+    logger,
+    maxRequestBytes: settings.maxRequestBytes,
+    extraPolicies: options.extraPolicies,
+  });
+  const grpcServer = createEtcdGrpcServer(node, apis, port, pipeline, settings.maxRequestBytes);
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
   const configCenter = new ConfigCenter({ port, logger, audit });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
@@ -123,6 +141,8 @@ export async function startCairn(settings: ServerSettings, logger: Logger): Prom
       logger: false,
     },
   );
+  // Every HTTP request enters the pipeline first, before any route.
+  nest.use(httpPipelineMiddleware(pipeline, { isBlocking: isBlockingHttpRequest }));
   setupOpenApi(nest);
   await nest.init();
   const httpServer = nest.getHttpServer() as http.Server;

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CairnNode } from '@cairn/server';
 import { CAIRN_VERSION, ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '@cairn/server';
+import type { PipelineMetricsSink } from '@cairn/edge';
 
 export interface SocketByteCounts {
   received(): number;
@@ -17,6 +18,7 @@ export class CairnMetrics {
   private readonly backendCommit: Histogram;
   private readonly grpcStarted: Counter;
   private readonly grpcHandled: Counter;
+  private readonly httpHandled: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -174,6 +176,12 @@ export class CairnMetrics {
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
       registers,
     });
+    this.httpHandled = new Counter({
+      name: 'cairn_http_requests_total',
+      help: 'HTTP/1.1 requests on the client URL (gateway, REST, console, probes) by route pattern and status.',
+      labelNames: ['route', 'code'],
+      registers,
+    });
     const snapshotCounter = (
       name: string,
       help: string,
@@ -247,4 +255,26 @@ export class CairnMetrics {
   rpcHandled(type: string, service: string, method: string, code: string): void {
     this.grpcHandled.inc({ grpc_type: type, grpc_service: service, grpc_method: method, grpc_code: code });
   }
+
+  /** The request pipeline's metrics: gRPC calls as go-grpc-prometheus counts them, HTTP by route and status. */
+  readonly pipelineSink: PipelineMetricsSink = {
+    started: (request) => {
+      if (request.surface !== 'grpc') return; // an HTTP route is known only once it is served
+      const [service, method] = splitGrpcMethod(request.method);
+      this.rpcStarted(request.kind, service, method);
+    },
+    handled: (request, outcome) => {
+      if (request.surface === 'grpc') {
+        const [service, method] = splitGrpcMethod(request.method);
+        this.rpcHandled(request.kind, service, method, outcome.code);
+      } else {
+        this.httpHandled.inc({ route: request.method, code: outcome.code });
+      }
+    },
+  };
+}
+
+function splitGrpcMethod(fullName: string): [string, string] {
+  const slash = fullName.lastIndexOf('/');
+  return slash < 0 ? ['', fullName] : [fullName.slice(0, slash), fullName.slice(slash + 1)];
 }

@@ -6,11 +6,14 @@
 // Everything else (streams, other services, compressed messages, anything unusual) still goes to grpc-js on the
 // same connection: this is a route (routeGrpcStreams, grpc-stream-router.ts) in front of grpc-js's connection
 // injector. Request and response bytes go through the very (de)serializers grpc-js would use and errors map
-// through the same toGrpcStatus. Which calls take this road, and what they count, is the caller's: apps/server
-// serves etcd's KV Range/Put/DeleteRange/Txn here (etcd-grpc-server.ts).
+// through the same toGrpcStatus, and every call passes the same request pipeline as a grpc-js call (admitted,
+// given its CallContext, reported once). Which calls take this road is the caller's: apps/server serves etcd's
+// KV Range/Put/DeleteRange/Txn here (etcd-grpc-server.ts).
 import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { toGrpcStatus } from '@cairn/api';
+import type { CallContext } from './call-context';
+import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
 import { type Http2StreamRoute, isPlainGrpcCall } from './grpc-stream-router';
 import { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './grpc-wire';
 import { answerInOneFlush } from './one-flush-answer';
@@ -18,16 +21,7 @@ import { answerInOneFlush } from './one-flush-answer';
 export interface FastUnaryMethod {
   /** The method's definition, for its path and (de)serializers. */
   definition: grpc.MethodDefinition<unknown, unknown>;
-  /** A call of this method has started (before its request is read). */
-  started(): void;
-  /** The call ended with this gRPC status code (once per call, also when the client went away meanwhile). */
-  handled(code: number): void;
-  /**
-   * Checked once the request is decoded, before the handler: an error (mapped through toGrpcStatus) refuses
-   * the call, undefined lets it through (etcd's `hasleader` metadata, say).
-   */
-  refuse?(headers: http2.IncomingHttpHeaders): unknown;
-  handler: (request: unknown) => Promise<unknown> | unknown;
+  handler: (request: unknown, context: CallContext) => Promise<unknown> | unknown;
 }
 
 const RESPONSE_HEADERS = {
@@ -37,21 +31,53 @@ const RESPONSE_HEADERS = {
   'grpc-encoding': 'identity',
 };
 const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': '' };
-const OK = 0;
 const INTERNAL = 13;
 
 /** The route that serves `methods` on the short road (give it to routeGrpcStreams). */
 export function fastUnaryRoute(
   methods: readonly FastUnaryMethod[],
   maxReceiveBytes: number,
+  pipeline: RequestPipeline,
 ): Http2StreamRoute {
   const byPath = new Map(methods.map((m) => [m.definition.path, m]));
   return (stream, headers) => {
     const method = byPath.get(headers[':path'] ?? '');
     if (method === undefined || !isPlainGrpcCall(headers)) return false;
-    serve(method, stream, headers, maxReceiveBytes);
+    serve(method, stream, headers, maxReceiveBytes, pipeline);
     return true;
   };
+}
+
+/** The pipeline's view of a call on the short road (what grpcRequestInfo gives for a grpc-js call). */
+function admit(
+  pipeline: RequestPipeline,
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+): PipelineCall {
+  const aborted = new AbortController();
+  stream.once('close', () => aborted.abort());
+  return pipeline.begin({
+    surface: 'grpc',
+    method: (headers[':path'] ?? '').slice(1),
+    kind: 'unary',
+    header: (name) => {
+      const value = headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    clientDeadline: grpcTimeoutDeadline(headers['grpc-timeout'], Date.now()),
+    blocking: false,
+    remoteAddress: stream.session?.socket?.remoteAddress,
+    signal: aborted.signal,
+  });
+}
+
+/** gRPC's `grpc-timeout` header (an integer and a unit H M S m u n) as an absolute deadline. */
+export function grpcTimeoutDeadline(value: string | string[] | undefined, now: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  const match = text === undefined ? null : /^(\d{1,8})([HMSmun])$/.exec(text);
+  if (!match) return undefined;
+  const unitMs = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 }[match[2] as 'H'];
+  return now + Number(match[1]) * unitMs;
 }
 
 function serve(
@@ -59,14 +85,15 @@ function serve(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   maxReceiveBytes: number,
+  pipeline: RequestPipeline,
 ): void {
-  m.started();
   let answered = false;
+  let call: PipelineCall | undefined;
   const fail = (err: unknown): void => {
     if (answered) return;
     answered = true;
     const status = toGrpcStatus(err);
-    m.handled(status.code);
+    call?.end(status);
     if (stream.destroyed || stream.closed) return;
     try {
       stream.respond(
@@ -91,7 +118,7 @@ function serve(
       return;
     }
     answered = true;
-    m.handled(OK);
+    call?.end();
     if (stream.destroyed || stream.closed) return;
     try {
       answerInOneFlush(stream, RESPONSE_HEADERS, grpcMessage(payload), OK_TRAILERS);
@@ -100,9 +127,15 @@ function serve(
     }
   };
 
+  stream.on('error', () => undefined); // a reset by the client; nothing to answer
+  try {
+    call = admit(pipeline, stream, headers);
+  } catch (refusal) {
+    fail(refusal); // already reported by the pipeline
+    return;
+  }
   const chunks: Buffer[] = [];
   let received = 0;
-  stream.on('error', () => undefined); // a reset by the client; nothing to answer
   stream.on('data', (chunk: Buffer) => {
     received += chunk.length;
     if (received <= maxReceiveBytes + 5) chunks.push(chunk);
@@ -133,19 +166,15 @@ function serve(
       fail({ code: INTERNAL, details: 'Error deserializing request' });
       return;
     }
-    const refusal = m.refuse?.(headers);
-    if (refusal !== undefined) {
-      fail(refusal);
-      return;
-    }
+    const admitted = call!;
     let pending: unknown;
     try {
-      pending = m.handler(request);
+      pending = m.handler(request, admitted.context);
     } catch (err) {
       fail(err);
       return;
     }
-    if (pending instanceof Promise) pending.then(succeed, fail);
+    if (pending instanceof Promise) bounded(admitted, pending).then(succeed, fail);
     else succeed(pending);
   });
 }

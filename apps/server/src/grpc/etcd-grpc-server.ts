@@ -1,42 +1,65 @@
 // The gRPC server of the client URL: etcd's KV, Watch, Lease, Cluster and Maintenance services plus the
-// standard health service, all over one CairnNode.
+// standard health service, all over one CairnNode. The server is a PipelinedGrpcServer: every method of every
+// service on it (these, the registry's and the config center's) goes through the member's request pipeline,
+// and so do the KV calls served on the fast path.
 import * as grpc from '@grpc/grpc-js';
 import { type WatchRequest__Output, etcdError, loadEtcdServices, toGrpcStatus } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
 import type { EtcdApis, EtcdPort } from '@cairn/server';
 import { WatchSession, toEtcdError } from '@cairn/server';
-import type { CairnMetrics } from '../metrics';
-import { type FastUnaryMethod, fastUnaryRoute, routeGrpcStreams } from '@cairn/edge';
-import { type RpcContext, codeName, requiresLeader, trackStream, unary } from './handlers';
+import {
+  type FastUnaryMethod,
+  PipelinedGrpcServer,
+  type RequestPipeline,
+  fastUnaryRoute,
+  grpcCallContext,
+  routeGrpcStreams,
+} from '@cairn/edge';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+/** Unary methods that wait by design (or for long): bounded by the client's deadline only, as in etcd. */
+const BLOCKING_UNARY: ReadonlySet<string> = new Set([
+  'etcdserverpb.Maintenance/Defragment',
+  'v3lockpb.Lock/Lock',
+  'v3electionpb.Election/Campaign',
+]);
+
+/** A grpc-js unary handler from a promise-returning function; the server maps a rejection to etcd's status. */
+function answer<Req, Res>(fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (response) => callback(null, response),
+        // PipelinedGrpcServer turns whatever was thrown into etcd's gRPC status (toGrpcStatus).
+        (err: unknown) => callback(err as grpc.ServerErrorResponse),
+      );
+  };
+}
 
 export function createEtcdGrpcServer(
   node: CairnNode,
   apis: EtcdApis,
   /** The member's EtcdPort: the Watch service's watchers are port watches. */
   port: EtcdPort,
-  metrics: CairnMetrics,
+  pipeline: RequestPipeline,
   maxRequestBytes: number,
 ): grpc.Server {
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    'grpc.max_send_message_length': 2 ** 31 - 1,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 5000,
-    // channelz keeps per-call statistics nobody here reads; it costs CPU on every request.
-    'grpc.enable_channelz': 0,
-  });
+  const server = new PipelinedGrpcServer(
+    pipeline,
+    {
+      'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      'grpc.max_send_message_length': 2 ** 31 - 1,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 5000,
+      // channelz keeps per-call statistics nobody here reads; it costs CPU on every request.
+      'grpc.enable_channelz': 0,
+    },
+    { blockingUnary: BLOCKING_UNARY },
+  );
   const pkg = loadEtcdServices();
   const { kv, lease, maintenance } = apis;
-  const ctx = (service: string): RpcContext => ({ node, metrics, service });
-  const kvCtx = ctx('etcdserverpb.KV');
-  const leaseCtx = ctx('etcdserverpb.Lease');
-  const watchCtx = ctx('etcdserverpb.Watch');
-  const maintCtx = ctx('etcdserverpb.Maintenance');
-  const clusterCtx = ctx('etcdserverpb.Cluster');
-  const healthCtx = ctx('grpc.health.v1.Health');
-
   const kvHandlers = {
     Range: (req: unknown) => kv.range(req as never),
     Put: (req: unknown) => kv.put(req as never),
@@ -44,24 +67,20 @@ export function createEtcdGrpcServer(
     Txn: (req: unknown) => kv.txn(req as never),
   };
   server.addService(pkg.etcdserverpb.KV.service, {
-    Range: unary(kvCtx, 'Range', kvHandlers.Range),
-    Put: unary(kvCtx, 'Put', kvHandlers.Put),
-    DeleteRange: unary(kvCtx, 'DeleteRange', kvHandlers.DeleteRange),
-    Txn: unary(kvCtx, 'Txn', kvHandlers.Txn),
-    Compact: unary(kvCtx, 'Compact', (req) => kv.compact(req as never)),
+    Range: answer(kvHandlers.Range),
+    Put: answer(kvHandlers.Put),
+    DeleteRange: answer(kvHandlers.DeleteRange),
+    Txn: answer(kvHandlers.Txn),
+    Compact: answer((req) => kv.compact(req as never)),
   });
   // The KV calls above also take the short road (fast-unary.ts of @cairn/edge) on connections given to the
-  // injector, counted and refused without a leader exactly as unary() does.
+  // injector, through the same pipeline.
   const kvService = pkg.etcdserverpb.KV.service as unknown as Record<string, FastUnaryMethod['definition']>;
   const fastMethods: FastUnaryMethod[] = Object.entries(kvHandlers).map(([method, handler]) => ({
     definition: kvService[method],
-    started: () => metrics.rpcStarted('unary', kvCtx.service, method),
-    handled: (code) => metrics.rpcHandled('unary', kvCtx.service, method, codeName(code)),
-    refuse: (headers) =>
-      headers.hasleader === 'true' && !node.hasLeader() ? etcdError('no-leader') : undefined,
     handler,
   }));
-  const fastRoute = fastUnaryRoute(fastMethods, maxRequestBytes + GRPC_OVERHEAD_BYTES);
+  const fastRoute = fastUnaryRoute(fastMethods, maxRequestBytes + GRPC_OVERHEAD_BYTES, pipeline);
   const createInjector = server.createConnectionInjector.bind(server);
   server.createConnectionInjector = (credentials) => {
     const injector = createInjector(credentials);
@@ -70,18 +89,11 @@ export function createEtcdGrpcServer(
   };
 
   server.addService(pkg.etcdserverpb.Lease.service, {
-    LeaseGrant: unary(leaseCtx, 'LeaseGrant', (req) => lease.grant(req as never)),
-    LeaseRevoke: unary(leaseCtx, 'LeaseRevoke', (req) => lease.revoke(req as never)),
-    LeaseTimeToLive: unary(leaseCtx, 'LeaseTimeToLive', (req) => lease.timeToLive(req as never)),
-    LeaseLeases: unary(leaseCtx, 'LeaseLeases', () => lease.leases()),
+    LeaseGrant: answer((req) => lease.grant(req as never)),
+    LeaseRevoke: answer((req) => lease.revoke(req as never)),
+    LeaseTimeToLive: answer((req) => lease.timeToLive(req as never)),
+    LeaseLeases: answer(() => lease.leases()),
     LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, object>) => {
-      const handled = trackStream(leaseCtx, 'bidi_stream', 'LeaseKeepAlive');
-      call.on('close', () => handled(0));
-      if (requiresLeader(call.metadata) && !node.hasLeader()) {
-        handled(14);
-        call.emit('error', toGrpcStatus(etcdError('no-leader')));
-        return;
-      }
       call.on('data', (req: { ID: string }) => {
         lease.keepAlive(req.ID).then(
           (reply) => call.write(reply),
@@ -95,14 +107,7 @@ export function createEtcdGrpcServer(
 
   server.addService(pkg.etcdserverpb.Watch.service, {
     Watch: (call: grpc.ServerDuplexStream<WatchRequest__Output, object>) => {
-      const handled = trackStream(watchCtx, 'bidi_stream', 'Watch');
-      call.on('close', () => handled(0));
-      const needsLeader = requiresLeader(call.metadata);
-      if (needsLeader && !node.hasLeader()) {
-        handled(14);
-        call.emit('error', toGrpcStatus(etcdError('no-leader')));
-        return;
-      }
+      const needsLeader = grpcCallContext(call).requireLeader === true;
       const session = new WatchSession(
         { port, header: (revision) => node.header(revision) },
         (response) => {
@@ -143,14 +148,12 @@ export function createEtcdGrpcServer(
   });
 
   server.addService(pkg.etcdserverpb.Maintenance.service, {
-    Status: unary(maintCtx, 'Status', () => maintenance.status()),
-    Hash: unary(maintCtx, 'Hash', () => maintenance.hash()),
-    HashKV: unary(maintCtx, 'HashKV', (req) => maintenance.hashKV(req as never)),
-    Defragment: unary(maintCtx, 'Defragment', () => maintenance.defragment()),
-    Alarm: unary(maintCtx, 'Alarm', (req) => maintenance.alarm(req as never)),
+    Status: answer(() => maintenance.status()),
+    Hash: answer(() => maintenance.hash()),
+    HashKV: answer((req) => maintenance.hashKV(req as never)),
+    Defragment: answer(() => maintenance.defragment()),
+    Alarm: answer((req) => maintenance.alarm(req as never)),
     Snapshot: (call: grpc.ServerWritableStream<object, object>) => {
-      const handled = trackStream(maintCtx, 'server_stream', 'Snapshot');
-      call.on('close', () => handled(0));
       void (async () => {
         try {
           for await (const chunk of maintenance.snapshot()) {
@@ -163,20 +166,20 @@ export function createEtcdGrpcServer(
         }
       })();
     },
-    MoveLeader: unary(maintCtx, 'MoveLeader', (req) => maintenance.moveLeader(req as never)),
-    Downgrade: unary(maintCtx, 'Downgrade', () => Promise.reject(etcdError('not-capable'))),
+    MoveLeader: answer((req) => maintenance.moveLeader(req as never)),
+    Downgrade: answer(() => Promise.reject(etcdError('not-capable'))),
   });
 
   server.addService(pkg.etcdserverpb.Cluster.service, {
-    MemberList: unary(clusterCtx, 'MemberList', () => maintenance.memberList()),
-    MemberAdd: unary(clusterCtx, 'MemberAdd', (req) => maintenance.memberAdd(req as never)),
-    MemberRemove: unary(clusterCtx, 'MemberRemove', (req) => maintenance.memberRemove(req as never)),
-    MemberUpdate: unary(clusterCtx, 'MemberUpdate', (req) => maintenance.memberUpdate(req as never)),
-    MemberPromote: unary(clusterCtx, 'MemberPromote', (req) => maintenance.memberPromote(req as never)),
+    MemberList: answer(() => maintenance.memberList()),
+    MemberAdd: answer((req) => maintenance.memberAdd(req as never)),
+    MemberRemove: answer((req) => maintenance.memberRemove(req as never)),
+    MemberUpdate: answer((req) => maintenance.memberUpdate(req as never)),
+    MemberPromote: answer((req) => maintenance.memberPromote(req as never)),
   });
 
   server.addService(pkg.grpc.health.v1.Health.service, {
-    Check: unary(healthCtx, 'Check', () => ({ status: node.hasLeader() ? 1 : 2 })),
+    Check: answer(() => ({ status: node.hasLeader() ? 1 : 2 })),
     Watch: (call: grpc.ServerWritableStream<object, object>) => {
       call.write({ status: node.hasLeader() ? 1 : 2 });
       const stop = node.onLeaderChange((leader) => call.write({ status: leader !== 0n ? 1 : 2 }));

@@ -1,10 +1,11 @@
-// grpc-js handlers that go through the pipeline: every service registered on a Cairn gRPC server (etcd's,
-// the registry's, the config center's, health) wraps its methods with these, and the fast path builds the
+// The gRPC side of the pipeline: a grpc-js Server whose every registered method — etcd's services, the
+// registry's, the config center's, health, and any added later — is admitted by the pipeline, runs with its
+// CallContext (grpcCallContext) and is reported once when it ends. The fast path (fast-unary.ts) builds the
 // same RequestInfo for the calls it serves off the HTTP/2 stream.
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { toGrpcStatus } from '@cairn/api';
-import type { CallContext } from '../call-context';
-import type { PipelineCall, RequestPipeline } from './pipeline';
+import { ANONYMOUS, type CallContext } from '../call-context';
+import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
 import type { CallKind, RequestInfo } from './request';
 
 /** What every grpc-js server call has (grpc-js does not export its ServerSurfaceCall type). */
@@ -13,12 +14,27 @@ type SurfaceCall = Pick<
   'metadata' | 'getDeadline' | 'getPeer' | 'once'
 >;
 
+const CALLS = new WeakMap<object, PipelineCall>();
+
+/** A status a handler built itself (with metadata, say) passes as it is; anything else maps as etcd's. */
+function asStatus(err: unknown): Partial<grpc.StatusObject> {
+  const { code, details } = (err ?? {}) as { code?: unknown; details?: unknown };
+  // A status object of the handler's own (grpc-js's shape): keep its metadata.
+  if (typeof code === 'number' && typeof details === 'string') return err as Partial<grpc.StatusObject>;
+  return toGrpcStatus(err);
+}
+
+/** The context the pipeline built for a grpc-js call (anonymous and unbounded outside a PipelinedGrpcServer). */
+export function grpcCallContext(call: object): CallContext {
+  return CALLS.get(call)?.context ?? { identity: ANONYMOUS };
+}
+
 /** The RequestInfo of a grpc-js call. */
 export function grpcRequestInfo(
   call: SurfaceCall,
   method: string,
   kind: CallKind,
-  options: { blocking?: boolean; requestBytes?: number } = {},
+  blocking: boolean,
 ): RequestInfo {
   const aborted = new AbortController();
   call.once('cancelled', () => aborted.abort());
@@ -34,60 +50,115 @@ export function grpcRequestInfo(
       return value === undefined ? undefined : String(value);
     },
     clientDeadline,
-    blocking: options.blocking ?? false,
-    requestBytes: options.requestBytes,
+    blocking,
     remoteAddress: call.getPeer(),
     signal: aborted.signal,
   };
 }
 
-/** A unary grpc-js method through the pipeline; errors answer as etcd's gRPC statuses. */
-export function pipelinedUnary<Req, Res>(
-  pipeline: RequestPipeline,
-  method: string,
-  handler: (request: Req, context: CallContext) => Promise<Res> | Res,
-): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    pipeline
-      .unary(grpcRequestInfo(call, method, 'unary'), (context) => handler(call.request, context))
-      .then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-  };
+export interface PipelinedGrpcServerOptions {
+  /** Unary methods that wait by design (etcd's Lock, Campaign; Defragment): only the client's deadline. */
+  blockingUnary?: ReadonlySet<string>;
 }
 
 /**
- * A streaming grpc-js method through the pipeline: admitted when it opens (a refusal ends the stream with
- * that status), reported once when it closes. `serve` wires the stream; it may call `call.end(error)` of the
- * PipelineCall it gets to record how the stream ended (otherwise it is OK, or Canceled when torn down).
+ * A grpc-js Server that puts every method of every service it is given behind `pipeline`. Unary answers are
+ * bounded by the call's deadline; streams are blocking by nature (their client's deadline only).
  */
-export function pipelinedStream<S extends SurfaceCall & NodeJS.EventEmitter>(
-  pipeline: RequestPipeline,
-  method: string,
-  kind: Exclude<CallKind, 'unary'>,
-  serve: (stream: S, call: PipelineCall) => void,
-  options: { blocking?: boolean } = {},
-): (stream: S) => void {
-  return (stream) => {
-    let admitted: PipelineCall;
-    try {
-      admitted = pipeline.begin(
-        grpcRequestInfo(stream, method, kind, { blocking: options.blocking ?? true }),
+export class PipelinedGrpcServer extends grpc.Server {
+  constructor(
+    private readonly pipeline: RequestPipeline,
+    serverOptions: grpc.ServerOptions,
+    private readonly pipelineOptions: PipelinedGrpcServerOptions = {},
+  ) {
+    super(serverOptions);
+  }
+
+  override addService(
+    service: grpc.ServiceDefinition,
+    implementation: grpc.UntypedServiceImplementation,
+  ): void {
+    const wrapped: grpc.UntypedServiceImplementation = {};
+    for (const [name, definition] of Object.entries(service)) {
+      const handler = implementation[name] ?? implementation[definition.originalName ?? ''];
+      if (handler === undefined) continue; // grpc-js answers Unimplemented itself
+      wrapped[name] = this.wrap(definition, handler);
+    }
+    super.addService(service, wrapped);
+  }
+
+  private wrap(definition: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall) {
+    const method = definition.path.slice(1);
+    if (!definition.requestStream && !definition.responseStream) {
+      return this.wrapUnary(method, handler as grpc.handleUnaryCall<unknown, unknown>);
+    }
+    const kind: CallKind =
+      definition.requestStream && definition.responseStream
+        ? 'bidi_stream'
+        : definition.requestStream
+          ? 'client_stream'
+          : 'server_stream';
+    return this.wrapStream(
+      method,
+      kind,
+      handler as (stream: grpc.ServerWritableStream<unknown, unknown>) => void,
+    );
+  }
+
+  private wrapUnary(
+    method: string,
+    handler: grpc.handleUnaryCall<unknown, unknown>,
+  ): grpc.handleUnaryCall<unknown, unknown> {
+    const blocking = this.pipelineOptions.blockingUnary?.has(method) ?? false;
+    return (call, callback) => {
+      let admitted: PipelineCall;
+      try {
+        admitted = this.pipeline.begin(grpcRequestInfo(call, method, 'unary', blocking));
+      } catch (refusal) {
+        callback(toGrpcStatus(refusal));
+        return;
+      }
+      CALLS.set(call, admitted);
+      const answer = new Promise<unknown>((resolve, reject) => {
+        handler(call, (err, value) => (err ? reject(err) : resolve(value)));
+      });
+      bounded(admitted, answer).then(
+        (value) => {
+          admitted.end();
+          callback(null, value);
+        },
+        (err: unknown) => {
+          admitted.end(err);
+          callback(asStatus(err));
+        },
       );
-    } catch (err) {
-      stream.emit('error', toGrpcStatus(err));
-      return;
-    }
-    stream.once('cancelled', () => admitted.end(undefined, 'Canceled'));
-    stream.once('error', (err: unknown) => admitted.end(err));
-    stream.once('close', () => admitted.end());
-    try {
-      serve(stream, admitted);
-    } catch (err) {
-      // An exception while wiring the stream ends this stream, never the process.
-      admitted.end(err);
-      stream.emit('error', toGrpcStatus(err));
-    }
-  };
+    };
+  }
+
+  private wrapStream(
+    method: string,
+    kind: CallKind,
+    handler: (stream: grpc.ServerWritableStream<unknown, unknown>) => void,
+  ): (stream: grpc.ServerWritableStream<unknown, unknown>) => void {
+    return (stream) => {
+      let admitted: PipelineCall;
+      try {
+        admitted = this.pipeline.begin(grpcRequestInfo(stream, method, kind, true));
+      } catch (refusal) {
+        stream.emit('error', toGrpcStatus(refusal));
+        return;
+      }
+      CALLS.set(stream, admitted);
+      stream.once('cancelled', () => admitted.end(undefined, 'Canceled'));
+      stream.once('error', (err: unknown) => admitted.end(err));
+      stream.once('close', () => admitted.end());
+      try {
+        handler(stream);
+      } catch (err) {
+        // An exception while wiring the stream ends this stream, never the process.
+        admitted.end(err);
+        stream.emit('error', toGrpcStatus(err));
+      }
+    };
+  }
 }

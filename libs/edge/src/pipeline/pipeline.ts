@@ -3,7 +3,7 @@
 // one place each (grpc-adapter.ts for grpc-js services and the fast path, http-adapter.ts for everything
 // served over HTTP/1.1). It holds no state of its own beyond its policy list, so a copy can run on another
 // thread.
-import { type EtcdError, toGrpcStatus } from '@cairn/api';
+import { type EtcdError, etcdError, toGrpcStatus } from '@cairn/api';
 import { ANONYMOUS, type CallContext } from '../call-context';
 import type { ContextDraft, Policy } from './policy';
 import type { Outcome, RequestInfo } from './request';
@@ -99,7 +99,10 @@ export class RequestPipeline {
   async unary<T>(request: RequestInfo, handler: (context: CallContext) => Promise<T> | T): Promise<T> {
     const call = this.begin(request);
     try {
-      const result = await handler(call.context);
+      const result = await bounded(
+        call,
+        Promise.resolve().then(() => handler(call.context)),
+      );
       call.end();
       return result;
     } catch (err) {
@@ -107,4 +110,34 @@ export class RequestPipeline {
       throw err;
     }
   }
+}
+
+/**
+ * The answer of `work`, unless the call's deadline passes first ("context deadline exceeded" when it was
+ * the client's, etcd's "request timed out" when it was the server's bound) or the client goes away ("request
+ * canceled"). The work itself is not stopped: a write already proposed still applies, as in etcd.
+ */
+export function bounded<T>(call: PipelineCall, work: Promise<T>): Promise<T> {
+  const { deadline, signal } = call.context;
+  if (deadline === undefined && !signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => settle(() => reject(etcdError('canceled')));
+    const settle = (finish: () => void): void => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      finish();
+    };
+    if (deadline !== undefined) {
+      const expired =
+        deadline === call.request.clientDeadline ? etcdError('deadline-exceeded') : etcdError('timeout');
+      timer = setTimeout(() => settle(() => reject(expired)), Math.max(0, deadline - Date.now()));
+    }
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => settle(() => resolve(value)),
+      (err: unknown) => settle(() => reject(err)),
+    );
+  });
 }
