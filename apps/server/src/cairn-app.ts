@@ -115,6 +115,7 @@ export async function startCairn(
     metrics,
     logger,
     maxRequestBytes: settings.maxRequestBytes,
+    unaryRequestTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
     extraPolicies: options.extraPolicies,
   });
   const grpcServer = createEtcdGrpcServer(node, apis, port, pipeline, settings.maxRequestBytes);

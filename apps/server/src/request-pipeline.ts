@@ -18,6 +18,8 @@ export interface PipelineDeps {
   metrics: CairnMetrics;
   logger: Logger;
   maxRequestBytes: number;
+  /** The server's bound on a unary call that does not wait by design (--unary-request-timeout). */
+  unaryRequestTimeoutMs: number;
   /** Policies a test (or a later feature) appends after the member's own. */
   extraPolicies?: Policy[];
 }
@@ -29,7 +31,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     // gRPC's own message limit (grpc-js) already bounds messages; this refuses a declared HTTP body early.
     requestSizePolicy(deps.maxRequestBytes + REQUEST_ENVELOPE_BYTES),
     leaderPolicy(() => deps.node.hasLeader()),
-    deadlinePolicy({ unaryBoundMs: deps.node.requestTimeoutMs() }),
+    deadlinePolicy({ unaryBoundMs: deps.unaryRequestTimeoutMs }),
     ...(deps.extraPolicies ?? []),
   ]);
 }
