@@ -26,6 +26,7 @@ import { AppModule } from './http/app.module';
 import { ConsoleModule } from './console/console.module';
 import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
+import { ClientEdge } from './client-edge';
 import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
 
 export interface RunningCairn {
@@ -118,7 +119,16 @@ export async function startCairn(
     unaryRequestTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
     extraPolicies: options.extraPolicies,
   });
-  const grpcServer = createEtcdGrpcServer(node, apis, port, pipeline, settings.maxRequestBytes);
+  // Timeouts and limits of the client URL (client-edge.ts).
+  const edge = new ClientEdge(settings.clientEdge, metrics, logger);
+  const grpcServer = createEtcdGrpcServer(
+    node,
+    apis,
+    port,
+    pipeline,
+    settings.maxRequestBytes,
+    edge.grpcServerOptions(),
+  );
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
   const configCenter = new ConfigCenter({ port, logger, audit });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
@@ -126,6 +136,7 @@ export async function startCairn(
   const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });
   registry.addGrpcService(grpcServer);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  edge.installOnGrpcServer(grpcServer);
 
   const nest: INestApplication = await NestFactory.create(
     AppModule.forMember(node, apis, port, metrics, [
@@ -147,6 +158,7 @@ export async function startCairn(
   setupOpenApi(nest);
   await nest.init();
   const httpServer = nest.getHttpServer() as http.Server;
+  edge.installOnHttpServer(httpServer);
 
   const grpcBytes = { received: 0, sent: 0 };
   const liveGrpcSockets = new Set<import('node:net').Socket>();
@@ -158,20 +170,23 @@ export async function startCairn(
   const listeners: ClientListener[] = [];
   const clientUrls: string[] = [];
   for (const url of settings.listenClientUrls) {
-    const listener = new ClientListener({
-      // `connection` rewrites a scheme-prefixed :authority (etcdctl --endpoints=http://...) that Node's
-      // HTTP/2 would reject; `socket` is the raw connection for byte counts.
-      grpc: (socket, connection) => {
-        liveGrpcSockets.add(socket);
-        socket.once('close', () => {
-          liveGrpcSockets.delete(socket);
-          grpcBytes.received += socket.bytesRead;
-          grpcBytes.sent += socket.bytesWritten;
-        });
-        injector.injectConnection(connection);
+    const listener = new ClientListener(
+      {
+        // `connection` rewrites a scheme-prefixed :authority (etcdctl --endpoints=http://...) that Node's
+        // HTTP/2 would reject; `socket` is the raw connection for byte counts.
+        grpc: (socket, connection) => {
+          liveGrpcSockets.add(socket);
+          socket.once('close', () => {
+            liveGrpcSockets.delete(socket);
+            grpcBytes.received += socket.bytesRead;
+            grpcBytes.sent += socket.bytesWritten;
+          });
+          injector.injectConnection(connection);
+        },
+        http: httpServer,
       },
-      http: httpServer,
-    });
+      edge.listenerLimits(),
+    );
     const address = await listener.listen(url.hostname, Number(url.port || 2379));
     listeners.push(listener);
     clientUrls.push(`http://${url.hostname}:${address.port}`);

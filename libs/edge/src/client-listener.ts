@@ -2,11 +2,16 @@
 // the gRPC server, anything else to the HTTP/1.1 server (JSON gateway, /health, /metrics, REST, console).
 // A gRPC connection gets the raw socket unless its first request shows it needs the :authority normalizer
 // (first-request-sniffer.ts).
+//
+// Timeouts and limits (docs/operations.md): a connection must show HTTP/1.1 or the whole HTTP/2 connection
+// preface (the magic and the header of the client's SETTINGS frame) within the protocol decision timeout, else it
+// is closed; past --max-client-connections a new connection is closed at accept. Both are counted in EdgeStats.
 import net from 'node:net';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AuthorityNormalizingSocket } from './authority-normalizer';
-import { HTTP2_PREFACE } from './http2-frames';
+import { FRAME_HEADER_SIZE, HTTP2_PREFACE } from './http2-frames';
+import { type ConnectionProtocol, EdgeStats } from './edge-stats';
 import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
 
 /**
@@ -25,11 +30,29 @@ export interface ClientListenerTargets {
   http: http.Server;
 }
 
+export interface ClientListenerLimits {
+  /** A connection that has shown neither HTTP/1.1 nor the whole HTTP/2 preface within this is closed. */
+  protocolDecisionTimeoutMs: number;
+  /** Connections held at once by all listeners that share `stats` (one member's); 0: no limit. */
+  maxConnections: number;
+  stats: EdgeStats;
+}
+
+/** The whole HTTP/2 connection preface as the decision needs it: the magic and the SETTINGS frame's header. */
+const HTTP2_DECISION_BYTES = HTTP2_PREFACE.length + FRAME_HEADER_SIZE;
+
 export class ClientListener {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly targets: ClientListenerTargets) {
+  constructor(
+    private readonly targets: ClientListenerTargets,
+    private readonly limits: ClientListenerLimits = {
+      protocolDecisionTimeoutMs: 5_000,
+      maxConnections: 0,
+      stats: new EdgeStats(),
+    },
+  ) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.route(socket));
   }
 
@@ -38,6 +61,9 @@ export class ClientListener {
       this.server.once('error', reject);
       this.server.listen({ host, port }, () => {
         this.server.off('error', reject);
+        // An accept that fails (EMFILE: out of file descriptors) must not end the process: the connection is
+        // lost (libuv closes it), the listener keeps listening.
+        this.server.on('error', () => this.limits.stats.connectionsRefused.accept_error++);
         resolve(this.server.address() as net.AddressInfo);
       });
     });
@@ -49,18 +75,43 @@ export class ClientListener {
   }
 
   private route(socket: net.Socket): void {
+    const { stats, maxConnections, protocolDecisionTimeoutMs } = this.limits;
+    if (maxConnections > 0 && stats.openConnections >= maxConnections) {
+      stats.connectionsRefused.limit++;
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    let protocol: ConnectionProtocol = 'undecided';
+    stats.connections.undecided++;
+    const decided = (next: ConnectionProtocol): void => {
+      clearTimeout(decisionTimer);
+      stats.connections[protocol]--;
+      stats.connections[next]++;
+      protocol = next;
+    };
+    const decisionTimer = setTimeout(() => {
+      stats.connectionsClosed.protocol_decision_timeout++;
+      socket.destroy();
+    }, protocolDecisionTimeoutMs);
+    socket.once('close', () => {
+      clearTimeout(decisionTimer);
+      this.sockets.delete(socket);
+      stats.connections[protocol]--;
+    });
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
       const probe = head.subarray(0, Math.min(head.length, HTTP2_PREFACE.length));
       const couldBeHttp2 = probe.equals(HTTP2_PREFACE.subarray(0, probe.length));
-      if (couldBeHttp2 && head.length < HTTP2_PREFACE.length) return; // need more bytes to decide
+      if (couldBeHttp2 && head.length < HTTP2_DECISION_BYTES) return; // need more bytes to decide
       socket.off('data', onData);
       if (couldBeHttp2) {
+        decided('grpc');
         this.sniffFirstRequest(socket, head);
       } else {
+        decided('http');
         socket.pause();
         socket.unshift(head);
         this.targets.http.emit('connection', socket);

@@ -17,6 +17,7 @@ import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
 import { type Http2StreamRoute, isPlainGrpcCall } from './grpc-stream-router';
 import { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './grpc-wire';
 import { answerInOneFlush } from './one-flush-answer';
+import { boundRequestBody, requestBodyTimeout } from './request-body-bound';
 
 export interface FastUnaryMethod {
   /** The method's definition, for its path and (de)serializers. */
@@ -134,6 +135,8 @@ function serve(
     fail(refusal); // already reported by the pipeline
     return;
   }
+  // A body that never ends is answered at the call's deadline (the client's, or the server's unary bound).
+  boundRequestBody(stream, call.context.deadline, () => fail(requestBodyTimeout()));
   const chunks: Buffer[] = [];
   let received = 0;
   stream.on('data', (chunk: Buffer) => {

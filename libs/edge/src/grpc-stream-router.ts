@@ -42,11 +42,12 @@ const logOf = new WeakMap<http2.Http2Server, StreamRouterLog>();
 /**
  * Puts `route` in front of grpc-js on every HTTP/2 server `server` has made so far (call it after bindAsync, or
  * after createConnectionInjector). Adding the same route again is a no-op. False: nothing could be wrapped.
+ * `first`: before the routes already there (a limit that must see every stream, grpc-connection-policy.ts).
  */
 export function routeGrpcStreams(
   server: grpc.Server,
   route: Http2StreamRoute,
-  options: { log?: StreamRouterLog } = {},
+  options: { first?: boolean; log?: StreamRouterLog } = {},
 ): boolean {
   const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(servers instanceof Map)) return false;
@@ -55,7 +56,10 @@ export function routeGrpcStreams(
     const routes = routesOf.get(h2) ?? wrap(h2);
     if (routes === undefined) continue;
     if (options.log !== undefined && !logOf.has(h2)) logOf.set(h2, options.log);
-    if (!routes.includes(route)) routes.push(route);
+    if (!routes.includes(route)) {
+      if (options.first) routes.unshift(route);
+      else routes.push(route);
+    }
     installed = true;
   }
   return installed;

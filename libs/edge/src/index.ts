@@ -21,3 +21,23 @@ export {
 } from './grpc-wire';
 export { answerInOneFlush, probeOneFlushAnswers } from './one-flush-answer';
 export { type FastUnaryMethod, fastUnaryRoute } from './fast-unary';
+export {
+  EdgeStats,
+  type ConnectionCloseReason,
+  type ConnectionProtocol,
+  type ConnectionRefusal,
+} from './edge-stats';
+export { type ClientListenerLimits } from './client-listener';
+export { type Http1Timeouts, applyHttp1Timeouts, tracksConnections } from './http1-timeouts';
+export {
+  type GrpcConnectionPolicy,
+  grpcKeepaliveServerOptions,
+  installGrpcConnectionPolicy,
+} from './grpc-connection-policy';
+export {
+  BLOCKING_UNARY_METHODS,
+  boundRequestBody,
+  readBodyWithin,
+  requestBodyBoundInterceptor,
+  requestBodyTimeout,
+} from './request-body-bound';

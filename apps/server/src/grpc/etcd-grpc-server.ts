@@ -45,16 +45,18 @@ export function createEtcdGrpcServer(
   port: EtcdPort,
   pipeline: RequestPipeline,
   maxRequestBytes: number,
+  /** Keepalive pings and interceptors of the client URL (client-edge.ts). */
+  edgeOptions: grpc.ServerOptions = {},
 ): grpc.Server {
   const server = new PipelinedGrpcServer(
     pipeline,
     {
       'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
       'grpc.max_send_message_length': 2 ** 31 - 1,
-      'grpc.keepalive_permit_without_calls': 1,
-      'grpc.http2.min_ping_interval_without_data_ms': 5000,
       // channelz keeps per-call statistics nobody here reads; it costs CPU on every request.
       'grpc.enable_channelz': 0,
+      // The client ping rule (--grpc-keepalive-min-time) is not a grpc-js server option: grpc-connection-policy.ts.
+      ...edgeOptions,
     },
     { blockingUnary: BLOCKING_UNARY },
   );

@@ -2,8 +2,14 @@
 // regardless), bounded by the member's request size limit.
 import type { IncomingMessage } from 'node:http';
 import { etcdError } from '@cairn/api';
+import { callContextOf, readBodyWithin } from '@cairn/edge';
 
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // The body must arrive by the call's deadline (the pipeline's: the server's unary bound or the client's).
+  const deadline = callContextOf(req).deadline;
+  if (deadline !== undefined) {
+    return readBodyWithin(req, limit, deadline - Date.now(), () => etcdError('request-too-large'));
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
