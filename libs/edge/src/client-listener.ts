@@ -20,6 +20,16 @@ import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './
  */
 const FIRST_REQUEST_WAIT_MS = 1_000;
 
+/**
+ * How long a client may take to acknowledge the SETTINGS the listener sent it (first-request-sniffer.ts) before
+ * the connection is closed. An ACK is a liveness answer like a PING's, so this is etcd's default
+ * --grpc-keepalive-timeout (20 s), not FIRST_REQUEST_WAIT_MS: grpc-js waits for the server's SETTINGS before its
+ * first request, so every grpc-js connection depends on this ACK, and a busy client process (a bench worker
+ * opening 1,250 channels on a loaded 2-core machine) takes seconds to send it. Closing at 1 s reset those
+ * healthy connections: `14 UNAVAILABLE: read ECONNRESET` in `bench config-push --members 3 --subscribers 5000`.
+ */
+const SETTINGS_ACK_TIMEOUT_MS = 20_000;
+
 export interface ClientListenerTargets {
   /**
    * `connection` is what to serve gRPC on: the socket itself, or (for a client that sends `:authority:
@@ -143,12 +153,20 @@ export class ClientListener {
         sniffer.sentSettings();
       }
     };
-    const timer = setTimeout(() => {
+    const sniffStart = Date.now();
+    const onTimer = (): void => {
+      if (sniffer.ackPending && Date.now() - sniffStart < SETTINGS_ACK_TIMEOUT_MS) {
+        // Our SETTINGS are not acknowledged yet: a slow client, not a broken one. The bytes cannot be handed
+        // over before the ACK (nghttp2 must not get it), so look again later.
+        timer = setTimeout(onTimer, FIRST_REQUEST_WAIT_MS);
+        return;
+      }
       socket.off('data', onData);
       // A client that never acknowledged our SETTINGS breaks the protocol; nghttp2 must not get its late ACK.
       if (sniffer.ackPending) socket.destroy();
       else handOver(sniffer.giveUp());
-    }, FIRST_REQUEST_WAIT_MS);
+    };
+    let timer = setTimeout(onTimer, FIRST_REQUEST_WAIT_MS);
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     onData(head);
