@@ -325,6 +325,10 @@ export class AuthorityNormalizingSocket extends Duplex {
   get localPort(): number | undefined {
     return this.socket.localPort;
   }
+  // Read by the client ping rule (grpc-connection-policy.ts): whether the member sent anything since a PING.
+  get bytesWritten(): number {
+    return this.socket.bytesWritten;
+  }
 
   override _read(): void {
     if (!this.reading) {
