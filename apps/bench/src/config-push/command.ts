@@ -3,7 +3,7 @@
 // processes (one gRPC connection each, spread over the members); publishes go to the first member's REST
 // API, one at a time, each waiting until every subscriber applied the previous one.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../cli/command';
@@ -17,6 +17,10 @@ const flags = {
   members: flag.int('members in the Cairn cluster', 1),
   subscribers: flag.int('subscribers (one gRPC connection each)', 1000),
   processes: flag.int('child processes holding the subscribers', 4),
+  'connect-concurrency': flag.int(
+    'subscribers per process connecting at once (each opens the next once its first event arrived)',
+    50,
+  ),
   rounds: flag.int('publishes measured', 20),
   warmup: flag.int('publishes before measuring', 3, 0),
   'value-size': flag.int('bytes of config content per publish', 256, 16),
@@ -32,7 +36,14 @@ interface Worker {
   waitApplied(version: number): Promise<bigint[]>;
 }
 
-function startWorker(index: number, count: number, endpoints: string[], ns: string, app: string): Worker {
+function startWorker(
+  index: number,
+  count: number,
+  connectConcurrency: number,
+  endpoints: string[],
+  ns: string,
+  app: string,
+): Worker {
   const child = fork(join(__dirname, 'worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const appliedWaiters = new Map<number, (times: bigint[]) => void>();
   let markReady: () => void = () => undefined;
@@ -47,7 +58,15 @@ function startWorker(index: number, count: number, endpoints: string[], ns: stri
       appliedWaiters.get(msg.version!)?.((msg.times ?? []).map((t) => BigInt(t)));
     else if (msg.type === 'error') fail(new Error(`worker ${index}: ${msg.message}`));
   });
-  child.send({ type: 'start', endpoints, count, idPrefix: `bench-${index}`, namespace: ns, app });
+  child.send({
+    type: 'start',
+    endpoints,
+    count,
+    connectConcurrency,
+    idPrefix: `bench-${index}`,
+    namespace: ns,
+    app,
+  });
   return {
     child,
     ready,
@@ -78,6 +97,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
       timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
     }),
   ]);
+}
+
+/** A member's resident set size in MiB (/proc; 0 when it cannot be read). */
+function rssMiB(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return kb ? Math.round(Number(kb[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 const ms = (ns: bigint): number => Number(ns) / 1e6;
@@ -112,11 +141,16 @@ export const configPushCommand: Command = {
       for (let i = 0; i < parsed.processes && left > 0; i++) {
         const n = Math.min(perWorker, left);
         left -= n;
-        workers.push(startWorker(i, n, cluster.endpoints, ns, app));
+        workers.push(startWorker(i, n, parsed['connect-concurrency'], cluster.endpoints, ns, app));
       }
-      await withTimeout(Promise.all(workers.map((w) => w.ready)), 120_000, 'subscribers connecting');
+      const connectStart = Date.now();
+      await withTimeout(
+        Promise.all(workers.map((w) => w.ready)),
+        Math.max(120_000, parsed.subscribers * 30),
+        'subscribers connecting',
+      );
       out(
-        `config-push: ${parsed.subscribers} subscribers in ${workers.length} processes on ${parsed.members} member(s); ${parsed.rounds} publishes`,
+        `config-push: ${parsed.subscribers} subscribers in ${workers.length} processes on ${parsed.members} member(s), connected in ${((Date.now() - connectStart) / 1000).toFixed(1)} s; ${parsed.rounds} publishes`,
       );
 
       const lastLatencies: number[] = [];
@@ -151,6 +185,7 @@ export const configPushCommand: Command = {
           p50: exactPercentile(allLatencies, 50),
           p99: exactPercentile(allLatencies, 99),
         },
+        memberRssMiB: cluster.pids.map(rssMiB),
       };
       out(
         `publish → last subscriber applied: p50 ${fmt(result.lastSubscriberMs.p50)} ms, p99 ${fmt(result.lastSubscriberMs.p99)} ms, max ${fmt(result.lastSubscriberMs.max)} ms`,
@@ -158,6 +193,7 @@ export const configPushCommand: Command = {
       out(
         `publish → each subscriber applied: p50 ${fmt(result.everySubscriberMs.p50)} ms, p99 ${fmt(result.everySubscriberMs.p99)} ms`,
       );
+      out(`RSS per member after the publishes: ${result.memberRssMiB.map((r) => `${r} MiB`).join(', ')}`);
       if (parsed.json) out(JSON.stringify(result, null, 2));
     } finally {
       for (const w of workers) w.child.disconnect();

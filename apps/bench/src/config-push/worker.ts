@@ -2,6 +2,11 @@
 // connection each), spread over the endpoints. Each applies an event (parses its JSON) and notes the
 // monotonic time (process.hrtime, CLOCK_MONOTONIC: comparable across processes on one machine). For each
 // version the parent asks about, it answers when all its subscribers applied it, with their times.
+//
+// Subscribers connect `connectConcurrency` at a time (each opens the next once its first event arrived).
+// One process opening thousands of connections at once is not a client fleet: on the 2-core machine its event
+// loop then took longer than the member's protocol decision timeout (5 s) to send many connections' HTTP/2
+// preface after their TCP connect, and the member rightly closed them (`14 UNAVAILABLE: ... read ECONNRESET`).
 import * as grpc from '@grpc/grpc-js';
 import { type ConfigWatchEvent__Output, loadEtcdServices } from '@cairn/api';
 
@@ -9,6 +14,7 @@ interface Start {
   type: 'start';
   endpoints: string[];
   count: number;
+  connectConcurrency: number;
   idPrefix: string;
   namespace: string;
   app: string;
@@ -25,7 +31,8 @@ let count = 0;
 const clients: grpc.Client[] = [];
 
 function send(message: object): void {
-  process.send?.(message);
+  // After the parent is gone (it failed, or finished), there is no one to tell.
+  if (process.connected) process.send?.(message);
 }
 
 function check(version: number): void {
@@ -40,7 +47,10 @@ function start(msg: Start): void {
   count = msg.count;
   const Config = loadEtcdServices().cairn.config.v1.Config;
   let ready = 0;
-  for (let i = 0; i < msg.count; i++) {
+  let opened = 0;
+  const openNext = (): void => {
+    if (opened >= msg.count) return;
+    const i = opened++;
     const endpoint = msg.endpoints[i % msg.endpoints.length];
     const client = new Config(endpoint, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
@@ -66,13 +76,15 @@ function start(msg: Start): void {
       if (first) {
         first = false;
         if (++ready === msg.count) send({ type: 'ready' });
+        openNext();
       }
     });
     call.on('error', (err: Error) => {
       if ((err as { code?: number }).code !== grpc.status.CANCELLED)
-        send({ type: 'error', message: err.message });
+        send({ type: 'error', message: `subscriber ${i}: ${err.message}` });
     });
-  }
+  };
+  for (let k = 0; k < Math.min(msg.connectConcurrency, msg.count); k++) openNext();
 }
 
 process.on('message', (msg: ParentMessage) => {
