@@ -130,7 +130,7 @@ export async function startCairn(
     edge.grpcServerOptions(),
   );
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
-  const configCenter = new ConfigCenter({ port, logger, audit });
+  const configCenter = new ConfigCenter({ port, logger, audit, maxRequestBytes: settings.maxRequestBytes });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
   // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
   const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });

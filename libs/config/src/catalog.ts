@@ -14,6 +14,7 @@ import {
   liveKey,
   nsKey,
   nsPrefix,
+  releaseContentPrefix,
   releasePrefix,
 } from './keys';
 import { type ConfigStore, actorOps, deleteOp, modRevisionIs, parseRecord, putOp } from './store';
@@ -195,6 +196,7 @@ export class ConfigCatalog {
         deleteOp(draftKey(ns, app, name)),
         deleteOp(grayKey(ns, app, name)),
         deleteOp(releasePrefix(ns, app, name), { prefix: true }),
+        deleteOp(releaseContentPrefix(ns, app, name), { prefix: true }),
         ...actorOps(author),
       ],
     );

@@ -44,6 +44,8 @@ export interface ConfigCenterOptions {
   now?: () => Date;
   /** TTL of the lease that keeps this member's listener records (seconds). */
   listenerLeaseTtlSeconds?: number;
+  /** The member's --max-request-bytes (default etcd's 1.5 MiB): bounds the content one release carries. */
+  maxRequestBytes?: number;
 }
 
 export class ConfigCenter {
@@ -57,7 +59,7 @@ export class ConfigCenter {
 
   constructor(private readonly options: ConfigCenterOptions) {
     const now = options.now ?? (() => new Date());
-    this.store = new ConfigStore(options.port);
+    this.store = new ConfigStore(options.port, options.maxRequestBytes);
     this.catalog = new ConfigCatalog(this.store, now);
     this.releases = new ReleaseWorkflow(this.store, this.catalog, options.logger, now);
     this.listeners = new ListenerTracking(

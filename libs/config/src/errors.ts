@@ -1,7 +1,8 @@
 // The config center's one error type; every surface (REST, gRPC) maps `kind` the same way.
 import type { ConfigReleaseView, ValidationIssue } from './types';
 
-export type ConfigErrorKind = 'not-found' | 'conflict' | 'invalid' | 'bad-request' | 'unavailable';
+export type ConfigErrorKind =
+  'not-found' | 'conflict' | 'invalid' | 'bad-request' | 'unavailable' | 'too-large';
 
 export interface ConflictDetails {
   expectedRevision: number;
@@ -28,13 +29,15 @@ export const HTTP_STATUS: Record<ConfigErrorKind, number> = {
   invalid: 400,
   'bad-request': 400,
   unavailable: 503,
+  'too-large': 413,
 };
 
-/** gRPC status codes: NOT_FOUND, ABORTED, INVALID_ARGUMENT, INVALID_ARGUMENT, UNAVAILABLE. */
+/** gRPC status codes: NOT_FOUND, ABORTED, INVALID_ARGUMENT, INVALID_ARGUMENT, UNAVAILABLE, RESOURCE_EXHAUSTED. */
 export const GRPC_CODE: Record<ConfigErrorKind, number> = {
   'not-found': 5,
   conflict: 10,
   invalid: 3,
   'bad-request': 3,
   unavailable: 14,
+  'too-large': 8,
 };

@@ -5,10 +5,14 @@
 //   /cairn/config/<ns>/<app>/~draft/<name>        draft (JSON)
 //   /cairn/config/<ns>/<app>/~gray/<name>         gray release: rule + content (JSON)
 //   /cairn/config/<ns>/<app>/~item/<name>         item record: format, schema, live version (JSON)
-//   /cairn/config/<ns>/<app>/~release/<name>/<v>  release v (10 digits), never rewritten (JSON)
+//   /cairn/config/<ns>/<app>/~release/<name>/<v>  release v (10 digits), never rewritten (JSON, no content)
+//   /cairn/config/<ns>/<app>/~release-content/<name>/<v>  release v's content: exactly its bytes,
+//                                                 written right after the release's own txn (see
+//                                                 release-workflow.ts: a publish carries the content once)
 //   /cairn/config-listeners/<ns>/<app>/<id>       a subscriber: labels and applied versions (leased)
 // Names never contain '/' or '~', so live keys sort before every '~' subtree of their app and a
-// subscriber's watch covers [app/, app/~r): live keys, ~app, ~draft, ~gray and ~item, not releases.
+// subscriber's watch covers [app/, app/~r): live keys, ~app, ~draft, ~gray and ~item, not releases (nor
+// their contents: '~release-content' sorts after '~r').
 
 export const CONFIG_ROOT = '/cairn/config/';
 export const LISTENER_ROOT = '/cairn/config-listeners/';
@@ -39,6 +43,10 @@ export const releasePrefix = (ns: string, app: string, name: string): string =>
   `${appPrefix(ns, app)}~release/${name}/`;
 export const releaseKey = (ns: string, app: string, name: string, version: number): string =>
   `${releasePrefix(ns, app, name)}${String(version).padStart(10, '0')}`;
+export const releaseContentPrefix = (ns: string, app: string, name: string): string =>
+  `${appPrefix(ns, app)}~release-content/${name}/`;
+export const releaseContentKey = (ns: string, app: string, name: string, version: number): string =>
+  `${releaseContentPrefix(ns, app, name)}${String(version).padStart(10, '0')}`;
 export const listenerAppPrefix = (ns: string, app: string): string => `${LISTENER_ROOT}${ns}/${app}/`;
 export const listenerKey = (ns: string, app: string, id: string): string =>
   `${listenerAppPrefix(ns, app)}${id}`;

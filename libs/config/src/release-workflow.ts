@@ -1,14 +1,39 @@
 // The release workflow: publish (content or a draft), rollback, gray release (start, promote, abandon),
 // and reading releases back (list, get, diff). Every release is one txn guarded by the item record's and
 // the live key's mod_revision, so a concurrent edit loses with a conflict naming both versions.
+//
+// A release carries its content once, so an item up to about --max-request-bytes fits one publish: the
+// release's txn writes the content to the live key (or the gray record) and a release record without it;
+// right after, a second write keeps the bytes under `~release-content/<name>/<v>` for history and rollback.
+// Until that write lands (a crash in between), the content is read from the live (or gray) key at the
+// release's own revision, and copied then; only a compaction past that revision before any read or the next
+// release could lose it.
 import type { CallContext, Compare, Logger, RequestOp } from '@cairn/server';
 import type { ConfigCatalog } from './catalog';
 import { MAX_ATTEMPTS, type ItemRef, checkRef, checkRule, invalidContent, itemNotFound } from './checks';
 import { unifiedDiff } from './diff';
 import { ConfigError } from './errors';
 import { validateContent } from './formats';
-import { draftKey, grayKey, itemKey, liveKey, releaseKey, releasePrefix } from './keys';
-import { type ConfigStore, actorOps, deleteOp, modRevisionIs, parseRecord, putOp } from './store';
+import {
+  draftKey,
+  grayKey,
+  itemKey,
+  liveKey,
+  releaseContentKey,
+  releaseContentPrefix,
+  releaseKey,
+  releasePrefix,
+} from './keys';
+import {
+  type ConfigStore,
+  RELEASE_OVERHEAD_BYTES,
+  actorOps,
+  deleteOp,
+  maxItemBytes,
+  modRevisionIs,
+  parseRecord,
+  putOp,
+} from './store';
 import type {
   ConfigReleaseView,
   DraftRecord,
@@ -132,11 +157,15 @@ export class ReleaseWorkflow {
         sourceVersion: opts.sourceVersion,
       };
       const next: ItemRecord = { ...item, version, latestRelease: version, updatedAt: time };
+      const nextText = JSON.stringify(next);
+      const releaseText = JSON.stringify(withoutContent(release));
+      this.checkFits(ref, content, Buffer.byteLength(nextText) + Buffer.byteLength(releaseText));
+      await this.keepContent(ctx, ref, item.latestRelease);
       const compare: Compare[] = [modRevisionIs(iKey, itemKv.modRevision), modRevisionIs(lKey, liveRevision)];
       const ops: RequestOp[] = [
         putOp(lKey, content),
-        putOp(iKey, JSON.stringify(next)),
-        putOp(releaseKey(ns, app, name, version), JSON.stringify(release)),
+        putOp(iKey, nextText),
+        putOp(releaseKey(ns, app, name, version), releaseText),
         ...actorOps(opts.author),
       ];
       if (opts.draftModRevision !== undefined) {
@@ -153,6 +182,7 @@ export class ReleaseWorkflow {
           { ns, app, name, version, revision: res.revision, kind: opts.kind, author: opts.author },
           'config release published',
         );
+        await this.storeContent(ctx, ref, version, content);
         return { ...release, namespace: ns, app, name, revision: res.revision };
       }
       if (opts.grayModRevision !== undefined) {
@@ -188,22 +218,130 @@ export class ReleaseWorkflow {
     );
   }
 
+  // ---- a release's content -------------------------------------------------------------------------------
+
+  /** Refuses (413) content that cannot fit one release's txn, naming the limit. */
+  private checkFits(ref: ItemRef, content: string, recordBytes: number): void {
+    const max = this.store.maxRequestBytes;
+    const contentBytes = Buffer.byteLength(content);
+    // The records' own size beyond the stated overhead (a JSON Schema on the item) counts against the content.
+    const room = maxItemBytes(max) - Math.max(0, recordBytes - RELEASE_OVERHEAD_BYTES / 2);
+    if (contentBytes > room) {
+      throw new ConfigError(
+        'too-large',
+        `${ref.namespace}/${ref.app}/${ref.name}: content of ${contentBytes} bytes does not fit one release: ` +
+          `the limit is ${room} bytes (--max-request-bytes=${max} minus the item's records; docs/api.md)`,
+      );
+    }
+  }
+
+  /** Keeps release `version`'s bytes under ~release-content (create-only; a failure is logged, not thrown). */
+  private async storeContent(
+    ctx: CallContext,
+    ref: ItemRef,
+    version: number,
+    content: string,
+  ): Promise<void> {
+    const key = releaseContentKey(ref.namespace, ref.app, ref.name, version);
+    try {
+      await this.store.txn(ctx, [modRevisionIs(key, 0)], [putOp(key, content)]);
+    } catch (err) {
+      this.logger.warn(
+        { ns: ref.namespace, app: ref.app, name: ref.name, version, err: String(err) },
+        'config release content not kept yet: it is read from the live key at the release revision until copied',
+      );
+    }
+  }
+
+  /** Copies release `version`'s content under ~release-content if an earlier copy never landed. */
+  private async keepContent(ctx: CallContext, ref: ItemRef, version: number): Promise<void> {
+    if (version <= 0) return;
+    const kept = await this.store.get(ctx, releaseContentKey(ref.namespace, ref.app, ref.name, version));
+    if (kept) return;
+    const kv = await this.store.get(ctx, releaseKey(ref.namespace, ref.app, ref.name, version));
+    const record = parseRecord<Partial<ReleaseRecord>>(kv);
+    if (!kv || !record || typeof record.content === 'string') return;
+    await this.contentOf(ctx, ref, record, kv.modRevision, undefined).catch(() => undefined);
+  }
+
+  /**
+   * A release's content: in its record (records older than issue 14), under ~release-content, or else from
+   * the live (gray) key at the release's revision, which is then copied under ~release-content.
+   */
+  private async contentOf(
+    ctx: CallContext,
+    ref: ItemRef,
+    record: Partial<ReleaseRecord>,
+    revision: number,
+    kept: Map<number, string> | undefined,
+  ): Promise<string> {
+    if (typeof record.content === 'string') return record.content;
+    const version = record.version ?? 0;
+    const known = kept?.get(version);
+    if (known !== undefined) return known;
+    if (!kept) {
+      const kv = await this.store.get(ctx, releaseContentKey(ref.namespace, ref.app, ref.name, version));
+      if (kv) return kv.value.toString('utf8');
+    }
+    const { namespace: ns, app, name } = ref;
+    const source = record.kind === 'gray' ? grayKey(ns, app, name) : liveKey(ns, app, name);
+    let content: string | undefined;
+    try {
+      const kv = await this.store.get(ctx, source, revision);
+      if (kv && kv.modRevision === revision) {
+        content = record.kind === 'gray' ? parseRecord<GrayRecord>(kv)?.content : kv.value.toString('utf8');
+      }
+    } catch {
+      content = undefined; // compacted
+    }
+    if (content === undefined) {
+      throw new ConfigError(
+        'unavailable',
+        `the content of release ${version} of ${ns}/${app}/${name} is no longer available`,
+      );
+    }
+    await this.storeContent(ctx, ref, version, content);
+    return content;
+  }
+
+  private async view(
+    ctx: CallContext,
+    ref: ItemRef,
+    kv: { value: Uint8Array; modRevision: number },
+    kept?: Map<number, string>,
+  ): Promise<ConfigReleaseView> {
+    const record = JSON.parse(Buffer.from(kv.value).toString('utf8')) as Partial<ReleaseRecord>;
+    const content = await this.contentOf(ctx, ref, record, kv.modRevision, kept);
+    return {
+      ...(record as ReleaseRecord),
+      content,
+      namespace: ref.namespace,
+      app: ref.app,
+      name: ref.name,
+      revision: kv.modRevision,
+    };
+  }
+
   // ---- reading releases back ------------------------------------------------------------------------------
 
   /** Releases, newest first. */
   async listReleases(ctx: CallContext, ref: ItemRef, limit = 0): Promise<ConfigReleaseView[]> {
     checkRef(ref);
-    const res = await this.store.prefix(ctx, releasePrefix(ref.namespace, ref.app, ref.name));
-    const out = res.kvs
-      .map((kv) => ({
-        ...(JSON.parse(kv.value.toString('utf8')) as ReleaseRecord),
-        namespace: ref.namespace,
-        app: ref.app,
-        name: ref.name,
-        revision: kv.modRevision,
-      }))
-      .reverse();
-    return limit > 0 ? out.slice(0, limit) : out;
+    const { namespace: ns, app, name } = ref;
+    const [res, contents] = await Promise.all([
+      this.store.prefix(ctx, releasePrefix(ns, app, name)),
+      this.store.prefix(ctx, releaseContentPrefix(ns, app, name)),
+    ]);
+    const kept = new Map<number, string>();
+    const prefixLength = releaseContentPrefix(ns, app, name).length;
+    for (const kv of contents.kvs) {
+      kept.set(Number(kv.key.toString('utf8').slice(prefixLength)), kv.value.toString('utf8'));
+    }
+    const kvs = [...res.kvs].reverse();
+    const chosen = limit > 0 ? kvs.slice(0, limit) : kvs;
+    const out: ConfigReleaseView[] = [];
+    for (const kv of chosen) out.push(await this.view(ctx, ref, kv, kept));
+    return out;
   }
 
   async getRelease(ctx: CallContext, ref: ItemRef, version: number): Promise<ConfigReleaseView> {
@@ -212,14 +350,13 @@ export class ReleaseWorkflow {
       throw new ConfigError('bad-request', 'version must be a positive integer');
     }
     const kv = await this.store.get(ctx, releaseKey(ref.namespace, ref.app, ref.name, version));
-    const record = parseRecord<ReleaseRecord>(kv);
-    if (!kv || !record) {
+    if (!kv) {
       throw new ConfigError(
         'not-found',
         `release ${version} of ${ref.namespace}/${ref.app}/${ref.name} not found`,
       );
     }
-    return { ...record, namespace: ref.namespace, app: ref.app, name: ref.name, revision: kv.modRevision };
+    return this.view(ctx, ref, kv);
   }
 
   /** Unified diff between two releases (to = 0: the live content; from = 0: empty). */
@@ -278,17 +415,27 @@ export class ReleaseWorkflow {
         sourceVersion: 0,
         rule,
       };
+      const grayText = JSON.stringify(gray);
+      const itemText = JSON.stringify({ ...item, latestRelease: version, updatedAt: time });
+      const releaseText = JSON.stringify(withoutContent(release));
+      // The gray record holds the content JSON-escaped: that escaping counts against the room too.
+      const escaping = Buffer.byteLength(grayText) - Buffer.byteLength(input.content);
+      this.checkFits(ref, input.content, escaping + Buffer.byteLength(itemText + releaseText));
+      await this.keepContent(ctx, ref, item.latestRelease);
       const res = await this.store.txn(
         ctx,
         [modRevisionIs(iKey, itemKv.modRevision)],
         [
-          putOp(grayKey(ns, app, name), JSON.stringify(gray)),
-          putOp(iKey, JSON.stringify({ ...item, latestRelease: version, updatedAt: time })),
-          putOp(releaseKey(ns, app, name, version), JSON.stringify(release)),
+          putOp(grayKey(ns, app, name), grayText),
+          putOp(iKey, itemText),
+          putOp(releaseKey(ns, app, name, version), releaseText),
           ...actorOps(gray.author),
         ],
       );
-      if (res.succeeded) return gray;
+      if (res.succeeded) {
+        await this.storeContent(ctx, ref, version, input.content);
+        return gray;
+      }
     }
     throw new ConfigError('conflict', 'the item kept changing; try again');
   }
@@ -334,6 +481,13 @@ export class ReleaseWorkflow {
     );
     return res.succeeded;
   }
+}
+
+/** A release record as stored: everything but the content (kept under ~release-content). */
+function withoutContent(release: ReleaseRecord): Omit<ReleaseRecord, 'content'> {
+  const { content: _content, ...rest } = release;
+  void _content;
+  return rest;
 }
 
 function noGray(ref: ItemRef): ConfigError {

@@ -1,6 +1,7 @@
 // The config center's only way to the core: thin typed helpers over the member's EtcdPort (string keys at
 // this edge, Uint8Array below), guarded-txn operands, and the actor marker the audit archive reads.
-import { prefixEnd } from '@cairn/api';
+import { EtcdError, prefixEnd } from '@cairn/api';
+import { ConfigError } from './errors';
 import type {
   CallContext,
   Compare,
@@ -26,8 +27,15 @@ export interface ReadOptions {
   keysOnly?: boolean;
 }
 
+/** etcd's --max-request-bytes default (the config center is told the member's own value). */
+export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
 export class ConfigStore {
-  constructor(readonly port: EtcdPort) {}
+  constructor(
+    readonly port: EtcdPort,
+    /** The member's --max-request-bytes: one write (a put or one txn) must fit in it. */
+    readonly maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
+  ) {}
 
   /** The member this config center runs on (its name goes into listener records). */
   get memberName(): string {
@@ -58,7 +66,11 @@ export class ConfigStore {
   }
 
   async put(ctx: CallContext, key: string, value: string | Uint8Array, lease = 0n): Promise<number> {
-    return (await this.port.put(ctx, { key: Buffer.from(key), value: bytes(value), lease })).revision;
+    try {
+      return (await this.port.put(ctx, { key: Buffer.from(key), value: bytes(value), lease })).revision;
+    } catch (err) {
+      throw this.tooLarge(err);
+    }
   }
 
   async delete(ctx: CallContext, key: string): Promise<number> {
@@ -66,18 +78,44 @@ export class ConfigStore {
   }
 
   /** One txn: if every compare holds, `success`, else `failure`. */
-  txn(
+  async txn(
     ctx: CallContext,
     compare: Compare[],
     success: RequestOp[],
     failure: RequestOp[] = [],
   ): Promise<TxnResult> {
-    return this.port.txn(ctx, { compare, success, failure });
+    try {
+      return await this.port.txn(ctx, { compare, success, failure });
+    } catch (err) {
+      throw this.tooLarge(err);
+    }
+  }
+
+  /** A write the member refused as larger than --max-request-bytes becomes a 413 that names the limit. */
+  private tooLarge(err: unknown): unknown {
+    if (!(err instanceof EtcdError) || err.code !== 'request-too-large') return err;
+    return new ConfigError(
+      'too-large',
+      `the write is larger than this member's --max-request-bytes (${this.maxRequestBytes} bytes); ` +
+        `one release carries at most ${maxItemBytes(this.maxRequestBytes)} bytes of content (docs/api.md)`,
+    );
   }
 
   watch(ctx: CallContext, req: WatchRequest, sink: WatchSink, onEnd?: WatchEndListener): PortWatch {
     return this.port.watch(ctx, req, sink, onEnd);
   }
+}
+
+/**
+ * Room a release's own txn needs besides the content: the item record (without its JSON Schema), the
+ * release record, keys, the audit actor marker and the request's framing. The item's JSON Schema counts on
+ * top of it (the item record carries it).
+ */
+export const RELEASE_OVERHEAD_BYTES = 8 * 1024;
+
+/** The largest content one publish carries under `maxRequestBytes` (no JSON Schema on the item). */
+export function maxItemBytes(maxRequestBytes: number): number {
+  return Math.max(0, maxRequestBytes - RELEASE_OVERHEAD_BYTES);
 }
 
 /** The guard of an optimistic write: `key` still has this mod_revision (0 = it does not exist). */

@@ -46,6 +46,10 @@ export interface ItemRecord {
 export interface ReleaseRecord {
   version: number;
   format: ConfigFormat;
+  /**
+   * The released content. Records written since issue 14 leave it out of the stored JSON (the bytes are
+   * under `~release-content/`, so a publish carries them once); older records still hold it here.
+   */
   content: string;
   author: string;
   comment: string;
