@@ -20,14 +20,25 @@ import { createRegistryFeature } from '@cairn/registry';
 import { setupOpenApi } from './http/openapi';
 import { AuditArchiver, AuditModule } from '@cairn/audit';
 import path from 'node:path';
-import { ClientListener, type Policy, httpPipelineMiddleware, probeOneFlushAnswers } from '@cairn/edge';
+import {
+  ClientListener,
+  type Policy,
+  httpBodyLimit,
+  httpGuardPolicy,
+  httpPipelineMiddleware,
+  probeOneFlushAnswers,
+} from '@cairn/edge';
 import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
+import { installHttpGuards } from './http/http-guards.middleware';
 import { ConsoleModule } from './console/console.module';
 import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
 import { ClientEdge } from './client-edge';
 import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
+
+/** A config bundle import is written as several Raft requests: its body may be this large. */
+const CONFIG_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
 export interface RunningCairn {
   node: CairnNode;
@@ -153,7 +164,23 @@ export async function startCairn(
       logger: false,
     },
   );
-  // Every HTTP request enters the pipeline first, before any route.
+  // The edge's HTTP/1.1 guards come first, as etcd's accessController wraps its mux: an unknown Host (421), a
+  // cross-site request --cors does not allow (403), a body over the limit (413, declared or chunked) or
+  // nested too deep (400) never reach the pipeline or a route (http-guards.middleware.ts logs them).
+  installHttpGuards(nest, {
+    policy: httpGuardPolicy({
+      cors: settings.cors,
+      hostWhitelist: settings.hostWhitelist,
+      listenClientUrls: settings.listenClientUrls.map((url) => url.href),
+      advertiseClientUrls: settings.advertiseClientUrls,
+    }),
+    maxRequestBytes: settings.maxRequestBytes,
+    bodyLimit: httpBodyLimit(settings.maxRequestBytes),
+    importBodyLimit: Math.max(CONFIG_IMPORT_BODY_LIMIT, httpBodyLimit(settings.maxRequestBytes)),
+    bodyTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
+    logger,
+  });
+  // Every other HTTP request enters the pipeline next, before any route.
   nest.use(httpPipelineMiddleware(pipeline, { isBlocking: isBlockingHttpRequest }));
   setupOpenApi(nest);
   await nest.init();

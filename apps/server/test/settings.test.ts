@@ -52,6 +52,8 @@ describe('defaults', () => {
       auditValueMaxBytes: 1_048_576,
       registryNamingPrefix: '/cairn/naming/',
       consoleAllowRemote: false,
+      cors: '',
+      hostWhitelist: '',
       clientEdge: {
         protocolDecisionTimeoutMs: 5000,
         httpHeadersTimeoutMs: 10_000,
@@ -355,6 +357,19 @@ describe('URLs and other values', () => {
     );
     const s = settings(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000']);
     expect([s.autoCompactionMode, s.autoCompactionRetention]).toEqual(['revision', '1000']);
+  });
+
+  it('reads --cors and --host-whitelist (etcd’s flags) and rejects a --cors entry that is not an origin', () => {
+    const s = settings(['--cors', 'https://ui.example,http://127.0.0.1:3000', '--host-whitelist', '*']);
+    expect([s.cors, s.hostWhitelist]).toEqual(['https://ui.example,http://127.0.0.1:3000', '*']);
+    expect(settings(['--cors', '*']).cors).toBe('*');
+    expect(settings([], { CAIRN_CORS: '*', CAIRN_HOST_WHITELIST: 'cairn.internal' })).toMatchObject({
+      cors: '*',
+      hostWhitelist: 'cairn.internal',
+    });
+    expect(() => settings(['--cors', 'ui.example'])).toThrow(
+      'invalid value "ui.example" for flag --cors: expected origins like http://host:port, or *',
+    );
   });
 
   it('accepts etcd’s --logger flag for compatibility', () => {

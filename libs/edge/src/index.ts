@@ -1,5 +1,6 @@
 // @cairn/edge: everything between a socket and a handler (see README.md).
 export * from './call-context';
+export * from './http-guards';
 export * from './pipeline';
 export * from './http2-frames';
 export {

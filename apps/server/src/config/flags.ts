@@ -141,6 +141,19 @@ export const FLAGS: FlagSpec[] = [
     default: 'false',
     help: 'Serve the web console (/ and /api/console/v1) to non-loopback clients too (off by default: the console has no login yet).',
   },
+  // Browser safety of HTTP/1.1 requests (libs/edge/src/http-guards.ts; docs/operations.md).
+  {
+    name: 'cors',
+    type: 'string',
+    default: '',
+    help: 'Comma-separated origins allowed to make cross-origin HTTP requests (* allows all; empty: same-origin only, unlike etcd).',
+  },
+  {
+    name: 'host-whitelist',
+    type: 'string',
+    default: '',
+    help: 'Comma-separated Host names accepted on HTTP/1.1 (* allows all; empty: enforced only when every listen client URL is loopback).',
+  },
   // Timeouts and limits of the client URL (client-edge-settings.ts; docs/operations.md).
   {
     name: 'protocol-decision-timeout',

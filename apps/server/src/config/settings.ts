@@ -33,6 +33,10 @@ export interface ServerSettings {
   auditValueMaxBytes: number;
   /** Serve the console to non-loopback clients (--console-allow-remote). */
   consoleAllowRemote: boolean;
+  /** --cors: origins allowed cross-origin (comma-separated text; `*` all). */
+  cors: string;
+  /** --host-whitelist: Host names accepted on HTTP/1.1 (comma-separated text; `*` all). */
+  hostWhitelist: string;
   /** Timeouts and limits of the client URL (client-edge-settings.ts). */
   clientEdge: ClientEdgeSettings;
 }
@@ -120,6 +124,14 @@ export function toSettings(raw: RawFlags): ServerSettings {
       `invalid value "${consoleAllowRemoteText}" for flag --console-allow-remote: expected true or false`,
     );
   }
+  const cors = get('cors');
+  for (const origin of cors.split(',').map((part) => part.trim())) {
+    if (origin !== '' && origin !== '*' && !/^https?:\/\/[^/\s]+\/?$/i.test(origin)) {
+      throw new FlagError(
+        `invalid value "${origin}" for flag --cors: expected origins like http://host:port, or *`,
+      );
+    }
+  }
   return {
     name,
     dataDir: get('data-dir') || `${name}.cairn`,
@@ -147,6 +159,8 @@ export function toSettings(raw: RawFlags): ServerSettings {
     auditAllKeys: auditAllKeysText === 'true',
     auditValueMaxBytes: int('audit-value-max-bytes', 0),
     consoleAllowRemote: consoleAllowRemoteText === 'true',
+    cors,
+    hostWhitelist: get('host-whitelist'),
     clientEdge: toClientEdgeSettings(get, electionTimeoutMs),
   };
 }

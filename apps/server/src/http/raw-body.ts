@@ -4,7 +4,12 @@ import type { IncomingMessage } from 'node:http';
 import { etcdError } from '@cairn/api';
 import { callContextOf, readBodyWithin } from '@cairn/edge';
 
+/** Where the body guard (http-guards.middleware.ts) leaves a body it already read, bounded and checked. */
+export const RAW_BODY = Symbol.for('cairn.rawBody');
+
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const read = (req as IncomingMessage & { [RAW_BODY]?: Buffer })[RAW_BODY];
+  if (read !== undefined) return read;
   // The body must arrive by the call's deadline (the pipeline's: the server's unary bound or the client's).
   const deadline = callContextOf(req).deadline;
   if (deadline !== undefined) {
