@@ -208,9 +208,29 @@ function jsonToInt64(value: unknown, path: string, [min, max]: readonly [bigint,
 }
 
 function jsonToBytes(value: unknown, path: string): Buffer {
-  // Standard or URL-safe alphabet, padding optional, as protojson accepts; Node decodes both.
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) fail(path, 'expected base64');
-  return Buffer.from(value, 'base64');
+  const bytes = typeof value === 'string' ? decodeBase64Strict(value) : undefined;
+  if (bytes === undefined) fail(path, 'expected base64');
+  return bytes;
+}
+
+/**
+ * Decodes base64 as protojson (grpc-gateway) does, or answers undefined where Go fails: the standard
+ * alphabet, or the URL-safe one when `-`/`_` appear (never both); `=` padding only when the length is a
+ * multiple of 4, and then complete; no length of 4k+1. Node's own decoder skips bad characters and would
+ * turn `!!!` into an empty value.
+ */
+export function decodeBase64Strict(text: string): Buffer | undefined {
+  const s = text.replace(/[\r\n]/g, ''); // Go's decoder ignores line breaks
+  const urlSafe = /[-_]/.test(s);
+  const alphabet = urlSafe ? /^[A-Za-z0-9_-]*$/ : /^[A-Za-z0-9+/]*$/;
+  let body = s;
+  if (s.length % 4 === 0) {
+    const padding = /=*$/.exec(s)?.[0].length ?? 0;
+    if (padding > 2) return undefined;
+    body = s.slice(0, s.length - padding);
+  }
+  if (!alphabet.test(body) || body.length % 4 === 1) return undefined;
+  return Buffer.from(body, urlSafe ? 'base64url' : 'base64');
 }
 
 function jsonToFloat(value: unknown, path: string): number {

@@ -27,6 +27,7 @@ export * from './types';
 export { GATEWAY_ROUTES, normalizeGatewayPath } from './gateway-routes';
 export type { GatewayRoute, GatewayStreaming } from './gateway-routes';
 export {
+  decodeBase64Strict,
   decodeGatewayRequest,
   encodeGatewayResponse,
   encodeGatewayStreamResult,

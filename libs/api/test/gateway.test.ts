@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decodeBase64Strict,
   decodeGatewayRequest,
   encodeGatewayResponse,
   encodeGatewayStreamError,
@@ -202,6 +203,11 @@ describe('decodeGatewayRequest', () => {
     const bad: Array<[string, unknown]> = [
       ['etcdserverpb.PutRequest', 'not an object'],
       ['etcdserverpb.PutRequest', { key: 'not base64!' }],
+      // Node would decode these to an empty or shortened value; protojson refuses them.
+      ['etcdserverpb.PutRequest', { key: 'Zm9v', value: 'A' }],
+      ['etcdserverpb.PutRequest', { key: 'Zm9v', value: 'YQ=' }],
+      ['etcdserverpb.PutRequest', { key: 'Zm9v', value: 'a+-b' }],
+      ['etcdserverpb.PutRequest', { key: 'Zm9v', value: '!!!' }],
       ['etcdserverpb.PutRequest', { lease: 1.5 }],
       ['etcdserverpb.PutRequest', { lease: 2 ** 60 }], // unsafe as a number: must be a string
       ['etcdserverpb.PutRequest', { prev_kv: 'yes' }],
@@ -221,6 +227,19 @@ describe('decodeGatewayRequest', () => {
       }
       expect(thrown, JSON.stringify(body)).toBeInstanceOf(GatewayDecodeError);
       expect(toGrpcStatus(thrown).code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    }
+  });
+});
+
+describe('decodeBase64Strict', () => {
+  it('decodes as protojson does: either alphabet, padding optional but whole, never a silent empty value', () => {
+    expect(decodeBase64Strict('YQ==')?.toString()).toBe('a');
+    expect(decodeBase64Strict('YQ')?.toString()).toBe('a');
+    expect(decodeBase64Strict('YWJj\r\n')?.toString()).toBe('abc');
+    expect([...(decodeBase64Strict('-_8') ?? [])]).toEqual([0xfb, 0xff]);
+    expect(decodeBase64Strict('')).toEqual(Buffer.alloc(0));
+    for (const bad of ['!!!', 'A', 'YQ=', 'AA=', 'a+-b', 'YQ===', 'Y Q==']) {
+      expect(decodeBase64Strict(bad), bad).toBeUndefined();
     }
   });
 });

@@ -16,7 +16,7 @@ import {
 import type { Request, Response } from 'express';
 import { EtcdError, httpStatusForGrpcCode } from '@cairn/api';
 import { AUDIT_ARCHIVE, type AuditArchive } from '@cairn/audit';
-import { prefixEnd } from '@cairn/api';
+import { decodeBase64Strict, prefixEnd } from '@cairn/api';
 import {
   type EtcdPort,
   type PortWatch,
@@ -92,10 +92,15 @@ export class ConsoleController {
     if (body?.value !== undefined && typeof body.value !== 'string') {
       throw new BadRequestException('value must be a string');
     }
-    const value =
-      body?.valueBase64 !== undefined
-        ? Buffer.from(body.valueBase64, 'base64')
-        : Buffer.from(body?.value ?? '', 'utf8');
+    let value: Buffer;
+    if (body?.valueBase64 !== undefined) {
+      // Invalid base64 is an error, never a silently empty value (Node's decoder skips bad characters).
+      const decoded = typeof body.valueBase64 === 'string' ? decodeBase64Strict(body.valueBase64) : undefined;
+      if (decoded === undefined) throw new BadRequestException('valueBase64 must be valid base64');
+      value = decoded;
+    } else {
+      value = Buffer.from(body?.value ?? '', 'utf8');
+    }
     const lease = body?.lease && /^\d+$/.test(body.lease) ? BigInt(body.lease) : 0n;
     return await mapErrors(async () => {
       const res = await this.port.put(internalContext(), { key: Buffer.from(key, 'utf8'), value, lease });
