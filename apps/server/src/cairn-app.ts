@@ -27,8 +27,12 @@ import {
   httpGuardPolicy,
   httpPipelineMiddleware,
   probeOneFlushAnswers,
+  probeAuthorityNormalizer,
+  probeGrpcStreamRouter,
+  routeGrpcStreams,
+  shouldNormalizeAuthority,
 } from '@cairn/edge';
-import { createEtcdGrpcServer } from './grpc/etcd-grpc-server';
+import { createEtcdGrpcServer, etcdKvFastRoute } from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
 import { installHttpGuards } from './http/http-guards.middleware';
 import { ConsoleModule } from './console/console.module';
@@ -121,6 +125,15 @@ export async function startCairn(
   // KV answers leave in one flush where this Node allows it (one-flush-answer.ts proves it here first).
   const oneFlush = await probeOneFlushAnswers();
   logger.info({ oneFlushAnswers: oneFlush }, 'unary KV answers: one HTTP/2 flush each when true');
+  // The edge's other bypasses of library internals prove themselves the same way (bypass-probes.ts of @cairn/edge):
+  // the stream router (grpc-js's private HTTP/2 servers) and the :authority normalizer (bytes under Node's HTTP/2).
+  const streamRouter = await probeGrpcStreamRouter();
+  const authority = await probeAuthorityNormalizer();
+  const normalizeAuthority = shouldNormalizeAuthority(authority);
+  logger.info(
+    { authorityNormalizer: normalizeAuthority, needed: authority.needed, works: authority.works },
+    "clients that send ':authority: http://...' (etcdctl) served through the normalizer when true",
+  );
   // One request pipeline for every surface: gRPC (grpc-js services and the fast path) and HTTP/1.1.
   const pipeline = createRequestPipeline({
     node,
@@ -147,6 +160,12 @@ export async function startCairn(
   const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });
   registry.addGrpcService(grpcServer);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  // The KV fast path, installed by an explicit call on the HTTP/2 server the injector just made (never by
+  // patching grpc-js); where the router's probe failed, grpc-js serves every call.
+  const kvFastPath =
+    streamRouter &&
+    routeGrpcStreams(grpcServer, etcdKvFastRoute(apis, pipeline, settings.maxRequestBytes), { log: logger });
+  logger.info({ kvFastPath, streamRouter }, 'KV calls served straight off the HTTP/2 stream when true');
   edge.installOnGrpcServer(grpcServer);
 
   const nest: INestApplication = await NestFactory.create(
@@ -211,6 +230,8 @@ export async function startCairn(
           injector.injectConnection(connection);
         },
         http: httpServer,
+        normalizeAuthority,
+        log: logger,
       },
       edge.listenerLimits(),
     );

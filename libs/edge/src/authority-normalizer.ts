@@ -333,14 +333,26 @@ export class AuthorityNormalizingSocket extends Duplex {
   override _read(): void {
     if (!this.reading) {
       this.reading = true;
+      // Event handlers: a defect in the normalizer ends this connection (destroyed without an error, which
+      // HTTP/2 would report as a session error), never the process.
       this.socket.on('data', (chunk: Buffer) => {
-        const out = this.normalizer.push(chunk);
+        let out: Buffer;
+        try {
+          out = this.normalizer.push(chunk);
+        } catch {
+          this.destroy();
+          return;
+        }
         if (out.length > 0 && !this.push(out)) this.socket.pause();
       });
       this.socket.once('end', () => {
-        const rest = this.normalizer.flush();
-        if (rest.length > 0) this.push(rest);
-        this.push(null);
+        try {
+          const rest = this.normalizer.flush();
+          if (rest.length > 0) this.push(rest);
+          this.push(null);
+        } catch {
+          this.destroy();
+        }
       });
       this.socket.on('error', (err) => this.destroy(err));
     }

@@ -13,6 +13,7 @@ import { AuthorityNormalizingSocket } from './authority-normalizer';
 import { FRAME_HEADER_SIZE, HTTP2_PREFACE } from './http2-frames';
 import { type ConnectionProtocol, EdgeStats } from './edge-stats';
 import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
+import type { StreamRouterLog } from './grpc-stream-router';
 
 /**
  * How long a gRPC connection may stay without a first request before it is served through the normalizer
@@ -38,6 +39,14 @@ export interface ClientListenerTargets {
    */
   grpc(socket: net.Socket, connection: Duplex): void;
   http: http.Server;
+  /**
+   * Whether a connection whose first request needs it goes through the :authority normalizer (default true).
+   * False where its start-up probe failed, or Node does not need it (probeAuthorityNormalizer): every gRPC
+   * connection then gets the raw socket at once, without waiting for its first request.
+   */
+  normalizeAuthority?: boolean;
+  /** Where an exception while handing a connection over is reported (that connection is closed). */
+  log?: StreamRouterLog;
 }
 
 export interface ClientListenerLimits {
@@ -133,6 +142,12 @@ export class ClientListener {
   }
 
   private sniffFirstRequest(socket: net.Socket, head: Buffer): void {
+    if (this.targets.normalizeAuthority === false) {
+      socket.pause();
+      socket.unshift(head);
+      this.handOverGrpc(socket, socket);
+      return;
+    }
     const sniffer = new FirstRequestSniffer();
     const handOver = (verdict: SniffVerdict): void => {
       if (verdict.kind !== 'decided') return;
@@ -142,10 +157,18 @@ export class ClientListener {
       socket.unshift(verdict.bytes);
       // Node's HTTP/2 session drains what was read ahead from the paused socket itself; resuming here would
       // let those bytes flow past with no listener.
-      this.targets.grpc(socket, verdict.normalize ? new AuthorityNormalizingSocket(socket) : socket);
+      this.handOverGrpc(socket, verdict.normalize ? new AuthorityNormalizingSocket(socket) : socket);
     };
     const onData = (chunk: Buffer): void => {
-      const verdict = sniffer.push(chunk);
+      let verdict: SniffVerdict;
+      try {
+        verdict = sniffer.push(chunk);
+      } catch (err) {
+        // A defect in the sniffer must cost this connection only (an event handler: nothing may leave it).
+        clearTimeout(timer);
+        this.closeAfter(socket, err, 'the first request could not be read');
+        return;
+      }
       if (verdict.kind === 'decided') return handOver(verdict);
       if (sniffer.waitingForServerPreface) {
         // A Go client sends its first request only after the server's SETTINGS.
@@ -170,5 +193,19 @@ export class ClientListener {
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     onData(head);
+  }
+
+  /** Hands a gRPC connection over; an exception there closes that connection, never the listener. */
+  private handOverGrpc(socket: net.Socket, connection: Duplex): void {
+    try {
+      this.targets.grpc(socket, connection);
+    } catch (err) {
+      this.closeAfter(socket, err, 'a gRPC connection could not be handed over');
+    }
+  }
+
+  private closeAfter(socket: net.Socket, err: unknown, what: string): void {
+    this.targets.log?.warn({ err, remoteAddress: socket.remoteAddress }, `${what}: connection closed`);
+    socket.destroy();
   }
 }

@@ -17,6 +17,7 @@ import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
 import { type Http2StreamRoute, isPlainGrpcCall } from './grpc-stream-router';
 import { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './grpc-wire';
 import { answerInOneFlush } from './one-flush-answer';
+import { Http2ErrorCode } from './http2-frames';
 import { boundRequestBody, requestBodyTimeout } from './request-body-bound';
 
 export interface FastUnaryMethod {
@@ -88,9 +89,20 @@ function serve(
   maxReceiveBytes: number,
   pipeline: RequestPipeline,
 ): void {
+  // Every function below runs in an event handler or a promise callback: an exception in one resets this stream
+  // (RST_STREAM INTERNAL_ERROR) and goes no further.
+  const guarded =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args);
+      } catch {
+        resetStream(stream);
+      }
+    };
   let answered = false;
   let call: PipelineCall | undefined;
-  const fail = (err: unknown): void => {
+  const fail = guarded((err: unknown): void => {
     if (answered) return;
     answered = true;
     const status = toGrpcStatus(err);
@@ -108,8 +120,8 @@ function serve(
     } catch {
       // The client went away meanwhile.
     }
-  };
-  const succeed = (response: unknown): void => {
+  });
+  const succeed = guarded((response: unknown): void => {
     if (answered) return;
     let payload: Buffer;
     try {
@@ -126,7 +138,7 @@ function serve(
     } catch {
       // The client went away meanwhile.
     }
-  };
+  });
 
   stream.on('error', () => undefined); // a reset by the client; nothing to answer
   try {
@@ -139,45 +151,60 @@ function serve(
   boundRequestBody(stream, call.context.deadline, () => fail(requestBodyTimeout()));
   const chunks: Buffer[] = [];
   let received = 0;
-  stream.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (received <= maxReceiveBytes + 5) chunks.push(chunk);
-  });
-  stream.once('end', () => {
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    if (body.length < 5) {
-      fail({ code: INTERNAL, details: 'Received incomplete message' });
-      return;
-    }
-    const length = body.readUInt32BE(1);
-    if (length > maxReceiveBytes) {
-      fail(GRPC_MESSAGE_REFUSALS.tooLarge(length, maxReceiveBytes));
-      return;
-    }
-    if (body[0] !== 0) {
-      fail(GRPC_MESSAGE_REFUSALS.compressed());
-      return;
-    }
-    if (body.length !== 5 + length) {
-      fail({ code: INTERNAL, details: 'Received a malformed unary request' });
-      return;
-    }
-    let request: unknown;
-    try {
-      request = m.definition.requestDeserialize(body.subarray(5));
-    } catch {
-      fail({ code: INTERNAL, details: 'Error deserializing request' });
-      return;
-    }
-    const admitted = call!;
-    let pending: unknown;
-    try {
-      pending = m.handler(request, admitted.context);
-    } catch (err) {
-      fail(err);
-      return;
-    }
-    if (pending instanceof Promise) bounded(admitted, pending).then(succeed, fail);
-    else succeed(pending);
-  });
+  stream.on(
+    'data',
+    guarded((chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= maxReceiveBytes + 5) chunks.push(chunk);
+    }),
+  );
+  stream.once(
+    'end',
+    guarded(() => {
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      if (body.length < 5) {
+        fail({ code: INTERNAL, details: 'Received incomplete message' });
+        return;
+      }
+      const length = body.readUInt32BE(1);
+      if (length > maxReceiveBytes) {
+        fail(GRPC_MESSAGE_REFUSALS.tooLarge(length, maxReceiveBytes));
+        return;
+      }
+      if (body[0] !== 0) {
+        fail(GRPC_MESSAGE_REFUSALS.compressed());
+        return;
+      }
+      if (body.length !== 5 + length) {
+        fail({ code: INTERNAL, details: 'Received a malformed unary request' });
+        return;
+      }
+      let request: unknown;
+      try {
+        request = m.definition.requestDeserialize(body.subarray(5));
+      } catch {
+        fail({ code: INTERNAL, details: 'Error deserializing request' });
+        return;
+      }
+      const admitted = call!;
+      let pending: unknown;
+      try {
+        pending = m.handler(request, admitted.context);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (pending instanceof Promise) bounded(admitted, pending).then(succeed, fail);
+      else succeed(pending);
+    }),
+  );
+}
+
+/** Ends a stream with RST_STREAM(INTERNAL_ERROR), whatever state it is in. */
+function resetStream(stream: http2.ServerHttp2Stream): void {
+  try {
+    if (!stream.destroyed) stream.close(Http2ErrorCode.INTERNAL_ERROR);
+  } catch {
+    stream.destroy();
+  }
 }

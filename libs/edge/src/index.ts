@@ -11,7 +11,13 @@ export {
 } from './authority-normalizer';
 export { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
 export { ClientListener, type ClientListenerTargets } from './client-listener';
-export { routeGrpcStreams, isPlainGrpcCall, type Http2StreamRoute } from './grpc-stream-router';
+export {
+  routeGrpcStreams,
+  isPlainGrpcCall,
+  type Http2StreamRoute,
+  type StreamRouterLog,
+} from './grpc-stream-router';
+export * from './bypass-probes';
 export {
   GRPC_MESSAGE_REFUSALS,
   GrpcMessageReader,

@@ -40,13 +40,24 @@ export function answerInOneFlush(
   stream.respond(headers, { waitForTrailers: true });
   const internals = enabled ? internalsOf(stream) : undefined;
   if (internals === undefined) {
-    stream.once('wantTrailers', () => stream.sendTrailers(trailers));
+    stream.once('wantTrailers', () => {
+      // An event handler: a stream the client reset meanwhile must not throw out of it.
+      try {
+        stream.sendTrailers(trailers);
+      } catch {
+        stream.destroy();
+      }
+    });
     stream.end(body);
     return;
   }
   internals.state.flags &= ~HAS_TRAILERS_FLAG;
   stream.once('wantTrailers', () => {
-    if (internals.handle.trailers(nghttpHeaderList(trailers)) < 0) stream.destroy();
+    try {
+      if (stream.destroyed || internals.handle.trailers(nghttpHeaderList(trailers)) < 0) stream.destroy();
+    } catch {
+      stream.destroy();
+    }
   });
   stream.end(body);
 }

@@ -9,11 +9,11 @@ import type { EtcdApis, EtcdPort } from '@cairn/server';
 import { WatchSession, toEtcdError } from '@cairn/server';
 import {
   type FastUnaryMethod,
+  type Http2StreamRoute,
   PipelinedGrpcServer,
   type RequestPipeline,
   fastUnaryRoute,
   grpcCallContext,
-  routeGrpcStreams,
 } from '@cairn/edge';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -24,6 +24,39 @@ const BLOCKING_UNARY: ReadonlySet<string> = new Set([
   'v3lockpb.Lock/Lock',
   'v3electionpb.Election/Campaign',
 ]);
+
+/** etcd's KV calls that have a fast path, by method name. */
+function kvHandlersOf({
+  kv,
+}: EtcdApis): Record<'Range' | 'Put' | 'DeleteRange' | 'Txn', (req: unknown) => unknown> {
+  return {
+    Range: (req) => kv.range(req as never),
+    Put: (req) => kv.put(req as never),
+    DeleteRange: (req) => kv.deleteRange(req as never),
+    Txn: (req) => kv.txn(req as never),
+  };
+}
+
+/**
+ * The KV calls served straight off the HTTP/2 stream (fast-unary.ts of @cairn/edge), through the same pipeline
+ * as on grpc-js. Installed by an explicit call, right after the server's createConnectionInjector:
+ * `routeGrpcStreams(server, etcdKvFastRoute(...))` (grpc-stream-router.ts; probeGrpcStreamRouter first).
+ */
+export function etcdKvFastRoute(
+  apis: EtcdApis,
+  pipeline: RequestPipeline,
+  maxRequestBytes: number,
+): Http2StreamRoute {
+  const kvService = loadEtcdServices().etcdserverpb.KV.service as unknown as Record<
+    string,
+    FastUnaryMethod['definition']
+  >;
+  const methods: FastUnaryMethod[] = Object.entries(kvHandlersOf(apis)).map(([method, handler]) => ({
+    definition: kvService[method],
+    handler,
+  }));
+  return fastUnaryRoute(methods, maxRequestBytes + GRPC_OVERHEAD_BYTES, pipeline);
+}
 
 /** A grpc-js unary handler from a promise-returning function; the server maps a rejection to etcd's status. */
 function answer<Req, Res>(fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
@@ -62,12 +95,7 @@ export function createEtcdGrpcServer(
   );
   const pkg = loadEtcdServices();
   const { kv, lease, maintenance } = apis;
-  const kvHandlers = {
-    Range: (req: unknown) => kv.range(req as never),
-    Put: (req: unknown) => kv.put(req as never),
-    DeleteRange: (req: unknown) => kv.deleteRange(req as never),
-    Txn: (req: unknown) => kv.txn(req as never),
-  };
+  const kvHandlers = kvHandlersOf(apis);
   server.addService(pkg.etcdserverpb.KV.service, {
     Range: answer(kvHandlers.Range),
     Put: answer(kvHandlers.Put),
@@ -75,20 +103,7 @@ export function createEtcdGrpcServer(
     Txn: answer(kvHandlers.Txn),
     Compact: answer((req) => kv.compact(req as never)),
   });
-  // The KV calls above also take the short road (fast-unary.ts of @cairn/edge) on connections given to the
-  // injector, through the same pipeline.
-  const kvService = pkg.etcdserverpb.KV.service as unknown as Record<string, FastUnaryMethod['definition']>;
-  const fastMethods: FastUnaryMethod[] = Object.entries(kvHandlers).map(([method, handler]) => ({
-    definition: kvService[method],
-    handler,
-  }));
-  const fastRoute = fastUnaryRoute(fastMethods, maxRequestBytes + GRPC_OVERHEAD_BYTES, pipeline);
-  const createInjector = server.createConnectionInjector.bind(server);
-  server.createConnectionInjector = (credentials) => {
-    const injector = createInjector(credentials);
-    routeGrpcStreams(server, fastRoute);
-    return injector;
-  };
+  // The KV calls above also take the short road: etcdKvFastRoute, installed by cairn-app.ts.
 
   server.addService(pkg.etcdserverpb.Lease.service, {
     LeaseGrant: answer((req) => lease.grant(req as never)),
