@@ -1,6 +1,7 @@
 // @cairn/edge: everything between a socket and a handler (see README.md).
 export * from './call-context';
 export * from './http-guards';
+export * from './sse-stream';
 export * from './pipeline';
 export * from './http2-frames';
 export {
