@@ -11,7 +11,12 @@ export {
   validateRegister,
   normalizeCheck,
 } from './registry';
-export { RegistryWatch, type RegistryWatchOptions, type RegistryWatchSink } from './watch';
+export {
+  RegistryWatch,
+  type RegistryWatchFlow,
+  type RegistryWatchOptions,
+  type RegistryWatchSink,
+} from './watch';
 export { HealthChecker, type HealthCheckerOptions } from './health/health-checker';
 export { httpProbe, tcpProbe, grpcProbe, type Probe, type ProbeResult } from './health/probes';
 export { RegistryModule, registryJsonBody } from './http/registry.module';

@@ -27,7 +27,12 @@ import {
   namingValue,
 } from './model';
 import { InstanceViews, parseStored, tryParse } from './records';
-import { RegistryWatch, type RegistryWatchOptions, type RegistryWatchSink } from './watch';
+import {
+  RegistryWatch,
+  type RegistryWatchFlow,
+  type RegistryWatchOptions,
+  type RegistryWatchSink,
+} from './watch';
 
 export interface RegistryOptions {
   /** The member's in-process etcd port: every read, write, lease and watch goes through it. */
@@ -299,10 +304,10 @@ export class Registry {
   }
 
   /** Watches a service (or a whole namespace when `service` is empty); see RegistryWatch. */
-  watch(options: RegistryWatchOptions, sink: RegistryWatchSink): RegistryWatch {
+  watch(options: RegistryWatchOptions, sink: RegistryWatchSink, flow?: RegistryWatchFlow): RegistryWatch {
     validateName('namespace', options.namespace);
     if (options.service) validateName('service', options.service);
-    const watch = new RegistryWatch(this, options, sink, () => this.watches.delete(watch));
+    const watch = new RegistryWatch(this, options, sink, () => this.watches.delete(watch), flow);
     this.watches.add(watch);
     watch.start();
     return watch;

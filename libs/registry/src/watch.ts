@@ -5,8 +5,11 @@
 // a snapshot install (the port's watcher catches up, or reports a compaction: a fresh snapshot then).
 //
 // Events leave in revision order: each store response is turned into events (the lease lookups of
-// last_heartbeat are async) one after another on a queue. When the queue is long the watch refuses the
-// store's response, which keeps it and offers it again: nothing is lost, memory stays bounded.
+// last_heartbeat are async) one after another on a queue. When the queue is long, or the consumer says it
+// is full (its RegistryWatchFlow: an SSE stream or gRPC call whose socket buffer passed its bound), the watch
+// refuses the store's response, which keeps it and offers it again (the port's watcher is parked, as etcd's
+// victims): nothing is lost, memory stays bounded whatever the reader does. Events already taken wait on
+// the queue for the consumer's room, so the consumer never gets more than one event past its bound.
 import {
   type EtcdPort,
   type Logger,
@@ -27,6 +30,16 @@ export interface RegistryWatchOptions {
 }
 
 export type RegistryWatchSink = (event: RegistryWatchEvent) => void;
+
+/** A consumer that can be full (a stream with a bounded send buffer). Without one the sink takes everything. */
+export interface RegistryWatchFlow {
+  /** False while the consumer is full: the watch takes no more store responses and holds its events. */
+  readonly writable: boolean;
+  /** The consumer is gone (the watch then ends). */
+  readonly closed: boolean;
+  /** Resolves when the consumer has room again (or is gone). */
+  drained(): Promise<void>;
+}
 
 /** What a watch needs of the registry (not the Registry itself: registry.ts builds watches). */
 export interface RegistryWatchSource {
@@ -54,6 +67,7 @@ export class RegistryWatch {
     private readonly options: RegistryWatchOptions,
     private readonly sink: RegistryWatchSink,
     private readonly onClose: () => void,
+    private readonly flow?: RegistryWatchFlow,
   ) {
     this.prefix = options.service
       ? source.keys.servicePrefix(options.namespace, options.service)
@@ -108,6 +122,7 @@ export class RegistryWatch {
       }
     }
     const instances = await this.source.views.views(records);
+    await this.room();
     if (this.closed) return;
     this.sink({ type: 'snapshot', revision: String(result.revision), instances });
     this.subscribe(result.revision + 1);
@@ -137,7 +152,8 @@ export class RegistryWatch {
       this.enqueue(() => this.snapshot());
       return true;
     }
-    if (this.queued >= MAX_QUEUED) return false; // kept by the store and offered again
+    // Parked: kept by the store and offered again (on its victim retry) until there is room.
+    if (this.queued >= MAX_QUEUED || this.flow?.writable === false) return false;
     this.enqueue(() => this.deliver(response));
     return true;
   }
@@ -145,8 +161,23 @@ export class RegistryWatch {
   private async deliver(response: WatchResponse): Promise<void> {
     const events = await Promise.all(response.events.map((event) => this.toEvent(event)));
     for (const event of events) {
+      if (!event) continue;
+      await this.room();
       if (this.closed) return;
-      if (event) this.sink(event);
+      this.sink(event);
+    }
+  }
+
+  /** Waits while the consumer is full (events taken from the store wait here, in order). */
+  private async room(): Promise<void> {
+    const flow = this.flow;
+    if (!flow) return;
+    while (!flow.writable && !this.closed) {
+      if (flow.closed) {
+        this.close();
+        return;
+      }
+      await flow.drained();
     }
   }
 

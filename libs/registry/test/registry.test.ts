@@ -282,6 +282,81 @@ describe('registry over an EtcdPort', () => {
     ]);
   });
 
+  /** A consumer the test fills and drains by hand (as an SSE stream past its bound, then read again). */
+  function manualFlow() {
+    let room = true;
+    let wake: () => void = () => undefined;
+    return {
+      get writable() {
+        return room;
+      },
+      closed: false,
+      drained: () => new Promise<void>((resolve) => (wake = resolve)),
+      fill() {
+        room = false;
+      },
+      drain() {
+        room = true;
+        wake();
+      },
+    };
+  }
+
+  it('a full consumer parks the watch (nothing is sent); drained, it gets every change in order', async () => {
+    const { registry } = await startRegistry();
+    await registry.register(input('o1'));
+    const flow = manualFlow();
+    const events: RegistryWatchEvent[] = [];
+    const watch = registry.watch({ namespace: 'default', service: 'orders' }, (e) => events.push(e), flow);
+    await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 3000, interval: 5 });
+    flow.fill();
+    const written: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await registry.update({
+        namespace: 'default',
+        service: 'orders',
+        id: 'o1',
+        metadata: { n: `${i}` },
+      });
+      written.push(r.mod_revision);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events, 'events sent while the consumer was full').toHaveLength(1);
+    flow.drain();
+    await vi.waitFor(() => expect(events).toHaveLength(21), { timeout: 3000, interval: 5 });
+    expect(events.slice(1).map((e) => [e.type, e.revision])).toEqual(written.map((r) => ['updated', r]));
+    watch.close();
+  });
+
+  it('a watch parked past a compaction of its revision resumes with a fresh snapshot', async () => {
+    const { registry, local } = await startRegistry();
+    await registry.register(input('o1'));
+    const flow = manualFlow();
+    const events: RegistryWatchEvent[] = [];
+    const watch = registry.watch({ namespace: 'default', service: 'orders' }, (e) => events.push(e), flow);
+    await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 3000, interval: 5 });
+    flow.fill();
+    for (let i = 0; i < 3; i++) {
+      await registry.update({ namespace: 'default', service: 'orders', id: 'o1', metadata: { n: `${i}` } });
+    }
+    const last = await registry.register(input('o2'));
+    await local.compact(Number(last.revision));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    flow.drain();
+    // The first change was parked in the store: it comes, then the compaction of the revisions after it
+    // (compacting at `last` keeps only `last`) turns into a fresh snapshot.
+    expect(events).toHaveLength(1);
+    await vi.waitFor(() => expect(events.filter((e) => e.type === 'snapshot')).toHaveLength(2), {
+      timeout: 3000,
+      interval: 5,
+    });
+    expect(events.at(-1)?.type).toBe('snapshot');
+    const snapshot = events.at(-1)!;
+    expect(snapshot.instances!.map((i) => i.id).sort()).toEqual(['o1', 'o2']);
+    expect(Number(snapshot.revision)).toBeGreaterThanOrEqual(Number(last.revision));
+    watch.close();
+  });
+
   it('a watch whose start revision was compacted gets a fresh snapshot, then changes', async () => {
     const { registry, local } = await startRegistry();
     await registry.register(input('o1'));

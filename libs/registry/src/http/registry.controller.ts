@@ -23,6 +23,7 @@ import {
 import { ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { EtcdError } from '@cairn/api';
+import { SseStream } from '@cairn/edge';
 import { RegistryError, describeError } from '../errors';
 import type {
   HeartbeatResult,
@@ -184,29 +185,20 @@ export class RegistryController {
       if (!/^\d+$/.test(after)) throw new RegistryError('invalid', `invalid resume revision "${after}"`);
       startRevision = Number(after) + 1;
     }
-    const send = (event: RegistryWatchEvent) => {
-      const { type, ...data } = event;
-      res.write(`id: ${event.revision}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
     // Names are checked before any header is sent (a bad name is a 400, not a broken stream).
     validateName('namespace', ns);
     if (service) validateName('service', service);
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    res.write(': cairn registry watch\nretry: 1000\n\n');
-    const watch = this.registry.watch({ namespace: ns, service, startRevision }, (event) => send(event));
-    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
-    keepalive.unref();
-    const end = () => {
-      clearInterval(keepalive);
-      watch.close();
+    // Bounded: past STREAM_MAX_BUFFERED_BYTES unsent the watch parks (the stream is its RegistryWatchFlow).
+    const stream = new SseStream(res);
+    stream.open({ comment: 'cairn registry watch', retryMs: 1000, heartbeatMs: SSE_KEEPALIVE_MS });
+    // The watch calls the sink only when the stream has room (the event was taken from the store).
+    const send = (event: RegistryWatchEvent): void => {
+      const { type, ...data } = event;
+      stream.send({ id: event.revision, event: type, data }, { always: true });
     };
-    req.on('close', end);
-    res.on('close', end);
+    const watch = this.registry.watch({ namespace: ns, service, startRevision }, send, stream);
+    stream.onClose(() => watch.close());
+    req.on('close', () => watch.close());
   }
 }
 
