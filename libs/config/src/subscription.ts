@@ -17,6 +17,13 @@ export interface SubscribeParams {
   subscriberId?: string;
   /** Resume after this KV revision (0 = start with a snapshot). */
   revision?: number;
+  /**
+   * The subscriber's transport has room (an SSE stream or gRPC call below its send-buffer bound). While it
+   * returns false the subscription refuses watch responses: the store keeps them and offers them again (the
+   * watcher is parked, as etcd's victims), so nothing queues up in the member for a reader that does not read.
+   * Omitted: always room (a long-poll collects into its answer).
+   */
+  ready?: () => boolean;
 }
 
 /** Percentage bucket 0..99 of a subscriber (stable across items: the same subscribers form the canary cohort). */
@@ -240,11 +247,14 @@ export class ConfigSubscription {
   }
 
   /**
-   * Takes every response (true): a subscriber's events are queued by its transport (SSE, gRPC stream,
-   * long-poll array), so there is nothing to push back on here.
+   * Takes a response whole, or refuses it (false) while the transport is full (`params.ready`): a refused
+   * response is kept by the store and offered again, so this subscription resumes exactly where it parked
+   * (or, compacted meanwhile, gets the compaction and re-snapshots). One response's events may go past the
+   * transport's bound; never more.
    */
   private onWatch(res: WatchResponse): boolean {
     if (this.closed) return true;
+    if (this.params.ready && !this.params.ready()) return false;
     if (res.compactRevision !== undefined) {
       // Fell behind past compaction while catching up (the port's watch ended): start over from a snapshot.
       this.watch = undefined;

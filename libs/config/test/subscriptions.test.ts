@@ -1,7 +1,7 @@
 // Subscriptions against an in-process EtcdPort: a snapshot then one change per revision, resuming from a
 // revision (each later publish once, in order), and starting over with a snapshot when compaction took the
 // revision away (before the subscription starts, or while its watch catches up).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EtcdPort, LocalEtcdPort } from '@cairn/server';
 import { silentLogger } from '@cairn/server';
 import { ConfigCenter } from '../src';
@@ -127,6 +127,43 @@ describe('subscriptions', () => {
     expect(change).toMatchObject({ kind: 'change', revision: v4.revision, items: [{ version: 4 }] });
     sub.close();
     await center.close();
+  });
+
+  it('a full transport parks the subscription (nothing is sent); with room again it gets each publish in order', async () => {
+    let room = true;
+    const sink = eventSink();
+    const sub = await h.center.subscribe({ ...ref, ready: () => room }, sink.send);
+    await sink.next(1);
+    room = false;
+    const published: number[] = [];
+    for (let v = 2; v <= 6; v++)
+      published.push((await h.center.publish(ref, { content: `{"v":${v}}` })).revision);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sink.events, 'events sent while the transport was full').toHaveLength(1);
+    room = true;
+    const changes = (await sink.next(6)).slice(1);
+    expect(changes.map((e) => [e.kind, e.revision, e.items[0]?.version])).toEqual(
+      published.map((revision, i) => ['change', revision, i + 2]),
+    );
+    sub.close();
+  });
+
+  it('a subscription parked past a compaction of its revision starts over with a snapshot', async () => {
+    let room = true;
+    const sink = eventSink();
+    const sub = await h.center.subscribe({ ...ref, ready: () => room }, sink.send);
+    await sink.next(1);
+    room = false;
+    for (let v = 2; v <= 5; v++) await h.center.publish(ref, { content: `{"v":${v}}` });
+    await h.local.compact(h.local.port.revisions().current);
+    room = true;
+    // The change parked in the store comes first, then the compaction of the rest: a snapshot of v5.
+    await vi.waitFor(() => expect(sink.events.filter((e) => e.kind === 'snapshot')).toHaveLength(2), {
+      timeout: 5000,
+      interval: 5,
+    });
+    expect(sink.events.at(-1)).toMatchObject({ kind: 'snapshot', items: [{ name: ref.name, version: 5 }] });
+    sub.close();
   });
 
   it('long-poll answers with the events after a revision', async () => {

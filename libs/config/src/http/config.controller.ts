@@ -52,6 +52,7 @@ import {
 import { CONFIG_CENTER } from './tokens';
 import { Call } from './call-context';
 import { ANONYMOUS, type CallContext } from '@cairn/server';
+import { SseStream } from '@cairn/edge';
 
 const ITEM = 'namespaces/:ns/apps/:app/items/:name';
 const SSE_HEARTBEAT_MS = 15_000;
@@ -439,39 +440,43 @@ export class ConfigController {
       revision,
       trackListener: true,
     };
-    let heartbeat: NodeJS.Timeout | undefined;
+    // Bounded: past STREAM_MAX_BUFFERED_BYTES unsent the subscription parks its watcher (`ready`) until the
+    // stream drains. Headers go out with the first event, so a subscribe that fails is a JSON error.
+    const stream = new SseStream(res);
+    const openSse = (): void =>
+      stream.open({ comment: 'connected', heartbeatMs: SSE_HEARTBEAT_MS, heartbeatText: 'ping' });
     let handle: { close(): void } | undefined;
     const end = (): void => {
-      clearInterval(heartbeat);
       handle?.close();
       handle = undefined;
     };
     req.on('close', end);
-    res.on('close', end);
+    stream.onClose(end);
     try {
       const opened = await this.config.subscribe(
-        params,
+        { ...params, ready: () => stream.writable },
+        // A response the subscription took (it asked `ready` first) goes out whole.
         (event) => {
-          if (!res.headersSent) startSse(res);
-          res.write(`id: ${event.revision}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+          openSse();
+          stream.send({ id: event.revision, event: event.kind, data: event }, { always: true });
         },
         (err) => {
-          if (err && !res.writableEnded)
-            res.write(`event: error\ndata: ${JSON.stringify(configErrorBody(err).body)}\n\n`);
+          if (err) {
+            openSse();
+            stream.send({ event: 'error', data: configErrorBody(err).body }, { always: true });
+          }
           end();
-          res.end();
+          stream.end();
         },
         // No cancellation signal: the stream's own close handlers above end the subscription.
         { identity: ANONYMOUS },
       );
-      if (req.destroyed || res.destroyed) {
+      if (req.destroyed || stream.closed) {
         opened.close();
         return;
       }
       handle = opened;
-      if (!res.headersSent) startSse(res);
-      heartbeat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
-      heartbeat.unref();
+      openSse();
     } catch (err) {
       end();
       const { status, body } = configErrorBody(err);
@@ -613,14 +618,4 @@ export function bundleFromZip(zip: Uint8Array): ConfigBundle {
     }
   }
   return bundle;
-}
-
-function startSse(res: Response): void {
-  res.status(200);
-  res.setHeader('content-type', 'text/event-stream');
-  res.setHeader('cache-control', 'no-cache');
-  res.setHeader('connection', 'keep-alive');
-  res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
-  res.write(': connected\n\n');
 }
