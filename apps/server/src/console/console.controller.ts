@@ -15,6 +15,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { EtcdError, httpStatusForGrpcCode } from '@cairn/api';
+import { SseStream } from '@cairn/edge';
 import { AUDIT_ARCHIVE, type AuditArchive } from '@cairn/audit';
 import { decodeBase64Strict, prefixEnd } from '@cairn/api';
 import {
@@ -40,8 +41,6 @@ import { CONSOLE_MEMBER, CONSOLE_PORT } from './tokens';
 import { readRawBody } from '../http/raw-body';
 
 const MAX_TREE_PAGE = 1000;
-/** Above this many bytes waiting to go out, the watch feed lets the store hold events back. */
-const SSE_BACKLOG_BYTES = 4 * 1024 * 1024;
 const SSE_KEEPALIVE_MS = 15_000;
 
 @Controller('api/console/v1')
@@ -137,14 +136,13 @@ export class ConsoleController {
       : intParam('start', start, 0, 0);
     const key = prefix === '' ? Buffer.of(0) : Buffer.from(prefix, 'utf8');
     const rangeEnd = prefix === '' ? Buffer.of(0) : prefixEnd(key);
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
+    // Bounded: past STREAM_MAX_BUFFERED_BYTES unsent the sink refuses and the store parks the watcher until
+    // the reader reads again (then it resumes from the parked revision, or gets the compaction).
+    const stream = new SseStream(res);
+    stream.open({ comment: 'cairn watch feed', heartbeatMs: SSE_KEEPALIVE_MS });
+    // Status and a response the sink took (it checked for room first) go out whole.
     const send = (event: string, data: object, id?: number): void => {
-      res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      stream.send({ id, event, data }, { always: true });
     };
     let watch: PortWatch | undefined;
     let closed = false;
@@ -154,6 +152,7 @@ export class ConsoleController {
     };
     const sink = (response: WatchResponse): boolean => {
       if (closed) return true;
+      if (!stream.writable) return false;
       if (response.compactRevision !== undefined) {
         send('status', status(true));
         setImmediate(() => {
@@ -161,7 +160,6 @@ export class ConsoleController {
         });
         return true;
       }
-      if (res.writableLength > SSE_BACKLOG_BYTES) return false;
       for (const event of response.events) {
         const { text } = classifyValue(event.kv.value);
         const feed: WatchFeedEvent = {
@@ -182,15 +180,13 @@ export class ConsoleController {
       this.port.watch(internalContext(), { key, rangeEnd, startRevision: from, prevKv: true }, sink);
     send('status', status());
     watch = open(startRevision);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), SSE_KEEPALIVE_MS);
     const close = (): void => {
       if (closed) return;
       closed = true;
-      clearInterval(keepAlive);
       watch?.cancel();
     };
     req.on('close', close);
-    res.on('close', close);
+    stream.onClose(close);
   }
 }
 

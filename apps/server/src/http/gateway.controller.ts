@@ -18,6 +18,7 @@ import {
 } from '@cairn/api';
 import type { EtcdApis, WatchSource } from '@cairn/server';
 import { WatchSession } from '@cairn/server';
+import { JsonLinesStream } from '@cairn/edge';
 import { parseJsonObjects, readRawBody } from './raw-body';
 import { ETCD_APIS, MAX_REQUEST_BYTES, WATCH_SOURCE } from './tokens';
 
@@ -117,11 +118,23 @@ export class GatewayController {
     if (key === 'etcdserverpb.Watch/Watch') {
       res.status(200).type('application/json');
       res.flushHeaders();
-      const session = new WatchSession(this.watchSource, (message) => writeLine(message) || true, {
-        maxResponseBytes: this.maxRequestBytes,
-        progressNotifyIntervalMs: 10 * 60 * 1000,
-      });
-      res.on('close', () => session.close());
+      // Bounded as the gRPC watch: past STREAM_MAX_BUFFERED_BYTES unsent an events response is refused,
+      // the store parks the watcher and offers it again once the reader reads (from the parked revision, or
+      // the compaction). Acks, cancels, compaction notices and progress carry no events and always go out.
+      const stream = new JsonLinesStream(res);
+      const session = new WatchSession(
+        this.watchSource,
+        (message) =>
+          stream.sendJson(encodeGatewayStreamResult(route.responseType, message), {
+            always: !('events' in message),
+          }),
+        {
+          maxResponseBytes: this.maxRequestBytes,
+          progressNotifyIntervalMs: 10 * 60 * 1000,
+          ready: () => stream.writable,
+        },
+      );
+      stream.onClose(() => session.close());
       req.on('close', () => session.close());
       for (const raw of requests)
         session.handle(decodeGatewayRequest<WatchRequest__Output>(route.requestType, raw));

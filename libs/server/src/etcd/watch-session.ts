@@ -18,6 +18,11 @@ export interface WatchSessionOptions {
   /** Responses above this size with >= 2 events are split when the watcher asked for fragments. */
   maxResponseBytes: number;
   progressNotifyIntervalMs: number;
+  /**
+   * False while the stream is full: a response with events is refused before it is converted (the store
+   * keeps it and offers it again), so a parked watcher costs nothing per retry. Compaction notices still go.
+   */
+  ready?: () => boolean;
 }
 
 /** Sends one response on the stream; false = the stream is full and the response was NOT sent. */
@@ -145,6 +150,7 @@ export class WatchSession {
         ) || true
       );
     }
+    if (this.opts.ready && !this.opts.ready()) return false;
     const events = response.events.map(wireEvent);
     const sizes = response.events.map(eventSize);
     const size = sizes.reduce((sum, bytes) => sum + bytes, 64);
