@@ -165,3 +165,40 @@ describe.each(CONNECTIONS)('on a connection served through the $kind', ({ kind, 
     await expectMemberIntact(member, `${kind}: a normal call`);
   });
 });
+
+// The peer URL serves the Raft message stream hand-framed through the same stream router (grpc-js bound
+// there, so bytes come from libuv): a reset first request must not end the member either.
+describe('on the peer URL', () => {
+  const PEER_REQUESTS = [
+    { what: 'the peer Stream method', path: '/cairn.peer.v1.Peer/Stream', contentType: 'application/grpc' },
+    { what: 'an unknown method', path: '/no.such.Service/Nope', contentType: 'application/grpc' },
+    { what: 'no content-type', path: '/cairn.peer.v1.Peer/Stream', contentType: undefined },
+  ] as const;
+  for (const request of PEER_REQUESTS) {
+    for (const { endStream, code, shape } of RESETS) {
+      it(`survives ${shape} in one TCP write, first request with ${request.what}`, async () => {
+        const authority = `127.0.0.1:${member.plan.peerPort}`;
+        const bytes = Buffer.concat([
+          connectionStart(),
+          headersFrame(1, requestFields(authority, request.path, request.contentType), endStream),
+          rstStreamFrame(1, code),
+        ]);
+        await sendRaw(member, bytes, 400, member.plan.peerPort);
+        await expectMemberIntact(member, `peer URL: ${shape}, ${request.what}`);
+      });
+    }
+  }
+
+  it('survives a peer Stream call whose body is garbage, then reset', async () => {
+    const authority = `127.0.0.1:${member.plan.peerPort}`;
+    const garbage = Buffer.from([0, 0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    const bytes = Buffer.concat([
+      connectionStart(),
+      headersFrame(1, requestFields(authority, '/cairn.peer.v1.Peer/Stream', 'application/grpc'), false),
+      dataFrame(1, garbage, false),
+      rstStreamFrame(1, Http2ErrorCode.PROTOCOL_ERROR),
+    ]);
+    await sendRaw(member, bytes, 400, member.plan.peerPort);
+    await expectMemberIntact(member, 'peer URL: garbage Stream body, then reset');
+  });
+});

@@ -102,11 +102,16 @@ export function requestFields(
 }
 
 /**
- * Connects to the member's client URL, writes `bytes` in ONE write, keeps reading until the server closes or
+ * Connects to the member's client URL (or `port`), writes `bytes` in ONE write, keeps reading until the server closes or
  * `lingerMs` pass, then closes. Resolves to what the server sent.
  */
-export async function sendRaw(member: Member, bytes: Buffer, lingerMs = 400): Promise<Buffer> {
-  const socket = net.connect({ host: '127.0.0.1', port: member.plan.clientPort, noDelay: true });
+export async function sendRaw(
+  member: Member,
+  bytes: Buffer,
+  lingerMs = 400,
+  port = member.plan.clientPort,
+): Promise<Buffer> {
+  const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
   const received: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => received.push(chunk));
   await new Promise<void>((resolve, reject) => {
