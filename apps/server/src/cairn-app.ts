@@ -139,7 +139,6 @@ export async function startCairn(
     node,
     metrics,
     logger,
-    maxRequestBytes: settings.maxRequestBytes,
     unaryRequestTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
     extraPolicies: options.extraPolicies,
   });
@@ -183,9 +182,11 @@ export async function startCairn(
       logger: false,
     },
   );
-  // The edge's HTTP/1.1 guards come first, as etcd's accessController wraps its mux: an unknown Host (421), a
+  // Every HTTP request enters the pipeline first (so every answer, a guard's refusal too, is counted and logged).
+  nest.use(httpPipelineMiddleware(pipeline, { isBlocking: isBlockingHttpRequest }));
+  // Then the edge's HTTP/1.1 guards, as etcd's accessController wraps its mux: an unknown Host (421), a
   // cross-site request --cors does not allow (403), a body over the limit (413, declared or chunked) or
-  // nested too deep (400) never reach the pipeline or a route (http-guards.middleware.ts logs them).
+  // nested too deep (400) never reach a route (http-guards.middleware.ts logs them).
   installHttpGuards(nest, {
     policy: httpGuardPolicy({
       cors: settings.cors,
@@ -199,8 +200,6 @@ export async function startCairn(
     bodyTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
     logger,
   });
-  // Every other HTTP request enters the pipeline next, before any route.
-  nest.use(httpPipelineMiddleware(pipeline, { isBlocking: isBlockingHttpRequest }));
   setupOpenApi(nest);
   await nest.init();
   const httpServer = nest.getHttpServer() as http.Server;

@@ -14,7 +14,6 @@ import {
   deadlinePolicy,
   httpPipelineMiddleware,
   leaderPolicy,
-  requestSizePolicy,
 } from '../src';
 
 function request(overrides: Partial<RequestInfo> & { headers?: Record<string, string> } = {}): RequestInfo {
@@ -124,12 +123,6 @@ describe('policies', () => {
     expect(pipeline.begin(request()).context.requireLeader).toBe(false);
     leader = true;
     expect(pipeline.begin(request({ headers: { hasleader: 'true' } })).context.requireLeader).toBe(true);
-  });
-
-  it('request size: a request known to be larger than the limit is refused before it is read', () => {
-    const pipeline = new RequestPipeline([requestSizePolicy(100)]);
-    expect(() => pipeline.begin(request({ requestBytes: 101 }))).toThrow('etcdserver: request is too large');
-    expect(pipeline.begin(request({ requestBytes: 100 })).context.identity.user).toBe('');
   });
 });
 

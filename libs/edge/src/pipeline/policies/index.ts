@@ -2,4 +2,3 @@ export { accessLogPolicy, type AccessLogger } from './access-log';
 export { deadlinePolicy } from './deadline';
 export { leaderPolicy } from './leader';
 export { metricsPolicy, type PipelineMetricsSink } from './metrics';
-export { requestSizePolicy } from './request-size';
