@@ -25,6 +25,10 @@ export interface GrpcInput {
   /** The request's HTTP/2 DATA: one or more length-prefixed gRPC messages, or something that is not. */
   readonly body: Buffer;
   readonly extraHeaders: Readonly<Record<string, string>>;
+  /** False: the request body never ends (no END_STREAM); the call is cancelled by the client later. */
+  readonly endStream: boolean;
+  /** Cancel (RST_STREAM CANCEL) this many ms after the request is written; undefined: wait for the answer. */
+  readonly cancelAfterMs: number | undefined;
 }
 
 /** Services on the client URL (the internal one is the peer URL's). */
@@ -242,15 +246,30 @@ function tryGrpcInput(rng: Rng, method: GrpcMethod, ctx: SafetyContext): GrpcInp
     // A wrong length prefix makes the server read a different slice as the message.
     if (unsafeGrpcPayload(ctx, method.name, method.requestType, body.subarray(5))) return undefined;
   }
-  return { kind: 'grpc', method, how, body, extraHeaders };
+  const endStream = rng.chance(0.85);
+  const cancelAfterMs = rng.chance(0.25) ? rng.pick([0, 0, 1, 5, 20]) : undefined;
+  const tail = `${endStream ? '' : ' no-end-stream'}${cancelAfterMs === undefined ? '' : ` cancel@${cancelAfterMs}ms`}`;
+  return { kind: 'grpc', method, how: how + tail, body, extraHeaders, endStream, cancelAfterMs };
 }
 
-export function genGrpcInput(rng: Rng, ctx: SafetyContext, only?: GrpcMethod): GrpcInput {
+/**
+ * Input `index` of a run: methods are taken round-robin (every served method gets inputs/methods of them,
+ * whatever the seed), the rest of the input is drawn from `rng`.
+ */
+export function genGrpcInput(rng: Rng, ctx: SafetyContext, index: number): GrpcInput {
+  const all = servedMethods();
+  const method = all[index % all.length]!;
   for (let attempt = 0; attempt < 20; attempt++) {
-    const method = only ?? rng.pick(servedMethods());
     const input = tryGrpcInput(rng, method, ctx);
     if (input !== undefined) return input;
   }
-  const range = servedMethods().find((m) => m.name === 'etcdserverpb.KV/Range')!;
-  return { kind: 'grpc', method: range, how: 'fallback', body: grpcFrame(Buffer.alloc(0)), extraHeaders: {} };
+  return {
+    kind: 'grpc',
+    method,
+    how: 'fallback (every draw was unsafe)',
+    body: grpcFrame(Buffer.alloc(0)),
+    extraHeaders: {},
+    endStream: true,
+    cancelAfterMs: undefined,
+  };
 }

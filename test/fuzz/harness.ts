@@ -36,7 +36,7 @@ export interface CampaignOptions {
   batchSize?: number;
   /** Inputs in flight at once within a batch. */
   lanes?: number;
-  /** Stop after this many findings (each one costs a fresh member). */
+  /** Stop after this many new (not KNOWN_CRASHES) findings; each one costs a fresh member or two. */
   maxFindings?: number;
   /** Only these input indices (replay). */
   only?: readonly number[];
@@ -51,6 +51,8 @@ export interface CampaignResult {
   findings: Finding[];
   /** HTTP statuses and gRPC statuses seen, for the log (proof the inputs reach handlers; a 500 is worth a look). */
   statuses: Map<string, number>;
+  /** Batches broken by each known crash (KNOWN_CRASHES label → count). */
+  knownRepeats: Map<string, number>;
 }
 
 const b64 = (b: Buffer | string): string => Buffer.from(b).toString('base64');
@@ -238,7 +240,7 @@ export function generate(
     case 'http1':
       return genHttp1Input(rng);
     case 'grpc':
-      return genGrpcInput(rng, target.ctx);
+      return genGrpcInput(rng, target.ctx, index);
     case 'json':
       return genJsonInput(rng, target.ctx);
   }
@@ -376,8 +378,15 @@ function sendGrpc(port: number, input: GrpcInput, notes: Map<string, number>): P
     });
     req.on('data', () => undefined);
     req.on('close', done);
-    req.end(input.body);
+    if (input.endStream) req.end(input.body);
+    else req.write(input.body);
+    if (input.cancelAfterMs !== undefined) setTimeout(done, input.cancelAfterMs);
   });
+}
+
+/** Raw bytes on one fresh connection, in one write (a recorded reproducer). */
+export function sendBytes(port: number, bytes: Buffer): Promise<void> {
+  return sendRaw(port, [bytes], 'wait', new Map());
 }
 
 export function sendInput(port: number, input: FuzzInput, notes: Map<string, number>): Promise<void> {
@@ -465,6 +474,7 @@ export async function runCampaign(target: FuzzTarget, opts: CampaignOptions): Pr
     sent: 0,
     findings: [],
     statuses: new Map(),
+    knownRepeats: new Map(),
   };
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
@@ -474,14 +484,26 @@ export async function runCampaign(target: FuzzTarget, opts: CampaignOptions): Pr
     const failure = await target.check();
     if (failure === undefined) continue;
     const stderr = target.stderr();
+    // A crash already filed (KNOWN_CRASHES) is isolated twice per campaign; after that its repeats are only
+    // counted (fresh member, go on), so a long run keeps exploring past it.
+    const known = knownIn(stderr);
+    if (known !== undefined) {
+      const seen = result.knownRepeats.get(known) ?? 0;
+      result.knownRepeats.set(known, seen + 1);
+      if (seen >= 2) {
+        await target.restart();
+        continue;
+      }
+    }
     const isolated = await isolate(target, opts, batch, result.statuses);
-    result.findings.push({
+    const finding: Finding = {
       ...isolated,
       batch,
       failure: isolated.index === undefined ? `${failure} (${isolated.failure})` : isolated.failure,
       stderr: isolated.stderr || stderr,
-    });
-    if (result.findings.length >= maxFindings) break;
+    };
+    result.findings.push(finding);
+    if (result.findings.filter((f) => knownCrash(f) === undefined).length >= maxFindings) break;
   }
   return result;
 }
@@ -498,8 +520,12 @@ export const KNOWN_CRASHES: readonly { label: string; pattern: RegExp }[] = [
   },
 ];
 
+function knownIn(stderr: string): string | undefined {
+  return KNOWN_CRASHES.find((k) => k.pattern.test(stderr))?.label;
+}
+
 export function knownCrash(f: Finding): string | undefined {
-  return KNOWN_CRASHES.find((k) => k.pattern.test(f.stderr))?.label;
+  return knownIn(f.stderr);
 }
 
 export function formatFinding(f: Finding): string {
