@@ -100,7 +100,7 @@ const NUMBER_BOMBS = [
 
 /** Text-level bends that JSON.stringify cannot produce. */
 function bendText(rng: Rng, text: string): { text: string; how: string } {
-  const op = rng.int(9);
+  const op = rng.int(10);
   switch (op) {
     case 0: {
       const n = rng.pick([100, 1000, 10_000, 100_000, 400_000]);
@@ -125,8 +125,13 @@ function bendText(rng: Rng, text: string): { text: string; how: string } {
       };
     case 7:
       return { text: text.replace(/"([A-Za-z0-9+/=]{2,})"/, '"%%%\\u0000==="'), how: 'bad-base64' };
-    default:
+    case 8:
       return { text: text.replace(/"/, '"\\ud800'), how: 'lone-surrogate' };
+    default:
+      return {
+        text: text.replace(/^\{/, '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},'),
+        how: 'proto-keys',
+      };
   }
 }
 
