@@ -1,7 +1,7 @@
 // The fuzz loop: one member (bin/cairn or etcd, loopback, own data dir), sentinel keys, N generated
 // inputs thrown at the client URL over raw sockets in small parallel batches, and after every batch the
 // invariants: the process is alive, GET /health is 200, every sentinel key has the same value and
-// mod_revision, and a normal put/get works. A failed batch is replayed input by input on a fresh member to
+// mod_revision, a normal put/get works (JSON gateway) and gRPC KV/Range and Health/Check answer OK. A failed batch is replayed input by input on a fresh member to
 // name the one input that breaks it; the finding carries the seed, the index, the bytes and the stderr.
 import { connect as h2connect, constants as h2c } from 'node:http2';
 import { connect as netConnect } from 'node:net';
@@ -40,7 +40,7 @@ export interface CampaignOptions {
   maxFindings?: number;
   /** Only these input indices (replay). */
   only?: readonly number[];
-  /** h2 only: generate no RST_STREAM frames (quarantine of a known crash; see fuzz.test.ts). */
+  /** h2 only: no RST_STREAM, only gRPC requests (quarantine of a known crash; see fuzz.test.ts). */
   quarantine?: boolean;
 }
 
