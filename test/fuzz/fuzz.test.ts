@@ -6,12 +6,13 @@
 // fresh member; the failure names the seed, the input index, its bytes and the member's stderr.
 // What this suite has found, and replay instructions: FINDINGS.md.
 //
-// Default suite: one fixed seed per generator (~3,600 inputs, well under a minute on 2 cores).
+// Default suite: one fixed seed per generator (~3,900 inputs, about a minute on 2 cores).
 // Long run: `npm run test:fuzz` (CAIRN_FUZZ_LONG=1): 5 seeds × 2,000 inputs per generator, no quarantine.
-// Knobs: CAIRN_FUZZ_SEEDS=1,2,3  CAIRN_FUZZ_INPUTS=500  CAIRN_FUZZ_KIND=h2|http1|grpc|json
+// Knobs: CAIRN_FUZZ_SEEDS=1,2,3  CAIRN_FUZZ_INPUTS=500  CAIRN_FUZZ_KIND=h2|h2peer|http1|grpc|json
 //        CAIRN_FUZZ_ONLY=17,18 (replay those input indices of the seed)  CAIRN_FUZZ_VERBOSE=1 (statuses per route)
 //        CAIRN_FUZZ_QUARANTINE=1 (h2 without resets/non-gRPC requests: see below)
-// Every reproducer recorded in regressions.ts is replayed as raw bytes too (a finding stays red until fixed).
+// Every reproducer recorded in regressions.ts is replayed as raw bytes too, on the client and the peer URL
+// (a finding stays red until fixed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll } from '../support';
 import { formatFinding, FuzzTarget, knownCrash, runCampaign, sendBytes, type FuzzKind } from './harness';
@@ -29,8 +30,14 @@ function listFromEnv(name: string): number[] | undefined {
   });
 }
 
-const DEFAULT_SEEDS: Record<FuzzKind, number> = { h2: 14001, http1: 14002, grpc: 14003, json: 14004 };
-const DEFAULT_INPUTS: Record<FuzzKind, number> = { h2: 600, http1: 500, grpc: 1500, json: 1000 };
+const DEFAULT_SEEDS: Record<FuzzKind, number> = {
+  h2: 14001,
+  h2peer: 14005,
+  http1: 14002,
+  grpc: 14003,
+  json: 14004,
+};
+const DEFAULT_INPUTS: Record<FuzzKind, number> = { h2: 600, h2peer: 300, http1: 500, grpc: 1500, json: 1000 };
 const LONG_SEEDS = [1, 2, 3, 4, 5];
 const LONG_INPUTS = 2000;
 
@@ -40,7 +47,7 @@ const LONG_INPUTS = 2000;
 // in a box like this one, and take it out when the fix lands. CAIRN_FUZZ_QUARANTINE=1 turns it on.
 const QUARANTINE = process.env.CAIRN_FUZZ_QUARANTINE === '1';
 
-const KINDS: FuzzKind[] = ['h2', 'http1', 'grpc', 'json'];
+const KINDS: FuzzKind[] = ['h2', 'h2peer', 'http1', 'grpc', 'json'];
 const onlyKind = process.env.CAIRN_FUZZ_KIND as FuzzKind | undefined;
 if (onlyKind !== undefined && !KINDS.includes(onlyKind)) {
   throw new Error(`CAIRN_FUZZ_KIND must be one of ${KINDS.join(', ')}`);
@@ -62,29 +69,32 @@ describe('fuzz: no input on the client URL kills or wedges a member', () => {
   });
 
   for (const r of REGRESSIONS) {
-    it(`reproducer ${r.id} (${r.foundBy}) leaves the member alive, healthy and its sentinels intact`, async () => {
-      if (!target.member?.running) await target.restart();
-      await sendBytes(target.port, Buffer.from(r.hex, 'hex'));
-      const failure = await target.check();
-      const report =
-        failure === undefined
-          ? ''
-          : `${r.id}: ${r.what}\n  broke: ${failure}\n  member stderr (tail):\n${target
-              .stderr()
-              .split('\n')
-              .slice(-25)
-              .map((l) => `    ${l}`)
-              .join('\n')}`;
-      if (failure !== undefined) await target.restart();
-      expect(failure, report).toBeUndefined();
-    });
+    for (const url of ['client', 'peer'] as const) {
+      it(`reproducer ${r.id} (${r.foundBy}) on the ${url} URL leaves the member alive, healthy and its sentinels intact`, async () => {
+        if (!target.member?.running) await target.restart();
+        const port = url === 'client' ? target.port : target.member!.plan.peerPort;
+        await sendBytes(port, Buffer.from(r.hex, 'hex'));
+        const failure = await target.check();
+        const report =
+          failure === undefined
+            ? ''
+            : `${r.id} on the ${url} URL: ${r.what}\n  broke: ${failure}\n  member stderr (tail):\n${target
+                .stderr()
+                .split('\n')
+                .slice(-25)
+                .map((l) => `    ${l}`)
+                .join('\n')}`;
+        if (failure !== undefined) await target.restart();
+        expect(failure, report).toBeUndefined();
+      });
+    }
   }
 
   for (const kind of KINDS) {
     if (onlyKind !== undefined && kind !== onlyKind) continue;
     const seeds = envSeeds ?? (LONG ? LONG_SEEDS : [DEFAULT_SEEDS[kind]]);
     const inputs = envInputs ?? (LONG ? LONG_INPUTS : DEFAULT_INPUTS[kind]);
-    const quarantine = kind === 'h2' && QUARANTINE;
+    const quarantine = (kind === 'h2' || kind === 'h2peer') && QUARANTINE;
     for (const seed of seeds) {
       const what = only ? `inputs ${only.join(',')}` : `${inputs} inputs`;
       it(

@@ -14,7 +14,8 @@ import { genJsonInput, jsonRequestBytes, type JsonInput } from './json-bodies';
 import { Rng } from './rng';
 import { SENTINEL_PREFIX, type SafetyContext } from './safety';
 
-export type FuzzKind = 'h2' | 'http1' | 'grpc' | 'json';
+/** h2peer: the h2 generator aimed at the peer URL (the members' own HTTP/2 listener). */
+export type FuzzKind = 'h2' | 'h2peer' | 'http1' | 'grpc' | 'json';
 export type FuzzInput = H2Input | Http1Input | GrpcInput | JsonInput;
 
 export interface Finding {
@@ -154,6 +155,15 @@ export class FuzzTarget {
     return this.member!.plan.clientPort;
   }
 
+  get peerPort(): number {
+    return this.member!.plan.peerPort;
+  }
+
+  /** Where a campaign of `kind` sends its inputs. */
+  portFor(kind: FuzzKind): number {
+    return kind === 'h2peer' ? this.peerPort : this.port;
+  }
+
   private async readSentinels(): Promise<SentinelState[]> {
     const prefix = Buffer.from(SENTINEL_PREFIX);
     const res = await gateway(this.member!, '/v3/kv/range', {
@@ -237,6 +247,8 @@ export function generate(
   switch (kind) {
     case 'h2':
       return genH2Input(rng, `127.0.0.1:${target.port}`, { quarantine });
+    case 'h2peer':
+      return genH2Input(rng, `127.0.0.1:${target.peerPort}`, { quarantine });
     case 'http1':
       return genHttp1Input(rng);
     case 'grpc':
@@ -411,7 +423,7 @@ export function sendInput(port: number, input: FuzzInput, notes: Map<string, num
 }
 
 async function runBatch(
-  target: FuzzTarget,
+  port: number,
   inputs: readonly FuzzInput[],
   lanes: number,
   notes: Map<string, number>,
@@ -420,7 +432,7 @@ async function runBatch(
   const lane = async (): Promise<void> => {
     while (next < inputs.length) {
       const input = inputs[next++]!;
-      await sendInput(target.port, input, notes);
+      await sendInput(port, input, notes);
     }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, inputs.length) }, lane));
@@ -436,7 +448,7 @@ async function isolate(
   await target.restart();
   for (const index of batch) {
     const input = generate(opts.kind, opts.seed, index, target, opts.quarantine);
-    await sendInput(target.port, input, notes);
+    await sendInput(target.portFor(opts.kind), input, notes);
     const failure = await target.check();
     if (failure !== undefined) {
       const finding = {
@@ -479,7 +491,7 @@ export async function runCampaign(target: FuzzTarget, opts: CampaignOptions): Pr
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
     const inputs = batch.map((i) => generate(opts.kind, opts.seed, i, target, opts.quarantine));
-    await runBatch(target, inputs, lanes, result.statuses);
+    await runBatch(target.portFor(opts.kind), inputs, lanes, result.statuses);
     result.sent += inputs.length;
     const failure = await target.check();
     if (failure === undefined) continue;

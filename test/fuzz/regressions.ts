@@ -1,5 +1,5 @@
 // Reproducers of what the fuzzers found (FINDINGS.md), as raw bytes so they outlive changes to the
-// generators: each is replayed on the member in the default suite, every run.
+// generators: each is replayed on the member (client and peer URL) in the default suite, every run.
 
 export interface Regression {
   /** FINDINGS.md entry. */
@@ -7,7 +7,7 @@ export interface Regression {
   readonly what: string;
   /** Where the fuzzer found it (generator, seed, input index at the time). */
   readonly foundBy: string;
-  /** The bytes, written on one fresh TCP connection to the client URL in one write. */
+  /** The bytes, written on one fresh TCP connection (client URL, then peer URL) in one write. */
   readonly hex: string;
 }
 
