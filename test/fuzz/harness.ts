@@ -531,7 +531,7 @@ export const KNOWN_CRASHES: readonly { label: string; pattern: RegExp }[] = [
     pattern: /ERR_HTTP2_INVALID_STREAM[\s\S]*?(_verifyContentType|_respondWithError)/,
   },
   {
-    label: 'F3 (FINDINGS.md, open): nghttp2 assertion iframe->state == NGHTTP2_IB_IGN_ALL, SIGABRT',
+    label: 'F3 again (FINDINGS.md): nghttp2 assertion iframe->state == NGHTTP2_IB_IGN_ALL, SIGABRT',
     pattern: /nghttp2_session_mem_recv2: Assertion `iframe->state == NGHTTP2_IB_IGN_ALL' failed/,
   },
 ];
