@@ -348,32 +348,33 @@ function sameRevisions(surface: string, reader: number, seen: number[], expected
 
 const payload = (bytes: number, i: number): string => `${i}:`.padEnd(bytes, 'abcdefghij');
 
+/** Stalled readers on the JSON gateway's /v3/watch of `prefix`, while 64 KiB values are written under it. */
+function stallGatewayWatch(prefix: string, label: string): Promise<Run> {
+  const end = prefix.slice(0, -1) + '0';
+  const body = (from: number): string =>
+    JSON.stringify({
+      create_request: { key: b64(prefix), range_end: b64(end), start_revision: String(from + 1) },
+    });
+  const valueBytes = 64 * 1024;
+  const count = Math.ceil((WRITE_MIB * 1024 * 1024) / valueBytes);
+  return stallAndWrite(
+    label,
+    BOUND_MIB,
+    (from) => StalledReader.open('/v3/watch', { method: 'POST', body: body(from), format: 'json' }),
+    count,
+    async (i) => {
+      const res = await gateway<{ header: { revision: string } }>('/v3/kv/put', {
+        key: b64(`${prefix}k${i % 16}`),
+        value: b64(payload(valueBytes, i)),
+      });
+      return Number(res.header.revision);
+    },
+  );
+}
+
 describe('slow readers: memory stays bounded and nothing is lost', () => {
   it('JSON gateway /v3/watch', async () => {
-    const prefix = '/slow/gateway/';
-    const body = (from: number): string =>
-      JSON.stringify({
-        create_request: {
-          key: b64(prefix),
-          range_end: b64('/slow/gateway0'),
-          start_revision: String(from + 1),
-        },
-      });
-    const valueBytes = 64 * 1024;
-    const count = Math.ceil((WRITE_MIB * 1024 * 1024) / valueBytes);
-    const run = await stallAndWrite(
-      'gateway /v3/watch',
-      BOUND_MIB,
-      (from) => StalledReader.open('/v3/watch', { method: 'POST', body: body(from), format: 'json' }),
-      count,
-      async (i) => {
-        const res = await gateway<{ header: { revision: string } }>('/v3/kv/put', {
-          key: b64(`${prefix}k${i % 16}`),
-          value: b64(payload(valueBytes, i)),
-        });
-        return Number(res.header.revision);
-      },
-    );
+    const run = await stallGatewayWatch('/slow/gateway/', 'gateway /v3/watch');
     resumeAll(run.readers);
     const last = run.revisions[run.revisions.length - 1];
     const revisionsOf = (reader: StalledReader): number[] => reader.revisions('result');
@@ -386,30 +387,7 @@ describe('slow readers: memory stays bounded and nothing is lost', () => {
   });
 
   it('JSON gateway /v3/watch: a parked watcher whose revision is compacted gets the compaction', async () => {
-    const prefix = '/slow/compacted/';
-    const body = (from: number): string =>
-      JSON.stringify({
-        create_request: {
-          key: b64(prefix),
-          range_end: b64('/slow/compacted0'),
-          start_revision: String(from + 1),
-        },
-      });
-    const valueBytes = 64 * 1024;
-    const count = Math.ceil((WRITE_MIB * 1024 * 1024) / valueBytes);
-    const run = await stallAndWrite(
-      'gateway /v3/watch (compacted)',
-      BOUND_MIB,
-      (from) => StalledReader.open('/v3/watch', { method: 'POST', body: body(from), format: 'json' }),
-      count,
-      async (i) => {
-        const res = await gateway<{ header: { revision: string } }>('/v3/kv/put', {
-          key: b64(`${prefix}k${i % 16}`),
-          value: b64(payload(valueBytes, i)),
-        });
-        return Number(res.header.revision);
-      },
-    );
+    const run = await stallGatewayWatch('/slow/compacted/', 'gateway /v3/watch (compacted)');
     const last = run.revisions[run.revisions.length - 1];
     await gateway('/v3/kv/compaction', { revision: String(last) });
     resumeAll(run.readers);
