@@ -131,3 +131,13 @@ describe('invalid base64', () => {
     expect((await ctl(['get', 'gw-b64'])).stdout).toBe('');
   });
 });
+
+describe('malformed JSON', () => {
+  it('a streaming gateway call (keepalive, watch) answers InvalidArgument (400), not 500 (found by the fuzzer)', async () => {
+    for (const path of ['/v3/lease/keepalive', '/v3/watch']) {
+      const res = await rawRequest(`${member.clientUrl}${path}`, { method: 'POST', body: '{"ID":NaN}' });
+      expect(res.status, `${path}: ${res.text}`).toBe(400);
+      expect(JSON.parse(res.text)).toMatchObject({ code: 3 });
+    }
+  });
+});

@@ -25,6 +25,16 @@ export async function readRawBody(req: IncomingMessage, limit: number): Promise<
   return Buffer.concat(chunks);
 }
 
+/** One JSON object of a request body; malformed JSON is the client's error (InvalidArgument, as grpc-gateway). */
+function parseJsonObject(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    // A gRPC status (InvalidArgument) the gateway's error mapping answers as it is.
+    throw { code: 3, details: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /** Splits a body holding one or more concatenated JSON objects (bidi gateway calls). */
 export function parseJsonObjects(text: string): unknown[] {
   const out: unknown[] = [];
@@ -42,7 +52,7 @@ export function parseJsonObjects(text: string): unknown[] {
     else if (c === '{') {
       if (depth++ === 0) start = i;
     } else if (c === '}' && --depth === 0) {
-      out.push(JSON.parse(text.slice(start, i + 1)));
+      out.push(parseJsonObject(text.slice(start, i + 1)));
     }
   }
   if (out.length === 0 && text.trim() === '') out.push({});
