@@ -14,7 +14,7 @@
 // logged and ends that stream with RST_STREAM(INTERNAL_ERROR), never the process.
 import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
-import { guardClientGoawayOn } from './goaway-guard';
+import { guardSessionsOf } from './session-guards';
 import { Http2ErrorCode } from './http2-frames';
 
 /** Takes the stream (returns true) or leaves it to grpc-js (false). Must not touch a stream it leaves. */
@@ -72,8 +72,9 @@ function wrap(h2: http2.Http2Server): Http2StreamRoute[] | undefined {
   const grpcJs = listeners[0];
   const routes: Http2StreamRoute[] = [];
   h2.removeListener('stream', grpcJs);
-  // Every session of this server: a client GOAWAY with nothing in flight ends it at once (goaway-guard.ts).
-  guardClientGoawayOn(h2);
+  // Every session of this server: a client GOAWAY with nothing in flight ends it at once; a client that never
+  // finishes its SETTINGS is closed (session-guards.ts).
+  guardSessionsOf(h2);
   const dispatch: StreamListener = (stream, headers, flags, rawHeaders) => {
     // Whatever happens to this stream later, its 'error' (a reset with a code other than CANCEL) has a listener.
     stream.on('error', ignore);

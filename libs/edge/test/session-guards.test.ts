@@ -1,10 +1,10 @@
-// The client-GOAWAY guard: the 226 bytes that make Node 20's nghttp2 abort the process (test/fuzz FINDINGS F3)
+// The session guards. Client GOAWAY: the 226 bytes that make Node 20's nghttp2 abort the process (test/fuzz FINDINGS F3)
 // end only their own session, and a client that closes gracefully with a request in flight still gets its
 // answer. (Without the guard the first test aborts the test worker itself: vitest reports it as a crash.)
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { guardClientGoawayOn } from '../src/goaway-guard';
+import { guardSessionsOf } from '../src/session-guards';
 
 // Preface; SETTINGS; a client GOAWAY (no stream open); HEADERS on stream 1; a SETTINGS frame of length 4.
 const F3 =
@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function listen(onStream: (stream: http2.ServerHttp2Stream) => void): Promise<number> {
   server = http2.createServer();
-  guardClientGoawayOn(server);
+  guardSessionsOf(server, 300);
   server.on('session', (session) => session.on('error', () => undefined));
   server.on('stream', (stream) => {
     stream.on('error', () => undefined);
@@ -32,7 +32,7 @@ async function listen(onStream: (stream: http2.ServerHttp2Stream) => void): Prom
   return (server!.address() as AddressInfo).port;
 }
 
-describe('guardClientGoaway', () => {
+describe('session guards', () => {
   it('ends the session of a client GOAWAY with nothing in flight before nghttp2 reads on (F3 leaves the process alive)', async () => {
     const port = await listen((stream) => {
       stream.respond({ ':status': 204 });
@@ -74,5 +74,18 @@ describe('guardClientGoaway', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     client.close(); // sends GOAWAY now, waits for the open stream
     expect(await answered).toBe(204);
+  });
+
+  it('closes a connection whose client sent the preface and a SETTINGS header but never the SETTINGS payload', async () => {
+    const port = await listen(() => undefined);
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume();
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const settingsHeader = Buffer.from([0, 0, 6, 0x4, 0, 0, 0, 0, 0]); // length 6, type SETTINGS, stream 0
+    socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), settingsHeader]));
+    const started = Date.now();
+    await new Promise<void>((resolve) => socket.once('close', resolve));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 });
