@@ -3,6 +3,7 @@
 // with the trailer `cairn-conflict` holding JSON {expectedRevision, currentRevision, base, current}.
 import * as grpc from '@grpc/grpc-js';
 import { ANONYMOUS, type CallContext } from '@cairn/server';
+import { GrpcStreamFlow } from '@cairn/edge';
 import {
   type ConfigHandlers,
   type ConfigItemRef__Output,
@@ -316,6 +317,7 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
       call.on('close', end);
       // After `end` is attached: a cancel ends the stream before the port reports its watch cancelled.
       const ctx = callContext(call);
+      const flow = new GrpcStreamFlow(call);
       config
         .subscribe(
           {
@@ -326,6 +328,8 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
             revision: int(req.revision),
             host: req.host,
             trackListener: true,
+            // Bounded as every stream: past the bound unsent the subscription parks until the client reads.
+            ready: () => flow.writable,
           },
           (event) => {
             if (!ended) call.write(watchEventMsg(event));

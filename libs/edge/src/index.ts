@@ -49,3 +49,4 @@ export {
   requestBodyBoundInterceptor,
   requestBodyTimeout,
 } from './request-body-bound';
+export { GrpcStreamFlow, type GrpcServerStreamLike } from './grpc-stream-flow';

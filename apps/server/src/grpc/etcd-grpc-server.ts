@@ -128,7 +128,9 @@ export function createEtcdGrpcServer(
       const session = new WatchSession(
         { port, header: (revision) => node.header(revision) },
         (response) => {
-          if (call.writableLength > 4 * 1024 * 1024) return false;
+          // An object-mode stream: its queue counts messages, which wait there while HTTP/2 flow control
+          // holds them (a client not reading). Full: refuse, the store parks the watcher (GrpcStreamFlow).
+          if (call.writableNeedDrain) return false;
           call.write(response);
           return true;
         },

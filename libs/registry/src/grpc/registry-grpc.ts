@@ -10,6 +10,7 @@ import {
   type RegistryUpdateRequest__Output,
   type RegistryWatchRequest__Output,
 } from '@cairn/api';
+import { GrpcStreamFlow } from '@cairn/edge';
 import { describeError } from '../errors';
 import type { CheckType, HealthStatus, InstanceStatus, RegisterInput } from '../model';
 import type { Registry } from '../registry';
@@ -112,6 +113,8 @@ export function registerRegistryService(server: grpc.Server, registry: Registry)
           (event) => {
             if (!call.cancelled) call.write(event);
           },
+          // Bounded as every stream: past the bound unsent the watch parks until the client reads.
+          new GrpcStreamFlow(call),
         );
         call.on('cancelled', () => watch.close());
         call.on('close', () => watch.close());
