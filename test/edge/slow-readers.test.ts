@@ -457,9 +457,7 @@ describe('slow readers: memory stays bounded and nothing is lost', () => {
     }
   });
 
-  // The registry's gRPC Watch stream is not bounded yet (a stalled gRPC reader held ~14 MiB of 12 MiB written:
-  // issue 14 follow-up); its config twin is.
-  for (const transport of ['SSE'] as const)
+  for (const transport of ['SSE', 'gRPC'] as const)
     it(`registry ${transport} watch`, async () => {
       const base = `${member.clientUrl}/api/registry/v1/namespaces/slow/services/orders`;
       const instances = 8;

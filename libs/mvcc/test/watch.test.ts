@@ -128,6 +128,27 @@ describe('WatchableStore', () => {
     expect(watcher.responses.length).toBeGreaterThan(2);
   });
 
+  it('catch-up turns are bounded by the bytes they read too: big values come a few revisions per response', async () => {
+    const small = new WatchableStore(h.kv, {
+      maxEventsPerSync: 1000,
+      maxBytesPerSync: 4096,
+      victimRetryMs: 1,
+    });
+    try {
+      const big = 'v'.repeat(1500);
+      for (let i = 1; i <= 30; i++) await put(`big${i % 4}`, `${i}:${big}`);
+      const watcher = collector();
+      const id = small.watch({ key: b('big'), rangeEnd: b('bih'), startRevision: 1 }, watcher.sink);
+      await until(() => small.isSynced(id), 'the watcher to catch up');
+      const revisions = watcher.responses.flatMap((r) => r.events.map((e) => e.kv.modRevision));
+      expect(revisions).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      // About 4 KiB per turn: three 1.5 KiB values (the one that crosses the bound completes its revision).
+      expect(Math.max(...watcher.responses.map((r) => r.events.length))).toBeLessThanOrEqual(3);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('catch-up attaches prevKv from history and applies filters', async () => {
     await put('k', 'v1'); // 1
     await put('k', 'v2'); // 2

@@ -19,6 +19,11 @@ export interface WatchableStoreOptions {
   maxWatchersPerSync?: number;
   /** Stored revisions read per catch-up turn (rounded up to a whole revision). */
   maxEventsPerSync?: number;
+  /**
+   * Bytes of stored values read per catch-up turn (rounded up to a whole revision): a turn's events are held
+   * until its watchers take them, so big values must not make a turn hold hundreds of MiB. Default 1 MiB.
+   */
+  maxBytesPerSync?: number;
   /** Delay between retries of victims' refused responses. */
   victimRetryMs?: number;
   /** Hears of a sink that threw; that watcher has been cancelled. */
@@ -48,6 +53,7 @@ export class WatchableStore {
   private readonly unsubscribe: () => void;
   private readonly maxWatchersPerSync: number;
   private readonly maxEventsPerSync: number;
+  private readonly maxBytesPerSync: number;
   private readonly victimRetryMs: number;
   private readonly onSinkError: (error: unknown, watchId: number) => void;
   private nextId = 1;
@@ -62,6 +68,7 @@ export class WatchableStore {
   ) {
     this.maxWatchersPerSync = options.maxWatchersPerSync ?? 512;
     this.maxEventsPerSync = options.maxEventsPerSync ?? 1000;
+    this.maxBytesPerSync = options.maxBytesPerSync ?? 1024 * 1024;
     this.victimRetryMs = options.victimRetryMs ?? 10;
     this.onSinkError = options.onSinkError ?? (() => undefined);
     this.unsubscribe = kv.onChanges((result) => this.notify(result));
@@ -299,23 +306,26 @@ export class WatchableStore {
     const group = new WatcherGroup();
     for (const watcher of chosen) group.add(watcher);
 
-    // Read stored revisions [fromRevision, untilRevision], at most maxEventsPerSync plus the rest of
-    // the last revision, so a revision is never split.
+    // Read stored revisions [fromRevision, untilRevision], at most maxEventsPerSync events or
+    // maxBytesPerSync bytes plus the rest of the last revision, so a revision is never split.
     const log = openRevisionLog(this.kv.internalState);
     const events: Array<{ revision: number; event: WatchEvent }> = [];
     let lastRevision = fromRevision - 1;
     let reachedEnd = true;
+    let bytes = 0;
     try {
       for await (const [revKey, value] of log.entries(
         revisionKeyFloor(fromRevision),
         revisionKeyFloor(untilRevision + 1),
       )) {
         const { revision, tombstone } = decodeRevisionKey(revKey);
-        if (events.length >= this.maxEventsPerSync && revision.main !== lastRevision) {
+        const full = events.length >= this.maxEventsPerSync || bytes >= this.maxBytesPerSync;
+        if (full && revision.main !== lastRevision) {
           reachedEnd = false;
           break;
         }
         lastRevision = revision.main;
+        bytes += value.length;
         const stored = decodeKeyValue(value);
         const kv: KeyValue = tombstone ? { ...stored, modRevision: revision.main } : stored;
         events.push({ revision: revision.main, event: { type: tombstone ? 'delete' : 'put', kv } });
