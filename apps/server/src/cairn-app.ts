@@ -198,6 +198,7 @@ export async function startCairn(
     bodyLimit: httpBodyLimit(settings.maxRequestBytes),
     importBodyLimit: Math.max(CONFIG_IMPORT_BODY_LIMIT, httpBodyLimit(settings.maxRequestBytes)),
     bodyTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
+    onBodyTimeout: () => edge.stats.requestBodyTimeouts.http++,
     logger,
   });
   setupOpenApi(nest);

@@ -26,6 +26,8 @@ export interface HttpGuardOptions {
   importBodyLimit: number;
   /** A body must be in within this (--unary-request-timeout), else `etcdserver: request timed out`. */
   bodyTimeoutMs: number;
+  /** Hears of each body that did not arrive in time (cairn_request_body_timeouts_total{surface="http"}). */
+  onBodyTimeout?: () => void;
   logger: Logger;
 }
 
@@ -147,6 +149,7 @@ function bodyGuard(options: HttpGuardOptions) {
       req.off('end', onEnd);
       req.pause();
       res.setHeader('Connection', 'close');
+      options.onBodyTimeout?.();
       // etcd's answer for a request that outlived the server's bound (as raw-body.ts gives it).
       refuse(req, res, 503, 14, 'etcdserver: request timed out');
     }, options.bodyTimeoutMs);
