@@ -86,8 +86,23 @@ export async function startServer(
   return { server, port: bound };
 }
 
+/**
+ * Graceful shutdown, bounded: grpc-js's tryShutdown waits for `session.close()` of every session it tracks, and
+ * a session destroyed a moment earlier (the member's session guard ends one on a client GOAWAY, libs/edge
+ * session-guards.ts) is not yet 'closed' until its 'close' event, so its close() never calls back and
+ * tryShutdown would wait forever. The member itself shuts down with forceShutdown.
+ */
 export async function stopServer(server: grpc.Server): Promise<void> {
-  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 2000);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
 }
 
 /** A port that was free a moment ago (for a member that starts later). */
