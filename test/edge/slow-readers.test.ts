@@ -397,6 +397,21 @@ function sameRevisions(surface: string, reader: number, seen: number[], expected
 
 const payload = (bytes: number, i: number): string => `${i}:`.padEnd(bytes, 'abcdefghij');
 
+/**
+ * The readers read again: each must reach the last written revision and have seen every written revision of
+ * `event` exactly once, in order (an HTTP reader with status 200).
+ */
+async function expectEveryRevision(surface: string, run: Run<Stallable>, event: string): Promise<void> {
+  resumeAll(run.readers);
+  const last = run.revisions[run.revisions.length - 1];
+  for (const [i, reader] of run.readers.entries()) {
+    await reachRevision(surface, i, reader, () => reader.revisions(event).at(-1), last);
+    if (reader instanceof StalledReader) expect(reader.status).toBe(200);
+    sameRevisions(surface, i, reader.revisions(event), run.revisions);
+    reader.close();
+  }
+}
+
 /** Stalled readers on the JSON gateway's /v3/watch of `prefix`, while 64 KiB values are written under it. */
 function stallGatewayWatch(prefix: string, label: string): Promise<Run> {
   const end = prefix.slice(0, -1) + '0';
@@ -424,15 +439,7 @@ function stallGatewayWatch(prefix: string, label: string): Promise<Run> {
 describe('slow readers: memory stays bounded and nothing is lost', () => {
   it('JSON gateway /v3/watch', async () => {
     const run = await stallGatewayWatch('/slow/gateway/', 'gateway /v3/watch');
-    resumeAll(run.readers);
-    const last = run.revisions[run.revisions.length - 1];
-    const revisionsOf = (reader: StalledReader): number[] => reader.revisions('result');
-    for (const [i, reader] of run.readers.entries()) {
-      await reachRevision('gateway', i, reader, () => revisionsOf(reader).at(-1), last);
-      expect(reader.status).toBe(200);
-      sameRevisions('gateway', i, revisionsOf(reader), run.revisions);
-      reader.close();
-    }
+    await expectEveryRevision('gateway', run, 'result');
   });
 
   it('JSON gateway /v3/watch: a parked watcher whose revision is compacted gets the compaction', async () => {
@@ -495,15 +502,7 @@ describe('slow readers: memory stays bounded and nothing is lost', () => {
           return Number((JSON.parse(text) as { mod_revision: string }).mod_revision);
         },
       );
-      resumeAll(run.readers);
-      const last = run.revisions[run.revisions.length - 1];
-      const revisionsOf = (reader: Stallable): number[] => reader.revisions('updated');
-      for (const [i, reader] of run.readers.entries()) {
-        await reachRevision(`registry ${transport}`, i, reader, () => revisionsOf(reader).at(-1), last);
-        if (reader instanceof StalledReader) expect(reader.status).toBe(200);
-        sameRevisions(`registry ${transport}`, i, revisionsOf(reader), run.revisions);
-        reader.close();
-      }
+      await expectEveryRevision(`registry ${transport}`, run, 'updated');
     });
 
   for (const transport of ['SSE', 'gRPC'] as const)
@@ -540,15 +539,7 @@ describe('slow readers: memory stays bounded and nothing is lost', () => {
           return Number((JSON.parse(text) as { revision: number }).revision);
         },
       );
-      resumeAll(run.readers);
-      const last = run.revisions[run.revisions.length - 1];
-      const revisionsOf = (reader: Stallable): number[] => reader.revisions('change');
-      for (const [i, reader] of run.readers.entries()) {
-        await reachRevision(`config ${transport}`, i, reader, () => revisionsOf(reader).at(-1), last);
-        if (reader instanceof StalledReader) expect(reader.status).toBe(200);
-        sameRevisions(`config ${transport}`, i, revisionsOf(reader), run.revisions);
-        reader.close();
-      }
+      await expectEveryRevision(`config ${transport}`, run, 'change');
     });
 
   it('console SSE watch feed', async () => {
@@ -569,14 +560,6 @@ describe('slow readers: memory stays bounded and nothing is lost', () => {
         return Number(res.header.revision);
       },
     );
-    resumeAll(run.readers);
-    const last = run.revisions[run.revisions.length - 1];
-    const revisionsOf = (reader: StalledReader): number[] => reader.revisions('change');
-    for (const [i, reader] of run.readers.entries()) {
-      await reachRevision('console', i, reader, () => revisionsOf(reader).at(-1), last);
-      expect(reader.status).toBe(200);
-      sameRevisions('console', i, revisionsOf(reader), run.revisions);
-      reader.close();
-    }
+    await expectEveryRevision('console', run, 'change');
   });
 });
