@@ -91,7 +91,7 @@ export class Applier {
   /** A txn without writes, served like a read (no proposal). */
   readOnlyTxn(req: Parameters<typeof toTxnRequest>[0]): Promise<object> {
     // A txn with no writes never stages anything; a throwaway batch keeps the store's API uniform.
-    return Promise.resolve(this.deps.kv.applyTxn(toTxnRequest(req), this.nullBatch())).then((r) =>
+    return Promise.resolve(this.deps.kv.applyTxn(toTxnRequest(req), READ_ONLY_BATCH)).then((r) =>
       wireTxn(r, this.deps.header),
     );
   }
@@ -203,11 +203,13 @@ export class Applier {
       alarms: listed.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })),
     };
   }
-
-  private nullBatch(): BackendBatch {
-    return { put: () => undefined, del: () => undefined } as unknown as BackendBatch;
-  }
 }
+
+/**
+ * The batch a txn without writes is run with (read-only txns are served like reads): it never stages
+ * anything, and keeps the store's API uniform.
+ */
+export const READ_ONLY_BATCH = { put: () => undefined, del: () => undefined } as unknown as BackendBatch;
 
 function txnHasPuts(txn: ReturnType<typeof toTxnRequest>): boolean {
   const ops = [...(txn.success ?? []), ...(txn.failure ?? [])];

@@ -2,22 +2,24 @@
 // as the gRPC services), reads from the store after the driver's read barrier, writes proposed as the same
 // InternalRaftRequests a client's would be, watches on the one watchable store, and the call context
 // (identity, deadline, cancellation, leader requirement) applied the same way to every call.
-import { etcdError } from '@cairn/api';
-import type {
-  DeleteRangeRequest,
-  DeleteRangeResult,
-  KvStore,
-  PutRequest,
-  PutResult,
-  RangeRequest,
-  RangeResult,
-  TxnRequest,
-  TxnResult,
-  WatchableStore,
-  WatchRequest,
-  WatchSink,
+import { randomBytes } from 'node:crypto';
+import { EtcdError, etcdError } from '@cairn/api';
+import {
+  type DeleteRangeRequest,
+  type DeleteRangeResult,
+  type KvStore,
+  MAX_LEASE_TTL,
+  type PutRequest,
+  type PutResult,
+  type RangeRequest,
+  type RangeResult,
+  type TxnRequest,
+  type TxnResult,
+  type WatchableStore,
+  type WatchRequest,
+  type WatchSink,
 } from '@cairn/mvcc';
-import { type AppliedValue, type ApplyResult, toEtcdError } from '../applier';
+import { type AppliedValue, type ApplyResult, READ_ONLY_BATCH, toEtcdError } from '../applier';
 import { checkDelete, checkPut, checkRange, checkTxn } from '../etcd/validation';
 import { wireDeleteRangeRequest, wirePutRequest, wireRangeRequest, wireTxnRequest } from '../kv-codec';
 import type { ProposalBody } from '../proposal';
@@ -31,8 +33,6 @@ import type {
   PortWatch,
   WatchEndListener,
 } from './etcd-port';
-import { MAX_LEASE_TTL } from '@cairn/mvcc';
-import { randomBytes } from 'node:crypto';
 
 /** What a port needs from whatever applies its writes: a member through Raft, or a bare store in tests. */
 export interface PortDriver {
@@ -173,7 +173,7 @@ export class StorePort implements EtcdPort {
         return await this.driver.renewLease(id);
       } catch (err) {
         const mapped = toEtcdError(err);
-        if (mapped instanceof Error && 'code' in mapped && mapped.code === 'lease-not-found') return 0;
+        if (mapped instanceof EtcdError && mapped.code === 'lease-not-found') return 0;
         throw mapped;
       }
     });
@@ -217,12 +217,6 @@ export class StorePort implements EtcdPort {
     }
   }
 }
-
-/** A txn without writes stages nothing; this batch keeps the store's API uniform. */
-const READ_ONLY_BATCH = {
-  put: () => undefined,
-  del: () => undefined,
-} as unknown as Parameters<KvStore['applyTxn']>[1]; // a BackendBatch that nothing is ever written to
 
 function raceContext<T>(ctx: CallContext, work: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
