@@ -66,7 +66,74 @@ describe('defaults', () => {
         maxConcurrentStreams: 4294967295,
         maxClientConnections: 20_000,
       },
+      security: {
+        tls: {
+          client: {
+            certFile: '',
+            keyFile: '',
+            trustedCaFile: '',
+            clientCertAuth: false,
+            crlFile: '',
+            autoTls: false,
+          },
+          peer: {
+            certFile: '',
+            keyFile: '',
+            trustedCaFile: '',
+            clientCertAuth: false,
+            crlFile: '',
+            autoTls: false,
+            allowedCn: '',
+            allowedHostname: '',
+          },
+          cipherSuites: [],
+          minVersion: 'TLS1.2',
+          maxVersion: undefined,
+          selfSignedCertValidityYears: 1,
+        },
+        auth: { token: { kind: 'simple' }, tokenTtlSeconds: 300, bcryptCost: 10, allowPlaintextAuth: false },
+        listenMetricsUrls: [],
+        configEncryptionKeyFile: '',
+      },
     } satisfies ServerSettings);
+  });
+
+  it('parse the TLS and auth flags as etcd names them, and refuse inconsistent ones', () => {
+    const s = settings([
+      '--listen-client-urls',
+      'https://127.0.0.1:2379,http://127.0.0.1:22379',
+      '--cert-file',
+      'server.crt',
+      '--key-file',
+      'server.key',
+      '--client-cert-auth',
+      '--auth-token',
+      'jwt,pub-key=a.pub,priv-key=a.key,sign-method=ES256,ttl=10m',
+      '--listen-metrics-urls',
+      'http://127.0.0.1:2381',
+    ]);
+    expect(s.listenClientUrls.map((url) => url.protocol)).toEqual(['https:', 'http:']);
+    expect(s.security.tls.client).toMatchObject({ certFile: 'server.crt', clientCertAuth: true });
+    expect(s.security.auth.token).toEqual({
+      kind: 'jwt',
+      pubKeyFile: 'a.pub',
+      privKeyFile: 'a.key',
+      signMethod: 'ES256',
+      ttlSeconds: 600,
+    });
+    expect(s.security.listenMetricsUrls.map((url) => url.href)).toEqual(['http://127.0.0.1:2381/']);
+    expect(flagError(() => settings(['--cert-file', 'a.crt'])).message).toBe(
+      '--cert-file and --key-file must be given together',
+    );
+    expect(flagError(() => settings(['--tls-min-version', 'TLS1.1'])).message).toBe(
+      'unexpected TLS version "TLS1.1" for --tls-min-version (expected TLS1.2 or TLS1.3)',
+    );
+    expect(flagError(() => settings(['--auth-token', 'jwt,sign-method=HS256,priv-key=k'])).message).toMatch(
+      /invalid --auth-token sign-method "HS256"/,
+    );
+    expect(flagError(() => settings(['--bcrypt-cost', '3'])).message).toBe(
+      'invalid value "3" for flag --bcrypt-cost: expected an integer in [4, 31]',
+    );
   });
 
   it('serve the console to loopback clients only unless --console-allow-remote', () => {
@@ -328,12 +395,12 @@ describe('URLs and other values', () => {
     );
   });
 
-  it('rejects URLs that are not http(s), and https until TLS exists', () => {
+  it('rejects URLs that are not http(s), and https without a certificate to serve it', () => {
     expect(flagError(() => settings(['--listen-client-urls', 'unix://cairn.sock'])).message).toBe(
       'URL scheme must be http or https: "unix://cairn.sock" (--listen-client-urls)',
     );
     expect(flagError(() => settings(['--listen-peer-urls', 'https://127.0.0.1:2380'])).message).toBe(
-      'TLS is not supported yet: "https://127.0.0.1:2380" (--listen-peer-urls)',
+      'TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url https://127.0.0.1:2380 with HTTPS scheme (or --peer-auto-tls)',
     );
     // A URL without its scheme: "localhost:" parses as the scheme, a bare IP does not parse at all.
     expect(flagError(() => settings(['--advertise-client-urls', 'localhost:2379'])).message).toBe(

@@ -1,14 +1,10 @@
 // etcd's launch flags (the subset Cairn supports), their CAIRN_* environment twins and defaults. Parsed once
 // into one typed, validated object; nothing else reads process.argv or process.env.
 
-export type FlagType = 'string' | 'int' | 'bool' | 'urls';
+import { FlagError, type FlagSpec } from './flag-spec';
+import { SECURITY_FLAGS } from './security-settings';
 
-export interface FlagSpec {
-  name: string;
-  type: FlagType;
-  default: string;
-  help: string;
-}
+export { FlagError, type FlagSpec, type FlagType } from './flag-spec';
 
 export const FLAGS: FlagSpec[] = [
   { name: 'name', type: 'string', default: 'default', help: 'Human-readable name for this member.' },
@@ -215,6 +211,8 @@ export const FLAGS: FlagSpec[] = [
     default: '20000',
     help: 'Client connections this member holds at once; more are closed at accept (0 = no limit).',
   },
+  // TLS, metrics URLs and authentication (security-settings.ts; docs/security.md).
+  ...SECURITY_FLAGS,
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },
   {
     name: 'logger',
@@ -223,8 +221,6 @@ export const FLAGS: FlagSpec[] = [
     help: 'Accepted for etcd compatibility; Cairn always logs JSON lines (pino).',
   },
 ];
-
-export class FlagError extends Error {}
 
 export interface RawFlags {
   values: Map<string, string>;

@@ -2,6 +2,7 @@
 import { parseGoDurationMs, parseRetentionMs } from '@cairn/server';
 import { FLAGS, FlagError, type RawFlags } from './flags';
 import { type ClientEdgeSettings, toClientEdgeSettings } from './client-edge-settings';
+import { type SecuritySettings, type TlsFiles, toSecuritySettings } from './security-settings';
 
 export interface ServerSettings {
   name: string;
@@ -39,6 +40,8 @@ export interface ServerSettings {
   hostWhitelist: string;
   /** Timeouts and limits of the client URL (client-edge-settings.ts). */
   clientEdge: ClientEdgeSettings;
+  /** TLS on the client/peer/metrics URLs and authentication (security-settings.ts). */
+  security: SecuritySettings;
 }
 
 const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
@@ -132,6 +135,9 @@ export function toSettings(raw: RawFlags): ServerSettings {
       );
     }
   }
+  const security = toSecuritySettings(get);
+  requireCertificatesForHttps(listenClientUrls, security.tls.client, 'client', '');
+  requireCertificatesForHttps(listenPeerUrls, security.tls.peer, 'peer', 'peer-');
   return {
     name,
     dataDir: get('data-dir') || `${name}.cairn`,
@@ -162,7 +168,18 @@ export function toSettings(raw: RawFlags): ServerSettings {
     cors,
     hostWhitelist: get('host-whitelist'),
     clientEdge: toClientEdgeSettings(get, electionTimeoutMs),
+    security,
   };
+}
+
+/** etcd refuses an https listen URL without a certificate to serve it with (or --auto-tls). */
+function requireCertificatesForHttps(urls: URL[], files: TlsFiles, who: string, prefix: string): void {
+  const https = urls.find((url) => url.protocol === 'https:');
+  if (https && files.certFile === '' && !files.autoTls) {
+    throw new FlagError(
+      `TLS key/cert (--${prefix}cert-file, --${prefix}key-file) must be provided for ${who} url ${urlText(https)} with HTTPS scheme (or --${prefix}auto-tls)`,
+    );
+  }
 }
 
 /** A Go-style duration as etcd's duration flags take it ('100ms', '1s', '1m30s'; '0' alone). */
@@ -193,7 +210,6 @@ function parseUrl(text: string, flag: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FlagError(`URL scheme must be http or https: "${text}" (--${flag})`);
   }
-  if (url.protocol === 'https:') throw new FlagError(`TLS is not supported yet: "${text}" (--${flag})`);
   return url;
 }
 
