@@ -2,7 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { navigate, useLocation, usePoll } from './hooks';
 import { Badge } from './components/common';
 import { ClusterPage } from './pages/Cluster';
-import { ConfigPage } from './pages/Config';
+import { ConfigPage } from './pages/config/ConfigPage';
 import { KeysPage } from './pages/Keys';
 import { ServicesPage } from './pages/Services';
 import { WatchPage } from './pages/Watch';
