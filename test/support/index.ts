@@ -23,6 +23,7 @@ export {
   stopMember,
   killMember,
   restartMember,
+  type ClientTls,
   type ClusterOptions,
   type PlanOptions,
   type RestartOptions,
@@ -39,3 +40,16 @@ export { parseExactJson, at, str, b64, fromB64, type ExactJson } from './exact-j
 export { waitFor, sleep } from './wait';
 export { cleanupAll } from './cleanup';
 export { seededRandom, seedFromEnv } from './random';
+export {
+  createCertAuthority,
+  issueServerCert,
+  issueClientCert,
+  revokeCerts,
+  readPem,
+  certificateCn,
+  type CertAuthority,
+  type CertAuthorityOptions,
+  type IssuedCert,
+  type IssueOptions,
+  type KeyType,
+} from './certs';

@@ -1,5 +1,7 @@
 // Starting, stopping, killing and restarting server members (real etcd or Cairn) with etcd's own flags,
 // on loopback ports, one data dir per member. Works for 1-, 3- and 5-member clusters.
+import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocatePort } from './ports';
 import { spawnManaged, type ExitStatus, type ManagedProcess } from './processes';
@@ -19,6 +21,18 @@ export interface MemberPlan {
   dataDir: string;
 }
 
+/**
+ * TLS on the client URL: the member listens and advertises `https://127.0.0.1:<port>`, and the harness's
+ * /health probe trusts `caFile` (presenting `certFile`/`keyFile` when given, for --client-cert-auth).
+ * The server's own TLS flags (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth) are the
+ * test's extraFlags.
+ */
+export interface ClientTls {
+  caFile: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
 export class Member {
   process: ManagedProcess | undefined;
   /** How many times this member has been launched (restarts included). */
@@ -32,6 +46,8 @@ export class Member {
     public initialClusterState: 'new' | 'existing',
     readonly clusterToken: string,
     public extraFlags: string[],
+    /** Set when the client URL is https (see ClientTls). */
+    readonly clientTls?: ClientTls,
   ) {}
 
   get name(): string {
@@ -39,7 +55,7 @@ export class Member {
   }
 
   get clientUrl(): string {
-    return `http://127.0.0.1:${this.plan.clientPort}`;
+    return `${this.clientTls ? 'https' : 'http'}://127.0.0.1:${this.plan.clientPort}`;
   }
 
   /** The peer URL the cluster knows this member by (advertised; a proxy's when the plan has one). */
@@ -82,6 +98,8 @@ export interface ClusterOptions {
   /** Flags appended for every member, e.g. ['--snapshot-count', '100']. */
   extraFlags?: string[];
   readyTimeoutMs?: number;
+  /** https client URLs (see ClientTls). */
+  clientTls?: ClientTls;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
@@ -101,6 +119,8 @@ function childEnv(): NodeJS.ProcessEnv {
 export interface PlanOptions {
   /** Give every member an advertisedPeerPort apart from its listen port (for a proxy in between). */
   indirectPeerUrls?: boolean;
+  /** https client URLs (see ClientTls). */
+  clientTls?: ClientTls;
 }
 
 /** Allocates ports and data dirs for `size` members named m1..mN; starts nothing. */
@@ -125,7 +145,9 @@ export async function planCluster(
   const initialCluster = plans
     .map((p) => `${p.name}=http://127.0.0.1:${p.advertisedPeerPort ?? p.peerPort}`)
     .join(',');
-  return plans.map((plan) => new Member(plan, target, initialCluster, 'new', token, [...extraFlags]));
+  return plans.map(
+    (plan) => new Member(plan, target, initialCluster, 'new', token, [...extraFlags], options.clientTls),
+  );
 }
 
 /**
@@ -145,9 +167,15 @@ export async function planJoiningMember(existing: readonly Member[], name: strin
     ...existing.map((m) => `${m.name}=${m.peerUrl}`),
     `${name}=http://127.0.0.1:${plan.peerPort}`,
   ].join(',');
-  return new Member(plan, first.target, initialCluster, 'existing', first.clusterToken, [
-    ...first.extraFlags,
-  ]);
+  return new Member(
+    plan,
+    first.target,
+    initialCluster,
+    'existing',
+    first.clusterToken,
+    [...first.extraFlags],
+    first.clientTls,
+  );
 }
 
 /** Spawns the member's process without waiting for it to be ready. */
@@ -164,6 +192,7 @@ export function launchMember(member: Member): ManagedProcess {
 
 /** True when GET /health answers 200 with {"health":"true"}. */
 export async function isHealthy(member: Member, timeoutMs = 1000): Promise<boolean> {
+  if (member.clientTls) return isHealthyTls(member, member.clientTls, timeoutMs);
   try {
     const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
     if (response.status !== 200) return false;
@@ -172,6 +201,37 @@ export async function isHealthy(member: Member, timeoutMs = 1000): Promise<boole
   } catch {
     return false;
   }
+}
+
+/** isHealthy over https, trusting the test CA (and presenting a client certificate if configured). */
+function isHealthyTls(member: Member, tls: ClientTls, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      `${member.clientUrl}/health`,
+      {
+        ca: readFileSync(tls.caFile),
+        ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
+        ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          try {
+            resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: unknown }).health === 'true');
+          } catch {
+            resolve(false);
+          }
+        });
+        res.on('error', () => resolve(false));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 export class MemberStartError extends Error {
@@ -214,7 +274,11 @@ export async function waitReady(member: Member, timeoutMs = DEFAULT_READY_TIMEOU
 export async function startCluster(options: ClusterOptions = {}): Promise<Member[]> {
   const size = options.size ?? 1;
   for (let attempt = 1; ; attempt++) {
-    const members = await planCluster(size, options.extraFlags);
+    const members = await planCluster(
+      size,
+      options.extraFlags,
+      options.clientTls ? { clientTls: options.clientTls } : {},
+    );
     for (const member of members) launchMember(member);
     try {
       await Promise.all(members.map((member) => waitReady(member, options.readyTimeoutMs)));
