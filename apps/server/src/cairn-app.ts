@@ -9,6 +9,7 @@ import {
   CairnNode,
   type Logger,
   PEER_SERVER_OPTIONS,
+  TlsPeerDialer,
   registerMembershipService,
   registerPeerService,
   routePeerStreams,
@@ -40,6 +41,8 @@ import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
 import { ClientEdge } from './client-edge';
 import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
+import { listenPeerUrls } from './peer/peer-listener';
+import { peerTlsMaterial } from './peer/peer-tls-config';
 
 /** A config bundle import is written as several Raft requests: its body may be this large. */
 const CONFIG_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -61,6 +64,8 @@ export async function startCairn(
   options: StartOptions = {},
 ): Promise<RunningCairn> {
   const metrics = new CairnMetrics();
+  // Peer TLS (https:// peer URLs): one material for the peer listener and for everything this member dials.
+  const peerTls = peerTlsMaterial(settings.security.tls, settings.dataDir, settings.listenPeerUrls);
   const node = await CairnNode.start({
     name: settings.name,
     dataDir: settings.dataDir,
@@ -81,6 +86,7 @@ export async function startCairn(
     autoCompactionMode: settings.autoCompactionMode,
     autoCompactionRetention: settings.autoCompactionRetention,
     preVote: settings.preVote,
+    peerDialer: peerTls && new TlsPeerDialer(peerTls),
     logger,
     observe: (kind, seconds) => metrics.observe(kind, seconds),
   });
@@ -105,16 +111,9 @@ export async function startCairn(
     peerServer,
     () => ({ clusterId: node.clusterId, members: node.members.list() }),
     node.leaseAuthority,
+    { logger },
   );
-  for (const url of settings.listenPeerUrls) {
-    await new Promise<void>((resolve, reject) =>
-      peerServer.bindAsync(
-        `${url.hostname}:${url.port || 2380}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-  }
+  const peerListeners = await listenPeerUrls(peerServer, settings.listenPeerUrls, peerTls, logger);
   if (peerTransport) {
     // Raft messages skip grpc-js's call layers on the receiving side too (libs/server/src/peer/README.md).
     const routed = routePeerStreams(peerServer, peerTransport);
@@ -254,6 +253,7 @@ export async function startCairn(
       await nest.close();
       await audit.close();
       await node.close();
+      peerListeners.close();
       peerServer.forceShutdown();
     },
   };

@@ -74,7 +74,10 @@ export async function recoverMember(config: NodeConfig): Promise<RecoveredMember
   } else if (config.initialClusterState === 'existing') {
     // Joining a running cluster: its members tell us our ID (given by MemberAdd) and the cluster ID.
     const others = config.initialCluster.filter((m) => m.name !== config.name).flatMap((m) => m.peerUrls);
-    const view = await fetchClusterView(others, 5000);
+    const view = await fetchClusterView(others, 5000, {
+      selfPeerUrls: config.advertisePeerUrls,
+      dialer: config.peerDialer,
+    });
     const self = view.members.find((m) => m.peerUrls.some((url) => config.advertisePeerUrls.includes(url)));
     if (!self) {
       throw new Error(

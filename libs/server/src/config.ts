@@ -1,6 +1,7 @@
 // The typed settings a member runs with. apps/server parses flags and environment into this once; nothing in
 // the core reads process.env or process.argv.
 import { type Logger, silentLogger } from './logger';
+import type { PeerDialer } from './peer/peer-dialer';
 
 export interface InitialMember {
   name: string;
@@ -43,6 +44,8 @@ export interface NodeConfig {
    * the followers, before it sends it on its own (default 2 ms).
    */
   commitBroadcastDelayMs?: number;
+  /** How this member dials its peers (TLS for https:// peer URLs); default: plaintext only. */
+  peerDialer?: PeerDialer;
   /** Durations for /metrics: WAL fsyncs and backend batch commits, in seconds. */
   observe?: (kind: 'wal_fsync' | 'backend_commit', seconds: number) => void;
 }

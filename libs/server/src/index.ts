@@ -23,6 +23,14 @@ export {
   fetchClusterView,
   type ClusterView,
   type LeaseAuthority,
+  type MembershipServiceOptions,
+  PeerTlsMaterial,
+  TlsPeerDialer,
+  PLAINTEXT_PEER_DIALER,
+  openSslCipherName,
+  type PeerDialer,
+  type PeerTlsConfig,
+  type PeerTlsVersion,
 } from './peer';
 export { AutoCompactor, parseRetentionMs, parseGoDurationMs, AutoCompactorError } from './auto-compactor';
 export * from './version';

@@ -1,10 +1,17 @@
 // Lease calls that only the leader can answer: its lessor is the only one whose expiry clock runs. A
 // follower forwards keep-alives (batched, one peer call per event-loop turn) and TimeToLive to the leader
-// over the peer URL; the leader serves those forwarded calls (its LeaseAuthority).
+// over the peer URL, announcing itself as a member of the cluster (the leader refuses anyone else, see
+// peer/peer-call-identity.ts); the leader serves those forwarded calls (its LeaseAuthority).
 import { etcdError } from '@cairn/api';
 import type { LeaseStore, LeaseTimeToLive } from '@cairn/mvcc';
 import type { MemberStore } from './members';
-import { type LeaseAuthority, LeaseRenewBatcher, callLeaderLease, callLeaderLeaseRenewBatch } from './peer';
+import {
+  type LeaderCaller,
+  type LeaseAuthority,
+  LeaseRenewBatcher,
+  callLeaderLease,
+  callLeaderLeaseRenewBatch,
+} from './peer';
 
 const FORWARD_TIMEOUT_MS = 2000;
 
@@ -14,13 +21,20 @@ export interface LeaseForwardingDeps {
   members: () => MemberStore;
   isLeader: () => boolean;
   leaderId: () => bigint;
+  /** This member (cluster and member ID, announced on each call) and how it dials the leader. */
+  caller: LeaderCaller;
 }
 
 export class LeaseForwarding {
   /** A follower's forwarded keep-alives, one call to the leader per event-loop turn. */
-  private readonly renewals = new LeaseRenewBatcher(callLeaderLeaseRenewBatch, FORWARD_TIMEOUT_MS);
+  private readonly renewals: LeaseRenewBatcher;
 
-  constructor(private readonly deps: LeaseForwardingDeps) {}
+  constructor(private readonly deps: LeaseForwardingDeps) {
+    this.renewals = new LeaseRenewBatcher(
+      (peerUrl, ids, timeoutMs) => callLeaderLeaseRenewBatch(deps.caller, peerUrl, ids, timeoutMs),
+      FORWARD_TIMEOUT_MS,
+    );
+  }
 
   /** Keep-alive: the new TTL; unknown lease -> 'lease-not-found'. */
   async renew(id: bigint): Promise<number> {
@@ -34,6 +48,7 @@ export class LeaseForwarding {
   async timeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLive | undefined> {
     if (this.deps.isLeader()) return this.deps.leases.timeToLive(id, keys);
     const reply = await callLeaderLease(
+      this.deps.caller,
       this.leaderPeerUrl(),
       'LeaseTimeToLive',
       { id: id.toString(), keys },

@@ -42,7 +42,7 @@ import { type Member, type MemberStore, decodeConfChangeContext, encodeConfChang
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
 import type { Transport } from './transport';
-import { type LeaseAuthority, PeerTransport, closeLeaseClients } from './peer';
+import { type LeaseAuthority, PLAINTEXT_PEER_DIALER, PeerTransport, closeLeaseClients } from './peer';
 import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, type AlarmStore } from './alarms';
@@ -172,6 +172,7 @@ export class CairnNode {
       members: () => sm.members,
       isLeader: () => this.isLeader(),
       leaderId: () => this.softState.lead,
+      caller: { clusterId, memberId, dialer: config.peerDialer ?? PLAINTEXT_PEER_DIALER },
     });
     this.applier = new Applier({
       kv: sm.kv,
@@ -342,6 +343,7 @@ export class CairnNode {
       snapshotDir,
       logger: this.logger,
       dialBackoff: { initialMs: 100, maxMs: 2000 },
+      dialer: this.config.peerDialer,
     });
   }
 

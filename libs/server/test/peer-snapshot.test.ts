@@ -177,7 +177,7 @@ describe('PeerTransport snapshots', () => {
   });
 
   it('rejects a corrupted file and a foreign cluster, keeping nothing', async () => {
-    const b = await member({ id: B });
+    const b = await member({ id: B, overrides: { isMember: (id) => id === A } });
     const client = createPeerClient(`127.0.0.1:${b.port}`, grpc.credentials.createInsecure(), {});
     cleanups.push(async () => client.close());
     const send = (frames: SnapshotFrame[]): Promise<grpc.ServiceError | null> =>

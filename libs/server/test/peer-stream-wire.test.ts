@@ -69,7 +69,7 @@ describe('the hand-framed Stream route', () => {
   const hello = encodeGrpcStreamFrame(encodeFrameHeader(CLUSTER, A, B), Buffer.alloc(0));
 
   it('answers a hello and ends a stream the sender closed with OK', async () => {
-    const b = await member({ id: B });
+    const b = await member({ id: B, overrides: { isMember: (id) => id === A } });
     expect(await rawStreamCall(b.port, [hello])).toEqual({ code: 0, details: '' });
   });
 
@@ -153,7 +153,7 @@ describe('PeerStreamCall', () => {
   });
 
   it('reports the receiver refusing the stream, and nothing after cancel()', async () => {
-    const b = await member({ id: B });
+    const b = await member({ id: B, overrides: { isMember: (id) => id === A } });
     const reported: GrpcErrorStatus[] = [];
     const call = new PeerStreamCall(
       `127.0.0.1:${b.port}`,

@@ -16,6 +16,14 @@ export const PEER_REJECTIONS = {
     code: GrpcStatus.FAILED_PRECONDITION,
     details: 'the member has been permanently removed from the cluster',
   },
+  /**
+   * The sender is not in this member's member list: a process that is not part of the cluster, or a member
+   * this one has not learned of yet (it retries; see README "Who may talk to a member").
+   */
+  notAMember: {
+    code: GrpcStatus.PERMISSION_DENIED,
+    details: 'cairn: sender is not a member of this cluster',
+  },
   malformedFrame: { code: GrpcStatus.INVALID_ARGUMENT, details: 'cairn: malformed peer frame' },
   transportClosed: { code: GrpcStatus.UNAVAILABLE, details: 'cairn: peer transport is closed' },
 } as const satisfies Record<string, GrpcErrorStatus>;

@@ -1,5 +1,7 @@
 // The checks every incoming frame passes before anything in it is used: right cluster, addressed to us,
-// from a member that was not removed.
+// from a member that was not removed and is in this member's current member list. Without peer TLS the
+// sender's ID is only what the frame claims (see docs/security-peer.md); with peer mTLS the connection was
+// authenticated before any frame is read.
 import type { GrpcErrorStatus } from '@cairn/api';
 import type { NodeId } from '@cairn/raft';
 import { PEER_REJECTIONS } from './errors';
@@ -14,6 +16,8 @@ export interface FrameCheckContext {
   clusterId: bigint;
   localId: NodeId;
   isRemoved(id: NodeId): boolean;
+  /** The sender is in this member's current member list (voter or learner). */
+  isMember(id: NodeId): boolean;
 }
 
 /** Why the frame must be refused, or undefined when it may be used. */
@@ -21,6 +25,8 @@ export function rejectionOf(frame: FrameIdentity, ctx: FrameCheckContext): GrpcE
   if (frame.clusterId !== ctx.clusterId) return PEER_REJECTIONS.clusterIdMismatch;
   if (frame.to !== ctx.localId) return PEER_REJECTIONS.memberIdMismatch;
   if (ctx.isRemoved(frame.from)) return PEER_REJECTIONS.memberRemoved;
+  // A member never streams to itself, so its own ID is as foreign as an unknown one.
+  if (frame.from === ctx.localId || !ctx.isMember(frame.from)) return PEER_REJECTIONS.notAMember;
   return undefined;
 }
 

@@ -16,6 +16,9 @@ export interface InboundStreamsDeps {
   localId: NodeId;
   clusterId: bigint;
   isRemoved(id: NodeId): boolean;
+  isMember(id: NodeId): boolean;
+  /** Counts a refused frame, by reason (for the transport's stats). */
+  onRejected?(rejection: GrpcErrorStatus): void;
   onMessage(msg: Message): void;
   logger: Logger;
   logLimiter: LogLimiter;
@@ -60,6 +63,7 @@ export class InboundStreams {
       clusterId: deps.clusterId,
       localId: deps.localId,
       isRemoved: deps.isRemoved,
+      isMember: deps.isMember,
     };
   }
 
@@ -168,7 +172,8 @@ export class InboundStreams {
   }
 
   private logRejection(frame: PeerFrame, rejection: GrpcErrorStatus, call: InboundCall): void {
-    const gate = this.deps.logLimiter.allow(`reject:${frame.from}:${rejection.details}`);
+    this.deps.onRejected?.(rejection);
+    const gate = this.deps.logLimiter.allow(rejectionLogKey('reject', frame.from, rejection));
     if (!gate.allowed) return;
     this.deps.logger.warn(
       {
@@ -195,6 +200,18 @@ export class InboundStreams {
       'dropped message from peer: not for this member or a MsgSnap on the message stream',
     );
   }
+}
+
+/**
+ * The log limiter's key for a refusal: per sender for members (a removed or misdirected one), per reason only
+ * for strangers, whose IDs are whatever they forge (a key per forged ID would grow without bound).
+ */
+export function rejectionLogKey(kind: string, from: bigint | string, rejection: GrpcErrorStatus): string {
+  const stranger =
+    rejection === PEER_REJECTIONS.notAMember ||
+    rejection === PEER_REJECTIONS.clusterIdMismatch ||
+    rejection === PEER_REJECTIONS.malformedFrame;
+  return stranger ? `${kind}:${rejection.details}` : `${kind}:${String(from)}:${rejection.details}`;
 }
 
 const IGNORED: InboundCallEvents = {

@@ -12,7 +12,13 @@ export {
   callLeaderLeaseRenewBatch,
   closeLeaseClients,
   type ClusterView,
+  type FetchViewOptions,
+  type LeaderCaller,
+  type MembershipServiceOptions,
   type LeaseAuthority,
   type LeaseReply,
 } from './membership-service';
 export { LeaseRenewBatcher, type RenewBatchCall } from './lease-renew-batcher';
+export { PLAINTEXT_PEER_DIALER, TlsPeerDialer, type PeerDialer } from './peer-dialer';
+export { PeerTlsMaterial, openSslCipherName, type PeerTlsConfig, type PeerTlsVersion } from './peer-tls';
+export { type PeerCaller } from './peer-call-identity';

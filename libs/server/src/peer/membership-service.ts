@@ -1,9 +1,24 @@
 // The Membership service on the peer URL: a member joining an existing cluster asks a running member for the
 // cluster ID and the member list (etcd does the same over its peer HTTP /members), and followers forward
-// their clients' lease keep-alives and TTL queries to the leader (etcd's peer /leases).
+// their clients' lease keep-alives and TTL queries to the leader (etcd's peer /leases). Every call must come
+// from a current member of this cluster (peer-call-identity.ts); the cluster view also answers a member that
+// was added and is joining.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { GrpcErrorStatus } from '@cairn/api';
+import type { Logger } from '../logger';
 import type { Member } from '../members';
+import { rejectionLogKey } from './inbound-streams';
+import { LogLimiter } from './log-limiter';
+import {
+  type PeerCaller,
+  callerMetadata,
+  claimedMemberId,
+  joiningMetadata,
+  memberCallRejection,
+  viewCallRejection,
+} from './peer-call-identity';
+import { PLAINTEXT_PEER_DIALER, type PeerDialer } from './peer-dialer';
 import { findPeerProto } from './proto';
 
 interface MembersReply {
@@ -33,11 +48,27 @@ interface LeaseRenewBatchReply {
 type Callback<T> = (err: grpc.ServiceError | null, reply?: T) => void;
 
 type MembershipClient = grpc.Client & {
-  Members(req: object, options: grpc.CallOptions, callback: Callback<MembersReply>): void;
-  LeaseRenew(req: LeaseRequest, options: grpc.CallOptions, callback: Callback<LeaseReply>): void;
-  LeaseTimeToLive(req: LeaseRequest, options: grpc.CallOptions, callback: Callback<LeaseReply>): void;
+  Members(
+    req: object,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: Callback<MembersReply>,
+  ): void;
+  LeaseRenew(
+    req: LeaseRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: Callback<LeaseReply>,
+  ): void;
+  LeaseTimeToLive(
+    req: LeaseRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: Callback<LeaseReply>,
+  ): void;
   LeaseRenewBatch(
     req: LeaseRenewBatchRequest,
+    metadata: grpc.Metadata,
     options: grpc.CallOptions,
     callback: Callback<LeaseRenewBatchReply>,
   ): void;
@@ -81,14 +112,52 @@ export interface LeaseAuthority {
   timeToLive(id: bigint, keys: boolean): Promise<LeaseReply>;
 }
 
+export interface MembershipServiceOptions {
+  logger?: Logger;
+  /** A refused call, by reason (for stats). */
+  onRejected?(rejection: GrpcErrorStatus): void;
+  now?: () => number;
+}
+
 export function registerMembershipService(
   server: grpc.Server,
   view: () => ClusterView,
   leases: LeaseAuthority,
+  options: MembershipServiceOptions = {},
 ): void {
+  const limiter = new LogLimiter(10_000, options.now ?? Date.now);
+  /** The refusal for this call (logged, rate-limited), or undefined when its caller may be answered. */
+  const refuse = (
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    check: typeof memberCallRejection,
+  ): GrpcErrorStatus | undefined => {
+    const rejection = check(call.metadata, view());
+    if (rejection === undefined) return undefined;
+    options.onRejected?.(rejection);
+    const claimed = claimedMemberId(call.metadata);
+    const gate = limiter.allow(rejectionLogKey(`reject-call:${call.getPath()}`, claimed, rejection));
+    if (gate.allowed) {
+      options.logger?.warn(
+        {
+          method: call.getPath(),
+          remotePeerId: claimed,
+          address: call.getPeer(),
+          reason: rejection.details,
+          suppressed: gate.suppressed,
+        },
+        'rejected peer call',
+      );
+    }
+    return rejection;
+  };
   const answer =
     <Req, Reply>(call: (req: Req) => Promise<Reply>) =>
     (unaryCall: grpc.ServerUnaryCall<Req, Reply>, callback: grpc.sendUnaryData<Reply>) => {
+      const rejection = refuse(unaryCall, memberCallRejection);
+      if (rejection !== undefined) {
+        callback(rejection);
+        return;
+      }
       call(unaryCall.request).then(
         (reply) => callback(null, reply),
         (err: unknown) =>
@@ -105,9 +174,14 @@ export function registerMembershipService(
       ttls: await leases.renewMany(req.ids.map((id) => BigInt(id))),
     })),
     Members: (
-      _call: grpc.ServerUnaryCall<object, MembersReply>,
+      call: grpc.ServerUnaryCall<object, MembersReply>,
       callback: grpc.sendUnaryData<MembersReply>,
     ) => {
+      const rejection = refuse(call, viewCallRejection);
+      if (rejection !== undefined) {
+        callback(rejection);
+        return;
+      }
       const { clusterId, members } = view();
       const json = members.map((m) => ({ ...m, id: m.id.toString() }));
       callback(null, { cluster_id: clusterId.toString(), members: Buffer.from(JSON.stringify(json)) });
@@ -115,17 +189,32 @@ export function registerMembershipService(
   });
 }
 
+export interface FetchViewOptions {
+  /** The peer URLs this (joining) member was added with: how the answering member recognises it. */
+  selfPeerUrls: readonly string[];
+  dialer?: PeerDialer;
+}
+
 /** Asks each peer URL in turn for the cluster view; throws when none answers within the timeout. */
-export async function fetchClusterView(peerUrls: string[], timeoutMs: number): Promise<ClusterView> {
+export async function fetchClusterView(
+  peerUrls: string[],
+  timeoutMs: number,
+  options: FetchViewOptions,
+): Promise<ClusterView> {
   const Membership = loadMembership();
+  const dialer = options.dialer ?? PLAINTEXT_PEER_DIALER;
   const errors: string[] = [];
   for (const url of peerUrls) {
-    const target = new URL(url).host;
-    const client = new Membership(target, grpc.credentials.createInsecure());
+    let client: MembershipClient | undefined;
     try {
+      client = new Membership(new URL(url).host, dialer.channelCredentials(url));
+      const stub = client;
       const reply = await new Promise<MembersReply>((resolve, reject) =>
-        client.Members({}, { deadline: Date.now() + timeoutMs }, (err, res) =>
-          err || !res ? reject(err) : resolve(res),
+        stub.Members(
+          {},
+          joiningMetadata(options.selfPeerUrls),
+          { deadline: Date.now() + timeoutMs },
+          (err, res) => (err || !res ? reject(err) : resolve(res)),
         ),
       );
       const parsed = JSON.parse(reply.members.toString()) as (Omit<Member, 'id'> & { id: string })[];
@@ -136,63 +225,88 @@ export async function fetchClusterView(peerUrls: string[], timeoutMs: number): P
     } catch (err) {
       errors.push(`${url}: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
-      client.close();
+      client?.close();
     }
   }
   throw new Error(`could not get the cluster's members from any peer (${errors.join('; ')})`);
 }
 
+/** A member calling the leader: who it is (announced on every call) and how it dials. */
+export interface LeaderCaller extends PeerCaller {
+  dialer: PeerDialer;
+}
+
 /** Calls a lease RPC on the leader's peer URL (a follower forwarding its client's request). */
 export function callLeaderLease(
+  caller: LeaderCaller,
   peerUrl: string,
   method: 'LeaseRenew' | 'LeaseTimeToLive',
   req: LeaseRequest,
   timeoutMs: number,
 ): Promise<LeaseReply> {
-  return callLeader(peerUrl, timeoutMs, (client, options, callback) =>
-    client[method](req, options, callback),
+  return callLeader(caller, peerUrl, timeoutMs, (client, metadata, options, callback) =>
+    client[method](req, metadata, options, callback),
   );
 }
 
 /** Renews many leases on the leader in one call (a follower forwarding a turn's keep-alives). */
 export async function callLeaderLeaseRenewBatch(
+  caller: LeaderCaller,
   peerUrl: string,
   ids: bigint[],
   timeoutMs: number,
 ): Promise<number[]> {
-  const reply = await callLeader<LeaseRenewBatchReply>(peerUrl, timeoutMs, (client, options, callback) =>
-    client.LeaseRenewBatch({ ids: ids.map((id) => id.toString()) }, options, callback),
+  const reply = await callLeader<LeaseRenewBatchReply>(
+    caller,
+    peerUrl,
+    timeoutMs,
+    (client, metadata, options, callback) =>
+      client.LeaseRenewBatch({ ids: ids.map((id) => id.toString()) }, metadata, options, callback),
   );
   return reply.ttls.map(Number);
 }
 
 /** One unary call on the leader's long-lived Membership client, bounded by `timeoutMs`. */
 function callLeader<Reply>(
+  caller: LeaderCaller,
   peerUrl: string,
   timeoutMs: number,
-  invoke: (client: MembershipClient, options: grpc.CallOptions, callback: Callback<Reply>) => void,
+  invoke: (
+    client: MembershipClient,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: Callback<Reply>,
+  ) => void,
 ): Promise<Reply> {
-  const client = clientFor(loadMembership(), peerUrl);
+  let client: MembershipClient;
+  try {
+    client = clientFor(caller, peerUrl);
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
   return new Promise<Reply>((resolve, reject) =>
-    invoke(client, { deadline: Date.now() + timeoutMs }, (err, res) =>
+    invoke(client, callerMetadata(caller), { deadline: Date.now() + timeoutMs }, (err, res) =>
       err || !res ? reject(err) : resolve(res),
     ),
   );
 }
 
-// One long-lived client per leader URL: keep-alives arrive every TTL/3 per lease.
-const clients = new Map<string, MembershipClient>();
+// One long-lived client per (calling member, leader URL): keep-alives arrive every TTL/3 per lease. A client
+// made before the peer certificate changed is replaced, so a rotation reaches forwarded lease calls too.
+const clients = new Map<string, { generation: number; client: MembershipClient }>();
 
-function clientFor(Membership: MembershipConstructor, peerUrl: string): MembershipClient {
-  let client = clients.get(peerUrl);
-  if (!client) {
-    client = new Membership(new URL(peerUrl).host, grpc.credentials.createInsecure());
-    clients.set(peerUrl, client);
-  }
+function clientFor(caller: LeaderCaller, peerUrl: string): MembershipClient {
+  const key = `${caller.memberId}|${peerUrl}`;
+  const generation = caller.dialer.generation();
+  const existing = clients.get(key);
+  if (existing?.generation === generation) return existing.client;
+  existing?.client.close();
+  const client = new (loadMembership())(new URL(peerUrl).host, caller.dialer.channelCredentials(peerUrl));
+  clients.set(key, { generation, client });
   return client;
 }
 
 export function closeLeaseClients(): void {
-  for (const client of clients.values()) client.close();
+  for (const { client } of clients.values()) client.close();
   clients.clear();
 }

@@ -3,6 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Message, NodeId } from '@cairn/raft';
 import type { Logger } from '../logger';
 import type { BackoffOptions } from './backoff';
+import type { PeerDialer } from './peer-dialer';
 
 export interface PeerTransportOptions {
   localId: NodeId;
@@ -49,6 +50,16 @@ export interface PeerTransportOptions {
   snapshotChunkBytes?: number;
   /** One log line per peer and kind of trouble per this interval. */
   logIntervalMs?: number;
+  /**
+   * Plaintext or TLS per peer URL for every outgoing connection (message streams, snapshots); default:
+   * plaintext, https:// URLs refused.
+   */
+  dialer?: PeerDialer;
+  /**
+   * Whether `id` is in the member list (voter or learner). Peers added with addPeer always are; this widens
+   * the check (a test, or a member list the node knows before it adds peers). Default: addPeer's peers only.
+   */
+  isMember?: (id: NodeId) => boolean;
   /** Members removed before this process started (the transport also remembers removePeer calls). */
   isRemoved?: (id: NodeId) => boolean;
   now?: () => number;

@@ -3,10 +3,10 @@
 // busiest path (every AppendEntries and every answer to one crosses a peer stream). The wire is plain gRPC,
 // so the receiver may be grpc-js (another build, or peer-stream-route.ts not installed) or the hand-framed route.
 import http2 from 'node:http2';
-import net from 'node:net';
 import { GrpcStatus, type GrpcErrorStatus } from '@cairn/api';
 import { decodeStreamReply } from './frame-codec';
 import { GrpcMessageReader, Http2ErrorCode, statusOfTrailers } from '@cairn/edge';
+import { PLAINTEXT_PEER_DIALER, type PeerDialer } from './peer-dialer';
 import { PEER_STREAM_PATH } from './proto';
 
 export interface PeerStreamCallEvents {
@@ -23,6 +23,10 @@ export interface PeerStreamCallOptions {
   keepAliveTimeMs: number;
   /** ...that must be answered within this, or the connection is given up (SIGSTOPped or unplugged peer). */
   keepAliveTimeoutMs: number;
+  /** Makes the connection (TLS for an https:// peer URL); plaintext when absent. */
+  dialer?: PeerDialer;
+  /** The peer URL `target` came from (its scheme picks plaintext or TLS); http:// when absent. */
+  peerUrl?: string;
 }
 
 const MAX_REPLY_BYTES = 4 * 1024 * 1024;
@@ -48,10 +52,13 @@ export class PeerStreamCall {
     if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
       throw new Error(`peer target ${target}: expected host:port`);
     }
-    // Frames are whole messages written at once; Nagle would only hold back the one that matters.
-    this.session = http2.connect(`http://${target}`, {
-      createConnection: () => net.connect({ host, port, noDelay: true }),
-    });
+    const peerUrl = options.peerUrl ?? `http://${target}`;
+    const dialer = options.dialer ?? PLAINTEXT_PEER_DIALER;
+    // Frames are whole messages written at once; Nagle would only hold back the one that matters (the dialer
+    // sets noDelay). A dialer that cannot reach this URL at all (https without TLS settings) throws here.
+    const socket = dialer.connect(peerUrl, host, port);
+    const scheme = peerUrl.startsWith('https://') ? 'https' : 'http';
+    this.session = http2.connect(`${scheme}://${target}`, { createConnection: () => socket });
     this.session.on('error', (err) => this.remember(unavailable(err.message)));
     this.session.on('close', () => this.finish(unavailable('connection closed')));
     this.stream = this.session.request({

@@ -9,6 +9,7 @@ import type { Backoff } from './backoff';
 import { describeGrpcError, PEER_REJECTIONS } from './errors';
 import type { LogLimiter } from './log-limiter';
 import { encodeFrameHeader, encodeGrpcStreamFrame } from './frame-codec';
+import type { PeerDialer } from './peer-dialer';
 import { PeerStreamCall } from './peer-stream-call';
 import { PEER_KEEPALIVE, grpcTargetOf } from './peer-urls';
 
@@ -29,6 +30,8 @@ export interface PeerStreamWriterDeps {
   onDrop(peerId: NodeId, reason: DropReason, count: number, sample: Message): void;
   /** The active stream broke for a network reason (not a rejection by the peer). */
   onLost?(peerId: NodeId): void;
+  /** Plaintext or TLS per peer URL (peer-dialer.ts). */
+  dialer?: PeerDialer;
 }
 
 type WriterState = 'down' | 'connecting' | 'active' | 'closed';
@@ -166,7 +169,7 @@ export class PeerStreamWriter {
           },
           onClosed: (status) => this.onStreamFailed(call, closedStatus(status)),
         },
-        PEER_KEEPALIVE,
+        { ...PEER_KEEPALIVE, dialer: this.deps.dialer, peerUrl: url },
       );
     } catch (err) {
       // A URL that cannot be dialled at all (bad scheme or host): a failed dial.

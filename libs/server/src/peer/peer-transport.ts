@@ -3,7 +3,8 @@
 // one frame), a separate Snapshot RPC for MsgSnap and its db file, redial with back-off, and drops reported to
 // Raft as unreachable. The receiving side is the Peer service, added to the app's server with
 // registerPeerService.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import type { GrpcErrorStatus } from '@cairn/api';
 import { MessageType, type Message, type NodeId } from '@cairn/raft';
 import type { Logger } from '../logger';
 import type { Transport } from '../transport';
@@ -13,6 +14,7 @@ import type { Http2StreamRoute } from '@cairn/edge';
 import type { PeerFrame } from './frame-codec';
 import { InboundStreams, serveGrpcJsStream } from './inbound-streams';
 import { LogLimiter } from './log-limiter';
+import { PLAINTEXT_PEER_DIALER, type PeerDialer } from './peer-dialer';
 import { MAX_PEER_MESSAGE_BYTES, PEER_DEFAULTS, type PeerTransportOptions } from './options';
 import { peerStreamRoute } from './peer-stream-route';
 import { PeerStreamWriter, messageTypeName, type DropReason } from './peer-stream-writer';
@@ -49,9 +51,13 @@ export class PeerTransport implements Transport {
   private readonly keepAliveTimer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
   private route: Http2StreamRoute | undefined;
+  private readonly dialer: PeerDialer;
+  /** Frames (stream and snapshot) refused, by reason: what a stranger or a stale member tried. */
+  private readonly rejectedFrames = new Map<string, number>();
 
   constructor(private readonly options: PeerTransportOptions) {
     this.now = options.now ?? Date.now;
+    this.dialer = options.dialer ?? PLAINTEXT_PEER_DIALER;
     this.logger = options.logger.child({
       component: 'peer-transport',
       localMemberId: options.localId.toString(16),
@@ -69,10 +75,19 @@ export class PeerTransport implements Transport {
     new Backoff(options.dialBackoff);
     this.logLimiter = new LogLimiter(this.settings.logIntervalMs, this.now);
     const isRemoved = (id: NodeId): boolean => this.removed.has(id) || (options.isRemoved?.(id) ?? false);
+    // The member list as the node gave it to us: every member but this one is added with addPeer (at start,
+    // on an applied MemberAdd, after a snapshot install), learners included. A member that was just added
+    // is known here as soon as its MemberAdd is applied, before its process starts.
+    const isMember = (id: NodeId): boolean => this.urls.has(id) || (options.isMember?.(id) ?? false);
+    const onRejected = (rejection: GrpcErrorStatus): void => {
+      this.rejectedFrames.set(rejection.details, (this.rejectedFrames.get(rejection.details) ?? 0) + 1);
+    };
     this.inbound = new InboundStreams({
       localId: options.localId,
       clusterId: options.clusterId,
       isRemoved,
+      isMember,
+      onRejected,
       onMessage: options.onMessage,
       logger: this.logger,
       logLimiter: this.logLimiter,
@@ -81,8 +96,7 @@ export class PeerTransport implements Transport {
     this.snapshotSender = new SnapshotSender({
       localId: options.localId,
       clusterId: options.clusterId,
-      // Plain HTTP/2, as http:// peer URLs say (no TLS between members yet).
-      credentials: grpc.credentials.createInsecure(),
+      dialer: this.dialer,
       chunkBytes: this.settings.snapshotChunkBytes,
       snapshotSource: options.snapshotSource,
       onSnapshotStatus: options.onSnapshotStatus,
@@ -95,6 +109,8 @@ export class PeerTransport implements Transport {
       clusterId: options.clusterId,
       snapshotDir: options.snapshotDir,
       isRemoved,
+      isMember,
+      onRejected,
       onSnapshotReceived: options.onSnapshotReceived,
       logger: this.logger,
       logLimiter: this.logLimiter,
@@ -152,6 +168,7 @@ export class PeerTransport implements Transport {
         now: this.now,
         onDrop: (peerId, reason, count, sample) => this.onDrop(peerId, reason, count, sample),
         onLost: (peerId) => this.options.onPeerLost?.(peerId),
+        dialer: this.dialer,
       },
       urls,
     );
@@ -176,6 +193,11 @@ export class PeerTransport implements Transport {
   activePeers(): NodeId[] {
     const since = this.now() - this.settings.activeWindowMs;
     return [...this.writers.keys()].filter((id) => (this.inbound.lastHeardFrom(id) ?? -Infinity) >= since);
+  }
+
+  /** How many incoming frames were refused, by reason (the refusal's text). */
+  rejections(): ReadonlyMap<string, number> {
+    return this.rejectedFrames;
   }
 
   /** The Peer service's handlers, bound to this transport. */

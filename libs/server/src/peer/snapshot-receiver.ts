@@ -11,7 +11,7 @@ import { decodeMessage } from '@cairn/storage';
 import type { Logger } from '../logger';
 import { PEER_REJECTIONS, describeGrpcError } from './errors';
 import { PeerRejection, identityOfDecoded, rejectionOf, type FrameCheckContext } from './frame-check';
-import { safeHex } from './inbound-streams';
+import { rejectionLogKey, safeHex } from './inbound-streams';
 import type { LogLimiter } from './log-limiter';
 import type { SnapshotAck, SnapshotFrame } from './proto';
 
@@ -20,6 +20,9 @@ export interface SnapshotReceiverDeps {
   clusterId: bigint;
   snapshotDir: string;
   isRemoved(id: NodeId): boolean;
+  isMember(id: NodeId): boolean;
+  /** Counts a refused frame, by reason (for the transport's stats). */
+  onRejected?(rejection: GrpcErrorStatus): void;
   onSnapshotReceived(msg: Message, file: string): Promise<void>;
   logger: Logger;
   logLimiter: LogLimiter;
@@ -44,6 +47,7 @@ export class SnapshotReceiver {
       clusterId: deps.clusterId,
       localId: deps.localId,
       isRemoved: deps.isRemoved,
+      isMember: deps.isMember,
     };
   }
 
@@ -106,6 +110,8 @@ export class SnapshotReceiver {
         if (frame.part === 'header' && frame.header) {
           if (msg !== undefined) throw malformed('second header');
           msg = decodeHeader(frame.header.message, this.deps.localId);
+          // The message must come from the member the frames name (which passed the member check).
+          if (msg.from !== identity?.from) throw malformed('header from another sender than its frames');
           await mkdir(this.deps.snapshotDir, { recursive: true });
           const name = `recv-${msg.from.toString(16)}-${msg.snapshot?.metadata.index ?? 0}-${randomBytes(4).toString('hex')}.snap.db.tmp`;
           file = join(this.deps.snapshotDir, name);
@@ -148,7 +154,8 @@ export class SnapshotReceiver {
   }
 
   private logRejection(frame: SnapshotFrame, rejection: GrpcErrorStatus): void {
-    const gate = this.deps.logLimiter.allow(`reject-snap:${frame.from}:${rejection.details}`);
+    this.deps.onRejected?.(rejection);
+    const gate = this.deps.logLimiter.allow(rejectionLogKey('reject-snap', frame.from, rejection));
     if (!gate.allowed) return;
     this.deps.logger.warn(
       {

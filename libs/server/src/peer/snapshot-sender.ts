@@ -9,13 +9,15 @@ import { encodeMessage } from '@cairn/storage';
 import type { Logger } from '../logger';
 import { inChunks } from './chunks';
 import { describeGrpcError } from './errors';
+import type { PeerDialer } from './peer-dialer';
 import { PEER_CHANNEL_OPTIONS, grpcTargetOf } from './peer-urls';
 import { createPeerClient, type SnapshotAck, type SnapshotFrame } from './proto';
 
 export interface SnapshotSenderDeps {
   localId: NodeId;
   clusterId: bigint;
-  credentials: grpc.ChannelCredentials;
+  /** Plaintext or TLS per peer URL, with the certificate current at each transfer. */
+  dialer: PeerDialer;
   chunkBytes: number;
   snapshotSource(msg: Message): AsyncIterable<Buffer> | undefined;
   onSnapshotStatus(id: NodeId, ok: boolean): void;
@@ -116,7 +118,11 @@ export class SnapshotSender {
     log: Logger,
   ): Promise<void> {
     const startedAt = this.deps.now();
-    const client = createPeerClient(grpcTargetOf(url), this.deps.credentials, PEER_CHANNEL_OPTIONS);
+    const client = createPeerClient(
+      grpcTargetOf(url),
+      this.deps.dialer.channelCredentials(url),
+      PEER_CHANNEL_OPTIONS,
+    );
     try {
       let call: grpc.ClientWritableStream<SnapshotFrame> | undefined;
       const acked = new Promise<SnapshotAck | undefined>((resolve, reject) => {

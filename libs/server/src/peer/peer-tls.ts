@@ -1,0 +1,142 @@
+// The peer URL's TLS material: this member's certificate and key (served to connecting peers and presented
+// when it dials them), the CA that signs peers' certificates, the CRL, and the checks etcd applies to a
+// peer's certificate (--peer-cert-allowed-cn, --peer-cert-allowed-hostname). Files are re-read when their
+// mtime or size changes, so replacing them rotates the certificate without a restart (etcd loads them per
+// handshake): every new connection, inbound or outbound, asks for the current contexts.
+import { readFileSync, statSync } from 'node:fs';
+import tls from 'node:tls';
+
+export type PeerTlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export interface PeerTlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** '' = no CA of our own: peers' certificates are checked against Node's default roots (or not at all). */
+  trustedCaFile: string;
+  /** A connecting peer must present a certificate signed by trustedCaFile (mTLS). */
+  clientCertAuth: boolean;
+  crlFile: string;
+  /** Dialers accept any server certificate (etcd's --peer-auto-tls: self-signed, nothing to verify against). */
+  skipServerVerify: boolean;
+  allowedCn: string;
+  allowedHostname: string;
+  /** OpenSSL cipher names for TLS 1.2; empty = Node's defaults. */
+  ciphers: string[];
+  minVersion: PeerTlsVersion;
+  maxVersion: PeerTlsVersion | undefined;
+}
+
+interface Loaded {
+  stamp: string;
+  generation: number;
+  server: tls.SecureContext;
+  client: tls.SecureContext;
+}
+
+export class PeerTlsMaterial {
+  private loaded: Loaded | undefined;
+  private generationCounter = 0;
+
+  constructor(readonly config: PeerTlsConfig) {
+    // Fail at start, with the file named, rather than at the first handshake.
+    this.current();
+  }
+
+  /** Changes whenever the files changed: long-lived clients built on older material are replaced. */
+  generation(): number {
+    return this.current().generation;
+  }
+
+  /** The context a connecting peer's handshake uses (our certificate; the CA and CRL to check theirs). */
+  serverContext(): tls.SecureContext {
+    return this.current().server;
+  }
+
+  /** The context this member dials with (our certificate as the client one; CA and CRL to check the server). */
+  clientContext(): tls.SecureContext {
+    return this.current().client;
+  }
+
+  /** Why a peer's certificate is refused by --peer-cert-allowed-cn/--peer-cert-allowed-hostname, or undefined. */
+  refusalOf(cert: tls.PeerCertificate | undefined): string | undefined {
+    const { allowedCn, allowedHostname } = this.config;
+    if (allowedCn === '' && allowedHostname === '') return undefined;
+    if (cert === undefined || cert.subject === undefined) return 'no peer certificate';
+    if (allowedCn !== '') {
+      // subject.CN is an array when the subject has several CNs.
+      const cns = ([] as string[]).concat(cert.subject.CN ?? []);
+      if (!cns.includes(allowedCn)) return `certificate CN ${cns.join(',') || '(none)'} is not ${allowedCn}`;
+    }
+    if (allowedHostname !== '') {
+      const err = tls.checkServerIdentity(allowedHostname, cert);
+      if (err !== undefined) return `certificate is not valid for ${allowedHostname}: ${err.message}`;
+    }
+    return undefined;
+  }
+
+  private current(): Loaded {
+    const files = [this.config.certFile, this.config.keyFile, this.config.trustedCaFile, this.config.crlFile];
+    const stamp = files.map(stampOf).join('|');
+    if (this.loaded?.stamp === stamp) return this.loaded;
+    try {
+      this.loaded = { stamp, generation: ++this.generationCounter, ...this.build() };
+    } catch (err) {
+      // Half-written files during a rotation: keep serving what we had; the next handshake tries again.
+      if (this.loaded !== undefined) return this.loaded;
+      throw err;
+    }
+    return this.loaded;
+  }
+
+  private build(): Pick<Loaded, 'server' | 'client'> {
+    const { certFile, keyFile, trustedCaFile, crlFile, ciphers, minVersion, maxVersion } = this.config;
+    const read = (file: string): Buffer | undefined => (file === '' ? undefined : readFileSync(file));
+    const options: tls.SecureContextOptions = {
+      cert: read(certFile),
+      key: read(keyFile),
+      ca: read(trustedCaFile),
+      crl: read(crlFile),
+      minVersion,
+      ...(maxVersion !== undefined ? { maxVersion } : {}),
+      ...(ciphers.length > 0 ? { ciphers: ciphers.join(':') } : {}),
+    };
+    // Two contexts from the same options: Node keeps per-context session caches, one per role.
+    return { server: tls.createSecureContext(options), client: tls.createSecureContext(options) };
+  }
+}
+
+function stampOf(file: string): string {
+  if (file === '') return '-';
+  try {
+    const stat = statSync(file);
+    return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** Go's IANA cipher-suite names (etcd's --cipher-suites) as OpenSSL spells them; OpenSSL names pass through. */
+export function openSslCipherName(name: string): string {
+  return IANA_TO_OPENSSL[name] ?? name;
+}
+
+const IANA_TO_OPENSSL: Record<string, string> = {
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: 'ECDHE-RSA-CHACHA20-POLY1305',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: 'ECDHE-ECDSA-AES128-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: 'ECDHE-RSA-AES128-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
+  TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
+  TLS_RSA_WITH_AES_256_GCM_SHA384: 'AES256-GCM-SHA384',
+  TLS_RSA_WITH_AES_128_CBC_SHA: 'AES128-SHA',
+  TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
+};
