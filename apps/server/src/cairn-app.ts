@@ -41,6 +41,7 @@ import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
 import { ClientEdge } from './client-edge';
 import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
+import { authApiOptions, createAuthenticator, createTokenProvider, logInsecurity } from './member-auth';
 import { listenPeerUrls } from './peer/peer-listener';
 import { peerTlsMaterial } from './peer/peer-tls-config';
 
@@ -66,7 +67,10 @@ export async function startCairn(
   const metrics = new CairnMetrics();
   // Peer TLS (https:// peer URLs): one material for the peer listener and for everything this member dials.
   const peerTls = peerTlsMaterial(settings.security.tls, settings.dataDir, settings.listenPeerUrls);
+  // Auth tokens (--auth-token): assigned by the member when an Authenticate entry applies (member-auth.ts).
+  const authTokens = createTokenProvider(settings);
   const node = await CairnNode.start({
+    authTokens,
     name: settings.name,
     dataDir: settings.dataDir,
     initialCluster: settings.initialCluster,
@@ -120,7 +124,8 @@ export async function startCairn(
     logger.info({ handFramedPeerStreams: routed }, 'peer message streams served hand-framed when true');
   }
 
-  const apis = createEtcdApis(node, settings.maxTxnOps);
+  const apis = createEtcdApis(node, settings.maxTxnOps, authApiOptions(settings, authTokens));
+  logInsecurity(settings, node.auth.isEnabled(), logger);
   // KV answers leave in one flush where this Node allows it (one-flush-answer.ts proves it here first).
   const oneFlush = await probeOneFlushAnswers();
   logger.info({ oneFlushAnswers: oneFlush }, 'unary KV answers: one HTTP/2 flush each when true');
@@ -139,6 +144,7 @@ export async function startCairn(
     metrics,
     logger,
     unaryRequestTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
+    authenticator: createAuthenticator(node.auth, authTokens, settings),
     extraPolicies: options.extraPolicies,
   });
   // Timeouts and limits of the client URL (client-edge.ts).
@@ -253,6 +259,7 @@ export async function startCairn(
       await nest.close();
       await audit.close();
       await node.close();
+      authTokens.close();
       peerListeners.close();
       peerServer.forceShutdown();
     },

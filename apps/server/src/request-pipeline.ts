@@ -4,9 +4,11 @@
 // where the bytes are read, for every surface alike (gRPC: the message limit of grpc-js and the fast path;
 // HTTP: the body guard, declared or chunked) — see docs/api.md "Limits".
 import {
+  type IdentitySource,
   type Policy,
   RequestPipeline,
   accessLogPolicy,
+  authenticationPolicy,
   deadlinePolicy,
   leaderPolicy,
   metricsPolicy,
@@ -20,6 +22,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** The server's bound on a unary call that does not wait by design (--unary-request-timeout). */
   unaryRequestTimeoutMs: number;
+  /** Who calls: tokens and client certificates (member-auth.ts). */
+  authenticator: IdentitySource;
   /** Policies a test (or a later feature) appends after the member's own. */
   extraPolicies?: Policy[];
 }
@@ -28,6 +32,8 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   return new RequestPipeline([
     metricsPolicy(deps.metrics.pipelineSink),
     accessLogPolicy(deps.logger),
+    // Before anything that answers: a request with a bad token gets "invalid auth token" and nothing else.
+    authenticationPolicy(deps.authenticator),
     leaderPolicy(() => deps.node.hasLeader()),
     deadlinePolicy({ unaryBoundMs: deps.unaryRequestTimeoutMs }),
     ...(deps.extraPolicies ?? []),

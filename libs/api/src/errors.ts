@@ -145,6 +145,12 @@ export const ETCD_ERRORS = {
     message: 'etcdserver: revision of auth store is old',
     grpcCode: GrpcStatus.INVALID_ARGUMENT,
   },
+  // Cairn's own: passwords and tokens must not cross the network in clear (docs/security.md).
+  'auth-plaintext-refused': {
+    message:
+      'cairn: refusing to enable auth while a client URL is plaintext and not loopback (serve https, or start the member with --auth-allow-plaintext)',
+    grpcCode: GrpcStatus.FAILED_PRECONDITION,
+  },
 
   // Raft, leadership and server state.
   'no-leader': { message: 'etcdserver: no leader', grpcCode: GrpcStatus.UNAVAILABLE },
@@ -316,9 +322,13 @@ export type RestErrorBody = {
   message: string;
 };
 
-/** The REST answer for an EtcdError: the HTTP status of its gRPC code and Nest's body, alike on every surface. */
+/**
+ * The REST answer for an EtcdError: the HTTP status of its gRPC code and Nest's body, alike on every surface.
+ * A call that needed a user and came without credentials ("user name is empty", InvalidArgument on gRPC as in
+ * etcd) is 401 on REST, where that is what clients and browsers act on.
+ */
 export function restErrorForEtcdError(err: EtcdError): { status: number; body: RestErrorBody } {
-  const status = httpStatusForGrpcCode(err.grpcCode);
+  const status = err.code === 'user-empty' ? 401 : httpStatusForGrpcCode(err.grpcCode);
   return {
     status,
     body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: err.message },

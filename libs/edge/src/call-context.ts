@@ -2,13 +2,28 @@
 // wait, whether it may be cancelled, and whether it needs a leader. The request pipeline builds one per
 // request; the member's own duties use internalContext().
 
-/** Who makes a call. Anonymous until authentication fills it; it travels into the proposal it makes. */
+/**
+ * Who makes a call. Anonymous until the authentication policy fills it; it travels into the proposal it makes
+ * (the Raft entry's header: username, auth_revision), where apply checks its permissions again (etcd's
+ * authApplierV3).
+ */
 export interface Identity {
-  /** The authenticated user name; '' = anonymous (auth off, or an in-process duty of the member). */
+  /** The authenticated user name; '' = none (auth off, no credentials, or the member's own duty). */
   readonly user: string;
+  /** The auth store revision the credentials were checked at; undefined = not checked (auth off). */
+  readonly authRevision?: number;
+  /**
+   * The member's own duty (lease expiry, compaction, the audit archiver, features' bookkeeping): not subject
+   * to permissions. Only in-process code can make one (internalContext()); no request can.
+   */
+  readonly memberDuty?: true;
 }
 
+/** A client that presented no credentials. */
 export const ANONYMOUS: Identity = Object.freeze({ user: '' });
+
+/** The member itself: what internalContext() carries. */
+export const MEMBER_DUTY: Identity = Object.freeze({ user: '', memberDuty: true });
 
 /** What every call carries: who calls, until when it may wait, and whether it needs a leader. */
 export interface CallContext {
@@ -21,7 +36,10 @@ export interface CallContext {
   readonly requireLeader?: boolean;
 }
 
-/** A context for the member's own duties and features without a client behind them. */
+/**
+ * A context for the member's own duties, with no client behind them: never subject to permissions. A call
+ * made for a client must use the client's context (the pipeline's), so that its permissions apply.
+ */
 export function internalContext(options: Omit<CallContext, 'identity'> = {}): CallContext {
-  return { identity: ANONYMOUS, ...options };
+  return { identity: MEMBER_DUTY, ...options };
 }

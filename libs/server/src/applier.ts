@@ -24,6 +24,16 @@ import {
   type HeaderFactory,
 } from './kv-codec';
 import type { MemberStore } from './members';
+import { applyAuthRequest, isAuthRequest } from './auth/auth-apply';
+import type { AuthStore } from './auth/auth-store';
+import { subjectOfHeader } from './auth/entry-subject';
+import {
+  checkDeletePermitted,
+  checkLeaseRevokePermitted,
+  checkPutPermitted,
+  checkTxnPermitted,
+} from './auth/request-permissions';
+import type { TokenProvider } from './auth/token-provider';
 
 /** The applied outcome in the store's own types, for in-process callers (the EtcdPort). */
 export type AppliedValue =
@@ -47,6 +57,10 @@ export interface ApplierDeps {
   leases: LeaseStore;
   alarms: AlarmStore;
   members: MemberStore;
+  /** Checked at apply with the entry header's user and auth revision, as etcd's authApplierV3. */
+  auth: AuthStore;
+  /** Assigns the tokens of applied Authenticate entries (none in a bare test store). */
+  tokens?: TokenProvider;
   header: HeaderFactory;
   /** A member's peer URLs changed (MemberUpdate): the transport must dial the new ones. */
   onPeerUrlsChanged?: (id: bigint, urls: string[]) => void;
@@ -112,18 +126,26 @@ export class Applier {
     req: InternalRaftRequest__Output,
     batch: BackendBatch,
   ): ApplyResult | Promise<ApplyResult> {
-    const { kv, leases, alarms, header } = this.deps;
+    const { kv, leases, alarms, header, auth } = this.deps;
+    const subject = subjectOfHeader(req.header);
+    if (isAuthRequest(req)) {
+      const response = applyAuthRequest(auth, this.deps.tokens, req, batch, subject, header, kv.currentRevision);
+      return { response };
+    }
     switch (req.request) {
       case 'put': {
+        checkPutPermitted(auth, subject, req.put!);
         if (alarms.has(AlarmKind.NoSpace)) return { error: etcdError('no-space') };
         const result = kv.put(toPutRequest(req.put!), batch);
         return { response: wirePut(result, header), value: { kind: 'put', result } };
       }
       case 'delete_range': {
+        checkDeletePermitted(auth, subject, req.delete_range!);
         const result = kv.deleteRange(toDeleteRangeRequest(req.delete_range!), batch);
         return { response: wireDeleteRange(result, header), value: { kind: 'deleteRange', result } };
       }
       case 'txn': {
+        checkTxnPermitted(auth, subject, req.txn!);
         const txn = toTxnRequest(req.txn!);
         if (alarms.has(AlarmKind.NoSpace) && txnHasPuts(txn)) return { error: etcdError('no-space') };
         const applied = kv.applyTxn(txn, batch);
@@ -134,6 +156,7 @@ export class Applier {
         return applied instanceof Promise ? applied.then(answer) : answer(applied);
       }
       case 'compaction': {
+        auth.checkAdmin(subject);
         const revision = Number(req.compaction!.revision);
         const { done } = kv.compact(revision, batch);
         const response = { header: header(kv.currentRevision) };
@@ -149,6 +172,7 @@ export class Applier {
         };
       }
       case 'lease_revoke': {
+        checkLeaseRevokePermitted(auth, subject, leases.lookup(BigInt(req.lease_revoke!.ID))?.keys() ?? []);
         const keys = leases.revoke(BigInt(req.lease_revoke!.ID), batch);
         if (keys.length > 0) kv.deleteKeys(keys, batch);
         const revision = kv.currentRevision;
@@ -161,6 +185,7 @@ export class Applier {
         return { response: { header: header(kv.currentRevision) } };
       }
       case 'alarm':
+        auth.checkAdmin(subject);
         return { response: this.applyAlarm(req.alarm!, batch) };
       case 'member_attr_set': {
         const attr = req.member_attr_set!;

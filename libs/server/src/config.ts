@@ -1,5 +1,6 @@
 // The typed settings a member runs with. apps/server parses flags and environment into this once; nothing in
 // the core reads process.env or process.argv.
+import type { TokenProvider } from './auth/token-provider';
 import { type Logger, silentLogger } from './logger';
 import type { PeerDialer } from './peer/peer-dialer';
 
@@ -46,6 +47,8 @@ export interface NodeConfig {
   commitBroadcastDelayMs?: number;
   /** How this member dials its peers (TLS for https:// peer URLs); default: plaintext only. */
   peerDialer?: PeerDialer;
+  /** Issues and recognises auth tokens (--auth-token); the member assigns them when Authenticate applies. */
+  authTokens?: TokenProvider;
   /** Durations for /metrics: WAL fsyncs and backend batch commits, in seconds. */
   observe?: (kind: 'wal_fsync' | 'backend_commit', seconds: number) => void;
 }

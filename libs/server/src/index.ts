@@ -38,6 +38,8 @@ export * from './version';
 // features (registry, config center) alike.
 export { createEtcdApis, type EtcdApis } from './etcd/apis';
 export { KvApi } from './etcd/kv-api';
+export { AuthApi, type AuthApiOptions } from './etcd/auth-api';
+export * from './auth';
 export { LeaseApi } from './etcd/lease-api';
 export { MaintenanceApi } from './etcd/maintenance-api';
 export {

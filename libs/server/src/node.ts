@@ -50,7 +50,9 @@ import { AutoCompactor } from './auto-compactor';
 import { writeConsistentIndex } from './consistent-index';
 import { type StateMachine, closeStateMachine } from './state-machine';
 import type { ProposalBody } from './proposal';
-import { ANONYMOUS, type Identity } from './port/etcd-port';
+import { MEMBER_DUTY, type Identity } from './port/etcd-port';
+import type { AuthStore } from './auth/auth-store';
+import { proposalHeader } from './auth/entry-subject';
 import { BackendBatcher } from './backend-batcher';
 import { type RecoveredMember, recoverMember } from './bootstrap';
 import { Snapshots } from './snapshots';
@@ -184,6 +186,8 @@ export class CairnNode {
       get members() {
         return sm.members;
       },
+      auth: sm.auth,
+      tokens: config.authTokens,
       header: (revision) => this.header(revision),
       onPeerUrlsChanged: (id, urls) => {
         if (id === this.memberId) return;
@@ -234,7 +238,8 @@ export class CairnNode {
       currentRevision: () => this.kv.currentRevision,
       compactRevision: () => this.kv.compactRevision,
       isLeader: () => this.isLeader(),
-      compact: (revision) => this.propose({ compaction: { revision: String(revision), physical: false } }),
+      compact: (revision) =>
+        this.propose({ compaction: { revision: String(revision), physical: false } }, MEMBER_DUTY),
       now: () => Date.now(),
     });
   }
@@ -254,6 +259,9 @@ export class CairnNode {
   }
   get alarms(): AlarmStore {
     return this.sm.alarms;
+  }
+  get auth(): AuthStore {
+    return this.sm.auth;
   }
   private get backend(): Backend {
     return this.sm.backend;
@@ -355,10 +363,10 @@ export class CairnNode {
   // ---- request API ------------------------------------------------------------------------------------
 
   /** Proposes a request through Raft and resolves with its apply result once applied on this member. */
-  async propose(body: ProposalBody, identity: Identity = ANONYMOUS): Promise<ApplyResult> {
+  async propose(body: ProposalBody, identity: Identity): Promise<ApplyResult> {
     this.assertRunning();
     const id = this.ids.nextId();
-    const header = { ID: id.toString(), username: identity.user };
+    const header = proposalHeader(id, identity, this.auth.getRevision());
     const data = encodeInternalRequest({ ...body, header });
     if (data.length > this.config.maxRequestBytes) throw etcdError('request-too-large');
     const done = this.waits.register(id);
@@ -399,9 +407,10 @@ export class CairnNode {
       { dbSize: this.dbSize, quota: this.config.quotaBackendBytes },
       'backend quota exceeded: raising NOSPACE',
     );
-    await this.propose({
-      alarm: { action: 1, memberID: this.memberId.toString(), alarm: AlarmKind.NoSpace },
-    }).catch(() => undefined);
+    await this.propose(
+      { alarm: { action: 1, memberID: this.memberId.toString(), alarm: AlarmKind.NoSpace } },
+      MEMBER_DUTY,
+    ).catch(() => undefined);
     throw etcdError('no-space');
   }
 
@@ -696,7 +705,8 @@ export class CairnNode {
         .flatMap((m) => m.peerUrls),
     );
     if (urls.some((url) => inUse.has(url))) throw etcdError('peer-url-exist');
-    const result = await this.propose({ member_update: { ID: id.toString(), peerURLs: urls } });
+    // Who may do this was checked by the caller (MaintenanceApi: root only).
+    const result = await this.propose({ member_update: { ID: id.toString(), peerURLs: urls } }, MEMBER_DUTY);
     if (result.error) throw result.error;
   }
 
@@ -771,13 +781,16 @@ export class CairnNode {
   /** Tells the cluster this member's name and client URLs (etcd's publish), retrying until it is applied. */
   private publishAttributes(): void {
     this.attributesPublished = true;
-    this.propose({
-      member_attr_set: {
-        member_ID: this.memberId.toString(),
-        name: this.config.name,
-        client_urls: this.config.advertiseClientUrls,
+    this.propose(
+      {
+        member_attr_set: {
+          member_ID: this.memberId.toString(),
+          name: this.config.name,
+          client_urls: this.config.advertiseClientUrls,
+        },
       },
-    }).catch(() => {
+      MEMBER_DUTY,
+    ).catch(() => {
       this.attributesPublished = false;
       if (!this.closed)
         setTimeout(
@@ -791,15 +804,18 @@ export class CairnNode {
   private leaseDuties(): void {
     if (this.closed || !this.isLeader()) return;
     for (const id of this.leases.expired(500)) {
-      this.propose({ lease_revoke: { ID: id.toString() } }).catch(() => undefined);
+      this.propose({ lease_revoke: { ID: id.toString() } }, MEMBER_DUTY).catch(() => undefined);
     }
     const checkpoints = this.leases.checkpointsDue(1000);
     if (checkpoints.length > 0) {
-      this.propose({
-        lease_checkpoint: {
-          checkpoints: checkpoints.map((c) => ({ ID: c.id.toString(), remaining_TTL: c.remainingTtl })),
+      this.propose(
+        {
+          lease_checkpoint: {
+            checkpoints: checkpoints.map((c) => ({ ID: c.id.toString(), remaining_TTL: c.remainingTtl })),
+          },
         },
-      }).catch(() => undefined);
+        MEMBER_DUTY,
+      ).catch(() => undefined);
     }
   }
 

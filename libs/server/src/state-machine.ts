@@ -6,6 +6,7 @@
 import { KvStore, type LeaseClock, LeaseStore, WatchableStore, monotonicLeaseClock } from '@cairn/mvcc';
 import { Backend } from '@cairn/storage';
 import { AlarmStore } from './alarms';
+import { AuthStore } from './auth/auth-store';
 import { readConsistentIndex } from './consistent-index';
 import { MemberStore } from './members';
 
@@ -18,6 +19,8 @@ export interface StateMachine {
   /** Small, reloaded by a snapshot install: read them through the state machine each time. */
   members: MemberStore;
   alarms: AlarmStore;
+  /** Users, roles and permissions: the same object for the member's life (reloaded in place). */
+  readonly auth: AuthStore;
   /** Index of the last Raft entry whose effects are in this backend. */
   consistentIndex: number;
 }
@@ -41,8 +44,9 @@ export async function openStateMachine(dbPath: string, options: StateMachineOpti
   trackLeaseAttachments(kv, leases);
   const members = await MemberStore.load(backend);
   const alarms = await AlarmStore.load(backend);
+  const auth = await AuthStore.load(backend);
   const consistentIndex = await readConsistentIndex(backend);
-  return { backend, kv, watchable, leases, members, alarms, consistentIndex };
+  return { backend, kv, watchable, leases, members, alarms, auth, consistentIndex };
 }
 
 /**
@@ -66,6 +70,7 @@ export async function restoreStateMachine(
   attachLeasedKeys(sm.kv, sm.leases);
   sm.members = await MemberStore.load(sm.backend);
   sm.alarms = await AlarmStore.load(sm.backend);
+  await sm.auth.reload(sm.backend);
   sm.consistentIndex = await readConsistentIndex(sm.backend);
   sm.watchable.restore();
 }

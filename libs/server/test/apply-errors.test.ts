@@ -8,6 +8,7 @@ import { decodeInternalRequest } from '@cairn/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { singleMemberConfig } from '../src/config';
 import { CairnNode } from '../src/node';
+import { ANONYMOUS } from '../src/port/etcd-port';
 
 const dirs: string[] = [];
 const running = new Set<CairnNode>();
@@ -39,16 +40,19 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 }
 
 async function put(node: CairnNode, key: string): Promise<void> {
-  const result = await node.propose({
-    put: {
-      key: Buffer.from(key),
-      value: Buffer.from('v'),
-      lease: '0',
-      prev_kv: false,
-      ignore_value: false,
-      ignore_lease: false,
+  const result = await node.propose(
+    {
+      put: {
+        key: Buffer.from(key),
+        value: Buffer.from('v'),
+        lease: '0',
+        prev_kv: false,
+        ignore_value: false,
+        ignore_lease: false,
+      },
     },
-  });
+    ANONYMOUS,
+  );
   if (result.error) throw result.error;
 }
 

@@ -9,6 +9,7 @@ import type { WatchRequest__Output } from '@cairn/api';
 import { CairnNode, createNodeEtcdPort, singleMemberConfig } from '@cairn/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WatchSession, type WatchSessionOptions } from '../src/etcd/watch-session';
+import { ANONYMOUS } from '../src/port/etcd-port';
 
 interface WireKv {
   key: Buffer;
@@ -67,7 +68,12 @@ function stream(node: CairnNode, opts: Partial<WatchSessionOptions> = {}): Strea
       sizes.push(bytes);
       return true;
     },
-    { maxResponseBytes: 1024 * 1024, progressNotifyIntervalMs: 60 * 60 * 1000, ...opts },
+    {
+      context: { identity: ANONYMOUS },
+      maxResponseBytes: 1024 * 1024,
+      progressNotifyIntervalMs: 60 * 60 * 1000,
+      ...opts,
+    },
   );
   cleanups.push(async () => session.close());
   const s: Stream = {
@@ -108,24 +114,30 @@ async function settle(): Promise<void> {
 }
 
 async function put(node: CairnNode, key: string, value: string): Promise<number> {
-  const result = await node.propose({
-    put: {
-      key: Buffer.from(key),
-      value: Buffer.from(value),
-      lease: '0',
-      prev_kv: false,
-      ignore_value: false,
-      ignore_lease: false,
+  const result = await node.propose(
+    {
+      put: {
+        key: Buffer.from(key),
+        value: Buffer.from(value),
+        lease: '0',
+        prev_kv: false,
+        ignore_value: false,
+        ignore_lease: false,
+      },
     },
-  });
+    ANONYMOUS,
+  );
   if (result.error) throw result.error;
   return Number((result.response as { header: { revision: number } }).header.revision);
 }
 
 async function del(node: CairnNode, key: string): Promise<void> {
-  const result = await node.propose({
-    delete_range: { key: Buffer.from(key), range_end: Buffer.alloc(0), prev_kv: false },
-  });
+  const result = await node.propose(
+    {
+      delete_range: { key: Buffer.from(key), range_end: Buffer.alloc(0), prev_kv: false },
+    },
+    ANONYMOUS,
+  );
   if (result.error) throw result.error;
 }
 
@@ -229,7 +241,7 @@ describe('WatchSession: creating watchers', () => {
   it('cancels a watcher whose start revision was compacted with compact_revision and no cancel_reason', async () => {
     const node = await startNode();
     for (let i = 0; i < 5; i++) await put(node, 'c', String(i));
-    const compact = await node.propose({ compaction: { revision: '4', physical: true } });
+    const compact = await node.propose({ compaction: { revision: '4', physical: true } }, ANONYMOUS);
     expect(compact.error).toBeUndefined();
     const s = stream(node);
     s.create({ key: Buffer.from('c'), start_revision: '2' });
@@ -306,9 +318,12 @@ describe('WatchSession: cancel, progress, fragments, close', () => {
         ignore_lease: false,
       },
     });
-    const txn = await node.propose({
-      txn: { compare: [], success: [op('f/1'), op('f/2'), op('f/3')], failure: [] },
-    });
+    const txn = await node.propose(
+      {
+        txn: { compare: [], success: [op('f/1'), op('f/2'), op('f/3')], failure: [] },
+      },
+      ANONYMOUS,
+    );
     expect(txn.error).toBeUndefined();
     await until(() => events(s, 0).length === 3 && events(s, 1).length === 3, 'all events on both watchers');
 

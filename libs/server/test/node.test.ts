@@ -16,6 +16,7 @@ import { toEtcdError, type ApplyResult } from '../src/applier';
 import { type NodeConfig, singleMemberConfig } from '../src/config';
 import { computeClusterId, computeMemberId } from '../src/ids';
 import { CairnNode } from '../src/node';
+import { ANONYMOUS } from '../src/port/etcd-port';
 
 const PEER_URL = 'http://127.0.0.1:12380';
 const TOKEN = 'node-test-cluster';
@@ -92,16 +93,19 @@ function ok(result: ApplyResult): { header: WireHeader } & Record<string, unknow
 }
 
 async function put(node: CairnNode, key: string, value: string, lease = '0'): Promise<ApplyResult> {
-  return node.propose({
-    put: {
-      key: Buffer.from(key),
-      value: Buffer.from(value),
-      lease,
-      prev_kv: false,
-      ignore_value: false,
-      ignore_lease: false,
+  return node.propose(
+    {
+      put: {
+        key: Buffer.from(key),
+        value: Buffer.from(value),
+        lease,
+        prev_kv: false,
+        ignore_value: false,
+        ignore_lease: false,
+      },
     },
-  });
+    ANONYMOUS,
+  );
 }
 
 function rangeRequest(key: string, fields: Partial<RangeRequest__Output> = {}): RangeRequest__Output {
@@ -323,8 +327,8 @@ describe('CairnNode: snapshots', () => {
 
 describe('CairnNode: leases', () => {
   const grant = (node: CairnNode, id: string, ttl: string) =>
-    node.propose({ lease_grant: { ID: id, TTL: ttl } });
-  const revoke = (node: CairnNode, id: string) => node.propose({ lease_revoke: { ID: id } });
+    node.propose({ lease_grant: { ID: id, TTL: ttl } }, ANONYMOUS);
+  const revoke = (node: CairnNode, id: string) => node.propose({ lease_revoke: { ID: id } }, ANONYMOUS);
 
   it('deletes the keys of a revoked lease in one revision and keeps the others', async () => {
     const node = await start(config(await tempDir()));
@@ -385,7 +389,7 @@ describe('CairnNode: compaction', () => {
     const dir = await tempDir();
     const node = await start(config(dir));
     for (let i = 1; i <= 5; i++) ok(await put(node, 'c', String(i)));
-    ok(await node.propose({ compaction: { revision: '3', physical: true } }));
+    ok(await node.propose({ compaction: { revision: '3', physical: true } }, ANONYMOUS));
 
     const compacted = 'etcdserver: mvcc: required revision has been compacted';
     const readAt = async (n: CairnNode, revision: string) => {
@@ -402,10 +406,10 @@ describe('CairnNode: compaction', () => {
     expect(((await readAt(node, '0')) as WireRange).kvs[0].value.toString()).toBe('5');
 
     // Compacting at or below the compacted revision, or past the current one, fails like etcd.
-    const again = await node.propose({ compaction: { revision: '3', physical: false } });
+    const again = await node.propose({ compaction: { revision: '3', physical: false } }, ANONYMOUS);
     expect(again.error?.message).toBe(compacted);
     expect((again.error as EtcdError).grpcCode).toBe(GrpcStatus.OUT_OF_RANGE);
-    const future = await node.propose({ compaction: { revision: '100', physical: false } });
+    const future = await node.propose({ compaction: { revision: '100', physical: false } }, ANONYMOUS);
     expect(future.error?.message).toBe('etcdserver: mvcc: required revision is a future revision');
 
     await stop(node);
@@ -444,14 +448,17 @@ describe('CairnNode: limits', () => {
     expect((await range(node, 'after')).kvs).toEqual([]);
 
     // Alarm GET (action 0) through Raft lists it like `etcdctl alarm list`.
-    const listed = ok(await node.propose({ alarm: { action: 0, memberID: '0', alarm: 0 } }));
+    const listed = ok(await node.propose({ alarm: { action: 0, memberID: '0', alarm: 0 } }, ANONYMOUS));
     expect(listed.alarms).toEqual([{ memberID: node.memberId.toString(), alarm: AlarmKind.NoSpace }]);
 
     // Deletes still work (they free space), as in etcd.
     const deleted = ok(
-      await node.propose({
-        delete_range: { key: Buffer.from('before'), range_end: Buffer.alloc(0), prev_kv: false },
-      }),
+      await node.propose(
+        {
+          delete_range: { key: Buffer.from('before'), range_end: Buffer.alloc(0), prev_kv: false },
+        },
+        ANONYMOUS,
+      ),
     );
     expect(Number(deleted.deleted)).toBe(1);
 

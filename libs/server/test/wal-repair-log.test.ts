@@ -7,6 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { singleMemberConfig } from '../src/config';
 import type { Logger } from '../src/logger';
 import { CairnNode } from '../src/node';
+import { ANONYMOUS } from '../src/port/etcd-port';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -34,16 +35,19 @@ it('logs a warning with the segment file and offset when it repairs a torn WAL t
   const lines: { level: string; obj: object; msg?: string }[] = [];
   let node = await CairnNode.start(singleMemberConfig(dir, { logger: recordingLogger(lines) }));
   await until(() => node.isLeader());
-  await node.propose({
-    put: {
-      key: Buffer.from('k'),
-      value: Buffer.from('v'),
-      lease: '0',
-      prev_kv: false,
-      ignore_value: false,
-      ignore_lease: false,
+  await node.propose(
+    {
+      put: {
+        key: Buffer.from('k'),
+        value: Buffer.from('v'),
+        lease: '0',
+        prev_kv: false,
+        ignore_value: false,
+        ignore_lease: false,
+      },
     },
-  });
+    ANONYMOUS,
+  );
   await node.close();
   expect(lines.filter((l) => l.level === 'warn' && /torn/.test(l.msg ?? ''))).toEqual([]);
 

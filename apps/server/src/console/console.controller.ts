@@ -14,17 +14,11 @@ import {
   Res,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { EtcdError, httpStatusForGrpcCode } from '@cairn/api';
-import { SseStream } from '@cairn/edge';
+import { EtcdError, restErrorForEtcdError } from '@cairn/api';
+import { SseStream, callContextOf } from '@cairn/edge';
 import { AUDIT_ARCHIVE, type AuditArchive } from '@cairn/audit';
 import { decodeBase64Strict, prefixEnd } from '@cairn/api';
-import {
-  type EtcdPort,
-  type PortWatch,
-  type WatchResponse,
-  internalContext,
-  toEtcdError,
-} from '@cairn/server';
+import { type EtcdPort, type PortWatch, type WatchResponse, toEtcdError } from '@cairn/server';
 import type { ConsoleMemberInfo } from './cluster-overview';
 import type {
   ClusterOverview,
@@ -58,13 +52,14 @@ export class ConsoleController {
 
   @Get('keys/tree')
   tree(
+    @Req() req: Request,
     @Query('prefix') prefix = '',
     @Query('after') after?: string,
     @Query('limit') limit?: string,
     @Query('revision') revision?: string,
   ): Promise<KeyTreePage> {
     return mapErrors(() =>
-      keyTree(this.port, prefix, {
+      keyTree(this.port, callContextOf(req), prefix, {
         after: after || undefined,
         limit: intParam('limit', limit, 100, 1, MAX_TREE_PAGE),
         revision: intParam('revision', revision, 0, 0),
@@ -73,15 +68,25 @@ export class ConsoleController {
   }
 
   @Get('keys/value')
-  value(@Query('key') key?: string, @Query('revision') revision?: string): Promise<KeyValueResponse> {
+  value(
+    @Req() req: Request,
+    @Query('key') key?: string,
+    @Query('revision') revision?: string,
+  ): Promise<KeyValueResponse> {
     return mapErrors(() =>
-      keyValue(this.port, requireKey(key), intParam('revision', revision, 0, 0), this.audit),
+      keyValue(
+        this.port,
+        callContextOf(req),
+        requireKey(key),
+        intParam('revision', revision, 0, 0),
+        this.audit,
+      ),
     );
   }
 
   @Get('keys/history')
-  history(@Query('key') key?: string): Promise<KeyHistoryResponse> {
-    return mapErrors(() => keyHistory(this.port, requireKey(key), this.audit));
+  history(@Req() req: Request, @Query('key') key?: string): Promise<KeyHistoryResponse> {
+    return mapErrors(() => keyHistory(this.port, callContextOf(req), requireKey(key), this.audit));
   }
 
   @Put('keys/value')
@@ -102,16 +107,20 @@ export class ConsoleController {
     }
     const lease = body?.lease && /^\d+$/.test(body.lease) ? BigInt(body.lease) : 0n;
     return await mapErrors(async () => {
-      const res = await this.port.put(internalContext(), { key: Buffer.from(key, 'utf8'), value, lease });
+      const res = await this.port.put(callContextOf(req), { key: Buffer.from(key, 'utf8'), value, lease });
       return { revision: res.revision };
     });
   }
 
   @Delete('keys/value')
-  remove(@Query('key') key?: string, @Query('prefix') prefix?: string): Promise<WriteResult> {
+  remove(
+    @Req() req: Request,
+    @Query('key') key?: string,
+    @Query('prefix') prefix?: string,
+  ): Promise<WriteResult> {
     const keyBytes = Buffer.from(requireKey(key), 'utf8');
     return mapErrors(async () => {
-      const res = await this.port.deleteRange(internalContext(), {
+      const res = await this.port.deleteRange(callContextOf(req), {
         key: keyBytes,
         ...(prefix === 'true' ? { rangeEnd: prefixEnd(keyBytes) } : {}),
       });
@@ -177,7 +186,7 @@ export class ConsoleController {
       return true;
     };
     const open = (from: number): PortWatch =>
-      this.port.watch(internalContext(), { key, rangeEnd, startRevision: from, prevKv: true }, sink);
+      this.port.watch(callContextOf(req), { key, rangeEnd, startRevision: from, prevKv: true }, sink);
     send('status', status());
     watch = open(startRevision);
     const close = (): void => {
@@ -238,10 +247,8 @@ async function mapErrors<T>(fn: () => Promise<T>): Promise<T> {
     if (err instanceof HttpException) throw err;
     const mapped = toEtcdError(err);
     if (mapped instanceof EtcdError) {
-      throw new HttpException(
-        { statusCode: httpStatusForGrpcCode(mapped.grpcCode), message: mapped.message, error: mapped.code },
-        httpStatusForGrpcCode(mapped.grpcCode),
-      );
+      const { status, body } = restErrorForEtcdError(mapped);
+      throw new HttpException({ ...body, error: mapped.code }, status);
     }
     throw err;
   }

@@ -8,7 +8,7 @@ import {
   type KeyValue,
   type RangeRequest,
   type RangeResult,
-  internalContext,
+  type CallContext,
   toEtcdError,
 } from '@cairn/server';
 import type {
@@ -28,9 +28,8 @@ const HISTORY_TIMEOUT_MS = 5000;
 /** At most this many revisions of one key are returned (the newest). */
 const MAX_HISTORY = 1000;
 
-const ctx = internalContext();
-
-async function range(port: EtcdPort, req: RangeRequest): Promise<RangeResult> {
+/** Reads as the console's user (its READ permission applies; the member's own identity never does). */
+async function range(port: EtcdPort, ctx: CallContext, req: RangeRequest): Promise<RangeResult> {
   try {
     return await port.range(ctx, { ...req, serializable: true });
   } catch (err) {
@@ -48,6 +47,7 @@ function rangeEndOf(prefix: Buffer): Buffer {
  */
 export async function keyTree(
   port: EtcdPort,
+  ctx: CallContext,
   prefixText: string,
   opts: { after?: string; limit: number; revision: number },
 ): Promise<KeyTreePage> {
@@ -62,7 +62,7 @@ export async function keyTree(
   const children: KeyTreeNode[] = [];
   let next: string | null = null;
   for (;;) {
-    const first = await range(port, { key: start, rangeEnd: end, limit: 1, keysOnly: true, revision });
+    const first = await range(port, ctx, { key: start, rangeEnd: end, limit: 1, keysOnly: true, revision });
     const kv = first.kvs[0];
     if (!kv) break;
     if (children.length >= opts.limit) {
@@ -77,7 +77,7 @@ export async function keyTree(
     } else {
       const dir = kv.key.subarray(0, prefix.length + slash + 1);
       const dirEnd = prefixEnd(dir);
-      const counted = await range(port, { key: dir, rangeEnd: dirEnd, countOnly: true, revision });
+      const counted = await range(port, ctx, { key: dir, rangeEnd: dirEnd, countOnly: true, revision });
       children.push({
         name: rest.subarray(0, slash + 1).toString('utf8'),
         path: dir.toString('utf8'),
@@ -143,6 +143,7 @@ export function consoleKv(kv: KeyValue): ConsoleKeyValue {
 
 export async function keyValue(
   port: EtcdPort,
+  ctx: CallContext,
   key: string,
   revision: number,
   audit?: AuditArchive,
@@ -150,7 +151,7 @@ export async function keyValue(
   const at = revision > 0 ? revision : port.revisions().current;
   let result: RangeResult;
   try {
-    result = await range(port, { key: Buffer.from(key, 'utf8'), revision: at });
+    result = await range(port, ctx, { key: Buffer.from(key, 'utf8'), revision: at });
   } catch (err) {
     // Past compaction MVCC has nothing; the audit archive may still know the value then.
     if (!(err instanceof EtcdError && err.code === 'compacted') || !audit) throw err;
@@ -172,7 +173,7 @@ export async function keyValue(
   };
   if (kv && kv.lease !== 0n && response.kv && revision <= 0) {
     try {
-      const info = await port.leaseTimeToLive(internalContext({ deadline: Date.now() + 1500 }), kv.lease);
+      const info = await port.leaseTimeToLive({ ...ctx, deadline: Date.now() + 1500 }, kv.lease);
       if (info) {
         response.kv.leaseTtl = info.ttl;
         response.kv.leaseGrantedTtl = info.grantedTtl;
@@ -212,15 +213,18 @@ export function auditKv(record: AuditRecord): ConsoleKeyValue {
  */
 export async function keyHistory(
   port: EtcdPort,
+  ctx: CallContext,
   key: string,
   audit?: AuditArchive,
 ): Promise<KeyHistoryResponse> {
   const keyBytes = Buffer.from(key, 'utf8');
+  // History (MVCC and the archive) is the key's content: the same READ permission as its value.
+  await range(port, ctx, { key: keyBytes, countOnly: true });
   const { current: target, compact } = port.revisions();
   const entries: KeyHistoryEntry[] = [];
   let dropped = false;
   if (compact > 0) {
-    const survivor = await range(port, { key: keyBytes, revision: compact }).catch(() => undefined);
+    const survivor = await range(port, ctx, { key: keyBytes, revision: compact }).catch(() => undefined);
     const kv = survivor?.kvs[0];
     if (kv) entries.push({ revision: kv.modRevision, type: 'put', kv: consoleKv(kv), source: 'mvcc' });
   }

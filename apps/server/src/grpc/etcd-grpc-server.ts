@@ -8,6 +8,7 @@ import type { CairnNode } from '@cairn/server';
 import type { EtcdApis, EtcdPort } from '@cairn/server';
 import { WatchSession, toEtcdError } from '@cairn/server';
 import {
+  type CallContext,
   type FastUnaryMethod,
   type Http2StreamRoute,
   PipelinedGrpcServer,
@@ -25,15 +26,15 @@ const BLOCKING_UNARY: ReadonlySet<string> = new Set([
   'v3electionpb.Election/Campaign',
 ]);
 
+type ContextHandler = (req: unknown, ctx: CallContext) => unknown;
+
 /** etcd's KV calls that have a fast path, by method name. */
-function kvHandlersOf({
-  kv,
-}: EtcdApis): Record<'Range' | 'Put' | 'DeleteRange' | 'Txn', (req: unknown) => unknown> {
+function kvHandlersOf({ kv }: EtcdApis): Record<'Range' | 'Put' | 'DeleteRange' | 'Txn', ContextHandler> {
   return {
-    Range: (req) => kv.range(req as never),
-    Put: (req) => kv.put(req as never),
-    DeleteRange: (req) => kv.deleteRange(req as never),
-    Txn: (req) => kv.txn(req as never),
+    Range: (req, ctx) => kv.range(req as never, ctx),
+    Put: (req, ctx) => kv.put(req as never, ctx),
+    DeleteRange: (req, ctx) => kv.deleteRange(req as never, ctx),
+    Txn: (req, ctx) => kv.txn(req as never, ctx),
   };
 }
 
@@ -58,11 +59,16 @@ export function etcdKvFastRoute(
   return fastUnaryRoute(methods, maxRequestBytes + GRPC_OVERHEAD_BYTES, pipeline);
 }
 
-/** A grpc-js unary handler from a promise-returning function; the server maps a rejection to etcd's status. */
-function answer<Req, Res>(fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+/**
+ * A grpc-js unary handler from a promise-returning function, given the call's context (who calls: the
+ * pipeline's authentication); the server maps a rejection to etcd's status.
+ */
+function answer<Req, Res>(
+  fn: (request: Req, ctx: CallContext) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, grpcCallContext(call)))
       .then(
         (response) => callback(null, response),
         // PipelinedGrpcServer turns whatever was thrown into etcd's gRPC status (toGrpcStatus).
@@ -94,20 +100,20 @@ export function createEtcdGrpcServer(
     { blockingUnary: BLOCKING_UNARY },
   );
   const pkg = loadEtcdServices();
-  const { kv, lease, maintenance } = apis;
+  const { kv, lease, maintenance, auth } = apis;
   const kvHandlers = kvHandlersOf(apis);
   server.addService(pkg.etcdserverpb.KV.service, {
     Range: answer(kvHandlers.Range),
     Put: answer(kvHandlers.Put),
     DeleteRange: answer(kvHandlers.DeleteRange),
     Txn: answer(kvHandlers.Txn),
-    Compact: answer((req) => kv.compact(req as never)),
+    Compact: answer((req, ctx) => kv.compact(req as never, ctx)),
   });
   // The KV calls above also take the short road: etcdKvFastRoute, installed by cairn-app.ts.
 
   server.addService(pkg.etcdserverpb.Lease.service, {
-    LeaseGrant: answer((req) => lease.grant(req as never)),
-    LeaseRevoke: answer((req) => lease.revoke(req as never)),
+    LeaseGrant: answer((req, ctx) => lease.grant(req as never, ctx)),
+    LeaseRevoke: answer((req, ctx) => lease.revoke(req as never, ctx)),
     LeaseTimeToLive: answer((req) => lease.timeToLive(req as never)),
     LeaseLeases: answer(() => lease.leases()),
     LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, object>) => {
@@ -124,7 +130,8 @@ export function createEtcdGrpcServer(
 
   server.addService(pkg.etcdserverpb.Watch.service, {
     Watch: (call: grpc.ServerDuplexStream<WatchRequest__Output, object>) => {
-      const needsLeader = grpcCallContext(call).requireLeader === true;
+      const context = grpcCallContext(call);
+      const needsLeader = context.requireLeader === true;
       const session = new WatchSession(
         { port, header: (revision) => node.header(revision) },
         (response) => {
@@ -134,7 +141,7 @@ export function createEtcdGrpcServer(
           call.write(response);
           return true;
         },
-        { maxResponseBytes: maxRequestBytes, progressNotifyIntervalMs: 10 * 60 * 1000 },
+        { context, maxResponseBytes: maxRequestBytes, progressNotifyIntervalMs: 10 * 60 * 1000 },
       );
       const stopLeaderWatch = node.onLeaderChange((leader) => {
         if (needsLeader && leader === 0n) {
@@ -168,14 +175,14 @@ export function createEtcdGrpcServer(
 
   server.addService(pkg.etcdserverpb.Maintenance.service, {
     Status: answer(() => maintenance.status()),
-    Hash: answer(() => maintenance.hash()),
-    HashKV: answer((req) => maintenance.hashKV(req as never)),
-    Defragment: answer(() => maintenance.defragment()),
-    Alarm: answer((req) => maintenance.alarm(req as never)),
+    Hash: answer((_req, ctx) => maintenance.hash(ctx)),
+    HashKV: answer((req, ctx) => maintenance.hashKV(req as never, ctx)),
+    Defragment: answer((_req, ctx) => maintenance.defragment(ctx)),
+    Alarm: answer((req, ctx) => maintenance.alarm(req as never, ctx)),
     Snapshot: (call: grpc.ServerWritableStream<object, object>) => {
       void (async () => {
         try {
-          for await (const chunk of maintenance.snapshot()) {
+          for await (const chunk of maintenance.snapshot(grpcCallContext(call))) {
             if (call.cancelled) return;
             if (!call.write(chunk)) await new Promise((resolve) => call.once('drain', resolve));
           }
@@ -185,16 +192,36 @@ export function createEtcdGrpcServer(
         }
       })();
     },
-    MoveLeader: answer((req) => maintenance.moveLeader(req as never)),
+    MoveLeader: answer((req, ctx) => maintenance.moveLeader(req as never, ctx)),
     Downgrade: answer(() => Promise.reject(etcdError('not-capable'))),
   });
 
   server.addService(pkg.etcdserverpb.Cluster.service, {
     MemberList: answer(() => maintenance.memberList()),
-    MemberAdd: answer((req) => maintenance.memberAdd(req as never)),
-    MemberRemove: answer((req) => maintenance.memberRemove(req as never)),
-    MemberUpdate: answer((req) => maintenance.memberUpdate(req as never)),
-    MemberPromote: answer((req) => maintenance.memberPromote(req as never)),
+    MemberAdd: answer((req, ctx) => maintenance.memberAdd(req as never, ctx)),
+    MemberRemove: answer((req, ctx) => maintenance.memberRemove(req as never, ctx)),
+    MemberUpdate: answer((req, ctx) => maintenance.memberUpdate(req as never, ctx)),
+    MemberPromote: answer((req, ctx) => maintenance.memberPromote(req as never, ctx)),
+  });
+
+  server.addService(pkg.etcdserverpb.Auth.service, {
+    AuthEnable: answer((_req, ctx) => auth.authEnable(ctx)),
+    AuthDisable: answer((_req, ctx) => auth.authDisable(ctx)),
+    AuthStatus: answer(() => auth.authStatus()),
+    Authenticate: answer((req, ctx) => auth.authenticate(req as never, ctx)),
+    UserAdd: answer((req, ctx) => auth.userAdd(req as never, ctx)),
+    UserGet: answer((req, ctx) => auth.userGet(req as never, ctx)),
+    UserList: answer((_req, ctx) => auth.userList(ctx)),
+    UserDelete: answer((req, ctx) => auth.userDelete(req as never, ctx)),
+    UserChangePassword: answer((req, ctx) => auth.userChangePassword(req as never, ctx)),
+    UserGrantRole: answer((req, ctx) => auth.userGrantRole(req as never, ctx)),
+    UserRevokeRole: answer((req, ctx) => auth.userRevokeRole(req as never, ctx)),
+    RoleAdd: answer((req, ctx) => auth.roleAdd(req as never, ctx)),
+    RoleGet: answer((req, ctx) => auth.roleGet(req as never, ctx)),
+    RoleList: answer((_req, ctx) => auth.roleList(ctx)),
+    RoleDelete: answer((req, ctx) => auth.roleDelete(req as never, ctx)),
+    RoleGrantPermission: answer((req, ctx) => auth.roleGrantPermission(req as never, ctx)),
+    RoleRevokePermission: answer((req, ctx) => auth.roleRevokePermission(req as never, ctx)),
   });
 
   server.addService(pkg.grpc.health.v1.Health.service, {

@@ -18,11 +18,11 @@ import {
 } from '@cairn/api';
 import type { EtcdApis, WatchSource } from '@cairn/server';
 import { WatchSession } from '@cairn/server';
-import { JsonLinesStream } from '@cairn/edge';
+import { type CallContext, JsonLinesStream, callContextOf } from '@cairn/edge';
 import { parseJsonObjects, readRawBody } from './raw-body';
 import { ETCD_APIS, MAX_REQUEST_BYTES, WATCH_SOURCE } from './tokens';
 
-type UnaryHandler = (req: never) => Promise<object> | object;
+type UnaryHandler = (req: never, ctx: CallContext) => Promise<object> | object;
 
 @Controller()
 export class GatewayController {
@@ -33,28 +33,45 @@ export class GatewayController {
     @Inject(WATCH_SOURCE) private readonly watchSource: WatchSource,
     @Inject(MAX_REQUEST_BYTES) private readonly maxRequestBytes: number,
   ) {
-    const { kv, lease, maintenance } = apis;
+    const { kv, lease, maintenance, auth } = apis;
     this.unary = {
-      'etcdserverpb.KV/Range': (r) => kv.range(r),
-      'etcdserverpb.KV/Put': (r) => kv.put(r),
-      'etcdserverpb.KV/DeleteRange': (r) => kv.deleteRange(r),
-      'etcdserverpb.KV/Txn': (r) => kv.txn(r),
-      'etcdserverpb.KV/Compact': (r) => kv.compact(r),
-      'etcdserverpb.Lease/LeaseGrant': (r) => lease.grant(r),
-      'etcdserverpb.Lease/LeaseRevoke': (r) => lease.revoke(r),
+      'etcdserverpb.KV/Range': (r, c) => kv.range(r, c),
+      'etcdserverpb.KV/Put': (r, c) => kv.put(r, c),
+      'etcdserverpb.KV/DeleteRange': (r, c) => kv.deleteRange(r, c),
+      'etcdserverpb.KV/Txn': (r, c) => kv.txn(r, c),
+      'etcdserverpb.KV/Compact': (r, c) => kv.compact(r, c),
+      'etcdserverpb.Lease/LeaseGrant': (r, c) => lease.grant(r, c),
+      'etcdserverpb.Lease/LeaseRevoke': (r, c) => lease.revoke(r, c),
       'etcdserverpb.Lease/LeaseTimeToLive': (r) => lease.timeToLive(r),
       'etcdserverpb.Lease/LeaseLeases': () => lease.leases(),
       'etcdserverpb.Maintenance/Status': () => maintenance.status(),
-      'etcdserverpb.Maintenance/Hash': () => maintenance.hash(),
-      'etcdserverpb.Maintenance/HashKV': (r) => maintenance.hashKV(r),
-      'etcdserverpb.Maintenance/Defragment': () => maintenance.defragment(),
-      'etcdserverpb.Maintenance/Alarm': (r) => maintenance.alarm(r),
+      'etcdserverpb.Maintenance/Hash': (_r, c) => maintenance.hash(c),
+      'etcdserverpb.Maintenance/HashKV': (r, c) => maintenance.hashKV(r, c),
+      'etcdserverpb.Maintenance/Defragment': (_r, c) => maintenance.defragment(c),
+      'etcdserverpb.Maintenance/Alarm': (r, c) => maintenance.alarm(r, c),
       'etcdserverpb.Cluster/MemberList': () => maintenance.memberList(),
-      'etcdserverpb.Cluster/MemberAdd': (r) => maintenance.memberAdd(r),
-      'etcdserverpb.Cluster/MemberRemove': (r) => maintenance.memberRemove(r),
-      'etcdserverpb.Cluster/MemberUpdate': (r) => maintenance.memberUpdate(r),
-      'etcdserverpb.Cluster/MemberPromote': (r) => maintenance.memberPromote(r),
-      'etcdserverpb.Maintenance/MoveLeader': (r) => maintenance.moveLeader(r),
+      'etcdserverpb.Cluster/MemberAdd': (r, c) => maintenance.memberAdd(r, c),
+      'etcdserverpb.Cluster/MemberRemove': (r, c) => maintenance.memberRemove(r, c),
+      'etcdserverpb.Cluster/MemberUpdate': (r, c) => maintenance.memberUpdate(r, c),
+      'etcdserverpb.Cluster/MemberPromote': (r, c) => maintenance.memberPromote(r, c),
+      'etcdserverpb.Maintenance/MoveLeader': (r, c) => maintenance.moveLeader(r, c),
+      'etcdserverpb.Auth/AuthEnable': (_r, c) => auth.authEnable(c),
+      'etcdserverpb.Auth/AuthDisable': (_r, c) => auth.authDisable(c),
+      'etcdserverpb.Auth/AuthStatus': () => auth.authStatus(),
+      'etcdserverpb.Auth/Authenticate': (r, c) => auth.authenticate(r, c),
+      'etcdserverpb.Auth/UserAdd': (r, c) => auth.userAdd(r, c),
+      'etcdserverpb.Auth/UserGet': (r, c) => auth.userGet(r, c),
+      'etcdserverpb.Auth/UserList': (_r, c) => auth.userList(c),
+      'etcdserverpb.Auth/UserDelete': (r, c) => auth.userDelete(r, c),
+      'etcdserverpb.Auth/UserChangePassword': (r, c) => auth.userChangePassword(r, c),
+      'etcdserverpb.Auth/UserGrantRole': (r, c) => auth.userGrantRole(r, c),
+      'etcdserverpb.Auth/UserRevokeRole': (r, c) => auth.userRevokeRole(r, c),
+      'etcdserverpb.Auth/RoleAdd': (r, c) => auth.roleAdd(r, c),
+      'etcdserverpb.Auth/RoleGet': (r, c) => auth.roleGet(r, c),
+      'etcdserverpb.Auth/RoleList': (_r, c) => auth.roleList(c),
+      'etcdserverpb.Auth/RoleDelete': (r, c) => auth.roleDelete(r, c),
+      'etcdserverpb.Auth/RoleGrantPermission': (r, c) => auth.roleGrantPermission(r, c),
+      'etcdserverpb.Auth/RoleRevokePermission': (r, c) => auth.roleRevokePermission(r, c),
     };
   }
 
@@ -73,7 +90,7 @@ export class GatewayController {
     }
     try {
       const body = await readRawBody(req, this.maxRequestBytes);
-      if (route.streaming === 'unary') await this.handleUnary(route, body, res);
+      if (route.streaming === 'unary') await this.handleUnary(route, body, req, res);
       else await this.handleStream(route, body, req, res);
     } catch (err) {
       if (res.headersSent) {
@@ -85,11 +102,11 @@ export class GatewayController {
     }
   }
 
-  private async handleUnary(route: GatewayRoute, body: Buffer, res: Response): Promise<void> {
+  private async handleUnary(route: GatewayRoute, body: Buffer, req: Request, res: Response): Promise<void> {
     const handler = this.unary[`${route.service}/${route.method}`];
     if (!handler) throw etcdError('not-capable');
     const request = decodeGatewayRequest(route.requestType, parseBody(body));
-    const response = await handler(request as never);
+    const response = await handler(request as never, callContextOf(req));
     res.status(200).json(encodeGatewayResponse(route.responseType, response));
   }
 
@@ -109,7 +126,7 @@ export class GatewayController {
     }
     if (key === 'etcdserverpb.Maintenance/Snapshot') {
       res.status(200).type('application/json');
-      for await (const chunk of this.apis.maintenance.snapshot()) {
+      for await (const chunk of this.apis.maintenance.snapshot(callContextOf(req))) {
         if (!writeLine(chunk)) await new Promise((resolve) => res.once('drain', resolve));
       }
       res.end();
@@ -129,6 +146,7 @@ export class GatewayController {
             always: !('events' in message),
           }),
         {
+          context: callContextOf(req),
           maxResponseBytes: this.maxRequestBytes,
           progressNotifyIntervalMs: 10 * 60 * 1000,
           ready: () => stream.writable,

@@ -1,5 +1,7 @@
-// etcd's KV service semantics over a CairnNode: validate, then read locally (after a ReadIndex barrier unless
-// serializable) or propose through Raft. Shared by the gRPC service and the JSON gateway.
+// etcd's KV service semantics over a CairnNode: validate, check the caller's permissions, then read locally
+// (after a ReadIndex barrier unless serializable) or propose through Raft (where apply checks the
+// permissions again, against the auth revision the request carries). Shared by the gRPC service and the
+// JSON gateway.
 import type {
   CompactionRequest__Output,
   DeleteRangeRequest__Output,
@@ -9,6 +11,13 @@ import type {
 } from '@cairn/api';
 import type { CairnNode } from '../node';
 import { toEtcdError } from '../applier';
+import {
+  checkDeletePermitted,
+  checkPutPermitted,
+  checkRangePermitted,
+  checkTxnPermitted,
+} from '../auth/request-permissions';
+import type { CallContext } from '../port/etcd-port';
 import { checkDelete, checkPut, checkRange, checkTxn } from './validation';
 import { proposeAndUnwrap } from './propose';
 
@@ -18,8 +27,9 @@ export class KvApi {
     private readonly maxTxnOps: number,
   ) {}
 
-  async range(req: RangeRequest__Output): Promise<object> {
+  async range(req: RangeRequest__Output, ctx: CallContext): Promise<object> {
     checkRange(req);
+    checkRangePermitted(this.node.auth, ctx.identity, req);
     if (!req.serializable) await this.node.linearizableReadBarrier();
     try {
       return await this.node.reader.range(req);
@@ -28,19 +38,22 @@ export class KvApi {
     }
   }
 
-  async put(req: PutRequest__Output): Promise<object> {
+  async put(req: PutRequest__Output, ctx: CallContext): Promise<object> {
     checkPut(req);
+    checkPutPermitted(this.node.auth, ctx.identity, req);
     await this.node.checkQuota(req.key.length + req.value.length);
-    return proposeAndUnwrap(this.node, { put: req });
+    return proposeAndUnwrap(this.node, { put: req }, ctx);
   }
 
-  deleteRange(req: DeleteRangeRequest__Output): Promise<object> {
+  async deleteRange(req: DeleteRangeRequest__Output, ctx: CallContext): Promise<object> {
     checkDelete(req);
-    return proposeAndUnwrap(this.node, { delete_range: req });
+    checkDeletePermitted(this.node.auth, ctx.identity, req);
+    return proposeAndUnwrap(this.node, { delete_range: req }, ctx);
   }
 
-  async txn(req: TxnRequest__Output): Promise<object> {
+  async txn(req: TxnRequest__Output, ctx: CallContext): Promise<object> {
     checkTxn(req, this.maxTxnOps);
+    checkTxnPermitted(this.node.auth, ctx.identity, req);
     if (!txnWrites(req)) {
       if (!txnAllSerializable(req)) await this.node.linearizableReadBarrier();
       try {
@@ -50,11 +63,12 @@ export class KvApi {
       }
     }
     await this.node.checkQuota(0);
-    return proposeAndUnwrap(this.node, { txn: req });
+    return proposeAndUnwrap(this.node, { txn: req }, ctx);
   }
 
-  compact(req: CompactionRequest__Output): Promise<object> {
-    return proposeAndUnwrap(this.node, { compaction: req });
+  async compact(req: CompactionRequest__Output, ctx: CallContext): Promise<object> {
+    this.node.auth.checkAdmin(ctx.identity);
+    return proposeAndUnwrap(this.node, { compaction: req }, ctx);
   }
 }
 

@@ -11,12 +11,14 @@ import {
 import { MAX_LEASE_TTL } from '@cairn/mvcc';
 import type { CairnNode } from '../node';
 import { toEtcdError } from '../applier';
+import { checkLeaseRevokePermitted } from '../auth/request-permissions';
+import type { CallContext } from '../port/etcd-port';
 import { proposeAndUnwrap } from './propose';
 
 export class LeaseApi {
   constructor(private readonly node: CairnNode) {}
 
-  async grant(req: LeaseGrantRequest__Output): Promise<object> {
+  async grant(req: LeaseGrantRequest__Output, ctx: CallContext): Promise<object> {
     if (Number(req.TTL) > MAX_LEASE_TTL) throw etcdError('lease-ttl-too-large');
     await this.node.checkQuota(0);
     let id = BigInt(req.ID);
@@ -24,12 +26,14 @@ export class LeaseApi {
     while (id === 0n || (String(req.ID) === '0' && this.node.leases.has(id))) {
       id = randomBytes(8).readBigUInt64BE() & 0x7fff_ffff_ffff_ffffn;
     }
-    return proposeAndUnwrap(this.node, { lease_grant: { ID: id.toString(), TTL: req.TTL } });
+    return proposeAndUnwrap(this.node, { lease_grant: { ID: id.toString(), TTL: req.TTL } }, ctx);
   }
 
-  revoke(req: LeaseRevokeRequest__Output): Promise<object> {
-    if (!this.node.leases.has(BigInt(req.ID))) return Promise.reject(etcdError('lease-not-found'));
-    return proposeAndUnwrap(this.node, { lease_revoke: { ID: req.ID } });
+  async revoke(req: LeaseRevokeRequest__Output, ctx: CallContext): Promise<object> {
+    const lease = this.node.leases.lookup(BigInt(req.ID));
+    if (!lease) throw etcdError('lease-not-found');
+    checkLeaseRevokePermitted(this.node.auth, ctx.identity, lease.keys());
+    return proposeAndUnwrap(this.node, { lease_revoke: { ID: req.ID } }, ctx);
   }
 
   /** One keep-alive: the new TTL, or 0 for a lease that does not exist (not an error, as etcd). */

@@ -1,4 +1,5 @@
-// etcd's Maintenance and Cluster services over a CairnNode.
+// etcd's Maintenance and Cluster services over a CairnNode. With auth on, everything but Status and MemberList
+// needs the root role (etcd's IsAdminPermitted; Alarm, MoveLeader and Hash too, as the model has it).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import { toEtcdError } from '../applier';
 import type { Member } from '../members';
 import type { CairnNode } from '../node';
 import { ETCD_API_VERSION } from '../version';
+import type { CallContext } from '../port/etcd-port';
 import { proposeAndUnwrap } from './propose';
 
 const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
@@ -44,7 +46,8 @@ export class MaintenanceApi {
     };
   }
 
-  async hashKV(req: HashKVRequest__Output): Promise<object> {
+  async hashKV(req: HashKVRequest__Output, ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     try {
       const result = await this.node.kv.hashKV(Number(req.revision));
       return {
@@ -58,24 +61,27 @@ export class MaintenanceApi {
     }
   }
 
-  async hash(): Promise<object> {
+  async hash(ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     const result = await this.node.kv.hashKV(0);
     return { header: this.node.header(this.node.kv.currentRevision), hash: result.hash };
   }
 
-  async defragment(): Promise<object> {
+  async defragment(ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     await this.node.defragment();
     return { header: this.node.header(this.node.kv.currentRevision) };
   }
 
-  alarm(req: AlarmRequest__Output): Promise<object> {
+  async alarm(req: AlarmRequest__Output, ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     if (req.action === 0) {
-      return Promise.resolve({
+      return {
         header: this.node.header(this.node.kv.currentRevision),
         alarms: this.node.alarms.list().map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })),
-      });
+      };
     }
-    return proposeAndUnwrap(this.node, { alarm: req });
+    return proposeAndUnwrap(this.node, { alarm: req }, ctx);
   }
 
   /**
@@ -83,7 +89,8 @@ export class MaintenanceApi {
    * padded to a multiple of 512 bytes and followed by its sha256. The padding ends with the real length
    * (8 bytes, big-endian), so a restore can strip the framing and get our backend file back exactly.
    */
-  async *snapshot(): AsyncGenerator<object> {
+  async *snapshot(ctx: CallContext): AsyncGenerator<object> {
+    this.requireAdmin(ctx);
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-snapshot-'));
     try {
       const file = path.join(dir, 'snapshot.db');
@@ -117,29 +124,38 @@ export class MaintenanceApi {
     return { header: this.node.header(0), members: this.wireMembers() };
   }
 
-  async memberAdd(req: MemberAddRequest__Output): Promise<object> {
+  async memberAdd(req: MemberAddRequest__Output, ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     const member = await this.node.addMember(req.peerURLs, req.isLearner);
     return { header: this.node.header(0), member: wireMember(member), members: this.wireMembers() };
   }
 
-  async memberRemove(req: MemberRemoveRequest__Output): Promise<object> {
+  async memberRemove(req: MemberRemoveRequest__Output, ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     await this.node.removeMember(BigInt(req.ID));
     return { header: this.node.header(0), members: this.wireMembers() };
   }
 
-  async memberUpdate(req: MemberUpdateRequest__Output): Promise<object> {
+  async memberUpdate(req: MemberUpdateRequest__Output, ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     await this.node.updateMember(BigInt(req.ID), req.peerURLs);
     return { header: this.node.header(0), members: this.wireMembers() };
   }
 
-  async memberPromote(req: MemberPromoteRequest__Output): Promise<object> {
+  async memberPromote(req: MemberPromoteRequest__Output, ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     await this.node.promoteMember(BigInt(req.ID));
     return { header: this.node.header(0), members: this.wireMembers() };
   }
 
-  async moveLeader(req: MoveLeaderRequest__Output): Promise<object> {
+  async moveLeader(req: MoveLeaderRequest__Output, ctx: CallContext): Promise<object> {
+    this.requireAdmin(ctx);
     await this.node.moveLeader(BigInt(req.targetID));
     return { header: this.node.header(0) };
+  }
+
+  private requireAdmin(ctx: CallContext): void {
+    this.node.auth.checkAdmin(ctx.identity);
   }
 
   private wireMembers(): object[] {

@@ -2,9 +2,15 @@
 import { toEtcdError } from '../applier';
 import type { CairnNode } from '../node';
 import type { ProposalBody } from '../proposal';
+import type { CallContext } from '../port/etcd-port';
 
-export async function proposeAndUnwrap(node: CairnNode, body: ProposalBody): Promise<object> {
-  const result = await node.propose(body);
+/** Proposes on behalf of the call's identity (its permissions are checked again at apply). */
+export async function proposeAndUnwrap(
+  node: CairnNode,
+  body: ProposalBody,
+  ctx: CallContext,
+): Promise<object> {
+  const result = await node.propose(body, ctx.identity);
   if (result.error) throw toEtcdError(result.error);
   return result.response ?? {};
 }

@@ -2,10 +2,11 @@
 // stream-local ID (auto IDs start at 0, or chosen by the client), created/canceled acks, compaction
 // notices, progress requests and notifications, and fragmentation of big revisions. Its watchers are
 // the member's EtcdPort watches, so they live across a snapshot install.
-import type { WatchRequest__Output } from '@cairn/api';
+import { EtcdError, type WatchRequest__Output, toGrpcStatus } from '@cairn/api';
 import type { WatchEvent, WatchResponse as StoreResponse } from '@cairn/mvcc';
 import { wireKv } from '../kv-codec';
-import { type EtcdPort, type PortWatch, internalContext } from '../port/etcd-port';
+import { grpcCodeName } from '@cairn/edge';
+import type { CallContext, EtcdPort, PortWatch } from '../port/etcd-port';
 
 /** Where a session's watchers live, and the header its responses carry. */
 export interface WatchSource {
@@ -15,6 +16,8 @@ export interface WatchSource {
 }
 
 export interface WatchSessionOptions {
+  /** The context of the request that opened the stream: whose permissions each watch is created with. */
+  context: CallContext;
   /** Responses above this size with >= 2 events are split when the watcher asked for fragments. */
   maxResponseBytes: number;
   progressNotifyIntervalMs: number;
@@ -118,19 +121,47 @@ export class WatchSession {
       sentSinceProgress: false,
     };
     this.watchers.set(id, watcher);
-    // The created ack goes out before any event of this watcher.
-    this.send({ header: this.header(), watch_id: id, created: true }, 64);
-    watcher.watch = this.source.port.watch(
-      internalContext(),
-      {
-        key,
-        rangeEnd: req.range_end.length > 0 ? req.range_end : undefined,
-        startRevision,
-        prevKv: req.prev_kv,
-        filters: { noPut: filters.has(0), noDelete: filters.has(1) },
-      },
-      (response) => this.deliver(id, watcher, response),
-    );
+    // The created ack goes out before any event of this watcher, and only once the watch exists: a watch
+    // refused (no READ permission) is answered created + canceled in one response, as etcd does.
+    let acked = false;
+    const ack = (): void => {
+      if (acked) return;
+      acked = true;
+      this.send({ header: this.header(), watch_id: id, created: true }, 64);
+    };
+    try {
+      watcher.watch = this.source.port.watch(
+        this.opts.context,
+        {
+          key,
+          rangeEnd: req.range_end.length > 0 ? req.range_end : undefined,
+          startRevision,
+          prevKv: req.prev_kv,
+          filters: { noPut: filters.has(0), noDelete: filters.has(1) },
+        },
+        (response) => {
+          ack();
+          return this.deliver(id, watcher, response);
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof EtcdError)) throw err;
+      this.watchers.delete(id);
+      const status = toGrpcStatus(err);
+      this.send(
+        {
+          header: this.header(),
+          watch_id: Number(req.watch_id),
+          created: true,
+          canceled: true,
+          // etcd sends the gRPC error's text: "rpc error: code = PermissionDenied desc = etcdserver: ...".
+          cancel_reason: `rpc error: code = ${grpcCodeName(status.code)} desc = ${status.details}`,
+        },
+        64,
+      );
+      return;
+    }
+    ack();
   }
 
   private deliver(id: number, watcher: SessionWatcher, response: StoreResponse): boolean {

@@ -19,7 +19,7 @@ import type {
 import type { CallContext } from '@cairn/edge';
 
 // The call context is the edge's (every request's pipeline builds one); features import it from here too.
-export { ANONYMOUS, type CallContext, type Identity, internalContext } from '@cairn/edge';
+export { ANONYMOUS, MEMBER_DUTY, type CallContext, type Identity, internalContext } from '@cairn/edge';
 
 // The request and result types of the port, so a feature needs no dependency of its own on @cairn/mvcc.
 export type {

@@ -12,7 +12,9 @@ import { DEFAULT_MAX_TXN_OPS, type LeaseClock } from '@cairn/mvcc';
 import { Applier, type ApplyResult } from '../applier';
 import type { ProposalBody } from '../proposal';
 import { type StateMachine, closeStateMachine, openStateMachine } from '../state-machine';
-import type { EtcdPort, Identity } from './etcd-port';
+import { proposalHeader } from '../auth/entry-subject';
+import type { ProposalBody as AuthProposal } from '../proposal';
+import { type EtcdPort, type Identity, MEMBER_DUTY } from './etcd-port';
 import { StorePort } from './store-port';
 
 export interface LocalEtcdPortOptions {
@@ -53,6 +55,7 @@ export class LocalEtcdPort {
       leases: sm.leases,
       alarms: sm.alarms,
       members: sm.members,
+      auth: sm.auth,
       header,
     });
     // The only member is always the lessor's primary.
@@ -68,11 +71,13 @@ export class LocalEtcdPort {
       },
       kv: sm.kv,
       watchable: sm.watchable,
+      auth: sm.auth,
       maxTxnOps: options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS,
       readBarrier: () => this.applying.then(() => undefined),
       submit: (body, identity) => this.apply(body, identity),
       checkQuota: () => Promise.resolve(),
       leaseExists: (id) => sm.leases.has(id),
+      leaseKeys: (id) => sm.leases.lookup(id)?.keys() ?? [],
       renewLease: (id) => Promise.resolve(sm.leases.renew(id)),
       leaseTimeToLive: (id, keys) => Promise.resolve(sm.leases.timeToLive(id, keys)),
       localLeaseTimeToLive: (id, keys) => sm.leases.timeToLive(id, keys),
@@ -90,7 +95,7 @@ export class LocalEtcdPort {
   /** Revokes every lease whose TTL ran out on the lease clock (a member's leader does this on a timer). */
   async expireLeases(): Promise<bigint[]> {
     const expired = this.sm.leases.expired(Number.MAX_SAFE_INTEGER);
-    for (const id of expired) await this.apply({ lease_revoke: { ID: id.toString() } }, { user: '' });
+    for (const id of expired) await this.apply({ lease_revoke: { ID: id.toString() } }, MEMBER_DUTY);
     return expired;
   }
 
@@ -98,10 +103,20 @@ export class LocalEtcdPort {
   async compact(revision: number): Promise<void> {
     const result = await this.apply(
       { compaction: { revision: String(revision), physical: true } },
-      { user: '' },
+      MEMBER_DUTY,
     );
     if (result.error) throw result.error;
     await result.physicalCompaction;
+  }
+
+  /**
+   * Applies an auth request (user/role management, enable/disable, authenticate) as `identity` — MEMBER_DUTY
+   * by default, so a test can set up users and roles before enabling auth. Returns the wire response.
+   */
+  async applyAuth(body: AuthProposal, identity: Identity = MEMBER_DUTY): Promise<object> {
+    const result = await this.apply(body, identity);
+    if (result.error) throw result.error;
+    return result.response ?? {};
   }
 
   async close(): Promise<void> {
@@ -116,7 +131,8 @@ export class LocalEtcdPort {
     if (this.closed) return Promise.reject(etcdError('stopped'));
     const id = this.nextRequestId++;
     const run = async (): Promise<ApplyResult> => {
-      const data = encodeInternalRequest({ ...body, header: { ID: id.toString(), username: identity.user } });
+      const header = proposalHeader(id, identity, this.sm.auth.getRevision());
+      const data = encodeInternalRequest({ ...body, header });
       const request = decodeInternalRequest(data) as InternalRaftRequest__Output;
       this.lastWriter = request.header?.username ?? '';
       const batch = this.sm.backend.batch();

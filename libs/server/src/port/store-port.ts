@@ -20,6 +20,14 @@ import {
   type WatchSink,
 } from '@cairn/mvcc';
 import { type AppliedValue, type ApplyResult, READ_ONLY_BATCH, toEtcdError } from '../applier';
+import type { AuthStore } from '../auth/auth-store';
+import {
+  checkDeletePermitted,
+  checkLeaseRevokePermitted,
+  checkPutPermitted,
+  checkRangePermitted,
+  checkTxnPermitted,
+} from '../auth/request-permissions';
 import { checkDelete, checkPut, checkRange, checkTxn } from '../etcd/validation';
 import { wireDeleteRangeRequest, wirePutRequest, wireRangeRequest, wireTxnRequest } from '../kv-codec';
 import type { ProposalBody } from '../proposal';
@@ -40,6 +48,8 @@ export interface PortDriver {
   /** The member's stores: the same objects for its whole life (a snapshot install restores them in place). */
   readonly kv: KvStore;
   readonly watchable: WatchableStore;
+  /** Users, roles and permissions: reads are checked here, writes here and again at apply. */
+  readonly auth: AuthStore;
   readonly maxTxnOps: number;
   /** Resolves when a linearizable read may be served locally. */
   readBarrier(): Promise<void>;
@@ -48,6 +58,8 @@ export interface PortDriver {
   /** etcd's quota check before a write that may grow the store. */
   checkQuota(cost: number): Promise<void>;
   leaseExists(id: bigint): boolean;
+  /** The keys attached to a lease (revoking it deletes them: the caller needs WRITE on each). */
+  leaseKeys(id: bigint): Uint8Array[];
   /** The renewed TTL; 'lease-not-found' when the lease does not exist. */
   renewLease(id: bigint): Promise<number>;
   leaseTimeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResult | undefined>;
@@ -64,7 +76,9 @@ export class StorePort implements EtcdPort {
 
   range(ctx: CallContext, req: RangeRequest): Promise<RangeResult> {
     return this.call(ctx, async () => {
-      checkRange(wireRangeRequest(req));
+      const wire = wireRangeRequest(req);
+      checkRange(wire);
+      checkRangePermitted(this.driver.auth, ctx.identity, wire);
       if (!req.serializable) await this.driver.readBarrier();
       return this.driver.kv.range(req);
     });
@@ -74,6 +88,7 @@ export class StorePort implements EtcdPort {
     return this.call(ctx, async () => {
       const wire = wirePutRequest(req);
       checkPut(wire);
+      checkPutPermitted(this.driver.auth, ctx.identity, wire);
       await this.driver.checkQuota(wire.key.length + wire.value.length);
       return expectValue(await this.driver.submit({ put: wire }, ctx.identity), 'put').result;
     });
@@ -83,6 +98,7 @@ export class StorePort implements EtcdPort {
     return this.call(ctx, async () => {
       const wire = wireDeleteRangeRequest(req);
       checkDelete(wire);
+      checkDeletePermitted(this.driver.auth, ctx.identity, wire);
       return expectValue(await this.driver.submit({ delete_range: wire }, ctx.identity), 'deleteRange')
         .result;
     });
@@ -92,6 +108,7 @@ export class StorePort implements EtcdPort {
     return this.call(ctx, async () => {
       const wire = wireTxnRequest(req);
       checkTxn(wire, this.driver.maxTxnOps);
+      checkTxnPermitted(this.driver.auth, ctx.identity, wire);
       if (!txnWrites(req)) {
         if (!txnAllSerializable(req)) await this.driver.readBarrier();
         return this.driver.kv.applyTxn(req, READ_ONLY_BATCH);
@@ -108,6 +125,13 @@ export class StorePort implements EtcdPort {
     let id: number;
     try {
       this.checkContext(ctx);
+      // etcd checks READ on the watched range when the watch is created (not again later).
+      this.driver.auth.checkKeys(
+        ctx.identity,
+        Buffer.from(req.key),
+        req.rangeEnd ? Buffer.from(req.rangeEnd) : Buffer.alloc(0),
+        'read',
+      );
       id = watchable.watch(req, (response) => {
         if (cancelled) return true;
         const taken = sink(response);
@@ -162,6 +186,7 @@ export class StorePort implements EtcdPort {
   leaseRevoke(ctx: CallContext, id: bigint): Promise<{ revision: number }> {
     return this.call(ctx, async () => {
       if (!this.driver.leaseExists(id)) throw etcdError('lease-not-found');
+      checkLeaseRevokePermitted(this.driver.auth, ctx.identity, this.driver.leaseKeys(id));
       const body: ProposalBody = { lease_revoke: { ID: id.toString() } };
       return { revision: expectValue(await this.driver.submit(body, ctx.identity), 'revision').revision };
     });
