@@ -14,8 +14,10 @@ import {
   type WatchEvent,
   type WatchResponse,
   internalContext,
+  type CallContext,
 } from '@cairn/server';
-import { ACTOR_MARKER_KEY, normalizeActor } from './actor';
+import { prefixEnd } from '@cairn/api';
+import { type RevisionWriters, normalizeActor } from './actor';
 import type { AuditEventRow, AuditGapRow } from './entities';
 import { AuditStore, backendKindOf } from './store';
 import type {
@@ -57,6 +59,8 @@ export interface AuditArchiverOptions {
   maxPendingBytes?: number;
   /** Delay before retrying the database after an error (default 1000 ms). */
   retryMs?: number;
+  /** The user of every applied write (the Raft entry header's), when the server provides it: the actors. */
+  writers?: RevisionWriters;
 }
 
 interface Waiter {
@@ -72,7 +76,6 @@ export class AuditArchiver implements AuditArchive {
   private readonly port: EtcdPort;
   private readonly logger: Logger;
   private readonly prefixes: Buffer[];
-  private readonly actorMarker = Buffer.from(ACTOR_MARKER_KEY);
   private readonly valueMaxBytes: number;
   private readonly batchRows: number;
   private readonly flushIntervalMs: number;
@@ -105,6 +108,7 @@ export class AuditArchiver implements AuditArchive {
   private waiters: Waiter[] = [];
   private closed = false;
   private ready = false;
+  private readonly stopWriters: (() => void) | undefined;
   private lastError: string | undefined;
 
   constructor(private readonly options: AuditArchiverOptions) {
@@ -120,6 +124,10 @@ export class AuditArchiver implements AuditArchive {
     this.retryMs = options.retryMs ?? 1000;
     this.archive = this.port.member.clusterId.toString(16);
     this.member = this.port.member.memberId.toString(16);
+    // Subscribed at once: an actor applied before its change reaches the watch waits in notedActors.
+    this.stopWriters = options.writers?.onApplied((revision, user) => {
+      if (user !== '') this.noteActor(revision, user);
+    });
   }
 
   /** Creates the archiver and starts it in the background (a database that is down is retried). */
@@ -188,6 +196,7 @@ export class AuditArchiver implements AuditArchive {
     const generation = ++this.watchGeneration;
     let watcher: PortWatch | undefined;
     try {
+      // The member's own duty: the archive of this member's applied log, which no client asked for.
       watcher = this.port.watch(
         internalContext(),
         { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), startRevision },
@@ -255,17 +264,11 @@ export class AuditArchiver implements AuditArchive {
     now: number,
     replayed: boolean,
   ): void {
-    let actor = this.notedActors.get(revision) ?? null;
-    for (let i = start; i < end; i++) {
-      const event = events[i];
-      if (event.type === 'put' && event.kv.key.equals(this.actorMarker)) {
-        actor = normalizeActor(event.kv.value.toString('utf8')) ?? actor;
-      }
-    }
+    const actor = this.notedActors.get(revision) ?? null;
     for (let i = start; i < end; i++) {
       const event = events[i];
       const key = event.kv.key;
-      if (key.equals(this.actorMarker) || !this.archived(key)) continue;
+      if (!this.archived(key)) continue;
       const row = this.row(event, revision, i - start, actor, now, replayed);
       this.pendingRows.push(row);
       this.pendingBytes += rowBytes(row);
@@ -417,6 +420,24 @@ export class AuditArchiver implements AuditArchive {
 
   // ---- AuditArchive -----------------------------------------------------------------------------------
 
+  /**
+   * Proves `ctx`'s caller may READ `[key, rangeEnd)` (rangeEnd empty: the key alone), by a serializable
+   * count-only range under its context: the archive is served from SQL, not the KV, so the core's permission
+   * check is asked explicitly before anything archived is shown. Without a key, every archived prefix.
+   */
+  async checkRead(ctx: CallContext, key?: Uint8Array, rangeEnd?: Uint8Array): Promise<void> {
+    const ranges = key
+      ? [{ key, rangeEnd: rangeEnd ?? new Uint8Array(0) }]
+      : this.prefixes.map((prefix) =>
+          prefix.length === 0
+            ? { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) }
+            : { key: prefix, rangeEnd: prefixEnd(prefix) },
+        );
+    for (const range of ranges) {
+      await this.port.range(ctx, { ...range, countOnly: true, serializable: true });
+    }
+  }
+
   noteActor(revision: number, actor: string): void {
     const name = normalizeActor(actor);
     if (name === null || !Number.isSafeInteger(revision) || revision <= 0) return;
@@ -524,6 +545,7 @@ export class AuditArchiver implements AuditArchive {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopWriters?.();
     this.watchGeneration++;
     this.watcher?.cancel();
     this.watcher = undefined;

@@ -24,7 +24,9 @@ export {
   DEFAULT_VALUE_MAX_BYTES,
   type AuditArchiverOptions,
 } from './archiver';
-export { ACTOR_MARKER_KEY, MAX_ACTOR_LENGTH, actorMarkerPut } from './actor';
+export { MAX_ACTOR_LENGTH, type RevisionWriters } from './actor';
+export { SECRET_ENVELOPE_PREFIX, SECRET_MASK, holdsSecret, maskSecrets } from './secret-mask';
+export { restErrorOf } from './http/rest-error';
 export { AuditStore, backendKindOf, type AuditStoreOptions } from './store';
 export type { AuditEventRow, AuditCursorRow, AuditGapRow } from './entities';
 export { EVENT_TABLE, CURSOR_TABLE, GAP_TABLE } from './entities';

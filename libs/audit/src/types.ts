@@ -1,6 +1,7 @@
 // The public shapes of the audit archive: what the library hands to in-process users (config center,
 // console endpoints) and what its REST API returns. Types only: the console imports them with
 // `import type`.
+import type { CallContext } from '@cairn/server';
 
 export type AuditOperation = 'PUT' | 'DELETE';
 
@@ -132,6 +133,11 @@ export interface AuditArchive {
    * returns its header revision). Fills rows whose actor is still unknown; never overwrites one.
    */
   noteActor(revision: number, actor: string): void;
+  /**
+   * Throws the core's permission error unless `ctx`'s caller may READ `[key, rangeEnd)` (no key: every
+   * archived prefix). The REST API asks it before showing anything: the archive is not the KV.
+   */
+  checkRead(ctx: CallContext, key?: Uint8Array, rangeEnd?: Uint8Array): Promise<void>;
   status(): AuditStatus;
   /** Resolves when every change up to `revision` is archived (rejects after `timeoutMs`). */
   waitFor(revision: number, timeoutMs?: number): Promise<void>;

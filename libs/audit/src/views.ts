@@ -1,5 +1,7 @@
-// Records as JSON for the REST API and the console.
+// Records as JSON for the REST API and the console. A sealed value (a secret config item's envelope, alone
+// or inside a JSON record) is shown masked: the archive keeps it encrypted, and its views never show it.
 import type { AuditEventRow, AuditGapRow } from './entities';
+import { holdsSecret, maskSecrets } from './secret-mask';
 import type { AuditEventView, AuditGap, AuditGapView, AuditOperation, AuditRecord } from './types';
 
 export function toRecord(row: AuditEventRow): AuditRecord {
@@ -45,7 +47,12 @@ export function textOrBase64(bytes: Buffer): { text: string; encoding: 'utf8' | 
 
 export function toEventView(record: AuditRecord): AuditEventView {
   const key = textOrBase64(record.key);
-  const value = record.value === null ? null : textOrBase64(record.value);
+  const value =
+    record.value === null
+      ? null
+      : holdsSecret(record.value)
+        ? { text: maskSecrets(record.value.toString('utf8')), encoding: 'utf8' as const }
+        : textOrBase64(record.value);
   return {
     revision: record.revision,
     subRevision: record.subRevision,

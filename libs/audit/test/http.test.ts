@@ -1,5 +1,6 @@
 // The REST controller over an archive, in process (Nest + Swagger): paging and parameters, the OpenAPI
 // description, and a database that cannot be reached (the archiver retries; REST answers 503).
+import { EtcdError } from '@cairn/api';
 import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -66,6 +67,7 @@ describe('REST /api/audit/v1', () => {
           : { records: [record(7, 1, '/cairn/config/a', 'v7')], next: '7.1' };
       },
       lastArchivedRevision: async () => 9,
+      checkRead: async () => undefined,
     };
     const { url } = await serve(archive as AuditArchive);
     const first = await get<AuditEventPageView>(`${url}/events?prefix=/cairn/config/&limit=1&fromRevision=3`);
@@ -109,6 +111,57 @@ describe('REST /api/audit/v1', () => {
     expect((await get(`${url}/events?limit=-1`)).status).toBe(400);
     expect((await get(`${url}/events?order=sideways`)).status).toBe(400);
     expect((await get(`${url}/value?key=/x`)).status).toBe(400);
+  });
+
+  it("asks the core for the caller's READ first: refused is 403 with etcd's message, and nothing is read", async () => {
+    const asked: [string | undefined, string | undefined][] = [];
+    let read = false;
+    const archive: Partial<AuditArchive> = {
+      checkRead: async (_ctx, key, rangeEnd) => {
+        asked.push([key && Buffer.from(key).toString(), rangeEnd && Buffer.from(rangeEnd).toString()]);
+        throw new EtcdError('permission-denied');
+      },
+      listEvents: async () => {
+        read = true;
+        return { records: [] };
+      },
+    };
+    const { url } = await serve(archive as AuditArchive);
+    const denied = await get<Record<string, unknown>>(`${url}/events?prefix=/cairn/config/a/`);
+    expect(denied.status).toBe(403);
+    expect(denied.body).toEqual({
+      statusCode: 403,
+      error: 'etcdserver: permission denied',
+      code: 7,
+      message: 'etcdserver: permission denied',
+    });
+    expect((await get(`${url}/history?key=/cairn/config/a/x`)).status).toBe(403);
+    expect((await get(`${url}/value?key=/cairn/config/a/x&revision=3`)).status).toBe(403);
+    expect((await get(`${url}/events`)).status).toBe(403);
+    expect(asked).toEqual([
+      ['/cairn/config/a/', '/cairn/config/a0'],
+      ['/cairn/config/a/x', undefined],
+      ['/cairn/config/a/x', undefined],
+      [undefined, undefined],
+    ]);
+    expect(read).toBe(false);
+  });
+
+  it('shows sealed values (secret config items) masked, alone or inside a record', async () => {
+    const envelope = 'cairn-secret:v1:k1:AAAABBBBCCCC+/==';
+    const archive: Partial<AuditArchive> = {
+      checkRead: async () => undefined,
+      lastArchivedRevision: async () => 2,
+      listEvents: async () => ({
+        records: [
+          record(1, 0, '/cairn/config/n/a/db.yaml', envelope),
+          record(2, 0, '/cairn/config/n/a/~gray/db.yaml', JSON.stringify({ version: 2, content: envelope })),
+        ],
+      }),
+    };
+    const { url } = await serve(archive as AuditArchive);
+    const page = await get<AuditEventPageView>(`${url}/events?prefix=/cairn/config/n/`);
+    expect(page.body.events.map((e) => e.value)).toEqual(['******', '{"version":2,"content":"******"}']);
   });
 
   it('is described in the OpenAPI document', async () => {

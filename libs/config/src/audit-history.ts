@@ -4,6 +4,7 @@ import type { ItemRef } from './checks';
 import { checkRef } from './checks';
 import { ConfigError } from './errors';
 import { draftKey, grayKey, itemKey, liveKey } from './keys';
+import { maskSecrets } from '@cairn/audit';
 import type { AuditEntryView } from './types';
 
 /** What the config center reads from the audit archive (libs/audit's AuditArchive fits). */
@@ -21,9 +22,15 @@ export interface ConfigAuditSource {
       observedAtMs: number;
     }[]
   >;
+  /** Who made the change at `revision` (libs/audit's AuditArchive.noteActor). */
+  noteActor?(revision: number, actor: string): void;
 }
 
-/** Newest first, across the item's live, gray, draft and record keys. */
+/**
+ * Newest first, across the item's live, gray, draft and record keys. A secret's value is masked: the archive
+ * holds it encrypted (the envelope the KV held), and a history view never shows secrets. A gray or draft
+ * record of a secret item holds its envelope inside its JSON: masked too.
+ */
 export async function itemHistory(
   audit: ConfigAuditSource | undefined,
   ref: ItemRef,
@@ -47,6 +54,6 @@ export async function itemHistory(
       operation: r.operation,
       actor: r.actor ?? '',
       time: new Date(r.observedAtMs).toISOString(),
-      value: r.value ? r.value.toString('utf8') : null,
+      value: r.value ? maskSecrets(r.value.toString('utf8')) : null,
     }));
 }

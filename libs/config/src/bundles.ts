@@ -1,11 +1,14 @@
 // Bundles: a namespace (or one app of it) exported as one JSON document, and imported back (creating what
-// is missing, publishing or drafting what differs, never deleting).
+// is missing, publishing or drafting what differs, never deleting). Exports never carry a secret: a secret
+// item is exported marked `secret` with its content masked, and importing it back leaves its content alone.
 import type { CallContext } from '@cairn/server';
+import { authorNote } from './actor';
 import type { ConfigCatalog } from './catalog';
 import { checkName } from './checks';
 import { ConfigError } from './errors';
 import { isConfigFormat, validateContent } from './formats';
 import type { ReleaseWorkflow } from './release-workflow';
+import { SECRET_MASK } from './secrets/secret-box';
 import type { ConfigBundle, ImportResult } from './types';
 
 export class ConfigBundles {
@@ -38,6 +41,7 @@ export class ConfigBundles {
           schema: i.schema,
           content: i.content,
           version: i.version,
+          ...(i.secret ? { secret: true } : {}),
         })),
       });
     }
@@ -54,7 +58,7 @@ export class ConfigBundles {
     opts: { author?: string; publish?: boolean },
   ): Promise<ImportResult> {
     checkBundle(bundle, opts.publish ?? false);
-    const author = opts.author ?? '';
+    const author = authorNote(opts.author);
     const result: ImportResult = { items: 0, published: 0, drafts: 0, unchanged: 0 };
     await this.catalog.putNamespace(ctx, bundle.namespace, '').catch(() => undefined);
     for (const app of bundle.apps) {
@@ -65,9 +69,14 @@ export class ConfigBundles {
           format: item.format,
           description: item.description ?? '',
           schema: item.schema ?? '',
+          ...(item.secret ? { secret: true } : {}),
         });
         result.items++;
-        if (view.version > 0 && view.content === item.content) {
+        // A masked secret (an export of a secret item) says nothing about the content: leave it as it is.
+        const masked = view.secret && item.content === SECRET_MASK;
+        const live =
+          view.secret && !masked ? (await this.catalog.getItem(ctx, ref, true)).content : view.content;
+        if (masked || (view.version > 0 && live === item.content)) {
           result.unchanged++;
           continue;
         }
@@ -101,7 +110,7 @@ function checkBundle(bundle: ConfigBundle, publish: boolean): void {
       checkName('item name', item.name);
       if (!isConfigFormat(item.format))
         throw new ConfigError('bad-request', `${app.name}/${item.name}: bad format`);
-      if (publish && item.content !== '') {
+      if (publish && item.content !== '' && !(item.secret && item.content === SECRET_MASK)) {
         const issues = validateContent(item.format, item.content, item.schema);
         if (issues.length > 0) {
           throw new ConfigError('invalid', `${app.name}/${item.name}: ${issues[0].message}`, issues);

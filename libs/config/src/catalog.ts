@@ -1,6 +1,9 @@
 // What an operator edits before anything is released: namespaces, apps, item records (format, schema,
-// description) and drafts, plus validating content against an item. Releases: release-workflow.ts.
+// description, secret) and drafts, plus validating content against an item. Releases: release-workflow.ts.
+// Every read and write runs under the caller's context: an app's operations touch only keys under
+// `/cairn/config/<ns>/<app>/`, namespace-wide listings read `/cairn/config/<ns>/` (docs/security-model.md).
 import type { CallContext } from '@cairn/server';
+import { actorOf, authorNote } from './actor';
 import { MAX_ATTEMPTS, type ItemRef, checkName, checkRef, itemNotFound } from './checks';
 import { ConfigError } from './errors';
 import { isConfigFormat, schemaProblems, validateContent } from './formats';
@@ -17,7 +20,8 @@ import {
   releaseContentPrefix,
   releasePrefix,
 } from './keys';
-import { type ConfigStore, actorOps, deleteOp, modRevisionIs, parseRecord, putOp } from './store';
+import { SECRET_MASK, isEnvelope } from './secrets/secret-box';
+import { type ConfigStore, deleteOp, modRevisionIs, parseRecord, putOp } from './store';
 import type {
   AppRecord,
   AppView,
@@ -47,7 +51,9 @@ export class ConfigCatalog {
     const res = await this.store.prefix(ctx, CONFIG_ROOT, { keysOnly: true });
     const names = new Map<string, Set<string>>();
     for (const kv of res.kvs) {
-      const [ns, app] = kv.key.toString('utf8').slice(CONFIG_ROOT.length).split('/');
+      const [ns, app, sub] = kv.key.toString('utf8').slice(CONFIG_ROOT.length).split('/');
+      // A subscriber's record alone (reported before the app was created) makes no namespace or app.
+      if (sub === SUBSCRIBERS) continue;
       let apps = names.get(ns);
       if (!apps) names.set(ns, (apps = new Set()));
       if (app && !app.startsWith('~')) apps.add(app);
@@ -75,7 +81,7 @@ export class ConfigCatalog {
     for (const kv of res.kvs) {
       const parts = kv.key.toString('utf8').slice(nsPrefix(ns).length).split('/');
       const app = parts[0];
-      if (app.startsWith('~')) continue;
+      if (app.startsWith('~') || parts[1] === SUBSCRIBERS) continue;
       let items = apps.get(app);
       if (!items) apps.set(app, (items = new Set()));
       if (parts[1] === '~item' && parts[2]) items.add(parts[2]);
@@ -94,25 +100,33 @@ export class ConfigCatalog {
     const existing = parseRecord<AppRecord>(await this.store.get(ctx, appKey(ns, app)));
     const rec: AppRecord = { description, createdAt: existing?.createdAt ?? this.time() };
     await this.store.put(ctx, appKey(ns, app), JSON.stringify(rec));
-    const view = (await this.listApps(ctx, ns)).find((a) => a.name === app);
-    return view ?? { namespace: ns, name: app, description, items: [] };
+    // Its items from the app's own prefix only (a namespace-wide listing would need READ on the namespace).
+    const itemsPrefix = `${appPrefix(ns, app)}~item/`;
+    const items = await this.store.prefix(ctx, itemsPrefix, { keysOnly: true });
+    const names = items.kvs.map((kv) => kv.key.toString('utf8').slice(itemsPrefix.length)).sort();
+    return { namespace: ns, name: app, description, items: names };
   }
 
   // ---- items ------------------------------------------------------------------------------------------
 
-  async listItems(ctx: CallContext, ns: string, app: string): Promise<ConfigItemView[]> {
+  async listItems(ctx: CallContext, ns: string, app: string, reveal = false): Promise<ConfigItemView[]> {
     checkName('namespace', ns);
     checkName('app', app);
     const items = await this.store.prefix(ctx, `${appPrefix(ns, app)}~item/`);
     const out: ConfigItemView[] = [];
     for (const kv of items.kvs) {
       const name = kv.key.toString('utf8').slice(`${appPrefix(ns, app)}~item/`.length);
-      out.push(await this.getItem(ctx, { namespace: ns, app, name }));
+      out.push(await this.getItem(ctx, { namespace: ns, app, name }, reveal));
     }
     return out;
   }
 
-  async getItem(ctx: CallContext, ref: ItemRef): Promise<ConfigItemView> {
+  /**
+   * An item with its live content, draft and gray release. A secret item's content is masked unless
+   * `reveal`: then it is decrypted, which is only reached after the caller's own reads of those keys
+   * succeeded (the port checked its READ permission).
+   */
+  async getItem(ctx: CallContext, ref: ItemRef, reveal = false): Promise<ConfigItemView> {
     checkRef(ref);
     const { namespace: ns, app, name } = ref;
     const [itemKv, live, draft, gray] = await Promise.all([
@@ -123,6 +137,9 @@ export class ConfigCatalog {
     ]);
     const item = parseRecord<ItemRecord>(itemKv);
     if (!item) throw itemNotFound(ref);
+    const secret = item.secret === true;
+    const draftRecord = parseRecord<DraftRecord>(draft);
+    const grayRecord = parseRecord<GrayRecord>(gray);
     return {
       namespace: ns,
       app,
@@ -131,23 +148,41 @@ export class ConfigCatalog {
       description: item.description,
       schema: item.schema,
       version: item.version,
-      content: live ? live.value.toString('utf8') : '',
+      content: live ? this.present(ref, live.value.toString('utf8'), secret, reveal) : '',
+      secret,
       modRevision: live?.modRevision ?? 0,
       latestRelease: item.latestRelease,
-      draft: parseRecord<DraftRecord>(draft) ?? null,
-      gray: parseRecord<GrayRecord>(gray) ?? null,
+      draft: draftRecord
+        ? { ...draftRecord, content: this.present(ref, draftRecord.content, secret, reveal) }
+        : null,
+      gray: grayRecord
+        ? { ...grayRecord, content: this.present(ref, grayRecord.content, secret, reveal) }
+        : null,
       createdAt: item.createdAt,
       updatedAt: item.updatedAt,
     };
   }
 
-  /** Create an item or change its format, description or schema (content changes go through publish). */
+  /**
+   * Content as a view shows it: a secret (an item marked secret, or an encrypted value, e.g. a release
+   * written before the item was unmarked) is masked, or decrypted when `reveal`.
+   */
+  present(ref: ItemRef, stored: string, secret: boolean, reveal: boolean): string {
+    if (!secret && !isEnvelope(stored)) return stored;
+    return reveal ? this.store.secrets.open(ref, stored) : SECRET_MASK;
+  }
+
+  /**
+   * Create an item or change its format, description, schema or secrecy (content changes go through
+   * publish). Marking an item secret needs an encryption key; its next release is stored encrypted.
+   */
   async putItem(
     ctx: CallContext,
     ref: ItemRef,
-    spec: { format?: string; description?: string; schema?: string },
+    spec: { format?: string; description?: string; schema?: string; secret?: boolean },
   ): Promise<ConfigItemView> {
     checkRef(ref);
+    if (spec.secret === true) this.store.secrets.requireEnabled();
     if (spec.format !== undefined && !isConfigFormat(spec.format)) {
       throw new ConfigError('bad-request', `format must be one of json, yaml, properties, text`);
     }
@@ -168,6 +203,7 @@ export class ConfigCatalog {
         schema: spec.schema ?? existing?.schema ?? '',
         version: existing?.version ?? 0,
         latestRelease: existing?.latestRelease ?? 0,
+        secret: spec.secret ?? existing?.secret ?? false,
         createdAt: existing?.createdAt ?? time,
         updatedAt: time,
       };
@@ -182,7 +218,7 @@ export class ConfigCatalog {
   }
 
   /** Delete an item with its drafts, gray release and releases (the audit archive keeps its history). */
-  async deleteItem(ctx: CallContext, ref: ItemRef, author = ''): Promise<boolean> {
+  async deleteItem(ctx: CallContext, ref: ItemRef): Promise<boolean> {
     checkRef(ref);
     const { namespace: ns, app, name } = ref;
     const exists = await this.store.get(ctx, itemKey(ns, app, name));
@@ -197,10 +233,22 @@ export class ConfigCatalog {
         deleteOp(grayKey(ns, app, name)),
         deleteOp(releasePrefix(ns, app, name), { prefix: true }),
         deleteOp(releaseContentPrefix(ns, app, name), { prefix: true }),
-        ...actorOps(author),
       ],
     );
     return true;
+  }
+
+  /** Proves the caller may READ every key of the item (for what is served from outside the KV: history). */
+  async checkItemReadable(ctx: CallContext, ref: ItemRef): Promise<void> {
+    checkRef(ref);
+    const { namespace: ns, app, name } = ref;
+    const keys = [
+      liveKey(ns, app, name),
+      grayKey(ns, app, name),
+      draftKey(ns, app, name),
+      itemKey(ns, app, name),
+    ];
+    await Promise.all(keys.map((key) => this.store.checkRead(ctx, Buffer.from(key), Buffer.alloc(0))));
   }
 
   // ---- drafts -----------------------------------------------------------------------------------------
@@ -213,26 +261,27 @@ export class ConfigCatalog {
     const item = await this.getItem(ctx, ref);
     if (typeof input.content !== 'string') throw new ConfigError('bad-request', 'content must be a string');
     const draft: DraftRecord = {
-      content: input.content,
-      author: input.author ?? '',
+      content: this.store.secrets.store(ref, item.secret, input.content),
+      actor: actorOf(ctx),
+      author: authorNote(input.author),
       updatedAt: this.time(),
       baseRevision: input.baseRevision && input.baseRevision > 0 ? input.baseRevision : item.modRevision,
     };
-    await this.store.txn(
-      ctx,
-      [],
-      [putOp(draftKey(ref.namespace, ref.app, ref.name), JSON.stringify(draft)), ...actorOps(draft.author)],
-    );
-    return draft;
+    await this.store.put(ctx, draftKey(ref.namespace, ref.app, ref.name), JSON.stringify(draft));
+    return { ...draft, content: this.present(ref, draft.content, item.secret, false) };
   }
 
-  async getDraft(ctx: CallContext, ref: ItemRef): Promise<DraftRecord> {
+  async getDraft(ctx: CallContext, ref: ItemRef, reveal = false): Promise<DraftRecord> {
     checkRef(ref);
-    const draft = parseRecord<DraftRecord>(
-      await this.store.get(ctx, draftKey(ref.namespace, ref.app, ref.name)),
-    );
-    if (!draft) throw new ConfigError('not-found', `no draft for ${ref.namespace}/${ref.app}/${ref.name}`);
-    return draft;
+    const { namespace: ns, app, name } = ref;
+    const [draftKv, itemKv] = await Promise.all([
+      this.store.get(ctx, draftKey(ns, app, name)),
+      this.store.get(ctx, itemKey(ns, app, name)),
+    ]);
+    const draft = parseRecord<DraftRecord>(draftKv);
+    if (!draft) throw new ConfigError('not-found', `no draft for ${ns}/${app}/${name}`);
+    const secret = parseRecord<ItemRecord>(itemKv)?.secret === true;
+    return { ...draft, content: this.present(ref, draft.content, secret, reveal) };
   }
 
   async discardDraft(ctx: CallContext, ref: ItemRef): Promise<boolean> {
@@ -264,3 +313,6 @@ export class ConfigCatalog {
     return validateContent(item.format, content, item.schema);
   }
 }
+
+/** The sub-prefix of an app that holds its subscribers' records (keys.ts listenerAppPrefix). */
+const SUBSCRIBERS = '~subscriber';

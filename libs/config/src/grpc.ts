@@ -2,8 +2,8 @@
 // ConfigCenter. Errors: ConfigError kinds map to gRPC codes (errors.ts); a publish conflict is ABORTED
 // with the trailer `cairn-conflict` holding JSON {expectedRevision, currentRevision, base, current}.
 import * as grpc from '@grpc/grpc-js';
-import { ANONYMOUS, type CallContext } from '@cairn/server';
-import { GrpcStreamFlow } from '@cairn/edge';
+import type { CallContext } from '@cairn/server';
+import { GrpcStreamFlow, grpcCallContext } from '@cairn/edge';
 import {
   type ConfigHandlers,
   type ConfigItemRef__Output,
@@ -40,21 +40,13 @@ function grpcError(err: unknown): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: (err as Error)?.message ?? String(err) };
 }
 
-/**
- * The port context of one gRPC call: anonymous until authentication fills it, with the call's deadline,
- * and cancelled when the client cancels (a write already proposed still applies).
- */
-function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
-  const abort = new AbortController();
-  call.on('cancelled', () => abort.abort());
-  const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return { identity: ANONYMOUS, signal: abort.signal, deadline: Number.isFinite(ms) ? ms : undefined };
-}
+// Each call's port context is the one the request pipeline built for it (grpcCallContext): the caller's
+// identity (metadata `token` or its client certificate), the call's deadline, and a signal that fires when the
+// client cancels (a write already proposed still applies). A Watch runs under the context of its call.
 
 function unary<Req, Res>(fn: (req: Req, ctx: CallContext) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    fn(call.request, callContext(call)).then(
+    fn(call.request, grpcCallContext(call)).then(
       (res) => callback(null, res),
       (err: unknown) => callback(grpcError(err) as grpc.ServiceError),
     );
@@ -171,125 +163,102 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
   const pkg = loadEtcdServices();
   const open = new Set<() => void>();
   const handlers: ConfigHandlers = {
-    GetItem: unary(async (req, ctx) => itemMsg(await config.getItem(refOf(req.ref), ctx))),
+    GetItem: unary(async (req, ctx) => itemMsg(await config.getItem(ctx, refOf(req.ref)))),
     ListItems: unary(async (req, ctx) => ({
-      items: (await config.listItems(req.namespace, req.app, ctx)).map(itemMsg),
+      items: (await config.listItems(ctx, req.namespace, req.app)).map(itemMsg),
     })),
     PutItem: unary(async (req, ctx) =>
       itemMsg(
-        await config.putItem(
-          refOf(req.ref),
-          {
-            format: req.format || undefined,
-            description: req.description,
-            schema: req.schema,
-          },
-          ctx,
-        ),
+        await config.putItem(ctx, refOf(req.ref), {
+          format: req.format || undefined,
+          description: req.description,
+          schema: req.schema,
+        }),
       ),
     ),
-    DeleteItem: unary(async (req, ctx) => ({ deleted: await config.deleteItem(refOf(req.ref), '', ctx) })),
+    DeleteItem: unary(async (req, ctx) => ({ deleted: await config.deleteItem(ctx, refOf(req.ref)) })),
     SaveDraft: unary(async (req, ctx) =>
       draftMsg(
-        await config.saveDraft(
-          refOf(req.ref),
-          {
-            content: req.content,
-            author: req.author,
-            baseRevision: int(req.base_revision),
-          },
-          ctx,
-        ),
+        await config.saveDraft(ctx, refOf(req.ref), {
+          content: req.content,
+          author: req.author,
+          baseRevision: int(req.base_revision),
+        }),
       ),
     ),
-    GetDraft: unary(async (req, ctx) => draftMsg(await config.getDraft(refOf(req.ref), ctx))),
-    DiscardDraft: unary(async (req, ctx) => ({ discarded: await config.discardDraft(refOf(req.ref), ctx) })),
+    GetDraft: unary(async (req, ctx) => draftMsg(await config.getDraft(ctx, refOf(req.ref)))),
+    DiscardDraft: unary(async (req, ctx) => ({ discarded: await config.discardDraft(ctx, refOf(req.ref)) })),
     Validate: unary(async (req, ctx) => {
-      const issues = await config.validate(refOf(req.ref), req.content, req.format || undefined, ctx);
+      const issues = await config.validate(ctx, refOf(req.ref), req.content, req.format || undefined);
       return { valid: issues.length === 0, errors: issues };
     }),
     Publish: unary(async (req, ctx) => {
       const expected = int(req.expected_revision);
       return releaseMsg(
-        await config.publish(
-          refOf(req.ref),
-          {
-            content: req.from_draft ? undefined : req.content,
-            fromDraft: req.from_draft,
-            author: req.author,
-            comment: req.comment,
-            expectedRevision: req.require_expected || expected > 0 ? expected : undefined,
-          },
-          ctx,
-        ),
+        await config.publish(ctx, refOf(req.ref), {
+          content: req.from_draft ? undefined : req.content,
+          fromDraft: req.from_draft,
+          author: req.author,
+          comment: req.comment,
+          expectedRevision: req.require_expected || expected > 0 ? expected : undefined,
+        }),
       );
     }),
     ListReleases: unary(async (req, ctx) => ({
-      releases: (await config.listReleases(refOf(req.ref), req.limit, ctx)).map(releaseMsg),
+      releases: (await config.listReleases(ctx, refOf(req.ref), req.limit)).map(releaseMsg),
     })),
     GetRelease: unary(async (req, ctx) =>
-      releaseMsg(await config.getRelease(refOf(req.ref), int(req.version), ctx)),
+      releaseMsg(await config.getRelease(ctx, refOf(req.ref), int(req.version))),
     ),
     Diff: unary(async (req, ctx) => ({
-      unified: await config.diff(refOf(req.ref), int(req.from_version), int(req.to_version), ctx),
+      unified: await config.diff(ctx, refOf(req.ref), int(req.from_version), int(req.to_version)),
     })),
     Rollback: unary(async (req, ctx) => {
       const expected = int(req.expected_revision);
       return releaseMsg(
-        await config.rollback(
-          refOf(req.ref),
-          {
-            version: int(req.version),
-            author: req.author,
-            comment: req.comment,
-            expectedRevision: expected > 0 ? expected : undefined,
-          },
-          ctx,
-        ),
+        await config.rollback(ctx, refOf(req.ref), {
+          version: int(req.version),
+          author: req.author,
+          comment: req.comment,
+          expectedRevision: expected > 0 ? expected : undefined,
+        }),
       );
     }),
     StartGray: unary(async (req, ctx) =>
       grayMsg(
-        await config.startGray(
-          refOf(req.ref),
-          {
-            content: req.content,
-            rule: { labels: req.rule?.labels ?? {}, percentage: req.rule?.percentage || 100 },
-            author: req.author,
-            comment: req.comment,
-          },
-          ctx,
-        ),
+        await config.startGray(ctx, refOf(req.ref), {
+          content: req.content,
+          rule: { labels: req.rule?.labels ?? {}, percentage: req.rule?.percentage || 100 },
+          author: req.author,
+          comment: req.comment,
+        }),
       ),
     ),
-    GetGray: unary(async (req, ctx) => grayMsg(await config.getGray(refOf(req.ref), ctx))),
+    GetGray: unary(async (req, ctx) => grayMsg(await config.getGray(ctx, refOf(req.ref)))),
     PromoteGray: unary(async (req, ctx) =>
-      releaseMsg(await config.promoteGray(refOf(req.ref), { author: req.author, comment: req.comment }, ctx)),
+      releaseMsg(await config.promoteGray(ctx, refOf(req.ref), { author: req.author, comment: req.comment })),
     ),
     AbandonGray: unary(async (req, ctx) => ({
-      abandoned: await config.abandonGray(refOf(req.ref), { author: req.author }, ctx),
+      abandoned: await config.abandonGray(ctx, refOf(req.ref)),
     })),
     ListListeners: unary(async (req, ctx) => ({
-      listeners: (await config.listListeners(req.namespace, req.app, req.name, ctx)).map(listenerMsg),
+      listeners: (await config.listListeners(ctx, req.namespace, req.app, req.name)).map(listenerMsg),
     })),
     Report: unary(async (req, ctx) => {
       const versions: Record<string, number> = {};
       for (const [k, v] of Object.entries(req.versions)) versions[k] = int(v);
-      await config.report(
-        {
-          subscriberId: req.subscriber_id,
-          namespace: req.namespace,
-          app: req.app,
-          labels: req.labels,
-          versions,
-          host: req.host,
-        },
-        ctx,
-      );
+      await config.report(ctx, {
+        subscriberId: req.subscriber_id,
+        namespace: req.namespace,
+        app: req.app,
+        labels: req.labels,
+        versions,
+        host: req.host,
+      });
       return {};
     }),
     Export: unary(async (req, ctx) => ({
-      json: JSON.stringify(await config.exportBundle(req.namespace, req.app, ctx)),
+      json: JSON.stringify(await config.exportBundle(ctx, req.namespace, req.app)),
     })),
     Import: unary(async (req, ctx) => {
       let bundle: ConfigBundle;
@@ -298,7 +267,7 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
       } catch {
         throw new ConfigError('bad-request', 'the bundle is not JSON');
       }
-      const result = await config.importBundle(bundle, { author: req.author, publish: req.publish }, ctx);
+      const result = await config.importBundle(ctx, bundle, { author: req.author, publish: req.publish });
       return { items: result.items, published: result.published, drafts: result.drafts };
     }),
     Watch: (call) => {
@@ -316,10 +285,11 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
       call.on('cancelled', end);
       call.on('close', end);
       // After `end` is attached: a cancel ends the stream before the port reports its watch cancelled.
-      const ctx = callContext(call);
+      const ctx = grpcCallContext(call);
       const flow = new GrpcStreamFlow(call);
       config
         .subscribe(
+          ctx,
           {
             namespace: req.namespace,
             app: req.app,
@@ -343,7 +313,6 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
             }
             end();
           },
-          ctx,
         )
         .then(
           (h) => {

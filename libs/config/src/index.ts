@@ -7,7 +7,9 @@ export type { ConfigAuditSource } from './audit-history';
 export type { ItemRef } from './checks';
 export type { PublishOptions } from './release-workflow';
 export type { SubscriptionHandle } from './subscribers';
-export { AUDIT_ACTOR_KEY } from './store';
+export { ANONYMOUS_ACTOR, actorOf } from './actor';
+export { KeyRing } from './secrets/key-ring';
+export { SECRET_MASK, SecretBox } from './secrets/secret-box';
 export { ConfigError, type ConfigErrorKind, type ConflictDetails, HTTP_STATUS, GRPC_CODE } from './errors';
 export {
   CONFIG_FORMATS,
@@ -19,7 +21,7 @@ export {
 } from './formats';
 export { unifiedDiff } from './diff';
 export * as configKeys from './keys';
-export { CONFIG_ROOT, LISTENER_ROOT } from './keys';
+export { CONFIG_ROOT, LEGACY_LISTENER_ROOT } from './keys';
 export { grayApplies, grayBucket, type SubscribeParams } from './subscription';
 export { registerConfigService } from './grpc';
 export { ConfigCenterModule } from './http/config.module';

@@ -9,13 +9,20 @@
 //   /cairn/config/<ns>/<app>/~release-content/<name>/<v>  release v's content: exactly its bytes,
 //                                                 written right after the release's own txn (see
 //                                                 release-workflow.ts: a publish carries the content once)
-//   /cairn/config-listeners/<ns>/<app>/<id>       a subscriber: labels and applied versions (leased)
+//   /cairn/config/<ns>/<app>/~subscriber/<id>     a subscriber: labels and applied versions (leased)
 // Names never contain '/' or '~', so live keys sort before every '~' subtree of their app and a
 // subscriber's watch covers [app/, app/~r): live keys, ~app, ~draft, ~gray and ~item, not releases (nor
-// their contents: '~release-content' sorts after '~r').
+// their contents: '~release-content' sorts after '~r'), nor subscriber records ('~s' > '~r': a report
+// wakes no subscriber).
+//
+// Every key of an app is under its own prefix, so one grant on `/cairn/config/<ns>/<app>/` covers all its
+// operations (docs/security-model.md). Before issue 15 listener records lived under
+// `/cairn/config-listeners/` (LEGACY_LISTENER_ROOT): they are leased (120 s at most past their last report,
+// or a member lease) and simply lapse; nothing reads them any more.
 
 export const CONFIG_ROOT = '/cairn/config/';
-export const LISTENER_ROOT = '/cairn/config-listeners/';
+/** Where listener records lived before issue 15 (leased: they lapse on their own; nothing reads them). */
+export const LEGACY_LISTENER_ROOT = '/cairn/config-listeners/';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SUBSCRIBER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
@@ -47,7 +54,7 @@ export const releaseContentPrefix = (ns: string, app: string, name: string): str
   `${appPrefix(ns, app)}~release-content/${name}/`;
 export const releaseContentKey = (ns: string, app: string, name: string, version: number): string =>
   `${releaseContentPrefix(ns, app, name)}${String(version).padStart(10, '0')}`;
-export const listenerAppPrefix = (ns: string, app: string): string => `${LISTENER_ROOT}${ns}/${app}/`;
+export const listenerAppPrefix = (ns: string, app: string): string => `${appPrefix(ns, app)}~subscriber/`;
 export const listenerKey = (ns: string, app: string, id: string): string =>
   `${listenerAppPrefix(ns, app)}${id}`;
 
@@ -72,6 +79,7 @@ export function classifyAppKey(prefix: string, key: string): AppKeyKind {
   if (!rest.startsWith('~')) return rest.includes('/') ? { kind: 'other' } : { kind: 'live', name: rest };
   const [sub, name, version] = rest.slice(1).split('/');
   if (sub === 'item' || sub === 'gray' || sub === 'draft') return { kind: sub, name };
+  // ~subscriber/<id> and ~release-content/... are 'other': not part of an item's state.
   if (sub === 'release' && version !== undefined) return { kind: 'release', name, version: Number(version) };
   return { kind: 'other' };
 }

@@ -1,10 +1,26 @@
 // Listener tracking: which subscribers an app has, what they applied and through which member. A subscriber
 // with an open stream on this member lives as long as the stream (its record rides the member lease); one
 // that only reports (long-poll) gets a shared poller lease that lapses if it stops reporting.
+//
+// Permissions: records live under the app's own prefix (`/cairn/config/<ns>/<app>/~subscriber/<id>`), so
+// listing them needs READ on the app, like its config. Reporting needs READ on the app's config, not WRITE:
+// a subscriber is a reader (Apollo's and Nacos's clients are), and what it reports is bookkeeping about its
+// own subscription. So the caller's READ is proven under its own context first (ConfigStore.checkRead), and
+// the member then writes the record as its own duty (internalContext, on the member's own leases). The
+// member sets `member`, `user` and the times; a record reported by one user is never overwritten by another.
+import { EtcdError } from '@cairn/api';
 import { type CallContext, type Logger, internalContext } from '@cairn/server';
+import { actorOf } from './actor';
 import { checkName } from './checks';
 import { ConfigError } from './errors';
-import { grayKey, isValidSubscriberId, itemKey, listenerAppPrefix, listenerKey } from './keys';
+import {
+  grayKey,
+  isValidSubscriberId,
+  itemKey,
+  listenerAppPrefix,
+  listenerKey,
+  subscriptionRange,
+} from './keys';
 import { ListenerLeases } from './listener-leases';
 import { type ConfigStore, deleteOp, modRevisionIs, parseRecord } from './store';
 import { grayApplies } from './subscription';
@@ -47,8 +63,17 @@ export class ListenerTracking {
     if (!isValidSubscriberId(input.subscriberId)) {
       throw new ConfigError('bad-request', `invalid subscriber ID "${input.subscriberId}"`);
     }
+    const { key: from, rangeEnd } = subscriptionRange(input.namespace, input.app);
+    await this.store.checkRead(ctx, from, rangeEnd);
+    const user = actorOf(ctx);
+    // The member's own duty from here: the caller proved it may read the app it reports about.
+    const duty = internalContext({ deadline: ctx.deadline, signal: ctx.signal });
     const key = listenerKey(input.namespace, input.app, input.subscriberId);
-    const existing = parseRecord<ListenerRecord>(await this.store.get(ctx, key));
+    const existing = parseRecord<ListenerRecord>(await this.store.get(duty, key));
+    if (existing?.user !== undefined && existing.user !== user) {
+      // Another user's subscriber ID: reporting over it would forge that subscriber's record.
+      throw new EtcdError('permission-denied');
+    }
     const time = this.now().toISOString();
     const versions: Record<string, number> = {};
     for (const [name, v] of Object.entries(input.versions ?? {})) versions[name] = Number(v);
@@ -62,11 +87,12 @@ export class ListenerTracking {
       connectedAt: existing?.connectedAt ?? time,
       reportedAt: time,
       member: this.store.memberName,
+      user,
     };
     const streamKey = streamKeyOf(input.namespace, input.app, input.subscriberId);
     const streaming = this.streaming.has(streamKey);
     const lease = streaming ? await this.leases.memberLease() : await this.leases.pollerLease();
-    await this.store.put(ctx, key, JSON.stringify(rec), lease);
+    await this.store.put(duty, key, JSON.stringify(rec), lease);
     if (streaming && this.streaming.has(streamKey)) {
       this.streamingRecords.set(streamKey, { key, record: rec });
     }
@@ -128,7 +154,8 @@ export class ListenerTracking {
     await this.leases.close();
   }
 
-  // The member's own duties (no client request behind them): internal context.
+  // The member's own duties (no client request behind them): internal context. Putting back the records of
+  // subscribers streaming here after the member lease lapsed, and removing one when its last stream closes.
 
   /** The member lease lapsed (e.g. a long partition): its listener records went with it; put them back. */
   private async restoreListeners(): Promise<void> {

@@ -8,7 +8,13 @@
 // Until that write lands (a crash in between), the content is read from the live (or gray) key at the
 // release's own revision, and copied then; only a compaction past that revision before any read or the next
 // release could lose it.
+//
+// Who released is the caller's authenticated identity (actor.ts), recorded by the member in the release,
+// draft and gray records; the `author` a caller sends is kept as its own note. A secret item's content is
+// sealed (secrets/secret-box.ts) before it is written anywhere and opened only for callers whose reads of it
+// succeeded, and only when they ask (`reveal`); views otherwise show it masked.
 import type { CallContext, Compare, Logger, RequestOp } from '@cairn/server';
+import { actorOf, authorNote } from './actor';
 import type { ConfigCatalog } from './catalog';
 import { MAX_ATTEMPTS, type ItemRef, checkRef, checkRule, invalidContent, itemNotFound } from './checks';
 import { unifiedDiff } from './diff';
@@ -24,10 +30,10 @@ import {
   releaseKey,
   releasePrefix,
 } from './keys';
+import { SECRET_MASK } from './secrets/secret-box';
 import {
   type ConfigStore,
   RELEASE_OVERHEAD_BYTES,
-  actorOps,
   deleteOp,
   maxItemBytes,
   modRevisionIs,
@@ -54,6 +60,7 @@ export interface PublishOptions {
 }
 
 export interface ReleaseOptions {
+  /** The caller's own note (untrusted); the actor comes from the call's identity. */
   author: string;
   comment: string;
   kind: ReleaseKind;
@@ -84,14 +91,14 @@ export class ReleaseWorkflow {
       if (!draftKv || !draft) {
         throw new ConfigError('not-found', `no draft for ${ref.namespace}/${ref.app}/${ref.name}`);
       }
-      content = draft.content;
+      content = this.store.secrets.open(ref, draft.content);
       expected ??= draft.baseRevision;
       draftModRevision = draftKv.modRevision;
     }
     if (typeof content !== 'string')
       throw new ConfigError('bad-request', 'content (or fromDraft) is required');
     return this.release(ctx, ref, content, {
-      author: opts.author ?? '',
+      author: authorNote(opts.author),
       comment: opts.comment ?? '',
       kind: 'publish',
       sourceVersion: 0,
@@ -105,7 +112,7 @@ export class ReleaseWorkflow {
     ref: ItemRef,
     opts: { version: number; author?: string; comment?: string; expectedRevision?: number },
   ): Promise<ConfigReleaseView> {
-    const target = await this.getRelease(ctx, ref, opts.version);
+    const target = await this.getRelease(ctx, ref, opts.version, true);
     if (target.kind === 'gray') {
       throw new ConfigError(
         'bad-request',
@@ -113,7 +120,7 @@ export class ReleaseWorkflow {
       );
     }
     return this.release(ctx, ref, target.content, {
-      author: opts.author ?? '',
+      author: authorNote(opts.author),
       comment: opts.comment || `rollback to version ${opts.version}`,
       kind: 'rollback',
       sourceVersion: opts.version,
@@ -123,7 +130,8 @@ export class ReleaseWorkflow {
 
   /**
    * One txn guarded by the item record's and the live key's mod_revision: live content, item record
-   * (live version), release record, and the actor marker for the audit archive.
+   * (live version) and release record, all under the item's own app prefix. `content` is the plaintext;
+   * a secret item stores it sealed.
    */
   async release(
     ctx: CallContext,
@@ -146,10 +154,13 @@ export class ReleaseWorkflow {
       }
       const version = item.latestRelease + 1;
       const time = this.now().toISOString();
+      const stored = this.store.secrets.store(ref, item.secret, content);
+      const actor = actorOf(ctx);
       const release: ReleaseRecord = {
         version,
         format: item.format,
-        content,
+        content: stored,
+        actor,
         author: opts.author,
         comment: opts.comment,
         time,
@@ -159,14 +170,13 @@ export class ReleaseWorkflow {
       const next: ItemRecord = { ...item, version, latestRelease: version, updatedAt: time };
       const nextText = JSON.stringify(next);
       const releaseText = JSON.stringify(withoutContent(release));
-      this.checkFits(ref, content, Buffer.byteLength(nextText) + Buffer.byteLength(releaseText));
+      this.checkFits(ref, stored, Buffer.byteLength(nextText) + Buffer.byteLength(releaseText));
       await this.keepContent(ctx, ref, item.latestRelease);
       const compare: Compare[] = [modRevisionIs(iKey, itemKv.modRevision), modRevisionIs(lKey, liveRevision)];
       const ops: RequestOp[] = [
-        putOp(lKey, content),
+        putOp(lKey, stored),
         putOp(iKey, nextText),
         putOp(releaseKey(ns, app, name, version), releaseText),
-        ...actorOps(opts.author),
       ];
       if (opts.draftModRevision !== undefined) {
         compare.push(modRevisionIs(draftKey(ns, app, name), opts.draftModRevision));
@@ -179,11 +189,13 @@ export class ReleaseWorkflow {
       const res = await this.store.txn(ctx, compare, ops);
       if (res.succeeded) {
         this.logger.info(
-          { ns, app, name, version, revision: res.revision, kind: opts.kind, author: opts.author },
+          { ns, app, name, version, revision: res.revision, kind: opts.kind, actor, author: opts.author },
           'config release published',
         );
-        await this.storeContent(ctx, ref, version, content);
-        return { ...release, namespace: ns, app, name, revision: res.revision };
+        this.store.noteActor(res.revision, actor);
+        await this.storeContent(ctx, ref, version, stored);
+        const shown = this.catalog.present(ref, stored, item.secret === true, false);
+        return { ...release, content: shown, namespace: ns, app, name, revision: res.revision };
       }
       if (opts.grayModRevision !== undefined) {
         throw new ConfigError('conflict', 'the gray release changed while promoting it; reload and retry');
@@ -203,7 +215,7 @@ export class ReleaseWorkflow {
     expectedRevision: number,
     currentRevision: number,
   ): Promise<ConfigError> {
-    const releases = await this.listReleases(ctx, ref);
+    const releases = await this.listReleases(ctx, ref, 0, false);
     const base =
       expectedRevision === 0
         ? null
@@ -324,13 +336,19 @@ export class ReleaseWorkflow {
 
   // ---- reading releases back ------------------------------------------------------------------------------
 
-  /** Releases, newest first. */
-  async listReleases(ctx: CallContext, ref: ItemRef, limit = 0): Promise<ConfigReleaseView[]> {
+  /** Releases, newest first (a secret's content masked unless `reveal`). */
+  async listReleases(
+    ctx: CallContext,
+    ref: ItemRef,
+    limit = 0,
+    reveal = false,
+  ): Promise<ConfigReleaseView[]> {
     checkRef(ref);
     const { namespace: ns, app, name } = ref;
-    const [res, contents] = await Promise.all([
+    const [res, contents, secret] = await Promise.all([
       this.store.prefix(ctx, releasePrefix(ns, app, name)),
       this.store.prefix(ctx, releaseContentPrefix(ns, app, name)),
+      this.isSecret(ctx, ref),
     ]);
     const kept = new Map<number, string>();
     const prefixLength = releaseContentPrefix(ns, app, name).length;
@@ -340,11 +358,17 @@ export class ReleaseWorkflow {
     const kvs = [...res.kvs].reverse();
     const chosen = limit > 0 ? kvs.slice(0, limit) : kvs;
     const out: ConfigReleaseView[] = [];
-    for (const kv of chosen) out.push(await this.view(ctx, ref, kv, kept));
+    for (const kv of chosen) out.push(this.shown(ref, await this.view(ctx, ref, kv, kept), secret, reveal));
     return out;
   }
 
-  async getRelease(ctx: CallContext, ref: ItemRef, version: number): Promise<ConfigReleaseView> {
+  /** A release (a secret's content masked unless `reveal`: then decrypted, after the caller's own read). */
+  async getRelease(
+    ctx: CallContext,
+    ref: ItemRef,
+    version: number,
+    reveal = false,
+  ): Promise<ConfigReleaseView> {
     checkRef(ref);
     if (!Number.isInteger(version) || version <= 0) {
       throw new ConfigError('bad-request', 'version must be a positive integer');
@@ -356,23 +380,46 @@ export class ReleaseWorkflow {
         `release ${version} of ${ref.namespace}/${ref.app}/${ref.name} not found`,
       );
     }
-    return this.view(ctx, ref, kv);
+    const secret = await this.isSecret(ctx, ref);
+    return this.shown(ref, await this.view(ctx, ref, kv), secret, reveal);
   }
 
-  /** Unified diff between two releases (to = 0: the live content; from = 0: empty). */
+  private shown(ref: ItemRef, view: ConfigReleaseView, secret: boolean, reveal: boolean): ConfigReleaseView {
+    return { ...view, content: this.catalog.present(ref, view.content, secret, reveal) };
+  }
+
+  private async isSecret(ctx: CallContext, ref: ItemRef): Promise<boolean> {
+    const kv = await this.store.get(ctx, itemKey(ref.namespace, ref.app, ref.name));
+    return parseRecord<ItemRecord>(kv)?.secret === true;
+  }
+
+  /**
+   * Unified diff between two releases (to = 0: the live content; from = 0: empty). A secret never shows:
+   * both sides are masked, and the diff only says whether the content changed.
+   */
   async diff(ctx: CallContext, ref: ItemRef, from: number, to: number): Promise<string> {
-    const before = from > 0 ? (await this.getRelease(ctx, ref, from)).content : '';
+    const before = from > 0 ? (await this.getRelease(ctx, ref, from, true)).content : '';
     let after: string;
     let toLabel: string;
+    let secret: boolean;
     if (to > 0) {
-      after = (await this.getRelease(ctx, ref, to)).content;
+      after = (await this.getRelease(ctx, ref, to, true)).content;
+      secret = await this.isSecret(ctx, ref);
       toLabel = `${ref.name}@v${to}`;
     } else {
-      const item = await this.catalog.getItem(ctx, ref);
+      const item = await this.catalog.getItem(ctx, ref, true);
       after = item.content;
+      secret = item.secret;
       toLabel = `${ref.name}@live(v${item.version})`;
     }
-    return unifiedDiff(before, after, from > 0 ? `${ref.name}@v${from}` : '/dev/null', toLabel);
+    const fromLabel = from > 0 ? `${ref.name}@v${from}` : '/dev/null';
+    if (secret) {
+      // Both sides masked: the diff says only whether the content changed.
+      const left = from > 0 ? `${SECRET_MASK}\n` : '';
+      const right = from > 0 && before === after ? left : `${SECRET_MASK}${from > 0 ? ' (changed)' : ''}\n`;
+      return unifiedDiff(left, right, fromLabel, toLabel);
+    }
+    return unifiedDiff(before, after, fromLabel, toLabel);
   }
 
   // ---- gray release --------------------------------------------------------------------------------------
@@ -395,11 +442,14 @@ export class ReleaseWorkflow {
       if (issues.length > 0) throw invalidContent(item.format, issues);
       const version = item.latestRelease + 1;
       const time = this.now().toISOString();
+      const stored = this.store.secrets.store(ref, item.secret, input.content);
+      const actor = actorOf(ctx);
       const gray: GrayRecord = {
         version,
-        content: input.content,
+        content: stored,
         rule,
-        author: input.author ?? '',
+        actor,
+        author: authorNote(input.author),
         comment: input.comment ?? '',
         time,
         baseVersion: item.version,
@@ -407,7 +457,8 @@ export class ReleaseWorkflow {
       const release: ReleaseRecord = {
         version,
         format: item.format,
-        content: input.content,
+        content: stored,
+        actor,
         author: gray.author,
         comment: gray.comment,
         time,
@@ -419,8 +470,8 @@ export class ReleaseWorkflow {
       const itemText = JSON.stringify({ ...item, latestRelease: version, updatedAt: time });
       const releaseText = JSON.stringify(withoutContent(release));
       // The gray record holds the content JSON-escaped: that escaping counts against the room too.
-      const escaping = Buffer.byteLength(grayText) - Buffer.byteLength(input.content);
-      this.checkFits(ref, input.content, escaping + Buffer.byteLength(itemText + releaseText));
+      const escaping = Buffer.byteLength(grayText) - Buffer.byteLength(stored);
+      this.checkFits(ref, stored, escaping + Buffer.byteLength(itemText + releaseText));
       await this.keepContent(ctx, ref, item.latestRelease);
       const res = await this.store.txn(
         ctx,
@@ -429,24 +480,26 @@ export class ReleaseWorkflow {
           putOp(grayKey(ns, app, name), grayText),
           putOp(iKey, itemText),
           putOp(releaseKey(ns, app, name, version), releaseText),
-          ...actorOps(gray.author),
         ],
       );
       if (res.succeeded) {
-        await this.storeContent(ctx, ref, version, input.content);
-        return gray;
+        this.store.noteActor(res.revision, actor);
+        await this.storeContent(ctx, ref, version, stored);
+        return { ...gray, content: this.catalog.present(ref, stored, item.secret === true, false) };
       }
     }
     throw new ConfigError('conflict', 'the item kept changing; try again');
   }
 
-  async getGray(ctx: CallContext, ref: ItemRef): Promise<GrayRecord> {
+  async getGray(ctx: CallContext, ref: ItemRef, reveal = false): Promise<GrayRecord> {
     checkRef(ref);
-    const gray = parseRecord<GrayRecord>(
-      await this.store.get(ctx, grayKey(ref.namespace, ref.app, ref.name)),
-    );
+    const [grayKv, secret] = await Promise.all([
+      this.store.get(ctx, grayKey(ref.namespace, ref.app, ref.name)),
+      this.isSecret(ctx, ref),
+    ]);
+    const gray = parseRecord<GrayRecord>(grayKv);
     if (!gray) throw noGray(ref);
-    return gray;
+    return { ...gray, content: this.catalog.present(ref, gray.content, secret, reveal) };
   }
 
   /** The gray content becomes the main release (a new release of kind promote) for everyone. */
@@ -459,8 +512,8 @@ export class ReleaseWorkflow {
     const grayKv = await this.store.get(ctx, grayKey(ref.namespace, ref.app, ref.name));
     const gray = parseRecord<GrayRecord>(grayKv);
     if (!grayKv || !gray) throw noGray(ref);
-    return this.release(ctx, ref, gray.content, {
-      author: opts.author ?? '',
+    return this.release(ctx, ref, this.store.secrets.open(ref, gray.content), {
+      author: authorNote(opts.author),
       comment: opts.comment || `promote gray version ${gray.version}`,
       kind: 'promote',
       sourceVersion: gray.version,
@@ -469,16 +522,13 @@ export class ReleaseWorkflow {
   }
 
   /** Gray subscribers go back to the main release; the gray release record stays in history. */
-  async abandonGray(ctx: CallContext, ref: ItemRef, opts: { author?: string } = {}): Promise<boolean> {
+  async abandonGray(ctx: CallContext, ref: ItemRef): Promise<boolean> {
     checkRef(ref);
     const key = grayKey(ref.namespace, ref.app, ref.name);
     const kv = await this.store.get(ctx, key);
     if (!kv) return false;
-    const res = await this.store.txn(
-      ctx,
-      [modRevisionIs(key, kv.modRevision)],
-      [deleteOp(key), ...actorOps(opts.author ?? '')],
-    );
+    const res = await this.store.txn(ctx, [modRevisionIs(key, kv.modRevision)], [deleteOp(key)]);
+    if (res.succeeded) this.store.noteActor(res.revision, actorOf(ctx));
     return res.succeeded;
   }
 }

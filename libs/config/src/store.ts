@@ -1,7 +1,9 @@
 // The config center's only way to the core: thin typed helpers over the member's EtcdPort (string keys at
-// this edge, Uint8Array below), guarded-txn operands, and the actor marker the audit archive reads.
+// this edge, Uint8Array below) and guarded-txn operands. Every call carries the caller's CallContext, so the
+// core checks the caller's permissions on exactly the keys each call touches.
 import { EtcdError, prefixEnd } from '@cairn/api';
 import { ConfigError } from './errors';
+import type { SecretBox } from './secrets/secret-box';
 import type {
   CallContext,
   Compare,
@@ -15,9 +17,6 @@ import type {
   WatchRequest,
   WatchSink,
 } from '@cairn/server';
-
-/** The key the audit archive reads the actor of a txn from (libs/audit ACTOR_MARKER_KEY). */
-export const AUDIT_ACTOR_KEY = '/cairn/audit/actor';
 
 const NO_END = Buffer.alloc(0);
 
@@ -35,7 +34,20 @@ export class ConfigStore {
     readonly port: EtcdPort,
     /** The member's --max-request-bytes: one write (a put or one txn) must fit in it. */
     readonly maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
+    /** Seals and opens secret items' content (disabled without --config-encryption-key-file). */
+    readonly secrets: SecretBox,
   ) {}
+
+  /**
+   * Tells the audit archive who made the change at `revision` (in process, on the member that served it),
+   * until the archiver reads the user from the Raft entry's header itself (docs/audit.md#actors).
+   */
+  noteActor(revision: number, actor: string): void {
+    this.actorSink?.(revision, actor);
+  }
+
+  /** Set by the config center when the member runs an audit archive. */
+  actorSink: ((revision: number, actor: string) => void) | undefined;
 
   /** The member this config center runs on (its name goes into listener records). */
   get memberName(): string {
@@ -63,6 +75,16 @@ export class ConfigStore {
     opts: ReadOptions = {},
   ): Promise<RangeResult> {
     return this.port.range(ctx, { key, rangeEnd, revision: opts.revision ?? 0, keysOnly: opts.keysOnly });
+  }
+
+  /**
+   * Proves the caller may READ `[key, rangeEnd)`: a serializable count-only range under its context (the
+   * core checks the permission on the whole range, reads nothing worth sending). For an operation the member
+   * then performs as its own duty (a subscriber's record), so it is allowed exactly to callers who could
+   * read what it is about.
+   */
+  async checkRead(ctx: CallContext, key: Uint8Array, rangeEnd: Uint8Array): Promise<void> {
+    await this.port.range(ctx, { key, rangeEnd, countOnly: true, serializable: true });
   }
 
   async put(ctx: CallContext, key: string, value: string | Uint8Array, lease = 0n): Promise<number> {
@@ -108,7 +130,7 @@ export class ConfigStore {
 
 /**
  * Room a release's own txn needs besides the content: the item record (without its JSON Schema), the
- * release record, keys, the audit actor marker and the request's framing. The item's JSON Schema counts on
+ * release record, keys and the request's framing. The item's JSON Schema counts on
  * top of it (the item record carries it).
  */
 export const RELEASE_OVERHEAD_BYTES = 8 * 1024;
@@ -129,12 +151,6 @@ export function putOp(key: string, value: string | Uint8Array, lease = 0n): Requ
 
 export function deleteOp(key: string, opts: { prefix?: boolean } = {}): RequestOp {
   return { deleteRange: { key: Buffer.from(key), rangeEnd: opts.prefix ? prefixEnd(key) : undefined } };
-}
-
-/** The audit archive's actor marker, written in the same txn as the change it names ('' = none). */
-export function actorOps(author: string): RequestOp[] {
-  const actor = author.trim();
-  return actor ? [putOp(AUDIT_ACTOR_KEY, actor)] : [];
 }
 
 /** A JSON record stored under a key (undefined when the key does not exist). */

@@ -2,11 +2,14 @@
 // up to date from a watch on the app's keys and sent as snapshot/change events. Resuming from a revision
 // MVCC still has rebuilds the state as of that revision and replays every later revision in order, so a
 // subscriber that was away sees each publish once, in order; a compacted revision gets a fresh snapshot.
+// It reads and watches under the context of the call that opened it, so only a caller with READ on the app
+// gets here; secret items are opened (decrypted) for it, since a subscriber is who the config is for.
 import { createHash } from 'node:crypto';
 import { parseContentSafe } from './formats';
 import type { CallContext, KeyValue, PortWatch, WatchResponse } from '@cairn/server';
 import type { ConfigStore } from './store';
 import { appPrefix, classifyAppKey, subscriptionRange } from './keys';
+import { SECRET_MASK, isEnvelope } from './secrets/secret-box';
 import type { AppliedItem, ConfigFormat, ConfigWatchEvent, GrayRecord, GrayRule, ItemRecord } from './types';
 
 export interface SubscribeParams {
@@ -56,9 +59,17 @@ const RESUME_WAIT_MS = 2000;
  * Decoded text and JSON of a watched KeyValue. The store hands the same event objects to every watcher
  * of a revision, so with many subscribers each key and record is decoded once. Treated as read-only.
  */
-const decoded = new WeakMap<object, { key?: string; text?: string; json?: unknown }>();
+const decoded = new WeakMap<object, Decoded>();
 
-function decodedOf(kv: object): { key?: string; text?: string; json?: unknown } {
+interface Decoded {
+  key?: string;
+  text?: string;
+  json?: unknown;
+  /** The live content or gray record with a secret's envelope opened. */
+  opened?: unknown;
+}
+
+function decodedOf(kv: object): Decoded {
   let d = decoded.get(kv);
   if (!d) {
     d = {};
@@ -198,7 +209,9 @@ export class ConfigSubscription {
   private applyKv(key: string, kv: KeyValue | undefined): string | undefined {
     const kind = classifyAppKey(this.prefix, key);
     if (kind.kind === 'live') {
-      this.entry(kind.name).live = kv ? { content: textOf(kv), modRevision: kv.modRevision } : undefined;
+      this.entry(kind.name).live = kv
+        ? { content: this.openedText(kind.name, kv), modRevision: kv.modRevision }
+        : undefined;
       return kind.name;
     }
     if (kind.kind === 'item') {
@@ -207,11 +220,40 @@ export class ConfigSubscription {
     }
     if (kind.kind === 'gray') {
       this.entry(kind.name).gray = kv
-        ? { record: jsonOf<GrayRecord>(kv), modRevision: kv.modRevision }
+        ? { record: this.openedGray(kind.name, kv), modRevision: kv.modRevision }
         : undefined;
       return kind.name;
     }
     return undefined;
+  }
+
+  /** A live value as its subscribers get it: a secret's envelope opened (once per value, shared). */
+  private openedText(name: string, kv: KeyValue): string {
+    const d = decodedOf(kv);
+    if (d.opened === undefined) d.opened = this.open(name, textOf(kv));
+    return d.opened as string;
+  }
+
+  private openedGray(name: string, kv: KeyValue): GrayRecord {
+    const d = decodedOf(kv);
+    if (d.opened === undefined) {
+      const record = jsonOf<GrayRecord>(kv);
+      d.opened = { ...record, content: this.open(name, record.content) };
+    }
+    return d.opened as GrayRecord;
+  }
+
+  /** A value that does not open (its key left the key file) reaches the subscriber masked, never sealed. */
+  private open(name: string, stored: string): string {
+    if (!isEnvelope(stored)) return stored;
+    try {
+      return this.store.secrets.open(
+        { namespace: this.params.namespace, app: this.params.app, name },
+        stored,
+      );
+    } catch {
+      return SECRET_MASK;
+    }
   }
 
   private applicable(name: string): AppliedItem | undefined {

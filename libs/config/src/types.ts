@@ -39,6 +39,11 @@ export interface ItemRecord {
   version: number;
   /** Highest release number used (gray releases take numbers too). */
   latestRelease: number;
+  /**
+   * Secret: content is stored encrypted (live key, releases, gray, draft, and so the audit archive) and shown
+   * masked unless the caller asks to reveal it. Absent on records written before issue 15 (= false).
+   */
+  secret?: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -51,6 +56,12 @@ export interface ReleaseRecord {
    * under `~release-content/`, so a publish carries them once); older records still hold it here.
    */
   content: string;
+  /**
+   * Who released it: the authenticated user ('anonymous' with auth off). Set by the member from the
+   * caller's identity, never from the request; absent on releases written before issue 15.
+   */
+  actor?: string;
+  /** The caller's own note of who it is: free text, never trusted (`actor` is who it was). */
   author: string;
   comment: string;
   time: string;
@@ -63,6 +74,9 @@ export interface ReleaseRecord {
 
 export interface DraftRecord {
   content: string;
+  /** The authenticated user who saved it (see ReleaseRecord.actor). */
+  actor?: string;
+  /** The caller's own note (untrusted). */
   author: string;
   updatedAt: string;
   /** The live mod_revision the draft was based on (0 = not published then). */
@@ -73,6 +87,9 @@ export interface GrayRecord {
   version: number;
   content: string;
   rule: GrayRule;
+  /** The authenticated user who started it (see ReleaseRecord.actor). */
+  actor?: string;
+  /** The caller's own note (untrusted). */
   author: string;
   comment: string;
   time: string;
@@ -92,6 +109,11 @@ export interface ListenerRecord {
   reportedAt: string;
   /** The member name the subscriber is connected to (or reported through). */
   member: string;
+  /**
+   * The authenticated user that reported it ('anonymous' with auth off): a record reported by one user is
+   * not overwritten by another (the member writes these records as its own duty, see listener-tracking.ts).
+   */
+  user?: string;
 }
 
 // ---- API views --------------------------------------------------------------------------------------
@@ -118,8 +140,10 @@ export interface ConfigItemView {
   schema: string;
   /** Live release number (0 = never published). */
   version: number;
-  /** Live content ('' before the first publish). */
+  /** Live content ('' before the first publish; '******' for a secret item unless revealed). */
   content: string;
+  /** Content stored encrypted and masked in views (docs/config.md#secret-items). */
+  secret: boolean;
   /** mod_revision of the live key: send it back as expectedRevision when publishing (0 = not published). */
   modRevision: number;
   latestRelease: number;
@@ -201,8 +225,10 @@ export interface ConfigBundleItem {
   format: ConfigFormat;
   description: string;
   schema: string;
+  /** '******' for a secret item: exports never carry a secret (import leaves such content unchanged). */
   content: string;
   version: number;
+  secret?: boolean;
 }
 
 export interface ConfigBundle {

@@ -3,8 +3,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalEtcdPort, silentLogger } from '@cairn/server';
-import { ConfigCenter, type ConfigWatchEvent, type ItemRef } from '../src';
+import { type CallContext, LocalEtcdPort, silentLogger } from '@cairn/server';
+import { ConfigCenter, type ConfigWatchEvent, type ItemRef, type KeyRing } from '../src';
+
+/** The caller every test call is made as (an authenticated user: the actor recorded in releases). */
+export const ctx: CallContext = { identity: { user: 'tester' } };
 
 export interface Harness {
   local: LocalEtcdPort;
@@ -14,7 +17,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function openHarness(options: { listenerLeaseTtlSeconds?: number } = {}): Promise<Harness> {
+export async function openHarness(
+  options: { listenerLeaseTtlSeconds?: number; keyRing?: KeyRing } = {},
+): Promise<Harness> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-config-'));
   let leaseNow = 1_000_000;
   const local = await LocalEtcdPort.open({
@@ -27,6 +32,7 @@ export async function openHarness(options: { listenerLeaseTtlSeconds?: number } 
     logger: silentLogger,
     now: () => new Date('2025-01-02T03:04:05.000Z'),
     listenerLeaseTtlSeconds: options.listenerLeaseTtlSeconds,
+    keyRing: options.keyRing,
   });
   return {
     local,
@@ -49,9 +55,9 @@ export async function createItem(
   format = 'json',
   schema = '',
 ): Promise<void> {
-  await center.putNamespace(ref.namespace);
-  await center.putApp(ref.namespace, ref.app);
-  await center.putItem(ref, { format, schema });
+  await center.putNamespace(ctx, ref.namespace);
+  await center.putApp(ctx, ref.namespace, ref.app);
+  await center.putItem(ctx, ref, { format, schema });
 }
 
 /** Collects a subscription's events; `next(n)` waits (bounded) until n events arrived. */

@@ -66,9 +66,9 @@ beforeEach(async () => {
     logger: silentLogger,
     maxRequestBytes: MAX_REQUEST_BYTES,
   });
-  await center.putNamespace(ref.namespace);
-  await center.putApp(ref.namespace, ref.app);
-  await center.putItem(ref, { format: 'text', schema: '' });
+  await center.putNamespace(ctx, ref.namespace);
+  await center.putApp(ctx, ref.namespace, ref.app);
+  await center.putItem(ctx, ref, { format: 'text', schema: '' });
   largestWrite = 0;
 });
 
@@ -92,14 +92,14 @@ async function failure(work: Promise<unknown>): Promise<ConfigError> {
 describe('one publish carries an item up to --max-request-bytes minus a small overhead', () => {
   it('publishes a 1.0 MiB item and the largest one the limit allows, each write within the limit', async () => {
     const oneMiB = text(MiB, 'a');
-    const first = await center.publish(ref, { content: oneMiB, author: 'alice' });
+    const first = await center.publish(ctx, ref, { content: oneMiB, author: 'alice' });
     expect(first.version).toBe(1);
-    expect((await center.getItem(ref)).content).toBe(oneMiB);
+    expect((await center.getItem(ctx, ref)).content).toBe(oneMiB);
 
     const largest = text(maxItemBytes(MAX_REQUEST_BYTES) - 512, 'b');
-    const second = await center.publish(ref, { content: largest });
+    const second = await center.publish(ctx, ref, { content: largest });
     expect(second.version).toBe(2);
-    expect((await center.getItem(ref)).content).toBe(largest);
+    expect((await center.getItem(ctx, ref)).content).toBe(largest);
     expect(largestWrite).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
 
     // The release record does not repeat the content; the content key holds exactly the bytes.
@@ -115,58 +115,58 @@ describe('one publish carries an item up to --max-request-bytes minus a small ov
     expect(kept.kvs[0].value.toString('utf8')).toBe(largest);
 
     // History and rollback see both versions whole.
-    const releases = await center.listReleases(ref);
+    const releases = await center.listReleases(ctx, ref);
     expect(releases.map((r) => [r.version, r.content.length])).toEqual([
       [2, largest.length],
       [1, MiB],
     ]);
-    expect((await center.getRelease(ref, 1)).content).toBe(oneMiB);
-    const rolledBack = await center.rollback(ref, { version: 1 });
+    expect((await center.getRelease(ctx, ref, 1)).content).toBe(oneMiB);
+    const rolledBack = await center.rollback(ctx, ref, { version: 1 });
     expect(rolledBack).toMatchObject({ version: 3, kind: 'rollback', sourceVersion: 1 });
-    expect((await center.getItem(ref)).content).toBe(oneMiB);
-    expect(await center.diff(ref, 1, 3)).not.toContain('+a');
+    expect((await center.getItem(ctx, ref)).content).toBe(oneMiB);
+    expect(await center.diff(ctx, ref, 1, 3)).not.toContain('+a');
   });
 
   it('refuses a larger item with a 413 that names the limit, and changes nothing', async () => {
-    const err = await failure(center.publish(ref, { content: text(MAX_REQUEST_BYTES - 1024, 'c') }));
+    const err = await failure(center.publish(ctx, ref, { content: text(MAX_REQUEST_BYTES - 1024, 'c') }));
     expect(err.kind).toBe('too-large');
     expect(HTTP_STATUS[err.kind]).toBe(413);
     expect(err.message).toContain('--max-request-bytes=1572864');
-    expect((await center.getItem(ref)).version).toBe(0);
+    expect((await center.getItem(ctx, ref)).version).toBe(0);
     // A draft too large for one write is a 413 as well.
-    const draft = await failure(center.saveDraft(ref, { content: text(2 * MiB, 'd') }));
+    const draft = await failure(center.saveDraft(ctx, ref, { content: text(2 * MiB, 'd') }));
     expect(draft.kind).toBe('too-large');
   });
 
   it('gray releases carry a 1.0 MiB item too, and promote it', async () => {
-    await center.publish(ref, { content: 'v1' });
-    const gray = await center.startGray(ref, {
+    await center.publish(ctx, ref, { content: 'v1' });
+    const gray = await center.startGray(ctx, ref, {
       content: text(MiB, 'g'),
       rule: { labels: { zone: 'a' }, percentage: 0 },
     });
     expect(gray.version).toBe(2);
-    expect((await center.getRelease(ref, 2)).content.length).toBe(MiB);
-    const promoted = await center.promoteGray(ref, {});
+    expect((await center.getRelease(ctx, ref, 2)).content.length).toBe(MiB);
+    const promoted = await center.promoteGray(ctx, ref, {});
     expect(promoted).toMatchObject({ version: 3, kind: 'promote', sourceVersion: 2 });
-    expect((await center.getItem(ref)).content.length).toBe(MiB);
+    expect((await center.getItem(ctx, ref)).content.length).toBe(MiB);
     expect(largestWrite).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
   });
 });
 
 describe('a release whose content copy never landed', () => {
   it('is read from the live key at the release revision, and copied then', async () => {
-    await center.publish(ref, { content: 'first' });
+    await center.publish(ctx, ref, { content: 'first' });
     const contentKey = Buffer.from(releaseContentKey(ref.namespace, ref.app, ref.name, 1));
     // As if the member stopped between the release's txn and the copy.
     await local.port.deleteRange(ctx, { key: contentKey });
-    await center.publish(ref, { content: 'second' });
+    await center.publish(ctx, ref, { content: 'second' });
     // The next release copied it before overwriting the live key.
     const copied = await local.port.range(ctx, { key: contentKey, revision: 0 });
     expect(copied.kvs[0]?.value.toString('utf8')).toBe('first');
 
     await local.port.deleteRange(ctx, { key: contentKey });
-    expect((await center.getRelease(ref, 1)).content).toBe('first');
-    expect((await center.listReleases(ref)).map((r) => r.content)).toEqual(['second', 'first']);
+    expect((await center.getRelease(ctx, ref, 1)).content).toBe('first');
+    expect((await center.listReleases(ctx, ref)).map((r) => r.content)).toEqual(['second', 'first']);
   });
 
   it('reads records written before issue 14 (content inside the record)', async () => {
@@ -184,6 +184,6 @@ describe('a release whose content copy never landed', () => {
       key: Buffer.from(releaseKey(ref.namespace, ref.app, ref.name, 1)),
       value: Buffer.from(JSON.stringify(legacy)),
     });
-    expect((await center.getRelease(ref, 1)).content).toBe('legacy bytes');
+    expect((await center.getRelease(ctx, ref, 1)).content).toBe('legacy bytes');
   });
 });

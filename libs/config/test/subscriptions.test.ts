@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EtcdPort, LocalEtcdPort } from '@cairn/server';
 import { silentLogger } from '@cairn/server';
 import { ConfigCenter } from '../src';
-import { createItem, eventSink, type Harness, openHarness } from './harness';
+import { createItem, eventSink, type Harness, openHarness, ctx } from './harness';
 
 const ref = { namespace: 'shop', app: 'orders', name: 'limits.json' };
 let h: Harness;
@@ -13,7 +13,7 @@ let h: Harness;
 beforeEach(async () => {
   h = await openHarness();
   await createItem(h.center, ref, 'json');
-  await h.center.publish(ref, { content: '{"v":1}' });
+  await h.center.publish(ctx, ref, { content: '{"v":1}' });
 });
 
 afterEach(async () => {
@@ -48,14 +48,18 @@ function compactAfterResumeReads(local: LocalEtcdPort): EtcdPort {
 
 describe('subscriptions', () => {
   it('start with a snapshot of what applies to the labels, then one change per publish, in order', async () => {
-    await h.center.startGray(ref, {
+    await h.center.startGray(ctx, ref, {
       content: '{"v":2}',
       rule: { labels: { canary: 'yes' }, percentage: 100 },
     });
     const main = eventSink();
     const canary = eventSink();
-    const a = await h.center.subscribe({ ...ref, subscriberId: 'm' }, main.send);
-    const b = await h.center.subscribe({ ...ref, subscriberId: 'c', labels: { canary: 'yes' } }, canary.send);
+    const a = await h.center.subscribe(ctx, { ...ref, subscriberId: 'm' }, main.send);
+    const b = await h.center.subscribe(
+      ctx,
+      { ...ref, subscriberId: 'c', labels: { canary: 'yes' } },
+      canary.send,
+    );
     const [snapMain] = await main.next(1);
     const [snapCanary] = await canary.next(1);
     expect(snapMain).toMatchObject({
@@ -66,8 +70,8 @@ describe('subscriptions', () => {
       kind: 'snapshot',
       items: [{ name: ref.name, version: 2, gray: true, value: { v: 2 } }],
     });
-    const v3 = await h.center.publish(ref, { content: '{"v":3}' });
-    const v4 = await h.center.publish(ref, { content: '{"v":4}' });
+    const v3 = await h.center.publish(ctx, ref, { content: '{"v":3}' });
+    const v4 = await h.center.publish(ctx, ref, { content: '{"v":4}' });
     const changes = (await main.next(3)).slice(1);
     expect(changes.map((e) => [e.kind, e.revision, e.items[0]?.version])).toEqual([
       ['change', v3.revision, 3],
@@ -79,13 +83,13 @@ describe('subscriptions', () => {
 
   it('resuming from a revision MVCC still has replays each later publish once, in order, after a resumed marker', async () => {
     const first = eventSink();
-    const sub = await h.center.subscribe({ ...ref }, first.send);
+    const sub = await h.center.subscribe(ctx, { ...ref }, first.send);
     const [snapshot] = await first.next(1);
     sub.close();
-    const v2 = await h.center.publish(ref, { content: '{"v":2}' });
-    const v3 = await h.center.publish(ref, { content: '{"v":3}' });
+    const v2 = await h.center.publish(ctx, ref, { content: '{"v":2}' });
+    const v3 = await h.center.publish(ctx, ref, { content: '{"v":3}' });
     const again = eventSink();
-    const resumed = await h.center.subscribe({ ...ref, revision: snapshot.revision }, again.send);
+    const resumed = await h.center.subscribe(ctx, { ...ref, revision: snapshot.revision }, again.send);
     const events = await again.next(3);
     expect(events.map((e) => [e.kind, e.revision, e.items[0]?.version])).toEqual([
       ['resumed', snapshot.revision, undefined],
@@ -98,31 +102,31 @@ describe('subscriptions', () => {
   });
 
   it('resuming from a revision compacted away starts over with a snapshot of the latest state', async () => {
-    const old = (await h.center.getItem(ref)).modRevision;
-    await h.center.publish(ref, { content: '{"v":2}' });
-    const v3 = await h.center.publish(ref, { content: '{"v":3}' });
+    const old = (await h.center.getItem(ctx, ref)).modRevision;
+    await h.center.publish(ctx, ref, { content: '{"v":2}' });
+    const v3 = await h.center.publish(ctx, ref, { content: '{"v":3}' });
     await h.local.compact(v3.revision);
     const sink = eventSink();
-    const sub = await h.center.subscribe({ ...ref, revision: old }, sink.send);
+    const sub = await h.center.subscribe(ctx, { ...ref, revision: old }, sink.send);
     const [event] = await sink.next(1);
     expect(event).toMatchObject({ kind: 'snapshot', items: [{ version: 3 }] });
     sub.close();
   });
 
   it("a watch that meets compaction while catching up (the port's compaction notice) starts over with a snapshot", async () => {
-    const from = (await h.center.getItem(ref)).modRevision;
-    await h.center.publish(ref, { content: '{"v":2}' });
-    await h.center.publish(ref, { content: '{"v":3}' });
+    const from = (await h.center.getItem(ctx, ref)).modRevision;
+    await h.center.publish(ctx, ref, { content: '{"v":2}' });
+    await h.center.publish(ctx, ref, { content: '{"v":3}' });
     const center = new ConfigCenter({ port: compactAfterResumeReads(h.local), logger: silentLogger });
     const sink = eventSink();
-    const sub = await center.subscribe({ ...ref, revision: from }, sink.send);
+    const sub = await center.subscribe(ctx, { ...ref, revision: from }, sink.send);
     const events = await sink.next(2);
     expect(events.map((e) => [e.kind, e.items[0]?.version])).toEqual([
       ['resumed', undefined],
       ['snapshot', 3],
     ]);
     expect(h.local.port.revisions().compact).toBeGreaterThan(from);
-    const v4 = await h.center.publish(ref, { content: '{"v":4}' });
+    const v4 = await h.center.publish(ctx, ref, { content: '{"v":4}' });
     const [, , change] = await sink.next(3);
     expect(change).toMatchObject({ kind: 'change', revision: v4.revision, items: [{ version: 4 }] });
     sub.close();
@@ -132,12 +136,12 @@ describe('subscriptions', () => {
   it('a full transport parks the subscription (nothing is sent); with room again it gets each publish in order', async () => {
     let room = true;
     const sink = eventSink();
-    const sub = await h.center.subscribe({ ...ref, ready: () => room }, sink.send);
+    const sub = await h.center.subscribe(ctx, { ...ref, ready: () => room }, sink.send);
     await sink.next(1);
     room = false;
     const published: number[] = [];
     for (let v = 2; v <= 6; v++)
-      published.push((await h.center.publish(ref, { content: `{"v":${v}}` })).revision);
+      published.push((await h.center.publish(ctx, ref, { content: `{"v":${v}}` })).revision);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(sink.events, 'events sent while the transport was full').toHaveLength(1);
     room = true;
@@ -151,10 +155,10 @@ describe('subscriptions', () => {
   it('a subscription parked past a compaction of its revision starts over with a snapshot', async () => {
     let room = true;
     const sink = eventSink();
-    const sub = await h.center.subscribe({ ...ref, ready: () => room }, sink.send);
+    const sub = await h.center.subscribe(ctx, { ...ref, ready: () => room }, sink.send);
     await sink.next(1);
     room = false;
-    for (let v = 2; v <= 5; v++) await h.center.publish(ref, { content: `{"v":${v}}` });
+    for (let v = 2; v <= 5; v++) await h.center.publish(ctx, ref, { content: `{"v":${v}}` });
     await h.local.compact(h.local.port.revisions().current);
     room = true;
     // The change parked in the store comes first, then the compaction of the rest: a snapshot of v5.
@@ -167,10 +171,10 @@ describe('subscriptions', () => {
   });
 
   it('long-poll answers with the events after a revision', async () => {
-    const start = (await h.center.getItem(ref)).modRevision;
-    const polled = h.center.poll({ ...ref, revision: start }, 5000);
+    const start = (await h.center.getItem(ctx, ref)).modRevision;
+    const polled = h.center.poll(ctx, { ...ref, revision: start }, 5000);
     await new Promise((r) => setTimeout(r, 50));
-    const v2 = await h.center.publish(ref, { content: '{"v":2}' });
+    const v2 = await h.center.publish(ctx, ref, { content: '{"v":2}' });
     const result = await polled;
     expect(result.revision).toBe(v2.revision);
     expect(result.events.map((e) => [e.kind, e.items[0]?.version])).toEqual([['change', 2]]);

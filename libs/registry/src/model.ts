@@ -51,6 +51,11 @@ export interface StoredInstance {
   status: InstanceStatus;
   health: InstanceHealth;
   registered_at: string;
+  /**
+   * The authenticated user that made the last registration ('anonymous' with auth off): set by the member
+   * from the caller's identity, never from the request. Absent on records written before issue 15.
+   */
+  registered_by?: string;
   /** Decimal lease ID. */
   lease: string;
   ttl: number;
@@ -137,7 +142,14 @@ export function isHealthy(instance: Pick<StoredInstance, 'status' | 'health'>): 
 }
 
 export const DEFAULT_ROOT = '/cairn/registry/';
-export const DEFAULT_NAMING_PREFIX = '/cairn/naming/';
+/**
+ * Where the etcd naming entries lived before issue 15 (`--registry-naming-prefix`). They now live inside each
+ * namespace's own prefix (RegistryKeys.namingKey); entries left at the old place are on their instances'
+ * leases and go with them.
+ */
+export const LEGACY_NAMING_PREFIX = '/cairn/naming/';
+/** The sub-prefix of a namespace that holds its etcd naming entries ('~' never starts a service name). */
+export const NAMING_SEGMENT = '~naming';
 export const DEFAULT_NAMESPACE = 'default';
 export const MIN_TTL = 1;
 export const MAX_TTL = 3600;
@@ -146,14 +158,27 @@ export const DEFAULT_TTL = 10;
 /** Names of namespaces, services and instances: no slashes, so keys split unambiguously. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
+// Everything of a namespace is under `<root><ns>/` — its instance records and their etcd naming entries — so
+// one grant on `/cairn/registry/<ns>/` covers every registry operation in it, namespaces never overlap, and a
+// lease revoke (which needs WRITE on every key of the lease, as etcd) stays inside that grant
+// (docs/security-model.md).
 export class RegistryKeys {
-  constructor(
-    readonly root = DEFAULT_ROOT,
-    readonly namingPrefix = DEFAULT_NAMING_PREFIX,
-  ) {}
+  constructor(readonly root = DEFAULT_ROOT) {}
 
   namespacePrefix(ns: string): string {
     return `${this.root}${ns}/`;
+  }
+
+  /**
+   * The range of a namespace's instance records: `[<root><ns>/, <root><ns>/~)`. Service names start with a
+   * letter or digit, so every record sorts before '~' and the naming entries (`~naming/`) after: a namespace
+   * listing or watch never sees them.
+   */
+  namespaceRecords(ns: string): { key: Buffer; rangeEnd: Buffer } {
+    return {
+      key: Buffer.from(this.namespacePrefix(ns)),
+      rangeEnd: Buffer.from(`${this.namespacePrefix(ns)}~`),
+    };
   }
 
   servicePrefix(ns: string, service: string): string {
@@ -164,14 +189,17 @@ export class RegistryKeys {
     return `${this.root}${ns}/${service}/${id}`;
   }
 
+  /** The prefix a Go gRPC resolver follows for a service: target `etcd://<namingPrefix(ns, service) without the '/'>`. */
+  namingPrefix(ns: string, service: string): string {
+    return `${this.root}${ns}/${NAMING_SEGMENT}/${service}/`;
+  }
+
   /**
-   * etcd `endpoints` naming key: `<prefix><service>/<id>` in the default namespace (so a Go gRPC
-   * resolver target `etcd:///<prefix><service>` finds it), `<prefix><ns>/<service>/<id>` in others.
+   * etcd `endpoints` naming key of an instance: `<root><ns>/~naming/<service>/<id>`, so the resolver target
+   * `etcd:///cairn/registry/<ns>/~naming/<service>` finds it, in every namespace alike.
    */
   namingKey(ns: string, service: string, id: string): string {
-    return ns === DEFAULT_NAMESPACE
-      ? `${this.namingPrefix}${service}/${id}`
-      : `${this.namingPrefix}${ns}/${service}/${id}`;
+    return `${this.namingPrefix(ns, service)}${id}`;
   }
 
   /** Splits an instance key into its parts, or undefined for any other key. */

@@ -22,6 +22,12 @@ export function tryParse(kv: { readonly value: Uint8Array }): StoredInstance | u
 }
 
 export class InstanceViews {
+  /**
+   * last_heartbeat is derived for records the caller has already read (READ on them, which names their
+   * lease): a serializable look at this member's lessor, asking for no keys, is bookkeeping of the member's
+   * own, not a client read of anything new (and a lease lookup per instance must not cost a permission
+   * check each).
+   */
   private readonly ctx = internalContext();
 
   constructor(

@@ -1,11 +1,17 @@
 // The registry's operations over the replicated KV of one member, through its EtcdPort only. Framework-free:
 // the Nest controller, the gRPC service and the health checker all call this.
-import { type EtcdPort, type KeyValue, type Logger, internalContext } from '@cairn/server';
+//
+// Every operation takes the caller's CallContext first (no default): reads, writes, leases and watches run
+// under the caller's identity, so the core checks its permissions on exactly the keys each touches — all
+// under `/cairn/registry/<ns>/` (docs/security-model.md). Only the health checker (a leader's duty no client
+// asked for) and the last_heartbeat lookups (records.ts) use the member's own context.
+import type { CallContext, EtcdPort, KeyValue, Logger } from '@cairn/server';
 import { RegistryError } from './errors';
 import { deleteOp, modRevisionIs, prefixRange, putOp } from './kv';
 import {
   CHECK_TYPES,
   DEFAULT_TTL,
+  LEGACY_NAMING_PREFIX,
   HEALTH_STATUSES,
   INSTANCE_STATUSES,
   type HealthCheckSpec,
@@ -40,7 +46,11 @@ export interface RegistryOptions {
   logger?: Logger;
   /** Key root of instance records (default /cairn/registry/). */
   root?: string;
-  /** Prefix of the etcd `endpoints` naming keys (default /cairn/naming/). */
+  /**
+   * Obsolete (`--registry-naming-prefix`): naming entries now live inside each namespace,
+   * `<root><ns>/~naming/<service>/<id>` (RegistryKeys.namingKey). A value other than the old default is
+   * logged once and ignored.
+   */
   namingPrefix?: string;
   /** Injected clock (ms). */
   now?: () => number;
@@ -67,43 +77,54 @@ export class Registry {
   readonly logger: Logger | undefined;
   private readonly now: () => number;
   private readonly watches = new Set<RegistryWatch>();
-  /** The registry's own calls: anonymous until the auth issue passes the caller's identity in. */
-  private readonly ctx = internalContext();
 
   constructor(readonly options: RegistryOptions) {
     this.port = options.port;
-    this.keys = new RegistryKeys(options.root, options.namingPrefix);
+    this.keys = new RegistryKeys(options.root);
     this.now = options.now ?? Date.now;
     this.views = new InstanceViews(this.port, this.now);
     this.logger = options.logger;
+    if (options.namingPrefix && options.namingPrefix !== LEGACY_NAMING_PREFIX) {
+      this.logger?.warn(
+        { namingPrefix: options.namingPrefix },
+        'registry: --registry-naming-prefix is obsolete and ignored; etcd naming entries now live under ' +
+          '<root><namespace>/~naming/<service>/ (docs/registry.md)',
+      );
+    }
   }
 
   /** The current version of `key`, if any. */
-  private async getKv(key: string): Promise<KeyValue | undefined> {
-    return (await this.port.range(this.ctx, { key: Buffer.from(key) })).kvs[0];
+  private async getKv(ctx: CallContext, key: string): Promise<KeyValue | undefined> {
+    return (await this.port.range(ctx, { key: Buffer.from(key) })).kvs[0];
   }
 
-  private async prefix(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }> {
-    const { kvs, revision } = await this.port.range(this.ctx, prefixRange(prefix));
+  private async records(
+    ctx: CallContext,
+    range: { key: Buffer; rangeEnd: Buffer },
+  ): Promise<{ kvs: KeyValue[]; revision: number }> {
+    const { kvs, revision } = await this.port.range(ctx, range);
     return { kvs, revision };
   }
 
-  private async grant(ttl: number): Promise<bigint> {
-    return (await this.port.leaseGrant(this.ctx, { ttl })).id;
+  private async grant(ctx: CallContext, ttl: number): Promise<bigint> {
+    return (await this.port.leaseGrant(ctx, { ttl })).id;
   }
 
-  /** Revokes a lease that may already be gone. */
-  private async revoke(lease: bigint): Promise<void> {
-    await this.port.leaseRevoke(this.ctx, lease).catch(() => undefined);
+  /**
+   * Revokes a lease that may already be gone. A revoke the caller may not make (a lease that still holds a
+   * key outside its grant, e.g. a naming entry at the pre-issue-15 place) is left to expire on its TTL.
+   */
+  private async revoke(ctx: CallContext, lease: bigint): Promise<void> {
+    await this.port.leaseRevoke(ctx, lease).catch(() => undefined);
   }
 
   // ---- writes ----
 
-  async register(input: RegisterInput): Promise<RegisterResult> {
+  async register(ctx: CallContext, input: RegisterInput): Promise<RegisterResult> {
     const ttl = validateRegister(input);
     const key = this.keys.instanceKey(input.namespace, input.service, input.id);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const existing = await this.getKv(key);
+      const existing = await this.getKv(ctx, key);
       const previous = existing ? parseStored(existing) : undefined;
       const previousLease = existing?.lease ?? 0n;
       // Re-register with the same TTL while the lease lives: keep the lease (renew it); else a new one.
@@ -113,11 +134,11 @@ export class Registry {
         previous &&
         previous.ttl === ttl &&
         previousLease !== 0n &&
-        (await this.port.leaseKeepAlive(this.ctx, previousLease)) > 0
+        (await this.port.leaseKeepAlive(ctx, previousLease)) > 0
       ) {
         lease = previousLease;
       } else {
-        lease = await this.grant(ttl);
+        lease = await this.grant(ctx, ttl);
         fresh = true;
       }
       const check = input.check ? normalizeCheck(input.check) : null;
@@ -144,13 +165,14 @@ export class Registry {
               ? { status: 'warning', reason: 'awaiting the first health check', checked_at: '' }
               : { status: 'passing', reason: 'alive (lease kept)', checked_at: '' },
         registered_at: previous?.registered_at ?? new Date(this.now()).toISOString(),
+        registered_by: ctx.identity.user || 'anonymous',
         lease: lease.toString(),
         ttl,
         check,
       };
       // One txn writes both keys, guarded by what was read: a concurrent register retries, nothing is
       // ever half-written.
-      const result = await this.port.txn(this.ctx, {
+      const result = await this.port.txn(ctx, {
         compare: [modRevisionIs(key, existing?.modRevision ?? 0)],
         success: [
           putOp(key, JSON.stringify(record), lease),
@@ -158,10 +180,10 @@ export class Registry {
         ],
       });
       if (!result.succeeded) {
-        if (fresh) await this.revoke(lease);
+        if (fresh) await this.revoke(ctx, lease);
         continue;
       }
-      if (fresh && previousLease !== 0n && previousLease !== lease) await this.revoke(previousLease);
+      if (fresh && previousLease !== 0n && previousLease !== lease) await this.revoke(ctx, previousLease);
       this.logger?.debug({ key, lease: record.lease, ttl }, 'registry: instance registered');
       return {
         instance: await this.views.view(record, result.revision),
@@ -173,21 +195,22 @@ export class Registry {
     throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
   }
 
-  async heartbeat(ref: InstanceRef): Promise<HeartbeatResult> {
+  /** One keep-alive of the instance's lease, after a read of its record (READ on it). */
+  async heartbeat(ctx: CallContext, ref: InstanceRef): Promise<HeartbeatResult> {
     validateRef(ref);
-    const { stored, kv } = await this.load(ref);
-    const ttl = kv.lease === 0n ? 0 : await this.port.leaseKeepAlive(this.ctx, kv.lease);
+    const { stored, kv } = await this.load(ctx, ref);
+    const ttl = kv.lease === 0n ? 0 : await this.port.leaseKeepAlive(ctx, kv.lease);
     if (ttl <= 0) throw new RegistryError('not-found', `the lease of instance ${stored.id} has expired`);
     return { lease: kv.lease.toString(), ttl };
   }
 
-  async update(input: UpdateInput): Promise<RegistryInstance> {
+  async update(ctx: CallContext, input: UpdateInput): Promise<RegistryInstance> {
     validateRef(input);
     if (input.status !== undefined && !INSTANCE_STATUSES.includes(input.status)) {
       throw new RegistryError('invalid', `status must be one of ${INSTANCE_STATUSES.join(', ')}`);
     }
     if (input.metadata) validateMetadata(input.metadata);
-    return this.modify(input, (record) => {
+    return this.modify(ctx, input, (record) => {
       if (input.metadata) {
         for (const [k, v] of Object.entries(input.metadata)) {
           if (v === '') delete record.metadata[k];
@@ -199,10 +222,13 @@ export class Registry {
     });
   }
 
-  /** Sets the health of an instance (the health checker's write); false if the instance is gone. */
-  async setHealth(ref: InstanceRef, health: InstanceHealth): Promise<boolean> {
+  /**
+   * Sets the health of an instance: the health checker's write, a leader's duty (the caller passes the
+   * member's own context); false if the instance is gone. No client request sets health.
+   */
+  async setHealth(ctx: CallContext, ref: InstanceRef, health: InstanceHealth): Promise<boolean> {
     try {
-      await this.modify(ref, (record) => ({ ...record, health }));
+      await this.modify(ctx, ref, (record) => ({ ...record, health }));
       return true;
     } catch (err) {
       if (err instanceof RegistryError && err.kind === 'not-found') return false;
@@ -212,14 +238,15 @@ export class Registry {
 
   /** Read-modify-write of one record, guarded by its mod_revision, keeping its lease. */
   private async modify(
+    ctx: CallContext,
     ref: InstanceRef,
     change: (record: StoredInstance) => StoredInstance,
   ): Promise<RegistryInstance> {
     const key = this.keys.instanceKey(ref.namespace, ref.service, ref.id);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const { stored, kv } = await this.load(ref);
+      const { stored, kv } = await this.load(ctx, ref);
       const record = change(structuredClone(stored));
-      const result = await this.port.txn(this.ctx, {
+      const result = await this.port.txn(ctx, {
         compare: [modRevisionIs(key, kv.modRevision)],
         success: [
           putOp(key, JSON.stringify(record), kv.lease),
@@ -231,30 +258,31 @@ export class Registry {
     throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
   }
 
-  async deregister(ref: InstanceRef): Promise<{ revision: string }> {
+  async deregister(ctx: CallContext, ref: InstanceRef): Promise<{ revision: string }> {
     validateRef(ref);
     const key = this.keys.instanceKey(ref.namespace, ref.service, ref.id);
-    const { kv } = await this.load(ref);
-    const result = await this.port.txn(this.ctx, {
+    const { kv } = await this.load(ctx, ref);
+    const result = await this.port.txn(ctx, {
       compare: [modRevisionIs(key, kv.modRevision)],
       success: [deleteOp(key), deleteOp(this.keys.namingKey(ref.namespace, ref.service, ref.id))],
     });
     if (!result.succeeded)
       throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
-    if (kv.lease !== 0n) await this.revoke(kv.lease);
+    if (kv.lease !== 0n) await this.revoke(ctx, kv.lease);
     return { revision: String(result.revision) };
   }
 
   // ---- reads ----
 
-  async get(ref: InstanceRef): Promise<RegistryInstance> {
+  async get(ctx: CallContext, ref: InstanceRef): Promise<RegistryInstance> {
     validateRef(ref);
-    const { stored, kv } = await this.load(ref);
+    const { stored, kv } = await this.load(ctx, ref);
     return this.views.view(stored, kv.modRevision);
   }
 
-  async listNamespaces(): Promise<string[]> {
-    const { kvs } = await this.prefix(this.keys.root);
+  /** Every namespace with instances: READ on the whole registry root. */
+  async listNamespaces(ctx: CallContext): Promise<string[]> {
+    const { kvs } = await this.records(ctx, prefixRange(this.keys.root));
     const names = new Set<string>();
     for (const kv of kvs) {
       const parts = this.keys.parse(kv.key.toString());
@@ -263,9 +291,9 @@ export class Registry {
     return [...names].sort();
   }
 
-  async listServices(namespace: string): Promise<ListServicesResult> {
+  async listServices(ctx: CallContext, namespace: string): Promise<ListServicesResult> {
     validateName('namespace', namespace);
-    const { kvs, revision } = await this.prefix(this.keys.namespacePrefix(namespace));
+    const { kvs, revision } = await this.records(ctx, this.keys.namespaceRecords(namespace));
     const services = new Map<string, { healthy: number; total: number }>();
     for (const kv of kvs) {
       const record = tryParse(kv);
@@ -284,6 +312,7 @@ export class Registry {
   }
 
   async listInstances(
+    ctx: CallContext,
     namespace: string,
     service: string,
     filter: InstanceFilter = {},
@@ -293,7 +322,10 @@ export class Registry {
     if (filter.health !== undefined && !HEALTH_STATUSES.includes(filter.health)) {
       throw new RegistryError('invalid', `health must be one of ${HEALTH_STATUSES.join(', ')}`);
     }
-    const { kvs, revision } = await this.prefix(this.keys.servicePrefix(namespace, service));
+    const { kvs, revision } = await this.records(
+      ctx,
+      prefixRange(this.keys.servicePrefix(namespace, service)),
+    );
     const records: { record: StoredInstance; modRevision: number }[] = [];
     for (const kv of kvs) {
       const record = tryParse(kv);
@@ -303,11 +335,33 @@ export class Registry {
     return { instances, revision: String(revision) };
   }
 
-  /** Watches a service (or a whole namespace when `service` is empty); see RegistryWatch. */
-  watch(options: RegistryWatchOptions, sink: RegistryWatchSink, flow?: RegistryWatchFlow): RegistryWatch {
+  /**
+   * Throws the core's permission error unless the caller may READ what a watch of this service (or
+   * namespace) covers: a stream checks it before it answers, so a refusal is a 403 (or PermissionDenied),
+   * not a stream that opens and ends.
+   */
+  async checkWatch(ctx: CallContext, namespace: string, service = ''): Promise<void> {
+    validateName('namespace', namespace);
+    if (service) validateName('service', service);
+    const range = service
+      ? prefixRange(this.keys.servicePrefix(namespace, service))
+      : this.keys.namespaceRecords(namespace);
+    await this.port.range(ctx, { ...range, countOnly: true, serializable: true });
+  }
+
+  /**
+   * Watches a service (or a whole namespace when `service` is empty); see RegistryWatch. It runs under `ctx`,
+   * the context of the request that opened the stream: its READ is checked when the watch is created.
+   */
+  watch(
+    ctx: CallContext,
+    options: RegistryWatchOptions,
+    sink: RegistryWatchSink,
+    flow?: RegistryWatchFlow,
+  ): RegistryWatch {
     validateName('namespace', options.namespace);
     if (options.service) validateName('service', options.service);
-    const watch = new RegistryWatch(this, options, sink, () => this.watches.delete(watch), flow);
+    const watch = new RegistryWatch(this, ctx, options, sink, () => this.watches.delete(watch), flow);
     this.watches.add(watch);
     watch.start();
     return watch;
@@ -319,9 +373,9 @@ export class Registry {
 
   // ---- records ----
 
-  private async load(ref: InstanceRef): Promise<{ stored: StoredInstance; kv: KeyValue }> {
+  private async load(ctx: CallContext, ref: InstanceRef): Promise<{ stored: StoredInstance; kv: KeyValue }> {
     const key = this.keys.instanceKey(ref.namespace, ref.service, ref.id);
-    const kv = await this.getKv(key);
+    const kv = await this.getKv(ctx, key);
     const stored = kv ? tryParse(kv) : undefined;
     if (!kv || !stored) {
       throw new RegistryError(

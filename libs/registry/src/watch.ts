@@ -10,13 +10,7 @@
 // refuses the store's response, which keeps it and offers it again (the port's watcher is parked, as etcd's
 // victims): nothing is lost, memory stays bounded whatever the reader does. Events already taken wait on
 // the queue for the consumer's room, so the consumer never gets more than one event past its bound.
-import {
-  type EtcdPort,
-  type Logger,
-  type PortWatch,
-  type WatchResponse,
-  internalContext,
-} from '@cairn/server';
+import type { CallContext, EtcdPort, Logger, PortWatch, WatchResponse } from '@cairn/server';
 import { prefixRange } from './kv';
 import type { RegistryInstance, RegistryKeys, RegistryWatchEvent } from './model';
 import { type InstanceViews, tryParse } from './records';
@@ -58,12 +52,15 @@ export class RegistryWatch {
   private generation = 0;
   private closed = false;
   private readonly prefix: string;
-  private readonly ctx = internalContext();
+  /** The watched range: a service's prefix, or a namespace's instance records (not its naming entries). */
+  private readonly range: { key: Buffer; rangeEnd: Buffer };
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
 
   constructor(
     private readonly source: RegistryWatchSource,
+    /** The context of the request that opened the watch: its reads and its port watch run under it. */
+    private readonly ctx: CallContext,
     private readonly options: RegistryWatchOptions,
     private readonly sink: RegistryWatchSink,
     private readonly onClose: () => void,
@@ -72,6 +69,7 @@ export class RegistryWatch {
     this.prefix = options.service
       ? source.keys.servicePrefix(options.namespace, options.service)
       : source.keys.namespacePrefix(options.namespace);
+    this.range = options.service ? prefixRange(this.prefix) : source.keys.namespaceRecords(options.namespace);
   }
 
   start(): void {
@@ -112,7 +110,7 @@ export class RegistryWatch {
   }
 
   private async snapshot(): Promise<void> {
-    const result = await this.source.port.range(this.ctx, prefixRange(this.prefix));
+    const result = await this.source.port.range(this.ctx, this.range);
     if (this.closed) return;
     const records = [];
     for (const kv of result.kvs) {
@@ -134,7 +132,7 @@ export class RegistryWatch {
     const generation = this.generation;
     this.watcher = this.source.port.watch(
       this.ctx,
-      { ...prefixRange(this.prefix), startRevision: from, prevKv: true },
+      { ...this.range, startRevision: from, prevKv: true },
       (response) => this.receive(generation, response),
       (error) => {
         if (generation !== this.generation) return;

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalEtcdPort, internalContext } from '@cairn/server';
+import { type CallContext, LocalEtcdPort, internalContext } from '@cairn/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   HealthChecker,
@@ -50,6 +50,8 @@ async function startRegistry(): Promise<Fixture> {
 }
 
 const ctx = internalContext();
+/** The caller of the tests' registry operations: an authenticated user (recorded as registered_by). */
+const caller: CallContext = { identity: { user: 'tester' } };
 
 async function getKv(local: LocalEtcdPort, key: string) {
   return (await local.port.range(ctx, { key: Buffer.from(key) })).kvs[0];
@@ -58,7 +60,7 @@ async function getKv(local: LocalEtcdPort, key: string) {
 /** Collects a watch's events; `next(n)` waits (bounded) until n have arrived. */
 function collect(registry: Registry, options: Parameters<Registry['watch']>[0]) {
   const events: RegistryWatchEvent[] = [];
-  const watch = registry.watch(options, (e) => events.push(e));
+  const watch = registry.watch(caller, options, (e) => events.push(e));
   const next = async (n: number) => {
     await vi.waitFor(
       () => {
@@ -82,17 +84,20 @@ const input = (id: string, extra: object = {}) => ({
 });
 
 describe('keys and naming', () => {
-  it('places records under <root><ns>/<service>/<id> and naming keys under <prefix><service>/<id>', () => {
-    const keys = new RegistryKeys('/cairn/registry/', '/names/');
-    expect(keys.instanceKey('default', 'orders', 'o1')).toBe('/cairn/registry/default/orders/o1');
-    expect(keys.namingKey('default', 'orders', 'o1')).toBe('/names/orders/o1');
-    expect(keys.namingKey('prod', 'orders', 'o1')).toBe('/names/prod/orders/o1');
-    expect(keys.parse('/cairn/registry/default/orders/o1')).toEqual({
+  it('places records under <root><ns>/<service>/<id> and naming keys inside the namespace: <root><ns>/~naming/<service>/<id>', () => {
+    const keys = new RegistryKeys('/reg/');
+    expect(keys.instanceKey('default', 'orders', 'o1')).toBe('/reg/default/orders/o1');
+    expect(keys.namingKey('default', 'orders', 'o1')).toBe('/reg/default/~naming/orders/o1');
+    expect(keys.namingKey('prod', 'orders', 'o1')).toBe('/reg/prod/~naming/orders/o1');
+    // Namespaces never overlap: a namespace called "orders" has its own naming prefix.
+    expect(keys.namingPrefix('orders', 'x')).toBe('/reg/orders/~naming/x/');
+    expect(keys.parse(keys.namingKey('default', 'orders', 'o1'))).toBeUndefined();
+    expect(keys.parse('/reg/default/orders/o1')).toEqual({
       namespace: 'default',
       service: 'orders',
       id: 'o1',
     });
-    expect(keys.parse('/cairn/registry/default/orders')).toBeUndefined();
+    expect(keys.parse('/reg/default/orders')).toBeUndefined();
   });
 
   it("writes etcd's endpoints JSON ({Op, Addr, Metadata})", () => {
@@ -146,32 +151,43 @@ describe('validation', () => {
 describe('registry over an EtcdPort', () => {
   it('registers both keys in one revision on the lease; re-register keeps the lease; deregister removes both', async () => {
     const { registry, local } = await startRegistry();
-    const first = await registry.register({ ...input('o1'), ttl: 30 });
+    const first = await registry.register(caller, { ...input('o1'), ttl: 30 });
     const record = await getKv(local, '/cairn/registry/default/orders/o1');
-    const naming = await getKv(local, '/cairn/naming/orders/o1');
+    const naming = await getKv(local, '/cairn/registry/default/~naming/orders/o1');
     expect(record!.lease.toString()).toBe(first.lease);
     expect(naming!.lease.toString()).toBe(first.lease);
     expect(record!.modRevision).toBe(Number(first.revision));
     expect(naming!.modRevision).toBe(Number(first.revision));
+    // Written as the caller (the Raft entry header's user), who the record names; every key it wrote is
+    // inside the namespace's own prefix, so one grant on /cairn/registry/default/ covers it.
+    expect(local.lastWriter).toBe('tester');
+    expect(first.instance.registered_by).toBe('tester');
+    const everything = await local.port.range(ctx, { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
+    expect(everything.kvs.map((kv) => kv.key.toString())).toEqual([
+      '/cairn/registry/default/orders/o1',
+      '/cairn/registry/default/~naming/orders/o1',
+    ]);
 
-    const again = await registry.register({ ...input('o1'), ttl: 30, tags: ['x'] });
+    const again = await registry.register(caller, { ...input('o1'), ttl: 30, tags: ['x'] });
     expect(again.lease).toBe(first.lease);
     expect(again.instance.registered_at).toBe(first.instance.registered_at);
     expect(again.instance.tags).toEqual(['x']);
 
-    await registry.deregister({ namespace: 'default', service: 'orders', id: 'o1' });
+    await registry.deregister(caller, { namespace: 'default', service: 'orders', id: 'o1' });
     expect(await getKv(local, '/cairn/registry/default/orders/o1')).toBeUndefined();
-    expect(await getKv(local, '/cairn/naming/orders/o1')).toBeUndefined();
+    expect(await getKv(local, '/cairn/registry/default/~naming/orders/o1')).toBeUndefined();
     expect(await local.port.leaseTimeToLive(ctx, BigInt(first.lease))).toBeUndefined();
-    await expect(registry.get({ namespace: 'default', service: 'orders', id: 'o1' })).rejects.toMatchObject({
+    await expect(
+      registry.get(caller, { namespace: 'default', service: 'orders', id: 'o1' }),
+    ).rejects.toMatchObject({
       kind: 'not-found',
     });
   });
 
   it('re-register with another TTL moves the instance to a new lease and revokes the old one', async () => {
     const { registry, local } = await startRegistry();
-    const first = await registry.register({ ...input('o1'), ttl: 30 });
-    const second = await registry.register({ ...input('o1'), ttl: 60 });
+    const first = await registry.register(caller, { ...input('o1'), ttl: 30 });
+    const second = await registry.register(caller, { ...input('o1'), ttl: 60 });
     expect(second.lease).not.toBe(first.lease);
     expect(await local.port.leaseTimeToLive(ctx, BigInt(first.lease))).toBeUndefined();
     expect((await getKv(local, '/cairn/registry/default/orders/o1'))!.lease.toString()).toBe(second.lease);
@@ -179,77 +195,79 @@ describe('registry over an EtcdPort', () => {
 
   it('heartbeat renews the lease and last_heartbeat follows it; a missing instance is not-found', async () => {
     const { registry, advance } = await startRegistry();
-    const registered = await registry.register({ ...input('o1'), ttl: 10 });
+    const registered = await registry.register(caller, { ...input('o1'), ttl: 10 });
     const ref = { namespace: 'default', service: 'orders', id: 'o1' };
     expect(registered.instance.last_heartbeat).not.toBe('');
     advance(4000);
-    const before = await registry.get(ref);
+    const before = await registry.get(caller, ref);
     // 4 s of the 10 s TTL are used up: the last heartbeat was 4 s ago (wall clock, to the second).
     expect(Date.now() - Date.parse(before.last_heartbeat)).toBeGreaterThanOrEqual(3000);
-    const beat = await registry.heartbeat(ref);
+    const beat = await registry.heartbeat(caller, ref);
     expect(beat).toEqual({ lease: registered.lease, ttl: 10 });
-    const after = await registry.get(ref);
+    const after = await registry.get(caller, ref);
     expect(Math.abs(Date.now() - Date.parse(after.last_heartbeat))).toBeLessThan(1500);
-    await expect(registry.heartbeat({ ...ref, id: 'nope' })).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(registry.heartbeat(caller, { ...ref, id: 'nope' })).rejects.toMatchObject({
+      kind: 'not-found',
+    });
   });
 
   it('lists namespaces, services (with healthy counts) and instances with filters', async () => {
     const { registry } = await startRegistry();
-    await registry.register(input('o1', { tags: ['blue'], zone: 'z1' }));
-    await registry.register(input('o2', { tags: ['green'], zone: 'z2' }));
-    await registry.register({ ...input('p1'), service: 'payments' });
-    await registry.register({ ...input('x1'), namespace: 'prod' });
-    await registry.update({ namespace: 'default', service: 'orders', id: 'o2', status: 'DOWN' });
+    await registry.register(caller, input('o1', { tags: ['blue'], zone: 'z1' }));
+    await registry.register(caller, input('o2', { tags: ['green'], zone: 'z2' }));
+    await registry.register(caller, { ...input('p1'), service: 'payments' });
+    await registry.register(caller, { ...input('x1'), namespace: 'prod' });
+    await registry.update(caller, { namespace: 'default', service: 'orders', id: 'o2', status: 'DOWN' });
 
-    expect(await registry.listNamespaces()).toEqual(['default', 'prod']);
-    const services = await registry.listServices('default');
+    expect(await registry.listNamespaces(caller)).toEqual(['default', 'prod']);
+    const services = await registry.listServices(caller, 'default');
     expect(services.services.map((s) => [s.name, s.total])).toEqual([
       ['orders', 2],
       ['payments', 1],
     ]);
-    const all = await registry.listInstances('default', 'orders');
+    const all = await registry.listInstances(caller, 'default', 'orders');
     expect(all.instances.map((i) => i.id)).toEqual(['o1', 'o2']);
     expect(all.instances.every((i) => i.last_heartbeat !== '')).toBe(true);
     expect(Number(all.revision)).toBeGreaterThanOrEqual(Number(all.instances[1]!.mod_revision));
     expect(
-      (await registry.listInstances('default', 'orders', { tag: 'blue' })).instances.map((i) => i.id),
+      (await registry.listInstances(caller, 'default', 'orders', { tag: 'blue' })).instances.map((i) => i.id),
     ).toEqual(['o1']);
     expect(
-      (await registry.listInstances('default', 'orders', { zone: 'z2' })).instances.map((i) => i.id),
+      (await registry.listInstances(caller, 'default', 'orders', { zone: 'z2' })).instances.map((i) => i.id),
     ).toEqual(['o2']);
   });
 
   it('an instance whose lease runs out disappears (both keys) and its watchers hear "removed"', async () => {
     const { registry, local, advance } = await startRegistry();
-    await registry.register({ ...input('o1'), ttl: 5 });
-    await registry.register({ ...input('o2'), ttl: 60 });
+    await registry.register(caller, { ...input('o1'), ttl: 5 });
+    await registry.register(caller, { ...input('o2'), ttl: 60 });
     const { next } = collect(registry, { namespace: 'default', service: 'orders' });
     await next(1);
     advance(3000);
     expect(await local.expireLeases()).toEqual([]);
-    await registry.heartbeat({ namespace: 'default', service: 'orders', id: 'o2' });
+    await registry.heartbeat(caller, { namespace: 'default', service: 'orders', id: 'o2' });
     advance(2500);
     expect(await local.expireLeases()).toHaveLength(1);
     const events = await next(2);
     expect(events[1]).toMatchObject({ type: 'removed', instance: { id: 'o1' } });
-    expect(await getKv(local, '/cairn/naming/orders/o1')).toBeUndefined();
-    const left = await registry.listInstances('default', 'orders');
+    expect(await getKv(local, '/cairn/registry/default/~naming/orders/o1')).toBeUndefined();
+    const left = await registry.listInstances(caller, 'default', 'orders');
     expect(left.instances.map((i) => i.id)).toEqual(['o2']);
   });
 
   it('watch: snapshot, then added/updated/removed in revision order', async () => {
     const { registry } = await startRegistry();
-    await registry.register(input('o1'));
+    await registry.register(caller, input('o1'));
     const { watch, next } = collect(registry, { namespace: 'default', service: 'orders' });
     await next(1);
-    const added = await registry.register(input('o2'));
-    const updated = await registry.update({
+    const added = await registry.register(caller, input('o2'));
+    const updated = await registry.update(caller, {
       namespace: 'default',
       service: 'orders',
       id: 'o1',
       status: 'DRAINING',
     });
-    const removed = await registry.deregister({ namespace: 'default', service: 'orders', id: 'o2' });
+    const removed = await registry.deregister(caller, { namespace: 'default', service: 'orders', id: 'o2' });
     const events = await next(4);
     watch.close();
     expect(events.map((e) => [e.type, e.revision])).toEqual([
@@ -264,16 +282,16 @@ describe('registry over an EtcdPort', () => {
 
   it('watch resumed from a revision replays exactly the changes since then', async () => {
     const { registry } = await startRegistry();
-    const r1 = await registry.register(input('o1'));
-    const r2 = await registry.register(input('o2'));
-    const r3 = await registry.deregister({ namespace: 'default', service: 'orders', id: 'o1' });
+    const r1 = await registry.register(caller, input('o1'));
+    const r2 = await registry.register(caller, input('o2'));
+    const r3 = await registry.deregister(caller, { namespace: 'default', service: 'orders', id: 'o1' });
     const { events, next } = collect(registry, {
       namespace: 'default',
       service: 'orders',
       startRevision: Number(r1.revision) + 1,
     });
     await next(2);
-    const r4 = await registry.register(input('o3'));
+    const r4 = await registry.register(caller, input('o3'));
     await next(3);
     expect(events.map((e) => [e.type, e.revision, e.instance?.id])).toEqual([
       ['added', r2.revision, 'o2'],
@@ -304,15 +322,20 @@ describe('registry over an EtcdPort', () => {
 
   it('a full consumer parks the watch (nothing is sent); drained, it gets every change in order', async () => {
     const { registry } = await startRegistry();
-    await registry.register(input('o1'));
+    await registry.register(caller, input('o1'));
     const flow = manualFlow();
     const events: RegistryWatchEvent[] = [];
-    const watch = registry.watch({ namespace: 'default', service: 'orders' }, (e) => events.push(e), flow);
+    const watch = registry.watch(
+      caller,
+      { namespace: 'default', service: 'orders' },
+      (e) => events.push(e),
+      flow,
+    );
     await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 3000, interval: 5 });
     flow.fill();
     const written: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const r = await registry.update({
+      const r = await registry.update(caller, {
         namespace: 'default',
         service: 'orders',
         id: 'o1',
@@ -330,16 +353,26 @@ describe('registry over an EtcdPort', () => {
 
   it('a watch parked past a compaction of its revision resumes with a fresh snapshot', async () => {
     const { registry, local } = await startRegistry();
-    await registry.register(input('o1'));
+    await registry.register(caller, input('o1'));
     const flow = manualFlow();
     const events: RegistryWatchEvent[] = [];
-    const watch = registry.watch({ namespace: 'default', service: 'orders' }, (e) => events.push(e), flow);
+    const watch = registry.watch(
+      caller,
+      { namespace: 'default', service: 'orders' },
+      (e) => events.push(e),
+      flow,
+    );
     await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 3000, interval: 5 });
     flow.fill();
     for (let i = 0; i < 3; i++) {
-      await registry.update({ namespace: 'default', service: 'orders', id: 'o1', metadata: { n: `${i}` } });
+      await registry.update(caller, {
+        namespace: 'default',
+        service: 'orders',
+        id: 'o1',
+        metadata: { n: `${i}` },
+      });
     }
-    const last = await registry.register(input('o2'));
+    const last = await registry.register(caller, input('o2'));
     await local.compact(Number(last.revision));
     await new Promise((resolve) => setTimeout(resolve, 50));
     flow.drain();
@@ -359,16 +392,16 @@ describe('registry over an EtcdPort', () => {
 
   it('a watch whose start revision was compacted gets a fresh snapshot, then changes', async () => {
     const { registry, local } = await startRegistry();
-    await registry.register(input('o1'));
-    const r2 = await registry.register(input('o2'));
-    const removed = await registry.deregister({ namespace: 'default', service: 'orders', id: 'o2' });
+    await registry.register(caller, input('o1'));
+    const r2 = await registry.register(caller, input('o2'));
+    const removed = await registry.deregister(caller, { namespace: 'default', service: 'orders', id: 'o2' });
     await local.compact(Number(removed.revision));
     const { events, next } = collect(registry, { namespace: 'default', service: 'orders', startRevision: 2 });
     await next(1);
     expect(events[0]!.type).toBe('snapshot');
     expect(events[0]!.instances!.map((i) => i.id)).toEqual(['o1']);
     expect(Number(events[0]!.revision)).toBeGreaterThan(Number(r2.revision));
-    const later = await registry.register(input('o4'));
+    const later = await registry.register(caller, input('o4'));
     await next(2);
     expect(events[1]).toMatchObject({ type: 'added', revision: later.revision, instance: { id: 'o4' } });
   });
@@ -385,11 +418,12 @@ describe('registry over an EtcdPort', () => {
       },
     });
     const seen: string[] = [];
-    const watch = registry.watch({ namespace: 'default', service: 'orders' }, (e) => {
+    const watch = registry.watch(caller, { namespace: 'default', service: 'orders' }, (e) => {
       if (e.instance) seen.push(e.instance.health.status);
     });
     checker.start();
     await registry.register(
+      caller,
       input('o1', {
         check: { type: 'http', interval_ms: 100, failures_before_critical: 3, successes_before_passing: 2 },
       }),

@@ -1,5 +1,10 @@
 // REST under /api/audit/v1: the archive's history of a key, the changes under a prefix (paged), a key's
 // value as of a revision, and the archiver's status.
+//
+// Permissions: the archive is served from SQL, not through the KV, so each read first proves the caller's
+// READ through the port under the request's own context (AuditArchive.checkRead): history and value need
+// READ on the key, events READ on the prefix (no prefix: on every archived prefix). Status shows no key or
+// value and needs none. Sealed values (secret config items) are shown masked (views.ts).
 import {
   BadRequestException,
   Controller,
@@ -8,13 +13,18 @@ import {
   Inject,
   NotFoundException,
   Query,
+  Req,
   ServiceUnavailableException,
 } from '@nestjs/common';
+import type { Request } from 'express';
+import { EtcdError, prefixEnd } from '@cairn/api';
+import { callContextOf } from '@cairn/edge';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AuditUnavailableError, InvalidCursorError } from '../archiver';
 import type { AuditArchive, AuditOrder } from '../types';
 import { toEventView, toGapView } from '../views';
 import { AuditEventDto, AuditEventPageDto, AuditStatusDto } from './dto';
+import { restErrorOf } from './rest-error';
 import { AUDIT_ARCHIVE } from './tokens';
 
 type QueryText = string | undefined;
@@ -43,7 +53,8 @@ export class AuditController {
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'cursor', required: false, description: '`next` of the previous page' })
   @ApiOkResponse({ type: AuditEventPageDto })
-  history(
+  async history(
+    @Req() req: Request,
     @Query('key') key: QueryText,
     @Query('encoding') encoding: QueryText,
     @Query('fromRevision') fromRevision: QueryText,
@@ -53,8 +64,10 @@ export class AuditController {
     @Query('cursor') cursor: QueryText,
   ): Promise<AuditEventPageDto> {
     if (!key) throw new BadRequestException('key is required');
+    const bytes = keyParam('key', key, encoding);
+    await this.authorize(req, bytes);
     return this.page({
-      key: keyParam('key', key, encoding),
+      key: bytes,
       fromRevision: revisionParam('fromRevision', fromRevision),
       toRevision: revisionParam('toRevision', toRevision),
       limit: revisionParam('limit', limit),
@@ -78,7 +91,8 @@ export class AuditController {
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'cursor', required: false, description: '`next` of the previous page' })
   @ApiOkResponse({ type: AuditEventPageDto })
-  events(
+  async events(
+    @Req() req: Request,
     @Query('prefix') prefix: QueryText,
     @Query('encoding') encoding: QueryText,
     @Query('actor') actor: QueryText,
@@ -88,8 +102,10 @@ export class AuditController {
     @Query('order') order: QueryText,
     @Query('cursor') cursor: QueryText,
   ): Promise<AuditEventPageDto> {
+    const from = prefix ? keyParam('prefix', prefix, encoding) : undefined;
+    await this.authorize(req, from, from ? prefixEnd(from) : undefined);
     return this.page({
-      prefix: prefix ? keyParam('prefix', prefix, encoding) : undefined,
+      prefix: from,
       ...(actor ? { actor } : {}),
       fromRevision: revisionParam('fromRevision', fromRevision),
       toRevision: revisionParam('toRevision', toRevision),
@@ -109,12 +125,14 @@ export class AuditController {
   @ApiQuery({ name: 'revision', required: true, type: Number })
   @ApiOkResponse({ type: AuditEventDto })
   async value(
+    @Req() req: Request,
     @Query('key') key: QueryText,
     @Query('encoding') encoding: QueryText,
     @Query('revision') revision: QueryText,
   ): Promise<AuditEventDto> {
     if (!key) throw new BadRequestException('key is required');
     const bytes = keyParam('key', key, encoding);
+    await this.authorize(req, bytes);
     const at = revisionParam('revision', revision);
     if (at === undefined) throw new BadRequestException('revision is required');
     const record = await this.call(() => this.archive.valueAsOf(bytes, at));
@@ -130,6 +148,17 @@ export class AuditController {
       ...(page.next !== undefined ? { next: page.next } : {}),
       lastArchivedRevision,
     };
+  }
+
+  /** The caller's READ on what it asks for, checked by the core under the request's context. */
+  private async authorize(req: Request, key?: Uint8Array, rangeEnd?: Uint8Array): Promise<void> {
+    try {
+      await this.archive.checkRead(callContextOf(req), key, rangeEnd);
+    } catch (error) {
+      if (!(error instanceof EtcdError)) throw error;
+      const { status, body } = restErrorOf(error);
+      throw new HttpException(body, status);
+    }
   }
 
   private async call<T>(work: () => Promise<T>): Promise<T> {

@@ -1,19 +1,13 @@
-// The port context of one REST request: anonymous until authentication fills it, and cancelled when the
-// client goes away before its answer (a write already proposed still applies).
+// The CallContext of one REST request is the one the request pipeline built for it (callContextOf): the
+// caller's authenticated identity (token or client certificate), its deadline, and an abort signal that fires
+// when the client goes away. Handlers never build a context of their own, so every port call they make runs
+// under the caller's identity and the core checks its permissions.
 import { type ExecutionContext, createParamDecorator } from '@nestjs/common';
-import { ANONYMOUS, type CallContext } from '@cairn/server';
-import type { Request, Response } from 'express';
-
-export function httpCallContext(_req: Request, res: Response): CallContext {
-  const abort = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return { identity: ANONYMOUS, signal: abort.signal };
-}
+import { callContextOf } from '@cairn/edge';
+import type { CallContext } from '@cairn/server';
+import type { Request } from 'express';
 
 /** `@Call() ctx: CallContext` in a handler's parameters. */
-export const Call = createParamDecorator((_data: unknown, host: ExecutionContext): CallContext => {
-  const http = host.switchToHttp();
-  return httpCallContext(http.getRequest<Request>(), http.getResponse<Response>());
-});
+export const Call = createParamDecorator((_data: unknown, host: ExecutionContext): CallContext =>
+  callContextOf(host.switchToHttp().getRequest<Request>()),
+);

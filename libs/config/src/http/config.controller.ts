@@ -51,7 +51,7 @@ import {
 } from './dto';
 import { CONFIG_CENTER } from './tokens';
 import { Call } from './call-context';
-import { ANONYMOUS, type CallContext } from '@cairn/server';
+import type { CallContext } from '@cairn/server';
 import { SseStream } from '@cairn/edge';
 
 const ITEM = 'namespaces/:ns/apps/:app/items/:name';
@@ -76,6 +76,11 @@ function intQuery(value: unknown, name: string, fallback = 0): number {
   if (!Number.isInteger(n) || n < 0)
     throw new ConfigError('bad-request', `${name} must be a non-negative integer`);
   return n;
+}
+
+/** `?reveal=true`: a secret item's content decrypted (the caller's READ on it was checked by its reads). */
+function revealed(value: string | undefined): boolean {
+  return value === 'true' || value === '1';
 }
 
 function ref(ns: string, app: string, name: string): ItemRef {
@@ -113,13 +118,13 @@ export class ConfigController {
     @Param('ns') ns: string,
     @Body() body: DescriptionDto,
   ): Promise<NamespaceView> {
-    return this.config.putNamespace(ns, body.description ?? '', ctx);
+    return this.config.putNamespace(ctx, ns, body.description ?? '');
   }
 
   @Get('namespaces/:ns/apps')
   @ApiOperation({ summary: 'List the apps of a namespace with their item names' })
   listApps(@Call() ctx: CallContext, @Param('ns') ns: string): Promise<AppView[]> {
-    return this.config.listApps(ns, ctx);
+    return this.config.listApps(ctx, ns);
   }
 
   @Put('namespaces/:ns/apps/:app')
@@ -130,7 +135,7 @@ export class ConfigController {
     @Param('app') app: string,
     @Body() body: DescriptionDto,
   ): Promise<AppView> {
-    return this.config.putApp(ns, app, body.description ?? '', ctx);
+    return this.config.putApp(ctx, ns, app, body.description ?? '');
   }
 
   // ---- items ----
@@ -141,8 +146,9 @@ export class ConfigController {
     @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
+    @Query('reveal') reveal?: string,
   ): Promise<ConfigItemView[]> {
-    return this.config.listItems(ns, app, ctx);
+    return this.config.listItems(ctx, ns, app, revealed(reveal));
   }
 
   @Get(ITEM)
@@ -155,8 +161,9 @@ export class ConfigController {
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
+    @Query('reveal') reveal?: string,
   ): Promise<ConfigItemView> {
-    return this.config.getItem(ref(ns, app, name), ctx);
+    return this.config.getItem(ctx, ref(ns, app, name), revealed(reveal));
   }
 
   @Put(ITEM)
@@ -168,7 +175,7 @@ export class ConfigController {
     @Param('name') name: string,
     @Body() body: PutItemDto,
   ): Promise<ConfigItemView> {
-    return this.config.putItem(ref(ns, app, name), body, ctx);
+    return this.config.putItem(ctx, ref(ns, app, name), body);
   }
 
   @Delete(ITEM)
@@ -180,9 +187,8 @@ export class ConfigController {
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
-    @Query('author') author?: string,
   ): Promise<{ deleted: boolean }> {
-    return { deleted: await this.config.deleteItem(ref(ns, app, name), author ?? '', ctx) };
+    return { deleted: await this.config.deleteItem(ctx, ref(ns, app, name)) };
   }
 
   // ---- drafts ----
@@ -194,8 +200,9 @@ export class ConfigController {
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
+    @Query('reveal') reveal?: string,
   ): Promise<DraftRecord> {
-    return this.config.getDraft(ref(ns, app, name), ctx);
+    return this.config.getDraft(ctx, ref(ns, app, name), revealed(reveal));
   }
 
   @Put(`${ITEM}/draft`)
@@ -207,7 +214,7 @@ export class ConfigController {
     @Param('name') name: string,
     @Body() body: SaveDraftDto,
   ): Promise<DraftRecord> {
-    return this.config.saveDraft(ref(ns, app, name), body, ctx);
+    return this.config.saveDraft(ctx, ref(ns, app, name), body);
   }
 
   @Delete(`${ITEM}/draft`)
@@ -218,7 +225,7 @@ export class ConfigController {
     @Param('app') app: string,
     @Param('name') name: string,
   ): Promise<{ discarded: boolean }> {
-    return { discarded: await this.config.discardDraft(ref(ns, app, name), ctx) };
+    return { discarded: await this.config.discardDraft(ctx, ref(ns, app, name)) };
   }
 
   @Post(`${ITEM}/validate`)
@@ -231,7 +238,7 @@ export class ConfigController {
     @Param('name') name: string,
     @Body() body: ValidateDto,
   ): Promise<{ valid: boolean; issues: ValidationIssue[] }> {
-    const issues = await this.config.validate(ref(ns, app, name), body.content, body.format, ctx);
+    const issues = await this.config.validate(ctx, ref(ns, app, name), body.content, body.format);
     return { valid: issues.length === 0, issues };
   }
 
@@ -249,7 +256,7 @@ export class ConfigController {
     @Param('name') name: string,
     @Body() body: PublishDto,
   ): Promise<ConfigReleaseView> {
-    return this.config.publish(ref(ns, app, name), body, ctx);
+    return this.config.publish(ctx, ref(ns, app, name), body);
   }
 
   @Get(`${ITEM}/releases`)
@@ -261,8 +268,9 @@ export class ConfigController {
     @Param('app') app: string,
     @Param('name') name: string,
     @Query('limit') limit?: string,
+    @Query('reveal') reveal?: string,
   ): Promise<ConfigReleaseView[]> {
-    return this.config.listReleases(ref(ns, app, name), intQuery(limit, 'limit'), ctx);
+    return this.config.listReleases(ctx, ref(ns, app, name), intQuery(limit, 'limit'), revealed(reveal));
   }
 
   @Get(`${ITEM}/releases/:version`)
@@ -273,8 +281,9 @@ export class ConfigController {
     @Param('app') app: string,
     @Param('name') name: string,
     @Param('version') version: string,
+    @Query('reveal') reveal?: string,
   ): Promise<ConfigReleaseView> {
-    return this.config.getRelease(ref(ns, app, name), intQuery(version, 'version'), ctx);
+    return this.config.getRelease(ctx, ref(ns, app, name), intQuery(version, 'version'), revealed(reveal));
   }
 
   @Get(`${ITEM}/diff`)
@@ -291,7 +300,7 @@ export class ConfigController {
   ): Promise<{ from: number; to: number; unified: string }> {
     const f = intQuery(from, 'from');
     const t = intQuery(to, 'to');
-    return { from: f, to: t, unified: await this.config.diff(ref(ns, app, name), f, t, ctx) };
+    return { from: f, to: t, unified: await this.config.diff(ctx, ref(ns, app, name), f, t) };
   }
 
   @Post(`${ITEM}/rollback`)
@@ -303,18 +312,19 @@ export class ConfigController {
     @Param('name') name: string,
     @Body() body: RollbackDto,
   ): Promise<ConfigReleaseView> {
-    return this.config.rollback(ref(ns, app, name), body, ctx);
+    return this.config.rollback(ctx, ref(ns, app, name), body);
   }
 
   @Get(`${ITEM}/history`)
   @ApiOperation({ summary: 'Who changed the item when, from the audit archive (survives compaction)' })
   history(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
     @Query('limit') limit?: string,
   ): Promise<AuditEntryView[]> {
-    return this.config.history(ref(ns, app, name), intQuery(limit, 'limit', 100) || 100);
+    return this.config.history(ctx, ref(ns, app, name), intQuery(limit, 'limit', 100) || 100);
   }
 
   // ---- gray release ----
@@ -326,8 +336,9 @@ export class ConfigController {
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
+    @Query('reveal') reveal?: string,
   ): Promise<GrayRecord> {
-    return this.config.getGray(ref(ns, app, name), ctx);
+    return this.config.getGray(ctx, ref(ns, app, name), revealed(reveal));
   }
 
   @Post(`${ITEM}/gray`)
@@ -341,16 +352,12 @@ export class ConfigController {
     @Param('name') name: string,
     @Body() body: StartGrayDto,
   ): Promise<GrayRecord> {
-    return this.config.startGray(
-      ref(ns, app, name),
-      {
-        content: body.content,
-        rule: { labels: body.rule.labels ?? {}, percentage: body.rule.percentage ?? 100 },
-        author: body.author,
-        comment: body.comment,
-      },
-      ctx,
-    );
+    return this.config.startGray(ctx, ref(ns, app, name), {
+      content: body.content,
+      rule: { labels: body.rule.labels ?? {}, percentage: body.rule.percentage ?? 100 },
+      author: body.author,
+      comment: body.comment,
+    });
   }
 
   @Post(`${ITEM}/gray/promote`)
@@ -362,7 +369,7 @@ export class ConfigController {
     @Param('name') name: string,
     @Body() body: PromoteGrayDto,
   ): Promise<ConfigReleaseView> {
-    return this.config.promoteGray(ref(ns, app, name), body, ctx);
+    return this.config.promoteGray(ctx, ref(ns, app, name), body);
   }
 
   @Post(`${ITEM}/gray/abandon`)
@@ -373,9 +380,8 @@ export class ConfigController {
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Param('name') name: string,
-    @Body() body: PromoteGrayDto,
   ): Promise<{ abandoned: boolean }> {
-    return { abandoned: await this.config.abandonGray(ref(ns, app, name), body, ctx) };
+    return { abandoned: await this.config.abandonGray(ctx, ref(ns, app, name)) };
   }
 
   // ---- listeners ----
@@ -388,7 +394,7 @@ export class ConfigController {
     @Param('app') app: string,
     @Param('name') name: string,
   ): Promise<ListenerView[]> {
-    return this.config.listListeners(ns, app, name, ctx);
+    return this.config.listListeners(ctx, ns, app, name);
   }
 
   @Get('namespaces/:ns/apps/:app/listeners')
@@ -398,7 +404,7 @@ export class ConfigController {
     @Param('ns') ns: string,
     @Param('app') app: string,
   ): Promise<ListenerView[]> {
-    return this.config.listListeners(ns, app, '', ctx);
+    return this.config.listListeners(ctx, ns, app, '');
   }
 
   @Post('namespaces/:ns/apps/:app/listeners')
@@ -410,7 +416,7 @@ export class ConfigController {
     @Param('app') app: string,
     @Body() body: ReportDto,
   ): Promise<void> {
-    await this.config.report({ ...body, namespace: ns, app }, ctx);
+    await this.config.report(ctx, { ...body, namespace: ns, app });
   }
 
   // ---- watch ----
@@ -424,6 +430,7 @@ export class ConfigController {
   @ApiQuery({ name: 'subscriber', required: false })
   @ApiQuery({ name: 'revision', required: false })
   async watch(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('app') app: string,
     @Query() query: Record<string, string>,
@@ -453,7 +460,10 @@ export class ConfigController {
     req.on('close', end);
     stream.onClose(end);
     try {
+      // The context of the request that opened the stream: its identity's READ on the app is checked when the
+      // watch is created, and its abort signal (the client going away) ends the subscription.
       const opened = await this.config.subscribe(
+        ctx,
         { ...params, ready: () => stream.writable },
         // A response the subscription took (it asked `ready` first) goes out whole.
         (event) => {
@@ -468,8 +478,6 @@ export class ConfigController {
           end();
           stream.end();
         },
-        // No cancellation signal: the stream's own close handlers above end the subscription.
-        { identity: ANONYMOUS },
       );
       if (req.destroyed || stream.closed) {
         opened.close();
@@ -501,6 +509,7 @@ export class ConfigController {
     @Query() query: Record<string, string>,
   ): Promise<LongPollResult> {
     return this.config.poll(
+      ctx,
       {
         namespace: ns,
         app,
@@ -509,7 +518,6 @@ export class ConfigController {
         revision: intQuery(query.revision, 'revision'),
       },
       Math.min(MAX_POLL_MS, intQuery(query.timeoutMs, 'timeoutMs', 30_000)),
-      ctx,
     );
   }
 
@@ -526,7 +534,7 @@ export class ConfigController {
     @Query('format') format: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    this.sendBundle(res, await this.config.exportBundle(ns, '', ctx), format);
+    this.sendBundle(res, await this.config.exportBundle(ctx, ns, ''), format);
   }
 
   @Get('namespaces/:ns/apps/:app/export')
@@ -539,7 +547,7 @@ export class ConfigController {
     @Query('format') format: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    this.sendBundle(res, await this.config.exportBundle(ns, app, ctx), format);
+    this.sendBundle(res, await this.config.exportBundle(ctx, ns, app), format);
   }
 
   private sendBundle(res: Response, bundle: ConfigBundle, format: string | undefined): void {
@@ -569,14 +577,10 @@ export class ConfigController {
     if (!Buffer.isBuffer(body) || body.length === 0) {
       throw new ConfigError('bad-request', 'send the zip as the body with content-type application/zip');
     }
-    return this.config.importBundle(
-      bundleFromZip(new Uint8Array(body)),
-      {
-        author: author ?? '',
-        publish: publish === 'true',
-      },
-      ctx,
-    );
+    return this.config.importBundle(ctx, bundleFromZip(new Uint8Array(body)), {
+      author: author ?? '',
+      publish: publish === 'true',
+    });
   }
 
   @Post('import')
@@ -584,14 +588,10 @@ export class ConfigController {
     summary: 'Import a JSON bundle: changed items become drafts, or releases with publish: true',
   })
   importBundle(@Call() ctx: CallContext, @Body() body: ImportDto): Promise<ImportResult> {
-    return this.config.importBundle(
-      body.bundle as unknown as ConfigBundle,
-      {
-        author: body.author,
-        publish: body.publish,
-      },
-      ctx,
-    );
+    return this.config.importBundle(ctx, body.bundle as unknown as ConfigBundle, {
+      author: body.author,
+      publish: body.publish,
+    });
   }
 }
 

@@ -1,7 +1,9 @@
-// Maps the config center's errors (and the core's EtcdError) onto Nest's standard error body.
+// The config center's one error filter: its errors and the core's EtcdError onto Nest's standard error body;
+// authentication and authorisation failures as 401/403 with etcd's message and gRPC code (auth-errors.ts).
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Response } from 'express';
-import { EtcdError, restErrorForEtcdError } from '@cairn/api';
+import { EtcdError } from '@cairn/api';
+import { restErrorOf } from '@cairn/audit';
 import { ConfigError, HTTP_STATUS } from '../errors';
 
 const ERROR_NAMES: Record<number, string> = {
@@ -24,7 +26,7 @@ export function configErrorBody(err: unknown): { status: number; body: Record<st
     if (err.conflict) Object.assign(body, err.conflict);
     return { status, body };
   }
-  if (err instanceof EtcdError) return restErrorForEtcdError(err);
+  if (err instanceof EtcdError) return restErrorOf(err);
   if (err instanceof HttpException) {
     const response = err.getResponse();
     return {

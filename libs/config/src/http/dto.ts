@@ -40,6 +40,14 @@ export class PutItemDto {
   @IsOptional()
   @IsString()
   schema?: string;
+  @ApiPropertyOptional({
+    description:
+      'secret: content stored encrypted (needs --config-encryption-key-file, else 400) and shown masked ' +
+      'unless ?reveal=true',
+  })
+  @IsOptional()
+  @IsBoolean()
+  secret?: boolean;
 }
 
 export class SaveDraftDto {
@@ -47,7 +55,10 @@ export class SaveDraftDto {
   @IsString()
   content: string;
 
-  @ApiPropertyOptional({ example: 'alice' })
+  @ApiPropertyOptional({
+    example: 'alice',
+    description: "the caller's own note; the actor recorded is the authenticated user",
+  })
   @IsOptional()
   @IsString()
   @MaxLength(256)
@@ -71,7 +82,10 @@ export class PublishDto {
   @IsBoolean()
   fromDraft?: boolean;
 
-  @ApiPropertyOptional({ example: 'alice' })
+  @ApiPropertyOptional({
+    example: 'alice',
+    description: "the caller's own note; the actor recorded is the authenticated user",
+  })
   @IsOptional()
   @IsString()
   @MaxLength(256)

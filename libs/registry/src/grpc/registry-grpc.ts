@@ -1,5 +1,7 @@
 // cairn.registry.v1.Registry on the member's grpc-js server: the same operations as the REST API, with a
 // server-streaming Watch. Proto field names equal the REST JSON names, so records pass through as they are.
+// Every call runs under the context the request pipeline built for it (grpcCallContext: the caller's identity
+// from metadata `token` or its client certificate); a Watch under the context of its call.
 import * as grpc from '@grpc/grpc-js';
 import {
   loadEtcdServices,
@@ -10,7 +12,8 @@ import {
   type RegistryUpdateRequest__Output,
   type RegistryWatchRequest__Output,
 } from '@cairn/api';
-import { GrpcStreamFlow } from '@cairn/edge';
+import { GrpcStreamFlow, grpcCallContext } from '@cairn/edge';
+import type { CallContext } from '@cairn/server';
 import { describeError } from '../errors';
 import type { CheckType, HealthStatus, InstanceStatus, RegisterInput } from '../model';
 import type { Registry } from '../registry';
@@ -25,9 +28,9 @@ function fail(callback: Callback, err: unknown): void {
   );
 }
 
-function unary<Req>(fn: (req: Req) => Promise<object>) {
+function unary<Req>(fn: (req: Req, ctx: CallContext) => Promise<object>) {
   return (call: grpc.ServerUnaryCall<Req, object>, callback: Callback) => {
-    fn(call.request).then(
+    fn(call.request, grpcCallContext(call)).then(
       (response) => callback(null, response),
       (err: unknown) => fail(callback, err),
     );
@@ -78,23 +81,25 @@ export function toRegisterInput(req: RegistryRegisterRequest__Output): RegisterI
 export function registerRegistryService(server: grpc.Server, registry: Registry): void {
   const service = loadEtcdServices().cairn.registry.v1.Registry.service;
   server.addService(service, {
-    Register: unary((req: RegistryRegisterRequest__Output) => registry.register(toRegisterInput(req))),
-    Heartbeat: unary((req: RegistryInstanceRef__Output) => registry.heartbeat(ref(req))),
-    Update: unary((req: RegistryUpdateRequest__Output) =>
-      registry.update({
+    Register: unary((req: RegistryRegisterRequest__Output, ctx) =>
+      registry.register(ctx, toRegisterInput(req)),
+    ),
+    Heartbeat: unary((req: RegistryInstanceRef__Output, ctx) => registry.heartbeat(ctx, ref(req))),
+    Update: unary((req: RegistryUpdateRequest__Output, ctx) =>
+      registry.update(ctx, {
         ...ref(req),
         ...(Object.keys(req.metadata).length > 0 ? { metadata: req.metadata } : {}),
         ...(req.status ? { status: req.status as InstanceStatus } : {}),
       }),
     ),
-    Deregister: unary((req: RegistryInstanceRef__Output) => registry.deregister(ref(req))),
-    Get: unary((req: RegistryInstanceRef__Output) => registry.get(ref(req))),
-    ListNamespaces: unary(async () => ({ namespaces: await registry.listNamespaces() })),
-    ListServices: unary((req: RegistryListServicesRequest__Output) =>
-      registry.listServices(req.namespace || 'default'),
+    Deregister: unary((req: RegistryInstanceRef__Output, ctx) => registry.deregister(ctx, ref(req))),
+    Get: unary((req: RegistryInstanceRef__Output, ctx) => registry.get(ctx, ref(req))),
+    ListNamespaces: unary(async (_req: unknown, ctx) => ({ namespaces: await registry.listNamespaces(ctx) })),
+    ListServices: unary((req: RegistryListServicesRequest__Output, ctx) =>
+      registry.listServices(ctx, req.namespace || 'default'),
     ),
-    ListInstances: unary((req: RegistryListInstancesRequest__Output) =>
-      registry.listInstances(req.namespace || 'default', req.service, {
+    ListInstances: unary((req: RegistryListInstancesRequest__Output, ctx) =>
+      registry.listInstances(ctx, req.namespace || 'default', req.service, {
         ...(req.health ? { health: req.health as HealthStatus } : {}),
         ...(req.tag ? { tag: req.tag } : {}),
         ...(req.zone ? { zone: req.zone } : {}),
@@ -103,23 +108,9 @@ export function registerRegistryService(server: grpc.Server, registry: Registry)
     ),
     Watch: (call: grpc.ServerWritableStream<RegistryWatchRequest__Output, object>) => {
       const req = call.request;
-      try {
-        const watch = registry.watch(
-          {
-            namespace: req.namespace || 'default',
-            service: req.service,
-            startRevision: Number(req.start_revision),
-          },
-          (event) => {
-            if (!call.cancelled) call.write(event);
-          },
-          // Bounded as every stream: past the bound unsent the watch parks until the client reads.
-          new GrpcStreamFlow(call),
-        );
-        call.on('cancelled', () => watch.close());
-        call.on('close', () => watch.close());
-        call.on('error', () => watch.close());
-      } catch (err) {
+      const ctx = grpcCallContext(call);
+      const namespace = req.namespace || 'default';
+      const refuse = (err: unknown): void => {
         const { grpcCode, body } = describeError(err);
         call.destroy(
           Object.assign(new Error((body as { message?: string }).message), {
@@ -127,7 +118,30 @@ export function registerRegistryService(server: grpc.Server, registry: Registry)
             details: (body as { message?: string }).message,
           }),
         );
-      }
+      };
+      // The caller's READ first: a refusal is PermissionDenied on the call, not a stream that just ends.
+      registry
+        .checkWatch(ctx, namespace, req.service)
+        .then(() => {
+          if (call.cancelled) return;
+          const watch = registry.watch(
+            ctx,
+            {
+              namespace,
+              service: req.service,
+              startRevision: Number(req.start_revision),
+            },
+            (event) => {
+              if (!call.cancelled) call.write(event);
+            },
+            // Bounded as every stream: past the bound unsent the watch parks until the client reads.
+            new GrpcStreamFlow(call),
+          );
+          call.on('cancelled', () => watch.close());
+          call.on('close', () => watch.close());
+          call.on('error', () => watch.close());
+        })
+        .catch(refuse);
     },
   } as grpc.UntypedServiceImplementation);
 }

@@ -77,6 +77,7 @@ export class HealthChecker {
     this.options.logger?.info({}, 'registry: this member leads; health checks start');
     try {
       const root = this.registry.keys.root;
+      // A leader's duty no client asked for: it reads every namespace and writes health changes.
       const ctx = internalContext();
       const { kvs, revision } = await this.registry.port.range(ctx, {
         ...prefixRange(root),
@@ -179,7 +180,7 @@ export class HealthChecker {
         };
         const { namespace, service, id } = state.record;
         state.record = { ...state.record, health };
-        await this.registry.setHealth({ namespace, service, id }, health);
+        await this.registry.setHealth(internalContext(), { namespace, service, id }, health);
         this.options.logger?.info(
           { key: state.key, from: current, to: next, reason: result.reason },
           'registry: health changed',
@@ -196,7 +197,8 @@ export class HealthChecker {
           { key: state.key },
           'registry: deregistering an instance critical for too long',
         );
-        await this.registry.deregister({ namespace, service, id }).catch(() => undefined);
+        // Deregistering a critical instance past its deadline is the check's own duty too.
+        await this.registry.deregister(internalContext(), { namespace, service, id }).catch(() => undefined);
         return;
       }
     } catch (err) {

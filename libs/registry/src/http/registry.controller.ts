@@ -34,9 +34,12 @@ import type {
   RegistryWatchEvent,
 } from '../model';
 import { Registry, validateName } from '../registry';
+import type { CallContext } from '@cairn/server';
+import { Call } from './call';
 import { ListInstancesQuery, RegisterInstanceDto, UpdateInstanceDto } from './dto';
 import { REGISTRY } from './tokens';
 
+/** The registry's one error filter: its errors and the core's (401/403 for auth, see errors.ts). */
 @Catch(RegistryError, EtcdError)
 export class RegistryErrorFilter implements ExceptionFilter {
   catch(err: unknown, host: ArgumentsHost): void {
@@ -61,24 +64,25 @@ export class RegistryController {
 
   @Get('namespaces')
   @ApiOperation({ summary: 'List namespaces that have instances' })
-  async namespaces(): Promise<{ namespaces: string[] }> {
-    return { namespaces: await this.registry.listNamespaces() };
+  async namespaces(@Call() ctx: CallContext): Promise<{ namespaces: string[] }> {
+    return { namespaces: await this.registry.listNamespaces(ctx) };
   }
 
   @Get('namespaces/:ns/services')
   @ApiOperation({ summary: 'List services of a namespace with healthy/total instance counts' })
-  services(@Param('ns') ns: string): Promise<ListServicesResult> {
-    return this.registry.listServices(ns);
+  services(@Call() ctx: CallContext, @Param('ns') ns: string): Promise<ListServicesResult> {
+    return this.registry.listServices(ctx, ns);
   }
 
   @Get('namespaces/:ns/services/:service/instances')
   @ApiOperation({ summary: 'List instances of a service (filter by health, tag, zone, metadata)' })
   instances(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('service') service: string,
     @Query() query: ListInstancesQuery,
   ): Promise<ListInstancesResult> {
-    return this.registry.listInstances(ns, service, {
+    return this.registry.listInstances(ctx, ns, service, {
       ...(query.health ? { health: query.health } : {}),
       ...(query.tag ? { tag: query.tag } : {}),
       ...(query.zone ? { zone: query.zone } : {}),
@@ -94,54 +98,59 @@ export class RegistryController {
       'One txn writes the instance record and the etcd naming key, both attached to a lease of `ttl` s.',
   })
   register(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('service') service: string,
     @Param('id') id: string,
     @Body() body: RegisterInstanceDto,
   ): Promise<RegisterResult> {
-    return this.registry.register({ ...body, namespace: ns, service, id });
+    return this.registry.register(ctx, { ...body, namespace: ns, service, id });
   }
 
   @Get('namespaces/:ns/services/:service/instances/:id')
   @ApiOperation({ summary: 'Get one instance' })
   instance(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('service') service: string,
     @Param('id') id: string,
   ): Promise<RegistryInstance> {
-    return this.registry.get({ namespace: ns, service, id });
+    return this.registry.get(ctx, { namespace: ns, service, id });
   }
 
   @Put('namespaces/:ns/services/:service/instances/:id/heartbeat')
   @HttpCode(200)
   @ApiOperation({ summary: 'Heartbeat: one keep-alive of the instance lease' })
   heartbeat(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('service') service: string,
     @Param('id') id: string,
   ): Promise<HeartbeatResult> {
-    return this.registry.heartbeat({ namespace: ns, service, id });
+    return this.registry.heartbeat(ctx, { namespace: ns, service, id });
   }
 
   @Patch('namespaces/:ns/services/:service/instances/:id')
   @ApiOperation({ summary: 'Merge metadata and/or set the status (UP, DRAINING, DOWN)' })
   update(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('service') service: string,
     @Param('id') id: string,
     @Body() body: UpdateInstanceDto,
   ): Promise<RegistryInstance> {
-    return this.registry.update({ namespace: ns, service, id, ...body });
+    return this.registry.update(ctx, { namespace: ns, service, id, ...body });
   }
 
   @Delete('namespaces/:ns/services/:service/instances/:id')
   @ApiOperation({ summary: 'Deregister: delete the record and naming key, revoke the lease' })
   deregister(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('service') service: string,
     @Param('id') id: string,
   ): Promise<{ revision: string }> {
-    return this.registry.deregister({ namespace: ns, service, id });
+    return this.registry.deregister(ctx, { namespace: ns, service, id });
   }
 
   @Get('namespaces/:ns/services/:service/watch')
@@ -154,14 +163,15 @@ export class RegistryController {
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   @ApiQuery({ name: 'revision', required: false, description: 'resume after this revision' })
   watchService(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Param('service') service: string,
     @Headers('last-event-id') lastEventId: string | undefined,
     @Query('revision') revision: string | undefined,
     @Req() req: Request,
     @Res() res: Response,
-  ): void {
-    this.stream(ns, service, lastEventId ?? revision, req, res);
+  ): Promise<void> {
+    return this.stream(ctx, ns, service, lastEventId ?? revision, req, res);
   }
 
   @Get('namespaces/:ns/watch')
@@ -170,16 +180,25 @@ export class RegistryController {
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   @ApiQuery({ name: 'revision', required: false, description: 'resume after this revision' })
   watchNamespace(
+    @Call() ctx: CallContext,
     @Param('ns') ns: string,
     @Headers('last-event-id') lastEventId: string | undefined,
     @Query('revision') revision: string | undefined,
     @Req() req: Request,
     @Res() res: Response,
-  ): void {
-    this.stream(ns, '', lastEventId ?? revision, req, res);
+  ): Promise<void> {
+    return this.stream(ctx, ns, '', lastEventId ?? revision, req, res);
   }
 
-  private stream(ns: string, service: string, after: string | undefined, req: Request, res: Response): void {
+  /** An SSE watch under the context of the request that opened it (its READ is checked at creation). */
+  private async stream(
+    ctx: CallContext,
+    ns: string,
+    service: string,
+    after: string | undefined,
+    req: Request,
+    res: Response,
+  ): Promise<void> {
     let startRevision = 0;
     if (after !== undefined && after !== '') {
       if (!/^\d+$/.test(after)) throw new RegistryError('invalid', `invalid resume revision "${after}"`);
@@ -188,6 +207,8 @@ export class RegistryController {
     // Names are checked before any header is sent (a bad name is a 400, not a broken stream).
     validateName('namespace', ns);
     if (service) validateName('service', service);
+    // ...and so is a refusal (401/403): the caller's READ is checked before the stream opens.
+    await this.registry.checkWatch(ctx, ns, service);
     // Bounded: past STREAM_MAX_BUFFERED_BYTES unsent the watch parks (the stream is its RegistryWatchFlow).
     const stream = new SseStream(res);
     stream.open({ comment: 'cairn registry watch', retryMs: 1000, heartbeatMs: SSE_KEEPALIVE_MS });
@@ -196,7 +217,7 @@ export class RegistryController {
       const { type, ...data } = event;
       stream.send({ id: event.revision, event: type, data }, { always: true });
     };
-    const watch = this.registry.watch({ namespace: ns, service, startRevision }, send, stream);
+    const watch = this.registry.watch(ctx, { namespace: ns, service, startRevision }, send, stream);
     stream.onClose(() => watch.close());
     req.on('close', () => watch.close());
   }
