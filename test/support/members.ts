@@ -19,6 +19,8 @@ export interface MemberPlan {
    */
   advertisedPeerPort?: number;
   dataDir: string;
+  /** https: the peer URLs are https (the test passes the --peer-* TLS flags in extraFlags). Default http. */
+  peerScheme?: 'http' | 'https';
 }
 
 /**
@@ -60,12 +62,12 @@ export class Member {
 
   /** The peer URL the cluster knows this member by (advertised; a proxy's when the plan has one). */
   get peerUrl(): string {
-    return `http://127.0.0.1:${this.plan.advertisedPeerPort ?? this.plan.peerPort}`;
+    return `${this.plan.peerScheme ?? 'http'}://127.0.0.1:${this.plan.advertisedPeerPort ?? this.plan.peerPort}`;
   }
 
   /** The peer URL the member itself listens on. */
   get listenPeerUrl(): string {
-    return `http://127.0.0.1:${this.plan.peerPort}`;
+    return `${this.plan.peerScheme ?? 'http'}://127.0.0.1:${this.plan.peerPort}`;
   }
 
   get pid(): number | undefined {
@@ -100,6 +102,8 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** https client URLs (see ClientTls). */
   clientTls?: ClientTls;
+  /** https peer URLs (the --peer-* TLS flags go in extraFlags). */
+  peerTls?: boolean;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
@@ -121,6 +125,8 @@ export interface PlanOptions {
   indirectPeerUrls?: boolean;
   /** https client URLs (see ClientTls). */
   clientTls?: ClientTls;
+  /** https peer URLs (the --peer-* TLS flags go in extraFlags). */
+  peerTls?: boolean;
 }
 
 /** Allocates ports and data dirs for `size` members named m1..mN; starts nothing. */
@@ -140,10 +146,11 @@ export async function planCluster(
       peerPort: await allocatePort(),
       ...(options.indirectPeerUrls ? { advertisedPeerPort: await allocatePort() } : {}),
       dataDir: join(baseDir, `m${i}.data`),
+      ...(options.peerTls ? { peerScheme: 'https' as const } : {}),
     });
   }
   const initialCluster = plans
-    .map((p) => `${p.name}=http://127.0.0.1:${p.advertisedPeerPort ?? p.peerPort}`)
+    .map((p) => `${p.name}=${p.peerScheme ?? 'http'}://127.0.0.1:${p.advertisedPeerPort ?? p.peerPort}`)
     .join(',');
   return plans.map(
     (plan) => new Member(plan, target, initialCluster, 'new', token, [...extraFlags], options.clientTls),
@@ -162,10 +169,11 @@ export async function planJoiningMember(existing: readonly Member[], name: strin
     clientPort: await allocatePort(),
     peerPort: await allocatePort(),
     dataDir: join(makeTempDir('cairn-e2e-member-'), `${name}.data`),
+    ...(first.plan.peerScheme ? { peerScheme: first.plan.peerScheme } : {}),
   };
   const initialCluster = [
     ...existing.map((m) => `${m.name}=${m.peerUrl}`),
-    `${name}=http://127.0.0.1:${plan.peerPort}`,
+    `${name}=${plan.peerScheme ?? 'http'}://127.0.0.1:${plan.peerPort}`,
   ].join(',');
   return new Member(
     plan,
@@ -274,11 +282,10 @@ export async function waitReady(member: Member, timeoutMs = DEFAULT_READY_TIMEOU
 export async function startCluster(options: ClusterOptions = {}): Promise<Member[]> {
   const size = options.size ?? 1;
   for (let attempt = 1; ; attempt++) {
-    const members = await planCluster(
-      size,
-      options.extraFlags,
-      options.clientTls ? { clientTls: options.clientTls } : {},
-    );
+    const members = await planCluster(size, options.extraFlags, {
+      ...(options.clientTls ? { clientTls: options.clientTls } : {}),
+      ...(options.peerTls ? { peerTls: true } : {}),
+    });
     for (const member of members) launchMember(member);
     try {
       await Promise.all(members.map((member) => waitReady(member, options.readyTimeoutMs)));

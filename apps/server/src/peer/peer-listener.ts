@@ -28,11 +28,12 @@ export async function listenPeerUrls(
   logger: Logger,
 ): Promise<PeerListeners> {
   const addresses: { url: URL; port: number }[] = [];
-  const tlsServers: net.Server[] = [];
+  const tlsServers: tls.Server[] = [];
   let refused = 0;
   let lastLogAt = -Infinity;
   let heldBack = 0;
   const logRefusal = (socket: net.Socket, reason: string): void => {
+    socket.on('error', () => undefined);
     refused++;
     // Strangers can knock as often as they like: one line per interval, with how many were held back.
     const now = Date.now();
@@ -64,10 +65,7 @@ export async function listenPeerUrls(
       throw new Error(`peer URL ${url.href} is https but peer TLS is not configured`);
     // The TLS is ours; grpc-js sees plaintext HTTP/2 on an already authenticated socket.
     injector ??= server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    const inject = injector;
-    const tlsServer = net.createServer((socket) =>
-      acceptTls(socket, material, inject, (reason) => logRefusal(socket, reason)),
-    );
+    const tlsServer = peerTlsServer(material, injector, logRefusal);
     await new Promise<void>((resolve, reject) => {
       tlsServer.once('error', reject);
       tlsServer.listen(port, url.hostname.replace(/^\[(.*)\]$/, '$1'), () => {
@@ -89,61 +87,57 @@ export async function listenPeerUrls(
   };
 }
 
-function acceptTls(
-  socket: net.Socket,
+/**
+ * A tls.Server whose context is swapped (setSecureContext) just before each connection's handshake when the
+ * files changed: its 'connection' listener runs first (prependListener), before Node builds the TLSSocket.
+ */
+function peerTlsServer(
   material: PeerTlsMaterial,
   injector: ReturnType<grpc.Server['createConnectionInjector']>,
-  refuse: (reason: string) => void,
-): void {
+  refuse: (socket: net.Socket, reason: string) => void,
+): tls.Server {
   const { clientCertAuth, allowedCn, allowedHostname, skipServerVerify } = material.config;
   // allowed-cn/hostname need the peer's certificate, so they ask for one even without client-cert-auth.
   const requestCert = clientCertAuth || allowedCn !== '' || allowedHostname !== '';
-  // A certificate is only worth its CN once its chain is verified (etcd checks allowed-cn on verified chains);
-  // a self-signed (auto-tls) member has no CA to check a peer's certificate against, as in etcd.
+  // A certificate is only worth its CN once its chain is verified (etcd checks allowed-cn on verified
+  // chains); a self-signed (auto-tls) member has no CA to check a peer's certificate against, as in etcd.
   const verify = requestCert && !skipServerVerify;
-  let secureContext: tls.SecureContext;
-  try {
-    secureContext = material.serverContext();
-  } catch (err) {
-    refuse(`no TLS context: ${(err as Error).message}`);
-    socket.destroy();
-    return;
-  }
-  socket.setNoDelay(true);
-  const tlsSocket = new tls.TLSSocket(socket, {
-    isServer: true,
-    secureContext,
+  let generation = material.generation();
+  const tlsServer = tls.createServer({
+    ...material.serverContextOptions(),
     requestCert,
     rejectUnauthorized: verify,
     ALPNProtocols: ['h2'],
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   });
-  const timer = setTimeout(() => {
-    refuse('TLS handshake not finished in time');
-    tlsSocket.destroy();
-  }, HANDSHAKE_TIMEOUT_MS);
-  timer.unref();
-  tlsSocket.once('error', (err) => {
-    clearTimeout(timer);
-    refuse(`TLS handshake failed: ${err.message}`);
-    tlsSocket.destroy();
+  tlsServer.prependListener('connection', (socket: net.Socket) => {
+    socket.setNoDelay(true);
+    try {
+      const current = material.generation();
+      if (current !== generation) {
+        tlsServer.setSecureContext(material.serverContextOptions());
+        generation = current;
+      }
+    } catch {
+      // Unreadable files mid-rotation: this handshake uses the context we had.
+    }
   });
-  tlsSocket.once('secure', () => {
-    clearTimeout(timer);
-    const cert = tlsSocket.getPeerCertificate();
+  tlsServer.on('tlsClientError', (err, socket) => refuse(socket, `TLS handshake failed: ${err.message}`));
+  tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+    const cert = socket.getPeerCertificate();
     const present = cert !== undefined && Object.keys(cert).length > 0 ? cert : undefined;
     const reason =
-      verify && !tlsSocket.authorized
-        ? `peer certificate not trusted: ${String(tlsSocket.authorizationError ?? 'no certificate')}`
+      verify && !socket.authorized
+        ? `peer certificate not trusted: ${String(socket.authorizationError ?? 'no certificate')}`
         : material.refusalOf(present);
     if (reason !== undefined) {
-      refuse(reason);
-      tlsSocket.destroy();
+      refuse(socket, reason);
+      socket.destroy();
       return;
     }
-    // From here grpc-js's HTTP/2 session owns the socket and reports its errors; ours stays a no-op so a
-    // late error can never be unhandled.
-    tlsSocket.removeAllListeners('error');
-    tlsSocket.on('error', () => undefined);
-    injector.injectConnection(tlsSocket);
+    // grpc-js's HTTP/2 session reports the socket's errors from here; ours is a no-op so that none is unhandled.
+    socket.on('error', () => undefined);
+    injector.injectConnection(socket);
   });
+  return tlsServer;
 }

@@ -29,7 +29,7 @@ export interface PeerTlsConfig {
 interface Loaded {
   stamp: string;
   generation: number;
-  server: tls.SecureContext;
+  options: tls.SecureContextOptions;
   client: tls.SecureContext;
 }
 
@@ -47,9 +47,12 @@ export class PeerTlsMaterial {
     return this.current().generation;
   }
 
-  /** The context a connecting peer's handshake uses (our certificate; the CA and CRL to check theirs). */
-  serverContext(): tls.SecureContext {
-    return this.current().server;
+  /**
+   * What a connecting peer's handshake uses (our certificate; the CA and CRL to check theirs), as options
+   * for tls.Server#setSecureContext (which builds its context from options only).
+   */
+  serverContextOptions(): tls.SecureContextOptions {
+    return this.current().options;
   }
 
   /** The context this member dials with (our certificate as the client one; CA and CRL to check the server). */
@@ -88,7 +91,7 @@ export class PeerTlsMaterial {
     return this.loaded;
   }
 
-  private build(): Pick<Loaded, 'server' | 'client'> {
+  private build(): Pick<Loaded, 'options' | 'client'> {
     const { certFile, keyFile, trustedCaFile, crlFile, ciphers, minVersion, maxVersion } = this.config;
     const read = (file: string): Buffer | undefined => (file === '' ? undefined : readFileSync(file));
     const options: tls.SecureContextOptions = {
@@ -100,8 +103,8 @@ export class PeerTlsMaterial {
       ...(maxVersion !== undefined ? { maxVersion } : {}),
       ...(ciphers.length > 0 ? { ciphers: ciphers.join(':') } : {}),
     };
-    // Two contexts from the same options: Node keeps per-context session caches, one per role.
-    return { server: tls.createSecureContext(options), client: tls.createSecureContext(options) };
+    // Building the client context also proves the files make a valid context before the server gets them.
+    return { options, client: tls.createSecureContext(options) };
   }
 }
 
