@@ -1,18 +1,30 @@
 import { useEffect, type ReactNode } from 'react';
 import { navigate, useLocation, usePoll } from './hooks';
 import { Badge } from './components/common';
+import { useGrants } from './auth/grants';
+import { UserMenu } from './auth/UserMenu';
+import { AccessPage } from './pages/access/AccessPage';
 import { ClusterPage } from './pages/Cluster';
 import { ConfigPage } from './pages/config/ConfigPage';
 import { KeysPage } from './pages/Keys';
 import { ServicesPage } from './pages/Services';
 import { WatchPage } from './pages/Watch';
 
-const PAGES: { path: string; title: string; render: () => ReactNode }[] = [
+interface PageEntry {
+  path: string;
+  title: string;
+  render: () => ReactNode;
+  /** Only for root (users, roles, auth on/off): etcd refuses everyone else. */
+  rootOnly?: boolean;
+}
+
+const PAGES: PageEntry[] = [
   { path: '/cluster', title: 'Cluster', render: () => <ClusterPage /> },
   { path: '/services', title: 'Services', render: () => <ServicesPage /> },
   { path: '/keys', title: 'Keys', render: () => <KeysPage /> },
   { path: '/config', title: 'Config', render: () => <ConfigPage /> },
   { path: '/watch', title: 'Watch', render: () => <WatchPage /> },
+  { path: '/access', title: 'Access', render: () => <AccessPage />, rootOnly: true },
 ];
 
 /** Server reachability and health, for the sidebar (the pages show their own errors too). */
@@ -43,7 +55,9 @@ function Connection() {
 
 export function App() {
   const { path } = useLocation();
-  const page = PAGES.find((p) => path === p.path || path.startsWith(p.path + '/'));
+  const { grants, problem } = useGrants();
+  const pages = PAGES.filter((p) => !p.rootOnly || grants.root);
+  const page = pages.find((p) => path === p.path || path.startsWith(p.path + '/'));
   useEffect(() => {
     if (!page) navigate('/cluster', true);
   }, [page]);
@@ -56,7 +70,8 @@ export function App() {
         <h1>
           Cairn<small>console</small>
         </h1>
-        {PAGES.map((p) => (
+        <UserMenu />
+        {pages.map((p) => (
           <a
             key={p.path}
             href={p.path}
@@ -72,7 +87,14 @@ export function App() {
         ))}
         <Connection />
       </nav>
-      <main>{page?.render()}</main>
+      <main>
+        {problem && (
+          <div className="notice" role="status">
+            {problem}. Every action is shown; the server still checks each one.
+          </div>
+        )}
+        {page?.render()}
+      </main>
     </div>
   );
 }

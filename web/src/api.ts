@@ -8,6 +8,7 @@ import type {
   PutKeyRequest,
   WriteResult,
 } from '../../apps/server/src/console/console-types';
+import { sessionStore } from './auth/session';
 
 export type * from '../../apps/server/src/console/console-types';
 
@@ -27,12 +28,25 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The session's credentials for a call to `path`. etcd's JSON gateway (`/v3/...`) reads the raw token from
+ * `Authorization`, as etcd's own gateway does; the REST and SSE APIs take `Authorization: Bearer <token>`.
+ */
+export function authHeaders(path: string, token = sessionStore.token()): Record<string, string> {
+  if (!token) return {};
+  return { authorization: path.startsWith('/v3/') ? token : `Bearer ${token}` };
+}
+
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const token = sessionStore.token();
   let res: Response;
   try {
     res = await fetch(path, {
       method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      headers: {
+        ...authHeaders(path, token),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -49,6 +63,8 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   } catch {
     parsed = text;
   }
+  // Any 401 ends the session (expired or revoked token, or a login the member now asks for).
+  if (res.status === 401) sessionStore.unauthenticated(token);
   if (!res.ok) throw new ApiError(res.status, errorMessage(res.status, parsed), parsed);
   return parsed as T;
 }
@@ -58,6 +74,9 @@ function errorMessage(status: number, body: unknown): string {
     const m = (body as { message?: unknown }).message;
     if (Array.isArray(m)) return m.map(String).join('; ');
     if (typeof m === 'string') return m;
+    // etcd 3.4's gateway error body: {error, code, message?}.
+    const e = (body as { error?: unknown }).error;
+    if (typeof e === 'string') return e;
   }
   if (typeof body === 'string' && body.trim() !== '') return body.trim().slice(0, 300);
   return `HTTP ${status}`;

@@ -1,6 +1,10 @@
 // Small hooks shared by the pages: client-side routing, polling with the last good data kept on error, and
-// Server-Sent Events with reconnects that resume from the last event id (the browser sends Last-Event-ID).
+// Server-Sent Events with reconnects that resume from the last event id (Last-Event-ID).
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { authHeaders } from './api';
+import { sessionStore, useSession } from './auth/session';
+import { openEventStream } from './sse/event-stream';
+import type { SseMessage } from './sse/sse-parser';
 
 const listeners = new Set<() => void>();
 const notify = (): void => listeners.forEach((fn) => fn());
@@ -82,39 +86,41 @@ export function usePoll<T>(fn: () => Promise<T>, deps: unknown[], intervalMs = 0
 
 export type StreamState = 'connecting' | 'open' | 'down';
 
-/** Subscribes to an SSE URL (null = none); handlers by event name; reconnects by itself. */
+/**
+ * Subscribes to an SSE URL (null = none); handlers by event name; reconnects by itself and resumes with
+ * Last-Event-ID. Read with fetch (sse/event-stream.ts), so the session's token goes in a header, never in the
+ * URL; a 401 ends the session like any other call's.
+ */
 export function useEventStream(
   url: string | null,
-  handlers: Record<string, (data: unknown, event: MessageEvent<string>) => void>,
+  handlers: Record<string, (data: unknown, message: SseMessage) => void>,
 ): StreamState {
   const [state, setState] = useState<StreamState>('connecting');
   const ref = useRef(handlers);
   ref.current = handlers;
+  const { session } = useSession();
   useEffect(() => {
     if (!url) return;
     setState('connecting');
-    const source = new EventSource(url);
-    source.onopen = () => setState('open');
-    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'down' : 'connecting');
-    const names = Object.keys(ref.current);
-    const bound = names.map((name) => {
-      const fn = (event: MessageEvent<string>): void => {
+    const token = sessionStore.token();
+    return openEventStream(url, () => authHeaders(url, token), {
+      onOpen: () => setState('open'),
+      onError: (status, retrying) => {
+        if (status === 401) sessionStore.unauthenticated(token);
+        setState(retrying ? 'connecting' : 'down');
+      },
+      onMessage: (message) => {
         let data: unknown;
         try {
-          data = JSON.parse(event.data);
+          data = JSON.parse(message.data);
         } catch {
-          data = event.data;
+          data = message.data;
         }
-        ref.current[name]?.(data, event);
-      };
-      source.addEventListener(name, fn);
-      return [name, fn] as const;
+        ref.current[message.event]?.(data, message);
+      },
     });
-    return () => {
-      for (const [name, fn] of bound) source.removeEventListener(name, fn);
-      source.close();
-    };
-  }, [url]);
+    // A new session (re-login) reconnects with its token.
+  }, [url, session?.token]);
   return state;
 }
 

@@ -1,5 +1,5 @@
-// The one way the config panels run an action: clear the last error, run it, keep its error for the banner.
-// Every panel had its own copy of this (setError(undefined); p.then(after).catch(setError)).
+// The one way a panel runs an action: clear the last error, run it, keep its error for the banner. (The
+// config panels each had their own copy: setError(undefined); p.then(after).catch(setError).)
 import { useCallback, useState } from 'react';
 
 export interface Action {

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import { ApiError, consoleApi, type KeyHistoryEntry } from '../api';
+import { useGrants, useMayWriteKey } from '../auth/grants';
+import { allowsKey } from '../auth/permissions';
 import { Badge, Confirm, DiffView, ErrorBanner } from '../components/common';
 import { KeyTree } from '../components/KeyTree';
 import { prettyText, ValueView } from '../components/ValueView';
@@ -14,6 +16,9 @@ export function KeysPage() {
   const [revDraft, setRevDraft] = useState(asOf ? String(asOf) : '');
   const [refresh, setRefresh] = useState(0);
   const [creating, setCreating] = useState(false);
+  // New key is offered to users who may write some key (the form checks the key typed).
+  const { grants } = useGrants();
+  const mayWriteSome = grants.root || grants.write.length > 0;
 
   return (
     <section aria-labelledby="keys-title">
@@ -48,9 +53,11 @@ export function KeysPage() {
         <button type="button" onClick={() => setRefresh((r) => r + 1)}>
           Refresh
         </button>
-        <button type="button" className="primary" onClick={() => setCreating(true)} disabled={!!asOf}>
-          New key
-        </button>
+        {mayWriteSome && (
+          <button type="button" className="primary" onClick={() => setCreating(true)} disabled={!!asOf}>
+            New key
+          </button>
+        )}
         {asOf && (
           <span className="notice small">
             Read-only view of the store as of revision {asOf}.{' '}
@@ -124,6 +131,7 @@ function KeyEditor({
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  const mayWrite = allowsKey(useGrants().grants, 'write', key);
   const save = (): void => {
     setConfirming(false);
     setBusy(true);
@@ -158,7 +166,12 @@ function KeyEditor({
         />
       </label>
       <div className="toolbar" style={{ marginTop: 8 }}>
-        <button className="primary" disabled={!key || busy} onClick={() => setConfirming(true)}>
+        <button
+          className="primary"
+          disabled={!key || busy || !mayWrite}
+          title={key && !mayWrite ? 'You have no write permission on this key' : undefined}
+          onClick={() => setConfirming(true)}
+        >
           Put…
         </button>
         <button onClick={() => onDone()}>Cancel</button>
@@ -186,6 +199,8 @@ function KeyDetail({ keyName, asOf, onChanged }: { keyName: string; asOf?: numbe
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<unknown>();
   const kv = value.data?.kv;
+  // Edit and Delete write the key: hidden without write permission on it.
+  const mayWrite = useMayWriteKey(keyName);
 
   const remove = (): void => {
     setDeleting(false);
@@ -206,14 +221,16 @@ function KeyDetail({ keyName, asOf, onChanged }: { keyName: string; asOf?: numbe
           <h3 className="mono" style={{ margin: 0 }} data-testid="key-name">
             {keyName}
           </h3>
-          <div className="toolbar" style={{ margin: 0 }}>
-            <button onClick={() => setEditing(true)} disabled={!!asOf || !kv}>
-              Edit
-            </button>
-            <button className="danger" onClick={() => setDeleting(true)} disabled={!!asOf || !kv}>
-              Delete…
-            </button>
-          </div>
+          {mayWrite && (
+            <div className="toolbar" style={{ margin: 0 }}>
+              <button onClick={() => setEditing(true)} disabled={!!asOf || !kv}>
+                Edit
+              </button>
+              <button className="danger" onClick={() => setDeleting(true)} disabled={!!asOf || !kv}>
+                Delete…
+              </button>
+            </div>
+          )}
         </div>
         <ErrorBanner error={value.error} context="Cannot read the key" />
         <ErrorBanner error={deleteError} context="Delete failed" />

@@ -1,4 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
+import { useMayWritePrefix } from '../auth/grants';
+import { registryNamespacePrefix } from '../auth/key-spaces';
 import { Badge, Confirm, ErrorBanner } from '../components/common';
 import { rowKeyNav, setParams, useEventStream, useFlash, useLocation, usePoll } from '../hooks';
 import {
@@ -182,6 +184,8 @@ function InstanceTable({
   const now = useNow();
   const [error, setError] = useState<unknown>();
   const [deregistering, setDeregistering] = useState<RegistryInstance>();
+  // Drain, Mark UP and Deregister change the namespace's instances: hidden without write on it.
+  const mayWrite = useMayWritePrefix(registryNamespacePrefix(ns));
   const heartbeats = new Map((listed.data?.instances ?? []).map((i) => [i.id, i.last_heartbeat]));
   const rows = [
     ...instances.map((i) => ({ i, gone: false })),
@@ -269,7 +273,7 @@ function InstanceTable({
                   {gone ? 'gone' : left === undefined ? `${i.ttl}s` : `${left}s / ${i.ttl}s`}
                 </td>
                 <td>
-                  {!gone && (
+                  {!gone && mayWrite && (
                     <div className="toolbar" style={{ margin: 0 }}>
                       {i.status === 'UP' ? (
                         <button onClick={() => act(registryApi.setStatus(ns, service, i.id, 'DRAINING'))}>

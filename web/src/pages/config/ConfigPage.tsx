@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import { configApi } from '../../config-api';
 import { ErrorBanner } from '../../components/common';
+import { DownloadLink } from '../../components/DownloadLink';
 import { useLocation, usePoll } from '../../hooks';
 import { ImportButton } from './ImportButton';
 import { ItemPanel } from './ItemPanel';
@@ -29,12 +30,10 @@ export function ConfigPage() {
         </label>
         {ns && (
           <>
-            <a href={configApi.exportUrl(ns, app || undefined)} download>
+            <DownloadLink href={configApi.exportUrl(ns, app || undefined)}>
               Export {app ? `app ${app}` : `namespace ${ns}`} (JSON)
-            </a>
-            <a href={configApi.exportUrl(ns, app || undefined, true)} download>
-              (zip)
-            </a>
+            </DownloadLink>
+            <DownloadLink href={configApi.exportUrl(ns, app || undefined, true)}>(zip)</DownloadLink>
           </>
         )}
         <ImportButton author={author} onDone={namespaces.reload} />

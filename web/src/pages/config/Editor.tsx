@@ -12,8 +12,10 @@ import {
 import { Confirm, DiffView, ErrorBanner } from '../../components/common';
 import { CodeEditor, validate } from '../../components/CodeEditor';
 import { syntaxOf } from '../../components/highlight';
+import { useMayWritePrefix } from '../../auth/grants';
+import { configAppPrefix } from '../../auth/key-spaces';
 import { ConflictPanel } from './ConflictPanel';
-import { useAction } from './use-action';
+import { useAction } from '../../use-action';
 
 /** What the edit is based on: the live release when editing started (or when a conflict was resolved). */
 interface Base {
@@ -32,6 +34,8 @@ export function Editor({
   onChanged: () => void;
 }) {
   const { namespace: ns, app, name } = item;
+  // Without write on the app's prefix the content is shown read-only, with no draft or publish actions.
+  const mayWrite = useMayWritePrefix(configAppPrefix(ns, app));
   // The edit starts from the draft (if any) or the live content; it is never replaced by polling.
   const [text, setText] = useState(() => item.draft?.content ?? item.content);
   const [base, setBase] = useState<Base>(() => ({
@@ -136,7 +140,14 @@ export function Editor({
           {notice}
         </div>
       )}
+      {!mayWrite && (
+        <div className="notice small" data-testid="read-only">
+          Read-only: you may read this app but not change it (no write permission on{' '}
+          <code>{configAppPrefix(ns, app)}</code>).
+        </div>
+      )}
       <CodeEditor
+        readOnly={!mayWrite}
         value={text}
         onChange={setText}
         syntax={syntax}
@@ -152,17 +163,19 @@ export function Editor({
         ))}
       </div>
       <div className="toolbar" style={{ marginTop: 8 }}>
-        <button
-          onClick={() =>
-            act(
-              configApi.saveDraft(ns, app, name, { content: text, author, baseRevision: base.revision }),
-              'Draft saved.',
-            )
-          }
-        >
-          Save draft
-        </button>
-        {item.draft && (
+        {mayWrite && (
+          <button
+            onClick={() =>
+              act(
+                configApi.saveDraft(ns, app, name, { content: text, author, baseRevision: base.revision }),
+                'Draft saved.',
+              )
+            }
+          >
+            Save draft
+          </button>
+        )}
+        {mayWrite && item.draft && (
           <button
             onClick={() =>
               act(configApi.discardDraft(ns, app, name), 'Draft discarded.', () => setText(item.content))
@@ -174,13 +187,17 @@ export function Editor({
         <button aria-pressed={showDiff} onClick={() => setShowDiff((s) => !s)}>
           {showDiff ? 'Hide diff' : 'Diff vs live'}
         </button>
-        <button className="primary" disabled={issues.length > 0} onClick={() => setPublishing(true)}>
-          Publish…
-        </button>
-        <span className="small muted">
-          editing on top of v{base.version}
-          {text !== base.content ? ' · modified' : ''}
-        </span>
+        {mayWrite && (
+          <button className="primary" disabled={issues.length > 0} onClick={() => setPublishing(true)}>
+            Publish…
+          </button>
+        )}
+        {mayWrite && (
+          <span className="small muted">
+            editing on top of v{base.version}
+            {text !== base.content ? ' · modified' : ''}
+          </span>
+        )}
       </div>
       {showDiff && (
         <>

@@ -5,7 +5,9 @@ import { configApi, type ConfigItemView } from '../../config-api';
 import { DiffView, ErrorBanner } from '../../components/common';
 import { CodeEditor, validate } from '../../components/CodeEditor';
 import { syntaxOf } from '../../components/highlight';
-import { useAction } from './use-action';
+import { useMayWritePrefix } from '../../auth/grants';
+import { configAppPrefix } from '../../auth/key-spaces';
+import { useAction } from '../../use-action';
 
 /** `zone=eu-1, canary=true` → {zone: 'eu-1', canary: 'true'}. */
 function parseLabels(text: string): Record<string, string> {
@@ -28,6 +30,8 @@ export function Gray({
   onChanged: () => void;
 }) {
   const { namespace: ns, app, name } = item;
+  // Without write on the app only the active gray release (if any) is shown.
+  const mayWrite = useMayWritePrefix(configAppPrefix(ns, app));
   const [content, setContent] = useState(item.gray?.content ?? item.draft?.content ?? item.content);
   const [labels, setLabels] = useState(
     item.gray
@@ -50,75 +54,81 @@ export function Gray({
           Gray release <b>v{item.gray.version}</b> by {item.gray.author || '?'} to labels{' '}
           <code>{JSON.stringify(item.gray.rule.labels)}</code>, {item.gray.rule.percentage}% of them (based on
           v{item.gray.baseVersion}).
-          <div className="toolbar" style={{ marginTop: 6 }}>
-            <button
-              className="primary"
-              onClick={() => act(configApi.promoteGray(ns, app, name, { author, comment }))}
-            >
-              Promote to everyone
-            </button>
-            <button
-              className="danger"
-              onClick={() => act(configApi.abandonGray(ns, app, name, { author, comment }))}
-            >
-              Abandon
-            </button>
-          </div>
+          {mayWrite && (
+            <div className="toolbar" style={{ marginTop: 6 }}>
+              <button
+                className="primary"
+                onClick={() => act(configApi.promoteGray(ns, app, name, { author, comment }))}
+              >
+                Promote to everyone
+              </button>
+              <button
+                className="danger"
+                onClick={() => act(configApi.abandonGray(ns, app, name, { author, comment }))}
+              >
+                Abandon
+              </button>
+            </div>
+          )}
           <DiffView before={item.content} after={item.gray.content} label="live to gray" />
         </div>
       ) : (
         <div className="muted small">No gray release. Start one for subscribers whose labels match.</div>
       )}
-      <div className="toolbar" style={{ marginTop: 10 }}>
-        <label>
-          Labels
-          <input
-            value={labels}
-            onChange={(e) => setLabels(e.target.value)}
-            placeholder="zone=eu-1,canary=true"
-            size={26}
+      {mayWrite && (
+        <>
+          <div className="toolbar" style={{ marginTop: 10 }}>
+            <label>
+              Labels
+              <input
+                value={labels}
+                onChange={(e) => setLabels(e.target.value)}
+                placeholder="zone=eu-1,canary=true"
+                size={26}
+              />
+            </label>
+            <label>
+              Percentage
+              <input
+                value={percentage}
+                onChange={(e) => setPercentage(e.target.value)}
+                size={4}
+                inputMode="numeric"
+              />
+            </label>
+            <label>
+              Comment
+              <input value={comment} onChange={(e) => setComment(e.target.value)} size={20} />
+            </label>
+          </div>
+          <CodeEditor
+            value={content}
+            onChange={setContent}
+            syntax={syntax}
+            errorLine={local?.line}
+            label="gray content"
           />
-        </label>
-        <label>
-          Percentage
-          <input
-            value={percentage}
-            onChange={(e) => setPercentage(e.target.value)}
-            size={4}
-            inputMode="numeric"
-          />
-        </label>
-        <label>
-          Comment
-          <input value={comment} onChange={(e) => setComment(e.target.value)} size={20} />
-        </label>
-      </div>
-      <CodeEditor
-        value={content}
-        onChange={setContent}
-        syntax={syntax}
-        errorLine={local?.line}
-        label="gray content"
-      />
-      {local && <div className="error small">{local.message}</div>}
-      <div className="toolbar" style={{ marginTop: 8 }}>
-        <button
-          className="primary"
-          disabled={!!local}
-          onClick={() =>
-            act(
-              configApi.startGray(ns, app, name, {
-                content,
-                rule: { labels: parseLabels(labels), percentage: Number(percentage) || 0 },
-                author,
-                comment,
-              }),
-            )
-          }
-        >
-          {item.gray ? 'Replace gray release' : 'Start gray release'}
-        </button>
-      </div>
+          {local && <div className="error small">{local.message}</div>}
+          <div className="toolbar" style={{ marginTop: 8 }}>
+            <button
+              className="primary"
+              disabled={!!local}
+              onClick={() =>
+                act(
+                  configApi.startGray(ns, app, name, {
+                    content,
+                    rule: { labels: parseLabels(labels), percentage: Number(percentage) || 0 },
+                    author,
+                    comment,
+                  }),
+                )
+              }
+            >
+              {item.gray ? 'Replace gray release' : 'Start gray release'}
+            </button>
+          </div>
+        </>
+      )}
     </div>
   );
 }

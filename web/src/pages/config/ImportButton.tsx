@@ -2,7 +2,7 @@
 import { useRef, useState } from 'react';
 import { configApi, type ConfigBundle } from '../../config-api';
 import { ErrorBanner } from '../../components/common';
-import { useAction } from './use-action';
+import { useAction } from '../../use-action';
 
 export function ImportButton({ author, onDone }: { author: string; onDone: () => void }) {
   const input = useRef<HTMLInputElement>(null);

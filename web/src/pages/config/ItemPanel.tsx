@@ -3,6 +3,8 @@ import { useState } from 'react';
 import { configApi } from '../../config-api';
 import { Badge, ErrorBanner } from '../../components/common';
 import { usePoll } from '../../hooks';
+import { useMayWritePrefix } from '../../auth/grants';
+import { configAppPrefix } from '../../auth/key-spaces';
 import { Editor } from './Editor';
 import { Gray } from './Gray';
 import { Listeners } from './Listeners';
@@ -35,6 +37,8 @@ export function ItemPanel({
     onChanged();
   };
   const [tab, setTab] = useState<Tab>('edit');
+  // A reader's first tab only shows the content.
+  const mayWrite = useMayWritePrefix(configAppPrefix(ns, app));
   const data = item.data;
   return (
     <div>
@@ -66,7 +70,7 @@ export function ItemPanel({
       <div className="tabs" role="tablist" aria-label="item sections">
         {(Object.keys(TABS) as Tab[]).map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
-            {TABS[t]}
+            {t === 'edit' && !mayWrite ? 'Content' : TABS[t]}
           </button>
         ))}
       </div>

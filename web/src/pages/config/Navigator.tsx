@@ -3,9 +3,12 @@ import { useState } from 'react';
 import { configApi, type ConfigFormat } from '../../config-api';
 import { Badge, ErrorBanner } from '../../components/common';
 import { setParams, usePoll } from '../../hooks';
-import { AddForm } from './AddForm';
-import { PickList } from './PickList';
-import { useAction } from './use-action';
+import { useGrants } from '../../auth/grants';
+import { configAppKey, configAppPrefix, configNamespaceKey } from '../../auth/key-spaces';
+import { allowsKey, allowsPrefix } from '../../auth/permissions';
+import { AddForm } from '../../components/AddForm';
+import { PickList } from '../../components/PickList';
+import { useAction } from '../../use-action';
 
 const FORMATS: ConfigFormat[] = ['yaml', 'json', 'properties', 'text'];
 
@@ -33,6 +36,7 @@ export function Navigator({
   );
   const [newFormat, setNewFormat] = useState<ConfigFormat>('yaml');
   const { error, run } = useAction();
+  const { grants } = useGrants();
   return (
     <nav aria-label="config items">
       <ErrorBanner error={error} />
@@ -51,6 +55,7 @@ export function Navigator({
       <AddForm
         label="new namespace"
         size={14}
+        mayAdd={(name) => allowsKey(grants, 'write', configNamespaceKey(name))}
         onAdd={(name, clear) =>
           run(configApi.putNamespace(name), () => {
             onChanged();
@@ -77,6 +82,7 @@ export function Navigator({
           <AddForm
             label="new app"
             size={14}
+            mayAdd={(name) => allowsKey(grants, 'write', configAppKey(ns, name))}
             onAdd={(name, clear) =>
               run(configApi.putApp(ns, name), () => {
                 apps.reload();
@@ -103,27 +109,29 @@ export function Navigator({
               </>
             )}
           />
-          <AddForm
-            label="new item"
-            size={12}
-            onAdd={(name, clear) =>
-              run(configApi.putItem(ns, app, name, { format: newFormat }), () => {
-                items.reload();
-                setParams({ item: name }, true);
-                clear();
-              })
-            }
-          >
-            <select
-              aria-label="new item format"
-              value={newFormat}
-              onChange={(e) => setNewFormat(e.target.value as ConfigFormat)}
+          {allowsPrefix(grants, 'write', configAppPrefix(ns, app)) && (
+            <AddForm
+              label="new item"
+              size={12}
+              onAdd={(name, clear) =>
+                run(configApi.putItem(ns, app, name, { format: newFormat }), () => {
+                  items.reload();
+                  setParams({ item: name }, true);
+                  clear();
+                })
+              }
             >
-              {FORMATS.map((f) => (
-                <option key={f}>{f}</option>
-              ))}
-            </select>
-          </AddForm>
+              <select
+                aria-label="new item format"
+                value={newFormat}
+                onChange={(e) => setNewFormat(e.target.value as ConfigFormat)}
+              >
+                {FORMATS.map((f) => (
+                  <option key={f}>{f}</option>
+                ))}
+              </select>
+            </AddForm>
+          )}
         </>
       )}
     </nav>

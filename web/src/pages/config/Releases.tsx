@@ -4,7 +4,9 @@ import { useEffect, useState } from 'react';
 import { configApi, type ConfigItemView, type ConfigReleaseView } from '../../config-api';
 import { Badge, Confirm, DiffView, ErrorBanner } from '../../components/common';
 import { rowKeyNav, usePoll } from '../../hooks';
-import { useAction } from './use-action';
+import { useMayWritePrefix } from '../../auth/grants';
+import { configAppPrefix } from '../../auth/key-spaces';
+import { useAction } from '../../use-action';
 
 export function Releases({
   item,
@@ -16,6 +18,7 @@ export function Releases({
   onChanged: () => void;
 }) {
   const { namespace: ns, app, name } = item;
+  const mayWrite = useMayWritePrefix(configAppPrefix(ns, app));
   const releases = usePoll(() => configApi.releases(ns, app, name), [ns, app, name, item.latestRelease]);
   const [picked, setPicked] = useState<number[]>([]);
   const [rollbackTo, setRollbackTo] = useState<ConfigReleaseView>();
@@ -96,7 +99,7 @@ export function Releases({
               <td className="small">{new Date(r.time).toLocaleString()}</td>
               <td className="mono">{r.revision}</td>
               <td>
-                {r.version !== item.version && r.kind !== 'gray' && (
+                {mayWrite && r.version !== item.version && r.kind !== 'gray' && (
                   <button
                     onClick={(e) => {
                       e.stopPropagation();

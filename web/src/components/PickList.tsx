@@ -1,6 +1,6 @@
-// A keyboard-navigable list to pick one entry (the navigator's apps and items): click, or ↑/↓ then Enter.
+// A keyboard-navigable list to pick one entry (config apps and items, users, roles): click, or ↑/↓ then Enter.
 import type { ReactNode } from 'react';
-import { rowKeyNav } from '../../hooks';
+import { rowKeyNav } from '../hooks';
 
 export function PickList<T>({
   label,
