@@ -149,6 +149,11 @@ export async function startCairn(
   });
   // Timeouts and limits of the client URL (client-edge.ts).
   const edge = new ClientEdge(settings.clientEdge, metrics, logger);
+  // TLS of the https client and metrics URLs (client-edge.ts): certificates re-read when their files change.
+  const tls = await edge.startTls(settings.security, settings.dataDir, [
+    ...settings.listenClientUrls,
+    ...settings.security.listenMetricsUrls,
+  ]);
   const grpcServer = createEtcdGrpcServer(
     node,
     apis,
@@ -237,14 +242,24 @@ export async function startCairn(
         http: httpServer,
         normalizeAuthority,
         log: logger,
+        tls: url.protocol === 'https:' ? tls : undefined,
       },
       edge.listenerLimits(),
     );
     const address = await listener.listen(url.hostname, Number(url.port || 2379));
     listeners.push(listener);
-    clientUrls.push(`http://${url.hostname}:${address.port}`);
+    clientUrls.push(`${url.protocol}//${url.hostname}:${address.port}`);
   }
   logger.info({ clientUrls }, 'serving client requests');
+  // --listen-metrics-urls: /metrics and the probes only, served by the same HTTP app.
+  const metricsUrls = await edge.listenMetrics(
+    settings.security.listenMetricsUrls,
+    nest.getHttpAdapter().getInstance(),
+    tls,
+  );
+  if (metricsUrls.urls.length > 0) {
+    logger.info({ metricsUrls: metricsUrls.urls }, 'serving metrics and probes');
+  }
 
   return {
     node,
@@ -254,6 +269,7 @@ export async function startCairn(
       registry.close();
       await configCenter.close();
       for (const listener of listeners) await listener.close();
+      for (const listener of metricsUrls.listeners) await listener.close();
       injector.destroy();
       grpcServer.forceShutdown();
       await nest.close();

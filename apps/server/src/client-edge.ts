@@ -1,19 +1,24 @@
 // The client URL's timeouts and limits, applied where each one lives (docs/operations.md, "Timeouts and
 // limits"): the listener (protocol decision, connections per member), the HTTP/1.1 server (headers, whole
 // request, idle keep-alive), the gRPC server (keepalive pings, the ping rule, streams per connection, the unary
-// body bound) — all counted in one EdgeStats that /metrics reads.
+// body bound) — all counted in one EdgeStats that /metrics reads. Also the TLS of the https client URLs and
+// the --listen-metrics-urls listeners (docs/operations.md, "TLS on the client URL").
 import type http from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import {
   type ClientListenerLimits,
   EdgeStats,
+  MetricsListener,
+  type TlsTerminator,
   applyHttp1Timeouts,
+  createClientTls,
   grpcKeepaliveServerOptions,
   installGrpcConnectionPolicy,
   requestBodyBoundInterceptor,
 } from '@cairn/edge';
 import type { Logger } from '@cairn/server';
 import type { ClientEdgeSettings } from './config/client-edge-settings';
+import type { SecuritySettings } from './config/security-settings';
 import { registerEdgeMetrics } from './edge-metrics';
 import type { CairnMetrics } from './metrics';
 
@@ -69,6 +74,60 @@ export class ClientEdge {
         'Node does not track HTTP/1.1 connections handed over by the listener: --http-headers-timeout and --http-request-timeout are not enforced',
       );
     }
+  }
+
+  /**
+   * The TLS every https client URL (and https metrics URL) of this member shares; undefined when none is
+   * https. Throws a start-up error for unusable files, unknown cipher suites, or --auto-tls without openssl.
+   */
+  async startTls(
+    security: SecuritySettings,
+    dataDir: string,
+    urls: readonly URL[],
+  ): Promise<TlsTerminator | undefined> {
+    const https = urls.filter((url) => url.protocol === 'https:');
+    if (https.length === 0) return undefined;
+    const { certFile, autoTls } = security.tls.client;
+    if (certFile === '' && !autoTls) {
+      throw new Error(
+        `TLS key/cert (--cert-file, --key-file) must be provided for ${https[0]?.href} (or --auto-tls)`,
+      );
+    }
+    return createClientTls({
+      files: security.tls.client,
+      policy: security.tls,
+      dataDir,
+      hosts: https.map((url) => url.hostname),
+      log: this.logger,
+    });
+  }
+
+  /**
+   * --listen-metrics-urls: listeners serving /metrics and the probes through `handler` (the client URL's HTTP
+   * app); an https one uses the client URL's TLS (`tls`, from startTls over the same URLs).
+   */
+  async listenMetrics(
+    urls: readonly URL[],
+    handler: http.RequestListener,
+    tls: TlsTerminator | undefined,
+  ): Promise<{ listeners: MetricsListener[]; urls: string[] }> {
+    const listeners: MetricsListener[] = [];
+    const served: string[] = [];
+    for (const url of urls) {
+      const listener = new MetricsListener({
+        handler,
+        tls: url.protocol === 'https:' ? tls : undefined,
+        handshakeTimeoutMs: this.settings.protocolDecisionTimeoutMs,
+      });
+      this.installOnHttpServer(listener.http);
+      const address = await listener.listen(
+        url.hostname,
+        Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+      );
+      listeners.push(listener);
+      served.push(`${url.protocol}//${url.hostname}:${address.port}`);
+    }
+    return { listeners, urls: served };
   }
 
   listenerLimits(): ClientListenerLimits {

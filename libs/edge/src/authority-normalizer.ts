@@ -13,6 +13,7 @@
 // sides, and indexed fields (even ones that point at a rewritten authority) can be forwarded byte-for-byte.
 import { Duplex } from 'node:stream';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { DEFAULT_HEADER_TABLE_SIZE, type DecodedField, HpackDecoder } from './hpack/decoder';
 import { HpackError } from './hpack/errors';
 import { encodeRawString } from './hpack/string';
@@ -328,6 +329,14 @@ export class AuthorityNormalizingSocket extends Duplex {
   // Read by the client ping rule (grpc-connection-policy.ts): whether the member sent anything since a PING.
   get bytesWritten(): number {
     return this.socket.bytesWritten;
+  }
+  // Read for the verified client certificate's CN (tls/peer-certificate.ts) when the socket below is TLS.
+  get authorized(): boolean {
+    return (this.socket as Partial<tls.TLSSocket>).authorized === true;
+  }
+  getPeerCertificate(): tls.PeerCertificate | object | null {
+    const socket = this.socket as Partial<tls.TLSSocket>;
+    return typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : null;
   }
 
   override _read(): void {

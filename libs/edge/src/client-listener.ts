@@ -3,9 +3,14 @@
 // A gRPC connection gets the raw socket unless its first request shows it needs the :authority normalizer
 // (first-request-sniffer.ts).
 //
+// On an https:// URL the listener terminates TLS first (tls/tls-terminator.ts: ALPN h2 and http/1.1, client
+// certificates, rotation) and routes the decrypted stream the same way: sniffing its first bytes serves a
+// client with ALPN and one without alike.
+//
 // Timeouts and limits (docs/operations.md): a connection must show HTTP/1.1 or the whole HTTP/2 connection
-// preface (the magic and the header of the client's SETTINGS frame) within the protocol decision timeout, else it
-// is closed; past --max-client-connections a new connection is closed at accept. Both are counted in EdgeStats.
+// preface (the magic and the header of the client's SETTINGS frame) within the protocol decision timeout — on
+// TLS the handshake included — else it is closed; past --max-client-connections a new connection is closed at
+// accept. Both are counted in EdgeStats.
 import net from 'node:net';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,6 +19,7 @@ import { FRAME_HEADER_SIZE, HTTP2_PREFACE } from './http2-frames';
 import { type ConnectionProtocol, EdgeStats } from './edge-stats';
 import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
 import type { StreamRouterLog } from './grpc-stream-router';
+import type { TlsTerminator } from './tls/tls-terminator';
 
 /**
  * How long a gRPC connection may stay without a first request before it is served through the normalizer
@@ -47,6 +53,8 @@ export interface ClientListenerTargets {
   normalizeAuthority?: boolean;
   /** Where an exception while handing a connection over is reported (that connection is closed). */
   log?: StreamRouterLog;
+  /** TLS for this listener (an https:// URL); absent = plaintext. */
+  tls?: TlsTerminator;
 }
 
 export interface ClientListenerLimits {
@@ -119,6 +127,20 @@ export class ClientListener {
       this.sockets.delete(socket);
       stats.connections[protocol]--;
     });
+    socket.on('error', () => socket.destroy());
+    const tls = this.targets.tls;
+    if (tls === undefined) {
+      this.sniffProtocol(socket, decided);
+      return;
+    }
+    tls.terminate(socket, (secure) => {
+      secure.on('error', () => secure.destroy());
+      this.sniffProtocol(secure, decided);
+    });
+  }
+
+  /** Routes a (plaintext or decrypted) connection by its first bytes: HTTP/2 preface → gRPC, else HTTP/1.1. */
+  private sniffProtocol(socket: net.Socket, decided: (protocol: ConnectionProtocol) => void): void {
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
@@ -138,7 +160,6 @@ export class ClientListener {
       }
     };
     socket.on('data', onData);
-    socket.on('error', () => socket.destroy());
   }
 
   private sniffFirstRequest(socket: net.Socket, head: Buffer): void {

@@ -19,6 +19,7 @@ import { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './
 import { answerInOneFlush } from './one-flush-answer';
 import { Http2ErrorCode } from './http2-frames';
 import { boundRequestBody, requestBodyTimeout } from './request-body-bound';
+import { verifiedCommonName } from './tls/peer-certificate';
 
 export interface FastUnaryMethod {
   /** The method's definition, for its path and (de)serializers. */
@@ -69,6 +70,7 @@ function admit(
     clientDeadline: grpcTimeoutDeadline(headers['grpc-timeout'], Date.now()),
     blocking: false,
     remoteAddress: stream.session?.socket?.remoteAddress,
+    certificateCommonName: verifiedCommonName(stream.session?.socket),
     signal: aborted.signal,
   });
 }

@@ -50,3 +50,5 @@ export {
   requestBodyTimeout,
 } from './request-body-bound';
 export { GrpcStreamFlow, type GrpcServerStreamLike } from './grpc-stream-flow';
+export * from './tls';
+export { METRICS_URL_PATHS, MetricsListener, type MetricsListenerOptions } from './metrics-listener';

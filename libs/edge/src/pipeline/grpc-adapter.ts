@@ -7,6 +7,7 @@ import { toGrpcStatus } from '@cairn/api';
 import { ANONYMOUS, type CallContext } from '../call-context';
 import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
 import type { CallKind, RequestInfo } from './request';
+import { grpcCallCommonName } from '../tls/peer-certificate';
 
 /** What every grpc-js server call has (grpc-js does not export its ServerSurfaceCall type). */
 type SurfaceCall = Pick<
@@ -52,6 +53,7 @@ export function grpcRequestInfo(
     clientDeadline,
     blocking,
     remoteAddress: call.getPeer(),
+    certificateCommonName: grpcCallCommonName(call),
     signal: aborted.signal,
   };
 }

@@ -7,6 +7,7 @@ import { httpStatusForGrpcCode, toGrpcStatus } from '@cairn/api';
 import { ANONYMOUS, type CallContext } from '../call-context';
 import type { PipelineCall, RequestPipeline } from './pipeline';
 import type { RequestInfo } from './request';
+import { verifiedCommonName } from '../tls/peer-certificate';
 
 const CALLS = new WeakMap<IncomingMessage, PipelineCall>();
 
@@ -44,6 +45,7 @@ export function httpPipelineMiddleware(
       blocking: options.isBlocking(verb, path, req.headers.accept),
       requestBytes: Number.isFinite(length) ? length : undefined,
       remoteAddress: req.socket.remoteAddress,
+      certificateCommonName: verifiedCommonName(req.socket),
       signal: aborted.signal,
     };
     let call: PipelineCall;

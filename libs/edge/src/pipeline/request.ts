@@ -22,6 +22,12 @@ export interface RequestInfo {
   /** Size of the request body or message, when known before the handler runs. */
   readonly requestBytes?: number;
   readonly remoteAddress?: string;
+  /**
+   * CN of the client certificate the TLS handshake verified against --trusted-ca-file; etcd uses it as the user
+   * name when a request carries no token (--client-cert-auth). Absent on plaintext connections and without a
+   * verified certificate.
+   */
+  readonly certificateCommonName?: string;
   /** Aborted when the client goes away. */
   readonly signal?: AbortSignal;
 }

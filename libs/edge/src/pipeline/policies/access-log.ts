@@ -19,6 +19,8 @@ export function accessLogPolicy(logger: AccessLogger): Policy {
         code: outcome.code,
         ms: Math.round(outcome.seconds * 1000 * 10) / 10,
         remote: request.remoteAddress,
+        // The verified client certificate's CN (TLS with --client-cert-auth): who called, when no token says so.
+        ...(request.certificateCommonName !== undefined ? { cn: request.certificateCommonName } : {}),
       };
       if (DEFECT_CODES.has(outcome.code)) {
         logger.warn(
