@@ -17,6 +17,16 @@ export const connectionFlags = {
   ),
   'server-pid': flag.list('PIDs of the server processes, to report their CPU use', [], 'PID,..'),
   json: flag.bool('print the result as JSON'),
+  cacert: flag.optionalString(
+    'TLS: CA bundle that signed the server certificate (connect over https)',
+    'FILE',
+  ),
+  cert: flag.optionalString('TLS: client certificate (for --client-cert-auth)', 'FILE'),
+  key: flag.optionalString('TLS: client certificate key', 'FILE'),
+  user: flag.optionalString(
+    'etcd auth: authenticate first and send the token with every request',
+    'NAME:PASSWORD',
+  ),
 };
 
 export const loadFlags = {

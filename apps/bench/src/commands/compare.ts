@@ -45,6 +45,12 @@ const flags = {
   'etcd-flags': flag.string('extra flags for every etcd member (space-separated)', '', 'FLAGS'),
   'cairn-flags': flag.string('extra flags for every Cairn member (space-separated)', '', 'FLAGS'),
   'keep-data': flag.bool('keep the data dirs and server logs (always kept after a failure)'),
+  tls: flag.bool('https client URLs with --client-cert-auth on every server (test CA made with openssl)'),
+  auth: flag.choice(
+    'etcd auth on every server, load as a non-root user sending its token: simple or jwt (RS256) tokens',
+    ['off', 'simple', 'jwt'] as const,
+    'off',
+  ),
 };
 
 export const compareCommand: Command = {
@@ -85,6 +91,8 @@ export const compareCommand: Command = {
         valueSize: parsed['val-size'],
         keySpace: parsed['key-space'],
         keepData: parsed['keep-data'],
+        tls: parsed.tls,
+        auth: parsed.auth,
       },
       out,
     );

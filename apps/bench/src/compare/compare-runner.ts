@@ -5,12 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConnectionPool } from '../grpc/connection-pool';
+import { authenticate, BENCH_USER, enableBenchAuth } from '../auth/bench-auth';
+import { ConnectionPool, createConnection } from '../grpc/connection-pool';
+import { loadTls, type ConnectionSecurity, type TlsFiles } from '../grpc/security';
 import type { TransportKind } from '../grpc/transport';
 import type { RunResult } from '../report/run-result';
 import { formatMs, formatRate } from '../report/format-run';
 import { startCluster, type Cluster } from '../servers/cluster';
 import { findLeaderEndpoint } from '../servers/leader';
+import { clientTlsFlags, jwtTokenFlags, makeBenchPki, makeJwtKeys } from '../servers/pki';
 import { runPutWorkload } from '../workloads/put';
 import { runRangeWorkload } from '../workloads/range';
 import { describeCairnBuild, loadAverage, machineDescription, versionOf } from './environment';
@@ -47,12 +50,34 @@ export interface CompareOptions {
   valueSize: number;
   keySpace: number;
   keepData: boolean;
+  /**
+   * https client URLs with --client-cert-auth on every target (a test CA made with openssl; the load
+   * presents a client certificate). Default false.
+   */
+  tls?: boolean;
+  /**
+   * etcd auth on every target: the load runs as a non-root user with read-write on every key and sends
+   * its token with each request. "simple" (etcd's default tokens) or "jwt" (RS256). Default "off".
+   */
+  auth?: 'off' | 'simple' | 'jwt';
 }
 
 interface RunningTarget {
   target: CompareTarget;
   cluster: Cluster;
   pool: ConnectionPool;
+  /** Set when auth is on: a fresh token is fetched before every run (unmeasured). */
+  refreshToken?: () => Promise<void>;
+}
+
+/** One line describing how the targets were secured, for the report. */
+export function describeSecurity(options: Pick<CompareOptions, 'tls' | 'auth'>): string {
+  const tls = options.tls ? 'TLS (https, client certificates, EC P-256)' : 'plaintext';
+  const auth =
+    (options.auth ?? 'off') === 'off'
+      ? 'auth off'
+      : `auth on (${options.auth === 'jwt' ? 'JWT RS256' : 'simple'} tokens, non-root user)`;
+  return `${tls}, ${auth}`;
 }
 
 export async function runCompare(
@@ -74,6 +99,17 @@ export async function runCompare(
 
   try {
     out(`machine: ${machineDescription()}; load average before: ${loadAverage()}`);
+    const auth = options.auth ?? 'off';
+    const securityArgs: string[] = [];
+    let tlsFiles: TlsFiles | undefined;
+    if (options.tls) {
+      const pki = makeBenchPki(join(baseDir, 'pki'));
+      securityArgs.push(...clientTlsFlags(pki));
+      tlsFiles = { caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile };
+    }
+    if (auth === 'jwt') securityArgs.push(...jwtTokenFlags(makeJwtKeys(join(baseDir, 'jwt'))));
+    const security: ConnectionSecurity = tlsFiles ? { tls: loadTls(tlsFiles) } : {};
+    if (options.tls || auth !== 'off') out(`security: ${describeSecurity(options)}`);
     for (const target of options.targets) {
       const build = target.label.startsWith('cairn') ? `; ${describeCairnBuild(target.command)}` : '';
       out(
@@ -82,15 +118,28 @@ export async function runCompare(
       const cluster = await startCluster({
         label: target.label,
         command: target.command,
-        extraArgs: target.extraArgs,
+        extraArgs: [...target.extraArgs, ...securityArgs],
         members: options.members,
         baseDir: join(baseDir, target.label),
+        ...(tlsFiles ? { tls: tlsFiles } : {}),
       });
       clusters.push(cluster);
-      const endpoints = await chooseEndpoints(cluster, options.loadTo);
-      const pool = new ConnectionPool(endpoints, options.conns, options.transport);
+      const endpoints = await chooseEndpoints(cluster, options.loadTo, security);
+      const pool = new ConnectionPool(endpoints, options.conns, options.transport, security);
       await pool.ready();
-      running.push({ target, cluster, pool });
+      let refreshToken: (() => Promise<void>) | undefined;
+      if (auth !== 'off') {
+        const admin = createConnection(endpoints[0], 'grpc-js', security);
+        try {
+          await admin.ready(10_000);
+          await enableBenchAuth(admin);
+        } finally {
+          admin.close();
+        }
+        refreshToken = async () => pool.setToken(await authenticate(pool.connections[0], BENCH_USER));
+        await refreshToken();
+      }
+      running.push({ target, cluster, pool, ...(refreshToken ? { refreshToken } : {}) });
       out(
         `  ${displayName(target.label)}: PIDs ${cluster.pids.join(', ')}, load goes to ${endpoints.join(', ')}`,
       );
@@ -98,7 +147,8 @@ export async function runCompare(
 
     if (options.primeMs > 0) {
       const eachMs = Math.max(1000, Math.round(options.primeMs / options.workloads.length));
-      for (const { target, cluster, pool } of running) {
+      for (const { target, cluster, pool, refreshToken } of running) {
+        await refreshToken?.();
         out(
           `  priming ${displayName(target.label)}: ${options.workloads.map((w) => w.name).join(', ')}, ${eachMs / 1000} s each, unmeasured`,
         );
@@ -111,7 +161,8 @@ export async function runCompare(
     const results: Record<string, Record<string, RunResult[]>> = {};
     for (const workload of options.workloads) {
       for (let run = 1; run <= options.runs; run++) {
-        for (const { target, cluster, pool } of running) {
+        for (const { target, cluster, pool, refreshToken } of running) {
+          await refreshToken?.();
           const result = await runWorkload(pool, workload, cluster.pids, options);
           ((results[workload.name] ??= {})[target.label] ??= []).push(result);
           out(
@@ -137,7 +188,7 @@ export async function runCompare(
     };
     out('');
     out(
-      `Median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs (after ${options.warmupMs / 1000} s warm-up each; each cluster primed with ${options.primeMs / 1000} s of the workloads first); ${options.members} member(s); ${options.conns} connection(s) over ${options.transport}; keys ${options.keySize} B over ${options.keySpace}, values ${options.valueSize} B.`,
+      `Median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs (after ${options.warmupMs / 1000} s warm-up each; each cluster primed with ${options.primeMs / 1000} s of the workloads first); ${options.members} member(s); ${options.conns} connection(s) over ${options.transport}; keys ${options.keySize} B over ${options.keySpace}, values ${options.valueSize} B; ${describeSecurity(options)}.`,
     );
     out('');
     for (const line of formatPerTargetTable(table)) out(line);
@@ -160,9 +211,13 @@ export async function runCompare(
   }
 }
 
-async function chooseEndpoints(cluster: Cluster, loadTo: 'leader' | 'all'): Promise<string[]> {
+async function chooseEndpoints(
+  cluster: Cluster,
+  loadTo: 'leader' | 'all',
+  security: ConnectionSecurity,
+): Promise<string[]> {
   if (loadTo === 'all') return cluster.endpoints;
-  const leader = await findLeaderEndpoint(cluster.endpoints);
+  const leader = await findLeaderEndpoint(cluster.endpoints, security);
   if (!leader) throw new Error(`${cluster.label}: no member reports itself as leader`);
   return [leader];
 }

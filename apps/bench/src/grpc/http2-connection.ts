@@ -2,12 +2,14 @@
 // length-prefixed message in, grpc-status from the trailers. It skips grpc-js's call stack
 // (interceptors, filters, resolver, load balancer), which cuts the client's CPU per request to
 // less than half (see docs/benchmarks.md), and that CPU is taken from the server under test.
-// It has no retries, name resolution or TLS: loopback benchmarking needs none of them.
+// It has no retries or name resolution; TLS (https:// with the test CA and a client certificate) and an
+// etcd auth token (header `token`) are there to measure secured members.
 
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { frameMessage, MessageDeframer } from './grpc-framing';
+import type { ConnectionSecurity } from './security';
 import type { BidiStream, Connection, UnaryCallback } from './transport';
 
 const MESSAGE_PREFIX_BYTES = 5;
@@ -28,7 +30,19 @@ export class Http2Connection implements Connection {
   private sessionError: Error | undefined;
   private readonly headersByMethod = new Map<string, http2.OutgoingHttpHeaders>();
 
-  constructor(readonly endpoint: string) {}
+  private token: string | undefined;
+
+  constructor(
+    readonly endpoint: string,
+    private readonly security: ConnectionSecurity = {},
+  ) {
+    this.token = security.token;
+  }
+
+  setToken(token: string | undefined): void {
+    this.token = token;
+    this.headersByMethod.clear();
+  }
 
   ready(timeoutMs: number): Promise<void> {
     const session = this.connect();
@@ -102,7 +116,16 @@ export class Http2Connection implements Connection {
 
   private connect(): http2.ClientHttp2Session {
     if (this.session && !this.session.destroyed && !this.session.closed) return this.session;
-    const session = http2.connect(`http://${this.endpoint}`);
+    const tls = this.security.tls;
+    const session = tls
+      ? http2.connect(`https://${this.endpoint}`, {
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          // SNI takes no IP address; the certificate is checked against the endpoint's IP either way.
+          servername: '',
+        })
+      : http2.connect(`http://${this.endpoint}`);
     // Without a listener a session error would crash the process; calls report it instead.
     session.on('error', (error: Error) => (this.sessionError = error));
     this.session = session;
@@ -124,6 +147,7 @@ export class Http2Connection implements Connection {
         [http2.constants.HTTP2_HEADER_PATH]: method,
         [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
         [http2.constants.HTTP2_HEADER_TE]: 'trailers',
+        ...(this.token === undefined ? {} : { token: this.token }),
       };
       this.headersByMethod.set(method, headers);
     }

@@ -7,4 +7,10 @@ export const Methods = {
   leaseKeepAlive: '/etcdserverpb.Lease/LeaseKeepAlive',
   watch: '/etcdserverpb.Watch/Watch',
   status: '/etcdserverpb.Maintenance/Status',
+  authenticate: '/etcdserverpb.Auth/Authenticate',
+  authEnable: '/etcdserverpb.Auth/AuthEnable',
+  userAdd: '/etcdserverpb.Auth/UserAdd',
+  userGrantRole: '/etcdserverpb.Auth/UserGrantRole',
+  roleAdd: '/etcdserverpb.Auth/RoleAdd',
+  roleGrantPermission: '/etcdserverpb.Auth/RoleGrantPermission',
 } as const;

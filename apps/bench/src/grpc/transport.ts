@@ -18,6 +18,8 @@ export interface Connection {
   ready(timeoutMs: number): Promise<void>;
   unary(method: string, request: Buffer, done: UnaryCallback): void;
   bidi(method: string): BidiStream;
+  /** The etcd auth token sent (as metadata `token`) with every later call; undefined: none. */
+  setToken(token: string | undefined): void;
   close(): void;
 }
 

@@ -48,6 +48,51 @@ export function encodeWatchCreateRequest(create: WatchCreateFields): Buffer {
   return scratch.reset().messageField(1, inner).finish();
 }
 
+const text = (value: string): Buffer => Buffer.from(value, 'utf8');
+
+/** AuthenticateRequest / AuthUserAddRequest: name=1, password=2. */
+export function encodeNamePasswordRequest(name: string, password: string): Buffer {
+  return scratch.reset().bytesField(1, text(name)).bytesField(2, text(password)).finish();
+}
+
+/** AuthUserGrantRoleRequest: user=1, role=2. */
+export function encodeUserGrantRoleRequest(user: string, role: string): Buffer {
+  return scratch.reset().bytesField(1, text(user)).bytesField(2, text(role)).finish();
+}
+
+/** AuthRoleAddRequest: name=1. */
+export function encodeRoleAddRequest(name: string): Buffer {
+  return scratch.reset().bytesField(1, text(name)).finish();
+}
+
+export const PermissionType = { read: 0, write: 1, readwrite: 2 } as const;
+
+/** AuthRoleGrantPermissionRequest: name=1, perm=2 (authpb.Permission: permType=1, key=2, range_end=3). */
+export function encodeRoleGrantPermissionRequest(
+  role: string,
+  permType: number,
+  key: Uint8Array,
+  rangeEnd: Uint8Array,
+): Buffer {
+  const perm = new ProtoWriter(256)
+    .uint64Field(1, permType)
+    .bytesField(2, key)
+    .bytesField(3, rangeEnd)
+    .finish();
+  return scratch.reset().bytesField(1, text(role)).messageField(2, perm).finish();
+}
+
+/** AuthenticateResponse: token=2. */
+export function decodeAuthenticateResponse(response: Uint8Array): string {
+  const reader = new ProtoReader(response);
+  while (reader.hasMore()) {
+    const tag = reader.tag();
+    if (tag === tagOf(2, WireType.LengthDelimited)) return reader.string();
+    reader.skip(tag);
+  }
+  return '';
+}
+
 export function encodeStatusRequest(): Buffer {
   return Buffer.alloc(0);
 }

@@ -4,6 +4,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TlsFiles } from '../grpc/security';
 import { freePorts } from './free-port';
 import { waitForHealthy } from './health';
 import { ServerProcess } from './server-process';
@@ -18,6 +19,11 @@ export interface ClusterSpec {
   /** Each member's data dir and log go under here. */
   baseDir: string;
   readyTimeoutMs?: number;
+  /**
+   * https client URLs; the health probe trusts `caFile` and presents the client certificate. The server's
+   * own TLS flags are in extraArgs (see clientTlsFlags in pki.ts).
+   */
+  tls?: TlsFiles;
 }
 
 export interface ClusterMember {
@@ -69,7 +75,7 @@ export class Cluster {
 
   /** host:port of every member's client URL, as gRPC wants it. */
   get endpoints(): string[] {
-    return this.members.map((member) => member.clientUrl.replace(/^http:\/\//, ''));
+    return this.members.map((member) => member.clientUrl.replace(/^https?:\/\//, ''));
   }
 
   async stop(): Promise<void> {
@@ -81,11 +87,16 @@ export class Cluster {
   }
 }
 
-export async function planMembers(label: string, count: number, baseDir: string): Promise<MemberLayout[]> {
+export async function planMembers(
+  label: string,
+  count: number,
+  baseDir: string,
+  clientScheme: 'http' | 'https' = 'http',
+): Promise<MemberLayout[]> {
   const ports = await freePorts(count * 2);
   return Array.from({ length: count }, (_, i) => ({
     name: `${label}-${i + 1}`,
-    clientUrl: `http://127.0.0.1:${ports[2 * i]}`,
+    clientUrl: `${clientScheme}://127.0.0.1:${ports[2 * i]}`,
     peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`,
     dataDir: join(baseDir, `${label}-${i + 1}.data`),
   }));
@@ -100,7 +111,7 @@ export async function startCluster(
   onStarted?: (process: ServerProcess) => void,
 ): Promise<Cluster> {
   mkdirSync(spec.baseDir, { recursive: true });
-  const layout = await planMembers(spec.label, spec.members, spec.baseDir);
+  const layout = await planMembers(spec.label, spec.members, spec.baseDir, spec.tls ? 'https' : 'http');
   const started: ClusterMember[] = [];
   try {
     for (const member of layout) {
@@ -115,7 +126,7 @@ export async function startCluster(
     }
     await Promise.all(
       started.map((member) =>
-        waitForHealthy(member.clientUrl, member.process, spec.readyTimeoutMs ?? 30_000),
+        waitForHealthy(member.clientUrl, member.process, spec.readyTimeoutMs ?? 30_000, spec.tls),
       ),
     );
     return new Cluster(spec.label, started);

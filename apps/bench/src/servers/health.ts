@@ -1,6 +1,8 @@
 // Readiness: poll GET /health on the client URL until it answers 200, like etcd's own checks.
 
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { loadTls, type TlsFiles } from '../grpc/security';
 import type { ServerProcess } from './server-process';
 
 const POLL_INTERVAL_MS = 100;
@@ -9,6 +11,7 @@ export async function waitForHealthy(
   clientUrl: string,
   server: ServerProcess,
   timeoutMs: number,
+  tls?: TlsFiles,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = 'no answer yet';
@@ -18,7 +21,7 @@ export async function waitForHealthy(
         `${server.spec.name} ${server.describeExit()} before it was healthy; log tail:\n${server.logTail()}`,
       );
     }
-    const answer = await getHealth(`${clientUrl}/health`);
+    const answer = await getHealth(`${clientUrl}/health`, tls);
     if (answer.status === 200) return;
     lastProblem = answer.status ? `HTTP ${answer.status} ${answer.body.trim()}` : answer.body;
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
@@ -28,9 +31,12 @@ export async function waitForHealthy(
   );
 }
 
-function getHealth(url: string): Promise<{ status: number; body: string }> {
+function getHealth(url: string, tls?: TlsFiles): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request(url, { method: 'GET', timeout: 1000 }, (res) => {
+    const material = tls ? loadTls(tls) : undefined;
+    const send = material ? httpsRequest : request;
+    const options = { method: 'GET', timeout: 1000, ...(material ? { ...material, servername: '' } : {}) };
+    const req = send(url, options, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
