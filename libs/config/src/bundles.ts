@@ -20,8 +20,8 @@ export class ConfigBundles {
 
   async exportBundle(ctx: CallContext, ns: string, app = ''): Promise<ConfigBundle> {
     checkName('namespace', ns);
-    const apps = (await this.catalog.listApps(ctx, ns)).filter((a) => !app || a.name === app);
-    if (app && apps.length === 0) throw new ConfigError('not-found', `app ${ns}/${app} not found`);
+    // One app's export reads only that app's keys (READ on its prefix); a namespace's reads the namespace.
+    const apps = app ? [await this.catalog.getApp(ctx, ns, app)] : await this.catalog.listApps(ctx, ns);
     const bundle: ConfigBundle = {
       kind: 'cairn.config.bundle',
       version: 1,

@@ -94,6 +94,25 @@ export class ConfigCatalog {
     return out;
   }
 
+  /** One app, read from its own prefix only (not-found when it has no record and no items). */
+  async getApp(ctx: CallContext, ns: string, app: string): Promise<AppView> {
+    checkName('namespace', ns);
+    checkName('app', app);
+    const [rec, items] = await Promise.all([
+      this.store.get(ctx, appKey(ns, app)),
+      this.itemNames(ctx, ns, app),
+    ]);
+    if (!rec && items.length === 0) throw new ConfigError('not-found', `app ${ns}/${app} not found`);
+    const description = parseRecord<AppRecord>(rec)?.description ?? '';
+    return { namespace: ns, name: app, description, items };
+  }
+
+  private async itemNames(ctx: CallContext, ns: string, app: string): Promise<string[]> {
+    const itemsPrefix = `${appPrefix(ns, app)}~item/`;
+    const items = await this.store.prefix(ctx, itemsPrefix, { keysOnly: true });
+    return items.kvs.map((kv) => kv.key.toString('utf8').slice(itemsPrefix.length)).sort();
+  }
+
   async putApp(ctx: CallContext, ns: string, app: string, description = ''): Promise<AppView> {
     checkName('namespace', ns);
     checkName('app', app);
@@ -101,10 +120,7 @@ export class ConfigCatalog {
     const rec: AppRecord = { description, createdAt: existing?.createdAt ?? this.time() };
     await this.store.put(ctx, appKey(ns, app), JSON.stringify(rec));
     // Its items from the app's own prefix only (a namespace-wide listing would need READ on the namespace).
-    const itemsPrefix = `${appPrefix(ns, app)}~item/`;
-    const items = await this.store.prefix(ctx, itemsPrefix, { keysOnly: true });
-    const names = items.kvs.map((kv) => kv.key.toString('utf8').slice(itemsPrefix.length)).sort();
-    return { namespace: ns, name: app, description, items: names };
+    return { namespace: ns, name: app, description, items: await this.itemNames(ctx, ns, app) };
   }
 
   // ---- items ------------------------------------------------------------------------------------------
