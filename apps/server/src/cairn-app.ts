@@ -163,7 +163,14 @@ export async function startCairn(
     edge.grpcServerOptions(),
   );
   // Config center (libs/config): one instance serves REST (Nest module) and gRPC (cairn.config.v1).
-  const configCenter = new ConfigCenter({ port, logger, audit, maxRequestBytes: settings.maxRequestBytes });
+  // Secret config items are sealed with the keys of --config-encryption-key-file ('' = secret items refused).
+  const configCenter = new ConfigCenter({
+    port,
+    logger,
+    audit,
+    maxRequestBytes: settings.maxRequestBytes,
+    encryptionKeyFile: settings.security.configEncryptionKeyFile,
+  });
   const endConfigWatches = registerConfigService(grpcServer, configCenter);
   // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
   const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });
