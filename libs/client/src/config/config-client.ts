@@ -26,6 +26,11 @@ export class ConfigClient {
     }
   }
 
+  /** The etcd auth token later calls and streams carry (a renewed one, or undefined for none). */
+  setToken(token: string | undefined): void {
+    this.pool.setToken(token);
+  }
+
   /**
    * Subscribe to an app's config as it applies to `options.labels`. Resolves once in sync with the server
    * (or, when the server cannot be reached within startTimeoutMs, with the cached config; it keeps trying).

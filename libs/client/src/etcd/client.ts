@@ -46,6 +46,11 @@ export class EtcdClient {
     this.keepAlives = new KeepAliveChannel(this.pool);
   }
 
+  /** The etcd auth token later calls and streams carry (a renewed one, or undefined for none). */
+  setToken(token: string | undefined): void {
+    this.pool.setToken(token);
+  }
+
   /** A unary call to any service in @cairn/api's proto set, with endpoint failover. */
   call<Req, Res>(servicePath: string, method: string, request: Req, timeoutMs?: number): Promise<Res> {
     return callWithFailover<Req, Res>(this.pool, servicePath, method, request, timeoutMs);

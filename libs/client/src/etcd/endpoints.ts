@@ -12,6 +12,12 @@ export interface EndpointOptions {
   connectTimeoutMs?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * An etcd auth token (from `Auth/Authenticate`, e.g. `etcdctl`'s or the gateway's
+   * `/v3/auth/authenticate`): sent as gRPC metadata `token` on every call and stream, as etcd's clients do.
+   * Replace it with EndpointPool.setToken when it is renewed.
+   */
+  token?: string;
 }
 
 /** Strips the scheme: grpc-js dials `host:port`. */
@@ -34,8 +40,10 @@ export class EndpointPool {
   private readonly channels = new Map<string, grpc.Channel>();
   private readonly clients = new Map<string, grpc.Client>();
   private closed = false;
+  private token: string | undefined;
 
   constructor(options: EndpointOptions) {
+    this.token = options.token || undefined;
     const list = typeof options.endpoints === 'string' ? options.endpoints.split(',') : options.endpoints;
     this.addresses = list.map(toGrpcAddress).filter((a) => a.length > 0);
     if (this.addresses.length === 0) throw new Error('at least one endpoint is required');
@@ -51,6 +59,20 @@ export class EndpointPool {
   }
 
   private readonly channelOptions: grpc.ChannelOptions;
+
+  /** The token every later call and stream carries (undefined: none). */
+  setToken(token: string | undefined): void {
+    this.token = token || undefined;
+  }
+
+  /** Adds metadata `token` to each call as it starts (unary and streaming alike, reconnects included). */
+  private readonly tokenInterceptor: grpc.Interceptor = (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => {
+        if (this.token) metadata.set('token', this.token);
+        next(metadata, listener);
+      },
+    });
 
   /** The endpoint calls go to now. */
   current(): string {
@@ -88,6 +110,7 @@ export class EndpointPool {
       const Ctor = ctor ?? lookupService(servicePath);
       client = new Ctor(address, grpc.credentials.createInsecure(), {
         channelOverride: this.channel(address),
+        interceptors: [this.tokenInterceptor],
       });
       this.clients.set(key, client);
     }
