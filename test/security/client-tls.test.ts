@@ -32,6 +32,8 @@ let openKeyFile: string;
 /** --client-cert-auth + --trusted-ca-file + --client-crl-file + an http metrics URL. */
 let mtls: TlsMember;
 
+/** The member's log (pino JSON lines), wherever it writes them. */
+const logOf = (member: TlsMember): string => `${member.process.stdout()}\n${member.process.stderr()}`;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const caOnly = (): ClientTls => ({ ca: read(pki.caFile) });
 const asAlice = (): ClientTls => ({
@@ -262,28 +264,27 @@ describe('--client-cert-auth with --trusted-ca-file and --client-crl-file', () =
       body: JSON.stringify({ key: b64('cn/gw'), value: b64('v') }),
     });
     expect(gw.status).toBe(200);
-    const calls = await waitFor(
-      () => {
-        const seen = new Map<string, number>();
-        for (const line of mtls.process.stdout().split('\n')) {
-          if (!line.includes('"msg":"request"')) continue;
-          const entry = JSON.parse(line) as { surface: string; method: string; cn?: string };
-          const road = entry.surface === 'http' ? 'http' : entry.method;
-          if (entry.cn === 'alice') seen.set(road, (seen.get(road) ?? 0) + 1);
-        }
-        const wanted = [
-          'etcdserverpb.KV/Put',
-          'etcdserverpb.Lease/LeaseGrant',
-          'etcdserverpb.KV/Range',
-          'http',
-        ];
-        return wanted.every((m) => (seen.get(m) ?? 0) > 0) ? seen : undefined;
-      },
-      {
-        timeoutMs: 5_000,
-        what: 'access log lines with cn "alice" for KV/Put, Lease/LeaseGrant, KV/Range and an HTTP request',
-      },
-    );
+    const wanted = ['etcdserverpb.KV/Put', 'etcdserverpb.Lease/LeaseGrant', 'etcdserverpb.KV/Range', 'http'];
+    const roads = (): Map<string, number> => {
+      const seen = new Map<string, number>();
+      for (const line of logOf(mtls).split('\n')) {
+        if (!line.includes('"msg":"request"') || !line.includes('"cn":"alice"')) continue;
+        const entry = JSON.parse(line) as { surface: string; method: string };
+        const road = entry.surface === 'http' ? 'http' : entry.method;
+        seen.set(road, (seen.get(road) ?? 0) + 1);
+      }
+      return seen;
+    };
+    const calls = await waitFor(() => (wanted.every((m) => roads().has(m)) ? roads() : undefined), {
+      timeoutMs: 5_000,
+      what: `access log lines with cn "alice" for ${wanted.join(', ')}`,
+    }).catch((err: unknown) => {
+      const tail = logOf(mtls)
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"'))
+        .slice(-5);
+      throw new Error(`${String(err)}; seen: ${JSON.stringify([...roads()])}; last: ${tail.join('\n')}`);
+    });
     expect(
       calls.get('etcdserverpb.Lease/LeaseGrant'),
       'LeaseGrant by etcdctl and by etcd3',
