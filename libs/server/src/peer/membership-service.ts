@@ -231,6 +231,27 @@ export async function fetchClusterView(
   throw new Error(`could not get the cluster's members from any peer (${errors.join('; ')})`);
 }
 
+/** The current members' IDs as the member at `peerUrl` lists them, asked as member `caller`. */
+export async function fetchMemberIds(
+  caller: LeaderCaller,
+  peerUrl: string,
+  timeoutMs: number,
+): Promise<bigint[]> {
+  const client = new (loadMembership())(new URL(peerUrl).host, caller.dialer.channelCredentials(peerUrl));
+  try {
+    const reply = await new Promise<MembersReply>((resolve, reject) =>
+      client.Members({}, callerMetadata(caller), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err || !res ? reject(err) : resolve(res),
+      ),
+    );
+    if (BigInt(reply.cluster_id) !== caller.clusterId) throw new Error('the peer is in another cluster');
+    const parsed = JSON.parse(reply.members.toString()) as { id: string }[];
+    return parsed.map((m) => BigInt(m.id));
+  } finally {
+    client.close();
+  }
+}
+
 /** A member calling the leader: who it is (announced on every call) and how it dials. */
 export interface LeaderCaller extends PeerCaller {
   dialer: PeerDialer;

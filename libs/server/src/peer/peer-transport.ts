@@ -14,6 +14,8 @@ import type { Http2StreamRoute } from '@cairn/edge';
 import type { PeerFrame } from './frame-codec';
 import { InboundStreams, serveGrpcJsStream } from './inbound-streams';
 import { LogLimiter } from './log-limiter';
+import { MemberLookup } from './member-lookup';
+import { fetchMemberIds } from './membership-service';
 import { PLAINTEXT_PEER_DIALER, type PeerDialer } from './peer-dialer';
 import { MAX_PEER_MESSAGE_BYTES, PEER_DEFAULTS, type PeerTransportOptions } from './options';
 import { peerStreamRoute } from './peer-stream-route';
@@ -52,6 +54,7 @@ export class PeerTransport implements Transport {
   private closing: Promise<void> | undefined;
   private route: Http2StreamRoute | undefined;
   private readonly dialer: PeerDialer;
+  private readonly lookup: MemberLookup;
   /** Frames (stream and snapshot) refused, by reason: what a stranger or a stale member tried. */
   private readonly rejectedFrames = new Map<string, number>();
 
@@ -74,11 +77,24 @@ export class PeerTransport implements Transport {
     // Fail at construction, not at the first dial, on a bad back-off.
     new Backoff(options.dialBackoff);
     this.logLimiter = new LogLimiter(this.settings.logIntervalMs, this.now);
+    const caller = { clusterId: options.clusterId, memberId: options.localId, dialer: this.dialer };
+    this.lookup = new MemberLookup({
+      fetch: (url, timeoutMs) => fetchMemberIds(caller, url, timeoutMs),
+      knownPeerUrls: () => [...this.urls.values()].flat(),
+      logger: this.logger,
+      now: this.now,
+    });
     const isRemoved = (id: NodeId): boolean => this.removed.has(id) || (options.isRemoved?.(id) ?? false);
     // The member list as the node gave it to us: every member but this one is added with addPeer (at start,
     // on an applied MemberAdd, after a snapshot install), learners included. A member that was just added
     // is known here as soon as its MemberAdd is applied, before its process starts.
-    const isMember = (id: NodeId): boolean => this.urls.has(id) || (options.isMember?.(id) ?? false);
+    // A sender this member has not applied yet may be listed by the peers it knows (member-lookup.ts).
+    const isMember = (id: NodeId): boolean => {
+      if (this.urls.has(id) || this.lookup.listedByPeers(id) || (options.isMember?.(id) ?? false))
+        return true;
+      this.lookup.consider(id);
+      return false;
+    };
     const onRejected = (rejection: GrpcErrorStatus): void => {
       this.rejectedFrames.set(rejection.details, (this.rejectedFrames.get(rejection.details) ?? 0) + 1);
     };
