@@ -223,6 +223,9 @@ suite('web console with auth enabled', () => {
       headers: { authorization: `Bearer ${rootToken}` },
     });
     expect(((await live.json()) as { content: string }).content).toBe('limit: 42\n');
+    // The release names the authenticated user; the Author field is only a note beside it.
+    await page.getByRole('tab', { name: 'Releases' }).click();
+    expect(await page.getByTestId('release-3').textContent()).toContain('writer (note: console)');
   });
 
   it('a token the member no longer knows, restored from sessionStorage, lands on the login page', async () => {

@@ -16,6 +16,8 @@ import type {
   ValidationIssue,
 } from '../../libs/config/src/types';
 import { ApiError, request } from './api';
+// What a secret item's content reads as unless revealed (an import-free file of the audit lib).
+export { SECRET_MASK } from '../../libs/audit/src/secret-mask';
 
 export type * from '../../libs/config/src/types';
 
@@ -33,12 +35,14 @@ export const configApi = {
     request<AppView>('PUT', `${B}/namespaces/${e(ns)}/apps/${e(app)}`, { description }),
   items: (ns: string, app: string) =>
     request<ConfigItemView[]>('GET', `${B}/namespaces/${e(ns)}/apps/${e(app)}/items`),
-  item: (ns: string, app: string, name: string) => request<ConfigItemView>('GET', item(ns, app, name)),
+  /** `reveal`: a secret item's content decrypted (needs read on it); otherwise it comes masked. */
+  item: (ns: string, app: string, name: string, reveal = false) =>
+    request<ConfigItemView>('GET', `${item(ns, app, name)}${reveal ? '?reveal=true' : ''}`),
   putItem: (
     ns: string,
     app: string,
     name: string,
-    body: { format?: ConfigFormat; description?: string; schema?: string },
+    body: { format?: ConfigFormat; description?: string; schema?: string; secret?: boolean },
   ) => request<ConfigItemView>('PUT', item(ns, app, name), body),
   saveDraft: (
     ns: string,

@@ -9,6 +9,7 @@ import { ImportButton } from './ImportButton';
 import { ItemPanel } from './ItemPanel';
 import { Navigator } from './Navigator';
 import { useAuthor } from './use-author';
+import { useSession } from '../../auth/session';
 
 export function ConfigPage() {
   const { params } = useLocation();
@@ -16,6 +17,8 @@ export function ConfigPage() {
   const app = params.get('app') ?? '';
   const name = params.get('item') ?? '';
   const [author, setAuthor] = useAuthor();
+  // Signed in, the member records the user as the actor; the author typed here is kept only as a note.
+  const { session } = useSession();
   const namespaces = usePoll(() => configApi.namespaces(), [], 5000);
   // Bumped by actions on an item, so the navigator's versions and badges follow at once.
   const [changes, setChanges] = useState(0);
@@ -28,6 +31,11 @@ export function ConfigPage() {
           Author
           <input value={author} onChange={(e) => setAuthor(e.target.value)} size={14} />
         </label>
+        {session && (
+          <span className="small muted">
+            (a note: releases record you as <b>{session.user}</b>)
+          </span>
+        )}
         {ns && (
           <>
             <DownloadLink href={configApi.exportUrl(ns, app || undefined)}>

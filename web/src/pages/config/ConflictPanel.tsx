@@ -2,6 +2,7 @@
 // the two ways out (keep the edit on top of live, or load live). The edit itself stays in the editor.
 import type { ConfigConflictBody } from '../../config-api';
 import { DiffView } from '../../components/common';
+import { Who } from './Who';
 
 export function ConflictPanel({
   conflict,
@@ -29,8 +30,8 @@ export function ConflictPanel({
         </div>
         <div className="grow">
           <div className="small">
-            Live now: v{conflict.current?.version ?? '?'} by {conflict.current?.author || '?'} (revision{' '}
-            {conflict.currentRevision})
+            Live now: v{conflict.current?.version ?? '?'} by{' '}
+            {conflict.current ? <Who record={conflict.current} /> : '?'} (revision {conflict.currentRevision})
           </div>
           <pre className="value" data-testid="conflict-current">
             {conflict.current?.content ?? ''}

@@ -27,15 +27,18 @@ interface Base {
 export function Editor({
   item,
   author,
+  masked,
   onChanged,
 }: {
   item: ConfigItemView;
   author: string;
+  /** A secret item's masked content: shown, never saved or published. */
+  masked?: boolean;
   onChanged: () => void;
 }) {
   const { namespace: ns, app, name } = item;
   // Without write on the app's prefix the content is shown read-only, with no draft or publish actions.
-  const mayWrite = useMayWritePrefix(configAppPrefix(ns, app));
+  const mayWrite = useMayWritePrefix(configAppPrefix(ns, app)) && !masked;
   // The edit starts from the draft (if any) or the live content; it is never replaced by polling.
   const [text, setText] = useState(() => item.draft?.content ?? item.content);
   const [base, setBase] = useState<Base>(() => ({
@@ -140,7 +143,7 @@ export function Editor({
           {notice}
         </div>
       )}
-      {!mayWrite && (
+      {!mayWrite && !masked && (
         <div className="notice small" data-testid="read-only">
           Read-only: you may read this app but not change it (no write permission on{' '}
           <code>{configAppPrefix(ns, app)}</code>).

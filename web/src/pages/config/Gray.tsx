@@ -8,6 +8,7 @@ import { syntaxOf } from '../../components/highlight';
 import { useMayWritePrefix } from '../../auth/grants';
 import { configAppPrefix } from '../../auth/key-spaces';
 import { useAction } from '../../use-action';
+import { Who } from './Who';
 
 /** `zone=eu-1, canary=true` → {zone: 'eu-1', canary: 'true'}. */
 function parseLabels(text: string): Record<string, string> {
@@ -23,15 +24,19 @@ function parseLabels(text: string): Record<string, string> {
 export function Gray({
   item,
   author,
+  masked,
   onChanged,
 }: {
   item: ConfigItemView;
   author: string;
+  /** A secret item's masked content: no gray release can be started from it. */
+  masked?: boolean;
   onChanged: () => void;
 }) {
   const { namespace: ns, app, name } = item;
   // Without write on the app only the active gray release (if any) is shown.
   const mayWrite = useMayWritePrefix(configAppPrefix(ns, app));
+  const mayStart = mayWrite && !masked;
   const [content, setContent] = useState(item.gray?.content ?? item.draft?.content ?? item.content);
   const [labels, setLabels] = useState(
     item.gray
@@ -51,7 +56,7 @@ export function Gray({
       <ErrorBanner error={error} context="Gray release action failed" />
       {item.gray ? (
         <div className="notice">
-          Gray release <b>v{item.gray.version}</b> by {item.gray.author || '?'} to labels{' '}
+          Gray release <b>v{item.gray.version}</b> by <Who record={item.gray} /> to labels{' '}
           <code>{JSON.stringify(item.gray.rule.labels)}</code>, {item.gray.rule.percentage}% of them (based on
           v{item.gray.baseVersion}).
           {mayWrite && (
@@ -75,7 +80,7 @@ export function Gray({
       ) : (
         <div className="muted small">No gray release. Start one for subscribers whose labels match.</div>
       )}
-      {mayWrite && (
+      {mayStart && (
         <>
           <div className="toolbar" style={{ marginTop: 10 }}>
             <label>

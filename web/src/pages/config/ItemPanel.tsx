@@ -1,6 +1,6 @@
 // One config item: its title and live version, and its four tabs (edit, releases, gray, listeners).
 import { useState } from 'react';
-import { configApi } from '../../config-api';
+import { configApi, SECRET_MASK } from '../../config-api';
 import { Badge, ErrorBanner } from '../../components/common';
 import { usePoll } from '../../hooks';
 import { useMayWritePrefix } from '../../auth/grants';
@@ -9,6 +9,7 @@ import { Editor } from './Editor';
 import { Gray } from './Gray';
 import { Listeners } from './Listeners';
 import { Releases } from './Releases';
+import { Who } from './Who';
 
 const TABS = {
   edit: 'Edit & publish',
@@ -31,7 +32,10 @@ export function ItemPanel({
   author: string;
   onChanged: () => void;
 }) {
-  const item = usePoll(() => configApi.item(ns, app, name), [ns, app, name], 3000);
+  // A secret item comes masked; once the user reveals it, it is read decrypted (and only then editable: the
+  // mask must never be published or gray-released as the content).
+  const [revealed, setRevealed] = useState(false);
+  const item = usePoll(() => configApi.item(ns, app, name, revealed), [ns, app, name, revealed], 3000);
   const changed = (): void => {
     item.reload();
     onChanged();
@@ -40,6 +44,8 @@ export function ItemPanel({
   // A reader's first tab only shows the content.
   const mayWrite = useMayWritePrefix(configAppPrefix(ns, app));
   const data = item.data;
+  // Masked until the revealed read has come back (the poll keeps the masked data until then).
+  const masked = !!data?.secret && (!revealed || data.content === SECRET_MASK);
   return (
     <div>
       <div className="panel">
@@ -50,10 +56,28 @@ export function ItemPanel({
           {data && (
             <span className="small" data-testid="item-version">
               <Badge>{data.format}</Badge> live <b>v{data.version}</b> · revision {data.modRevision}
+              {data.secret && (
+                <>
+                  {' '}
+                  · <Badge tone="warn">secret</Badge>{' '}
+                  {revealed ? (
+                    <button className="small" onClick={() => setRevealed(false)}>
+                      Hide
+                    </button>
+                  ) : (
+                    <button className="small" onClick={() => setRevealed(true)}>
+                      Reveal
+                    </button>
+                  )}
+                </>
+              )}
               {data.draft && (
                 <>
                   {' '}
-                  · <Badge tone="warn">draft by {data.draft.author || '?'}</Badge>
+                  ·{' '}
+                  <Badge tone="warn">
+                    draft by <Who record={data.draft} />
+                  </Badge>
                 </>
               )}
               {data.gray && (
@@ -74,9 +98,31 @@ export function ItemPanel({
           </button>
         ))}
       </div>
-      {data && tab === 'edit' && <Editor item={data} author={author} onChanged={changed} />}
+      {masked && (
+        <div className="notice small" data-testid="secret-masked">
+          This item is secret: its content is masked. Reveal it to edit, publish or start a gray release.
+        </div>
+      )}
+      {data && tab === 'edit' && (
+        <Editor
+          // Revealing swaps the masked content for the real one: the editor starts again from it.
+          key={masked ? 'masked' : 'clear'}
+          item={data}
+          author={author}
+          masked={masked}
+          onChanged={changed}
+        />
+      )}
       {data && tab === 'releases' && <Releases item={data} author={author} onChanged={changed} />}
-      {data && tab === 'gray' && <Gray item={data} author={author} onChanged={changed} />}
+      {data && tab === 'gray' && (
+        <Gray
+          key={masked ? 'masked' : 'clear'}
+          item={data}
+          author={author}
+          masked={masked}
+          onChanged={changed}
+        />
+      )}
       {data && tab === 'listeners' && <Listeners item={data} />}
     </div>
   );

@@ -35,6 +35,8 @@ export function Navigator({
     3000,
   );
   const [newFormat, setNewFormat] = useState<ConfigFormat>('yaml');
+  // A secret item is stored encrypted and shown masked (the member needs --config-encryption-key-file).
+  const [newSecret, setNewSecret] = useState(false);
   const { error, run } = useAction();
   const { grants } = useGrants();
   return (
@@ -114,11 +116,17 @@ export function Navigator({
               label="new item"
               size={12}
               onAdd={(name, clear) =>
-                run(configApi.putItem(ns, app, name, { format: newFormat }), () => {
-                  items.reload();
-                  setParams({ item: name }, true);
-                  clear();
-                })
+                run(
+                  configApi.putItem(ns, app, name, {
+                    format: newFormat,
+                    ...(newSecret ? { secret: true } : {}),
+                  }),
+                  () => {
+                    items.reload();
+                    setParams({ item: name }, true);
+                    clear();
+                  },
+                )
               }
             >
               <select
@@ -130,6 +138,10 @@ export function Navigator({
                   <option key={f}>{f}</option>
                 ))}
               </select>
+              <label className="small">
+                <input type="checkbox" checked={newSecret} onChange={(e) => setNewSecret(e.target.checked)} />{' '}
+                secret
+              </label>
             </AddForm>
           )}
         </>

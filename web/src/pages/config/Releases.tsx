@@ -7,6 +7,7 @@ import { rowKeyNav, usePoll } from '../../hooks';
 import { useMayWritePrefix } from '../../auth/grants';
 import { configAppPrefix } from '../../auth/key-spaces';
 import { useAction } from '../../use-action';
+import { Who } from './Who';
 
 export function Releases({
   item,
@@ -60,7 +61,7 @@ export function Releases({
             <th>Compare</th>
             <th>Version</th>
             <th>Kind</th>
-            <th>Author</th>
+            <th>By</th>
             <th>Comment</th>
             <th>Time</th>
             <th>Revision</th>
@@ -94,7 +95,9 @@ export function Releases({
                 {r.kind}
                 {r.sourceVersion ? ` of v${r.sourceVersion}` : ''}
               </td>
-              <td>{r.author}</td>
+              <td>
+                <Who record={r} />
+              </td>
               <td>{r.comment}</td>
               <td className="small">{new Date(r.time).toLocaleString()}</td>
               <td className="mono">{r.revision}</td>
