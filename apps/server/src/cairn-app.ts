@@ -41,7 +41,13 @@ import { consoleMemberInfo } from './console/cluster-overview';
 import { CairnMetrics } from './metrics';
 import { ClientEdge } from './client-edge';
 import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
-import { authApiOptions, createAuthenticator, createTokenProvider, logInsecurity } from './member-auth';
+import {
+  authApiOptions,
+  createAuthenticator,
+  createTokenProvider,
+  insecurityWarnings,
+  logInsecurity,
+} from './member-auth';
 import { listenPeerUrls } from './peer/peer-listener';
 import { peerTlsMaterial } from './peer/peer-tls-config';
 
@@ -185,14 +191,21 @@ export async function startCairn(
   edge.installOnGrpcServer(grpcServer);
 
   const nest: INestApplication = await NestFactory.create(
-    AppModule.forMember(node, apis, port, metrics, [
-      ConsoleModule.forMember(consoleMemberInfo(node, port), port, {
-        allowRemote: settings.consoleAllowRemote,
-      }),
-      AuditModule.forArchive(audit),
-      ConfigCenterModule.forCenter(configCenter),
-      registry.module,
-    ]),
+    AppModule.forMember(
+      node,
+      apis,
+      port,
+      metrics,
+      [
+        ConsoleModule.forMember(consoleMemberInfo(node, port), port, {
+          allowRemote: settings.consoleAllowRemote,
+        }),
+        AuditModule.forArchive(audit),
+        ConfigCenterModule.forCenter(configCenter),
+        registry.module,
+      ],
+      () => insecurityWarnings(settings, node.auth.isEnabled()),
+    ),
     new ExpressAdapter(),
     {
       bodyParser: false,

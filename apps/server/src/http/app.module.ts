@@ -4,7 +4,7 @@ import type { CairnNode, EtcdApis, EtcdPort, WatchSource } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { GatewayController } from './gateway.controller';
 import { ProbesController } from './probes.controller';
-import { CAIRN_NODE, ETCD_APIS, MAX_REQUEST_BYTES, METRICS, WATCH_SOURCE } from './tokens';
+import { CAIRN_NODE, ETCD_APIS, MAX_REQUEST_BYTES, METRICS, SECURITY_WARNINGS, WATCH_SOURCE } from './tokens';
 
 @Module({})
 export class AppModule {
@@ -15,6 +15,8 @@ export class AppModule {
     port: EtcdPort,
     metrics: CairnMetrics,
     features: DynamicModule[] = [],
+    /** What /health says about a member exposed without TLS or auth (member-auth.ts). */
+    securityWarnings: () => string[] = () => [],
   ): DynamicModule {
     return {
       module: AppModule,
@@ -29,6 +31,7 @@ export class AppModule {
           useValue: { port, header: (revision: number) => node.header(revision) } satisfies WatchSource,
         },
         { provide: METRICS, useValue: metrics },
+        { provide: SECURITY_WARNINGS, useValue: securityWarnings },
       ],
     };
   }

@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import type { CairnNode } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
 import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '@cairn/server';
-import { CAIRN_NODE, METRICS } from './tokens';
+import { CAIRN_NODE, METRICS, SECURITY_WARNINGS } from './tokens';
 
 const HEALTH_TIMEOUT_MS = 2000;
 
@@ -14,13 +14,17 @@ export class ProbesController {
   constructor(
     @Inject(CAIRN_NODE) private readonly node: CairnNode,
     @Inject(METRICS) private readonly metrics: CairnMetrics,
+    @Inject(SECURITY_WARNINGS) private readonly securityWarnings: () => string[],
   ) {}
 
   @Get('health')
   async health(@Res() res: Response): Promise<void> {
     const reason = await this.unhealthyReason();
-    if (reason) res.status(503).json({ health: 'false', reason });
-    else res.status(200).json({ health: 'true' });
+    // etcd's body, plus Cairn's warnings when the member is reachable from other hosts without TLS or auth.
+    const warnings = this.securityWarnings();
+    const details = warnings.length > 0 ? { warnings } : {};
+    if (reason) res.status(503).json({ health: 'false', reason, ...details });
+    else res.status(200).json({ health: 'true', ...details });
   }
 
   @Get('livez')

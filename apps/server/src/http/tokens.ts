@@ -6,3 +6,5 @@ export const WATCH_SOURCE = Symbol('WATCH_SOURCE');
 /** --max-request-bytes. */
 export const MAX_REQUEST_BYTES = Symbol('MAX_REQUEST_BYTES');
 export const METRICS = Symbol('METRICS');
+/** () => string[]: the member's insecure exposure, reported by /health (member-auth.ts). */
+export const SECURITY_WARNINGS = Symbol('SECURITY_WARNINGS');
