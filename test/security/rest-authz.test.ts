@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, currentTarget, startMember, type Member } from '../support';
 
-const skip = currentTarget() === 'etcd';
+const skip = currentTarget().kind === 'etcd';
 let member: Member;
 const tokens: Record<string, string> = {};
 
