@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { currentTarget, type Member, startMember, stopMember } from '../support';
-import { api, launchBrowser, openPage } from './support';
+import { api, launchBrowser, openPage, screenshot } from './support';
 
 const suite = currentTarget().kind === 'cairn' ? describe : describe.skip;
 
@@ -89,6 +89,7 @@ suite('web console with auth enabled', () => {
     await page.getByRole('heading', { name: /Cairn/ }).waitFor();
     await signIn(page, 'root', 'not-the-password');
     await page.getByRole('alert').getByText('authentication failed, invalid user ID or password').waitFor();
+    await screenshot(page, 'login');
     expect(await page.getByTestId('current-user').count()).toBe(0);
     expect(await page.getByRole('navigation', { name: 'console sections' }).count()).toBe(0);
     expect(await page.evaluate<string | null>("sessionStorage.getItem('cairn.session')")).toBeNull();
@@ -113,6 +114,7 @@ suite('web console with auth enabled', () => {
     await role.getByRole('button', { name: 'Grant' }).click();
     const perms = page.getByRole('table', { name: 'permissions of prod-ops' });
     await perms.getByText('/cairn/registry/prod/').waitFor();
+    await screenshot(page, 'access');
     const rootToken = await tokenOf('root', 'root-pw');
     const stored = await gw<{ perm: { permType?: string; key: string; range_end: string }[] }>(
       'role/get',
