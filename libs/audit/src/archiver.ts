@@ -33,6 +33,12 @@ import { toGap, toRecord } from './views';
 
 /** Archived by default: the config center's and the registry's keys. */
 export const DEFAULT_AUDIT_PREFIXES = ['/cairn/config/', '/cairn/registry/'];
+/**
+ * Keys under the archived prefixes that are not history: config subscriber records
+ * (`/cairn/config/<ns>/<app>/~subscriber/<id>`, rewritten by every report, leased). `--audit-all-keys` keeps
+ * them too.
+ */
+export const UNARCHIVED_SEGMENTS = ['/~subscriber/'];
 /** Values above this many bytes are archived as their sha256 only (default). */
 export const DEFAULT_VALUE_MAX_BYTES = 1024 * 1024;
 
@@ -76,6 +82,7 @@ export class AuditArchiver implements AuditArchive {
   private readonly port: EtcdPort;
   private readonly logger: Logger;
   private readonly prefixes: Buffer[];
+  private readonly unarchived: Buffer[];
   private readonly valueMaxBytes: number;
   private readonly batchRows: number;
   private readonly flushIntervalMs: number;
@@ -116,6 +123,7 @@ export class AuditArchiver implements AuditArchive {
     this.logger = options.logger.child({ component: 'audit' });
     const prefixes = options.allKeys ? [''] : (options.prefixes ?? DEFAULT_AUDIT_PREFIXES);
     this.prefixes = prefixes.map((prefix) => Buffer.from(prefix));
+    this.unarchived = options.allKeys ? [] : UNARCHIVED_SEGMENTS.map((segment) => Buffer.from(segment));
     this.valueMaxBytes = options.valueMaxBytes ?? DEFAULT_VALUE_MAX_BYTES;
     this.batchRows = options.batchRows ?? 500;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
@@ -276,6 +284,7 @@ export class AuditArchiver implements AuditArchive {
   }
 
   private archived(key: Buffer): boolean {
+    for (const segment of this.unarchived) if (key.includes(segment)) return false;
     for (const prefix of this.prefixes) {
       if (key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix)) return true;
     }

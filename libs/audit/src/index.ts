@@ -22,6 +22,7 @@ export {
   InvalidCursorError,
   DEFAULT_AUDIT_PREFIXES,
   DEFAULT_VALUE_MAX_BYTES,
+  UNARCHIVED_SEGMENTS,
   type AuditArchiverOptions,
 } from './archiver';
 export { MAX_ACTOR_LENGTH, type RevisionWriters } from './actor';

@@ -101,6 +101,7 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
         const archiver = await startArchiver(member, await archiveOptions(member));
         const r1 = await put(member, '/cairn/config/ns/app/a', 'one');
         await put(member, '/other/x', 'ignored');
+        await put(member, '/cairn/config/ns/app/~subscriber/s1', 'a subscriber record: not history');
         const grant = await member.port.leaseGrant(ctx, { ttl: 60 });
         const txn = await member.port.txn(ctx, {
           success: [
