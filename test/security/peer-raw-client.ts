@@ -2,6 +2,8 @@
 // (libs/server/proto/cairn/peer/v1/peer.proto) that forges frames with any cluster and member ID, plus the
 // JSON-gateway reads the peer-port tests check the cluster with.
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -181,17 +183,42 @@ export function claim(clusterId: bigint, memberId: bigint): Record<string, strin
   return { 'cairn-cluster-id': clusterId.toString(), 'cairn-member-id': memberId.toString() };
 }
 
-/** POST to a member's JSON gateway. */
-export async function gateway<T>(clientUrl: string, path: string, body: object): Promise<T> {
-  const response = await fetch(`${clientUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(5000),
+/** CA and client certificate for an https client URL (PEM contents). */
+export interface GatewayTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** POST to a member's JSON gateway (https when the client URL is, trusting `tls.ca`). */
+export function gateway<T>(clientUrl: string, path: string, body: object, tls?: GatewayTls): Promise<T> {
+  const url = new URL(path, clientUrl);
+  const payload = Buffer.from(JSON.stringify(body));
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  return new Promise<T>((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        timeout: 5000,
+        ...(tls ?? {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (response.statusCode !== 200) reject(new Error(`${path}: ${response.statusCode} ${text}`));
+          else resolve(JSON.parse(text) as T);
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`${path}: no answer within 5 s`)));
+    request.on('error', reject);
+    request.end(payload);
   });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
 }
 
 export interface MemberStatus {
@@ -219,11 +246,17 @@ export async function status(clientUrl: string): Promise<MemberStatus> {
 }
 
 /** The value of `key` on this member (serializable read: what this member applied), or undefined. */
-export async function localValue(clientUrl: string, key: string): Promise<string | undefined> {
-  const r = await gateway<{ kvs?: { value: string }[] }>(clientUrl, '/v3/kv/range', {
-    key: Buffer.from(key).toString('base64'),
-    serializable: true,
-  });
+export async function localValue(
+  clientUrl: string,
+  key: string,
+  tls?: GatewayTls,
+): Promise<string | undefined> {
+  const r = await gateway<{ kvs?: { value: string }[] }>(
+    clientUrl,
+    '/v3/kv/range',
+    { key: Buffer.from(key).toString('base64'), serializable: true },
+    tls,
+  );
   const kv = r.kvs?.[0];
   return kv === undefined ? undefined : Buffer.from(kv.value, 'base64').toString();
 }

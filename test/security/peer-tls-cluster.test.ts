@@ -1,5 +1,5 @@
-// Issue 15: a 3-member cluster whose peer URLs are https with mTLS (--peer-client-cert-auth, a CRL, the
-// allowed CN). Writes replicate; a member killed with -9 and restarted catches up; a member's peer
+// Issue 15: a 3-member cluster with TLS on both URLs: peer URLs https with mTLS (--peer-client-cert-auth, a
+// CRL, the allowed CN), client URLs https with client certificates (--client-cert-auth, another CA). Writes replicate; a member killed with -9 and restarted catches up; a member's peer
 // certificate files replaced under a put load rotate without a failed put, and new connections in both
 // directions use the new certificate (proved by revoking the old one in every member's CRL, then making
 // the rotated member's links new: the cluster only has a quorum if they are up).
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanupAll,
   createCertAuthority,
+  issueClientCert,
   issueServerCert,
   killMember,
   launchMember,
@@ -24,7 +25,7 @@ import {
   type IssuedCert,
   type Member,
 } from '../support';
-import { gateway, localValue } from './peer-raw-client';
+import { gateway, localValue, type GatewayTls } from './peer-raw-client';
 
 const PEER_CN = 'cairn-peer';
 
@@ -33,13 +34,18 @@ interface MemberFiles {
   keyFile: string;
 }
 
+/** The client URLs' CA and the test's client certificate (set before any member starts). */
+let clientTls: GatewayTls;
+
 /** Puts `key=value` through `member`; true when acknowledged. */
 async function put(member: Member, key: string, value: string): Promise<boolean> {
   try {
-    await gateway(member.clientUrl, '/v3/kv/put', {
-      key: Buffer.from(key).toString('base64'),
-      value: Buffer.from(value).toString('base64'),
-    });
+    await gateway(
+      member.clientUrl,
+      '/v3/kv/put',
+      { key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') },
+      clientTls,
+    );
     return true;
   } catch {
     return false;
@@ -74,7 +80,7 @@ function servedSerial(member: Member, ca: CertAuthority, client: IssuedCert): Pr
   });
 }
 
-describe('3 members with peer mTLS (https peer URLs)', () => {
+describe('3 members with TLS on both URLs (peer mTLS, client certificates)', () => {
   let ca: CertAuthority;
   let members: Member[];
   const files: MemberFiles[] = [];
@@ -94,10 +100,23 @@ describe('3 members with peer mTLS (https peer URLs)', () => {
       copyFileSync(cert.keyFile, own.keyFile);
       files.push(own);
     }
-    members = await planCluster(3, [], { peerTls: true });
+    const clientCa = createCertAuthority({ name: 'client-ca' });
+    const clientServing = issueServerCert(clientCa, 'localhost');
+    const tester = issueClientCert(clientCa, 'tester');
+    clientTls = {
+      ca: readPem(clientCa.certFile),
+      cert: readPem(tester.certFile),
+      key: readPem(tester.keyFile),
+    };
+    members = await planCluster(3, [], {
+      peerTls: true,
+      clientTls: { caFile: clientCa.certFile, certFile: tester.certFile, keyFile: tester.keyFile },
+    });
     members.forEach((m, i) => {
       // prettier-ignore
       m.extraFlags = [
+        '--cert-file', clientServing.certFile, '--key-file', clientServing.keyFile,
+        '--trusted-ca-file', clientCa.certFile, '--client-cert-auth',
         '--peer-cert-file', files[i]!.certFile, '--peer-key-file', files[i]!.keyFile,
         '--peer-trusted-ca-file', ca.certFile, '--peer-client-cert-auth',
         '--peer-crl-file', crlFile, '--peer-cert-allowed-cn', PEER_CN,
@@ -113,13 +132,19 @@ describe('3 members with peer mTLS (https peer URLs)', () => {
     const [m1, m2, m3] = members as [Member, Member, Member];
     expect(await put(m1, 'k1', 'v1')).toBe(true);
     for (const m of members)
-      await eventually(`k1 on ${m.name}`, async () => (await localValue(m.clientUrl, 'k1')) === 'v1');
+      await eventually(
+        `k1 on ${m.name}`,
+        async () => (await localValue(m.clientUrl, 'k1', clientTls)) === 'v1',
+      );
 
     await killMember(m3);
     for (let i = 0; i < 50; i++) expect(await put(m1, `while-down-${i}`, String(i))).toBe(true);
     await restartMember(m3);
-    await eventually('m3 caught up', async () => (await localValue(m3.clientUrl, 'while-down-49')) === '49');
-    expect(await localValue(m2.clientUrl, 'while-down-49')).toBe('49');
+    await eventually(
+      'm3 caught up',
+      async () => (await localValue(m3.clientUrl, 'while-down-49', clientTls)) === '49',
+    );
+    expect(await localValue(m2.clientUrl, 'while-down-49', clientTls)).toBe('49');
   }, 30_000);
 
   it('rotates a member certificate under a put load: no failed put, new connections use the new one', async () => {
@@ -159,8 +184,14 @@ describe('3 members with peer mTLS (https peer URLs)', () => {
     await killMember(m3);
     await restartMember(m3, { waitReady: false });
     await eventually('a put through m3 with m1 down', () => put(m3, 'after-rotation', 'ok'), 20_000);
-    await eventually('m2 has it', async () => (await localValue(m2.clientUrl, 'after-rotation')) === 'ok');
+    await eventually(
+      'm2 has it',
+      async () => (await localValue(m2.clientUrl, 'after-rotation', clientTls)) === 'ok',
+    );
     await restartMember(m1);
-    await eventually('m1 caught up', async () => (await localValue(m1.clientUrl, 'after-rotation')) === 'ok');
+    await eventually(
+      'm1 caught up',
+      async () => (await localValue(m1.clientUrl, 'after-rotation', clientTls)) === 'ok',
+    );
   }, 50_000);
 });

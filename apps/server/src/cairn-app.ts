@@ -72,7 +72,7 @@ export async function startCairn(
 ): Promise<RunningCairn> {
   const metrics = new CairnMetrics();
   // Peer TLS (https:// peer URLs): one material for the peer listener and for everything this member dials.
-  const peerTls = peerTlsMaterial(settings.security.tls, settings.dataDir, settings.listenPeerUrls);
+  const peerTls = await peerTlsMaterial(settings.security.tls, settings.dataDir, settings.listenPeerUrls);
   // Auth tokens (--auth-token): assigned by the member when an Authenticate entry applies (member-auth.ts).
   const authTokens = createTokenProvider(settings);
   const node = await CairnNode.start({

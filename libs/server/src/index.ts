@@ -27,7 +27,6 @@ export {
   PeerTlsMaterial,
   TlsPeerDialer,
   PLAINTEXT_PEER_DIALER,
-  openSslCipherName,
   type PeerDialer,
   type PeerTlsConfig,
   type PeerTlsVersion,

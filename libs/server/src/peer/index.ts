@@ -20,5 +20,5 @@ export {
 } from './membership-service';
 export { LeaseRenewBatcher, type RenewBatchCall } from './lease-renew-batcher';
 export { PLAINTEXT_PEER_DIALER, TlsPeerDialer, type PeerDialer } from './peer-dialer';
-export { PeerTlsMaterial, openSslCipherName, type PeerTlsConfig, type PeerTlsVersion } from './peer-tls';
+export { PeerTlsMaterial, type PeerTlsConfig, type PeerTlsVersion } from './peer-tls';
 export { type PeerCaller } from './peer-call-identity';

@@ -20,8 +20,8 @@ export interface PeerTlsConfig {
   skipServerVerify: boolean;
   allowedCn: string;
   allowedHostname: string;
-  /** OpenSSL cipher names for TLS 1.2; empty = Node's defaults. */
-  ciphers: string[];
+  /** Node's `ciphers` list (openSslCipherList of @cairn/edge maps etcd's names); undefined = Node's defaults. */
+  ciphers: string | undefined;
   minVersion: PeerTlsVersion;
   maxVersion: PeerTlsVersion | undefined;
 }
@@ -101,7 +101,7 @@ export class PeerTlsMaterial {
       crl: read(crlFile),
       minVersion,
       ...(maxVersion !== undefined ? { maxVersion } : {}),
-      ...(ciphers.length > 0 ? { ciphers: ciphers.join(':') } : {}),
+      ...(ciphers !== undefined ? { ciphers } : {}),
     };
     // Building the client context also proves the files make a valid context before the server gets them.
     return { options, client: tls.createSecureContext(options) };
@@ -117,29 +117,3 @@ function stampOf(file: string): string {
     return 'missing';
   }
 }
-
-/** Go's IANA cipher-suite names (etcd's --cipher-suites) as OpenSSL spells them; OpenSSL names pass through. */
-export function openSslCipherName(name: string): string {
-  return IANA_TO_OPENSSL[name] ?? name;
-}
-
-const IANA_TO_OPENSSL: Record<string, string> = {
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: 'ECDHE-ECDSA-CHACHA20-POLY1305',
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: 'ECDHE-RSA-CHACHA20-POLY1305',
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: 'ECDHE-ECDSA-AES128-SHA256',
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: 'ECDHE-RSA-AES128-SHA256',
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
-  TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
-  TLS_RSA_WITH_AES_256_GCM_SHA384: 'AES256-GCM-SHA384',
-  TLS_RSA_WITH_AES_128_CBC_SHA: 'AES128-SHA',
-  TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
-};
