@@ -13,6 +13,11 @@
 //   bytes under Node's HTTP/2, mirroring its HPACK table: probeAuthorityNormalizer. Fallback: every gRPC
 //   connection gets the raw socket (clients that send `:authority: http://...` are refused by Node, as without
 //   it); and where Node accepts such an authority itself, the normaliser is not needed at all.
+//
+// On https client URLs the same bypasses run on the decrypted connection: the router and one-flush answers act
+// on HTTP/2 streams and the normaliser on the decrypted bytes, none on the socket below; they are proven over
+// TLS by libs/edge/test/client-listener-tls.test.ts (router and normaliser) and test/security/client-tls.test.ts
+// (the fast path's answers on a real member).
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';

@@ -118,7 +118,9 @@ export class ClientListener {
       stats.connections[next]++;
       protocol = next;
     };
+    let decisionTimedOut = false;
     const decisionTimer = setTimeout(() => {
+      decisionTimedOut = true;
       stats.connectionsClosed.protocol_decision_timeout++;
       socket.destroy();
     }, protocolDecisionTimeoutMs);
@@ -133,10 +135,17 @@ export class ClientListener {
       this.sniffProtocol(socket, decided);
       return;
     }
-    tls.terminate(socket, (secure) => {
-      secure.on('error', () => secure.destroy());
-      this.sniffProtocol(secure, decided);
-    });
+    tls.terminate(
+      socket,
+      (secure) => {
+        secure.on('error', () => secure.destroy());
+        this.sniffProtocol(secure, decided);
+      },
+      () => {
+        // Not when the decision timer closed it (counted as that).
+        if (!decisionTimedOut) stats.connectionsClosed.tls_handshake_failed++;
+      },
+    );
   }
 
   /** Routes a (plaintext or decrypted) connection by its first bytes: HTTP/2 preface → gRPC, else HTTP/1.1. */

@@ -8,7 +8,7 @@ export type ConnectionProtocol = 'undecided' | 'grpc' | 'http';
 export type ConnectionRefusal = 'limit' | 'accept_error';
 
 /** Why the edge closed a connection before its client did. */
-export type ConnectionCloseReason = 'protocol_decision_timeout' | 'too_many_pings';
+export type ConnectionCloseReason = 'protocol_decision_timeout' | 'too_many_pings' | 'tls_handshake_failed';
 
 export class EdgeStats {
   /** Open client connections by what they turned out to be. */
@@ -17,6 +17,9 @@ export class EdgeStats {
   readonly connectionsClosed: Record<ConnectionCloseReason, number> = {
     protocol_decision_timeout: 0,
     too_many_pings: 0,
+    // https URLs: closed before the TLS handshake completed (a refused client certificate, no common version or
+    // cipher, plaintext, a client that gave up); a handshake the decision timeout ended counts as that instead.
+    tls_handshake_failed: 0,
   };
   /** HTTP/2 streams open on gRPC connections now (all connections). */
   streams = 0;

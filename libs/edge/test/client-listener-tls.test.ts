@@ -157,6 +157,8 @@ describe('TLS on the client listener', () => {
   });
 
   it('a certificate from another CA is refused in the handshake', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50)); // earlier connections' closes
+    const failedBefore = stats.connectionsClosed.tls_handshake_failed;
     const outcome = await new Promise<string>((resolve) => {
       const socket = tls.connect({
         host: '127.0.0.1',
@@ -171,10 +173,17 @@ describe('TLS on the client listener', () => {
       socket.on('close', () => resolve('closed'));
     });
     expect(outcome).not.toBe('answered');
+    for (let i = 0; i < 50 && stats.connectionsClosed.tls_handshake_failed === failedBefore; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(stats.connectionsClosed.tls_handshake_failed, 'counted as a failed handshake').toBe(
+      failedBefore + 1,
+    );
   });
 
   it('the protocol decision timeout closes a connection that never starts its handshake', async () => {
     const before = stats.connectionsClosed.protocol_decision_timeout;
+    const failedBefore = stats.connectionsClosed.tls_handshake_failed;
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.on('error', () => undefined);
     const opened = Date.now();
@@ -182,5 +191,6 @@ describe('TLS on the client listener', () => {
     expect(Date.now() - opened).toBeGreaterThanOrEqual(300);
     expect(Date.now() - opened).toBeLessThan(3000);
     expect(stats.connectionsClosed.protocol_decision_timeout).toBe(before + 1);
+    expect(stats.connectionsClosed.tls_handshake_failed, 'not also a failed handshake').toBe(failedBefore);
   });
 });

@@ -32,7 +32,7 @@ export interface TlsServerConfig {
   alpnProtocols: readonly string[];
 }
 
-/** Why a handshake failed, for counting and logs. */
+/** Where certificate reloads and failed handshakes (debug) are reported. */
 export interface TlsTerminatorLog extends CertificateLog {
   debug?(details: object, message: string): void;
 }
@@ -44,9 +44,14 @@ function connectionKey(socket: net.Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
 }
 
+/** What to do when a connection's handshake ends. */
+interface Handshake {
+  onSecure(socket: tls.TLSSocket): void;
+}
+
 export class TlsTerminator {
   private readonly server: tls.Server;
-  private readonly waiting = new Map<string, (socket: tls.TLSSocket) => void>();
+  private readonly waiting = new Map<string, Handshake>();
   private contextMaterial: CertificateMaterial | undefined;
 
   private constructor(
@@ -65,14 +70,14 @@ export class TlsTerminator {
     });
     this.server.on('secureConnection', (socket: tls.TLSSocket) => {
       const key = connectionKey(socket);
-      const onSecure = this.waiting.get(key);
+      const handshake = this.waiting.get(key);
       this.waiting.delete(key);
-      if (onSecure) onSecure(socket);
+      if (handshake) handshake.onSecure(socket);
       else socket.destroy();
     });
     this.server.on('tlsClientError', (err, socket) => {
-      this.waiting.delete(connectionKey(socket));
-      this.log?.debug?.({ err, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
+      // The socket's addresses are gone by now: its terminate() call learns of it from the 'close'.
+      this.log?.debug?.({ err: err.message }, 'TLS handshake failed');
       socket.destroy();
     });
   }
@@ -98,18 +103,22 @@ export class TlsTerminator {
 
   /**
    * Handshakes on `socket` with the certificates current now; `onSecure` gets the decrypted socket
-   * (verified when client certificates are required). A failed handshake destroys the socket.
+   * (verified when client certificates are required). A failed handshake destroys the socket; `onFailure` is
+   * called when it closes before its handshake completed (for whatever reason).
    */
-  terminate(socket: net.Socket, onSecure: (socket: tls.TLSSocket) => void): void {
+  terminate(socket: net.Socket, onSecure: (socket: tls.TLSSocket) => void, onFailure?: () => void): void {
     const key = connectionKey(socket);
-    socket.once('close', () => this.waiting.delete(key));
+    // Closed before the handshake completed: refused (certificate, version, cipher) or abandoned.
+    socket.once('close', () => {
+      if (this.waiting.delete(key)) onFailure?.();
+    });
     // The raw socket must not lose bytes while the files are looked at.
     socket.pause();
     this.files.current().then(
       (material) => {
         if (socket.destroyed) return;
         this.use(material);
-        this.waiting.set(key, onSecure);
+        this.waiting.set(key, { onSecure });
         this.server.emit('connection', socket);
       },
       (err: unknown) => {
