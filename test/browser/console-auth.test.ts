@@ -43,7 +43,18 @@ suite('web console with auth enabled', () => {
     for (const content of ['limit: 1\n', 'limit: 2\n']) {
       await api(member.clientUrl, 'POST', `${ITEM}/publish`, { content, author: 'setup' });
     }
-    // root (etcd requires it, with the root role, to enable auth); a reader and a writer of the app.
+    // An instance with a lease long enough for the whole file (no heartbeats needed).
+    await api(
+      member.clientUrl,
+      'PUT',
+      '/api/registry/v1/namespaces/default/services/orders/instances/orders-1',
+      {
+        address: { host: '127.0.0.1', port: 18091, scheme: 'http' },
+        ttl: 600,
+      },
+    );
+    // root (etcd requires it, with the root role, to enable auth); a reader and a writer of the app, and a
+    // reader of the registry's default namespace.
     await gw('user/add', { name: 'root', password: 'root-pw' });
     await gw('user/grant', { user: 'root', role: 'root' });
     const app = '/cairn/config/shop/payments/';
@@ -59,6 +70,14 @@ suite('web console with auth enabled', () => {
     }
     await gw('user/add', { name: 'viewer', password: 'viewer-pw' });
     await gw('user/grant', { user: 'viewer', role: 'shop-reader' });
+    const registry = '/cairn/registry/default/';
+    await gw('role/add', { name: 'registry-reader' });
+    await gw('role/grant', {
+      name: 'registry-reader',
+      perm: { permType: 'READ', key: b64(registry), range_end: b64(prefixEnd(registry)) },
+    });
+    await gw('user/add', { name: 'ops', password: 'ops-pw' });
+    await gw('user/grant', { user: 'ops', role: 'registry-reader' });
     await gw('user/add', { name: 'writer', password: 'writer-pw' });
     await gw('user/grant', { user: 'writer', role: 'shop-writer' });
     await gw('enable', {});
@@ -201,6 +220,22 @@ suite('web console with auth enabled', () => {
     expect((await publish({})).status).toBe(401);
   });
 
+  it('Services: a registry reader sees the instances live but no Drain or Deregister; without read, the page says so', async () => {
+    const reader = await open('/services?ns=default&service=orders');
+    await signIn(reader, 'ops', 'ops-pw');
+    await reader.getByTestId('instance-orders-1').waitFor();
+    await reader.getByText('live', { exact: true }).waitFor();
+    expect(await reader.getByRole('button', { name: /Drain|Mark UP|Deregister/ }).count()).toBe(0);
+
+    const root = await open('/services?ns=default&service=orders');
+    await signIn(root, 'root', 'root-pw');
+    await root.getByTestId('instance-orders-1').getByRole('button', { name: 'Deregister…' }).waitFor();
+
+    const outsider = await open('/services?ns=default');
+    await signIn(outsider, 'viewer', 'viewer-pw');
+    await outsider.getByText('no permission to watch this').waitFor();
+  });
+
   it('an expired session shows the login over the page; signing in again keeps the edit, which publishes', async () => {
     const page = await open('/config?ns=shop&app=payments&item=config.yaml');
     await signIn(page, 'writer', 'writer-pw');
@@ -248,5 +283,23 @@ suite('web console with auth enabled', () => {
     await page.reload();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await page.getByTestId('current-user').count()).toBe(0);
+  });
+
+  it('root disables auth on the Access page (the console then needs no login) and enables it again', async () => {
+    const page = await open('/access');
+    await signIn(page, 'root', 'root-pw');
+    const status = page.getByTestId('auth-status');
+    await status.getByRole('button', { name: 'Disable auth…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Disable' }).click();
+    await status.getByText('disabled').waitFor();
+    expect(await page.getByTestId('current-user').count()).toBe(0);
+    const other = await open('/config?ns=shop&app=payments&item=config.yaml');
+    await other.getByTestId('item-version').getByText('v3').waitFor();
+    await other.getByRole('button', { name: 'Publish…' }).waitFor();
+
+    await status.getByRole('button', { name: 'Enable auth…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Enable' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect((await gw<{ enabled?: boolean }>('status', {})).enabled).toBe(true);
   });
 });

@@ -84,7 +84,8 @@ export function usePoll<T>(fn: () => Promise<T>, deps: unknown[], intervalMs = 0
   return { data, error, loading, reload };
 }
 
-export type StreamState = 'connecting' | 'open' | 'down';
+/** 'denied': the server answered 403 (no READ on the watched range); final, like 'down'. */
+export type StreamState = 'connecting' | 'open' | 'down' | 'denied';
 
 /**
  * Subscribes to an SSE URL (null = none); handlers by event name; reconnects by itself and resumes with
@@ -107,7 +108,7 @@ export function useEventStream(
       onOpen: () => setState('open'),
       onError: (status, retrying) => {
         if (status === 401) sessionStore.unauthenticated(token);
-        setState(retrying ? 'connecting' : 'down');
+        setState(retrying ? 'connecting' : status === 403 ? 'denied' : 'down');
       },
       onMessage: (message) => {
         let data: unknown;

@@ -75,6 +75,10 @@ export const sessionStore = {
   signOut(): void {
     set({ session: undefined, notice: 'Signed out.', expired: false });
   },
+  /** Auth was disabled (from the Access page): no login any more, and the session has no use. */
+  authDisabled(): void {
+    set({ session: undefined, mode: 'off', notice: undefined, expired: false });
+  },
   /**
    * A call answered 401. `tokenUsed` is the token that call sent: an answer to a call made with an older
    * token (before a re-login) must not end the new session.

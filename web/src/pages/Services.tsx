@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useMayWritePrefix } from '../auth/grants';
 import { registryNamespacePrefix } from '../auth/key-spaces';
 import { Badge, Confirm, ErrorBanner } from '../components/common';
+import { StreamBadge } from '../components/StreamBadge';
 import { rowKeyNav, setParams, useEventStream, useFlash, useLocation, usePoll } from '../hooks';
 import {
   countsAsHealthy,
@@ -106,15 +107,7 @@ export function ServicesPage() {
             ))}
           </select>
         </label>
-        <span aria-live="polite">
-          {state === 'open' ? (
-            <Badge tone="ok">live</Badge>
-          ) : state === 'connecting' ? (
-            <Badge tone="warn">connecting…</Badge>
-          ) : (
-            <Badge tone="bad">disconnected</Badge>
-          )}
-        </span>
+        <StreamBadge state={state} />
         {revision && <span className="small muted">at revision {revision}</span>}
       </div>
       <div className="row">

@@ -1,6 +1,7 @@
 import { useRef, useState } from 'react';
 import { consoleApi, type WatchFeedEvent, type WatchFeedStatus } from '../api';
 import { Badge } from '../components/common';
+import { StreamBadge } from '../components/StreamBadge';
 import { setParams, useEventStream, useLocation } from '../hooks';
 
 const MAX_EVENTS = 500;
@@ -72,17 +73,7 @@ export function WatchPage() {
         <button type="button" onClick={() => setEvents([])}>
           Clear
         </button>
-        <span aria-live="polite">
-          {paused ? (
-            <Badge>paused</Badge>
-          ) : state === 'open' ? (
-            <Badge tone="ok">live</Badge>
-          ) : state === 'connecting' ? (
-            <Badge tone="warn">connecting…</Badge>
-          ) : (
-            <Badge tone="bad">disconnected</Badge>
-          )}
-        </span>
+        <StreamBadge state={state} paused={paused} />
         {status && (
           <span className="muted small">
             from revision {status.revision}

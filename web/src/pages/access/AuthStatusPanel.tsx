@@ -18,7 +18,7 @@ export function AuthStatusPanel() {
       status.reload();
       // Enabled from a console without a session (auth was off): sign in now. Disabled: no login needed.
       if (what === 'enable' && !sessionStore.get().session) sessionStore.unauthenticated(undefined);
-      if (what === 'disable') sessionStore.setMode('off');
+      if (what === 'disable') sessionStore.authDisabled();
     });
   };
   return (
