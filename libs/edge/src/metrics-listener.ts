@@ -1,6 +1,6 @@
-// etcd's --listen-metrics-urls: extra listeners (http, or https with the client URL's certificates) that serve
-// only /metrics and the probes (/health, /livez, /readyz), so a scraper or a kubelet needs no credentials even
-// when the client URL demands a client certificate or a token. Every other path is 404, as etcd's metrics mux
+// etcd's --listen-metrics-urls: extra listeners (http, or https with the client URL's TLS) that serve only
+// /metrics and the probes (/health, /livez, /readyz), so a scraper or a kubelet needs no token, and over http no
+// client certificate, even when the client URL demands them. Every other path is 404, as etcd's metrics mux
 // answers. The allowed requests are served by the client URL's own HTTP handler (the same pipeline, the same
 // probe and metrics handlers): nothing is served twice.
 import http from 'node:http';
@@ -13,7 +13,10 @@ export const METRICS_URL_PATHS: ReadonlySet<string> = new Set(['/metrics', '/hea
 export interface MetricsListenerOptions {
   /** The client URL's HTTP/1.1 handler (the Nest/Express app) that serves the allowed paths. */
   handler: http.RequestListener;
-  /** TLS for an https:// metrics URL (client certificates are not required there, as etcd). */
+  /**
+   * TLS for an https:// metrics URL: the client URL's terminator, so (as etcd's metrics listener, which takes the
+   * client TLS info) a client certificate is required there too when the client URL requires one.
+   */
   tls?: TlsTerminator;
   /** A connection that has not finished its TLS handshake within this is closed. */
   handshakeTimeoutMs: number;
