@@ -62,6 +62,15 @@ async function inspect(members: Member[]): Promise<Cluster> {
 
 const targetOf = (m: Member): string => new URL(m.peerUrl).host;
 
+/** cairn_peer_refusals_total{surface,reason} as a member's /metrics reports it. */
+async function refusals(m: Member, surface: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${m.clientUrl}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`cairn_peer_refusals_total{surface="${surface}",reason="${reason}"}`));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}
+
 /** Term and leader of every member are what they were; the forged key is nowhere. */
 async function expectUndisturbed(before: Cluster, forgedKey: string): Promise<void> {
   const after = await Promise.all(before.members.map((m) => status(m.clientUrl)));
@@ -183,6 +192,10 @@ async function everyForgeryRefused(c: Cluster, connect: (m: Member) => RawPeerCl
 
     await expectUndisturbed(c, 'forged-by-stranger');
     expect(await localValue(c.follower.clientUrl, 'forged-by-removed')).toBeUndefined();
+    // Counted where an operator looks.
+    expect(await refusals(c.follower, 'stream', 'notAMember')).toBeGreaterThanOrEqual(2);
+    expect(await refusals(c.follower, 'stream', 'memberRemoved')).toBeGreaterThanOrEqual(1);
+    expect(await refusals(c.leader, 'call', 'notAMember')).toBeGreaterThanOrEqual(10);
   } finally {
     toFollower.close();
     toLeader.close();
@@ -273,6 +286,7 @@ describe('peer port with mTLS (--peer-client-cert-auth, --peer-cert-allowed-cn)'
       }
     }
     await expectUndisturbed(cluster, 'forged-by-stranger');
+    expect(await refusals(cluster.follower, 'connection', 'tls')).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
   it('still refuses forged member IDs from a holder of a valid peer certificate', async () => {

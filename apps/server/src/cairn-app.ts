@@ -49,6 +49,7 @@ import {
   logInsecurity,
 } from './member-auth';
 import { listenPeerUrls } from './peer/peer-listener';
+import { PeerRefusals } from './peer/peer-refusals';
 import { peerTlsMaterial } from './peer/peer-tls-config';
 
 /** A config bundle import is written as several Raft requests: its body may be this large. */
@@ -117,13 +118,15 @@ export async function startCairn(
   const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
   const peerTransport = node.peerTransport;
   if (peerTransport) registerPeerService(peerServer, peerTransport);
+  const peerRefusals = new PeerRefusals();
   registerMembershipService(
     peerServer,
     () => ({ clusterId: node.clusterId, members: node.members.list() }),
     node.leaseAuthority,
-    { logger },
+    { logger, onRejected: (rejection) => peerRefusals.countCall(rejection) },
   );
   const peerListeners = await listenPeerUrls(peerServer, settings.listenPeerUrls, peerTls, logger);
+  peerRefusals.register(metrics.registry, peerTransport, peerListeners);
   if (peerTransport) {
     // Raft messages skip grpc-js's call layers on the receiving side too (libs/server/src/peer/README.md).
     const routed = routePeerStreams(peerServer, peerTransport);
