@@ -128,6 +128,17 @@ export class TlsTerminator {
     );
   }
 
+  /**
+   * Options for dialling another member's https client URL in-process (the console's cluster overview): trust
+   * --trusted-ca-file and present this member's own certificate (etcd members' certificates usually carry
+   * clientAuth too). Without a trusted CA (--auto-tls, or a public CA) the system roots apply.
+   */
+  dialOptions(): Pick<tls.ConnectionOptions, 'ca' | 'cert' | 'key'> {
+    const material = this.contextMaterial;
+    if (material === undefined) return {};
+    return { ...(material.ca ? { ca: material.ca } : {}), cert: material.cert, key: material.key };
+  }
+
   private use(material: CertificateMaterial): void {
     if (material === this.contextMaterial) return;
     this.server.setSecureContext(this.contextOptions(material));
