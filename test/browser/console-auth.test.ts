@@ -234,6 +234,17 @@ suite('web console with auth enabled', () => {
     const outsider = await open('/services?ns=default');
     await signIn(outsider, 'viewer', 'viewer-pw');
     await outsider.getByText('no permission to watch this').waitFor();
+
+    // The console's own feed likewise: refused before the stream opens (403, or 401 without a token).
+    await outsider.getByRole('link', { name: 'Watch' }).click();
+    await outsider.getByText('no permission to watch this').waitFor();
+    const token = await tokenOf('viewer', 'viewer-pw');
+    const feed = (headers: Record<string, string>) =>
+      fetch(`${member.clientUrl}/api/console/v1/watch?prefix=/`, { headers });
+    const denied = await feed({ authorization: `Bearer ${token}` });
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toContain('permission denied');
+    expect((await feed({})).status).toBe(401);
   });
 
   it('an expired session shows the login over the page; signing in again keeps the edit, which publishes', async () => {

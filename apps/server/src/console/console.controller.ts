@@ -133,18 +133,24 @@ export class ConsoleController {
    * `Last-Event-ID` (or ?start=) resumes after/at a revision; a compacted one restarts from now with a status.
    */
   @Get('watch')
-  watch(
+  async watch(
     @Req() req: Request,
     @Res() res: Response,
     @Query('prefix') prefix = '',
     @Query('start') start?: string,
-  ): void {
+  ): Promise<void> {
     const lastEventId = req.header('last-event-id');
     const startRevision = lastEventId
       ? intParam('Last-Event-ID', lastEventId, 0, 0) + 1
       : intParam('start', start, 0, 0);
     const key = prefix === '' ? Buffer.of(0) : Buffer.from(prefix, 'utf8');
     const rangeEnd = prefix === '' ? Buffer.of(0) : prefixEnd(key);
+    // A refusal (401/403 JSON) is answered before the stream opens, as the registry's watch does: the port
+    // ends a denied watch without a word, which left the page 'live' with an empty feed. One key, keys only:
+    // the check costs the same for a prefix of a million keys.
+    await mapErrors(() =>
+      this.port.range(callContextOf(req), { key, rangeEnd, limit: 1, keysOnly: true, serializable: true }),
+    );
     // Bounded: past STREAM_MAX_BUFFERED_BYTES unsent the sink refuses and the store parks the watcher until
     // the reader reads again (then it resumes from the parked revision, or gets the compaction).
     const stream = new SseStream(res);
