@@ -8,6 +8,7 @@
 import { existsSync, renameSync, copyFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,7 +108,7 @@ describe('https client URL with a CA-signed certificate', () => {
     }
   });
 
-  it('JSON gateway (and REST on Cairn) over https', async () => {
+  it('JSON gateway (and REST and SSE on Cairn) over https', async () => {
     const put = await httpsRequest(`${open.url}/v3/kv/put`, caOnly(), {
       method: 'POST',
       body: JSON.stringify({ key: b64('tls/gw'), value: b64('v3') }),
@@ -121,6 +122,22 @@ describe('https client URL with a CA-signed certificate', () => {
     if (isCairn) {
       const rest = await httpsRequest(`${open.url}/api/registry/v1/namespaces`, caOnly());
       expect(rest.status, `REST over https: ${rest.body}`).toBe(200);
+      // SSE: a registry watch stream opens over TLS.
+      const sse = await new Promise<{ status?: number; type?: string; first: string }>((resolve, reject) => {
+        const request = https.get(
+          `${open.url}/api/registry/v1/namespaces/default/watch`,
+          { agent: false, ca: read(pki.caFile), headers: { accept: 'text/event-stream' } },
+          (res) => {
+            res.once('data', (chunk: Buffer) => {
+              resolve({ status: res.statusCode, type: res.headers['content-type'], first: chunk.toString() });
+              request.destroy();
+            });
+          },
+        );
+        request.on('error', reject);
+        request.setTimeout(5000, () => request.destroy(new Error('no SSE event within 5 s')));
+      });
+      expect([sse.status, sse.type?.split(';')[0]], sse.first).toEqual([200, 'text/event-stream']);
     }
   });
 
