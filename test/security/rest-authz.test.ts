@@ -4,6 +4,7 @@
 // permission is 403 with etcd's message and code. The actor recorded is the authenticated user, never the
 // `author` the request sent. (Cairn only: etcd has no registry or config center.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigClient, EtcdClient } from '@cairn/client';
 import { cleanupAll, currentTarget, startMember, type Member } from '../support';
 
 const skip = currentTarget().kind === 'etcd';
@@ -299,5 +300,66 @@ describe.skipIf(skip)('REST authorisation by key-range permissions', () => {
       403,
       'list namespaces',
     );
+  });
+});
+
+describe.skipIf(skip)('the same permissions over gRPC, with the SDK sending its token', () => {
+  const code = async (work: Promise<unknown>): Promise<number | undefined> =>
+    work.then(
+      () => undefined,
+      (err: { code?: number }) => err.code,
+    );
+
+  it('config: a subscriber with READ gets its config and reports; a publish needs WRITE; no token is refused', async () => {
+    const reader = new ConfigClient({ endpoints: member.clientUrl, token: tokens['reader'] });
+    const writer = new ConfigClient({ endpoints: member.clientUrl, token: tokens['writer'] });
+    const anonymous = new ConfigClient({ endpoints: member.clientUrl });
+    try {
+      const sub = await reader.subscribe(NS, 'orders', { cacheDir: false, subscriberId: 'grpc-reader' });
+      expect(sub.source).toBe('server');
+      expect(Object.keys(sub.config)).toContain('limits.json');
+      sub.close();
+      expect(await code(reader.publish(NS, 'orders', 'limits.json', '{"a":9}'))).toBe(7); // PermissionDenied
+      expect(await code(writer.publish(NS, 'orders', 'limits.json', '{"a":9}'))).toBeUndefined();
+      expect(await code(anonymous.publish(NS, 'orders', 'limits.json', '{"a":9}'))).toBe(3); // user name is empty
+      const stranger = new ConfigClient({ endpoints: member.clientUrl, token: tokens['stranger'] });
+      await expect(
+        stranger.subscribe(NS, 'orders', { cacheDir: false, startTimeoutMs: 3000 }),
+      ).rejects.toBeDefined();
+      stranger.close();
+    } finally {
+      reader.close();
+      writer.close();
+      anonymous.close();
+    }
+  });
+
+  it('registry: register needs WRITE on the namespace, its watch READ (refused as PermissionDenied)', async () => {
+    const client = new EtcdClient({ endpoints: member.clientUrl, token: tokens['reader'] });
+    try {
+      const instance = { namespace: NS, service: 'grpc', id: 'g1', address: { host: '10.0.0.9', port: 80 } };
+      expect(await code(client.call('cairn.registry.v1.Registry', 'Register', { instance, ttl: 30 }))).toBe(
+        7,
+      );
+      client.setToken(tokens['writer']);
+      expect(
+        await code(client.call('cairn.registry.v1.Registry', 'Register', { instance, ttl: 30 })),
+      ).toBeUndefined();
+      client.setToken(tokens['stranger']);
+      const watch = client
+        .serviceClient<
+          import('@grpc/grpc-js').Client & {
+            Watch(req: object): import('@grpc/grpc-js').ClientReadableStream<object>;
+          }
+        >('cairn.registry.v1.Registry')
+        .Watch({ namespace: NS, service: 'grpc' });
+      const refused = await new Promise<number | undefined>((resolve) => {
+        watch.on('error', (err: { code?: number }) => resolve(err.code));
+        watch.on('data', () => resolve(undefined));
+      });
+      expect(refused).toBe(7);
+    } finally {
+      client.close();
+    }
   });
 });

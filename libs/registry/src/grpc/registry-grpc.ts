@@ -110,14 +110,12 @@ export function registerRegistryService(server: grpc.Server, registry: Registry)
       const req = call.request;
       const ctx = grpcCallContext(call);
       const namespace = req.namespace || 'default';
+      // grpc-js ends a server stream with a status on its 'error' event (destroy() sends none).
       const refuse = (err: unknown): void => {
+        if (call.cancelled) return;
         const { grpcCode, body } = describeError(err);
-        call.destroy(
-          Object.assign(new Error((body as { message?: string }).message), {
-            code: grpcCode,
-            details: (body as { message?: string }).message,
-          }),
-        );
+        const details = (body as { message?: string }).message ?? 'error';
+        call.emit('error', { code: grpcCode, details, metadata: new grpc.Metadata() });
       };
       // The caller's READ first: a refusal is PermissionDenied on the call, not a stream that just ends.
       registry
