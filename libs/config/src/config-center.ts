@@ -71,9 +71,13 @@ export class ConfigCenter {
     const now = options.now ?? (() => new Date());
     const ring =
       options.keyRing ?? (options.encryptionKeyFile ? KeyRing.load(options.encryptionKeyFile) : undefined);
-    this.store = new ConfigStore(options.port, options.maxRequestBytes, new SecretBox(ring));
     const audit = options.audit;
-    if (audit?.noteActor) this.store.actorSink = (revision, actor) => audit.noteActor?.(revision, actor);
+    this.store = new ConfigStore(
+      options.port,
+      options.maxRequestBytes,
+      new SecretBox(ring),
+      audit?.noteActor ? (revision, actor) => audit.noteActor?.(revision, actor) : undefined,
+    );
     this.catalog = new ConfigCatalog(this.store, now);
     this.releases = new ReleaseWorkflow(this.store, this.catalog, options.logger, now);
     this.listeners = new ListenerTracking(

@@ -36,6 +36,8 @@ export class ConfigStore {
     readonly maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
     /** Seals and opens secret items' content (disabled without --config-encryption-key-file). */
     readonly secrets: SecretBox,
+    /** The audit archive's noteActor, when the member runs one. */
+    private readonly actorSink?: (revision: number, actor: string) => void,
   ) {}
 
   /**
@@ -45,9 +47,6 @@ export class ConfigStore {
   noteActor(revision: number, actor: string): void {
     this.actorSink?.(revision, actor);
   }
-
-  /** Set by the config center when the member runs an audit archive. */
-  actorSink: ((revision: number, actor: string) => void) | undefined;
 
   /** The member this config center runs on (its name goes into listener records). */
   get memberName(): string {

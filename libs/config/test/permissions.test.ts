@@ -4,7 +4,8 @@
 // subscriber record, and the actor of every release is the caller's user, never the `author` it sent.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtcdError, prefixEnd } from '@cairn/api';
-import { type CallContext, internalContext } from '@cairn/server';
+import { type CallContext, internalContext, silentLogger } from '@cairn/server';
+import { ConfigCenter } from '../src';
 import { type Harness, eventSink, openHarness } from './harness';
 
 const ns = 'shop';
@@ -163,5 +164,20 @@ describe('an app grant covers every operation of the app, and nothing more', () 
       'permission-denied',
     );
     await h.center.report(reader, { ...ref, subscriberId: 'shared', versions: { [ref.name]: 0 } });
+  });
+
+  it('tells the audit archive who released, for the revision of the release', async () => {
+    const noted: [number, string][] = [];
+    const center = new ConfigCenter({
+      port: h.local.port,
+      logger: silentLogger,
+      audit: { history: async () => [], noteActor: (revision, actor) => noted.push([revision, actor]) },
+    });
+    try {
+      const release = await center.publish(alice, ref, { content: '{"a":1}', author: 'not-alice' });
+      expect(noted).toEqual([[release.revision, 'alice']]);
+    } finally {
+      await center.close();
+    }
   });
 });
