@@ -3,6 +3,7 @@
 // peer's certificate (--peer-cert-allowed-cn, --peer-cert-allowed-hostname). Files are re-read when their
 // mtime or size changes, so replacing them rotates the certificate without a restart (etcd loads them per
 // handshake): every new connection, inbound or outbound, asks for the current contexts.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import tls from 'node:tls';
 
@@ -33,11 +34,18 @@ interface Loaded {
   client: tls.SecureContext;
 }
 
+/** How stale a look at the files may be: forwarded lease calls ask for the material many times a second. */
+const RECHECK_MS = 250;
+
 export class PeerTlsMaterial {
   private loaded: Loaded | undefined;
   private generationCounter = 0;
+  private checkedAt = -Infinity;
 
-  constructor(readonly config: PeerTlsConfig) {
+  constructor(
+    readonly config: PeerTlsConfig,
+    private readonly now: () => number = Date.now,
+  ) {
     // Fail at start, with the file named, rather than at the first handshake.
     this.current();
   }
@@ -78,11 +86,15 @@ export class PeerTlsMaterial {
   }
 
   private current(): Loaded {
+    const now = this.now();
+    if (this.loaded !== undefined && now - this.checkedAt < RECHECK_MS) return this.loaded;
+    this.checkedAt = now;
     const files = [this.config.certFile, this.config.keyFile, this.config.trustedCaFile, this.config.crlFile];
     const stamp = files.map(stampOf).join('|');
     if (this.loaded?.stamp === stamp) return this.loaded;
     try {
-      this.loaded = { stamp, generation: ++this.generationCounter, ...this.build() };
+      const built = this.build();
+      this.loaded = { stamp, generation: ++this.generationCounter, ...built };
     } catch (err) {
       // Half-written files during a rotation: keep serving what we had; the next handshake tries again.
       if (this.loaded !== undefined) return this.loaded;
@@ -103,6 +115,14 @@ export class PeerTlsMaterial {
       ...(maxVersion !== undefined ? { maxVersion } : {}),
       ...(ciphers !== undefined ? { ciphers } : {}),
     };
+    // OpenSSL quietly drops a key that does not match the certificate (no error, then every handshake fails):
+    // the state between the two renames of a rotation. Refuse it here, so the previous pair stays in service.
+    if (options.cert !== undefined && options.key !== undefined) {
+      const cert = new X509Certificate(options.cert as Buffer);
+      if (!cert.checkPrivateKey(createPrivateKey(options.key as Buffer))) {
+        throw new Error(`${keyFile} is not the key of ${certFile}`);
+      }
+    }
     // Building the client context also proves the files make a valid context before the server gets them.
     return { options, client: tls.createSecureContext(options) };
   }
