@@ -1,8 +1,9 @@
 // The console's cluster page: every member's role, health, term, indexes, db size and alarms. The member
 // asked reports itself from memory and asks the others over their client URLs with etcd's own endpoints
 // (JSON gateway Maintenance/Status and /health), so the view also works for members of another version.
-// The one console file that sees the CairnNode: for its status, members and alarms only; revisions come
-// from the EtcdPort (the import test in libs/server/test/feature-imports.test.ts holds it to that).
+// The one console file that sees the CairnNode: for its status, members, alarms and whether auth is enabled
+// only; revisions come from the EtcdPort (the import test in libs/server/test/feature-imports.test.ts holds it
+// to that).
 import type { CairnNode, EtcdPort } from '@cairn/server';
 import { AlarmKind } from '@cairn/server';
 import type { ClusterOverview, ConsoleAlarm, ConsoleMember, MemberRole } from './console-types';
@@ -18,12 +19,15 @@ export interface ConsoleMemberInfo {
   overview(): Promise<ClusterOverview>;
   /** --max-request-bytes: the largest body the console accepts. */
   readonly maxRequestBytes: number;
+  /** Whether etcd auth is enabled now (the console then needs a login, and may be served to remote clients). */
+  authEnabled(): boolean;
 }
 
 export function consoleMemberInfo(node: CairnNode, port: EtcdPort): ConsoleMemberInfo {
   return {
     overview: () => clusterOverview(node, port),
     maxRequestBytes: node.config.maxRequestBytes,
+    authEnabled: () => node.auth.isEnabled(),
   };
 }
 

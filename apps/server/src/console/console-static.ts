@@ -25,15 +25,16 @@ export function isLoopback(req: Request): boolean {
 
 export function consoleStaticHandler(
   dir: string | undefined,
-  opts: { allowRemote: boolean },
+  /** Asked per request: auth can be enabled or disabled while the member runs. */
+  opts: { allowRemote: () => boolean },
 ): ConsoleHandler {
   const refuseRemote = (req: Request, res: Response): boolean => {
-    if (opts.allowRemote || isLoopback(req)) return false;
+    if (opts.allowRemote() || isLoopback(req)) return false;
     res
       .status(403)
       .type('text/plain')
       .send(
-        'The Cairn console is served to loopback clients only; start the server with --console-allow-remote.\n',
+        'The Cairn console is served to loopback clients only while auth is disabled; enable auth, or start the server with --console-allow-remote.\n',
       );
     return true;
   };

@@ -1,5 +1,8 @@
 // The web console: the built single-page app (web/dist) at `/` and its console-only API at /api/console/v1.
-// Until the console has a login, both answer loopback clients only unless --console-allow-remote is set.
+// With auth disabled (no login: anyone reaching the console could read and write every key) both answer
+// loopback clients only, unless --console-allow-remote is set. With auth enabled the console has a login and
+// every API call needs the caller's permissions, so remote clients are served (decided per request: auth can
+// be enabled or disabled while the member runs).
 import {
   type DynamicModule,
   Inject,
@@ -37,21 +40,25 @@ export class ConsoleModule implements NestModule {
     };
   }
 
-  constructor(@Inject(CONSOLE_OPTIONS) private readonly options: ConsoleOptions) {}
+  constructor(
+    @Inject(CONSOLE_OPTIONS) private readonly options: ConsoleOptions,
+    @Inject(CONSOLE_MEMBER) private readonly member: ConsoleMemberInfo,
+  ) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    const allowRemote = this.options.allowRemote ?? false;
+    const always = this.options.allowRemote ?? false;
+    const allowRemote = (): boolean => always || this.member.authEnabled();
     consumer
       .apply(consoleStaticHandler(findConsoleDir(this.options.dir), { allowRemote }))
       .forRoutes({ path: '{*path}', method: RequestMethod.GET });
-    if (!allowRemote) {
+    if (!always) {
       consumer
         .apply((req: Request, res: Response, next: NextFunction) => {
-          if (isLoopback(req)) return next();
+          if (allowRemote() || isLoopback(req)) return next();
           res.status(403).json({
             statusCode: 403,
             message:
-              'the console API answers loopback clients only (start the server with --console-allow-remote)',
+              'the console API answers loopback clients only while auth is disabled (enable auth, or start the server with --console-allow-remote)',
             error: 'Forbidden',
           });
         })
