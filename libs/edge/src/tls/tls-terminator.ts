@@ -144,12 +144,4 @@ export class TlsTerminator {
     this.server.setSecureContext(this.contextOptions(material));
     this.contextMaterial = material;
   }
-
-  /** The settings of this terminator, for logs. */
-  get describe(): { clientCertRequired: boolean; alpn: readonly string[] } {
-    return {
-      clientCertRequired: this.config.trustedCaFile !== '' || this.config.clientCertAuth,
-      alpn: this.config.alpnProtocols,
-    };
-  }
 }
