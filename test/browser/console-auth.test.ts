@@ -2,9 +2,12 @@
 // etcd's error), root managing a role and a user's roles on the Access page, a read-only user who sees no
 // Publish/Rollback and whose direct publish is refused with 403, a live view authenticated without a token in
 // its URL, an expired session whose re-login keeps the edit in progress, and logout.
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { currentTarget, type Member, startMember, stopMember } from '../support';
+import { currentTarget, makeTempDir, type Member, startMember, stopMember } from '../support';
 import { api, launchBrowser, openPage, screenshot } from './support';
 
 const suite = currentTarget().kind === 'cairn' ? describe : describe.skip;
@@ -35,7 +38,13 @@ suite('web console with auth enabled', () => {
     (await gw<{ token: string }>('authenticate', { name, password })).token;
 
   beforeAll(async () => {
-    [member, browser] = await Promise.all([startMember(), launchBrowser()]);
+    // A config key file, for the secret item.
+    const keyFile = join(makeTempDir(), 'config-keys');
+    writeFileSync(keyFile, `k1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    [member, browser] = await Promise.all([
+      startMember({ extraFlags: ['--config-encryption-key-file', keyFile] }),
+      launchBrowser(),
+    ]);
     // An item with two releases, made while auth is still off.
     await api(member.clientUrl, 'PUT', '/api/config/v1/namespaces/shop', { description: 'web shop' });
     await api(member.clientUrl, 'PUT', '/api/config/v1/namespaces/shop/apps/payments', {});
@@ -274,6 +283,38 @@ suite('web console with auth enabled', () => {
     // The release names the authenticated user; the Author field is only a note beside it.
     await page.getByRole('tab', { name: 'Releases' }).click();
     expect(await page.getByTestId('release-3').textContent()).toContain('writer (note: console)');
+  });
+
+  it('a secret item shows masked and cannot be published until revealed; revealed, the edit publishes', async () => {
+    const secret = '/api/config/v1/namespaces/shop/apps/payments/items/db.yaml';
+    const rootToken = await tokenOf('root', 'root-pw');
+    const asRoot = (method: string, path: string, body?: object) =>
+      fetch(`${member.clientUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+    expect((await asRoot('PUT', secret, { format: 'yaml', secret: true })).status).toBe(200);
+    expect((await asRoot('POST', `${secret}/publish`, { content: 'password: hunter2\n' })).status).toBe(201);
+
+    const page = await open('/config?ns=shop&app=payments&item=db.yaml');
+    await signIn(page, 'writer', 'writer-pw');
+    await page.getByTestId('secret-masked').waitFor();
+    const editor = page.getByLabel('content of db.yaml');
+    expect(await editor.inputValue()).toBe('******');
+    expect(await editor.isEditable()).toBe(false);
+    expect(await page.getByRole('button', { name: 'Publish…' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Save draft' }).count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Reveal' }).click();
+    await page.getByTestId('secret-masked').waitFor({ state: 'detached' });
+    expect(await editor.inputValue()).toBe('password: hunter2\n');
+    await editor.fill('password: correct-horse\n');
+    await page.getByRole('button', { name: 'Publish…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Publish' }).click();
+    await page.getByTestId('item-version').getByText('v2').waitFor();
+    const live = (await (await asRoot('GET', `${secret}?reveal=true`)).json()) as { content: string };
+    expect(live.content).toBe('password: correct-horse\n');
   });
 
   it('a token the member no longer knows, restored from sessionStorage, lands on the login page', async () => {
