@@ -229,13 +229,13 @@ export interface MemberStatus {
   raftIndex: number;
 }
 
-export async function status(clientUrl: string): Promise<MemberStatus> {
+export async function status(clientUrl: string, tls?: GatewayTls): Promise<MemberStatus> {
   const s = await gateway<{
     header: { cluster_id: string; member_id: string; raft_term: string };
     leader: string;
     raftIndex: string;
     raftTerm: string;
-  }>(clientUrl, '/v3/maintenance/status', {});
+  }>(clientUrl, '/v3/maintenance/status', {}, tls);
   return {
     clusterId: BigInt(s.header.cluster_id),
     memberId: BigInt(s.header.member_id),

@@ -25,7 +25,7 @@ import {
   type IssuedCert,
   type Member,
 } from '../support';
-import { gateway, localValue, type GatewayTls } from './peer-raw-client';
+import { gateway, localValue, status, type GatewayTls } from './peer-raw-client';
 
 const PEER_CN = 'cairn-peer';
 
@@ -129,7 +129,14 @@ describe('3 members with TLS on both URLs (peer mTLS, client certificates)', () 
   afterAll(() => cleanupAll());
 
   it('replicates writes; a member killed with -9 catches up after a restart', async () => {
-    const [m1, m2, m3] = members as [Member, Member, Member];
+    // The victim is a follower: the writes while it is down must not wait for an election.
+    const statuses = await Promise.all(members.map((m) => status(m.clientUrl, clientTls)));
+    const leaderAt = statuses.findIndex((s) => s.memberId === s.leader);
+    const [m1, m2, m3] = [leaderAt, leaderAt + 1, leaderAt + 2].map((i) => members[i % 3]!) as [
+      Member,
+      Member,
+      Member,
+    ];
     expect(await put(m1, 'k1', 'v1')).toBe(true);
     for (const m of members)
       await eventually(
