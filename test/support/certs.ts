@@ -251,3 +251,20 @@ export function certificateCn(certFile: string): string {
   if (match === null) throw new Error(`no CN in ${certFile}`);
   return match[1]!.trim();
 }
+
+export interface JwtKeyPair {
+  /** PEM private key: `--auth-token jwt,priv-key=<this>,...`. */
+  privateKeyFile: string;
+  /** PEM public key: `--auth-token jwt,pub-key=<this>,...`. */
+  publicKeyFile: string;
+}
+
+/** An RSA-2048 key pair for etcd's JWT tokens (sign-method RS256/PS256), in `dir` or a fresh temp dir. */
+export function createJwtKeyPair(dir: string = makeTempDir('cairn-e2e-jwt-'), name = 'jwt'): JwtKeyPair {
+  mkdirSync(dir, { recursive: true });
+  const privateKeyFile = join(dir, `${name}.key`);
+  const publicKeyFile = join(dir, `${name}.pub`);
+  openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', privateKeyFile], dir);
+  openssl(['pkey', '-in', privateKeyFile, '-pubout', '-out', publicKeyFile], dir);
+  return { privateKeyFile, publicKeyFile };
+}

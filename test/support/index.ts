@@ -47,6 +47,8 @@ export {
   revokeCerts,
   readPem,
   certificateCn,
+  createJwtKeyPair,
+  type JwtKeyPair,
   type CertAuthority,
   type CertAuthorityOptions,
   type IssuedCert,
