@@ -352,6 +352,8 @@ export class CairnNode {
       logger: this.logger,
       dialBackoff: { initialMs: 100, maxMs: 2000 },
       dialer: this.config.peerDialer,
+      // Removals applied through a snapshot install never reach removePeer: ask the member store itself.
+      isRemoved: (id) => this.members.isRemoved(id),
     });
   }
 
