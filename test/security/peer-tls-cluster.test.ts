@@ -16,6 +16,7 @@ import {
   launchMember,
   makeTempDir,
   planCluster,
+  planJoiningMember,
   readPem,
   restartMember,
   revokeCerts,
@@ -33,6 +34,8 @@ interface MemberFiles {
   certFile: string;
   keyFile: string;
 }
+
+const isPeerFileFlag = (flag: string): boolean => flag === '--peer-cert-file' || flag === '--peer-key-file';
 
 /** The client URLs' CA and the test's client certificate (set before any member starts). */
 let clientTls: GatewayTls;
@@ -201,4 +204,27 @@ describe('3 members with TLS on both URLs (peer mTLS, client certificates)', () 
       async () => (await localValue(m1.clientUrl, 'after-rotation', clientTls)) === 'ok',
     );
   }, 50_000);
+  it('a member added with member add joins over peer mTLS and catches up', async () => {
+    const [m1] = members as [Member];
+    expect(await put(m1, 'before-join', 'yes')).toBe(true);
+    const joiner = await planJoiningMember(members, 'm4');
+    const cert = issueServerCert(ca, PEER_CN, { name: 'm4' });
+    // prettier-ignore
+    joiner.extraFlags = [
+      ...joiner.extraFlags.filter((flag, i, all) => !isPeerFileFlag(flag) && !isPeerFileFlag(all[i - 1] ?? '')),
+      '--peer-cert-file', cert.certFile, '--peer-key-file', cert.keyFile,
+    ];
+    await gateway(
+      m1.clientUrl,
+      '/v3/cluster/member/add',
+      { peerURLs: [joiner.peerUrl], isLearner: true },
+      clientTls,
+    );
+    launchMember(joiner);
+    await waitReady(joiner);
+    await eventually(
+      'm4 caught up',
+      async () => (await localValue(joiner.clientUrl, 'before-join', clientTls)) === 'yes',
+    );
+  }, 30_000);
 });
