@@ -465,7 +465,8 @@ describe('config history past compaction', () => {
     });
     expect(rollback.status).toBe(201);
 
-    // The archive saw every write of the live key, with the actor of each publish.
+    // The archive saw every write of the live key, with the actor of each: the authenticated user ('anonymous'
+    // with auth off), never the author a caller typed (that is only a note on the release).
     let history: { revision: number; operation: string; actor: string; value: string | null; key: string }[] =
       [];
     await until(
@@ -477,10 +478,10 @@ describe('config history past compaction', () => {
       { timeoutMs: 15_000, what: 'four archived writes of the live key' },
     );
     expect(history.map((h) => [h.value, h.actor])).toEqual([
-      ['v: 1\n', ''],
-      ['v: 3\n', 'bob'],
-      ['v: 2\n', 'alice'],
-      ['v: 1\n', 'test'],
+      ['v: 1\n', 'anonymous'],
+      ['v: 3\n', 'anonymous'],
+      ['v: 2\n', 'anonymous'],
+      ['v: 1\n', 'anonymous'],
     ]);
 
     // A subscriber resuming from a compacted revision starts over from a snapshot.

@@ -47,10 +47,14 @@ describe('instance lifetime', () => {
     }
     const etcdctl = etcdctlAt(member);
     expect(
-      (await etcdctl(['get', '--prefix', '--keys-only', '/cairn/naming/echo/'])).stdout
+      (await etcdctl(['get', '--prefix', '--keys-only', '/cairn/registry/default/~naming/echo/'])).stdout
         .split('\n')
         .filter(Boolean),
-    ).toEqual(['/cairn/naming/echo/echo-a', '/cairn/naming/echo/echo-b', '/cairn/naming/echo/echo-c']);
+    ).toEqual([
+      '/cairn/registry/default/~naming/echo/echo-a',
+      '/cairn/registry/default/~naming/echo/echo-b',
+      '/cairn/registry/default/~naming/echo/echo-c',
+    ]);
 
     // Crash: the lease expires after TTL s; every subscriber hears of it.
     const killedAt = Date.now();
@@ -71,7 +75,7 @@ describe('instance lifetime', () => {
       ['echo-b', 'echo-c'],
       ['echo-b', 'echo-c'],
     ]);
-    expect(await client.get('/cairn/naming/echo/echo-a')).toBeUndefined();
+    expect(await client.get('/cairn/registry/default/~naming/echo/echo-a')).toBeUndefined();
 
     // Graceful stop: the SDK deregisters on SIGTERM, so the instance is gone long before its TTL.
     const stoppedAt = Date.now();
@@ -85,7 +89,7 @@ describe('instance lifetime', () => {
       ),
     );
     console.log(`SIGTERM -> gone from the last of 3 subscribers after ${Math.max(...gone)} ms`);
-    expect(await client.get('/cairn/naming/echo/echo-b')).toBeUndefined();
+    expect(await client.get('/cairn/registry/default/~naming/echo/echo-b')).toBeUndefined();
     expect((await rest(member, 'GET', '/namespaces/default/services/echo/instances/echo-b')).status).toBe(
       404,
     );
@@ -159,6 +163,6 @@ describe('instance lifetime', () => {
     expect((JSON.parse(record!.value.toString()) as { tags: string[] }).tags).toEqual(['t']);
     await registration.close();
     expect(await client.get('/cairn/registry/default/sdk/s1')).toBeUndefined();
-    expect(await client.get('/cairn/naming/sdk/s1')).toBeUndefined();
+    expect(await client.get('/cairn/registry/default/~naming/sdk/s1')).toBeUndefined();
   });
 });

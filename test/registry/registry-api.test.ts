@@ -49,7 +49,7 @@ describe('REST', () => {
       health: { status: 'passing' },
     });
     const record = await client.get('/cairn/registry/default/orders/o1');
-    const naming = await client.get('/cairn/naming/orders/o1');
+    const naming = await client.get('/cairn/registry/default/~naming/orders/o1');
     expect(record?.lease).toBe(BigInt(body.lease));
     expect(naming?.lease).toBe(BigInt(body.lease));
     expect(record?.modRevision).toBe(naming?.modRevision); // same txn
@@ -59,8 +59,8 @@ describe('REST', () => {
       Metadata: { region: 'eu', id: 'o1', scheme: 'http' },
     });
     const etcdctl = etcdctlAt(member);
-    const listed = await etcdctl(['get', '--prefix', '/cairn/naming/orders/']);
-    expect(listed.stdout).toContain('/cairn/naming/orders/o1');
+    const listed = await etcdctl(['get', '--prefix', '/cairn/registry/default/~naming/orders/']);
+    expect(listed.stdout).toContain('/cairn/registry/default/~naming/orders/o1');
     expect(listed.stdout).toContain('"Addr":"10.0.0.7:8080"');
   });
 
@@ -84,7 +84,9 @@ describe('REST', () => {
     });
     expect(changed.body.lease).not.toBe(first.body.lease);
     expect((await client.leaseTimeToLive(BigInt(first.body.lease))).ttl).toBe(-1);
-    expect((await client.get('/cairn/naming/orders/o1'))?.lease).toBe(BigInt(changed.body.lease));
+    expect((await client.get('/cairn/registry/default/~naming/orders/o1'))?.lease).toBe(
+      BigInt(changed.body.lease),
+    );
   });
 
   it('heartbeats, updates metadata and status, lists with counts and filters', async () => {
@@ -130,7 +132,7 @@ describe('REST', () => {
     const { status } = await rest(member, 'DELETE', `${base}/orders/instances/o2`);
     expect(status).toBe(200);
     expect(await client.get('/cairn/registry/default/orders/o2')).toBeUndefined();
-    expect(await client.get('/cairn/naming/orders/o2')).toBeUndefined();
+    expect(await client.get('/cairn/registry/default/~naming/orders/o2')).toBeUndefined();
     expect((await client.leaseTimeToLive(BigInt(before.body.lease))).ttl).toBe(-1);
     expect((await rest(member, 'GET', `${base}/orders/instances/o2`)).status).toBe(404);
   });

@@ -112,6 +112,8 @@ export async function startCairn(
     sqlitePath: path.join(settings.dataDir, 'audit', 'audit.sqlite'),
     allKeys: settings.auditAllKeys,
     valueMaxBytes: settings.auditValueMaxBytes,
+    // Who made each change: the user of its Raft entry, as every member's apply sees it.
+    writers: { onApplied: (listener) => node.onAppliedWrite(listener) },
   });
 
   // The peer URL: Raft messages and snapshots between members.

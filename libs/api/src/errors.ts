@@ -145,12 +145,7 @@ export const ETCD_ERRORS = {
     message: 'etcdserver: revision of auth store is old',
     grpcCode: GrpcStatus.INVALID_ARGUMENT,
   },
-  // Cairn's own: passwords and tokens must not cross the network in clear (docs/security.md).
-  'auth-plaintext-refused': {
-    message:
-      'cairn: refusing to enable auth while a client URL is plaintext and not loopback (serve https, or start the member with --auth-allow-plaintext)',
-    grpcCode: GrpcStatus.FAILED_PRECONDITION,
-  },
+
 
   // Raft, leadership and server state.
   'no-leader': { message: 'etcdserver: no leader', grpcCode: GrpcStatus.UNAVAILABLE },
@@ -320,15 +315,32 @@ export type RestErrorBody = {
   statusCode: number;
   error: string;
   message: string;
+  /** The gRPC code, on authentication and authorisation refusals (401/403). */
+  code?: number;
 };
 
 /**
- * The REST answer for an EtcdError: the HTTP status of its gRPC code and Nest's body, alike on every surface.
- * A call that needed a user and came without credentials ("user name is empty", InvalidArgument on gRPC as in
- * etcd) is 401 on REST, where that is what clients and browsers act on.
+ * The REST answer for an EtcdError, alike on every surface above the KV (registry, config, audit, console):
+ * Nest's body with the HTTP status of its gRPC code — except that authentication and authorisation refusals
+ * say so the way etcd's clients know them: 401 (no or bad credentials; etcd's InvalidArgument "user name is
+ * empty" becomes 401 over REST, where that is what clients and browsers act on) or 403 (not permitted), with
+ * etcd's exact message as `error` and the gRPC code as `code`:
+ *   403 {"statusCode":403,"error":"etcdserver: permission denied","code":7,"message":"etcdserver: permission denied"}
  */
 export function restErrorForEtcdError(err: EtcdError): { status: number; body: RestErrorBody } {
-  const status = err.code === 'user-empty' ? 401 : httpStatusForGrpcCode(err.grpcCode);
+  const refusal =
+    err.code === 'user-empty' || err.grpcCode === GrpcStatus.UNAUTHENTICATED
+      ? 401
+      : err.grpcCode === GrpcStatus.PERMISSION_DENIED
+        ? 403
+        : undefined;
+  if (refusal !== undefined) {
+    return {
+      status: refusal,
+      body: { statusCode: refusal, error: err.message, code: err.grpcCode, message: err.message },
+    };
+  }
+  const status = httpStatusForGrpcCode(err.grpcCode);
   return {
     status,
     body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: err.message },

@@ -216,4 +216,28 @@ describe('restErrorForEtcdError', () => {
       body: { statusCode: 400, error: 'Bad Request', message: 'etcdserver: key is not provided' },
     });
   });
+
+  it('answers auth refusals as etcd clients know them: 401 without or with bad credentials, 403 when denied', () => {
+    const refusal = (code: 'user-empty' | 'invalid-auth-token' | 'permission-denied') =>
+      restErrorForEtcdError(etcdError(code));
+    expect(refusal('user-empty')).toEqual({
+      status: 401,
+      body: {
+        statusCode: 401,
+        error: 'etcdserver: user name is empty',
+        code: 3,
+        message: 'etcdserver: user name is empty',
+      },
+    });
+    expect(refusal('invalid-auth-token').status).toBe(401);
+    expect(refusal('permission-denied')).toEqual({
+      status: 403,
+      body: {
+        statusCode: 403,
+        error: 'etcdserver: permission denied',
+        code: 7,
+        message: 'etcdserver: permission denied',
+      },
+    });
+  });
 });

@@ -27,7 +27,6 @@ export {
 } from './archiver';
 export { MAX_ACTOR_LENGTH, type RevisionWriters } from './actor';
 export { SECRET_ENVELOPE_PREFIX, SECRET_MASK, holdsSecret, maskSecrets } from './secret-mask';
-export { restErrorOf } from './http/rest-error';
 export { AuditStore, backendKindOf, type AuditStoreOptions } from './store';
 export type { AuditEventRow, AuditCursorRow, AuditGapRow } from './entities';
 export { EVENT_TABLE, CURSOR_TABLE, GAP_TABLE } from './entities';

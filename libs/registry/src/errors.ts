@@ -28,28 +28,6 @@ export class RegistryError extends Error {
   }
 }
 
-/**
- * The REST answer of an etcd error: Nest's shape, except that authentication and authorisation refusals say
- * so as etcd's clients know them — 401 (no or bad credentials: etcd's InvalidArgument "user name is empty"
- * becomes 401 over REST; gRPC keeps etcd's code) or 403, with etcd's message as `error` and its gRPC `code`:
- *   403 {"statusCode":403,"error":"etcdserver: permission denied","code":7,"message":"etcdserver: permission denied"}
- * The same table as @cairn/audit's restErrorOf (used by the config center and the audit API); the registry
- * does not depend on that lib.
- */
-function restErrorOf(err: EtcdError): { status: number; body: object } {
-  const status =
-    err.code === 'user-empty' || err.grpcCode === GrpcStatus.UNAUTHENTICATED
-      ? 401
-      : err.grpcCode === GrpcStatus.PERMISSION_DENIED
-        ? 403
-        : undefined;
-  if (status === undefined) return restErrorForEtcdError(err);
-  return {
-    status,
-    body: { statusCode: status, error: err.message, code: err.grpcCode, message: err.message },
-  };
-}
-
 /** HTTP status, Nest-style body and gRPC code for any error a registry operation throws. */
 export function describeError(err: unknown): { status: number; grpcCode: number; body: object } {
   if (err instanceof RegistryError) {
@@ -60,7 +38,7 @@ export function describeError(err: unknown): { status: number; grpcCode: number;
     };
   }
   if (err instanceof EtcdError) {
-    const { status, body } = restErrorOf(err);
+    const { status, body } = restErrorForEtcdError(err);
     return { status, grpcCode: err.grpcCode, body };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -62,6 +62,11 @@ export interface ApplierDeps {
   /** Assigns the tokens of applied Authenticate entries (none in a bare test store). */
   tokens?: TokenProvider;
   header: HeaderFactory;
+  /**
+   * An applied KV write moved the store to `revision`, made by `user` (the entry header's; '' with auth off
+   * and for the member's own duties). The audit archive attributes changes with it.
+   */
+  onWrite?: (revision: number, user: string) => void;
   /** A member's peer URLs changed (MemberUpdate): the transport must dial the new ones. */
   onPeerUrlsChanged?: (id: bigint, urls: string[]) => void;
 }
@@ -111,12 +116,19 @@ export class Applier {
   }
 
   apply(req: InternalRaftRequest__Output, batch: BackendBatch): ApplyResult | Promise<ApplyResult> {
+    const revisionBefore = this.deps.kv.currentRevision;
+    const noteWriter = (result: ApplyResult): ApplyResult => {
+      const revision = this.deps.kv.currentRevision;
+      if (revision !== revisionBefore && !result.error)
+        this.deps.onWrite?.(revision, req.header?.username ?? '');
+      return result;
+    };
     try {
       const outcome = this.applyRequest(req, batch);
       if (outcome instanceof Promise) {
-        return outcome.catch((err: unknown) => ({ error: toEtcdError(err) as Error }));
+        return outcome.then(noteWriter, (err: unknown) => ({ error: toEtcdError(err) as Error }));
       }
-      return outcome;
+      return noteWriter(outcome);
     } catch (err) {
       return { error: toEtcdError(err) as Error };
     }
@@ -129,7 +141,15 @@ export class Applier {
     const { kv, leases, alarms, header, auth } = this.deps;
     const subject = subjectOfHeader(req.header);
     if (isAuthRequest(req)) {
-      const response = applyAuthRequest(auth, this.deps.tokens, req, batch, subject, header, kv.currentRevision);
+      const response = applyAuthRequest(
+        auth,
+        this.deps.tokens,
+        req,
+        batch,
+        subject,
+        header,
+        kv.currentRevision,
+      );
       return { response };
     }
     switch (req.request) {

@@ -135,6 +135,7 @@ export class CairnNode {
   private fatalError?: unknown;
   private readonly leaderListeners = new Set<(leader: bigint) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
+  private readonly writeListeners = new Set<(revision: number, user: string) => void>();
   private readonly logger: Logger;
 
   /** Opens (or bootstraps) the member's data dir and starts Raft. */
@@ -188,6 +189,9 @@ export class CairnNode {
       },
       auth: sm.auth,
       tokens: config.authTokens,
+      onWrite: (revision, user) => {
+        for (const listener of this.writeListeners) listener(revision, user);
+      },
       header: (revision) => this.header(revision),
       onPeerUrlsChanged: (id, urls) => {
         if (id === this.memberId) return;
@@ -519,6 +523,12 @@ export class CairnNode {
   onLeaderChange(listener: (leader: bigint) => void): () => void {
     this.leaderListeners.add(listener);
     return () => this.leaderListeners.delete(listener);
+  }
+
+  /** Every applied KV write: the revision it made and the user of its entry ('' = none / the member). */
+  onAppliedWrite(listener: (revision: number, user: string) => void): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
   }
 
   onApplied(listener: (index: number) => void): () => void {

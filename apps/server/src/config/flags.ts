@@ -111,7 +111,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'registry-naming-prefix',
     type: 'string',
     default: '/cairn/naming/',
-    help: 'Prefix of the service registry\'s etcd naming keys (<prefix><service>/<instance> -> {"Op":0,"Addr":...}) for etcd\'s gRPC resolver.',
+    help: 'Obsolete (ignored, with a warning when set): etcd naming entries now live in their registry namespace, /cairn/registry/<namespace>/~naming/<service>/<instance> (docs/registry.md).',
   },
   {
     name: 'audit-db-url',

@@ -17,14 +17,13 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { EtcdError, prefixEnd } from '@cairn/api';
+import { EtcdError, prefixEnd, restErrorForEtcdError } from '@cairn/api';
 import { callContextOf } from '@cairn/edge';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AuditUnavailableError, InvalidCursorError } from '../archiver';
 import type { AuditArchive, AuditOrder } from '../types';
 import { toEventView, toGapView } from '../views';
 import { AuditEventDto, AuditEventPageDto, AuditStatusDto } from './dto';
-import { restErrorOf } from './rest-error';
 import { AUDIT_ARCHIVE } from './tokens';
 
 type QueryText = string | undefined;
@@ -156,7 +155,7 @@ export class AuditController {
       await this.archive.checkRead(callContextOf(req), key, rangeEnd);
     } catch (error) {
       if (!(error instanceof EtcdError)) throw error;
-      const { status, body } = restErrorOf(error);
+      const { status, body } = restErrorForEtcdError(error);
       throw new HttpException(body, status);
     }
   }

@@ -2,8 +2,7 @@
 // authentication and authorisation failures as 401/403 with etcd's message and gRPC code (auth-errors.ts).
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Response } from 'express';
-import { EtcdError } from '@cairn/api';
-import { restErrorOf } from '@cairn/audit';
+import { EtcdError, restErrorForEtcdError } from '@cairn/api';
 import { ConfigError, HTTP_STATUS } from '../errors';
 
 const ERROR_NAMES: Record<number, string> = {
@@ -26,7 +25,7 @@ export function configErrorBody(err: unknown): { status: number; body: Record<st
     if (err.conflict) Object.assign(body, err.conflict);
     return { status, body };
   }
-  if (err instanceof EtcdError) return restErrorOf(err);
+  if (err instanceof EtcdError) return restErrorForEtcdError(err);
   if (err instanceof HttpException) {
     const response = err.getResponse();
     return {

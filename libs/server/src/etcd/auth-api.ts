@@ -15,6 +15,7 @@ import {
   type AuthUserGrantRoleRequest__Output,
   type AuthUserRevokeRoleRequest__Output,
   type AuthenticateRequest__Output,
+  GrpcStatus,
   etcdError,
 } from '@cairn/api';
 import { ROOT_ROLE, isValidPermissionRange } from '../auth/auth-store';
@@ -23,6 +24,16 @@ import type { TokenProvider } from '../auth/token-provider';
 import type { CairnNode } from '../node';
 import type { CallContext } from '../port/etcd-port';
 import { proposeAndUnwrap } from './propose';
+
+/**
+ * Cairn's own refusal (not an etcd error: etcd has no such rule), as a gRPC status every surface maps alike:
+ * passwords and tokens must not cross the network in clear (docs/security.md).
+ */
+function plaintextRefusal(): Error {
+  const details =
+    'cairn: refusing to enable auth while a client URL is plaintext and not loopback (serve https, or start the member with --auth-allow-plaintext)';
+  return Object.assign(new Error(details), { code: GrpcStatus.FAILED_PRECONDITION, details });
+}
 
 export interface AuthApiOptions {
   /** --bcrypt-cost. */
@@ -50,7 +61,7 @@ export class AuthApi {
   }
 
   async authEnable(ctx: CallContext): Promise<object> {
-    if (this.options.refuseEnable) throw etcdError('auth-plaintext-refused');
+    if (this.options.refuseEnable) throw plaintextRefusal();
     return proposeAndUnwrap(this.node, { auth_enable: {} }, ctx);
   }
 
