@@ -290,6 +290,32 @@ describe.skipIf(skip)('REST authorisation by key-range permissions', () => {
       tokens['writer'],
     );
     expect(registered.body['instance']).toMatchObject({ registered_by: 'writer' });
+    // The audit archive attributes the write from the Raft entry's user, whoever served it: the registry's
+    // write, and a raw KV write through the gateway alike.
+    await gateway(
+      '/v3/kv/put',
+      { key: b64(`/cairn/registry/${NS}/raw/k`), value: b64('{}') },
+      tokens['writer'],
+    );
+    const actorsOf = async (key: string): Promise<string[]> => {
+      const answer = await call(
+        'GET',
+        `/api/audit/v1/history?key=${encodeURIComponent(key)}`,
+        undefined,
+        tokens['root'],
+      );
+      const events = (answer.body['events'] ?? []) as Array<{ actor: string | null }>;
+      return events.map((event) => event.actor ?? '');
+    };
+    for (const key of [`/cairn/registry/${NS}/orders/o2`, `/cairn/registry/${NS}/raw/k`]) {
+      const deadline = Date.now() + 10_000;
+      let actors = await actorsOf(key);
+      while (!actors.includes('writer') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        actors = await actorsOf(key);
+      }
+      expect(actors, `audit actors of ${key}`).toContain('writer');
+    }
   });
 
   it('root may do anything, including the namespace-wide listings an app grant does not cover', async () => {
