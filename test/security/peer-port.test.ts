@@ -3,7 +3,7 @@
 // leader, and its entry never appears), no snapshot installed, no lease renewed (a lease nobody keeps alive
 // still expires), no cluster view — with plaintext peer URLs (the member check on every RPC) and with peer
 // mTLS (the handshake refuses it first: no certificate, another CA's, the wrong CN). Also what still holds
-// without TLS: whoever claims a current member's ID is taken for that member (docs/security-peer.md).
+// without TLS: whoever claims a current member's ID is taken for that member (docs/security.md ("The peer URL")).
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,6 +1,6 @@
 // REST authorisation of the registry, the config center and the audit archive on a real member with etcd auth
 // enabled through the JSON gateway: for every operation, a user holding exactly the key-range permission
-// docs/security-model.md lists for it is allowed; no token or a bad token is 401; a user without that
+// docs/security.md lists for it is allowed; no token or a bad token is 401; a user without that
 // permission is 403 with etcd's message and code. The actor recorded is the authenticated user, never the
 // `author` the request sent. (Cairn only: etcd has no registry or config center.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +95,7 @@ beforeAll(async () => {
     await gateway('/v3/auth/role/add', { name: 'root' });
     await gateway('/v3/auth/user/grant', { user: 'root', role: 'root' });
   });
-  // Exactly the grants docs/security-model.md lists: an app's prefix, a namespace's registry prefix.
+  // Exactly the grants docs/security.md lists: an app's prefix, a namespace's registry prefix.
   await role('orders-rw', [
     ['READWRITE', `/cairn/config/${NS}/orders/`],
     ['READWRITE', `/cairn/registry/${NS}/`],

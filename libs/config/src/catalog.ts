@@ -1,7 +1,7 @@
 // What an operator edits before anything is released: namespaces, apps, item records (format, schema,
 // description, secret) and drafts, plus validating content against an item. Releases: release-workflow.ts.
 // Every read and write runs under the caller's context: an app's operations touch only keys under
-// `/cairn/config/<ns>/<app>/`, namespace-wide listings read `/cairn/config/<ns>/` (docs/security-model.md).
+// `/cairn/config/<ns>/<app>/`, namespace-wide listings read `/cairn/config/<ns>/` (docs/security.md).
 import type { CallContext } from '@cairn/server';
 import { actorOf, authorNote } from './actor';
 import { MAX_ATTEMPTS, type ItemRef, checkName, checkRef, itemNotFound } from './checks';

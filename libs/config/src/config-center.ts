@@ -8,7 +8,7 @@
 //   audit-history.ts      item history from the audit archive
 // Every method takes the caller's CallContext first (identity, deadline, cancellation), with no default: a
 // client's call runs under the client's identity, so the core checks its permissions on exactly the keys the
-// operation touches (docs/security-model.md). The actor recorded in releases is that identity's user.
+// operation touches (docs/security.md). The actor recorded in releases is that identity's user.
 import type { CallContext, EtcdPort, Logger } from '@cairn/server';
 import { type ConfigAuditSource, itemHistory } from './audit-history';
 import { ConfigBundles } from './bundles';

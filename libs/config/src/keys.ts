@@ -16,7 +16,7 @@
 // wakes no subscriber).
 //
 // Every key of an app is under its own prefix, so one grant on `/cairn/config/<ns>/<app>/` covers all its
-// operations (docs/security-model.md). Before issue 15 listener records lived under
+// operations (docs/security.md). Before issue 15 listener records lived under
 // `/cairn/config-listeners/` (LEGACY_LISTENER_ROOT): they are leased (120 s at most past their last report,
 // or a member lease) and simply lapse; nothing reads them any more.
 

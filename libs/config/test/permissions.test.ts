@@ -1,6 +1,6 @@
 // The permission model of the config center, against an in-process EtcdPort with etcd auth enabled: every
 // operation on app A of namespace N needs exactly the KV permissions on `/cairn/config/<N>/<A>/` (docs/
-// security-model.md), reporting as a subscriber needs only READ there, nobody can report over another user's
+// security.md), reporting as a subscriber needs only READ there, nobody can report over another user's
 // subscriber record, and the actor of every release is the caller's user, never the `author` it sent.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtcdError, prefixEnd } from '@cairn/api';

@@ -161,7 +161,7 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 // Everything of a namespace is under `<root><ns>/` — its instance records and their etcd naming entries — so
 // one grant on `/cairn/registry/<ns>/` covers every registry operation in it, namespaces never overlap, and a
 // lease revoke (which needs WRITE on every key of the lease, as etcd) stays inside that grant
-// (docs/security-model.md).
+// (docs/security.md).
 export class RegistryKeys {
   constructor(readonly root = DEFAULT_ROOT) {}
 

@@ -3,7 +3,7 @@
 //
 // Every operation takes the caller's CallContext first (no default): reads, writes, leases and watches run
 // under the caller's identity, so the core checks its permissions on exactly the keys each touches — all
-// under `/cairn/registry/<ns>/` (docs/security-model.md). Only the health checker (a leader's duty no client
+// under `/cairn/registry/<ns>/` (docs/security.md). Only the health checker (a leader's duty no client
 // asked for) and the last_heartbeat lookups (records.ts) use the member's own context.
 import type { CallContext, EtcdPort, KeyValue, Logger } from '@cairn/server';
 import { RegistryError } from './errors';

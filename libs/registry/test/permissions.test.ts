@@ -1,6 +1,6 @@
 // The registry's permission model against an in-process EtcdPort with etcd auth enabled: a grant on
 // `/cairn/registry/<ns>/` runs every operation of that namespace (the naming entry and the lease revoke stay
-// inside it), READ lists and watches it, and nothing reaches another namespace (docs/security-model.md).
+// inside it), READ lists and watches it, and nothing reaches another namespace (docs/security.md).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 // The checks every incoming frame passes before anything in it is used: right cluster, addressed to us,
 // from a member that was not removed and is in this member's current member list. Without peer TLS the
-// sender's ID is only what the frame claims (see docs/security-peer.md); with peer mTLS the connection was
+// sender's ID is only what the frame claims (see docs/security.md); with peer mTLS the connection was
 // authenticated before any frame is read.
 import type { GrpcErrorStatus } from '@cairn/api';
 import type { NodeId } from '@cairn/raft';
