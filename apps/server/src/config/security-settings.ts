@@ -57,7 +57,7 @@ export interface AuthSettings {
   tokenTtlSeconds: number;
   /** bcrypt cost of stored password hashes (etcd's --bcrypt-cost, default 10). */
   bcryptCost: number;
-  /** Cairn's: let AuthEnable succeed although a client URL is plaintext and not loopback. */
+  /** Cairn's: let AuthEnable succeed although a client or peer URL is plaintext and not loopback. */
   allowPlaintextAuth: boolean;
 }
 
@@ -171,7 +171,7 @@ export const SECURITY_FLAGS: FlagSpec[] = [
     name: 'auth-allow-plaintext',
     type: 'bool',
     default: 'false',
-    help: 'Cairn: allow enabling auth while a client URL is plaintext and not loopback (passwords and tokens would cross the network in clear).',
+    help: 'Cairn: allow enabling auth while a client or peer URL is plaintext and not loopback (passwords and tokens would cross the network in clear; simple tokens also travel in Raft entries).',
   },
   {
     name: 'config-encryption-key-file',

@@ -31,7 +31,7 @@ import { proposeAndUnwrap } from './propose';
  */
 function plaintextRefusal(): Error {
   const details =
-    'cairn: refusing to enable auth while a client URL is plaintext and not loopback (serve https, or start the member with --auth-allow-plaintext)';
+    'cairn: refusing to enable auth while a client or peer URL is plaintext and not loopback (passwords and tokens would cross the network in clear: serve https, or start the member with --auth-allow-plaintext)';
   return Object.assign(new Error(details), { code: GrpcStatus.FAILED_PRECONDITION, details });
 }
 
