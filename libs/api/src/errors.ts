@@ -146,7 +146,6 @@ export const ETCD_ERRORS = {
     grpcCode: GrpcStatus.INVALID_ARGUMENT,
   },
 
-
   // Raft, leadership and server state.
   'no-leader': { message: 'etcdserver: no leader', grpcCode: GrpcStatus.UNAVAILABLE },
   'not-leader': { message: 'etcdserver: not leader', grpcCode: GrpcStatus.FAILED_PRECONDITION },
