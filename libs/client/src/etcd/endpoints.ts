@@ -1,7 +1,16 @@
 // The endpoints a client talks to: one grpc-js channel per endpoint (shared by every service client on
 // it), a current endpoint, and failover to the next one when a call fails with UNAVAILABLE.
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadEtcdPackage } from '@cairn/api';
+import { AuthSession, type Credentials } from './auth-session';
+
+/** TLS to the members: PEM text or a file path for each; no `ca` = the system's roots. */
+export interface ClientTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
 
 export interface EndpointOptions {
   /** `http://host:port`, `host:port`, or a list of them (a cluster's client URLs). */
@@ -18,6 +27,26 @@ export interface EndpointOptions {
    * Replace it with EndpointPool.setToken when it is renewed.
    */
   token?: string;
+  /**
+   * A user and password: the client authenticates itself before its first call and again whenever its
+   * token stops counting (expired, a member restarted, auth changed), as etcd's clientv3 does.
+   */
+  credentials?: Credentials;
+  /** TLS (also turned on by `https://` endpoints); a client certificate for --client-cert-auth members. */
+  tls?: ClientTls;
+}
+
+function pem(value: string | Buffer | undefined): Buffer | undefined {
+  if (value === undefined) return undefined;
+  if (Buffer.isBuffer(value)) return value;
+  return value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value);
+}
+
+function channelCredentials(options: EndpointOptions, endpoints: readonly string[]): grpc.ChannelCredentials {
+  const https = endpoints.some((endpoint) => /^https:\/\//i.test(endpoint.trim()));
+  if (!options.tls && !https) return grpc.credentials.createInsecure();
+  const tls = options.tls ?? {};
+  return grpc.credentials.createSsl(pem(tls.ca) ?? null, pem(tls.key) ?? null, pem(tls.cert) ?? null);
 }
 
 /** Strips the scheme: grpc-js dials `host:port`. */
@@ -40,11 +69,16 @@ export class EndpointPool {
   private readonly channels = new Map<string, grpc.Channel>();
   private readonly clients = new Map<string, grpc.Client>();
   private closed = false;
-  private token: string | undefined;
+  /** The token calls carry, and how it is renewed (auth-session.ts). */
+  readonly auth: AuthSession;
+  private readonly credentials: grpc.ChannelCredentials;
 
   constructor(options: EndpointOptions) {
-    this.token = options.token || undefined;
     const list = typeof options.endpoints === 'string' ? options.endpoints.split(',') : options.endpoints;
+    this.credentials = channelCredentials(options, list);
+    this.auth = new AuthSession(options.credentials, options.token, (credentials) =>
+      this.authenticate(credentials),
+    );
     this.addresses = list.map(toGrpcAddress).filter((a) => a.length > 0);
     if (this.addresses.length === 0) throw new Error('at least one endpoint is required');
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
@@ -62,17 +96,21 @@ export class EndpointPool {
 
   /** The token every later call and stream carries (undefined: none). */
   setToken(token: string | undefined): void {
-    this.token = token || undefined;
+    this.auth.setToken(token);
   }
 
-  /** Adds metadata `token` to each call as it starts (unary and streaming alike, reconnects included). */
-  private readonly tokenInterceptor: grpc.Interceptor = (options, nextCall) =>
-    new grpc.InterceptingCall(nextCall(options), {
-      start: (metadata, listener, next) => {
-        if (this.token) metadata.set('token', this.token);
-        next(metadata, listener);
-      },
-    });
+  /** One Authenticate on the current endpoint (with failover), sent without a token. */
+  private async authenticate(credentials: Credentials): Promise<string> {
+    const response = await withFailover(this, (address) =>
+      unaryCall<object, { token: string }>(
+        this.client('etcdserverpb.Auth', address),
+        'Authenticate',
+        { name: credentials.user, password: credentials.password },
+        this.callTimeoutMs,
+      ),
+    );
+    return response.token;
+  }
 
   /** The endpoint calls go to now. */
   current(): string {
@@ -88,7 +126,7 @@ export class EndpointPool {
     if (this.closed) throw new Error('client closed');
     let channel = this.channels.get(address);
     if (!channel) {
-      channel = new grpc.Channel(address, grpc.credentials.createInsecure(), this.channelOptions);
+      channel = new grpc.Channel(address, this.credentials, this.channelOptions);
       this.channels.set(address, channel);
     }
     return channel;
@@ -108,9 +146,9 @@ export class EndpointPool {
     let client = this.clients.get(key);
     if (!client) {
       const Ctor = ctor ?? lookupService(servicePath);
-      client = new Ctor(address, grpc.credentials.createInsecure(), {
+      client = new Ctor(address, this.credentials, {
         channelOverride: this.channel(address),
-        interceptors: [this.tokenInterceptor],
+        interceptors: [this.auth.interceptor],
       });
       this.clients.set(key, client);
     }
@@ -202,9 +240,35 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * A unary call with failover: on UNAVAILABLE it moves to the next endpoint and tries again, up to twice
- * around the list (so one endpoint that restarts gets a second chance after a short pause). Note that a
- * write whose answer was lost to UNAVAILABLE may already have been applied; callers that cannot repeat a
+ * Runs `call` on the current endpoint with failover: on UNAVAILABLE it moves to the next endpoint and tries
+ * again, up to twice around the list (so one endpoint that restarts gets a second chance after a short pause).
+ */
+async function withFailover<Res>(pool: EndpointPool, call: (address: string) => Promise<Res>): Promise<Res> {
+  const attempts = Math.max(2, pool.addresses.length * 2);
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const address = pool.current();
+    try {
+      if (!(await pool.waitReady(address))) {
+        throw Object.assign(new Error(`14 UNAVAILABLE: cannot connect to ${address}`), {
+          code: grpc.status.UNAVAILABLE,
+        });
+      }
+      return await call(address);
+    } catch (error) {
+      lastError = error;
+      if (!isRetryable(error) || pool.isClosed) throw error;
+      pool.failover(address);
+      if (attempt + 1 < attempts) await sleep(Math.min(1000, 50 * 2 ** attempt));
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * A unary call with failover (withFailover) and the auth session: it waits for a token when the client has
+ * credentials, and renews the token and tries once more when the member says it no longer counts. Note that
+ * a write whose answer was lost to UNAVAILABLE may already have been applied; callers that cannot repeat a
  * write should guard it with a Txn compare.
  */
 export async function callWithFailover<Req, Res>(
@@ -214,23 +278,22 @@ export async function callWithFailover<Req, Res>(
   request: Req,
   timeoutMs = pool.callTimeoutMs,
 ): Promise<Res> {
-  const attempts = Math.max(2, pool.addresses.length * 2);
-  let lastError: unknown;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    const address = pool.current();
+  const attempt = async (): Promise<{ value: Res } | { error: unknown; token: string | undefined }> => {
+    await pool.auth.ready();
+    const token = pool.auth.current;
     try {
-      if (!(await pool.waitReady(address, Math.min(timeoutMs, pool.connectTimeoutMs)))) {
-        throw Object.assign(new Error(`14 UNAVAILABLE: cannot connect to ${address}`), {
-          code: grpc.status.UNAVAILABLE,
-        });
-      }
-      return await unaryCall<Req, Res>(pool.client(servicePath, address), method, request, timeoutMs);
+      return {
+        value: await withFailover(pool, (address) =>
+          unaryCall<Req, Res>(pool.client(servicePath, address), method, request, timeoutMs),
+        ),
+      };
     } catch (error) {
-      lastError = error;
-      if (!isRetryable(error) || pool.isClosed) throw error;
-      pool.failover(address);
-      if (attempt + 1 < attempts) await sleep(Math.min(1000, 50 * 2 ** attempt));
+      return { error, token };
     }
-  }
-  throw lastError;
+  };
+  let outcome = await attempt();
+  if ('error' in outcome && (await pool.auth.recover(outcome.error, outcome.token)))
+    outcome = await attempt();
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }

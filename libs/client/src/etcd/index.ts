@@ -2,12 +2,14 @@ export { EtcdClient, type EtcdClientOptions } from './client';
 export {
   EndpointPool,
   type EndpointOptions,
+  type ClientTls,
   callWithFailover,
   unaryCall,
   isRetryable,
   lookupService,
   toGrpcAddress,
 } from './endpoints';
+export { AuthSession, type Credentials, isStaleTokenError } from './auth-session';
 export { KeepAliveChannel, LeaseKeepAlive, type KeepAliveOptions } from './lease-keeper';
 export { Watcher, WatchCompactedError, type WatchOptions } from './watch';
 export * from './types';

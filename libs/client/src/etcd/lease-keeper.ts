@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { LeaseKeepAliveRequest, LeaseKeepAliveResponse__Output } from '@cairn/api';
+import { isStaleTokenError } from './auth-session';
 import type { EndpointPool } from './endpoints';
 
 type KeepAliveStream = grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse__Output>;
@@ -22,7 +23,8 @@ export class KeepAliveChannel {
   constructor(private readonly pool: EndpointPool) {}
 
   /** One keep-alive of `id`: the new TTL in seconds, 0 when the lease no longer exists. */
-  once(id: bigint, timeoutMs = 5000): Promise<number> {
+  async once(id: bigint, timeoutMs = 5000): Promise<number> {
+    await this.pool.auth.ready();
     const stream = this.open();
     const key = id.toString();
     return new Promise<number>((resolve, reject) => {
@@ -72,8 +74,12 @@ export class KeepAliveChannel {
         entry.resolve(Number(response.TTL));
       }
     });
+    const token = this.pool.auth.current;
     stream.on('error', (err) => {
-      if (this.stream === stream) this.reset(err, true);
+      if (this.stream !== stream) return;
+      // A token that stopped counting: renew it, the next keep-alive opens a stream with the new one.
+      if (isStaleTokenError(err)) void this.pool.auth.recover(err, token).catch(() => undefined);
+      this.reset(err, !isStaleTokenError(err));
     });
     stream.on('end', () => {
       if (this.stream === stream) this.reset(new Error('keep-alive stream ended'), true);

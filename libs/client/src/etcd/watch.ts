@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { WatchRequest, WatchResponse__Output } from '@cairn/api';
+import { isStaleTokenError } from './auth-session';
 import type { EndpointPool } from './endpoints';
 import { prefixEnd } from '@cairn/api';
 import { type Bytes, type WatchBatch, type WatchEvent, fromWireKv, toBuffer } from './types';
@@ -134,11 +135,14 @@ export class Watcher extends EventEmitter {
   private open(): void {
     if (this.stopped || this.pool.isClosed) return;
     const address = this.pool.current();
-    void this.pool.waitReady(address).then(
-      (ready) =>
-        ready ? this.openOn(address) : this.retry(address, new Error(`cannot connect to ${address}`)),
-      (err: unknown) => this.retry(address, err),
-    );
+    void this.pool.auth
+      .ready()
+      .then(() => this.pool.waitReady(address))
+      .then(
+        (ready) =>
+          ready ? this.openOn(address) : this.retry(address, new Error(`cannot connect to ${address}`)),
+        (err: unknown) => this.retry(address, err),
+      );
   }
 
   private openOn(address: string): void {
@@ -155,6 +159,7 @@ export class Watcher extends EventEmitter {
       return;
     }
     this.stream = stream;
+    const token = this.pool.auth.current;
     const start = this.startRevision();
     let created = false;
     stream.on('data', (response: WatchResponse__Output) => {
@@ -190,6 +195,8 @@ export class Watcher extends EventEmitter {
       if (this.stream !== stream) return;
       this.stream = undefined;
       this.emit('disconnected', err);
+      // A token that stopped counting is renewed before the retry opens the next stream (open() waits).
+      if (isStaleTokenError(err)) void this.pool.auth.recover(err, token).catch(() => undefined);
       this.retry(address, err);
     };
     stream.on('error', broken);
