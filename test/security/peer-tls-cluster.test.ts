@@ -2,9 +2,11 @@
 // CRL, the allowed CN), client URLs https with client certificates (--client-cert-auth, another CA). Writes replicate; a member killed with -9 and restarted catches up; a member's peer
 // certificate files replaced under a put load rotate without a failed put, and new connections in both
 // directions use the new certificate (proved by revoking the old one in every member's CRL, then making
-// the rotated member's links new: the cluster only has a quorum if they are up).
+// the rotated member's links new: the cluster only has a quorum if they are up). The console's cluster view
+// reaches every member over https.
 import { copyFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import https from 'node:https';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -53,6 +55,31 @@ async function put(member: Member, key: string, value: string): Promise<boolean>
   } catch {
     return false;
   }
+}
+
+/** The console's cluster view (GET /api/console/v1/cluster) of the member at `clientUrl`. */
+function consoleCluster(
+  clientUrl: string,
+): Promise<{ members: Array<{ reachable: boolean; healthy: boolean | null }> }> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(
+      new URL('/api/console/v1/cluster', clientUrl),
+      { ...clientTls, timeout: 5000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString()) as { members: [] });
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('no answer within 5 s')));
+    request.on('error', reject);
+  });
 }
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -155,6 +182,13 @@ describe('3 members with TLS on both URLs (peer mTLS, client certificates)', () 
       async () => (await localValue(m3.clientUrl, 'while-down-49', clientTls)) === '49',
     );
     expect(await localValue(m2.clientUrl, 'while-down-49', clientTls)).toBe('49');
+
+    // The console's cluster view asks the other members over their https client URLs with the member's own
+    // CA and certificate: every member is reachable and healthy there.
+    await eventually('every member reachable and healthy in the console view', async () => {
+      const view = await consoleCluster(m1.clientUrl);
+      return view.members.length === 3 && view.members.every((m) => m.reachable && m.healthy === true);
+    });
   }, 30_000);
 
   it('rotates a member certificate under a put load: no failed put, new connections use the new one', async () => {

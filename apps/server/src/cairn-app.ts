@@ -38,6 +38,7 @@ import { AppModule } from './http/app.module';
 import { installHttpGuards } from './http/http-guards.middleware';
 import { ConsoleModule } from './console/console.module';
 import { consoleMemberInfo } from './console/cluster-overview';
+import { memberDialOptions } from './client-edge';
 import { CairnMetrics } from './metrics';
 import { ClientEdge } from './client-edge';
 import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
@@ -202,7 +203,7 @@ export async function startCairn(
       port,
       metrics,
       [
-        ConsoleModule.forMember(consoleMemberInfo(node, port), port, {
+        ConsoleModule.forMember(consoleMemberInfo(node, port, memberDialOptions(settings, tls)), port, {
           allowRemote: settings.consoleAllowRemote,
         }),
         AuditModule.forArchive(audit),

@@ -3,6 +3,7 @@
 // request, idle keep-alive), the gRPC server (keepalive pings, the ping rule, streams per connection, the unary
 // body bound) — all counted in one EdgeStats that /metrics reads. Also the TLS of the https client URLs and
 // the --listen-metrics-urls listeners (docs/operations.md, "TLS on the client URL").
+import type * as tlsModule from 'node:tls';
 import type http from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import {
@@ -137,4 +138,18 @@ export class ClientEdge {
       stats: this.stats,
     };
   }
+}
+
+/**
+ * How this member dials other members' https client URLs (the console's cluster view): with its own CA and
+ * certificate, or — for --auto-tls, whose self-signed certificates nobody can verify — without verification,
+ * as etcd's dialers do then.
+ */
+export function memberDialOptions(
+  settings: { security: SecuritySettings },
+  tls: TlsTerminator | undefined,
+): () => Pick<tlsModule.ConnectionOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
+  const { autoTls, certFile } = settings.security.tls.client;
+  if (autoTls && certFile === '') return () => ({ rejectUnauthorized: false });
+  return () => tls?.dialOptions() ?? {};
 }

@@ -8,6 +8,7 @@ import type { CairnNode, EtcdPort } from '@cairn/server';
 import { AlarmKind } from '@cairn/server';
 import type { ClusterOverview, ConsoleAlarm, ConsoleMember, MemberRole } from './console-types';
 import { withTimeout } from './key-browser';
+import { type MemberDialOptions, memberJson } from './member-http';
 
 const STATUS_TIMEOUT_MS = 1500;
 const HEALTH_TIMEOUT_MS = 2500;
@@ -23,15 +24,24 @@ export interface ConsoleMemberInfo {
   authEnabled(): boolean;
 }
 
-export function consoleMemberInfo(node: CairnNode, port: EtcdPort): ConsoleMemberInfo {
+export function consoleMemberInfo(
+  node: CairnNode,
+  port: EtcdPort,
+  dial?: MemberDialOptions,
+): ConsoleMemberInfo {
   return {
-    overview: () => clusterOverview(node, port),
+    overview: () => clusterOverview(node, port, dial),
     maxRequestBytes: node.config.maxRequestBytes,
     authEnabled: () => node.auth.isEnabled(),
   };
 }
 
-export async function clusterOverview(node: CairnNode, port: EtcdPort): Promise<ClusterOverview> {
+export async function clusterOverview(
+  node: CairnNode,
+  port: EtcdPort,
+  /** TLS material for members' https client URLs (the member's own: client-edge.ts). */
+  dial?: MemberDialOptions,
+): Promise<ClusterOverview> {
   const status = node.status();
   const leader = status.leader === 0n ? null : hex(status.leader);
   const members = await Promise.all(
@@ -74,7 +84,7 @@ export async function clusterOverview(node: CairnNode, port: EtcdPort): Promise<
       const url = member.clientUrls[0];
       if (!url)
         return { ...base, role: knownRole, reachable: false, healthy: null, reason: 'no client URL yet' };
-      const [remote, health] = await Promise.all([remoteStatus(url), remoteHealth(url)]);
+      const [remote, health] = await Promise.all([remoteStatus(url, dial), remoteHealth(url, dial)]);
       if (!remote.ok) {
         return {
           ...base,
@@ -147,25 +157,29 @@ export async function localUnhealthyReason(node: CairnNode): Promise<string | un
 
 async function remoteStatus(
   url: string,
+  dial: MemberDialOptions | undefined,
 ): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; error: string }> {
   try {
-    const res = await fetch(new URL('/v3/maintenance/status', url), {
+    const res = await memberJson(new URL('/v3/maintenance/status', url), {
       method: 'POST',
       body: '{}',
-      headers: { 'content-type': 'application/json' },
-      signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      dial,
     });
-    if (!res.ok) return { ok: false, error: `HTTP ${res.status}` };
-    return { ok: true, body: (await res.json()) as Record<string, unknown> };
+    if (res.status !== 200) return { ok: false, error: `HTTP ${res.status}` };
+    return { ok: true, body: (res.body ?? {}) as Record<string, unknown> };
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
-async function remoteHealth(url: string): Promise<{ healthy: boolean | null; reason?: string }> {
+async function remoteHealth(
+  url: string,
+  dial: MemberDialOptions | undefined,
+): Promise<{ healthy: boolean | null; reason?: string }> {
   try {
-    const res = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-    const body = (await res.json()) as { health?: string; reason?: string };
+    const res = await memberJson(new URL('/health', url), { timeoutMs: HEALTH_TIMEOUT_MS, dial });
+    const body = (res.body ?? {}) as { health?: string; reason?: string };
     return body.health === 'true'
       ? { healthy: true }
       : { healthy: false, reason: body.reason ?? `HTTP ${res.status}` };
