@@ -9,6 +9,7 @@ import {
   cleanupAll,
   describeResult,
   etcdctl,
+  gatewayPost,
   killMember,
   restartMember,
   startCluster,
@@ -20,20 +21,8 @@ let members: Member[];
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-interface GatewayAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-async function gateway(member: Member, path: string, body: object, token?: string): Promise<GatewayAnswer> {
-  const response = await fetch(`${member.clientUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const gateway = (member: Member, path: string, body: object, token?: string) =>
+  gatewayPost(member, path, body, token);
 
 async function authenticate(member: Member, name: string, password: string): Promise<string> {
   const answer = await gateway(member, '/v3/auth/authenticate', { name, password });

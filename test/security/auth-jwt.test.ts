@@ -5,25 +5,21 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAll, describeResult, etcdctl, makeTempDir, startMember, type Member } from '../support';
+import {
+  cleanupAll,
+  describeResult,
+  etcdctl,
+  gatewayPost,
+  makeTempDir,
+  startMember,
+  type Member,
+} from '../support';
 
 let member: Member;
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-async function gateway(
-  path: string,
-  body: object,
-  token?: string,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${member.clientUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const gateway = (path: string, body: object, token?: string) => gatewayPost(member, path, body, token);
 
 async function ctl(...args: string[]): Promise<void> {
   const result = await etcdctl(args, { endpoints: member });

@@ -55,3 +55,4 @@ export {
   type IssueOptions,
   type KeyType,
 } from './certs';
+export { gatewayPost, type GatewayAnswer } from './gateway';

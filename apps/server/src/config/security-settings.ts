@@ -1,23 +1,15 @@
 // Transport security (TLS on the client, peer and metrics URLs) and authentication: the flags' specs, parsing
 // and validation. The names, defaults and meanings are etcd's (docs/security.md); the few that are Cairn's own
 // say so in their help.
+import type { ClientTlsFiles, TlsVersionName } from '@cairn/edge';
 import { parseGoDurationMs } from '@cairn/server';
 import { FlagError, type FlagSpec } from './flag-spec';
 
-/** Certificates of one listener side (client URL or peer URL), as etcd's TLSInfo. */
-export interface TlsFiles {
-  /** PEM certificate (chain) this side presents; '' = none (plaintext unless autoTls). */
-  certFile: string;
-  keyFile: string;
-  /** PEM CA bundle that signs acceptable client (or peer) certificates. */
-  trustedCaFile: string;
-  /** Require a certificate signed by trustedCaFile from whoever connects. */
-  clientCertAuth: boolean;
-  /** PEM CRL: certificates listed there are refused. */
-  crlFile: string;
-  /** Generate a self-signed certificate when no cert/key files are given (tests, trials). */
-  autoTls: boolean;
-}
+/**
+ * Certificates of one listener side (client URL or peer URL), as etcd's TLSInfo: the edge's own shape
+ * (certificate files, trusted CA, --client-cert-auth, CRL, --auto-tls).
+ */
+export type TlsFiles = ClientTlsFiles;
 
 export interface PeerTlsFiles extends TlsFiles {
   /** A connecting peer's certificate must carry this CN (''= any). */
@@ -26,7 +18,7 @@ export interface PeerTlsFiles extends TlsFiles {
   allowedHostname: string;
 }
 
-export type TlsVersion = 'TLS1.2' | 'TLS1.3';
+export type TlsVersion = TlsVersionName;
 
 export interface TransportSecuritySettings {
   client: TlsFiles;
