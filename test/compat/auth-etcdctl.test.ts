@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanupAll,
+  currentTarget,
+  restartMember,
+  stopMember,
   describeResult,
   etcdctl,
   makeTempDir,
@@ -76,6 +79,8 @@ async function fails(
 }
 
 const PERMISSION_DENIED = 'etcdserver: permission denied';
+/** Where etcd 3.4 and Cairn differ on purpose (docs/security.md), each target's own answer is asserted. */
+const ETCD_34 = currentTarget().kind === 'etcd';
 const AUTH_FAILED = 'etcdserver: authentication failed, invalid user ID or password';
 
 async function denied(ctl: Ctl, args: string[], stdin?: string): Promise<void> {
@@ -410,6 +415,15 @@ describe('lease revoke', () => {
     expect(await ok(root, ['get', 'other'])).toBe('');
   });
 
+  it('granting and keeping a lease alive needs no permission (a user without roles may)', async () => {
+    const grant = await ok(bob, ['lease', 'grant', '100']);
+    const id = /^lease ([0-9a-f]+) granted with TTL\(100s\)\n$/.exec(grant)![1]!;
+    expect(await ok(bob, ['lease', 'keep-alive', '--once', id])).toBe(
+      `lease ${id} keepalived with TTL(100)\n`,
+    );
+    expect(await ok(bob, ['lease', 'revoke', id])).toBe(`lease ${id} revoked\n`);
+  });
+
   it('a user revokes its own lease when it may write every attached key', async () => {
     const grant = await ok(alice, ['lease', 'grant', '100']);
     const id = /^lease ([0-9a-f]+) granted/.exec(grant)![1]!;
@@ -439,15 +453,25 @@ describe('maintenance and membership: root vs non-root', () => {
     );
   });
 
-  it('snapshot save needs root: a non-root or anonymous stream fails with Unknown "auth: ..." (exit 5)', async () => {
+  // Maintenance denied to a non-root user: etcd 3.4 leaks the auth store's raw error (code Unknown, "auth:
+  // ..."); Cairn answers etcd's converted errors, as etcd 3.6 does (docs/security.md, "Where Cairn differs").
+  it('snapshot save needs root: a non-root or anonymous stream fails (exit 5)', async () => {
     const denyFile = join(dir, 'denied.db');
     const result = await alice(['snapshot', 'save', denyFile]);
     expect(result.code, describeResult(result)).toBe(5);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^Error: rpc error: code = Unknown desc = auth: permission denied$/m);
+    expect(result.stderr).toMatch(
+      ETCD_34
+        ? /^Error: rpc error: code = Unknown desc = auth: permission denied$/m
+        : /^Error: etcdserver: permission denied$/m,
+    );
     const anon = await anonymous(['snapshot', 'save', denyFile]);
     expect(anon.code, describeResult(anon)).toBe(5);
-    expect(anon.stderr).toMatch(/^Error: rpc error: code = Unknown desc = auth: user name is empty$/m);
+    expect(anon.stderr).toMatch(
+      ETCD_34
+        ? /^Error: rpc error: code = Unknown desc = auth: user name is empty$/m
+        : /^Error: etcdserver: user name is empty$/m,
+    );
     expect(existsSync(denyFile)).toBe(false);
 
     const file = join(dir, 'root.db');
@@ -455,44 +479,67 @@ describe('maintenance and membership: root vs non-root', () => {
     expect(existsSync(file)).toBe(true);
   });
 
-  it('defrag needs root: non-root and anonymous fail with Unknown "auth: ..." (exit 1)', async () => {
+  it('defrag needs root: non-root and anonymous fail (exit 1)', async () => {
     const url = member.clientUrl;
     const result = await alice(['defrag']);
     expect(result.code, describeResult(result)).toBe(1);
     expect(result.stdout).toBe('');
+    const deniedText = ETCD_34
+      ? 'rpc error: code = Unknown desc = auth: permission denied'
+      : PERMISSION_DENIED;
     expect(result.stderr).toMatch(
       new RegExp(
-        `^Failed to defragment etcd member\\[${escapeRegExp(url)}\\] \\(rpc error: code = Unknown desc = auth: permission denied\\)$`,
+        `^Failed to defragment etcd member\\[${escapeRegExp(url)}\\] \\(${escapeRegExp(deniedText)}\\)$`,
         'm',
       ),
     );
     const anon = await anonymous(['defrag']);
     expect(anon.code, describeResult(anon)).toBe(1);
-    expect(anon.stderr).toContain('(rpc error: code = Unknown desc = auth: user name is empty)');
+    expect(anon.stderr).toContain(
+      ETCD_34
+        ? '(rpc error: code = Unknown desc = auth: user name is empty)'
+        : '(etcdserver: user name is empty)',
+    );
     expect(await ok(root, ['defrag'])).toBe(`Finished defragmenting etcd member[${url}]\n`);
   });
 
-  it('endpoint hashkv needs root: a non-root user fails with Unknown "auth: permission denied"', async () => {
+  it('endpoint hashkv needs root: a non-root user fails', async () => {
     const result = await alice(['endpoint', 'hashkv']);
     expect(result.code, describeResult(result)).toBe(1);
-    expect(result.stderr).toMatch(/^Error: rpc error: code = Unknown desc = auth: permission denied$/m);
+    expect(result.stderr).toMatch(
+      ETCD_34
+        ? /^Error: rpc error: code = Unknown desc = auth: permission denied$/m
+        : /^Error: etcdserver: permission denied$/m,
+    );
     expect(await ok(root, ['endpoint', 'hashkv'])).toMatch(/^https?:\/\/127\.0\.0\.1:\d+, \d+\n$/);
   });
 
-  it('etcd 3.4 does not make compaction an admin operation: non-root and anonymous users compact', async () => {
+  // etcd 3.4 lets any user compact and list or disarm alarms; Cairn, as issue 15 asks (and later etcd for
+  // compaction), needs the root role for both.
+  it('compaction: any user on etcd 3.4, root only on Cairn', async () => {
     const rev = /"revision":(\d+)/.exec(await ok(root, ['get', 'foo', '-w', 'json']))![1]!;
     const earlier = String(Number(rev) - 2);
-    expect(await ok(alice, ['compaction', earlier])).toBe(`compacted revision ${earlier}\n`);
-    expect(await ok(anonymous, ['compaction', String(Number(rev) - 1)])).toBe(
-      `compacted revision ${Number(rev) - 1}\n`,
-    );
+    if (ETCD_34) {
+      expect(await ok(alice, ['compaction', earlier])).toBe(`compacted revision ${earlier}\n`);
+      expect(await ok(anonymous, ['compaction', String(Number(rev) - 1)])).toBe(
+        `compacted revision ${Number(rev) - 1}\n`,
+      );
+    } else {
+      await denied(alice, ['compaction', earlier]);
+      await fails(anonymous, ['compaction', earlier], 1, 'InvalidArgument', 'etcdserver: user name is empty');
+    }
     expect(await ok(root, ['compaction', rev])).toBe(`compacted revision ${rev}\n`);
   });
 
-  it('etcd 3.4 does not make alarms admin-only: alarm list and disarm work for non-root users', async () => {
-    expect(await ok(alice, ['alarm', 'list'])).toBe('');
+  it('alarms: any user on etcd 3.4, root only on Cairn', async () => {
+    if (ETCD_34) {
+      expect(await ok(alice, ['alarm', 'list'])).toBe('');
+      expect(await ok(alice, ['alarm', 'disarm'])).toBe('');
+    } else {
+      await denied(alice, ['alarm', 'list']);
+      await denied(alice, ['alarm', 'disarm']);
+    }
     expect(await ok(root, ['alarm', 'list'])).toBe('');
-    expect(await ok(alice, ['alarm', 'disarm'])).toBe('');
   });
 
   it('endpoint health is healthy for a non-root user (the denied health key read still proves consensus)', async () => {
@@ -644,4 +691,35 @@ describe('disabling auth', () => {
     );
     await denied(as('--user', 'carol:carolpw'), ['get', 'foo']);
   });
+});
+
+describe('after a restart', () => {
+  it('auth stays enabled; users, roles, passwords and permissions are as they were', async () => {
+    expect(await ok(root, ['role', 'grant-permission', 'reader', 'readwrite', 'kept/', '--prefix'])).toBe(
+      'Role reader updated\n',
+    );
+    expect(await ok(root, ['user', 'grant-role', 'carol', 'reader'])).toBe(
+      'Role reader is granted to user carol\n',
+    );
+    await stopMember(member);
+    await restartMember(member);
+    await fails(anonymous, ['get', 'foo'], 1, 'InvalidArgument', 'etcdserver: user name is empty');
+    expect(await ok(root, ['user', 'list'])).toBe(lines('bob', 'carol', 'root'));
+    // Permissions are listed in key order ('foo' < 'kept/').
+    expect(await ok(root, ['role', 'get', 'reader'])).toBe(
+      lines(
+        'Role reader',
+        'KV Read:',
+        '\tfoo',
+        '\t[kept/, kept0) (prefix kept/)',
+        'KV Write:',
+        '\t[kept/, kept0) (prefix kept/)',
+      ),
+    );
+    const carol = as('--user', 'carol:carolpw');
+    expect(await ok(carol, ['put', 'kept/1', 'v'])).toBe('OK\n');
+    expect(await ok(carol, ['get', 'foo'])).toBe(lines('foo', 'anon'));
+    await denied(carol, ['put', 'foo', 'x']);
+    await authFails(as('--user', 'carol:wrong'), ['get', 'foo']);
+  }, 40_000);
 });
