@@ -10,6 +10,7 @@ import {
   describeResult,
   etcdctl,
   gatewayPost,
+  isHealthy,
   killMember,
   restartMember,
   startCluster,
@@ -35,7 +36,7 @@ async function root(args: string[], member = members[0]!): Promise<string> {
   const result = await waitFor(
     async () => {
       const attempt = await etcdctl(['--user', 'root:rootpw', ...args], { endpoints: member });
-      return /leader changed|no leader/.test(attempt.stderr) ? undefined : attempt;
+      return /leader changed|no leader|context deadline exceeded/.test(attempt.stderr) ? undefined : attempt;
     },
     { timeoutMs: 15_000, intervalMs: 200, what: `etcdctl ${args.join(' ')} outside an election` },
   );
@@ -113,6 +114,12 @@ describe('auth on a 3-member cluster', () => {
   it('brings auth state to a member that was down (from a snapshot on Cairn), where users authenticate again', async () => {
     const [m1, , m3] = members;
     await killMember(m3!);
+    // If m3 led, the others elect a new leader first (etcdctl authenticates within its 2 s dial timeout).
+    await waitFor(async () => ((await isHealthy(m1!)) ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      what: 'a leader among the remaining members',
+    });
     // While m3 is down: a new role and user, and enough writes for the others to compact their logs.
     await root(['role', 'add', 'late']);
     await root(['role', 'grant-permission', 'late', 'read', '/late/', '--prefix=true']);

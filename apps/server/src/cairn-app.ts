@@ -156,7 +156,7 @@ export async function startCairn(
     metrics,
     logger,
     unaryRequestTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
-    authenticator: createAuthenticator(node.auth, authTokens, settings),
+    authenticator: createAuthenticator(node, authTokens, settings),
     extraPolicies: options.extraPolicies,
   });
   // Timeouts and limits of the client URL (client-edge.ts).

@@ -20,11 +20,15 @@ export function createTokenProvider(settings: ServerSettings): TokenProvider {
 }
 
 export function createAuthenticator(
-  auth: AuthStore,
+  node: { auth: AuthStore; waitApplied(index: number, timeoutMs: number): Promise<boolean> },
   tokens: TokenProvider,
   settings: ServerSettings,
 ): Authenticator {
-  return new Authenticator(auth, tokens, { clientCertAuth: settings.security.tls.client.clientCertAuth });
+  return new Authenticator(node.auth, tokens, {
+    clientCertAuth: settings.security.tls.client.clientCertAuth,
+    // A simple token another member issued a moment ago is judged once its entry applied here (etcd's way).
+    waitApplied: (index, timeoutMs) => node.waitApplied(index, timeoutMs),
+  });
 }
 
 export function authApiOptions(settings: ServerSettings, tokens: TokenProvider): AuthApiOptions {

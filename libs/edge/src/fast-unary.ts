@@ -13,7 +13,7 @@ import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { toGrpcStatus } from '@cairn/api';
 import type { CallContext } from './call-context';
-import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
+import { type PipelineCall, type RequestPipeline, bounded, whenAdmitted } from './pipeline';
 import { type Http2StreamRoute, isPlainGrpcCall } from './grpc-stream-router';
 import { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './grpc-wire';
 import { answerInOneFlush } from './one-flush-answer';
@@ -56,7 +56,7 @@ function admit(
   pipeline: RequestPipeline,
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
-): PipelineCall {
+): PipelineCall | Promise<PipelineCall> {
   const aborted = new AbortController();
   stream.once('close', () => aborted.abort());
   return pipeline.begin({
@@ -143,14 +143,27 @@ function serve(
   });
 
   stream.on('error', () => undefined); // a reset by the client; nothing to answer
+  let admission: PipelineCall | Promise<PipelineCall>;
   try {
-    call = admit(pipeline, stream, headers);
+    admission = admit(pipeline, stream, headers);
   } catch (refusal) {
     fail(refusal); // already reported by the pipeline
     return;
   }
-  // A body that never ends is answered at the call's deadline (the client's, or the server's unary bound).
-  boundRequestBody(stream, call.context.deadline, () => fail(requestBodyTimeout()));
+  // Admission waits only for a token another member issued a moment ago; the body is read meanwhile.
+  const admitted = new Promise<PipelineCall>((resolve, reject) =>
+    whenAdmitted(
+      admission,
+      (admittedCall) => {
+        call = admittedCall;
+        // A body that never ends is answered at the call's deadline (the client's, or the server's bound).
+        boundRequestBody(stream, admittedCall.context.deadline, () => fail(requestBodyTimeout()));
+        resolve(admittedCall);
+      },
+      reject,
+    ),
+  );
+  admitted.catch((refusal: unknown) => fail(refusal)); // already reported by the pipeline
   const chunks: Buffer[] = [];
   let received = 0;
   stream.on(
@@ -188,16 +201,19 @@ function serve(
         fail({ code: INTERNAL, details: 'Error deserializing request' });
         return;
       }
-      const admitted = call!;
-      let pending: unknown;
-      try {
-        pending = m.handler(request, admitted.context);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      if (pending instanceof Promise) bounded(admitted, pending).then(succeed, fail);
-      else succeed(pending);
+      const run = (admittedCall: PipelineCall): void => {
+        let pending: unknown;
+        try {
+          pending = m.handler(request, admittedCall.context);
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        if (pending instanceof Promise) bounded(admittedCall, pending).then(succeed, fail);
+        else succeed(pending);
+      };
+      if (call) run(call);
+      else admitted.then(run, () => undefined); // a refusal is answered by the catch above
     }),
   );
 }

@@ -7,6 +7,7 @@ import { etcdError } from '@cairn/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Outcome,
+  type PipelineCall,
   type Policy,
   type RequestInfo,
   RequestPipeline,
@@ -35,6 +36,13 @@ function recorder(name: string, log: string[]): Policy {
     admit: (req) => void log.push(`${name} admit ${req.method}`),
     complete: (req, outcome) => void log.push(`${name} complete ${req.method} ${outcome.code}`),
   };
+}
+
+/** The call of a pipeline whose policies all admit synchronously (these tests' policies do). */
+function admitNow(pipeline: RequestPipeline, info: RequestInfo): PipelineCall {
+  const call = pipeline.begin(info);
+  if (call instanceof Promise) throw new Error('admission was expected to be synchronous');
+  return call;
 }
 
 describe('RequestPipeline', () => {
@@ -99,16 +107,48 @@ describe('RequestPipeline', () => {
   });
 });
 
+describe('a policy that has to wait', () => {
+  it('admits later (the next policies run after it), or refuses later with its error, reported once', async () => {
+    const order: string[] = [];
+    const outcomes: string[] = [];
+    const waiting = (refuse: boolean): Policy => ({
+      name: 'waiting',
+      admit: (_request, draft) =>
+        new Promise<void>((resolve, reject) =>
+          setTimeout(() => {
+            order.push('waited');
+            if (refuse) reject(etcdError('invalid-auth-token'));
+            else {
+              draft.identity = { user: 'alice', authRevision: 3 };
+              resolve();
+            }
+          }, 5),
+        ),
+      complete: (_request, outcome) => outcomes.push(outcome.code),
+    });
+    const after: Policy = { name: 'after', admit: () => void order.push('after') };
+    const admitted = await new RequestPipeline([waiting(false), after]).begin(request());
+    expect(order).toEqual(['waited', 'after']);
+    expect(admitted.context.identity).toEqual({ user: 'alice', authRevision: 3 });
+    admitted.end();
+    await expect(new RequestPipeline([waiting(true), after]).begin(request())).rejects.toThrow(
+      'etcdserver: invalid auth token',
+    );
+    expect(order).toEqual(['waited', 'after', 'waited']);
+    expect(outcomes).toEqual(['OK', 'Unauthenticated']);
+  });
+});
+
 describe('policies', () => {
   const now = () => 1_000_000;
 
   it('deadline: a unary call gets the server bound (or the earlier client deadline); a blocking one only the client’s', () => {
     const pipeline = new RequestPipeline([deadlinePolicy({ unaryBoundMs: 5000, now })]);
-    expect(pipeline.begin(request()).context.deadline).toBe(1_005_000);
-    expect(pipeline.begin(request({ clientDeadline: 1_002_000 })).context.deadline).toBe(1_002_000);
-    expect(pipeline.begin(request({ clientDeadline: 1_009_000 })).context.deadline).toBe(1_005_000);
-    expect(pipeline.begin(request({ blocking: true })).context.deadline).toBeUndefined();
-    expect(pipeline.begin(request({ blocking: true, clientDeadline: 1_009_000 })).context.deadline).toBe(
+    expect(admitNow(pipeline, request()).context.deadline).toBe(1_005_000);
+    expect(admitNow(pipeline, request({ clientDeadline: 1_002_000 })).context.deadline).toBe(1_002_000);
+    expect(admitNow(pipeline, request({ clientDeadline: 1_009_000 })).context.deadline).toBe(1_005_000);
+    expect(admitNow(pipeline, request({ blocking: true })).context.deadline).toBeUndefined();
+    expect(admitNow(pipeline, request({ blocking: true, clientDeadline: 1_009_000 })).context.deadline).toBe(
       1_009_000,
     );
     expect(() => pipeline.begin(request({ clientDeadline: 999_000 }))).toThrow('context deadline exceeded');
@@ -120,9 +160,9 @@ describe('policies', () => {
     expect(() => pipeline.begin(request({ headers: { hasleader: 'true' } }))).toThrow(
       'etcdserver: no leader',
     );
-    expect(pipeline.begin(request()).context.requireLeader).toBe(false);
+    expect(admitNow(pipeline, request()).context.requireLeader).toBe(false);
     leader = true;
-    expect(pipeline.begin(request({ headers: { hasleader: 'true' } })).context.requireLeader).toBe(true);
+    expect(admitNow(pipeline, request({ headers: { hasleader: 'true' } })).context.requireLeader).toBe(true);
   });
 });
 

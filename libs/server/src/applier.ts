@@ -115,7 +115,12 @@ export class Applier {
     );
   }
 
-  apply(req: InternalRaftRequest__Output, batch: BackendBatch): ApplyResult | Promise<ApplyResult> {
+  /** Applies one committed request; `index` is its Raft entry's (0 where there is none). */
+  apply(
+    req: InternalRaftRequest__Output,
+    batch: BackendBatch,
+    index = 0,
+  ): ApplyResult | Promise<ApplyResult> {
     const revisionBefore = this.deps.kv.currentRevision;
     const noteWriter = (result: ApplyResult): ApplyResult => {
       const revision = this.deps.kv.currentRevision;
@@ -124,7 +129,7 @@ export class Applier {
       return result;
     };
     try {
-      const outcome = this.applyRequest(req, batch);
+      const outcome = this.applyRequest(req, batch, index);
       if (outcome instanceof Promise) {
         return outcome.then(noteWriter, (err: unknown) => ({ error: toEtcdError(err) as Error }));
       }
@@ -137,6 +142,7 @@ export class Applier {
   private applyRequest(
     req: InternalRaftRequest__Output,
     batch: BackendBatch,
+    index: number,
   ): ApplyResult | Promise<ApplyResult> {
     const { kv, leases, alarms, header, auth } = this.deps;
     const subject = subjectOfHeader(req.header);
@@ -149,6 +155,7 @@ export class Applier {
         subject,
         header,
         kv.currentRevision,
+        index,
       );
       return { response };
     }

@@ -525,6 +525,22 @@ export class CairnNode {
     return () => this.leaderListeners.delete(listener);
   }
 
+  /** Resolves true once this member applied `index`, false after `timeoutMs` (or when it stops). */
+  waitApplied(index: number, timeoutMs: number): Promise<boolean> {
+    if (this.appliedIndex >= index) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const stop = this.onApplied((applied) => {
+        if (applied >= index) finish(true);
+      });
+      const finish = (reached: boolean): void => {
+        clearTimeout(timer);
+        stop();
+        resolve(reached);
+      };
+    });
+  }
+
   /** Every applied KV write: the revision it made and the user of its entry ('' = none / the member). */
   onAppliedWrite(listener: (revision: number, user: string) => void): () => void {
     this.writeListeners.add(listener);
@@ -586,7 +602,7 @@ export class CairnNode {
       const id = requestIdOf(request);
       let result: ApplyResult;
       try {
-        const applied = this.applier.apply(request, batch);
+        const applied = this.applier.apply(request, batch, entry.index);
         result = applied instanceof Promise ? await applied : applied;
       } catch (err) {
         this.applyFailed(entry, 'apply', err);

@@ -11,6 +11,7 @@ import { EtcdError, prefixEnd } from '@cairn/api';
 import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  Authenticator,
   JwtTokens,
   KeyRangeSet,
   PermissionType,
@@ -256,6 +257,37 @@ describe('the auth store through apply', () => {
   });
 });
 
+describe('the authenticator (who a request is)', () => {
+  it("waits for another member's fresh simple token to apply here, then knows it; a forged one is refused", async () => {
+    const local = await securedStore();
+    const tokens = new SimpleTokens(300_000);
+    cleanups.push(async () => tokens.close());
+    const waits: Array<() => void> = [];
+    const authenticator = new Authenticator(local.auth, tokens, {
+      clientCertAuth: true,
+      // This member has not applied index 57 yet: the wait ends when the test "applies" it.
+      waitApplied: () => new Promise<boolean>((resolve) => waits.push(() => resolve(true))),
+    });
+    const prefix = tokens.newSimpleToken();
+    const pending = authenticator.identityOf(`${prefix}.57`, undefined);
+    expect(pending).toBeInstanceOf(Promise);
+    tokens.assign('alice', 9, prefix, 57); // the Authenticate entry applies here
+    waits.shift()!();
+    await expect(pending).resolves.toMatchObject({ user: 'alice' });
+    // Known at once now; a token no entry ever made is refused after the wait.
+    expect(authenticator.identityOf(`${prefix}.57`, undefined)).toMatchObject({ user: 'alice' });
+    const forged = authenticator.identityOf('aaaaaaaaaaaaaaaa.58', undefined);
+    waits.shift()!();
+    await expect(forged).rejects.toThrow('etcdserver: invalid auth token');
+    expect(() => authenticator.identityOf('not-a-simple-token', undefined)).toThrow(
+      'etcdserver: invalid auth token',
+    );
+    // No token: the verified certificate's CN (with --client-cert-auth), else anonymous.
+    expect(authenticator.identityOf(undefined, 'alice')).toMatchObject({ user: 'alice' });
+    expect(authenticator.identityOf(undefined, undefined)).toEqual({ user: '' });
+  });
+});
+
 describe('passwords and tokens', () => {
   it('hashes with bcrypt at the given cost and never matches an unknown user', async () => {
     const hash = await hashPassword('secret', 4);
@@ -269,15 +301,18 @@ describe('passwords and tokens', () => {
     let now = 1_000;
     const tokens = new SimpleTokens(300_000, () => now);
     cleanups.push(async () => tokens.close());
-    const token = tokens.assign('alice', 5, tokens.newSimpleToken());
-    expect(token).toMatch(/^[a-zA-Z]{16}\.\d+$/);
+    const token = tokens.assign('alice', 5, tokens.newSimpleToken(), 41);
+    // etcd's shape: the letters, a dot and the Raft index of the Authenticate entry.
+    expect(token).toMatch(/^[a-zA-Z]{16}\.41$/);
+    expect(tokens.issuedAt(token)).toBe(41);
+    expect(tokens.issuedAt('forged')).toBeUndefined();
     now += 299_000;
     expect(tokens.info(token, 7)).toEqual({ user: 'alice', authRevision: 7 });
     now += 299_000; // extended by the last use
     expect(tokens.info(token, 7)?.user).toBe('alice');
     now += 300_001;
     expect(tokens.info(token, 7)).toBeUndefined();
-    const other = tokens.assign('bob', 5, tokens.newSimpleToken());
+    const other = tokens.assign('bob', 5, tokens.newSimpleToken(), 42);
     tokens.invalidateUser('bob');
     expect(tokens.info(other, 5)).toBeUndefined();
   });

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { toGrpcStatus } from '@cairn/api';
 import { ANONYMOUS, type CallContext } from '../call-context';
-import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
+import { type PipelineCall, type RequestPipeline, bounded, whenAdmitted } from './pipeline';
 import type { CallKind, RequestInfo } from './request';
 import { grpcCallCommonName } from '../tls/peer-certificate';
 
@@ -113,26 +113,32 @@ export class PipelinedGrpcServer extends grpc.Server {
   ): grpc.handleUnaryCall<unknown, unknown> {
     const blocking = this.pipelineOptions.blockingUnary?.has(method) ?? false;
     return (call, callback) => {
-      let admitted: PipelineCall;
+      let admission: PipelineCall | Promise<PipelineCall>;
       try {
-        admitted = this.pipeline.begin(grpcRequestInfo(call, method, 'unary', blocking));
+        admission = this.pipeline.begin(grpcRequestInfo(call, method, 'unary', blocking));
       } catch (refusal) {
         callback(toGrpcStatus(refusal));
         return;
       }
-      CALLS.set(call, admitted);
-      const answer = new Promise<unknown>((resolve, reject) => {
-        handler(call, (err, value) => (err ? reject(err) : resolve(value)));
-      });
-      bounded(admitted, answer).then(
-        (value) => {
-          admitted.end();
-          callback(null, value);
+      whenAdmitted(
+        admission,
+        (admitted) => {
+          CALLS.set(call, admitted);
+          const answer = new Promise<unknown>((resolve, reject) => {
+            handler(call, (err, value) => (err ? reject(err) : resolve(value)));
+          });
+          bounded(admitted, answer).then(
+            (value) => {
+              admitted.end();
+              callback(null, value);
+            },
+            (err: unknown) => {
+              admitted.end(err);
+              callback(asStatus(err));
+            },
+          );
         },
-        (err: unknown) => {
-          admitted.end(err);
-          callback(asStatus(err));
-        },
+        (refusal) => callback(toGrpcStatus(refusal)),
       );
     };
   }
@@ -143,24 +149,36 @@ export class PipelinedGrpcServer extends grpc.Server {
     handler: (stream: grpc.ServerWritableStream<unknown, unknown>) => void,
   ): (stream: grpc.ServerWritableStream<unknown, unknown>) => void {
     return (stream) => {
-      let admitted: PipelineCall;
+      let admission: PipelineCall | Promise<PipelineCall>;
       try {
-        admitted = this.pipeline.begin(grpcRequestInfo(stream, method, kind, true));
+        admission = this.pipeline.begin(grpcRequestInfo(stream, method, kind, true));
       } catch (refusal) {
         stream.emit('error', toGrpcStatus(refusal));
         return;
       }
-      CALLS.set(stream, admitted);
-      stream.once('cancelled', () => admitted.end(undefined, 'Canceled'));
-      stream.once('error', (err: unknown) => admitted.end(err));
-      stream.once('close', () => admitted.end());
-      try {
-        handler(stream);
-      } catch (err) {
-        // An exception while wiring the stream ends this stream, never the process.
-        admitted.end(err);
-        stream.emit('error', toGrpcStatus(err));
-      }
+      // A stream admitted later (its token awaited) keeps what the client sent meanwhile: a readable side
+      // stays paused until the handler reads it.
+      whenAdmitted(
+        admission,
+        (admitted) => {
+          CALLS.set(stream, admitted);
+          stream.once('cancelled', () => admitted.end(undefined, 'Canceled'));
+          stream.once('error', (err: unknown) => admitted.end(err));
+          stream.once('close', () => admitted.end());
+          if (stream.cancelled) {
+            admitted.end(undefined, 'Canceled');
+            return;
+          }
+          try {
+            handler(stream);
+          } catch (err) {
+            // An exception while wiring the stream ends this stream, never the process.
+            admitted.end(err);
+            stream.emit('error', toGrpcStatus(err));
+          }
+        },
+        (refusal) => stream.emit('error', toGrpcStatus(refusal)),
+      );
     };
   }
 }

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpStatusForGrpcCode, toGrpcStatus } from '@cairn/api';
 import { ANONYMOUS, type CallContext } from '../call-context';
-import type { PipelineCall, RequestPipeline } from './pipeline';
+import { type PipelineCall, type RequestPipeline, whenAdmitted } from './pipeline';
 import type { RequestInfo } from './request';
 import { verifiedCommonName } from '../tls/peer-certificate';
 
@@ -48,26 +48,32 @@ export function httpPipelineMiddleware(
       certificateCommonName: verifiedCommonName(req.socket),
       signal: aborted.signal,
     };
-    let call: PipelineCall;
+    let admission: PipelineCall | Promise<PipelineCall>;
     try {
-      call = pipeline.begin(request);
+      admission = pipeline.begin(request);
     } catch (err) {
       answerRefusal(res, err);
       return;
     }
-    CALLS.set(req, call);
-    const finish = (): void => {
-      request.method = routeLabel(req as RoutedRequest, verb);
-      call.end(undefined, String(res.statusCode));
-    };
-    res.once('finish', finish);
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      aborted.abort();
-      request.method = routeLabel(req as RoutedRequest, verb);
-      call.end(undefined, 'Canceled');
-    });
-    next();
+    whenAdmitted(
+      admission,
+      (call) => {
+        CALLS.set(req, call);
+        const finish = (): void => {
+          request.method = routeLabel(req as RoutedRequest, verb);
+          call.end(undefined, String(res.statusCode));
+        };
+        res.once('finish', finish);
+        res.once('close', () => {
+          if (res.writableFinished) return;
+          aborted.abort();
+          request.method = routeLabel(req as RoutedRequest, verb);
+          call.end(undefined, 'Canceled');
+        });
+        next();
+      },
+      (refusal) => answerRefusal(res, refusal),
+    );
   };
 }
 

@@ -54,9 +54,11 @@ export class RequestPipeline {
 
   /**
    * Admits a request: every policy in order, then the context. A refusal throws the policy's error after
-   * the refusal has been reported as the call's outcome.
+   * the refusal has been reported as the call's outcome. Synchronous unless a policy has to wait (the
+   * authentication of a token another member issued a moment ago): then a promise of the call, which rejects
+   * with the refusal. Use whenAdmitted() to handle both.
    */
-  begin(request: RequestInfo): PipelineCall {
+  begin(request: RequestInfo): PipelineCall | Promise<PipelineCall> {
     const started = performance.now();
     const draft: ContextDraft = {
       identity: ANONYMOUS,
@@ -80,24 +82,39 @@ export class RequestPipeline {
         }
       }
     };
-    try {
-      for (const policy of this.policies) policy.admit?.(request, draft);
-    } catch (err) {
-      end(err);
-      throw err;
-    }
-    const context: CallContext = {
-      identity: draft.identity,
-      deadline: draft.deadline,
-      requireLeader: draft.requireLeader,
-      signal: request.signal,
+    const admitFrom = (first: number): PipelineCall | Promise<PipelineCall> => {
+      for (let i = first; i < this.policies.length; i++) {
+        let waiting: void | Promise<void>;
+        try {
+          waiting = this.policies[i]!.admit?.(request, draft);
+        } catch (err) {
+          end(err);
+          throw err;
+        }
+        if (waiting instanceof Promise) {
+          return waiting.then(
+            () => admitFrom(i + 1),
+            (err: unknown) => {
+              end(err);
+              throw err;
+            },
+          );
+        }
+      }
+      const context: CallContext = {
+        identity: draft.identity,
+        deadline: draft.deadline,
+        requireLeader: draft.requireLeader,
+        signal: request.signal,
+      };
+      return { context, request, end };
     };
-    return { context, request, end };
+    return admitFrom(0);
   }
 
   /** A unary call from admission to its answer: the handler's result, or the error to answer with. */
   async unary<T>(request: RequestInfo, handler: (context: CallContext) => Promise<T> | T): Promise<T> {
-    const call = this.begin(request);
+    const call = await this.begin(request);
     try {
       const result = await bounded(
         call,
@@ -110,6 +127,19 @@ export class RequestPipeline {
       throw err;
     }
   }
+}
+
+/**
+ * Runs `admitted` (the call, at once when admission was synchronous) or `refused` (the refusal, already
+ * reported). A refusal thrown synchronously by begin() is the caller's to catch.
+ */
+export function whenAdmitted(
+  admission: PipelineCall | Promise<PipelineCall>,
+  admitted: (call: PipelineCall) => void,
+  refused: (refusal: unknown) => void,
+): void {
+  if (admission instanceof Promise) admission.then(admitted, refused);
+  else admitted(admission);
 }
 
 /**

@@ -23,6 +23,8 @@ export function applyAuthRequest(
   subject: AuthSubject,
   header: Header,
   currentRevision: number,
+  /** The Raft index of the entry (simple tokens carry it). */
+  index: number,
 ): object {
   const answer = (extra: object = {}): object => ({ header: header(currentRevision), ...extra });
   if (req.request === 'authenticate') {
@@ -30,7 +32,7 @@ export function applyAuthRequest(
     if (!auth.isEnabled()) throw etcdError('auth-not-enabled');
     if (!auth.getUser(name)) throw etcdError('auth-failed');
     // A member without a token provider (a bare test store) still applies the entry: it just keeps no token.
-    const token = tokens ? tokens.assign(name, auth.getRevision(), simple_token) : simple_token;
+    const token = tokens ? tokens.assign(name, auth.getRevision(), simple_token, index) : simple_token;
     return answer({ token });
   }
   auth.checkAdmin(subject);

@@ -10,7 +10,15 @@ import type { TokenProvider } from './token-provider';
 export interface AuthenticatorOptions {
   /** --client-cert-auth: a verified client certificate's CN names the user when no token is given. */
   clientCertAuth: boolean;
+  /**
+   * Resolves once this member applied Raft index `index` (false after `timeoutMs`): a simple token issued by
+   * another member a moment ago is judged after its Authenticate entry applied here, as etcd does.
+   */
+  waitApplied?: (index: number, timeoutMs: number) => Promise<boolean>;
 }
+
+/** Longest wait for another member's fresh token (a real one applies within milliseconds). */
+const ISSUED_TOKEN_WAIT_MS = 3000;
 
 export class Authenticator {
   constructor(
@@ -30,17 +38,33 @@ export class Authenticator {
     return this.auth.isEnabled();
   }
 
-  identityOf(token: string | undefined, certificateCommonName: string | undefined): Identity {
+  identityOf(
+    token: string | undefined,
+    certificateCommonName: string | undefined,
+  ): Identity | Promise<Identity> {
     // With auth off every request is anonymous; a stale token from before `auth disable` does no harm.
     if (!this.auth.isEnabled()) return ANONYMOUS;
     if (token !== undefined && token !== '') {
-      const info = this.tokens.info(token, this.auth.getRevision());
-      if (!info) throw etcdError('invalid-auth-token');
-      return { user: info.user, authRevision: info.authRevision };
+      const known = this.identityOfToken(token);
+      if (known) return known;
+      // Issued by another member at a Raft index this one has not applied yet: wait for it, then judge.
+      const issuedAt = this.tokens.issuedAt(token);
+      const { waitApplied } = this.options;
+      if (issuedAt === undefined || !waitApplied) throw etcdError('invalid-auth-token');
+      return waitApplied(issuedAt, ISSUED_TOKEN_WAIT_MS).then(() => {
+        const identity = this.identityOfToken(token);
+        if (!identity) throw etcdError('invalid-auth-token');
+        return identity;
+      });
     }
     if (this.options.clientCertAuth && certificateCommonName) {
       return { user: certificateCommonName, authRevision: this.auth.getRevision() };
     }
     return ANONYMOUS;
+  }
+
+  private identityOfToken(token: string): Identity | undefined {
+    const info = this.tokens.info(token, this.auth.getRevision());
+    return info ? { user: info.user, authRevision: info.authRevision } : undefined;
   }
 }

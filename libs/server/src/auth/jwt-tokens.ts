@@ -103,6 +103,10 @@ export class JwtTokens implements TokenProvider {
     }
   }
 
+  issuedAt(): undefined {
+    return undefined; // a JWT stands on its own: any member with the public key checks it at once
+  }
+
   invalidateUser(): void {
     // Stateless: a deleted user's token fails the user lookup; a new password bumps the auth revision.
   }

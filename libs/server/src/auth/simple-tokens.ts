@@ -1,12 +1,14 @@
-// etcd's simple tokens (--auth-token simple): 16 random letters, a dot and a counter. The member that serves
-// Authenticate makes the token and puts it in the Raft entry, so every member learns it when the entry
-// applies; each keeps its tokens in memory with a TTL (--auth-token-ttl) that every use extends. Tokens are
-// not state-machine state: a restarted member has none, and clients authenticate again (as with etcd).
+// etcd's simple tokens (--auth-token simple): 16 random letters, a dot and the Raft index of the Authenticate
+// entry. The member that serves Authenticate makes the letters and puts them in the entry, so every member
+// learns the token when the entry applies; one that is handed the token before it applied that index waits
+// for it (issuedAt). Each keeps its tokens in memory with a TTL (--auth-token-ttl) that every use extends.
+// Tokens are not state-machine state: a restarted member has none, and clients authenticate again (as etcd).
 import { randomInt } from 'node:crypto';
 import type { TokenInfo, TokenProvider } from './token-provider';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const TOKEN_LENGTH = 16;
+const TOKEN_FORMAT = /^[a-zA-Z]{16}\.(\d{1,15})$/;
 const SWEEP_INTERVAL_MS = 10_000;
 
 interface SimpleToken {
@@ -17,7 +19,6 @@ interface SimpleToken {
 export class SimpleTokens implements TokenProvider {
   readonly kind = 'simple';
   private readonly tokens = new Map<string, SimpleToken>();
-  private counter = 0;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -31,13 +32,19 @@ export class SimpleTokens implements TokenProvider {
   newSimpleToken(): string {
     let letters = '';
     for (let i = 0; i < TOKEN_LENGTH; i++) letters += LETTERS[randomInt(LETTERS.length)];
-    return `${letters}.${++this.counter}`;
+    return letters;
   }
 
-  assign(user: string, _revision: number, simpleToken: string): string {
+  assign(user: string, _revision: number, simpleToken: string, index: number): string {
     if (simpleToken === '') throw new Error('simple token missing from the Authenticate entry');
-    this.tokens.set(simpleToken, { user, expiresAt: this.now() + this.ttlMs });
-    return simpleToken;
+    const token = `${simpleToken}.${index}`;
+    this.tokens.set(token, { user, expiresAt: this.now() + this.ttlMs });
+    return token;
+  }
+
+  issuedAt(token: string): number | undefined {
+    const match = TOKEN_FORMAT.exec(token);
+    return match ? Number(match[1]) : undefined;
   }
 
   info(token: string, currentRevision: number): TokenInfo | undefined {

@@ -11,10 +11,18 @@ export interface TokenProvider {
   readonly kind: 'simple' | 'jwt';
   /** Made by the member serving Authenticate and carried in the Raft entry ('' when not needed: JWT). */
   newSimpleToken(): string;
-  /** Applied on every member when the Authenticate entry commits: the token the proposer answers with. */
-  assign(user: string, revision: number, simpleToken: string): string;
+  /**
+   * Applied on every member when the Authenticate entry (Raft index `index`) commits: the token the proposer
+   * answers with.
+   */
+  assign(user: string, revision: number, simpleToken: string, index: number): string;
   /** The user a token stands for, or undefined when it is unknown, expired or forged. */
   info(token: string, currentRevision: number): TokenInfo | undefined;
+  /**
+   * The Raft index of the Authenticate entry that makes `token`, when the token itself says so (simple
+   * tokens, as etcd's): a member that has not applied it yet waits instead of calling the token unknown.
+   */
+  issuedAt(token: string): number | undefined;
   /** The user was deleted or its password changed. */
   invalidateUser(user: string): void;
   /** Auth was disabled (or the store replaced): every token goes. */

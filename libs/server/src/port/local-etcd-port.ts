@@ -12,6 +12,7 @@ import { DEFAULT_MAX_TXN_OPS, type LeaseClock } from '@cairn/mvcc';
 import { Applier, type ApplyResult } from '../applier';
 import type { ProposalBody } from '../proposal';
 import { type StateMachine, closeStateMachine, openStateMachine } from '../state-machine';
+import type { AuthStore } from '../auth/auth-store';
 import { proposalHeader } from '../auth/entry-subject';
 import type { ProposalBody as AuthProposal } from '../proposal';
 import { type EtcdPort, type Identity, MEMBER_DUTY } from './etcd-port';
@@ -92,6 +93,11 @@ export class LocalEtcdPort {
     return new LocalEtcdPort(sm, options);
   }
 
+  /** The store's users, roles and permissions (what its apply checks requests against). */
+  get auth(): AuthStore {
+    return this.sm.auth;
+  }
+
   /** Revokes every lease whose TTL ran out on the lease clock (a member's leader does this on a timer). */
   async expireLeases(): Promise<bigint[]> {
     const expired = this.sm.leases.expired(Number.MAX_SAFE_INTEGER);
@@ -136,7 +142,7 @@ export class LocalEtcdPort {
       const request = decodeInternalRequest(data) as InternalRaftRequest__Output;
       this.lastWriter = request.header?.username ?? '';
       const batch = this.sm.backend.batch();
-      const result = await this.applier.apply(request, batch);
+      const result = await this.applier.apply(request, batch, Number(id));
       await batch.write();
       return result;
     };

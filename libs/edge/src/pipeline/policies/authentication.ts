@@ -8,16 +8,29 @@ import type { Identity } from '../../call-context';
 import type { Policy } from '../policy';
 import type { RequestInfo } from '../request';
 
-/** Turns credentials into an identity; throws etcd's "invalid auth token" for a token it does not know. */
+/**
+ * Turns credentials into an identity; throws etcd's "invalid auth token" for a token it does not know. A
+ * promise only when it must wait (a token issued by another member whose entry this member has not applied
+ * yet).
+ */
 export interface IdentitySource {
-  identityOf(token: string | undefined, certificateCommonName: string | undefined): Identity;
+  identityOf(
+    token: string | undefined,
+    certificateCommonName: string | undefined,
+  ): Identity | Promise<Identity>;
 }
 
 export function authenticationPolicy(source: IdentitySource): Policy {
   return {
     name: 'authentication',
     admit(request, draft) {
-      draft.identity = source.identityOf(tokenOf(request), request.certificateCommonName);
+      const identity = source.identityOf(tokenOf(request), request.certificateCommonName);
+      if (identity instanceof Promise) {
+        return identity.then((known) => {
+          draft.identity = known;
+        });
+      }
+      draft.identity = identity;
     },
   };
 }
