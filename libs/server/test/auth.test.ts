@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   Authenticator,
   JwtTokens,
+  PasswordGate,
   KeyRangeSet,
   PermissionType,
   SimpleTokens,
@@ -289,6 +290,22 @@ describe('the authenticator (who a request is)', () => {
 });
 
 describe('passwords and tokens', () => {
+  it('runs at most 2 bcrypt jobs at once, queues a bounded number, refuses the rest with "too many requests"', async () => {
+    const gate = new PasswordGate(2, 3);
+    const releases: Array<() => void> = [];
+    const job = () => gate.run(() => new Promise<void>((resolve) => releases.push(resolve)));
+    const accepted = [job(), job(), job(), job(), job()];
+    await Promise.resolve();
+    expect(gate.load).toEqual({ running: 2, waiting: 3 });
+    await expect(job()).rejects.toThrow('etcdserver: too many requests');
+    while (releases.length > 0 || gate.load.running > 0) {
+      releases.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(accepted);
+    expect(gate.load).toEqual({ running: 0, waiting: 0 });
+  });
+
   it('hashes with bcrypt at the given cost and never matches an unknown user', async () => {
     const hash = await hashPassword('secret', 4);
     expect(hash).toMatch(/^\$2[aby]\$04\$/);

@@ -6,6 +6,7 @@ export * from './request-permissions';
 export * from './auth-apply';
 export * from './entry-subject';
 export * from './passwords';
+export * from './password-gate';
 export * from './token-provider';
 export * from './simple-tokens';
 export * from './jwt-tokens';

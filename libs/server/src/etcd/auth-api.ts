@@ -19,6 +19,7 @@ import {
   etcdError,
 } from '@cairn/api';
 import { ROOT_ROLE, isValidPermissionRange } from '../auth/auth-store';
+import { PasswordGate } from '../auth/password-gate';
 import { checkPassword, hashPassword } from '../auth/passwords';
 import type { TokenProvider } from '../auth/token-provider';
 import type { CairnNode } from '../node';
@@ -47,6 +48,9 @@ export interface AuthApiOptions {
 }
 
 export class AuthApi {
+  /** Every bcrypt hash or check of this member goes through it (password-gate.ts). */
+  private readonly passwords = new PasswordGate();
+
   constructor(
     private readonly node: CairnNode,
     private readonly options: AuthApiOptions,
@@ -83,7 +87,7 @@ export class AuthApi {
     const user = this.auth.getUser(req.name);
     // A no-password user can only be a certificate's CN; an unknown user costs a comparison all the same.
     const hash = user && !user.noPassword ? user.passwordHash : undefined;
-    if (!(await checkPassword(req.password, hash))) throw etcdError('auth-failed');
+    if (!(await this.passwords.run(() => checkPassword(req.password, hash)))) throw etcdError('auth-failed');
     const simpleToken = this.options.tokens.newSimpleToken();
     // The password stays here: the entry carries only the name and the token.
     return proposeAndUnwrap(
@@ -99,7 +103,8 @@ export class AuthApi {
     const noPassword = req.options?.no_password === true;
     const hashedPassword = noPassword
       ? ''
-      : req.hashedPassword || (await hashPassword(req.password, this.options.bcryptCost));
+      : req.hashedPassword ||
+        (await this.passwords.run(() => hashPassword(req.password, this.options.bcryptCost)));
     return proposeAndUnwrap(
       this.node,
       { auth_user_add: { name: req.name, password: '', hashedPassword, options: req.options } },
@@ -115,7 +120,9 @@ export class AuthApi {
   async userChangePassword(req: AuthUserChangePasswordRequest__Output, ctx: CallContext): Promise<object> {
     this.auth.checkAdmin(ctx.identity);
     if (!this.auth.getUser(req.name)) throw etcdError('user-not-found');
-    const hashedPassword = req.hashedPassword || (await hashPassword(req.password, this.options.bcryptCost));
+    const hashedPassword =
+      req.hashedPassword ||
+      (await this.passwords.run(() => hashPassword(req.password, this.options.bcryptCost)));
     return proposeAndUnwrap(
       this.node,
       { auth_user_change_password: { name: req.name, password: '', hashedPassword } },
