@@ -16,12 +16,10 @@ import {
   makeTempDir,
   spawnEtcdctl,
   startMember,
-  type EtcdctlResult,
   type ManagedProcess,
   type Member,
 } from '../support';
-
-type Ctl = (args: readonly string[], stdin?: string) => Promise<EtcdctlResult>;
+import { type Ctl, PERMISSION_DENIED, denied, escapeRegExp, fails, ok } from './etcdctl-expect';
 
 let member: Member;
 let dir: string;
@@ -44,48 +42,9 @@ beforeAll(async () => {
 
 afterAll(() => cleanupAll());
 
-/** Runs etcdctl, expects exit 0, returns stdout. */
-async function ok(ctl: Ctl, args: string[], stdin?: string): Promise<string> {
-  const result = await ctl(args, stdin);
-  expect(result.code, describeResult(result)).toBe(0);
-  return result.stdout;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * etcdctl 3.4 prints a server error as `Error: <message>` (after `prefix`) and exits with `code`; its retry
- * interceptor logs the gRPC status (`code = <Code> desc = <message>`): both must match.
- */
-async function fails(
-  ctl: Ctl,
-  args: string[],
-  exitCode: number,
-  grpcCode: string,
-  message: string,
-  options: { stdin?: string; prefix?: string; suffix?: string } = {},
-): Promise<EtcdctlResult> {
-  const result = await ctl(args, options.stdin);
-  const why = describeResult(result);
-  expect(result.code, why).toBe(exitCode);
-  expect(result.stdout, why).toBe('');
-  expect(result.stderr, why).toMatch(
-    new RegExp(`^Error: ${escapeRegExp((options.prefix ?? '') + message + (options.suffix ?? ''))}$`, 'm'),
-  );
-  expect(result.stderr, why).toContain(`code = ${grpcCode} desc = ${message}`);
-  return result;
-}
-
-const PERMISSION_DENIED = 'etcdserver: permission denied';
 /** Where etcd 3.4 and Cairn differ on purpose (docs/security.md), each target's own answer is asserted. */
 const ETCD_34 = currentTarget().kind === 'etcd';
 const AUTH_FAILED = 'etcdserver: authentication failed, invalid user ID or password';
-
-async function denied(ctl: Ctl, args: string[], stdin?: string): Promise<void> {
-  await fails(ctl, args, 1, 'PermissionDenied', PERMISSION_DENIED, stdin === undefined ? {} : { stdin });
-}
 
 async function authFails(ctl: Ctl, args: string[]): Promise<void> {
   // etcdctl cannot create its client (Authenticate fails): exit 2 (ExitBadConnection).

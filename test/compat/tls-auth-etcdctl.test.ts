@@ -21,12 +21,10 @@ import {
   startMember,
   stopMember,
   type CertAuthority,
-  type EtcdctlResult,
   type IssuedCert,
   type Member,
 } from '../support';
-
-type Ctl = (args: readonly string[], stdin?: string) => Promise<EtcdctlResult>;
+import { type Ctl, denied, fails, ok } from './etcdctl-expect';
 
 let ca: CertAuthority;
 let otherCa: CertAuthority;
@@ -77,39 +75,8 @@ beforeAll(async () => {
 
 afterAll(() => cleanupAll());
 
-async function ok(ctl: Ctl, args: string[], stdin?: string): Promise<string> {
-  const result = await ctl(args, stdin);
-  expect(result.code, describeResult(result)).toBe(0);
-  return result.stdout;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-async function fails(
-  ctl: Ctl,
-  args: string[],
-  exitCode: number,
-  grpcCode: string,
-  message: string,
-  stdin?: string,
-): Promise<void> {
-  const result = await ctl(args, stdin);
-  const why = describeResult(result);
-  expect(result.code, why).toBe(exitCode);
-  expect(result.stdout, why).toBe('');
-  expect(result.stderr, why).toMatch(new RegExp(`^Error: ${escapeRegExp(message)}$`, 'm'));
-  expect(result.stderr, why).toContain(`code = ${grpcCode} desc = ${message}`);
-}
-
-const PERMISSION_DENIED = 'etcdserver: permission denied';
 /** Where etcd 3.4 and Cairn differ on purpose (docs/security.md), each target's own answer is asserted. */
 const ETCD_34 = currentTarget().kind === 'etcd';
-
-async function denied(ctl: Ctl, args: string[], stdin?: string): Promise<void> {
-  await fails(ctl, args, 1, 'PermissionDenied', PERMISSION_DENIED, stdin);
-}
 
 /** A connection the server refuses during the TLS handshake: etcdctl gives up dialing (exit 1). */
 async function refused(ctl: Ctl, args: string[]): Promise<void> {
