@@ -241,6 +241,48 @@ const AUDIT: Operation[] = [
   },
 ];
 
+// The console's key browser and live feed act as their caller too (apps/server/src/console).
+const CONSOLE_KEY = `/cairn/config/${NS}/orders/limits.json`;
+const CONSOLE: Operation[] = [
+  {
+    name: 'key tree under the app',
+    method: 'GET',
+    path: `/api/console/v1/keys/tree?prefix=${encodeURIComponent(`/cairn/config/${NS}/orders/`)}`,
+    need: 'read',
+  },
+  {
+    name: 'a key and its value',
+    method: 'GET',
+    path: `/api/console/v1/keys/value?key=${encodeURIComponent(CONSOLE_KEY)}`,
+    need: 'read',
+  },
+  {
+    name: "a key's history",
+    method: 'GET',
+    path: `/api/console/v1/keys/history?key=${encodeURIComponent(CONSOLE_KEY)}`,
+    need: 'read',
+  },
+  {
+    name: 'the live feed (SSE)',
+    method: 'GET',
+    path: `/api/console/v1/watch?prefix=${encodeURIComponent(`/cairn/config/${NS}/orders/`)}`,
+    need: 'read',
+  },
+  {
+    name: 'write a key',
+    method: 'PUT',
+    path: '/api/console/v1/keys/value',
+    body: { key: `/cairn/registry/${NS}/console/k`, value: 'v' },
+    need: 'write',
+  },
+  {
+    name: 'delete a key',
+    method: 'DELETE',
+    path: `/api/console/v1/keys/value?key=${encodeURIComponent(`/cairn/registry/${NS}/console/k`)}`,
+    need: 'write',
+  },
+];
+
 function expectRefused(answer: Answer, status: 401 | 403, what: string): void {
   expect(answer.status, `${what}: ${JSON.stringify(answer.body)}`).toBe(status);
   expect(answer.type, what).toMatch(/application\/json/);
@@ -256,6 +298,7 @@ describe.skipIf(skip)('REST authorisation by key-range permissions', () => {
     ['config center', CONFIG],
     ['registry', REGISTRY],
     ['audit archive', AUDIT],
+    ['console', CONSOLE],
   ] as const) {
     it(`${feature}: each operation is 401 without or with a bad token, 403 without its permission, allowed with it`, async () => {
       for (const op of operations) {

@@ -253,8 +253,9 @@ async function mapErrors<T>(fn: () => Promise<T>): Promise<T> {
     if (err instanceof HttpException) throw err;
     const mapped = toEtcdError(err);
     if (mapped instanceof EtcdError) {
+      // The house REST shape (auth refusals: etcd's message as `error`, and its gRPC `code`).
       const { status, body } = restErrorForEtcdError(mapped);
-      throw new HttpException({ ...body, error: mapped.code }, status);
+      throw new HttpException(body, status);
     }
     throw err;
   }
