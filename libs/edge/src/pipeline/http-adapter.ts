@@ -58,6 +58,11 @@ export function httpPipelineMiddleware(
     whenAdmitted(
       admission,
       (call) => {
+        // Admitted later (a token awaited): the client may have gone meanwhile.
+        if (res.destroyed) {
+          call.end(undefined, 'Canceled');
+          return;
+        }
         CALLS.set(req, call);
         const finish = (): void => {
           request.method = routeLabel(req as RoutedRequest, verb);
