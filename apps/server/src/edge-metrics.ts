@@ -27,7 +27,7 @@ export function registerEdgeMetrics(registry: Registry, stats: EdgeStats): void 
   });
   new Counter({
     name: 'cairn_network_client_connections_closed_total',
-    help: 'Client connections the member closed: no protocol within --protocol-decision-timeout, or pings faster than --grpc-keepalive-min-time (GOAWAY ENHANCE_YOUR_CALM).',
+    help: 'Client connections the member closed: no protocol within --protocol-decision-timeout, pings faster than --grpc-keepalive-min-time (GOAWAY ENHANCE_YOUR_CALM), or a TLS handshake that failed (reason tls_handshake_failed).',
     labelNames: ['reason'],
     registers,
     collect() {
