@@ -35,7 +35,19 @@ export { AutoCompactor, parseRetentionMs, parseGoDurationMs, AutoCompactorError 
 export * from './version';
 // etcd's v3 service semantics over a node: used by the gRPC services, the JSON gateway and in-process
 // features (registry, config center) alike.
-export { createEtcdApis, type EtcdApis } from './etcd/apis';
+export { createEtcdApis, createRecipeApis, type EtcdApis, type RecipeApis } from './etcd/apis';
+export { LockApi, type RecipeSource, type LockRequestWire, type UnlockRequestWire } from './etcd/lock-api';
+export {
+  ElectionApi,
+  ELECTION_NOT_LEADER,
+  ELECTION_NO_LEADER,
+  type CampaignRequestWire,
+  type LeaderKeyWire,
+  type LeaderRequestWire,
+  type ObserveSend,
+  type ProclaimRequestWire,
+  type ResignRequestWire,
+} from './etcd/election-api';
 export { KvApi } from './etcd/kv-api';
 export { AuthApi, type AuthApiOptions } from './etcd/auth-api';
 export * from './auth';

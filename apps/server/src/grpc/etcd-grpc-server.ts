@@ -1,12 +1,12 @@
-// The gRPC server of the client URL: etcd's KV, Watch, Lease, Cluster and Maintenance services plus the
-// standard health service, all over one CairnNode. The server is a PipelinedGrpcServer: every method of every
+// The gRPC server of the client URL: etcd's KV, Watch, Lease, Cluster, Maintenance, Auth, Lock and Election
+// services plus the standard health service, all over one CairnNode (Lock and Election over its EtcdPort). The server is a PipelinedGrpcServer: every method of every
 // service on it (these, the registry's and the config center's) goes through the member's request pipeline,
 // and so do the KV calls served on the fast path.
 import * as grpc from '@grpc/grpc-js';
 import { type WatchRequest__Output, etcdError, loadEtcdServices, toGrpcStatus } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
 import type { EtcdApis, EtcdPort } from '@cairn/server';
-import { WatchSession, toEtcdError } from '@cairn/server';
+import { type LeaderRequestWire, WatchSession, createRecipeApis, toEtcdError } from '@cairn/server';
 import {
   type CallContext,
   type FastUnaryMethod,
@@ -222,6 +222,34 @@ export function createEtcdGrpcServer(
     RoleDelete: answer((req, ctx) => auth.roleDelete(req as never, ctx)),
     RoleGrantPermission: answer((req, ctx) => auth.roleGrantPermission(req as never, ctx)),
     RoleRevokePermission: answer((req, ctx) => auth.roleRevokePermission(req as never, ctx)),
+  });
+
+  // Recipes over the port with the caller's context: its permissions apply to every key they touch. Lock and
+  // Campaign wait by design (BLOCKING_UNARY); their waits end with the call (its signal or deadline).
+  const { lock, election } = createRecipeApis({ port, header: (revision) => node.header(revision) });
+  server.addService(pkg.v3lockpb.Lock.service, {
+    Lock: answer((req, ctx) => lock.lock(req as never, ctx)),
+    Unlock: answer((req, ctx) => lock.unlock(req as never, ctx)),
+  });
+  server.addService(pkg.v3electionpb.Election.service, {
+    Campaign: answer((req, ctx) => election.campaign(req as never, ctx)),
+    Proclaim: answer((req, ctx) => election.proclaim(req as never, ctx)),
+    Leader: answer((req, ctx) => election.leader(req as never, ctx)),
+    Resign: answer((req, ctx) => election.resign(req as never, ctx)),
+    Observe: (call: grpc.ServerWritableStream<LeaderRequestWire, object>) => {
+      const context = grpcCallContext(call);
+      election
+        .observe(call.request, context, (response) => {
+          if (!call.cancelled) call.write(response);
+        })
+        .then(
+          () => call.end(),
+          (err: unknown) => {
+            // A client that went away is owed nothing; any other end is etcd's status.
+            if (!call.cancelled) call.emit('error', toGrpcStatus(err));
+          },
+        );
+    },
   });
 
   server.addService(pkg.grpc.health.v1.Health.service, {

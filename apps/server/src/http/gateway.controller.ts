@@ -1,7 +1,8 @@
 // etcd's JSON gateway (grpc-gateway) on the client URL: POST /v3/<service>/<method> with the protobuf JSON
 // mapping of the request; streaming calls answer newline-delimited {"result": ...} objects. The unary calls
 // and LeaseKeepAlive/Snapshot go through the etcd service layer (EtcdApis, as the gRPC services do); the
-// Watch stream's watchers are the member's EtcdPort watches (they live across a snapshot install).
+// Watch stream's watchers are the member's EtcdPort watches (they live across a snapshot install), and so are
+// the Lock and Election recipes' reads, writes and watches.
 import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
@@ -16,8 +17,8 @@ import {
   gatewayError,
   normalizeGatewayPath,
 } from '@cairn/api';
-import type { EtcdApis, WatchSource } from '@cairn/server';
-import { WatchSession } from '@cairn/server';
+import type { EtcdApis, LeaderRequestWire, RecipeApis, WatchSource } from '@cairn/server';
+import { WatchSession, createRecipeApis } from '@cairn/server';
 import { type CallContext, JsonLinesStream, callContextOf } from '@cairn/edge';
 import { parseJsonObjects, readRawBody } from './raw-body';
 import { ETCD_APIS, MAX_REQUEST_BYTES, WATCH_SOURCE } from './tokens';
@@ -27,6 +28,7 @@ type UnaryHandler = (req: never, ctx: CallContext) => Promise<object> | object;
 @Controller()
 export class GatewayController {
   private readonly unary: Record<string, UnaryHandler>;
+  private readonly recipes: RecipeApis;
 
   constructor(
     @Inject(ETCD_APIS) private readonly apis: EtcdApis,
@@ -34,6 +36,8 @@ export class GatewayController {
     @Inject(MAX_REQUEST_BYTES) private readonly maxRequestBytes: number,
   ) {
     const { kv, lease, maintenance, auth } = apis;
+    this.recipes = createRecipeApis(watchSource);
+    const { lock, election } = this.recipes;
     this.unary = {
       'etcdserverpb.KV/Range': (r, c) => kv.range(r, c),
       'etcdserverpb.KV/Put': (r, c) => kv.put(r, c),
@@ -72,6 +76,12 @@ export class GatewayController {
       'etcdserverpb.Auth/RoleDelete': (r, c) => auth.roleDelete(r, c),
       'etcdserverpb.Auth/RoleGrantPermission': (r, c) => auth.roleGrantPermission(r, c),
       'etcdserverpb.Auth/RoleRevokePermission': (r, c) => auth.roleRevokePermission(r, c),
+      'v3lockpb.Lock/Lock': (r, c) => lock.lock(r, c),
+      'v3lockpb.Lock/Unlock': (r, c) => lock.unlock(r, c),
+      'v3electionpb.Election/Campaign': (r, c) => election.campaign(r, c),
+      'v3electionpb.Election/Proclaim': (r, c) => election.proclaim(r, c),
+      'v3electionpb.Election/Leader': (r, c) => election.leader(r, c),
+      'v3electionpb.Election/Resign': (r, c) => election.resign(r, c),
     };
   }
 
@@ -156,6 +166,23 @@ export class GatewayController {
       req.on('close', () => session.close());
       for (const raw of requests)
         session.handle(decodeGatewayRequest<WatchRequest__Output>(route.requestType, raw));
+      return;
+    }
+    if (key === 'v3electionpb.Election/Observe') {
+      const context = callContextOf(req);
+      const request = decodeGatewayRequest<LeaderRequestWire>(route.requestType, requests[0] ?? {});
+      res.status(200).type('application/json');
+      res.flushHeaders();
+      try {
+        await this.recipes.election.observe(request, context, (message) => {
+          if (!res.destroyed) writeLine(message);
+        });
+      } catch (err) {
+        // The client went away: nobody to tell. Anything else ends the stream with etcd's error line.
+        if (context.signal?.aborted || res.destroyed) return;
+        throw err;
+      }
+      res.end();
       return;
     }
     throw etcdError('not-capable');

@@ -1,0 +1,298 @@
+// etcd's Lock and Election services on the JSON gateway (/v3/lock/*, /v3/election/*), and etcdctl's lock and
+// elect (the client-side recipes, which share the services' keys: `<name>/<lease in hex>`). Every assertion
+// holds against real etcd 3.4 (CAIRN_TEST_TARGET=etcd) and Cairn alike; revisions are only compared with each
+// other, never with absolute numbers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ManagedProcess,
+  type Member,
+  b64,
+  cleanupAll,
+  describeResult,
+  etcdctl,
+  fromB64,
+  sleep,
+  spawnEtcdctl,
+  startMember,
+  waitFor,
+} from '../support';
+
+type Json = Record<string, unknown>;
+
+let member: Member;
+
+beforeAll(async () => {
+  member = await startMember();
+});
+
+afterAll(() => cleanupAll());
+
+interface Reply {
+  status: number;
+  body: Json;
+}
+
+async function post(path: string, body: unknown, signal?: AbortSignal): Promise<Reply> {
+  const response = await fetch(`${member.clientUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: signal ?? AbortSignal.timeout(20_000),
+  });
+  return { status: response.status, body: JSON.parse(await response.text()) as Json };
+}
+
+async function call(path: string, body: unknown, signal?: AbortSignal): Promise<Json> {
+  const reply = await post(path, body, signal);
+  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+  return reply.body;
+}
+
+async function grantLease(ttl = 30): Promise<string> {
+  return (await call('/v3/lease/grant', { TTL: String(ttl) }))['ID'] as string;
+}
+
+/** `<name>/<lease in hex>`, the key etcd's Mutex and Election make. */
+function contenderKey(name: string, lease: string): string {
+  return `${name}/${BigInt(lease).toString(16)}`;
+}
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const body = await call('/v3/kv/range', { key: b64(prefix), range_end: b64(prefix.slice(0, -1) + '0') });
+  return ((body['kvs'] as Json[] | undefined) ?? []).map((kv) => fromB64(kv['key'] as string));
+}
+
+function revisionOf(body: Json): number {
+  return Number((body['header'] as Json)['revision']);
+}
+
+/** Whether a request is still unanswered after a while (a waiter that must keep waiting). */
+async function stillWaiting(request: Promise<unknown>, ms = 500): Promise<boolean> {
+  const marker = Symbol('waiting');
+  return (await Promise.race([request.catch(() => undefined), sleep(ms).then(() => marker)])) === marker;
+}
+
+/** A streamed gateway call: newline-delimited {"result": ...} objects. */
+class JsonLines {
+  readonly results: Json[] = [];
+  private readonly controller = new AbortController();
+  private reading: Promise<void> = Promise.resolve();
+
+  async open(path: string, body: unknown): Promise<this> {
+    const response = await fetch(`${member.clientUrl}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: this.controller.signal,
+    });
+    expect(response.status).toBe(200);
+    if (!response.body) throw new Error(`${path}: no response body`);
+    const reader = response.body.getReader();
+    this.reading = this.readAll(reader).catch(() => undefined); // ends with AbortError on close()
+    return this;
+  }
+
+  private async readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffered += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line) this.results.push((JSON.parse(line) as Json)['result'] as Json);
+      }
+    }
+  }
+
+  /** The values of the leader kvs streamed so far, once there are at least `count`. */
+  async values(count: number): Promise<string[]> {
+    const values = () => this.results.map((r) => fromB64(((r['kv'] as Json)['value'] as string) ?? ''));
+    await waitFor(() => (this.results.length >= count ? true : undefined), {
+      timeoutMs: 10_000,
+      what: `${count} leader values on /v3/election/observe (have ${JSON.stringify(values())})`,
+    });
+    return values();
+  }
+
+  async close(): Promise<void> {
+    this.controller.abort();
+    await this.reading;
+  }
+}
+
+describe('gateway /v3/lock', () => {
+  it('a second locker waits until the holder unlocks; the lock key is <name>/<lease hex>', async () => {
+    const [one, two] = [await grantLease(), await grantLease()];
+    const first = await call('/v3/lock/lock', { name: b64('gw-lock'), lease: one });
+    expect(fromB64(first['key'] as string)).toBe(contenderKey('gw-lock', one));
+
+    const second = call('/v3/lock/lock', { name: b64('gw-lock'), lease: two });
+    expect(await stillWaiting(second)).toBe(true);
+    const unlocked = await call('/v3/lock/unlock', { key: first['key'] });
+    const granted = await second;
+    expect(fromB64(granted['key'] as string)).toBe(contenderKey('gw-lock', two));
+    expect(revisionOf(granted)).toBeGreaterThanOrEqual(revisionOf(unlocked));
+    await call('/v3/lock/unlock', { key: granted['key'] });
+    expect(await keysUnder('gw-lock/')).toEqual([]);
+  });
+
+  it('the lock is released when the holder’s lease dies', async () => {
+    const [one, two] = [await grantLease(), await grantLease()];
+    await call('/v3/lock/lock', { name: b64('gw-lease'), lease: one });
+    const second = call('/v3/lock/lock', { name: b64('gw-lease'), lease: two });
+    expect(await stillWaiting(second)).toBe(true);
+    await call('/v3/lease/revoke', { ID: one });
+    expect(fromB64((await second)['key'] as string)).toBe(contenderKey('gw-lease', two));
+    await call('/v3/lease/revoke', { ID: two });
+  });
+
+  it('a waiter whose client goes away leaves no key behind', async () => {
+    const [one, two] = [await grantLease(), await grantLease()];
+    await call('/v3/lock/lock', { name: b64('gw-gone'), lease: one });
+    const gone = new AbortController();
+    const waiting = post('/v3/lock/lock', { name: b64('gw-gone'), lease: two }, gone.signal);
+    await waitFor(async () => ((await keysUnder('gw-gone/')).length === 2 ? true : undefined), {
+      timeoutMs: 5_000,
+      what: 'the waiter’s key',
+    });
+    gone.abort();
+    await waiting.catch(() => undefined);
+    await waitFor(async () => ((await keysUnder('gw-gone/')).length === 1 ? true : undefined), {
+      timeoutMs: 5_000,
+      what: 'the abandoned waiter’s key to go',
+    });
+    expect(await keysUnder('gw-gone/')).toEqual([contenderKey('gw-gone', one)]);
+    await call('/v3/lease/revoke', { ID: one });
+  });
+
+  it('locking with an unknown lease fails with etcd’s error', async () => {
+    const reply = await post('/v3/lock/lock', { name: b64('gw-nolease'), lease: '123456789' });
+    // etcd's lock server runs the Mutex through its in-process client, whose errors carry no gRPC status:
+    // Unknown (HTTP 500) with etcd's message, which is what clients match on.
+    expect(reply.status).toBe(500);
+    expect(reply.body).toMatchObject({ code: 2, message: 'etcdserver: requested lease not found' });
+  });
+});
+
+describe('gateway /v3/election', () => {
+  it('campaign, observe, proclaim, leader, resign, with "not leader" and "no leader"', async () => {
+    const [one, two] = [await grantLease(), await grantLease()];
+    const noLeader = await post('/v3/election/leader', { name: b64('gw-elect') });
+    expect([noLeader.status, noLeader.body['code'], noLeader.body['message']]).toEqual([
+      500,
+      2,
+      'election: no leader',
+    ]);
+
+    const won = await call('/v3/election/campaign', { name: b64('gw-elect'), lease: one, value: b64('v1') });
+    const leader = won['leader'] as Json;
+    expect(fromB64(leader['name'] as string)).toBe('gw-elect');
+    expect(fromB64(leader['key'] as string)).toBe(contenderKey('gw-elect', one));
+    expect(leader['lease']).toBe(one);
+    expect(Number(leader['rev'])).toBe(revisionOf(won));
+
+    const observer = await new JsonLines().open('/v3/election/observe', { name: b64('gw-elect') });
+    try {
+      expect(await observer.values(1)).toEqual(['v1']);
+      await call('/v3/election/proclaim', { leader, value: b64('v2') });
+      expect(await observer.values(2)).toEqual(['v1', 'v2']);
+      const current = await call('/v3/election/leader', { name: b64('gw-elect') });
+      expect(fromB64((current['kv'] as Json)['value'] as string)).toBe('v2');
+      expect(fromB64((current['kv'] as Json)['key'] as string)).toBe(contenderKey('gw-elect', one));
+
+      const runnerUp = call('/v3/election/campaign', { name: b64('gw-elect'), lease: two, value: b64('w1') });
+      expect(await stillWaiting(runnerUp)).toBe(true);
+      const stale = { ...leader, rev: String(Number(leader['rev']) + 1000) };
+      const notLeader = await post('/v3/election/proclaim', { leader: stale, value: b64('x') });
+      expect([notLeader.status, notLeader.body['code'], notLeader.body['message']]).toEqual([
+        500,
+        2,
+        'election: not leader',
+      ]);
+
+      await call('/v3/election/resign', { leader });
+      const next = (await runnerUp)['leader'] as Json;
+      expect(fromB64(next['key'] as string)).toBe(contenderKey('gw-elect', two));
+      expect(await observer.values(3)).toEqual(['v1', 'v2', 'w1']);
+      await call('/v3/election/resign', { leader: next });
+    } finally {
+      await observer.close();
+    }
+    const after = await post('/v3/election/leader', { name: b64('gw-elect') });
+    expect(after.body['message']).toBe('election: no leader');
+    await call('/v3/lease/revoke', { ID: one });
+    await call('/v3/lease/revoke', { ID: two });
+  });
+});
+
+describe('etcdctl lock and elect', () => {
+  async function stop(proc: ManagedProcess, signal: NodeJS.Signals): Promise<void> {
+    proc.signal(signal);
+    await proc.exited;
+  }
+
+  it('etcdctl lock waits for a lock held through the gateway, runs its command, and releases it', async () => {
+    const lease = await grantLease();
+    const held = await call('/v3/lock/lock', { name: b64('ctl-lock'), lease });
+    const waiter = spawnEtcdctl(['lock', 'ctl-lock', '--', 'sh', '-c', 'echo "ran $ETCD_LOCK_KEY"'], {
+      endpoints: member,
+    });
+    try {
+      await sleep(500);
+      expect(waiter.running, waiter.describeOutput()).toBe(true);
+      await call('/v3/lock/unlock', { key: held['key'] });
+      const status = await waiter.exited;
+      expect(status.code, waiter.describeOutput()).toBe(0);
+      expect(waiter.stdout()).toMatch(/^ran ctl-lock\/[0-9a-f]+$/m);
+    } finally {
+      await stop(waiter, 'SIGKILL');
+    }
+    expect(await keysUnder('ctl-lock/')).toEqual([]);
+  });
+
+  it('a killed holder’s lease expires and the next etcdctl lock gets the lock', async () => {
+    const holder = spawnEtcdctl(['lock', '--ttl=3', 'ctl-kill'], { endpoints: member });
+    const next = spawnEtcdctl(['lock', 'ctl-kill', '--', 'echo', 'next'], { endpoints: member });
+    try {
+      await holder.waitForStdout((out) => /^ctl-kill\/[0-9a-f]+$/m.test(out), 10_000);
+      await sleep(500);
+      expect(next.running, next.describeOutput()).toBe(true);
+      await stop(holder, 'SIGKILL'); // no unlock: only the lease's expiry frees the lock
+      await next.waitForStdout((out) => out.includes('next'), 20_000);
+      expect((await next.exited).code, next.describeOutput()).toBe(0);
+    } finally {
+      await stop(holder, 'SIGKILL');
+      await stop(next, 'SIGKILL');
+    }
+  });
+
+  it('etcdctl elect: the observer sees each leader; the next candidate wins when the leader resigns', async () => {
+    const observer = spawnEtcdctl(['elect', '-l', 'ctl-elect'], { endpoints: member });
+    const first = spawnEtcdctl(['elect', 'ctl-elect', 'p1'], { endpoints: member });
+    let second: ManagedProcess | undefined;
+    try {
+      await first.waitForStdout((out) => /^ctl-elect\/[0-9a-f]+\np1$/m.test(out), 10_000);
+      await observer.waitForStdout((out) => out.includes('p1'), 10_000);
+      // The server-side Leader answers what the recipe wrote.
+      const current = await call('/v3/election/leader', { name: b64('ctl-elect') });
+      expect(fromB64((current['kv'] as Json)['value'] as string)).toBe('p1');
+
+      second = spawnEtcdctl(['elect', 'ctl-elect', 'p2'], { endpoints: member });
+      await sleep(500);
+      expect(second.stdout(), second.describeOutput()).not.toContain('p2');
+      await stop(first, 'SIGINT'); // etcdctl resigns on an interrupt
+      const elected = second;
+      await elected.waitForStdout((out) => /^ctl-elect\/[0-9a-f]+\np2$/m.test(out), 10_000);
+      await observer.waitForStdout((out) => out.includes('p2'), 10_000);
+    } finally {
+      await stop(first, 'SIGKILL');
+      if (second) await stop(second, 'SIGINT');
+      await stop(observer, 'SIGKILL');
+    }
+    const result = await etcdctl(['get', '--prefix', 'ctl-elect/'], { endpoints: member });
+    expect(result.stdout, describeResult(result)).toBe('');
+  });
+});
