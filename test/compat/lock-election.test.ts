@@ -2,6 +2,8 @@
 // elect (the client-side recipes, which share the services' keys: `<name>/<lease in hex>`). Every assertion
 // holds against real etcd 3.4 (CAIRN_TEST_TARGET=etcd) and Cairn alike; revisions are only compared with each
 // other, never with absolute numbers.
+import * as grpc from '@grpc/grpc-js';
+import { loadEtcdServices } from '@cairn/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ManagedProcess,
@@ -228,6 +230,97 @@ describe('gateway /v3/election', () => {
   });
 });
 
+/** A unary call of the Lock or Election service on the member's gRPC port, with an optional deadline. */
+async function unary(
+  client: grpc.Client,
+  method: string,
+  request: object,
+  timeoutMs = 10_000,
+): Promise<{ ok: Json } | { error: grpc.ServiceError }> {
+  const fn = (client as unknown as Record<string, grpc.requestCallback<Json> & CallableFunction>)[method];
+  if (fn === undefined) throw new Error(`no method ${method}`);
+  return new Promise((resolve) => {
+    fn.call(
+      client,
+      request,
+      { deadline: Date.now() + timeoutMs },
+      (err: grpc.ServiceError | null, res?: Json) => resolve(err ? { error: err } : { ok: res ?? {} }),
+    );
+  });
+}
+
+async function ok(client: grpc.Client, method: string, request: object): Promise<Json> {
+  const answer = await unary(client, method, request);
+  if ('error' in answer) throw new Error(`${method}: ${answer.error.message}`);
+  return answer.ok;
+}
+
+describe('gRPC v3lockpb.Lock and v3electionpb.Election', () => {
+  const address = (): string => member.clientUrl.replace(/^https?:\/\//, '');
+  const services = loadEtcdServices();
+  let lockClient: grpc.Client;
+  let electionClient: grpc.Client;
+
+  beforeAll(() => {
+    lockClient = new services.v3lockpb.Lock(address(), grpc.credentials.createInsecure());
+    electionClient = new services.v3electionpb.Election(address(), grpc.credentials.createInsecure());
+  });
+
+  afterAll(() => {
+    lockClient.close();
+    electionClient.close();
+  });
+
+  it('Lock blocks until its deadline, which removes the waiter’s key; Unlock releases', async () => {
+    const [one, two] = [await grantLease(), await grantLease()];
+    const held = await ok(lockClient, 'Lock', { name: Buffer.from('grpc-lock'), lease: one });
+    expect((held['key'] as Buffer).toString()).toBe(contenderKey('grpc-lock', one));
+    const late = await unary(lockClient, 'Lock', { name: Buffer.from('grpc-lock'), lease: two }, 1_000);
+    expect('error' in late && late.error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await waitFor(async () => ((await keysUnder('grpc-lock/')).length === 1 ? true : undefined), {
+      timeoutMs: 5_000,
+      what: 'the timed-out waiter’s key to go',
+    });
+    await ok(lockClient, 'Unlock', { key: held['key'] });
+    const next = await ok(lockClient, 'Lock', { name: Buffer.from('grpc-lock'), lease: two });
+    expect((next['key'] as Buffer).toString()).toBe(contenderKey('grpc-lock', two));
+    await ok(lockClient, 'Unlock', { key: next['key'] });
+  });
+
+  it('Campaign, Observe (server stream), Leader with "no leader", Resign', async () => {
+    const lease = await grantLease();
+    const none = await unary(electionClient, 'Leader', { name: Buffer.from('grpc-elect') });
+    expect('error' in none && [none.error.code, none.error.details]).toEqual([
+      grpc.status.UNKNOWN,
+      'election: no leader',
+    ]);
+    const won = await ok(electionClient, 'Campaign', {
+      name: Buffer.from('grpc-elect'),
+      lease,
+      value: Buffer.from('g1'),
+    });
+    const leader = won['leader'] as Json;
+    expect((leader['key'] as Buffer).toString()).toBe(contenderKey('grpc-elect', lease));
+    const seen: string[] = [];
+    const stream = (
+      electionClient as unknown as { Observe(req: object): grpc.ClientReadableStream<Json> }
+    ).Observe({ name: Buffer.from('grpc-elect') });
+    stream.on('data', (res: Json) => seen.push(((res['kv'] as Json)['value'] as Buffer).toString()));
+    stream.on('error', () => undefined); // cancelled below
+    try {
+      await waitFor(() => (seen.length >= 1 ? true : undefined), { timeoutMs: 5_000, what: 'the leader' });
+      await ok(electionClient, 'Proclaim', { leader, value: Buffer.from('g2') });
+      await waitFor(() => (seen.length >= 2 ? true : undefined), { timeoutMs: 5_000, what: 'the new value' });
+      expect(seen).toEqual(['g1', 'g2']);
+    } finally {
+      stream.cancel();
+    }
+    await ok(electionClient, 'Resign', { leader });
+    expect(await keysUnder('grpc-elect/')).toEqual([]);
+    await call('/v3/lease/revoke', { ID: lease });
+  });
+});
+
 describe('etcdctl lock and elect', () => {
   async function stop(proc: ManagedProcess, signal: NodeJS.Signals): Promise<void> {
     proc.signal(signal);
@@ -255,17 +348,20 @@ describe('etcdctl lock and elect', () => {
 
   it('a killed holder’s lease expires and the next etcdctl lock gets the lock', async () => {
     const holder = spawnEtcdctl(['lock', '--ttl=3', 'ctl-kill'], { endpoints: member });
-    const next = spawnEtcdctl(['lock', 'ctl-kill', '--', 'echo', 'next'], { endpoints: member });
+    let next: ManagedProcess | undefined;
     try {
       await holder.waitForStdout((out) => /^ctl-kill\/[0-9a-f]+$/m.test(out), 10_000);
+      // Started once the holder holds the lock, so it is the one that waits.
+      const waiter = spawnEtcdctl(['lock', 'ctl-kill', '--', 'echo', 'next'], { endpoints: member });
+      next = waiter;
       await sleep(500);
-      expect(next.running, next.describeOutput()).toBe(true);
+      expect(waiter.running, waiter.describeOutput()).toBe(true);
       await stop(holder, 'SIGKILL'); // no unlock: only the lease's expiry frees the lock
-      await next.waitForStdout((out) => out.includes('next'), 20_000);
-      expect((await next.exited).code, next.describeOutput()).toBe(0);
+      await waiter.waitForStdout((out) => out.includes('next'), 20_000);
+      expect((await waiter.exited).code, waiter.describeOutput()).toBe(0);
     } finally {
       await stop(holder, 'SIGKILL');
-      await stop(next, 'SIGKILL');
+      if (next) await stop(next, 'SIGKILL');
     }
   });
 
