@@ -6,7 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prefixEnd } from '@cairn/api';
+import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PermissionType } from '../src/auth';
 import { ElectionApi } from '../src/etcd/election-api';
 import { LockApi } from '../src/etcd/lock-api';
 import { type CallContext, type EtcdPort, LocalEtcdPort, type PortWatch, internalContext } from '../src/port';
@@ -274,5 +276,37 @@ describe('Election over the EtcdPort', () => {
     expect(await errorOf(waiting)).toBe('etcdserver: request canceled');
     expect(await keysUnder(h.port, 'c/')).toEqual([`c/${one.id.toString(16)}`]);
     expect(h.openWatches()).toBe(0);
+  });
+});
+
+describe('Lock and Election with auth on', () => {
+  it('run with the caller’s permissions: a lock outside the caller’s keys is refused and writes nothing', async () => {
+    const h = await open();
+    const hash = await bcrypt.hash('pw', 4);
+    await h.local.applyAuth({ auth_user_add: { name: 'root', hashedPassword: hash } });
+    await h.local.applyAuth({ auth_role_add: { name: 'root' } });
+    await h.local.applyAuth({ auth_user_grant_role: { user: 'root', role: 'root' } });
+    await h.local.applyAuth({ auth_role_add: { name: 'jobs' } });
+    await h.local.applyAuth({
+      auth_role_grant_permission: {
+        name: 'jobs',
+        perm: { permType: PermissionType.READWRITE, key: b('jobs/'), range_end: prefixEnd(b('jobs/')) },
+      },
+    });
+    await h.local.applyAuth({ auth_user_add: { name: 'alice', hashedPassword: hash } });
+    await h.local.applyAuth({ auth_user_grant_role: { user: 'alice', role: 'jobs' } });
+    await h.local.applyAuth({ auth_enable: {} });
+    const alice: CallContext = { identity: { user: 'alice' } };
+    const lease = await h.port.leaseGrant(alice, { ttl: 100 });
+
+    const locked = await h.lock.lock({ name: b('jobs/nightly'), lease: lease.id.toString() }, alice);
+    expect(keyOf(locked)).toBe(`jobs/nightly/${lease.id.toString(16)}`);
+    expect(await errorOf(h.lock.lock({ name: b('other'), lease: lease.id.toString() }, alice))).toBe(
+      'etcdserver: permission denied',
+    );
+    expect(await errorOf(h.election.leader({ name: b('other') }, alice))).toBe(
+      'etcdserver: permission denied',
+    );
+    expect(await keysUnder(h.port, 'other/')).toEqual([]);
   });
 });
