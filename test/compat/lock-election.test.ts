@@ -170,6 +170,16 @@ describe('gateway /v3/lock', () => {
     await call('/v3/lease/revoke', { ID: one });
   });
 
+  it('a lock on the /v3beta/ path waits past the server’s bound on unary calls (5 s + 2 election timeouts)', async () => {
+    const [one, two] = [await grantLease(), await grantLease()];
+    const held = await call('/v3beta/lock/lock', { name: b64('gw-beta'), lease: one });
+    const second = call('/v3beta/lock/lock', { name: b64('gw-beta'), lease: two });
+    expect(await stillWaiting(second, 8_000)).toBe(true);
+    await call('/v3beta/lock/unlock', { key: held['key'] });
+    expect(fromB64((await second)['key'] as string)).toBe(contenderKey('gw-beta', two));
+    await call('/v3/lease/revoke', { ID: two });
+  });
+
   it('locking with an unknown lease fails with etcd’s error', async () => {
     const reply = await post('/v3/lock/lock', { name: b64('gw-nolease'), lease: '123456789' });
     // etcd's lock server runs the Mutex through its in-process client, whose errors carry no gRPC status:

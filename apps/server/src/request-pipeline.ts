@@ -13,6 +13,7 @@ import {
   leaderPolicy,
   metricsPolicy,
 } from '@cairn/edge';
+import { normalizeGatewayPath } from '@cairn/api';
 import type { CairnNode, Logger } from '@cairn/server';
 import type { CairnMetrics } from './metrics';
 
@@ -41,8 +42,10 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
 }
 
 /** HTTP requests that wait by design: only the client bounds them. */
-export function isBlockingHttpRequest(_verb: string, path: string, accept: string | undefined): boolean {
+export function isBlockingHttpRequest(_verb: string, rawPath: string, accept: string | undefined): boolean {
   if (accept?.includes('text/event-stream')) return true;
+  // The gateway serves /v3beta/ and /v3alpha/ as /v3/ (as etcd 3.4 does): a lock there waits just the same.
+  const path = normalizeGatewayPath(rawPath);
   return (
     path === '/v3/watch' ||
     path === '/v3/lease/keepalive' ||
