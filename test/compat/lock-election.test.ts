@@ -13,8 +13,10 @@ import {
   describeResult,
   etcdctl,
   fromB64,
+  killMember,
   sleep,
   spawnEtcdctl,
+  startCluster,
   startMember,
   waitFor,
 } from '../support';
@@ -34,8 +36,13 @@ interface Reply {
   body: Json;
 }
 
-async function post(path: string, body: unknown, signal?: AbortSignal): Promise<Reply> {
-  const response = await fetch(`${member.clientUrl}${path}`, {
+async function post(
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+  target: Member = member,
+): Promise<Reply> {
+  const response = await fetch(`${target.clientUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -44,8 +51,13 @@ async function post(path: string, body: unknown, signal?: AbortSignal): Promise<
   return { status: response.status, body: JSON.parse(await response.text()) as Json };
 }
 
-async function call(path: string, body: unknown, signal?: AbortSignal): Promise<Json> {
-  const reply = await post(path, body, signal);
+async function call(
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+  target: Member = member,
+): Promise<Json> {
+  const reply = await post(path, body, signal, target);
   expect(reply.status, JSON.stringify(reply.body)).toBe(200);
   return reply.body;
 }
@@ -328,6 +340,47 @@ describe('gRPC v3lockpb.Lock and v3electionpb.Election', () => {
     await ok(electionClient, 'Resign', { leader });
     expect(await keysUnder('grpc-elect/')).toEqual([]);
     await call('/v3/lease/revoke', { ID: lease });
+  });
+});
+
+describe('an election across a Raft leader change (3 members)', () => {
+  it('a campaign waiting on one follower is elected when the leader resigns through another, after the Raft leader was killed', async () => {
+    const members = await startCluster({ size: 3 });
+    const status = await Promise.all(members.map((m) => call('/v3/maintenance/status', {}, undefined, m)));
+    const raftLeader = status.findIndex((body) => body['leader'] === (body['header'] as Json)['member_id']);
+    expect(raftLeader).toBeGreaterThanOrEqual(0);
+    const [first, second] = members.filter((_, i) => i !== raftLeader) as [Member, Member];
+
+    const lease = async (target: Member): Promise<string> =>
+      (await call('/v3/lease/grant', { TTL: '60' }, undefined, target))['ID'] as string;
+    const [one, two] = [await lease(first), await lease(second)];
+    const won = await call(
+      '/v3/election/campaign',
+      { name: b64('ha-elect'), lease: one, value: b64('a') },
+      undefined,
+      first,
+    );
+    const runnerUp = call(
+      '/v3/election/campaign',
+      { name: b64('ha-elect'), lease: two, value: b64('b') },
+      AbortSignal.timeout(40_000),
+      second,
+    );
+    expect(await stillWaiting(runnerUp)).toBe(true);
+
+    await killMember(members[raftLeader]!);
+    // Retried while the two survivors elect a new Raft leader.
+    await waitFor(
+      async () =>
+        (await post('/v3/election/resign', { leader: won['leader'] }, undefined, first)).status === 200
+          ? true
+          : undefined,
+      { timeoutMs: 20_000, what: 'the resign once a new Raft leader is elected' },
+    );
+    const next = (await runnerUp)['leader'] as Json;
+    expect(fromB64(next['key'] as string)).toBe(contenderKey('ha-elect', two));
+    const current = await call('/v3/election/leader', { name: b64('ha-elect') }, undefined, first);
+    expect(fromB64((current['kv'] as Json)['value'] as string)).toBe('b');
   });
 });
 
