@@ -55,7 +55,7 @@ export interface ResignRequestWire {
   leader?: LeaderKeyWire | null;
 }
 
-/** One Observe answer (LeaderResponse); false from the consumer is ignored (leader changes are rare). */
+/** Takes one Observe answer (a LeaderResponse); not flow-controlled, as leader changes are rare. */
 export type ObserveSend = (response: object) => void;
 
 /**

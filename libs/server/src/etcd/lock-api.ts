@@ -100,8 +100,8 @@ export function contextEnded(ctx: CallContext): boolean {
 }
 
 /**
- * Runs `start` until it settles the wait, ending it with etcd's error when the caller goes away or its
- * deadline passes; `stop` always runs once (it cancels the watch), so no watcher outlives the wait.
+ * A wait that `start` settles (through the watch it opens), ended with etcd's error when the caller goes away
+ * or its deadline passes. However it ends, the watch `start` returned is cancelled, so none outlives the wait.
  */
 export function boundedWait<T>(
   ctx: CallContext,
