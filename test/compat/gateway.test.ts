@@ -3,13 +3,13 @@
 // integers as JSON strings, bytes as base64, default values omitted, errors as {error, message, code}.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  GatewayStream,
   b64,
   cleanupAll,
   describeResult,
   etcdctl,
   fromB64,
   startMember,
-  waitFor,
   type Member,
 } from '../support';
 
@@ -63,68 +63,6 @@ function expectFullHeader(body: Json): Header {
   expect(Object.keys(header).sort()).toEqual(['cluster_id', 'member_id', 'raft_term', 'revision']);
   for (const value of Object.values(header)) expect(value).toMatch(/^[1-9]\d*$/);
   return header;
-}
-
-/** A streaming gateway call (`/v3/watch`): newline-delimited `{"result": ...}` objects. */
-class JsonLineStream {
-  readonly messages: Json[] = [];
-  private readonly controller = new AbortController();
-  private reading: Promise<void> = Promise.resolve();
-  status = 0;
-
-  async open(path: string, body: unknown, target: Member = member): Promise<this> {
-    const response = await fetch(`${target.clientUrl}${path}`, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      signal: this.controller.signal,
-    });
-    this.status = response.status;
-    if (!response.body) throw new Error(`${path}: no response body`);
-    const reader = response.body.getReader();
-    this.reading = this.readAll(reader).catch(() => undefined); // ends with AbortError on close()
-    return this;
-  }
-
-  private async readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffered = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffered += decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line) this.messages.push(JSON.parse(line) as Json);
-      }
-    }
-  }
-
-  /** Waits until at least `count` messages arrived; returns the `result` of each. */
-  async results(count: number): Promise<Json[]> {
-    await waitFor(() => (this.messages.length >= count ? true : undefined), {
-      timeoutMs: 10_000,
-      what: `${count} messages on the gateway stream (have ${JSON.stringify(this.messages)})`,
-    });
-    return this.messages.map((m) => m['result'] as Json);
-  }
-
-  /** Waits until the stream carried at least `count` events in all; returns them in order. */
-  async events(count: number): Promise<Json[]> {
-    const all = () =>
-      this.messages.flatMap((m) => ((m['result'] as Json)['events'] as Json[] | undefined) ?? []);
-    await waitFor(() => (all().length >= count ? true : undefined), {
-      timeoutMs: 10_000,
-      what: `${count} events on the gateway stream (have ${JSON.stringify(this.messages)})`,
-    });
-    return all();
-  }
-
-  async close(): Promise<void> {
-    this.controller.abort();
-    await this.reading;
-  }
 }
 
 describe('gateway /v3/kv', () => {
@@ -290,7 +228,7 @@ describe('gateway /v3/lease', () => {
 
 describe('gateway /v3/watch stream', () => {
   it('streams {"result":...} lines: created, then events; DELETE by name, PUT type omitted', async () => {
-    const stream = await new JsonLineStream().open('/v3/watch', {
+    const stream = await new GatewayStream().open(member, '/v3/watch', {
       create_request: { key: b64('gw/w/'), range_end: b64('gw/w0'), prev_kv: true },
     });
     try {
@@ -344,7 +282,7 @@ describe('gateway /v3/watch stream', () => {
   it('accepts camelCase createRequest with startRevision and replays history', async () => {
     const first = headerOf(await call('/v3/kv/put', { key: b64('gw/w2'), value: b64('a') })).revision;
     await call('/v3/kv/put', { key: b64('gw/w2'), value: b64('b') });
-    const stream = await new JsonLineStream().open('/v3/watch', {
+    const stream = await new GatewayStream().open(member, '/v3/watch', {
       createRequest: { key: b64('gw/w2'), startRevision: first },
     });
     try {
@@ -436,11 +374,9 @@ describe('gateway errors', () => {
     });
 
     it('a watch from a compacted revision is created, then canceled with compact_revision', async () => {
-      const stream = await new JsonLineStream().open(
-        '/v3/watch',
-        { create_request: { key: b64('k'), start_revision: '1' } },
-        compacted,
-      );
+      const stream = await new GatewayStream().open(compacted, '/v3/watch', {
+        create_request: { key: b64('k'), start_revision: '1' },
+      });
       try {
         const [created, canceled] = await stream.results(2);
         expect(created!['created']).toBe(true);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ManagedProcess,
   type Member,
+  GatewayStream,
   b64,
   cleanupAll,
   describeResult,
@@ -86,55 +87,10 @@ async function stillWaiting(request: Promise<unknown>, ms = 500): Promise<boolea
   return (await Promise.race([request.catch(() => undefined), sleep(ms).then(() => marker)])) === marker;
 }
 
-/** A streamed gateway call: newline-delimited {"result": ...} objects. */
-class JsonLines {
-  readonly results: Json[] = [];
-  private readonly controller = new AbortController();
-  private reading: Promise<void> = Promise.resolve();
-
-  async open(path: string, body: unknown): Promise<this> {
-    const response = await fetch(`${member.clientUrl}${path}`, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      signal: this.controller.signal,
-    });
-    expect(response.status).toBe(200);
-    if (!response.body) throw new Error(`${path}: no response body`);
-    const reader = response.body.getReader();
-    this.reading = this.readAll(reader).catch(() => undefined); // ends with AbortError on close()
-    return this;
-  }
-
-  private async readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffered = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffered += decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line) this.results.push((JSON.parse(line) as Json)['result'] as Json);
-      }
-    }
-  }
-
-  /** The values of the leader kvs streamed so far, once there are at least `count`. */
-  async values(count: number): Promise<string[]> {
-    const values = () => this.results.map((r) => fromB64(((r['kv'] as Json)['value'] as string) ?? ''));
-    await waitFor(() => (this.results.length >= count ? true : undefined), {
-      timeoutMs: 10_000,
-      what: `${count} leader values on /v3/election/observe (have ${JSON.stringify(values())})`,
-    });
-    return values();
-  }
-
-  async close(): Promise<void> {
-    this.controller.abort();
-    await this.reading;
-  }
+/** The values of the leader kvs an Observe stream carried, once there are at least `count`. */
+async function observedValues(stream: GatewayStream, count: number): Promise<string[]> {
+  const results = await stream.results(count);
+  return results.map((r) => fromB64(((r['kv'] as Json)['value'] as string) ?? ''));
 }
 
 describe('gateway /v3/lock', () => {
@@ -218,11 +174,14 @@ describe('gateway /v3/election', () => {
     expect(leader['lease']).toBe(one);
     expect(Number(leader['rev'])).toBe(revisionOf(won));
 
-    const observer = await new JsonLines().open('/v3/election/observe', { name: b64('gw-elect') });
+    const observer = await new GatewayStream().open(member, '/v3/election/observe', {
+      name: b64('gw-elect'),
+    });
+    expect(observer.status).toBe(200);
     try {
-      expect(await observer.values(1)).toEqual(['v1']);
+      expect(await observedValues(observer, 1)).toEqual(['v1']);
       await call('/v3/election/proclaim', { leader, value: b64('v2') });
-      expect(await observer.values(2)).toEqual(['v1', 'v2']);
+      expect(await observedValues(observer, 2)).toEqual(['v1', 'v2']);
       const current = await call('/v3/election/leader', { name: b64('gw-elect') });
       expect(fromB64((current['kv'] as Json)['value'] as string)).toBe('v2');
       expect(fromB64((current['kv'] as Json)['key'] as string)).toBe(contenderKey('gw-elect', one));
@@ -240,7 +199,7 @@ describe('gateway /v3/election', () => {
       await call('/v3/election/resign', { leader });
       const next = (await runnerUp)['leader'] as Json;
       expect(fromB64(next['key'] as string)).toBe(contenderKey('gw-elect', two));
-      expect(await observer.values(3)).toEqual(['v1', 'v2', 'w1']);
+      expect(await observedValues(observer, 3)).toEqual(['v1', 'v2', 'w1']);
       await call('/v3/election/resign', { leader: next });
     } finally {
       await observer.close();

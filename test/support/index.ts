@@ -55,4 +55,4 @@ export {
   type IssueOptions,
   type KeyType,
 } from './certs';
-export { gatewayPost, type GatewayAnswer } from './gateway';
+export { GatewayStream, gatewayPost, type GatewayAnswer } from './gateway';
