@@ -16,6 +16,8 @@ import { readFlags } from '../src/config/flags';
 import { toSettings } from '../src/config/settings';
 
 const REFUSE = 'x-cairn-test-refuse';
+/** The policy waits a moment before its answer (as authentication does for a token another member just issued). */
+const WAIT = 'x-cairn-test-wait';
 const admitted = new Set<string>();
 
 /** The policy a new concern would be: added once, after the member's own. */
@@ -23,7 +25,13 @@ const testPolicy: Policy = {
   name: 'test-refusal',
   admit(request) {
     admitted.add(`${request.surface} ${request.method}`);
-    if (request.header(REFUSE) === '1') throw etcdError('permission-denied');
+    const refuse = request.header(REFUSE) === '1';
+    if (request.header(WAIT) === '1') {
+      return new Promise<void>((resolve, reject) =>
+        setTimeout(() => (refuse ? reject(etcdError('permission-denied')) : resolve()), 5),
+      );
+    }
+    if (refuse) throw etcdError('permission-denied');
   },
 };
 
@@ -62,9 +70,11 @@ function callRefused(
   client: AnyClient,
   name: string,
   def: grpc.MethodDefinition<unknown, unknown>,
+  wait: boolean,
 ): Promise<number> {
   const metadata = new grpc.Metadata();
   metadata.set(REFUSE, '1');
+  if (wait) metadata.set(WAIT, '1');
   const deadline = Date.now() + 5000;
   return new Promise((resolve) => {
     const method = client[name]!.bind(client);
@@ -82,7 +92,10 @@ function callRefused(
   });
 }
 
-describe('the request pipeline covers every served method', () => {
+describe.each([
+  ['at once', false],
+  ['after waiting', true],
+])('the request pipeline covers every served method (a policy refusing %s)', (_when, wait) => {
   it('every gRPC method of every service on the client URL answers the refusal of a policy added once', async () => {
     const pkg = loadEtcdServices() as unknown as Record<string, unknown>;
     const services: Array<[string, grpc.ServiceClientConstructor]> = [];
@@ -101,7 +114,7 @@ describe('the request pipeline covers every served method', () => {
       const client = new Ctor(target, grpc.credentials.createInsecure()) as unknown as AnyClient;
       try {
         for (const [name, def] of Object.entries(Ctor.service)) {
-          outcomes[`${serviceName}/${name}`] = await callRefused(client, name, def);
+          outcomes[`${serviceName}/${name}`] = await callRefused(client, name, def, wait);
         }
       } finally {
         client.close();
@@ -152,7 +165,7 @@ describe('the request pipeline covers every served method', () => {
     for (const [verb, path] of requests) {
       const res = await fetch(`${url}${path}`, {
         method: verb,
-        headers: { [REFUSE]: '1', 'content-type': 'application/json' },
+        headers: { [REFUSE]: '1', ...(wait ? { [WAIT]: '1' } : {}), 'content-type': 'application/json' },
         body: verb === 'GET' || verb === 'HEAD' ? undefined : '{}',
       });
       const body = await res.text();
@@ -163,4 +176,64 @@ describe('the request pipeline covers every served method', () => {
     expect(wrong, 'routes that answered without the pipeline’s refusal').toEqual([]);
     console.log(`pipeline coverage: ${requests.length} HTTP routes, all refused by the test policy`);
   }, 60_000);
+});
+
+describe('a policy that admits after waiting', () => {
+  it('lets the call run on every road: the KV fast path, grpc-js, a stream, the gateway', async () => {
+    const metadata = new grpc.Metadata();
+    metadata.set(WAIT, '1');
+    const pkg = loadEtcdServices();
+    const target = url.replace('http://', '');
+    const kv = new pkg.etcdserverpb.KV(target, grpc.credentials.createInsecure()) as unknown as AnyClient;
+    const maintenance = new pkg.etcdserverpb.Maintenance(
+      target,
+      grpc.credentials.createInsecure(),
+    ) as unknown as AnyClient;
+    const watch = new pkg.etcdserverpb.Watch(
+      target,
+      grpc.credentials.createInsecure(),
+    ) as unknown as AnyClient;
+    try {
+      const unary = (client: AnyClient, method: string, request: object) =>
+        new Promise<unknown>((resolve, reject) =>
+          client[method]!.bind(client)(
+            request,
+            metadata,
+            { deadline: Date.now() + 5000 },
+            (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res)),
+          ),
+        );
+      await unary(kv, 'Put', { key: Buffer.from('waited'), value: Buffer.from('1') }); // the fast path
+      expect(((await unary(kv, 'Range', { key: Buffer.from('waited') })) as { count: string }).count).toBe(
+        '1',
+      );
+      expect(await unary(maintenance, 'Status', {})).toHaveProperty('version'); // grpc-js
+      const created = await new Promise<boolean>((resolve, reject) => {
+        const stream = watch['Watch']!.bind(watch)(metadata) as grpc.ClientDuplexStream<
+          object,
+          { created: boolean }
+        >;
+        stream.on('data', (response) => {
+          resolve(response.created);
+          stream.cancel();
+        });
+        stream.on('error', (err: grpc.ServiceError) => {
+          if (err.code !== grpc.status.CANCELLED) reject(err);
+        });
+        stream.write({ create_request: { key: Buffer.from('waited') } }); // written before admission ends
+      });
+      expect(created).toBe(true);
+    } finally {
+      kv.close();
+      maintenance.close();
+      watch.close();
+    }
+    const gateway = await fetch(`${url}/v3/kv/range`, {
+      method: 'POST',
+      headers: { [WAIT]: '1', 'content-type': 'application/json' },
+      body: JSON.stringify({ key: Buffer.from('waited').toString('base64') }),
+    });
+    expect(gateway.status).toBe(200);
+    expect(((await gateway.json()) as { count: string }).count).toBe('1');
+  }, 30_000);
 });

@@ -13,7 +13,7 @@ import type http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { toGrpcStatus } from '@cairn/api';
 import type { CallContext } from './call-context';
-import { type PipelineCall, type RequestPipeline, bounded, whenAdmitted } from './pipeline';
+import { type PipelineCall, type RequestPipeline, bounded } from './pipeline';
 import { type Http2StreamRoute, isPlainGrpcCall } from './grpc-stream-router';
 import { GRPC_MESSAGE_REFUSALS, grpcMessage, percentEncodeGrpcMessage } from './grpc-wire';
 import { answerInOneFlush } from './one-flush-answer';
@@ -150,20 +150,23 @@ function serve(
     fail(refusal); // already reported by the pipeline
     return;
   }
-  // Admission waits only for a token another member issued a moment ago; the body is read meanwhile.
-  const admitted = new Promise<PipelineCall>((resolve, reject) =>
-    whenAdmitted(
-      admission,
-      (admittedCall) => {
-        call = admittedCall;
-        // A body that never ends is answered at the call's deadline (the client's, or the server's bound).
-        boundRequestBody(stream, admittedCall.context.deadline, () => fail(requestBodyTimeout()));
-        resolve(admittedCall);
-      },
-      reject,
-    ),
-  );
-  admitted.catch((refusal: unknown) => fail(refusal)); // already reported by the pipeline
+  // A body that never ends is answered at the call's deadline (the client's, or the server's unary bound).
+  const boundBody = (admittedCall: PipelineCall): void =>
+    boundRequestBody(stream, admittedCall.context.deadline, () => fail(requestBodyTimeout()));
+  // Admission waits only for a token another member issued a moment ago (the body is read meanwhile); the
+  // usual synchronous admission takes no promise.
+  let waitingAdmission: Promise<PipelineCall> | undefined;
+  if (admission instanceof Promise) {
+    waitingAdmission = admission.then((admittedCall) => {
+      call = admittedCall;
+      boundBody(admittedCall);
+      return admittedCall;
+    });
+    waitingAdmission.catch((refusal: unknown) => fail(refusal)); // already reported by the pipeline
+  } else {
+    call = admission;
+    boundBody(admission);
+  }
   const chunks: Buffer[] = [];
   let received = 0;
   stream.on(
@@ -213,7 +216,7 @@ function serve(
         else succeed(pending);
       };
       if (call) run(call);
-      else admitted.then(run, () => undefined); // a refusal is answered by the catch above
+      else waitingAdmission?.then(run, () => undefined); // a refusal is answered by its catch above
     }),
   );
 }
