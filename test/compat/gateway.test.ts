@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GatewayStream,
+  gatewayPost,
+  type GatewayAnswer as GatewayReply,
   b64,
   cleanupAll,
   describeResult,
@@ -23,20 +25,8 @@ beforeAll(async () => {
 
 afterAll(() => cleanupAll());
 
-interface GatewayReply {
-  status: number;
-  body: Json;
-}
-
-async function post(path: string, body: unknown, target: Member = member): Promise<GatewayReply> {
-  const response = await fetch(`${target.clientUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: JSON.parse(text) as Json };
+function post(path: string, body: unknown, target: Member = member): Promise<GatewayReply> {
+  return gatewayPost(target, path, body);
 }
 
 /** POSTs and expects 200; returns the body. */

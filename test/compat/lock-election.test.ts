@@ -9,6 +9,8 @@ import {
   type ManagedProcess,
   type Member,
   GatewayStream,
+  gatewayPost,
+  type GatewayAnswer as Reply,
   b64,
   cleanupAll,
   describeResult,
@@ -32,24 +34,8 @@ beforeAll(async () => {
 
 afterAll(() => cleanupAll());
 
-interface Reply {
-  status: number;
-  body: Json;
-}
-
-async function post(
-  path: string,
-  body: unknown,
-  signal?: AbortSignal,
-  target: Member = member,
-): Promise<Reply> {
-  const response = await fetch(`${target.clientUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: signal ?? AbortSignal.timeout(20_000),
-  });
-  return { status: response.status, body: JSON.parse(await response.text()) as Json };
+function post(path: string, body: unknown, signal?: AbortSignal, target: Member = member): Promise<Reply> {
+  return gatewayPost(target, path, body, { signal, timeoutMs: 20_000 });
 }
 
 async function call(

@@ -23,7 +23,7 @@ let members: Member[];
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 const gateway = (member: Member, path: string, body: object, token?: string) =>
-  gatewayPost(member, path, body, token);
+  gatewayPost(member, path, body, { token });
 
 async function authenticate(member: Member, name: string, password: string): Promise<string> {
   const answer = await gateway(member, '/v3/auth/authenticate', { name, password });

@@ -19,7 +19,7 @@ let member: Member;
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-const gateway = (path: string, body: object, token?: string) => gatewayPost(member, path, body, token);
+const gateway = (path: string, body: object, token?: string) => gatewayPost(member, path, body, { token });
 
 async function ctl(...args: string[]): Promise<void> {
   const result = await etcdctl(args, { endpoints: member });

@@ -13,17 +13,20 @@ export interface GatewayAnswer {
 export async function gatewayPost(
   member: Member,
   path: string,
-  body: object,
-  token?: string,
-  timeoutMs = 10_000,
+  /** Sent as JSON; a string is sent as it is (malformed bodies, on purpose). */
+  body: unknown,
+  options: { token?: string; signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<GatewayAnswer> {
   const response = await fetch(`${member.clientUrl}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
+    headers: {
+      'content-type': 'application/json',
+      ...(options.token ? { authorization: options.token } : {}),
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 10_000),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  return { status: response.status, body: JSON.parse(await response.text()) as Record<string, unknown> };
 }
 
 /**
