@@ -7,7 +7,8 @@ export type MvccErrorCode =
   | 'lease-not-found'
   | 'duplicate-key'
   | 'too-many-ops'
-  | 'closed';
+  | 'closed'
+  | 'unknown-data-format';
 
 /** etcd's messages for each code, so the server can surface them unchanged. */
 const MESSAGES: Record<MvccErrorCode, string> = {
@@ -20,6 +21,7 @@ const MESSAGES: Record<MvccErrorCode, string> = {
   'duplicate-key': 'etcdserver: duplicate key given in txn request',
   'too-many-ops': 'etcdserver: too many operations in txn request',
   closed: 'mvcc: store is closed',
+  'unknown-data-format': 'mvcc: data format is newer than this build knows',
 };
 
 /** The MVCC layer's one error type; `code` is what the server maps to etcd's gRPC errors. */

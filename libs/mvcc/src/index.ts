@@ -10,3 +10,4 @@ export { validateTxnRequest, DEFAULT_MAX_TXN_OPS } from './txn';
 export { validatePutRequest } from './requests';
 export * from './types';
 export * from './watch';
+export { CURRENT_DATA_FORMAT, DATA_FORMAT_ETCD_REVISIONS, DATA_FORMAT_ZERO_BASED } from './meta';

@@ -6,7 +6,11 @@ import { compactBackend } from './compaction';
 import { MvccError } from './errors';
 import { decodeKeyValue } from './key-value';
 import {
+  CURRENT_DATA_FORMAT,
+  DATA_FORMAT_ETCD_REVISIONS,
+  DATA_FORMAT_ZERO_BASED,
   META_CURRENT_REVISION,
+  META_DATA_FORMAT,
   META_FINISHED_COMPACT,
   META_SCHEDULED_COMPACT,
   putMetaNumber,
@@ -129,6 +133,7 @@ export class KvStore {
       index.latest = own;
     }
     const metaRevision = await readMetaNumber(backend, META_CURRENT_REVISION);
+    state.dataFormat = (await readMetaNumber(backend, META_DATA_FORMAT)) || DATA_FORMAT_ZERO_BASED;
     state.compactRevision = scheduled;
     state.currentRevision = Math.max(lastRevision, metaRevision, scheduled);
     this.state = state;
@@ -145,6 +150,32 @@ export class KvStore {
 
   get compactRevision(): number {
     return this.state.compactRevision;
+  }
+
+  /** How this store numbers its revisions (meta.ts). */
+  get dataFormat(): number {
+    return this.state.dataFormat;
+  }
+
+  /**
+   * Move the store to etcd's revision numbering (data format 2) with `batch`: one empty revision, after
+   * which every write gets the revision etcd would give. Revisions already given keep their meaning, so
+   * watchers, readers at a revision and clients resuming from one are unaffected. A fresh store ends at
+   * revision 1, etcd's. Returns false when the store already has that format. Formats this build does not
+   * know are refused.
+   */
+  upgradeDataFormat(format: number, batch: BackendBatch): boolean {
+    if (format > CURRENT_DATA_FORMAT || format < DATA_FORMAT_ZERO_BASED)
+      throw new MvccError('unknown-data-format');
+    if (this.state.dataFormat >= format) return false;
+    this.assertNoOpenWrite();
+    if (format >= DATA_FORMAT_ETCD_REVISIONS && this.state.dataFormat < DATA_FORMAT_ETCD_REVISIONS) {
+      this.state.currentRevision += 1;
+      this.state.recordRevisionIn(batch, this.state.currentRevision);
+    }
+    this.state.dataFormat = format;
+    putMetaNumber(batch, META_DATA_FORMAT, format);
+    return true;
   }
 
   /** Keys with history in memory (live or deleted but not yet compacted). */

@@ -1,6 +1,6 @@
 import type { Backend, BackendBatch } from '@cairn/storage';
 import { KeySpace } from './key-space';
-import { META_CURRENT_REVISION, putMetaNumber } from './meta';
+import { DATA_FORMAT_ZERO_BASED, META_CURRENT_REVISION, putMetaNumber } from './meta';
 import { ReadBuffer } from './read-buffer';
 
 /** The state KvStore, its write transactions and its readers share. */
@@ -11,6 +11,8 @@ export class StoreState {
   currentRevision = 0;
   /** Revisions below this are gone (reads of them fail with 'compacted'). */
   compactRevision = 0;
+  /** The store's data format (meta.ts): how its revisions are numbered. */
+  dataFormat = DATA_FORMAT_ZERO_BASED;
 
   /** The newest revision staged into each not-yet-written batch. */
   private readonly batchRevisions = new WeakMap<BackendBatch, number>();

@@ -2,6 +2,7 @@
 // same code on the same entries in the same order, so it must be deterministic: no clock, no randomness.
 import { type EtcdError, type EtcdErrorCode, type InternalRaftRequest__Output, etcdError } from '@cairn/api';
 import {
+  CURRENT_DATA_FORMAT,
   type DeleteRangeResult,
   type KvStore,
   LeaseError,
@@ -159,6 +160,10 @@ export class Applier {
       );
       return { response };
     }
+    // etcd's applierV3Corrupt: while CORRUPT is raised, KV writes, compaction and lease grant/revoke fail.
+    if (alarms.has(AlarmKind.Corrupt) && REFUSED_WHEN_CORRUPT.has(req.request ?? '')) {
+      return { error: etcdError('corrupt') };
+    }
     switch (req.request) {
       case 'put': {
         checkPutPermitted(auth, subject, req.put!);
@@ -218,8 +223,23 @@ export class Applier {
         const attr = req.member_attr_set!;
         const member = this.deps.members.get(BigInt(attr.member_ID));
         if (member)
-          this.deps.members.upsert({ ...member, name: attr.name, clientUrls: attr.client_urls }, batch);
+          this.deps.members.upsert(
+            {
+              ...member,
+              name: attr.name,
+              clientUrls: attr.client_urls,
+              dataFormat: attr.data_format || undefined,
+              cairnVersion: attr.cairn_version || undefined,
+            },
+            batch,
+          );
         return { response: {} };
+      }
+      case 'data_format_set': {
+        const format = req.data_format_set!.format;
+        if (format > CURRENT_DATA_FORMAT) return { error: etcdError('not-capable') };
+        kv.upgradeDataFormat(format, batch);
+        return { response: { header: header(kv.currentRevision) } };
       }
       case 'member_update': {
         const update = req.member_update!;
@@ -256,6 +276,16 @@ export class Applier {
     };
   }
 }
+
+// Requests etcd's applierV3Corrupt refuses (reads and read-only txns never reach the applier).
+const REFUSED_WHEN_CORRUPT = new Set([
+  'put',
+  'delete_range',
+  'txn',
+  'compaction',
+  'lease_grant',
+  'lease_revoke',
+]);
 
 /**
  * The batch a txn without writes is run with (read-only txns are served like reads): it never stages

@@ -3,6 +3,7 @@
 // its newest usable snapshot and WAL. Either way the result is a recovered member, ready to start Raft.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { CURRENT_DATA_FORMAT } from '@cairn/mvcc';
 import { MemoryStorage, RaftNode, type Snapshot } from '@cairn/raft';
 import { Snapshotter, Wal } from '@cairn/storage';
 import type { NodeConfig } from './config';
@@ -109,7 +110,10 @@ export async function recoverMember(config: NodeConfig): Promise<RecoveredMember
     {
       RaftNode.bootstrap(
         raftStorage,
-        peers.map((m) => ({ id: m.id, context: encodeConfChangeContext({ member: m }) })),
+        peers.map((m) => ({
+          id: m.id,
+          context: encodeConfChangeContext({ member: m, dataFormat: CURRENT_DATA_FORMAT }),
+        })),
       );
       const first = raftStorage.firstIndex();
       const last = raftStorage.lastIndex();

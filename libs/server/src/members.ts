@@ -9,6 +9,10 @@ export interface Member {
   peerUrls: string[];
   clientUrls: string[];
   isLearner: boolean;
+  /** The newest data format the member's build can apply, as it published (absent: Cairn 0.1). */
+  dataFormat?: number;
+  /** The member's Cairn version, as it published. */
+  cairnVersion?: string;
 }
 
 interface StoredMember {
@@ -17,6 +21,8 @@ interface StoredMember {
   peerUrls: string[];
   clientUrls: string[];
   isLearner: boolean;
+  dataFormat?: number;
+  cairnVersion?: string;
 }
 
 const REMOVED_PREFIX = 'removed/';
@@ -76,17 +82,25 @@ export class MemberStore {
 export interface ConfChangeContext {
   member?: Member;
   requestId?: bigint;
+  /**
+   * Set on the entries a new cluster bootstraps its log with: the data format its store starts in. Every
+   * member that applies the log from the start (a joining one too) formats its store alike; a cluster
+   * bootstrapped by Cairn 0.1 has no such field and keeps format 1 until the leader switches it.
+   */
+  dataFormat?: number;
 }
 
 interface StoredContext {
   member?: StoredMember;
   requestId?: string;
+  dataFormat?: number;
 }
 
 export function encodeConfChangeContext(context: ConfChangeContext): Uint8Array {
   const stored: StoredContext = {
     member: context.member ? { ...context.member, id: context.member.id.toString() } : undefined,
     requestId: context.requestId?.toString(),
+    dataFormat: context.dataFormat,
   };
   return Buffer.from(JSON.stringify(stored));
 }
@@ -97,5 +111,6 @@ export function decodeConfChangeContext(bytes: Uint8Array): ConfChangeContext {
   return {
     member: stored.member ? { ...stored.member, id: BigInt(stored.member.id) } : undefined,
     requestId: stored.requestId !== undefined ? BigInt(stored.requestId) : undefined,
+    dataFormat: typeof stored.dataFormat === 'number' ? stored.dataFormat : undefined,
   };
 }

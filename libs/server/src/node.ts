@@ -22,7 +22,14 @@ import {
   seededRandom,
 } from '@cairn/raft';
 import type { Backend, BackendBatch, Wal } from '@cairn/storage';
-import type { KvStore, LeaseStore, LeaseTimeToLive, WatchableStore } from '@cairn/mvcc';
+import {
+  CURRENT_DATA_FORMAT,
+  type KvStore,
+  type LeaseStore,
+  type LeaseTimeToLive,
+  type WatchableStore,
+} from '@cairn/mvcc';
+import { CAIRN_VERSION } from './version';
 import {
   type EtcdError,
   type InternalRaftRequest__Output,
@@ -57,6 +64,7 @@ import { BackendBatcher } from './backend-batcher';
 import { type RecoveredMember, recoverMember } from './bootstrap';
 import { Snapshots } from './snapshots';
 import { LeaseForwarding } from './lease-forwarding';
+import { initialCorruptionCheck } from './corruption-check';
 
 const noop = (): void => undefined;
 
@@ -117,6 +125,7 @@ export class CairnNode {
   private term = 0;
   private dbSize = 0;
   private attributesPublished = false;
+  private dataFormatProposed = false;
   readonly stats: NodeStats = {
     proposalsCommitted: 0,
     proposalsApplied: 0,
@@ -140,7 +149,10 @@ export class CairnNode {
 
   /** Opens (or bootstraps) the member's data dir and starts Raft. */
   static async start(config: NodeConfig, transportFactory?: TransportFactory): Promise<CairnNode> {
-    const node = new CairnNode(config, await recoverMember(config), transportFactory);
+    const recovered = await recoverMember(config);
+    // etcd's CheckInitialHashKV: compared with the peers before Raft starts (corruption-check.ts).
+    if (config.initialCorruptCheck) await initialCorruptionCheck(config, recovered);
+    const node = new CairnNode(config, recovered, transportFactory);
     await node.run();
     return node;
   }
@@ -322,6 +334,7 @@ export class CairnNode {
     campaignIfAlone();
 
     this.timers.push(setInterval(() => this.leaseDuties(), 500));
+    this.timers.push(setInterval(() => this.dataFormatDuty(), 1000));
     this.compactor.start();
     this.dbSize = await this.backend.size();
     this.timers.push(setInterval(() => void this.refreshDbSize(), 1000));
@@ -660,7 +673,10 @@ export class CairnNode {
     const change: ConfChange = decodeConfChange(entry.data);
     this.confState = this.loop.raft.applyConfChange(change);
     if (entry.index <= this.consistentIndex) return undefined;
-    const { member, requestId } = decodeConfChangeContext(change.context);
+    const { member, requestId, dataFormat } = decodeConfChangeContext(change.context);
+    // A new cluster's bootstrap entries say which format its store starts in (members.ts).
+    if (dataFormat !== undefined && dataFormat <= CURRENT_DATA_FORMAT)
+      this.sm.kv.upgradeDataFormat(dataFormat, batch);
     switch (change.type) {
       case ConfChangeType.AddNode:
       case ConfChangeType.AddLearnerNode: {
@@ -815,6 +831,8 @@ export class CairnNode {
           member_ID: this.memberId.toString(),
           name: this.config.name,
           client_urls: this.config.advertiseClientUrls,
+          data_format: CURRENT_DATA_FORMAT,
+          cairn_version: CAIRN_VERSION,
         },
       },
       MEMBER_DUTY,
@@ -826,6 +844,28 @@ export class CairnNode {
           500,
         ).unref();
     });
+  }
+
+  /**
+   * Leader duty: once every member has published that its build can apply a newer data format, switch the
+   * cluster to it with one entry, so all members change at the same log index (members with old and new
+   * revision numbering never mix). Applying it again is a no-op, so a retry after a lost proposal is safe.
+   */
+  private dataFormatDuty(): void {
+    if (this.closed || !this.isLeader() || this.dataFormatProposed) return;
+    if (this.sm.kv.dataFormat >= CURRENT_DATA_FORMAT) return;
+    const members = this.members.list();
+    if (!members.every((m) => (m.dataFormat ?? 0) >= CURRENT_DATA_FORMAT)) return;
+    this.dataFormatProposed = true;
+    this.logger.info(
+      { from: this.sm.kv.dataFormat, to: CURRENT_DATA_FORMAT, revision: this.sm.kv.currentRevision },
+      "every member can apply the new data format: switching the cluster to etcd's revision numbering",
+    );
+    this.propose({ data_format_set: { format: CURRENT_DATA_FORMAT } }, MEMBER_DUTY)
+      .catch((err: unknown) =>
+        this.logger.warn({ err: String(err) }, 'data format switch not applied; retrying'),
+      )
+      .finally(() => (this.dataFormatProposed = false));
   }
 
   /** Leader duty: propose revocation of expired leases and checkpoints of remaining TTLs. */

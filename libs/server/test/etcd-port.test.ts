@@ -52,14 +52,14 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
     const { port } = await openLocal();
     const first = await port.put(ctx, { key: b('/a/1'), value: b('one') });
     const second = await port.put(ctx, { key: b('/a/2'), value: b('two'), prevKv: true });
-    expect([first.revision, second.revision]).toEqual([1, 2]);
+    expect([first.revision, second.revision]).toEqual([2, 3]);
 
     const range = await port.range(ctx, { key: b('/a/'), rangeEnd: prefixEnd('/a/') });
     expect(range.kvs.map((kv) => `${str(kv.key)}=${str(kv.value)}@${kv.modRevision}`)).toEqual([
-      '/a/1=one@1',
-      '/a/2=two@2',
+      '/a/1=one@2',
+      '/a/2=two@3',
     ]);
-    expect(range.revision).toBe(2);
+    expect(range.revision).toBe(3);
 
     // A guarded write: the compare fails, the failure branch reads.
     const lost = await port.txn(ctx, {
@@ -71,18 +71,18 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
     const read = lost.responses[0];
     expect(read && 'range' in read ? str(read.range.kvs[0]?.value) : 'no range').toBe('one');
     const won = await port.txn(ctx, {
-      compare: [{ key: b('/a/1'), target: 'MOD', result: 'EQUAL', modRevision: 1 }],
+      compare: [{ key: b('/a/1'), target: 'MOD', result: 'EQUAL', modRevision: 2 }],
       success: [{ put: { key: b('/a/1'), value: b('uno') } }],
     });
-    expect([won.succeeded, won.revision]).toEqual([true, 3]);
+    expect([won.succeeded, won.revision]).toEqual([true, 4]);
 
     const deleted = await port.deleteRange(ctx, { key: b('/a/'), rangeEnd: prefixEnd('/a/'), prevKv: true });
     expect([deleted.deleted, deleted.revision, deleted.prevKvs.map((kv) => str(kv.value))]).toEqual([
       2,
-      4,
+      5,
       ['uno', 'two'],
     ]);
-    expect(port.revisions()).toEqual({ current: 4, compact: 0 });
+    expect(port.revisions()).toEqual({ current: 5, compact: 0 });
   });
 
   it("refuses bad requests with etcd's errors and writes nothing", async () => {
@@ -91,7 +91,7 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
     expect(await failure(port.put(ctx, { key: b('k'), lease: 12345n }))).toBe('lease-not-found');
     expect(await failure(port.range(ctx, { key: b('k'), revision: 7 }))).toBe('future-revision');
     expect(await failure(port.leaseRevoke(ctx, 777n))).toBe('lease-not-found');
-    expect(port.revisions().current).toBe(0);
+    expect(port.revisions().current).toBe(1);
   });
 
   it('carries the identity of the context into the applied entry', async () => {
@@ -112,7 +112,7 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
     expect(() => port.watch({ ...ctx, signal: aborted.signal }, { key: b('k') }, () => true)).toThrow(
       'request canceled',
     );
-    expect(port.revisions().current).toBe(0);
+    expect(port.revisions().current).toBe(1);
   });
 
   it('grants, keeps alive, reports and revokes leases; an expired lease takes its keys with it', async () => {
@@ -147,23 +147,23 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
     const { port } = local;
     for (let i = 1; i <= 5; i++) await port.put(ctx, { key: b(`/w/${i}`), value: b(String(i)) });
     const seen: WatchResponse[] = [];
-    const watch = port.watch(ctx, { key: b('/w/'), rangeEnd: prefixEnd('/w/'), startRevision: 3 }, (res) => {
+    const watch = port.watch(ctx, { key: b('/w/'), rangeEnd: prefixEnd('/w/'), startRevision: 4 }, (res) => {
       seen.push(res);
       return true;
     });
     await expect.poll(() => watch.isSynced()).toBe(true);
     await port.put(ctx, { key: b('/w/6'), value: b('6') });
-    expect(seen.flatMap((r) => r.events.map((e) => e.kv.modRevision))).toEqual([3, 4, 5, 6]);
+    expect(seen.flatMap((r) => r.events.map((e) => e.kv.modRevision))).toEqual([4, 5, 6, 7]);
     watch.cancel();
 
-    await local.compact(5);
+    await local.compact(6);
     const compacted: WatchResponse[] = [];
-    port.watch(ctx, { key: b('/w/'), rangeEnd: prefixEnd('/w/'), startRevision: 2 }, (res) => {
+    port.watch(ctx, { key: b('/w/'), rangeEnd: prefixEnd('/w/'), startRevision: 3 }, (res) => {
       compacted.push(res);
       return true;
     });
     await expect.poll(() => compacted.length).toBe(1);
-    expect(compacted[0]).toMatchObject({ compactRevision: 5, events: [] });
+    expect(compacted[0]).toMatchObject({ compactRevision: 6, events: [] });
   });
 });
 
@@ -177,7 +177,7 @@ describe('EtcdPort over a member (createNodeEtcdPort)', () => {
     const node = await CairnNode.start(config(dir));
     const port = createNodeEtcdPort(node, 128);
     const put = await port.put({ identity: { user: 'bob' } }, { key: b('k'), value: b('v') });
-    expect(put.revision).toBe(1);
+    expect(put.revision).toBe(2);
     expect(str((await port.range(ctx, { key: b('k') })).kvs[0]?.value)).toBe('v');
     await node.close();
 

@@ -1,5 +1,5 @@
 // CairnNode end to end on a real data dir (WAL segments, snapshot files, LevelDB): a single member bootstraps,
-// leads itself, applies puts at revisions 1, 2, 3..., serves linearizable reads, and after a restart on the same
+// leads itself, applies puts at revisions 2, 3, 4... (etcd's: a fresh store is at 1), serves linearizable reads, and after a restart on the same
 // data dir keeps every acknowledged write with the same IDs; snapshots compact the log and a restart starts
 // from them; leases, compaction, the request size limit and the NOSPACE quota answer with etcd's errors;
 // close() is idempotent and leaves no timers behind.
@@ -159,7 +159,7 @@ async function expectEtcdError(promise: Promise<unknown>, message: string, code:
 }
 
 describe('CairnNode: a single member', () => {
-  it('bootstraps, leads itself, applies puts at revisions 1, 2, 3 and serves linearizable reads', async () => {
+  it('bootstraps, leads itself, applies puts at revisions 2, 3, 4 (etcd’s numbering) and serves linearizable reads', async () => {
     const dir = await tempDir();
     const node = await start(config(dir));
     const expectedMember = computeMemberId([PEER_URL], TOKEN);
@@ -174,7 +174,7 @@ describe('CairnNode: a single member', () => {
     ]) {
       revisions.push(Number(ok(await put(node, key, value)).header.revision));
     }
-    expect(revisions).toEqual([1, 2, 3]);
+    expect(revisions).toEqual([2, 3, 4]);
 
     expect(node.isLeader()).toBe(true);
     const status = node.status();
@@ -187,13 +187,13 @@ describe('CairnNode: a single member', () => {
     const a = await range(node, 'a');
     expect(a.kvs).toHaveLength(1);
     expect(a.kvs[0].value.toString()).toBe('3');
-    expect(Number(a.kvs[0].create_revision)).toBe(1);
-    expect(Number(a.kvs[0].mod_revision)).toBe(3);
+    expect(Number(a.kvs[0].create_revision)).toBe(2);
+    expect(Number(a.kvs[0].mod_revision)).toBe(4);
     expect(Number(a.kvs[0].version)).toBe(2);
     expect(a.header).toEqual({
       cluster_id: node.clusterId.toString(),
       member_id: node.memberId.toString(),
-      revision: 3,
+      revision: 4,
       raft_term: status.term,
     });
     // An older revision is still readable.
@@ -214,7 +214,7 @@ describe('CairnNode: a single member', () => {
     const node = await start(config(await tempDir()));
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => put(node, `k${i}`, `v${i}`)));
     const revisions = results.map((r) => Number(ok(r).header.revision)).sort((x, y) => x - y);
-    expect(revisions).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(revisions).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
     const read = await all(node);
     expect(read.kvs.map((kv) => kv.key.toString()).sort()).toEqual(
       Array.from({ length: 50 }, (_, i) => `k${i}`).sort(),
@@ -231,7 +231,7 @@ describe('CairnNode: restart on the same data dir', () => {
     for (let i = 0; i < 10; i++) ok(await put(first, `key${i}`, `w${i}`));
     const before = asMap(await all(first));
     const lastRevision = Number((await all(first)).header.revision);
-    expect(lastRevision).toBe(30);
+    expect(lastRevision).toBe(31);
     const termBefore = first.status().term;
     await stop(first);
 
@@ -252,8 +252,8 @@ describe('CairnNode: restart on the same data dir', () => {
     const second = await start(config(dir));
     const read = await range(second, 'same');
     expect(Number(read.kvs[0].version)).toBe(5);
-    expect(Number(read.kvs[0].mod_revision)).toBe(5);
-    expect(Number(read.header.revision)).toBe(5);
+    expect(Number(read.kvs[0].mod_revision)).toBe(6);
+    expect(Number(read.header.revision)).toBe(6);
   });
 
   it('loses no acknowledged put when closed with proposals in flight', async () => {
@@ -320,7 +320,7 @@ describe('CairnNode: snapshots', () => {
     const again = await start(cfg);
     expect(asMap(await all(again))).toEqual(before);
     expect(before.size).toBe(100);
-    expect(Number(ok(await put(again, 'snap/next', 'x')).header.revision)).toBe(101);
+    expect(Number(ok(await put(again, 'snap/next', 'x')).header.revision)).toBe(102);
     expect(again.status().appliedIndex).toBeGreaterThan(appliedBefore);
   });
 });
@@ -389,7 +389,7 @@ describe('CairnNode: compaction', () => {
     const dir = await tempDir();
     const node = await start(config(dir));
     for (let i = 1; i <= 5; i++) ok(await put(node, 'c', String(i)));
-    ok(await node.propose({ compaction: { revision: '3', physical: true } }, ANONYMOUS));
+    ok(await node.propose({ compaction: { revision: '4', physical: true } }, ANONYMOUS));
 
     const compacted = 'etcdserver: mvcc: required revision has been compacted';
     const readAt = async (n: CairnNode, revision: string) => {
@@ -400,13 +400,13 @@ describe('CairnNode: compaction', () => {
         throw toEtcdError(err);
       }
     };
+    await expectEtcdError(readAt(node, '3'), compacted, GrpcStatus.OUT_OF_RANGE);
     await expectEtcdError(readAt(node, '2'), compacted, GrpcStatus.OUT_OF_RANGE);
-    await expectEtcdError(readAt(node, '1'), compacted, GrpcStatus.OUT_OF_RANGE);
-    expect(((await readAt(node, '3')) as WireRange).kvs[0].value.toString()).toBe('3');
+    expect(((await readAt(node, '4')) as WireRange).kvs[0].value.toString()).toBe('3');
     expect(((await readAt(node, '0')) as WireRange).kvs[0].value.toString()).toBe('5');
 
     // Compacting at or below the compacted revision, or past the current one, fails like etcd.
-    const again = await node.propose({ compaction: { revision: '3', physical: false } }, ANONYMOUS);
+    const again = await node.propose({ compaction: { revision: '4', physical: false } }, ANONYMOUS);
     expect(again.error?.message).toBe(compacted);
     expect((again.error as EtcdError).grpcCode).toBe(GrpcStatus.OUT_OF_RANGE);
     const future = await node.propose({ compaction: { revision: '100', physical: false } }, ANONYMOUS);
@@ -414,8 +414,8 @@ describe('CairnNode: compaction', () => {
 
     await stop(node);
     const restarted = await start(config(dir));
-    await expectEtcdError(readAt(restarted, '2'), compacted, GrpcStatus.OUT_OF_RANGE);
-    expect(((await readAt(restarted, '4')) as WireRange).kvs[0].value.toString()).toBe('4');
+    await expectEtcdError(readAt(restarted, '3'), compacted, GrpcStatus.OUT_OF_RANGE);
+    expect(((await readAt(restarted, '5')) as WireRange).kvs[0].value.toString()).toBe('4');
   });
 });
 
@@ -429,7 +429,7 @@ describe('CairnNode: limits', () => {
     );
     expect((await range(node, 'big')).kvs).toEqual([]);
     // A request under the limit goes through, at the first revision (the rejected one consumed none).
-    expect(Number(ok(await put(node, 'small', 'x'.repeat(900))).header.revision)).toBe(1);
+    expect(Number(ok(await put(node, 'small', 'x'.repeat(900))).header.revision)).toBe(2);
   });
 
   it('raises NOSPACE past quotaBackendBytes: puts fail with "database space exceeded", the alarm is listed and survives a restart', async () => {

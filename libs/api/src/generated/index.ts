@@ -135,6 +135,10 @@ export type {
   ClusterVersionSetRequest__Output,
 } from './cairn/internal/v1/ClusterVersionSetRequest';
 export type {
+  DataFormatSetRequest,
+  DataFormatSetRequest__Output,
+} from './cairn/internal/v1/DataFormatSetRequest';
+export type {
   DowngradeInfoSetRequest,
   DowngradeInfoSetRequest__Output,
 } from './cairn/internal/v1/DowngradeInfoSetRequest';

@@ -17,6 +17,10 @@ import type {
   ClusterVersionSetRequest__Output as _cairn_internal_v1_ClusterVersionSetRequest__Output,
 } from './cairn/internal/v1/ClusterVersionSetRequest';
 import type {
+  DataFormatSetRequest as _cairn_internal_v1_DataFormatSetRequest,
+  DataFormatSetRequest__Output as _cairn_internal_v1_DataFormatSetRequest__Output,
+} from './cairn/internal/v1/DataFormatSetRequest';
+import type {
   DowngradeInfoSetRequest as _cairn_internal_v1_DowngradeInfoSetRequest,
   DowngradeInfoSetRequest__Output as _cairn_internal_v1_DowngradeInfoSetRequest__Output,
 } from './cairn/internal/v1/DowngradeInfoSetRequest';
@@ -487,6 +491,10 @@ export interface ProtoGrpcType {
         ClusterVersionSetRequest: MessageTypeDefinition<
           _cairn_internal_v1_ClusterVersionSetRequest,
           _cairn_internal_v1_ClusterVersionSetRequest__Output
+        >;
+        DataFormatSetRequest: MessageTypeDefinition<
+          _cairn_internal_v1_DataFormatSetRequest,
+          _cairn_internal_v1_DataFormatSetRequest__Output
         >;
         DowngradeInfoSetRequest: MessageTypeDefinition<
           _cairn_internal_v1_DowngradeInfoSetRequest,

@@ -228,7 +228,8 @@ export class ElectionApi {
       key: prefix,
       rangeEnd: prefixEnd(prefix),
       // From the read's revision, as etcd; at least 1, since a start revision of 0 means "from now on" and
-      // would miss a put made between the read and the watch.
+      // would miss a put made between the read and the watch (a read answers 0 only on a store still on data
+      // format 1, whose fresh revision is 0; etcd's numbering starts at 1).
       startRevision: Math.max(revision, 1),
     });
     try {

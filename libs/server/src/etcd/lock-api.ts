@@ -166,7 +166,8 @@ export async function waitDeletes(
   prefix: Buffer,
   maxCreateRevision: number,
 ): Promise<number> {
-  // No key is created at revision 0 or before (and a range's maxCreateRevision of 0 means "no bound").
+  // No key is created at revision 0 or before (and a range's maxCreateRevision of 0 means "no bound"). Only a
+  // store still on data format 1 (revisions from 1, not etcd's 2) gets here: there the first key is at 1.
   if (maxCreateRevision < 1) return port.revisions().current;
   for (;;) {
     const read = await port.range(ctx, {

@@ -8,7 +8,7 @@ import {
   etcdError,
   type InternalRaftRequest__Output,
 } from '@cairn/api';
-import { DEFAULT_MAX_TXN_OPS, type LeaseClock } from '@cairn/mvcc';
+import { CURRENT_DATA_FORMAT, DEFAULT_MAX_TXN_OPS, type LeaseClock } from '@cairn/mvcc';
 import { Applier, type ApplyResult } from '../applier';
 import type { ProposalBody } from '../proposal';
 import { type StateMachine, closeStateMachine, openStateMachine } from '../state-machine';
@@ -90,6 +90,9 @@ export class LocalEtcdPort {
       minLeaseTtlSeconds: options.minLeaseTtlSeconds ?? 1,
       leaseClock: options.leaseClock,
     });
+    // No Raft log here to carry the format: a fresh store starts in the newest one (etcd's numbering).
+    const batch = sm.backend.batch();
+    if (sm.kv.upgradeDataFormat(CURRENT_DATA_FORMAT, batch)) await batch.write({ sync: true });
     return new LocalEtcdPort(sm, options);
   }
 

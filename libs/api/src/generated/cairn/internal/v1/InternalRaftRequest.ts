@@ -122,6 +122,10 @@ import type {
   DowngradeInfoSetRequest__Output as _cairn_internal_v1_DowngradeInfoSetRequest__Output,
 } from '../../../cairn/internal/v1/DowngradeInfoSetRequest';
 import type {
+  DataFormatSetRequest as _cairn_internal_v1_DataFormatSetRequest,
+  DataFormatSetRequest__Output as _cairn_internal_v1_DataFormatSetRequest__Output,
+} from '../../../cairn/internal/v1/DataFormatSetRequest';
+import type {
   InternalMemberAddRequest as _cairn_internal_v1_InternalMemberAddRequest,
   InternalMemberAddRequest__Output as _cairn_internal_v1_InternalMemberAddRequest__Output,
 } from '../../../cairn/internal/v1/InternalMemberAddRequest';
@@ -170,6 +174,10 @@ export interface InternalRaftRequest {
   member_attr_set?: _cairn_internal_v1_MemberAttrSetRequest | null;
   downgrade_info_set?: _cairn_internal_v1_DowngradeInfoSetRequest | null;
   /**
+   * Switches the whole cluster to a newer data format at one log index (see DataFormatSetRequest).
+   */
+  data_format_set?: _cairn_internal_v1_DataFormatSetRequest | null;
+  /**
    * Membership changes. Raft carries them as configuration-change entries; this message is the
    * change's context (who is added, with which URLs), applied to the member store when the change commits.
    */
@@ -210,6 +218,7 @@ export interface InternalRaftRequest {
     | 'cluster_version_set'
     | 'member_attr_set'
     | 'downgrade_info_set'
+    | 'data_format_set'
     | 'member_add'
     | 'member_remove'
     | 'member_update'
@@ -247,6 +256,10 @@ export interface InternalRaftRequest__Output {
   cluster_version_set?: _cairn_internal_v1_ClusterVersionSetRequest__Output | null;
   member_attr_set?: _cairn_internal_v1_MemberAttrSetRequest__Output | null;
   downgrade_info_set?: _cairn_internal_v1_DowngradeInfoSetRequest__Output | null;
+  /**
+   * Switches the whole cluster to a newer data format at one log index (see DataFormatSetRequest).
+   */
+  data_format_set?: _cairn_internal_v1_DataFormatSetRequest__Output | null;
   /**
    * Membership changes. Raft carries them as configuration-change entries; this message is the
    * change's context (who is added, with which URLs), applied to the member store when the change commits.
@@ -288,6 +301,7 @@ export interface InternalRaftRequest__Output {
     | 'cluster_version_set'
     | 'member_attr_set'
     | 'downgrade_info_set'
+    | 'data_format_set'
     | 'member_add'
     | 'member_remove'
     | 'member_update'

@@ -10,6 +10,12 @@ export interface MemberAttrSetRequest {
   member_ID?: number | string | Long;
   name?: string;
   client_urls?: string[];
+  /**
+   * The newest data format the member's build can apply (0 from builds that predate data formats) and its
+   * Cairn version: the leader switches the cluster's format only once every member can apply the switch.
+   */
+  data_format?: number;
+  cairn_version?: string;
 }
 
 /**
@@ -19,4 +25,10 @@ export interface MemberAttrSetRequest__Output {
   member_ID: string;
   name: string;
   client_urls: string[];
+  /**
+   * The newest data format the member's build can apply (0 from builds that predate data formats) and its
+   * Cairn version: the leader switches the cluster's format only once every member can apply the switch.
+   */
+  data_format: number;
+  cairn_version: string;
 }
