@@ -5,10 +5,13 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allocatePort,
   at,
   b64,
   cleanupAll,
+  currentTarget,
   describeResult,
+  etcdctl,
   etcdctlAt,
   fromB64,
   makeTempDir,
@@ -584,11 +587,27 @@ describe('etcdctl endpoint, member and snapshot', () => {
     expect(str(status, 'leader')).toBe(str(status, 'header', 'member_id'));
     expect(BigInt(str(status, 'header', 'member_id')).toString(16)).toBe(idHex);
     expect(str(status, 'version')).toMatch(/^\d+\.\d+\.\d+$/);
+    // The server's version is the etcd API level it implements: etcd's own release, 3.5.0 for Cairn; the same
+    // as /version's etcdserver.
+    const version = (await (await fetch(`${member.clientUrl}/version`)).json()) as { etcdserver: string };
+    expect(str(status, 'version')).toBe(version.etcdserver);
+    expect(simple).toContain(`, ${version.etcdserver}, `);
+    if (currentTarget().kind === 'cairn') expect(version.etcdserver).toBe('3.5.0');
+    else expect(version.etcdserver).toMatch(/^3\.4\.\d+$/);
     expect(BigInt(str(status, 'dbSize'))).toBeGreaterThan(0n);
     expect(BigInt(str(status, 'dbSizeInUse'))).toBeLessThanOrEqual(BigInt(str(status, 'dbSize')));
     expect(BigInt(str(status, 'raftTerm'))).toBeGreaterThanOrEqual(1n);
     expect(BigInt(str(status, 'raftIndex'))).toBeGreaterThanOrEqual(BigInt(str(status, 'raftAppliedIndex')));
     expect(BigInt(str(status, 'raftAppliedIndex'))).toBeGreaterThan(0n);
+  });
+
+  it('version is client-only in etcdctl 3.4: its own release and API level, the same with no server at all', async () => {
+    const expected = /^etcdctl version: 3\.4\.\d+\nAPI version: 3\.4\n$/;
+    const served = await run(['version']);
+    expect(served).toMatch(expected);
+    const closed = await etcdctl(['version'], { endpoints: `http://127.0.0.1:${await allocatePort()}` });
+    expect(closed.code, describeResult(closed)).toBe(0);
+    expect(closed.stdout).toBe(served);
   });
 
   it('endpoint health says "is healthy: successfully committed proposal" (on stderr) and health:true in json', async () => {

@@ -4,7 +4,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { CairnNode } from '@cairn/server';
 import type { CairnMetrics } from '../metrics';
-import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '@cairn/server';
+import { CAIRN_VERSION, ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '@cairn/server';
 import { CAIRN_NODE, METRICS, SECURITY_WARNINGS } from './tokens';
 
 const HEALTH_TIMEOUT_MS = 2000;
@@ -39,9 +39,12 @@ export class ProbesController {
     else res.status(200).type('text/plain').send('ok');
   }
 
+  // etcd's two fields (the API level Cairn implements, which clients key features on) plus Cairn's own release.
   @Get('version')
   version(@Res() res: Response): void {
-    res.status(200).json({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_CLUSTER_VERSION });
+    res
+      .status(200)
+      .json({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_CLUSTER_VERSION, cairn: CAIRN_VERSION });
   }
 
   @Get('metrics')
