@@ -4,6 +4,7 @@ export { ManagedProcess, spawnManaged, liveProcesses, terminateAll, type ExitSta
 export { makeTempDir, removeTempDirs } from './temp-dirs';
 export {
   currentTarget,
+  targetOf,
   assertTargetInstalled,
   repoRoot,
   ETCDCTL_BINARY,

@@ -104,6 +104,8 @@ export interface ClusterOptions {
   clientTls?: ClientTls;
   /** https peer URLs (the --peer-* TLS flags go in extraFlags). */
   peerTls?: boolean;
+  /** Which server to start; default currentTarget() (a test that needs both kinds at once sets it). */
+  target?: Target;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
@@ -127,6 +129,8 @@ export interface PlanOptions {
   clientTls?: ClientTls;
   /** https peer URLs (the --peer-* TLS flags go in extraFlags). */
   peerTls?: boolean;
+  /** Which server to start; default currentTarget(). */
+  target?: Target;
 }
 
 /** Allocates ports and data dirs for `size` members named m1..mN; starts nothing. */
@@ -135,7 +139,7 @@ export async function planCluster(
   extraFlags: string[] = [],
   options: PlanOptions = {},
 ): Promise<Member[]> {
-  const target = currentTarget();
+  const target = options.target ?? currentTarget();
   const baseDir = makeTempDir('cairn-e2e-cluster-');
   const token = `cairn-e2e-${process.pid}-${++clusterCounter}`;
   const plans: MemberPlan[] = [];
@@ -285,6 +289,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Member
     const members = await planCluster(size, options.extraFlags, {
       ...(options.clientTls ? { clientTls: options.clientTls } : {}),
       ...(options.peerTls ? { peerTls: true } : {}),
+      ...(options.target ? { target: options.target } : {}),
     });
     for (const member of members) launchMember(member);
     try {

@@ -17,10 +17,14 @@ export const ETCDCTL_BINARY = process.env['CAIRN_TEST_ETCDCTL'] ?? '/usr/bin/etc
 
 export function currentTarget(): Target {
   const kind = process.env['CAIRN_TEST_TARGET'] ?? 'cairn';
-  if (kind === 'etcd') return { kind, binary: process.env['CAIRN_TEST_ETCD'] ?? '/usr/bin/etcd' };
-  if (kind === 'cairn')
-    return { kind, binary: process.env['CAIRN_TEST_CAIRN'] ?? resolve(repoRoot, 'bin', 'cairn') };
+  if (kind === 'etcd' || kind === 'cairn') return targetOf(kind);
   throw new Error(`CAIRN_TEST_TARGET must be "etcd" or "cairn", got "${kind}"`);
+}
+
+/** A server of the given kind whatever the run's target (a test that needs real etcd beside the target). */
+export function targetOf(kind: TargetKind): Target {
+  if (kind === 'etcd') return { kind, binary: process.env['CAIRN_TEST_ETCD'] ?? '/usr/bin/etcd' };
+  return { kind, binary: process.env['CAIRN_TEST_CAIRN'] ?? resolve(repoRoot, 'bin', 'cairn') };
 }
 
 /** Throws a message that says how to fix it when the target or etcdctl is not installed. */
