@@ -5,6 +5,9 @@
 #   chromium     (with --browser) headless browser for the console tests
 #   postgresql   a real PostgreSQL server for the audit archive tests (libs/audit, test/audit start their own
 #                throwaway cluster from /usr/lib/postgresql/*/bin; the packaged one is not used)
+#   golang-go, golang-etcd-server-dev
+#                Go 1.19 and the etcd 3.4 Go client sources (GOPATH layout under /usr/share/gocode), from which
+#                scripts/build-go.sh builds the Go client suite (test/compat/go-client.test.ts) offline
 # Idempotent: packages already installed are skipped, and apt-get is not run at all when nothing is missing.
 # Uses sudo only when not running as root.
 set -euo pipefail
@@ -14,7 +17,7 @@ usage() {
   exit 2
 }
 
-packages=(etcd-server etcd-client postgresql)
+packages=(etcd-server etcd-client postgresql golang-go golang-etcd-server-dev)
 for arg in "$@"; do
   case "$arg" in
     --browser) packages+=(chromium) ;;
@@ -59,7 +62,7 @@ echo "installing: ${missing[*]}"
 "${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 
 # The test harness runs these binaries by absolute path.
-for binary in /usr/bin/etcd /usr/bin/etcdctl; do
+for binary in /usr/bin/etcd /usr/bin/etcdctl /usr/bin/go; do
   if [ ! -x "$binary" ]; then
     echo "expected $binary after installing ${missing[*]}" >&2
     exit 1
@@ -67,6 +70,10 @@ for binary in /usr/bin/etcd /usr/bin/etcdctl; do
 done
 if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   echo "expected /usr/lib/postgresql/*/bin/initdb after installing ${missing[*]}" >&2
+  exit 1
+fi
+if [ ! -d /usr/share/gocode/src/go.etcd.io/etcd/clientv3 ]; then
+  echo "expected /usr/share/gocode/src/go.etcd.io/etcd/clientv3 after installing ${missing[*]}" >&2
   exit 1
 fi
 echo "done"

@@ -57,3 +57,4 @@ export {
   type KeyType,
 } from './certs';
 export { GatewayStream, gatewayPost, type GatewayAnswer } from './gateway';
+export { buildGo, BUILD_GO_SCRIPT } from './go';
