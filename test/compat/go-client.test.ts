@@ -48,10 +48,10 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-function startGo(mode: 'basics' | 'failover', prefix: string): ManagedProcess {
+function startGo(mode: 'basics' | 'failover', prefix: string, extra: string[] = []): ManagedProcess {
   return spawnManaged(
     goclient,
-    ['-endpoints', members.map((m) => m.clientUrl).join(','), '-prefix', prefix, mode],
+    ['-endpoints', members.map((m) => m.clientUrl).join(','), '-prefix', prefix, ...extra, mode],
     { label: `goclient ${mode}`, keepBytes: 4 * 1024 * 1024 },
   );
 }
@@ -120,7 +120,10 @@ it('clientv3 KV, Txn, watch options, leases, Mutex, Election, STM and the naming
 }, 70_000);
 
 it('Go workloads ride over kill -9 of the Raft leader: no lost write, every watch event once, lease kept, exclusion kept', async () => {
-  const proc = startGo('failover', 'go/failover/');
+  // The kv workload's watch starts on the leader (then its client learns the other members), so the kill
+  // forces the watch to resume on another member.
+  const { leader } = await view.waitForLeader();
+  const proc = startGo('failover', 'go/failover/', ['-watch-first', leader.clientUrl]);
   await waitFor(() => (lines(proc).some((l) => l['ready'] === true) ? true : undefined), {
     timeoutMs: 15_000,
     what: `goclient failover to set up\n${proc.describeOutput()}`,
@@ -134,7 +137,7 @@ it('Go workloads ride over kill -9 of the Raft leader: no lost write, every watc
     'every workload running',
   );
 
-  const { leader } = await view.waitForLeader();
+  expect((await view.waitForLeader()).leader.name, 'the leader the watch started on').toBe(leader.name);
   await killMember(leader);
   proc.signal('SIGUSR1');
   const atKill = await waitFor(() => lines(proc).find((l) => 'killedAt' in l)?.['killedAt'], {

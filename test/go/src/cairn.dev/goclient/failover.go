@@ -83,13 +83,13 @@ type workload interface {
 	verify(p *progress) (fields, error)
 }
 
-func runFailover(r *reporter, endpoints []string, prefix string) error {
+func runFailover(r *reporter, endpoints []string, prefix, watchFirst string) error {
 	p := &progress{counts: map[string]*int64{}, stopped: make(chan struct{})}
 	for _, name := range partNames {
 		p.counts[name] = new(int64)
 	}
 	builders := map[string]func() (workload, error){
-		"kv":       func() (workload, error) { return newKVWatch(endpoints, prefix+"kv/") },
+		"kv":       func() (workload, error) { return newKVWatch(endpoints, prefix+"kv/", watchFirst) },
 		"lease":    func() (workload, error) { return newLeaseKeeper(endpoints, prefix+"lease/") },
 		"mutex":    func() (workload, error) { return newMutexWork(endpoints, prefix+"mutex/") },
 		"election": func() (workload, error) { return newElectionWork(endpoints, prefix+"election/") },
@@ -191,15 +191,24 @@ type kvWatch struct {
 	mu       sync.Mutex
 	events   []seenEvent
 	watchErr []string
+	servedBy []string // members (hex IDs in the headers) that served the watch, in order
+	pinned   bool
 	cancel   context.CancelFunc
 }
 
-func newKVWatch(endpoints []string, p string) (*kvWatch, error) {
-	cli, err := newClient(endpoints)
+// newKVWatch: with watchFirst, the client starts with that member alone, opens its watch there, and then
+// learns the others (Sync: MemberList, then SetEndpoints), as a client configured with one seed endpoint
+// does. The watch stream stays on watchFirst until it dies, so killing it makes the watch fail over.
+func newKVWatch(endpoints []string, p string, watchFirst string) (*kvWatch, error) {
+	seeds := endpoints
+	if watchFirst != "" {
+		seeds = []string{watchFirst}
+	}
+	cli, err := newClient(seeds)
 	if err != nil {
 		return nil, err
 	}
-	w := &kvWatch{cli: cli, p: p, rt: newRetrier()}
+	w := &kvWatch{cli: cli, p: p, rt: newRetrier(), pinned: watchFirst != ""}
 	ctx, cancel := ctx5()
 	defer cancel()
 	now, err := cli.Get(ctx, p, clientv3.WithPrefix(), clientv3.WithCountOnly())
@@ -208,10 +217,25 @@ func newKVWatch(endpoints []string, p string) (*kvWatch, error) {
 	}
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	w.cancel = stopWatch
-	wch := cli.Watch(watchCtx, p, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(now.Header.Revision+1))
+	wch := cli.Watch(watchCtx, p, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(now.Header.Revision+1),
+		clientv3.WithCreatedNotify())
+	created := <-wch
+	if !created.Created {
+		return nil, errorf("first watch response is not the created notice: %+v", created)
+	}
+	w.served(created.Header.MemberId)
+	if watchFirst != "" {
+		if err := cli.Sync(ctx); err != nil {
+			return nil, err
+		}
+		if len(cli.Endpoints()) != len(endpoints) {
+			return nil, errorf("Sync (MemberList) gave endpoints %v", cli.Endpoints())
+		}
+	}
 	go func() {
 		for resp := range wch {
 			w.mu.Lock()
+			w.servedLocked(resp.Header.MemberId)
 			if err := resp.Err(); err != nil {
 				w.watchErr = append(w.watchErr, err.Error())
 			}
@@ -222,6 +246,19 @@ func newKVWatch(endpoints []string, p string) (*kvWatch, error) {
 		}
 	}()
 	return w, nil
+}
+
+func (w *kvWatch) served(member uint64) {
+	w.mu.Lock()
+	w.servedLocked(member)
+	w.mu.Unlock()
+}
+
+func (w *kvWatch) servedLocked(member uint64) {
+	id := fmt.Sprintf("%x", member)
+	if len(w.servedBy) == 0 || w.servedBy[len(w.servedBy)-1] != id {
+		w.servedBy = append(w.servedBy, id)
+	}
 }
 
 func (w *kvWatch) run(p *progress) {
@@ -292,6 +329,13 @@ func (w *kvWatch) verify(*progress) (fields, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	out["events"] = len(events)
+	w.mu.Lock()
+	out["watchServedBy"] = append([]string(nil), w.servedBy...)
+	crossed := len(w.servedBy) >= 2
+	w.mu.Unlock()
+	if w.pinned && !crossed {
+		return out, errorf("the watch never moved off the member it started on (served by %v)", out["watchServedBy"])
+	}
 	for i := 1; i < len(events); i++ {
 		if events[i].Rev <= events[i-1].Rev {
 			return out, errorf("watch event %d at revision %d after revision %d (repeated or out of order)", i, events[i].Rev, events[i-1].Rev)

@@ -87,6 +87,7 @@ func newClient(endpoints []string) (*clientv3.Client, error) {
 func main() {
 	endpointList := flag.String("endpoints", "", "comma-separated client URLs")
 	prefix := flag.String("prefix", "goclient/", "key prefix of this run")
+	pin := flag.String("watch-first", "", "failover: the kv watch starts on this member (the leader the test kills)")
 	flag.Parse()
 	if *endpointList == "" || flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: goclient -endpoints URL[,URL...] [-prefix P] basics|failover")
@@ -100,7 +101,7 @@ func main() {
 	case "basics":
 		err = runBasics(r, endpoints, *prefix)
 	case "failover":
-		err = runFailover(r, endpoints, *prefix)
+		err = runFailover(r, endpoints, *prefix, *pin)
 	default:
 		err = fmt.Errorf("unknown mode %q", flag.Arg(0))
 	}
