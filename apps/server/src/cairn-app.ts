@@ -10,9 +10,12 @@ import {
   type Logger,
   PEER_SERVER_OPTIONS,
   TlsPeerDialer,
+  memberHashKv,
+  registerHashKvService,
   registerMembershipService,
   registerPeerService,
   routePeerStreams,
+  startCorruptionMonitor,
 } from '@cairn/server';
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis, createNodeEtcdPort } from '@cairn/server';
@@ -98,6 +101,7 @@ export async function startCairn(
     autoCompactionMode: settings.autoCompactionMode,
     autoCompactionRetention: settings.autoCompactionRetention,
     preVote: settings.preVote,
+    initialCorruptCheck: settings.corruption.initialCorruptCheck,
     peerDialer: peerTls && new TlsPeerDialer(peerTls),
     logger,
     observe: (kind, seconds) => metrics.observe(kind, seconds),
@@ -128,6 +132,13 @@ export async function startCairn(
     node.leaseAuthority,
     { logger, onRejected: (rejection) => peerRefusals.countCall(rejection) },
   );
+  // HashKV for the peers' corruption checks (etcd's peer /members/hashkv), members only, as Membership.
+  registerHashKvService(
+    peerServer,
+    () => ({ clusterId: node.clusterId, members: node.members.list(), memberId: node.memberId }),
+    (revision) => memberHashKv(node, revision),
+    { logger, onRejected: (rejection) => peerRefusals.countCall(rejection) },
+  );
   const peerListeners = await listenPeerUrls(peerServer, settings.listenPeerUrls, peerTls, logger);
   peerRefusals.register(metrics.registry, peerTransport, peerListeners);
   if (peerTransport) {
@@ -135,6 +146,12 @@ export async function startCairn(
     const routed = routePeerStreams(peerServer, peerTransport);
     logger.info({ handFramedPeerStreams: routed }, 'peer message streams served hand-framed when true');
   }
+
+  // --experimental-corrupt-check-time: the leader compares HashKV with its peers (corruption-check.ts).
+  const corruptionMonitor =
+    settings.corruption.corruptCheckTimeMs > 0
+      ? startCorruptionMonitor(node, settings.corruption.corruptCheckTimeMs)
+      : undefined;
 
   const apis = createEtcdApis(node, settings.maxTxnOps, authApiOptions(settings, authTokens));
   logInsecurity(settings, node.auth.isEnabled(), logger);
@@ -300,6 +317,7 @@ export async function startCairn(
       grpcServer.forceShutdown();
       await nest.close();
       await audit.close();
+      corruptionMonitor?.stop();
       await node.close();
       authTokens.close();
       peerListeners.close();

@@ -95,7 +95,28 @@ describe('defaults', () => {
         listenMetricsUrls: [],
         configEncryptionKeyFile: '',
       },
+      corruption: { initialCorruptCheck: false, corruptCheckTimeMs: 0 },
     } satisfies ServerSettings);
+  });
+
+  it("parse etcd's corruption-check flags (bool and Go duration), also from the environment", () => {
+    expect(
+      settings(['--experimental-initial-corrupt-check', '--experimental-corrupt-check-time', '1m30s'])
+        .corruption,
+    ).toEqual({ initialCorruptCheck: true, corruptCheckTimeMs: 90_000 });
+    expect(
+      settings([], {
+        CAIRN_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: 'true',
+        CAIRN_EXPERIMENTAL_CORRUPT_CHECK_TIME: '500ms',
+      }).corruption,
+    ).toEqual({ initialCorruptCheck: true, corruptCheckTimeMs: 500 });
+    expect(settings(['--experimental-corrupt-check-time=0']).corruption.corruptCheckTimeMs).toBe(0);
+    expect(flagError(() => settings(['--experimental-corrupt-check-time', '5'])).message).toBe(
+      'invalid value "5" for flag --experimental-corrupt-check-time: expected a duration like 5m or 30s',
+    );
+    expect(flagError(() => settings(['--experimental-initial-corrupt-check=yes'])).message).toBe(
+      'invalid value "yes" for flag --experimental-initial-corrupt-check: expected true or false',
+    );
   });
 
   it('parse the TLS and auth flags as etcd names them, and refuse inconsistent ones', () => {

@@ -49,6 +49,8 @@ export interface NodeConfig {
   peerDialer?: PeerDialer;
   /** Issues and recognises auth tokens (--auth-token); the member assigns them when Authenticate applies. */
   authTokens?: TokenProvider;
+  /** --experimental-initial-corrupt-check: compare HashKV with the peers before starting (corruption-check.ts). */
+  initialCorruptCheck?: boolean;
   /** Durations for /metrics: WAL fsyncs and backend batch commits, in seconds. */
   observe?: (kind: 'wal_fsync' | 'backend_commit', seconds: number) => void;
 }

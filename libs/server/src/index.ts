@@ -20,6 +20,10 @@ export {
   type PeerServiceHandlers,
   type BackoffOptions,
   registerMembershipService,
+  registerHashKvService,
+  fetchPeerHashKv,
+  PeerHashKvError,
+  type PeerHashKv,
   fetchClusterView,
   type ClusterView,
   type LeaseAuthority,
@@ -33,6 +37,8 @@ export {
 } from './peer';
 export { AutoCompactor, parseRetentionMs, parseGoDurationMs, AutoCompactorError } from './auto-compactor';
 export * from './version';
+// Data corruption detection (etcd's corrupt.go): the initial and periodic HashKV checks.
+export * from './corruption-check';
 // etcd's v3 service semantics over a node: used by the gRPC services, the JSON gateway and in-process
 // features (registry, config center) alike.
 export { createEtcdApis, createRecipeApis, type EtcdApis, type RecipeApis } from './etcd/apis';

@@ -3,6 +3,7 @@
 
 import { FlagError, type FlagSpec } from './flag-spec';
 import { SECURITY_FLAGS } from './security-settings';
+import { CORRUPTION_FLAGS } from './corruption-settings';
 
 export { FlagError, type FlagSpec, type FlagType } from './flag-spec';
 
@@ -211,6 +212,8 @@ export const FLAGS: FlagSpec[] = [
     default: '20000',
     help: 'Client connections this member holds at once; more are closed at accept (0 = no limit).',
   },
+  // Data corruption checks (corruption-settings.ts; docs/operations.md).
+  ...CORRUPTION_FLAGS,
   // TLS, metrics URLs and authentication (security-settings.ts; docs/security.md).
   ...SECURITY_FLAGS,
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },

@@ -3,6 +3,7 @@ import { parseGoDurationMs, parseRetentionMs } from '@cairn/server';
 import { FLAGS, FlagError, type RawFlags } from './flags';
 import { type ClientEdgeSettings, toClientEdgeSettings } from './client-edge-settings';
 import { type SecuritySettings, type TlsFiles, toSecuritySettings } from './security-settings';
+import { type CorruptionSettings, toCorruptionSettings } from './corruption-settings';
 
 export interface ServerSettings {
   name: string;
@@ -42,6 +43,8 @@ export interface ServerSettings {
   clientEdge: ClientEdgeSettings;
   /** TLS on the client/peer/metrics URLs and authentication (security-settings.ts). */
   security: SecuritySettings;
+  /** --experimental-initial-corrupt-check, --experimental-corrupt-check-time (corruption-settings.ts). */
+  corruption: CorruptionSettings;
 }
 
 const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
@@ -169,6 +172,7 @@ export function toSettings(raw: RawFlags): ServerSettings {
     hostWhitelist: get('host-whitelist'),
     clientEdge: toClientEdgeSettings(get, electionTimeoutMs),
     security,
+    corruption: toCorruptionSettings(get),
   };
 }
 

@@ -39,7 +39,11 @@ export class MaintenanceApi {
       raftAppliedIndex: status.appliedIndex,
       errors: this.node.alarms
         .list()
-        .map((a) => `memberID:${a.memberId} alarm:${AlarmKind[a.alarm].toUpperCase()} `),
+        // etcd's AlarmMember.String(): proto text, where a zero member ID (a CORRUPT alarm) is left out.
+        .map(
+          (a) =>
+            `${a.memberId === 0n ? '' : `memberID:${a.memberId} `}alarm:${AlarmKind[a.alarm].toUpperCase()} `,
+        ),
       dbSizeInUse: this.node.dbSizeBytes,
       isLearner: status.isLearner,
       dbSizeQuota: this.node.config.quotaBackendBytes,

@@ -22,3 +22,12 @@ export { LeaseRenewBatcher, type RenewBatchCall } from './lease-renew-batcher';
 export { PLAINTEXT_PEER_DIALER, TlsPeerDialer, type PeerDialer } from './peer-dialer';
 export { PeerTlsMaterial, type PeerTlsConfig, type PeerTlsVersion } from './peer-tls';
 export { type PeerCaller } from './peer-call-identity';
+export {
+  registerHashKvService,
+  fetchPeerHashKv,
+  PeerHashKvError,
+  type HashKvServiceOptions,
+  type HashKvSource,
+  type PeerHashKv,
+  type PeerHashKvErrorKind,
+} from './hash-kv-service';
