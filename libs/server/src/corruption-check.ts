@@ -225,6 +225,12 @@ export async function checkInitialHashKV(deps: InitialCheckDeps): Promise<void> 
       cause: err,
     });
   }
+  // An empty store (a member joining with no data yet) has no revision to name: a peer would take 0 for "your
+  // current revision" and hash everything it has. Nothing to compare (etcd's first revision is empty too).
+  if (local.revision === 0) {
+    logger.info({ localMemberId: id }, 'initial corruption check skipped: the store is empty');
+    return;
+  }
   const peers = await gatherPeerHashes(
     caller,
     deps.members,
@@ -283,6 +289,8 @@ export class CorruptionMonitor {
   async checkOnce(): Promise<{ findings: Finding[]; alarmed: boolean }> {
     const { deps } = this;
     const before = await deps.localHash();
+    // Revision 0 would ask the peers for their current revision: nothing was written yet, nothing to check.
+    if (before.revision === 0) return { findings: [], alarmed: false };
     const peers = await gatherPeerHashes(
       deps.caller,
       deps.members(),

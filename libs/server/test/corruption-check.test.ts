@@ -161,6 +161,22 @@ describe('checks with fake peers', () => {
     expect(log.lines.at(-1)?.msg).toBe('initial corruption checking passed; no corruption');
   });
 
+  it('an empty store (revision 0) asks nobody: a peer would read 0 as its own current revision', async () => {
+    const asked: number[] = [];
+    await checkInitialHashKV({
+      caller,
+      members: [member(SELF), member(B)],
+      localHash: async () => local(0, 0),
+      timeoutMs: 1000,
+      logger: capturingLogger(),
+      fetch: peerHashes(
+        new Map([['http://b2', { memberId: B, hash: 5, revision: 9, compactRevision: 0 }]]),
+        asked,
+      ),
+    });
+    expect(asked).toEqual([]);
+  });
+
   it('periodic: hashes, asks the peers, waits for a read point, hashes again, then raises the alarm once', async () => {
     const steps: string[] = [];
     let alarms = 0;
