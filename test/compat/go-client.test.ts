@@ -124,10 +124,13 @@ it('Go workloads ride over kill -9 of the Raft leader: no lost write, every watc
   // forces the watch to resume on another member.
   const { leader } = await view.waitForLeader();
   const proc = startGo('failover', 'go/failover/', ['-watch-first', leader.clientUrl]);
-  await waitFor(() => (lines(proc).some((l) => l['ready'] === true) ? true : undefined), {
-    timeoutMs: 15_000,
-    what: `goclient failover to set up\n${proc.describeOutput()}`,
-  });
+  await waitFor(
+    () => {
+      if (!proc.running) throw new Error(`goclient exited during setup\n${proc.describeOutput()}`);
+      return lines(proc).some((l) => l['ready'] === true) ? true : undefined;
+    },
+    { timeoutMs: 15_000, what: 'goclient failover to set up' },
+  );
   // The naming workload counts calls once an instance joined and another left, which it does after the kill.
   await progressBeyond(
     proc,
