@@ -2,7 +2,9 @@
 // "PASS") at the loads real etcd 3.4 passes on this machine (s and m; l fails on etcd here too). The default
 // run does `check datascale --load=s` (10,000 puts of 1 KiB, a few seconds); CAIRN_CHECK=1 (`npm run
 // test:check`) adds `check perf` s and m (60 s each, etcdctl's fixed duration) and `check datascale --load=m`
-// (100,000 puts), each on a fresh member, and prints the figures etcdctl reports.
+// (100,000 puts), each on a fresh member, and prints the figures etcdctl reports. Cairn passes them on a
+// machine with a core to spare, and can fail perf s/m when both cores are busy with other work where etcd still
+// passes (docs/benchmarks.md says why): a failure here is a finding, not noise to retry away.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupAll, describeResult, etcdctl, startMember, stopMember, type Member } from '../support';
 
