@@ -57,4 +57,5 @@ export {
   type KeyType,
 } from './certs';
 export { GatewayStream, gatewayPost, type GatewayAnswer } from './gateway';
+export { releaseTarget } from './releases';
 export { buildGo, BUILD_GO_SCRIPT } from './go';

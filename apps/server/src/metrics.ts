@@ -93,6 +93,11 @@ export class CairnMetrics {
       (n) => n.kv.currentRevision,
     );
     gauge(
+      'cairn_data_format',
+      "The store's data format: 1 numbers revisions from 0 (Cairn 0.1), 2 as etcd does (from 1).",
+      (n) => n.kv.dataFormat,
+    );
+    gauge(
       'etcd_debugging_mvcc_compact_revision',
       'The revision of the last compaction in store.',
       (n) => n.kv.compactRevision,

@@ -124,7 +124,7 @@ export class CairnNode {
   private softState: SoftState = { lead: NONE, raftState: StateType.Follower };
   private term = 0;
   private dbSize = 0;
-  private attributesPublished = false;
+  private publishingAttributes = false;
   private dataFormatProposed = false;
   readonly stats: NodeStats = {
     proposalsCommitted: 0,
@@ -814,7 +814,7 @@ export class CairnNode {
     const isLeader = state.raftState === StateType.Leader;
     if (isLeader && !wasLeader) this.leases.promote(this.config.electionTimeoutMs);
     if (!isLeader && wasLeader) this.leases.demote();
-    if (leaderChanged && state.lead !== NONE && !this.attributesPublished) this.publishAttributes();
+    if (leaderChanged && state.lead !== NONE && !this.publishingAttributes) this.publishAttributes();
     if (leaderChanged && state.lead !== NONE) this.stats.leaderChanges++;
     if (leaderChanged) {
       this.logger.info({ leader: state.lead.toString(16), state: state.raftState }, 'leader changed');
@@ -822,9 +822,14 @@ export class CairnNode {
     }
   }
 
-  /** Tells the cluster this member's name and client URLs (etcd's publish), retrying until it is applied. */
+  /**
+   * Tells the cluster this member's name, client URLs, Cairn version and data format (etcd's publish),
+   * retrying until it is applied. Published again after every leader change: a member on an older build
+   * applies the entry without the fields it does not know, so after a rolling upgrade the new leader may hold
+   * a record without them; a fresh publication after the election it won fills them in.
+   */
   private publishAttributes(): void {
-    this.attributesPublished = true;
+    this.publishingAttributes = true;
     this.propose(
       {
         member_attr_set: {
@@ -836,14 +841,16 @@ export class CairnNode {
         },
       },
       MEMBER_DUTY,
-    ).catch(() => {
-      this.attributesPublished = false;
-      if (!this.closed)
-        setTimeout(
-          () => this.hasLeader() && !this.attributesPublished && this.publishAttributes(),
-          500,
-        ).unref();
-    });
+    ).then(
+      () => (this.publishingAttributes = false),
+      () => {
+        if (this.closed) return;
+        setTimeout(() => {
+          if (this.hasLeader()) this.publishAttributes();
+          else this.publishingAttributes = false;
+        }, 500).unref();
+      },
+    );
   }
 
   /**
