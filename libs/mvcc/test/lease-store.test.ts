@@ -186,7 +186,7 @@ describe('renew and expiry on the primary', () => {
     expect(store.renew(1n)).toBe(10);
     clock.advance(9_999);
     expect(store.expired(10)).toEqual([]);
-    expect(store.timeToLive(1n, false)?.ttl).toBe(1);
+    expect(store.timeToLive(1n, false)?.ttl).toBe(0);
     clock.advance(1);
     expect(store.expired(10)).toEqual([1n]);
     expect(store.timeToLive(1n, false)?.ttl).toBe(0);
@@ -297,12 +297,15 @@ describe('renew and expiry on the primary', () => {
     expect(store.timeToLive(2n, false)).toEqual({ ttl: 600, grantedTtl: 600, keys: [] });
   });
 
-  it('timeToLive on the primary rounds the remaining time up', async () => {
+  it('timeToLive on the primary truncates the remaining time to whole seconds, as etcd', async () => {
     const store = await open();
     store.promote(0);
     store.grant(1n, 10, backend.batch());
-    clock.advance(2_500);
-    expect(store.timeToLive(1n, false)?.ttl).toBe(8);
+    // etcd answers int64(Remaining().Seconds()): 9 right after a grant of 10, 7 after 2.5 s.
+    clock.advance(1);
+    expect(store.timeToLive(1n, false)?.ttl).toBe(9);
+    clock.advance(2_499);
+    expect(store.timeToLive(1n, false)?.ttl).toBe(7);
   });
 });
 

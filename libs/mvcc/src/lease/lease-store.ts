@@ -313,8 +313,9 @@ export class LeaseStore {
   timeToLive(id: bigint, withKeys: boolean): LeaseTimeToLive | undefined {
     const record = this.records.get(id);
     if (record === undefined) return undefined;
+    // Whole seconds left, truncated as etcd's int64(Remaining().Seconds()): 9 just after a grant of 10.
     const ttl = this.primary
-      ? Math.max(0, Math.ceil((record.expiryMs - this.clock.now()) / 1000))
+      ? Math.max(0, Math.floor((record.expiryMs - this.clock.now()) / 1000))
       : record.remainingTtl > 0
         ? record.remainingTtl
         : record.ttl;
