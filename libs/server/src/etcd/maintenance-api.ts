@@ -57,7 +57,8 @@ export class MaintenanceApi {
       return {
         header: this.node.header(this.node.kv.currentRevision),
         hash: result.hash,
-        compact_revision: result.compactRevision,
+        // etcd's compactMainRev is -1 until the first compaction.
+        compact_revision: result.compactRevision === 0 ? -1 : result.compactRevision,
         hash_revision: result.hashRevision,
       };
     } catch (err) {
