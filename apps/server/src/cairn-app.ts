@@ -19,7 +19,7 @@ import {
 } from '@cairn/server';
 import type { ServerSettings } from './config/settings';
 import { createEtcdApis, createNodeEtcdPort } from '@cairn/server';
-import { ConfigCenter, ConfigCenterModule, registerConfigService } from '@cairn/config';
+import { CONFIG_ROOT, ConfigCenter, ConfigCenterModule, registerConfigService } from '@cairn/config';
 import { createRegistryFeature } from '@cairn/registry';
 import { setupOpenApi } from './http/openapi';
 import { AuditArchiver, AuditModule } from '@cairn/audit';
@@ -43,6 +43,9 @@ import { ConsoleModule } from './console/console.module';
 import { consoleMemberInfo } from './console/cluster-overview';
 import { memberDialOptions } from './client-edge';
 import { CairnMetrics } from './metrics';
+import { MetricsSampler } from './metrics-history/metrics-sampler';
+import { KeyspaceFeatureCounts } from './metrics-history/feature-counts';
+import { MetricsHistoryModule } from './metrics-history/history.controller';
 import { ClientEdge } from './client-edge';
 import { createRequestPipeline, isBlockingHttpRequest } from './request-pipeline';
 import {
@@ -76,6 +79,8 @@ export async function startCairn(
   options: StartOptions = {},
 ): Promise<RunningCairn> {
   const metrics = new CairnMetrics();
+  // The console's live charts: this member's own samples of the last 15 minutes (metrics-history/).
+  const sampler = new MetricsSampler();
   // Peer TLS (https:// peer URLs): one material for the peer listener and for everything this member dials.
   const peerTls = await peerTlsMaterial(settings.security.tls, settings.dataDir, settings.listenPeerUrls);
   // Auth tokens (--auth-token): assigned by the member when an Authenticate entry applies (member-auth.ts).
@@ -104,7 +109,10 @@ export async function startCairn(
     initialCorruptCheck: settings.corruption.initialCorruptCheck,
     peerDialer: peerTls && new TlsPeerDialer(peerTls),
     logger,
-    observe: (kind, seconds) => metrics.observe(kind, seconds),
+    observe: (kind, seconds) => {
+      metrics.observe(kind, seconds);
+      sampler.observe(kind, seconds);
+    },
   });
   // The one in-process etcd port every feature (audit, config, registry, console, gateway watch) uses.
   const port = createNodeEtcdPort(node, settings.maxTxnOps);
@@ -167,10 +175,15 @@ export async function startCairn(
     { authorityNormalizer: normalizeAuthority, needed: authority.needed, works: authority.works },
     "clients that send ':authority: http://...' (etcdctl) served through the normalizer when true",
   );
+  const historyMember = (): { memberId: string; name: string } => ({
+    memberId: node.memberId.toString(16).padStart(16, '0'),
+    name: node.config.name,
+  });
   // One request pipeline for every surface: gRPC (grpc-js services and the fast path) and HTTP/1.1.
   const pipeline = createRequestPipeline({
     node,
     metrics,
+    history: sampler.pipelineSink,
     logger,
     unaryRequestTimeoutMs: settings.clientEdge.unaryRequestTimeoutMs,
     authenticator: createAuthenticator(node, authTokens, settings),
@@ -220,12 +233,21 @@ export async function startCairn(
       port,
       metrics,
       [
-        ConsoleModule.forMember(consoleMemberInfo(node, port, memberDialOptions(settings, tls)), port, {
-          allowRemote: settings.consoleAllowRemote,
-        }),
+        ConsoleModule.forMember(
+          consoleMemberInfo(node, port, memberDialOptions(settings, tls), (since) =>
+            sampler.history(historyMember(), since),
+          ),
+          port,
+          { allowRemote: settings.consoleAllowRemote },
+        ),
         AuditModule.forArchive(audit),
         ConfigCenterModule.forCenter(configCenter),
         registry.module,
+        MetricsHistoryModule.forSource({
+          sampler,
+          member: historyMember,
+          authEnabled: () => node.auth.isEnabled(),
+        }),
       ],
       () => insecurityWarnings(settings, node.auth.isEnabled()),
     ),
@@ -265,6 +287,18 @@ export async function startCairn(
     received: () => grpcBytes.received + [...liveGrpcSockets].reduce((sum, s) => sum + s.bytesRead, 0),
     sent: () => grpcBytes.sent + [...liveGrpcSockets].reduce((sum, s) => sum + s.bytesWritten, 0),
   });
+
+  const featureCounts = new KeyspaceFeatureCounts(
+    port,
+    {
+      registryRoot: registry.registry.keys.root,
+      isInstanceKey: (key) => registry.registry.keys.parse(key) !== undefined,
+      configRoot: CONFIG_ROOT,
+    },
+    logger,
+  );
+  void featureCounts.start();
+  sampler.start(node, featureCounts);
 
   const listeners: ClientListener[] = [];
   const clientUrls: string[] = [];
@@ -308,6 +342,8 @@ export async function startCairn(
     node,
     clientUrls,
     async close() {
+      sampler.stop();
+      featureCounts.close();
       endConfigWatches();
       registry.close();
       await configCenter.close();

@@ -5,6 +5,7 @@
 // HTTP: the body guard, declared or chunked) — see docs/api.md "Limits".
 import {
   type IdentitySource,
+  type PipelineMetricsSink,
   type Policy,
   RequestPipeline,
   accessLogPolicy,
@@ -20,6 +21,8 @@ import type { CairnMetrics } from './metrics';
 export interface PipelineDeps {
   node: CairnNode;
   metrics: CairnMetrics;
+  /** The metrics history's counts (metrics-history/metrics-sampler.ts), fed as the metrics are. */
+  history?: PipelineMetricsSink;
   logger: Logger;
   /** The server's bound on a unary call that does not wait by design (--unary-request-timeout). */
   unaryRequestTimeoutMs: number;
@@ -32,6 +35,7 @@ export interface PipelineDeps {
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   return new RequestPipeline([
     metricsPolicy(deps.metrics.pipelineSink),
+    ...(deps.history ? [metricsPolicy(deps.history)] : []),
     accessLogPolicy(deps.logger),
     // Before anything that answers: a request with a bad token gets "invalid auth token" and nothing else.
     authenticationPolicy(deps.authenticator),

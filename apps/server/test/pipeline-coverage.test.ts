@@ -152,6 +152,10 @@ describe.each([
     const openapi = (await (await fetch(`${url}/api/docs-json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
+    // The console charts' routes are REST routes like any other (in the OpenAPI document, so covered here).
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/api/metrics/v1/history', '/api/console/v1/metrics']),
+    );
     const requests: Array<[string, string]> = [];
     for (const path of Object.keys(GATEWAY_ROUTES)) requests.push(['POST', path]);
     for (const [path, verbs] of Object.entries(openapi.paths)) {

@@ -9,6 +9,8 @@ import { AlarmKind } from '@cairn/server';
 import type { ClusterOverview, ConsoleAlarm, ConsoleMember, MemberRole } from './console-types';
 import { withTimeout } from './key-browser';
 import { type MemberDialOptions, memberJson } from './member-http';
+import { memberMetricsHistory } from './member-metrics';
+import type { MemberMetricsHistory, MetricsHistory } from '../metrics-history/history-types';
 
 const STATUS_TIMEOUT_MS = 1500;
 const HEALTH_TIMEOUT_MS = 2500;
@@ -22,15 +24,34 @@ export interface ConsoleMemberInfo {
   readonly maxRequestBytes: number;
   /** Whether etcd auth is enabled now (the console then needs a login, and may be served to remote clients). */
   authEnabled(): boolean;
+  /** One member's metrics history for the charts (member-metrics.ts); undefined for an unknown member. */
+  metricsHistory(
+    memberId: string,
+    since: number,
+    authorization: string | undefined,
+  ): Promise<MemberMetricsHistory | undefined>;
 }
 
 export function consoleMemberInfo(
   node: CairnNode,
   port: EtcdPort,
   dial?: MemberDialOptions,
+  /** This member's own history (metrics-history/metrics-sampler.ts). */
+  localHistory?: (since: number) => MetricsHistory,
 ): ConsoleMemberInfo {
   return {
     overview: () => clusterOverview(node, port, dial),
+    metricsHistory: (memberId, since, authorization) =>
+      localHistory
+        ? memberMetricsHistory(
+            { selfId: node.memberId, list: () => node.members.list() },
+            localHistory,
+            memberId,
+            since,
+            authorization,
+            dial,
+          )
+        : Promise.resolve(undefined),
     maxRequestBytes: node.config.maxRequestBytes,
     authEnabled: () => node.auth.isEnabled(),
   };

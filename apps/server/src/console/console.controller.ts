@@ -7,6 +7,7 @@ import {
   Get,
   HttpException,
   Inject,
+  NotFoundException,
   Optional,
   Put,
   Query,
@@ -30,6 +31,7 @@ import type {
   WatchFeedStatus,
   WriteResult,
 } from './console-types';
+import type { MemberMetricsHistory } from '../metrics-history/history-types';
 import { classifyValue, keyHistory, keyTree, keyValue } from './key-browser';
 import { CONSOLE_MEMBER, CONSOLE_PORT } from './tokens';
 import { readRawBody } from '../http/raw-body';
@@ -48,6 +50,33 @@ export class ConsoleController {
   @Get('cluster')
   cluster(): Promise<ClusterOverview> {
     return this.member.overview();
+  }
+
+  /**
+   * One member's metrics history for the Cluster page's charts (?member=<hex id>&since=<ms, that member's
+   * clock>). With auth enabled it needs an authenticated user, as GET /api/metrics/v1/history does; a member
+   * that cannot be asked or refuses is reported in `error` (the page shows it under that member's charts).
+   */
+  @Get('metrics')
+  async metrics(
+    @Req() req: Request,
+    @Query('member') member?: string,
+    @Query('since') since?: string,
+  ): Promise<MemberMetricsHistory> {
+    if (this.member.authEnabled()) {
+      const { identity } = callContextOf(req);
+      if (identity.user === '') throw httpErrorFor(new EtcdError('user-empty'));
+    }
+    if (!member || !/^[0-9a-f]{16}$/.test(member)) {
+      throw new BadRequestException('member must be a member ID (16 hex digits)');
+    }
+    const answer = await this.member.metricsHistory(
+      member,
+      intParam('since', since, 0, 0),
+      req.header('authorization'),
+    );
+    if (!answer) throw new NotFoundException(`no member ${member} in this cluster`);
+    return answer;
   }
 
   @Get('keys/tree')
@@ -252,11 +281,13 @@ async function mapErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof HttpException) throw err;
     const mapped = toEtcdError(err);
-    if (mapped instanceof EtcdError) {
-      // The house REST shape (auth refusals: etcd's message as `error`, and its gRPC `code`).
-      const { status, body } = restErrorForEtcdError(mapped);
-      throw new HttpException(body, status);
-    }
+    if (mapped instanceof EtcdError) throw httpErrorFor(mapped);
     throw err;
   }
+}
+
+/** The house REST shape of an etcd error (auth refusals: etcd's message as `error`, and its gRPC `code`). */
+function httpErrorFor(err: EtcdError): HttpException {
+  const { status, body } = restErrorForEtcdError(err);
+  return new HttpException(body, status);
 }

@@ -20,7 +20,14 @@ export interface MemberAnswer {
 /** One JSON request to another member, bounded by `timeoutMs`. */
 export function memberJson(
   url: URL,
-  options: { method?: 'GET' | 'POST'; body?: string; timeoutMs: number; dial?: MemberDialOptions },
+  options: {
+    method?: 'GET' | 'POST';
+    body?: string;
+    timeoutMs: number;
+    dial?: MemberDialOptions;
+    /** Extra request headers (the console forwards its user's Authorization). */
+    headers?: Record<string, string>;
+  },
 ): Promise<MemberAnswer> {
   return new Promise((resolve, reject) => {
     const https = url.protocol === 'https:';
@@ -29,7 +36,10 @@ export function memberJson(
       url,
       {
         method: options.method ?? 'GET',
-        headers: options.body !== undefined ? { 'content-type': 'application/json' } : {},
+        headers: {
+          ...options.headers,
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         timeout: options.timeoutMs,
         ...(https ? (options.dial?.() ?? {}) : {}),
       },
