@@ -10,4 +10,11 @@ export { validateTxnRequest, DEFAULT_MAX_TXN_OPS } from './txn';
 export { validatePutRequest } from './requests';
 export * from './types';
 export * from './watch';
-export { CURRENT_DATA_FORMAT, DATA_FORMAT_ETCD_REVISIONS, DATA_FORMAT_ZERO_BASED } from './meta';
+export {
+  CURRENT_DATA_FORMAT,
+  DATA_FORMAT_ETCD_REVISIONS,
+  DATA_FORMAT_ZERO_BASED,
+  META_CURRENT_REVISION,
+  META_DATA_FORMAT,
+  META_SCHEDULED_COMPACT,
+} from './meta';

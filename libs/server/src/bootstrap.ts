@@ -107,19 +107,7 @@ export async function recoverMember(config: NodeConfig): Promise<RecoveredMember
     memberId = self.id;
     clusterId = computeClusterId(peers.map((m) => m.id));
     wal = await Wal.create(walDir, encodeWalMetadata({ memberId, clusterId }), walOptions);
-    {
-      RaftNode.bootstrap(
-        raftStorage,
-        peers.map((m) => ({
-          id: m.id,
-          context: encodeConfChangeContext({ member: m, dataFormat: CURRENT_DATA_FORMAT }),
-        })),
-      );
-      const first = raftStorage.firstIndex();
-      const last = raftStorage.lastIndex();
-      const entries = last >= first ? raftStorage.entries(first, last + 1, Number.MAX_SAFE_INTEGER) : [];
-      await wal.save(raftStorage.initialState().hardState, entries, true);
-    }
+    await bootstrapLog(raftStorage, wal, peers, CURRENT_DATA_FORMAT);
     logger.info(
       {
         memberId: memberId.toString(16),
@@ -148,4 +136,25 @@ export async function recoverMember(config: NodeConfig): Promise<RecoveredMember
   }
 
   return { memberId, clusterId, sm, raftStorage, wal, snapshotter, snapshot };
+}
+
+/**
+ * Writes a new cluster's first log entries (one AddNode per member, at indexes 1..n) into `raftStorage` and
+ * the WAL. Their contexts carry each member and the data format the store is in (or starts in): a restore
+ * from a snapshot bootstraps its log the same way, with the snapshot's format (restore/restore.ts).
+ */
+export async function bootstrapLog(
+  raftStorage: MemoryStorage,
+  wal: Wal,
+  peers: Member[],
+  dataFormat: number,
+): Promise<void> {
+  RaftNode.bootstrap(
+    raftStorage,
+    peers.map((m) => ({ id: m.id, context: encodeConfChangeContext({ member: m, dataFormat }) })),
+  );
+  const first = raftStorage.firstIndex();
+  const last = raftStorage.lastIndex();
+  const entries = last >= first ? raftStorage.entries(first, last + 1, Number.MAX_SAFE_INTEGER) : [];
+  await wal.save(raftStorage.initialState().hardState, entries, true);
 }

@@ -65,3 +65,13 @@ export {
   type WatchSend,
   type WatchSource,
 } from './etcd/watch-session';
+// Snapshot restore and status (`cairnctl snapshot restore|status`), and the etcd snapshot framing they read.
+export * from './restore';
+export {
+  readSnapshotFrame,
+  writeFramedSnapshot,
+  framedSnapshotChunks,
+  framedSnapshotSize,
+  SnapshotFileError,
+  type SnapshotFrame,
+} from './snapshot-file';

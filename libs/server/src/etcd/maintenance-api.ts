@@ -1,7 +1,5 @@
 // etcd's Maintenance and Cluster services over a CairnNode. With auth on, everything but Status and MemberList
 // needs the root role (etcd's IsAdminPermitted; Alarm, MoveLeader and Hash too, as the model has it).
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,10 +17,9 @@ import { toEtcdError } from '../applier';
 import type { Member } from '../members';
 import type { CairnNode } from '../node';
 import { ETCD_API_VERSION } from '../version';
+import { framedSnapshotChunks, framedSnapshotSize } from '../snapshot-file';
 import type { CallContext } from '../port/etcd-port';
 import { proposeAndUnwrap } from './propose';
-
-const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 
 export class MaintenanceApi {
   constructor(private readonly node: CairnNode) {}
@@ -100,25 +97,13 @@ export class MaintenanceApi {
     try {
       const file = path.join(dir, 'snapshot.db');
       await this.node.writeBackendSnapshot(file);
-      const size = (await stat(file)).size;
-      const padded = Math.ceil((size + 8) / 512) * 512;
-      const total = padded + 32;
-      const hash = createHash('sha256');
+      const total = framedSnapshotSize((await stat(file)).size);
       let sent = 0;
       const header = this.node.header(this.node.kv.currentRevision);
-      const chunk = (blob: Buffer): object => {
+      for await (const blob of framedSnapshotChunks(file)) {
         sent += blob.length;
-        return { header, remaining_bytes: total - sent, blob, version: ETCD_API_VERSION };
-      };
-      for await (const data of createReadStream(file, { highWaterMark: SNAPSHOT_CHUNK_BYTES })) {
-        hash.update(data as Buffer);
-        yield chunk(data as Buffer);
+        yield { header, remaining_bytes: total - sent, blob, version: ETCD_API_VERSION };
       }
-      const padding = Buffer.alloc(padded - size);
-      padding.writeBigUInt64BE(BigInt(size), padding.length - 8);
-      hash.update(padding);
-      yield chunk(padding);
-      yield chunk(hash.digest());
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

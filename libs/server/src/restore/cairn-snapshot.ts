@@ -1,0 +1,94 @@
+// Reading Cairn's own backend snapshot content (libs/storage's CAIRNBK1 records) without opening a database:
+// what `snapshot status` reports, and the file type check of a restore.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import {
+  DATA_FORMAT_ZERO_BASED,
+  META_CURRENT_REVISION,
+  META_DATA_FORMAT,
+  META_SCHEDULED_COMPACT,
+  decodeRevisionKey,
+} from '@cairn/mvcc';
+import { bucketPrefix } from '@cairn/storage';
+
+export const CAIRN_BACKEND_MAGIC = Buffer.from('CAIRNBK1', 'ascii');
+const BACKEND_TRAILER_BYTES = 32;
+
+/** True when `file` starts with Cairn's backend snapshot magic (framed or bare, the content comes first). */
+export async function isCairnSnapshot(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(CAIRN_BACKEND_MAGIC.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return bytesRead === head.length && head.equals(CAIRN_BACKEND_MAGIC);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface CairnContentStats {
+  /** crc32 (IEEE) over every stored key and value, in order: equal files, equal hash. */
+  hash: number;
+  revision: number;
+  /** Stored entries in every bucket (etcd's status counts every bolt key alike). */
+  totalKey: number;
+  dataFormat: number;
+}
+
+function metaNumber(value: Buffer): number {
+  return value.length === 8 ? value.readUInt32BE(0) * 0x1_0000_0000 + value.readUInt32BE(4) : 0;
+}
+
+/** Scans the backend records in the first `contentBytes` of `file`. */
+export async function cairnContentStats(file: string, contentBytes: number): Promise<CairnContentStats> {
+  const keyPrefix = bucketPrefix('key');
+  const metaPrefix = bucketPrefix('meta');
+  let hash = 0;
+  let totalKey = 0;
+  let lastRevision = 0;
+  let metaRevision = 0;
+  let scheduled = 0;
+  let dataFormat = 0;
+  const onRecord = (key: Buffer, value: Buffer): void => {
+    totalKey++;
+    hash = crc32(value, crc32(key, hash));
+    if (key[0] === keyPrefix) {
+      lastRevision = Math.max(lastRevision, decodeRevisionKey(key.subarray(1)).revision.main);
+    } else if (key[0] === metaPrefix) {
+      const name = key.subarray(1);
+      if (name.equals(META_CURRENT_REVISION)) metaRevision = metaNumber(value);
+      else if (name.equals(META_SCHEDULED_COMPACT)) scheduled = metaNumber(value);
+      else if (name.equals(META_DATA_FORMAT)) dataFormat = metaNumber(value);
+    }
+  };
+  let carry: Buffer = Buffer.alloc(0);
+  const end = contentBytes - BACKEND_TRAILER_BYTES - 1;
+  const stream = createReadStream(file, { start: CAIRN_BACKEND_MAGIC.length, end, highWaterMark: 1 << 20 });
+  for await (const chunk of stream) {
+    carry = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
+    let offset = 0;
+    for (;;) {
+      if (carry.length - offset < 4) break;
+      const keyLength = carry.readUInt32BE(offset);
+      if (carry.length - offset < 8 + keyLength) break;
+      const valueLength = carry.readUInt32BE(offset + 4 + keyLength);
+      const recordEnd = offset + 8 + keyLength + valueLength;
+      if (carry.length < recordEnd) break;
+      onRecord(
+        carry.subarray(offset + 4, offset + 4 + keyLength),
+        carry.subarray(offset + 8 + keyLength, recordEnd),
+      );
+      offset = recordEnd;
+    }
+    carry = carry.subarray(offset);
+  }
+  if (carry.length !== 0)
+    throw new Error(`snapshot ${file}: ${carry.length} trailing bytes in the backend records`);
+  return {
+    hash,
+    revision: Math.max(lastRevision, metaRevision, scheduled),
+    totalKey,
+    dataFormat: dataFormat || DATA_FORMAT_ZERO_BASED,
+  };
+}
