@@ -10,6 +10,8 @@ export interface ClientTls {
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
+  /** Accept any server certificate (etcdctl's --insecure-skip-tls-verify; testing only). */
+  insecureSkipVerify?: boolean;
 }
 
 export interface EndpointOptions {
@@ -46,7 +48,12 @@ function channelCredentials(options: EndpointOptions, endpoints: readonly string
   const https = endpoints.some((endpoint) => /^https:\/\//i.test(endpoint.trim()));
   if (!options.tls && !https) return grpc.credentials.createInsecure();
   const tls = options.tls ?? {};
-  return grpc.credentials.createSsl(pem(tls.ca) ?? null, pem(tls.key) ?? null, pem(tls.cert) ?? null);
+  return grpc.credentials.createSsl(
+    pem(tls.ca) ?? null,
+    pem(tls.key) ?? null,
+    pem(tls.cert) ?? null,
+    tls.insecureSkipVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {},
+  );
 }
 
 /** Strips the scheme: grpc-js dials `host:port`. */

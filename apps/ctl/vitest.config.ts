@@ -1,0 +1,3 @@
+import { cairnVitestConfig } from '../../vitest.shared';
+
+export default cairnVitestConfig();
