@@ -367,12 +367,16 @@ describe('etcd snapshot', () => {
     }
   });
 
-  it('accepts a db without the sha256 trailer and refuses one whose trailer does not match', async () => {
+  it('accepts a db without the sha256 trailer, refuses one whose trailer does not match unless told to skip', async () => {
     expect((await convertEtcdSnapshot(file(false), join(tempDir(), 'db'))).revision).toBe(7);
     const corrupt = file(true);
     const bytes = readFileSync(corrupt);
     bytes[bytes.length - 1] ^= 0xff;
     writeFileSync(corrupt, bytes);
     await expect(convertEtcdSnapshot(corrupt, join(tempDir(), 'db'))).rejects.toThrow(/sha256/);
+    const skipped = await convertEtcdSnapshot(corrupt, join(tempDir(), 'db'), undefined, {
+      skipHashCheck: true,
+    });
+    expect(skipped.revision).toBe(7);
   });
 });
