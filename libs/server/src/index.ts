@@ -75,3 +75,11 @@ export {
   SnapshotFileError,
   type SnapshotFrame,
 } from './snapshot-file';
+export {
+  BackupScheduler,
+  backupFileName,
+  listBackups,
+  type BackupOptions,
+  type BackupSource,
+  type BackupStats,
+} from './backup';
