@@ -8,6 +8,11 @@
 #   golang-go, golang-etcd-server-dev
 #                Go 1.19 and the etcd 3.4 Go client sources (GOPATH layout under /usr/share/gocode), from which
 #                scripts/build-go.sh builds the Go client suite (test/compat/go-client.test.ts) offline
+#   kubernetes-client
+#                Debian's kubectl 1.20 (kustomize 2.0.3): test/deploy/kubernetes.test.ts renders
+#                deploy/kubernetes with `kubectl kustomize`. When /usr/bin/kubectl already belongs to another
+#                package (e.g. the Google Cloud SDK's `kubectl`), dpkg would refuse the file conflict, so the
+#                package is unpacked to /opt/cairn-test/kubernetes-client instead (the test uses both).
 # Idempotent: packages already installed are skipped, and apt-get is not run at all when nothing is missing.
 # Uses sudo only when not running as root.
 set -euo pipefail
@@ -33,6 +38,22 @@ is_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
 }
 
+# Debian's kubectl: installed normally unless another package owns /usr/bin/kubectl (see above).
+KUBECTL_DIR=/opt/cairn-test/kubernetes-client
+kubectl_owner="$(dpkg-query -S /usr/bin/kubectl 2>/dev/null | cut -d: -f1 || true)"
+unpack_kubectl=false
+if is_installed kubernetes-client; then
+  echo "already installed: kubernetes-client"
+elif [ -n "$kubectl_owner" ]; then
+  if [ -x "$KUBECTL_DIR/usr/bin/kubectl" ]; then
+    echo "already unpacked: kubernetes-client in $KUBECTL_DIR"
+  else
+    unpack_kubectl=true
+  fi
+else
+  packages+=(kubernetes-client)
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
   if is_installed "$pkg"; then
@@ -42,7 +63,7 @@ for pkg in "${packages[@]}"; do
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
+if [ "${#missing[@]}" -eq 0 ] && [ "$unpack_kubectl" = false ]; then
   echo "nothing to install"
   exit 0
 fi
@@ -57,12 +78,24 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-echo "installing: ${missing[*]}"
 "${as_root[@]}" apt-get update
-"${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  "${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+if [ "$unpack_kubectl" = true ]; then
+  echo "unpacking kubernetes-client into $KUBECTL_DIR (/usr/bin/kubectl belongs to $kubectl_owner)"
+  download="$(mktemp -d)"
+  chmod 0777 "$download"
+  (cd "$download" && apt-get download kubernetes-client)
+  "${as_root[@]}" mkdir -p "$KUBECTL_DIR"
+  "${as_root[@]}" dpkg-deb -x "$download"/kubernetes-client_*.deb "$KUBECTL_DIR"
+  rm -rf "$download"
+  "$KUBECTL_DIR/usr/bin/kubectl" version --client >/dev/null
+fi
 
 # The test harness runs these binaries by absolute path.
-for binary in /usr/bin/etcd /usr/bin/etcdctl /usr/bin/go; do
+for binary in /usr/bin/etcd /usr/bin/etcdctl /usr/bin/go /usr/bin/kubectl; do
   if [ ! -x "$binary" ]; then
     echo "expected $binary after installing ${missing[*]}" >&2
     exit 1
