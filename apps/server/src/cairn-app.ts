@@ -103,6 +103,7 @@ export async function startCairn(
     quotaBackendBytes: settings.quotaBackendBytes,
     maxRequestBytes: settings.maxRequestBytes,
     maxTxnOps: settings.maxTxnOps,
+    watchProgressNotifyIntervalMs: settings.watchProgressNotifyIntervalMs,
     autoCompactionMode: settings.autoCompactionMode,
     autoCompactionRetention: settings.autoCompactionRetention,
     preVote: settings.preVote,

@@ -28,6 +28,8 @@ export interface NodeConfig {
   quotaBackendBytes: number;
   maxRequestBytes: number;
   maxTxnOps: number;
+  /** How often a watcher created with progress_notify gets a progress response (default 10 min, as etcd). */
+  watchProgressNotifyIntervalMs?: number;
   autoCompactionMode: AutoCompactionMode;
   /** '0' disables; periodic: a duration like '1h' or hours as a number; revision: a count. */
   autoCompactionRetention: string;
@@ -57,6 +59,8 @@ export interface NodeConfig {
 
 export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+/** etcd's progress report interval for watchers created with progress_notify (10 minutes). */
+export const DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
 export const DEFAULT_MAX_TXN_OPS = 128;
 /** etcd's defaults for --backend-batch-interval and --backend-batch-limit. */
 export const DEFAULT_BACKEND_BATCH_INTERVAL_MS = 100;

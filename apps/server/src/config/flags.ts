@@ -64,6 +64,12 @@ export const FLAGS: FlagSpec[] = [
     help: 'Applied entries between snapshots that compact the Raft log.',
   },
   {
+    name: 'experimental-watch-progress-notify-interval',
+    type: 'string',
+    default: '10m0s',
+    help: 'How often watchers created with progress_notify get a progress response (a duration; 0 = the default).',
+  },
+  {
     name: 'backend-batch-interval',
     type: 'string',
     default: '100ms',

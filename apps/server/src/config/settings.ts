@@ -1,5 +1,9 @@
 // Turns raw flags into the validated settings of a member.
-import { parseGoDurationMs, parseRetentionMs } from '@cairn/server';
+import {
+  DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_MS,
+  parseGoDurationMs,
+  parseRetentionMs,
+} from '@cairn/server';
 import { FLAGS, FlagError, type RawFlags } from './flags';
 import { type ClientEdgeSettings, toClientEdgeSettings } from './client-edge-settings';
 import { type SecuritySettings, type TlsFiles, toSecuritySettings } from './security-settings';
@@ -22,6 +26,8 @@ export interface ServerSettings {
   electionTimeoutMs: number;
   quotaBackendBytes: number;
   maxRequestBytes: number;
+  /** --experimental-watch-progress-notify-interval (0 in the flag: etcd's default, 10 minutes). */
+  watchProgressNotifyIntervalMs: number;
   maxTxnOps: number;
   autoCompactionMode: 'periodic' | 'revision';
   autoCompactionRetention: string;
@@ -158,6 +164,11 @@ export function toSettings(raw: RawFlags): ServerSettings {
     electionTimeoutMs,
     quotaBackendBytes: quota === 0 ? 2 * 1024 * 1024 * 1024 : quota,
     maxRequestBytes: int('max-request-bytes', 1),
+    watchProgressNotifyIntervalMs:
+      durationMs(
+        'experimental-watch-progress-notify-interval',
+        get('experimental-watch-progress-notify-interval'),
+      ) || DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_MS,
     maxTxnOps: int('max-txn-ops', 1),
     autoCompactionMode: mode,
     autoCompactionRetention: retention,

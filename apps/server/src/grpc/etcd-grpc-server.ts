@@ -6,7 +6,13 @@ import * as grpc from '@grpc/grpc-js';
 import { type WatchRequest__Output, etcdError, loadEtcdServices, toGrpcStatus } from '@cairn/api';
 import type { CairnNode } from '@cairn/server';
 import type { EtcdApis, EtcdPort } from '@cairn/server';
-import { type LeaderRequestWire, WatchSession, createRecipeApis, toEtcdError } from '@cairn/server';
+import {
+  DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_MS,
+  type LeaderRequestWire,
+  WatchSession,
+  createRecipeApis,
+  toEtcdError,
+} from '@cairn/server';
 import {
   type CallContext,
   type FastUnaryMethod,
@@ -141,7 +147,12 @@ export function createEtcdGrpcServer(
           call.write(response);
           return true;
         },
-        { context, maxResponseBytes: maxRequestBytes, progressNotifyIntervalMs: 10 * 60 * 1000 },
+        {
+          context,
+          maxResponseBytes: maxRequestBytes,
+          progressNotifyIntervalMs:
+            node.config.watchProgressNotifyIntervalMs ?? DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_MS,
+        },
       );
       const stopLeaderWatch = node.onLeaderChange((leader) => {
         if (needsLeader && leader === 0n) {

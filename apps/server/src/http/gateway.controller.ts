@@ -21,7 +21,7 @@ import type { EtcdApis, LeaderRequestWire, RecipeApis, WatchSource } from '@cair
 import { WatchSession, createRecipeApis } from '@cairn/server';
 import { type CallContext, JsonLinesStream, callContextOf } from '@cairn/edge';
 import { parseJsonObjects, readRawBody } from './raw-body';
-import { ETCD_APIS, MAX_REQUEST_BYTES, WATCH_SOURCE } from './tokens';
+import { ETCD_APIS, MAX_REQUEST_BYTES, WATCH_PROGRESS_INTERVAL_MS, WATCH_SOURCE } from './tokens';
 
 type UnaryHandler = (req: never, ctx: CallContext) => Promise<object> | object;
 
@@ -34,6 +34,7 @@ export class GatewayController {
     @Inject(ETCD_APIS) private readonly apis: EtcdApis,
     @Inject(WATCH_SOURCE) private readonly watchSource: WatchSource,
     @Inject(MAX_REQUEST_BYTES) private readonly maxRequestBytes: number,
+    @Inject(WATCH_PROGRESS_INTERVAL_MS) private readonly progressNotifyIntervalMs: number,
   ) {
     const { kv, lease, maintenance, auth } = apis;
     this.recipes = createRecipeApis(watchSource);
@@ -158,7 +159,7 @@ export class GatewayController {
         {
           context: callContextOf(req),
           maxResponseBytes: this.maxRequestBytes,
-          progressNotifyIntervalMs: 10 * 60 * 1000,
+          progressNotifyIntervalMs: this.progressNotifyIntervalMs,
           ready: () => stream.writable,
         },
       );
