@@ -21,6 +21,8 @@ const BOLT_VERSION = 2;
 /** The meta fields covered by its checksum: magic..txid (the checksum u64 follows). */
 const META_CHECKED_BYTES = 56;
 const META_BYTES = 64;
+/** Bytes read at once when a page is not in the current read-ahead window. */
+const READ_AHEAD_BYTES = 256 * 1024;
 
 export interface BoltMeta {
   pageSize: number;
@@ -194,18 +196,39 @@ export class BoltReader {
 
   /** Reads page `id` with its overflow pages (a page plus `overflow` more, contiguous). */
   private async page(id: number): Promise<Buffer> {
-    const { pageSize, pgid } = this.meta;
+    const { pgid } = this.meta;
     if (id < 2 || id >= pgid) throw new BoltFormatError(`page ${id} outside 2..${pgid - 1}`);
-    let page = await readAt(this.handle, id * pageSize, pageSize);
+    let page = await this.bytes(id, 1);
     const overflow = page.readUInt32LE(12);
     if (overflow > 0) {
       if (id + overflow >= pgid) throw new BoltFormatError(`page ${id} overflows past the high-water mark`);
-      page = await readAt(this.handle, id * pageSize, (overflow + 1) * pageSize);
+      page = await this.bytes(id, overflow + 1);
     }
     if (u64(page, 0) !== id) throw new BoltFormatError(`page ${id} says it is page ${u64(page, 0)}`);
+    if (page.length < PAGE_HEADER) throw new BoltFormatError(`page ${id} is short`);
     this.pagesRead += overflow + 1;
     return page;
   }
+
+  /**
+   * `count` pages from page `id`. Reads ahead a window of pages: a snapshot's pages are laid out mostly in
+   * key order, so one read serves many leaves (one read per 4 KB page costs a thread-pool round trip each).
+   * Pages handed out share the window's buffer; a new window is allocated, never overwritten.
+   */
+  private async bytes(id: number, count: number): Promise<Buffer> {
+    const { pageSize, pgid } = this.meta;
+    const window = this.window;
+    if (window && id >= window.first && id + count <= window.first + window.pages) {
+      const start = (id - window.first) * pageSize;
+      return window.bytes.subarray(start, start + count * pageSize);
+    }
+    const pages = Math.min(Math.max(count, READ_AHEAD_BYTES / pageSize), pgid - id);
+    const bytes = await readAt(this.handle, id * pageSize, pages * pageSize);
+    this.window = { first: id, pages, bytes };
+    return bytes.subarray(0, count * pageSize);
+  }
+
+  private window: { first: number; pages: number; bytes: Buffer } | undefined;
 }
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
