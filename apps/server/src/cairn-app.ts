@@ -43,6 +43,7 @@ import { ConsoleModule } from './console/console.module';
 import { consoleMemberInfo } from './console/cluster-overview';
 import { memberDialOptions } from './client-edge';
 import { CairnMetrics } from './metrics';
+import { startBackups } from './backups';
 import { MetricsSampler } from './metrics-history/metrics-sampler';
 import { KeyspaceFeatureCounts } from './metrics-history/feature-counts';
 import { MetricsHistoryModule } from './metrics-history/history.controller';
@@ -161,6 +162,8 @@ export async function startCairn(
     settings.corruption.corruptCheckTimeMs > 0
       ? startCorruptionMonitor(node, settings.corruption.corruptCheckTimeMs)
       : undefined;
+  // --backup-dir/--backup-interval: scheduled snapshots, failures logged and counted (backups.ts).
+  const backups = startBackups(node, settings.backup, metrics.registry, logger);
 
   const apis = createEtcdApis(node, settings.maxTxnOps, authApiOptions(settings, authTokens));
   logInsecurity(settings, node.auth.isEnabled(), logger);
@@ -355,6 +358,7 @@ export async function startCairn(
       await nest.close();
       await audit.close();
       corruptionMonitor?.stop();
+      await backups?.stop();
       await node.close();
       authTokens.close();
       peerListeners.close();

@@ -96,6 +96,7 @@ describe('defaults', () => {
         configEncryptionKeyFile: '',
       },
       corruption: { initialCorruptCheck: false, corruptCheckTimeMs: 0 },
+      backup: { dir: '', intervalMs: 0, retention: 5 },
     } satisfies ServerSettings);
   });
 

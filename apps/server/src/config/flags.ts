@@ -4,6 +4,7 @@
 import { FlagError, type FlagSpec } from './flag-spec';
 import { SECURITY_FLAGS } from './security-settings';
 import { CORRUPTION_FLAGS } from './corruption-settings';
+import { BACKUP_FLAGS } from './backup-settings';
 
 export { FlagError, type FlagSpec, type FlagType } from './flag-spec';
 
@@ -220,6 +221,8 @@ export const FLAGS: FlagSpec[] = [
   },
   // Data corruption checks (corruption-settings.ts; docs/operations.md).
   ...CORRUPTION_FLAGS,
+  // Scheduled backups (backup-settings.ts; docs/operations.md).
+  ...BACKUP_FLAGS,
   // TLS, metrics URLs and authentication (security-settings.ts; docs/security.md).
   ...SECURITY_FLAGS,
   { name: 'log-level', type: 'string', default: 'info', help: 'debug, info, warn or error.' },

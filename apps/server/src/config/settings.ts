@@ -8,6 +8,7 @@ import { FLAGS, FlagError, type RawFlags } from './flags';
 import { type ClientEdgeSettings, toClientEdgeSettings } from './client-edge-settings';
 import { type SecuritySettings, type TlsFiles, toSecuritySettings } from './security-settings';
 import { type CorruptionSettings, toCorruptionSettings } from './corruption-settings';
+import { type BackupSettings, toBackupSettings } from './backup-settings';
 
 export interface ServerSettings {
   name: string;
@@ -51,6 +52,8 @@ export interface ServerSettings {
   security: SecuritySettings;
   /** --experimental-initial-corrupt-check, --experimental-corrupt-check-time (corruption-settings.ts). */
   corruption: CorruptionSettings;
+  /** --backup-dir, --backup-interval, --backup-retention (backup-settings.ts). */
+  backup: BackupSettings;
 }
 
 const defaults = new Map(FLAGS.map((spec) => [spec.name, spec.default]));
@@ -184,6 +187,7 @@ export function toSettings(raw: RawFlags): ServerSettings {
     clientEdge: toClientEdgeSettings(get, electionTimeoutMs),
     security,
     corruption: toCorruptionSettings(get),
+    backup: toBackupSettings(get),
   };
 }
 

@@ -63,8 +63,11 @@ export async function cairnContentStats(file: string, contentBytes: number): Pro
     }
   };
   let carry: Buffer = Buffer.alloc(0);
+  const start = CAIRN_BACKEND_MAGIC.length;
   const end = contentBytes - BACKEND_TRAILER_BYTES - 1;
-  const stream = createReadStream(file, { start: CAIRN_BACKEND_MAGIC.length, end, highWaterMark: 1 << 20 });
+  if (end < start - 1) throw new Error(`snapshot ${file}: too short (${contentBytes} bytes)`);
+  // An empty store has no records: a stream from start to end would be refused (end < start).
+  const stream = end >= start ? createReadStream(file, { start, end, highWaterMark: 1 << 20 }) : [];
   for await (const chunk of stream) {
     carry = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
     let offset = 0;
