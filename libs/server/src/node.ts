@@ -56,7 +56,7 @@ import { AlarmKind, type AlarmStore } from './alarms';
 import { AutoCompactor } from './auto-compactor';
 import { writeConsistentIndex } from './consistent-index';
 import { type StateMachine, closeStateMachine } from './state-machine';
-import type { ProposalBody } from './proposal';
+import { type ProposalBody, proposalTimeoutError } from './proposal';
 import { MEMBER_DUTY, type Identity } from './port/etcd-port';
 import type { AuthStore } from './auth/auth-store';
 import { proposalHeader } from './auth/entry-subject';
@@ -125,6 +125,8 @@ export class CairnNode {
   private term = 0;
   private dbSize = 0;
   private publishingAttributes = false;
+  /** When this member last saw a new leader (Date.now()); 0 before the first. */
+  private leaderElectedAt = 0;
   private dataFormatProposed = false;
   readonly stats: NodeStats = {
     proposalsCommitted: 0,
@@ -389,7 +391,11 @@ export class CairnNode {
     const data = encodeInternalRequest({ ...body, header });
     if (data.length > this.config.maxRequestBytes) throw etcdError('request-too-large');
     const done = this.waits.register(id);
-    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError()), this.requestTimeoutMs());
+    const proposedAt = Date.now();
+    const timer = setTimeout(
+      () => this.waits.fail(id, this.timeoutError(proposedAt)),
+      this.requestTimeoutMs(),
+    );
     this.stats.proposalsPending++;
     // Dropped: no leader yet (an election is under way) or a leadership transfer. Try again each heartbeat
     // for up to two election timeouts, so a client write rides through an election instead of failing.
@@ -780,7 +786,11 @@ export class CairnNode {
   private async proposeConfChange(type: ConfChangeType, nodeId: bigint, member?: Member): Promise<void> {
     const requestId = this.ids.nextId();
     const done = this.waits.register(requestId);
-    const timer = setTimeout(() => this.waits.fail(requestId, this.timeoutError()), this.requestTimeoutMs());
+    const proposedAt = Date.now();
+    const timer = setTimeout(
+      () => this.waits.fail(requestId, this.timeoutError(proposedAt)),
+      this.requestTimeoutMs(),
+    );
     const context = encodeConfChangeContext({ member, requestId });
     this.loop.proposeConfChange({ type, nodeId, context }, (err) =>
       this.waits.fail(requestId, toConfChangeError(err)),
@@ -815,7 +825,10 @@ export class CairnNode {
     if (isLeader && !wasLeader) this.leases.promote(this.config.electionTimeoutMs);
     if (!isLeader && wasLeader) this.leases.demote();
     if (leaderChanged && state.lead !== NONE && !this.publishingAttributes) this.publishAttributes();
-    if (leaderChanged && state.lead !== NONE) this.stats.leaderChanges++;
+    if (leaderChanged && state.lead !== NONE) {
+      this.stats.leaderChanges++;
+      this.leaderElectedAt = Date.now();
+    }
     if (leaderChanged) {
       this.logger.info({ leader: state.lead.toString(16), state: state.raftState }, 'leader changed');
       for (const listener of this.leaderListeners) listener(state.lead);
@@ -900,10 +913,9 @@ export class CairnNode {
     return 5000 + 2 * this.config.electionTimeoutMs;
   }
 
-  /** A request that waited its whole timeout: etcd answers "request timed out" even without a leader. */
-  /** A request that waited its whole timeout: etcd answers "request timed out" even without a leader. */
-  private timeoutError(): EtcdError {
-    return etcdError('timeout');
+  /** The error of a proposal that waited its whole timeout (proposal.ts). */
+  private timeoutError(proposedAt: number): EtcdError {
+    return proposalTimeoutError(proposedAt, this.leaderElectedAt, this.config.electionTimeoutMs);
   }
 
   private assertRunning(): void {
