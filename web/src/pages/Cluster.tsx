@@ -1,6 +1,7 @@
 import { consoleApi, type ConsoleMember } from '../api';
 import { Badge, ErrorBanner, formatBytes } from '../components/common';
 import { rowKeyNav, usePoll } from '../hooks';
+import { ClusterCharts } from './ClusterCharts';
 
 const roleTone = (role: ConsoleMember['role']) =>
   role === 'leader' ? 'leader' : role === 'unknown' ? 'warn' : undefined;
@@ -115,7 +116,9 @@ export function ClusterPage() {
               </tbody>
             </table>
           </div>
+          <ClusterCharts members={data.members} />
           <p className="muted small">
+            Charts: each member&apos;s own samples, one a second, asked every second over its client URL.
             Refreshed every 2 s from the member serving this page; the others are asked over their client
             URLs. Last update {new Date(data.at).toLocaleTimeString()}.
           </p>
