@@ -6,6 +6,7 @@
 // etcdSnapshotStatus against `etcdctl snapshot status -w json`. The stopped member's member/snap/db (no sha256
 // trailer) converts the same. With Cairn as the target, a member restored from the etcd file serves the keys
 // to etcdctl with etcd's HashKV.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { restoreSnapshot } from '@cairn/server';
@@ -23,6 +24,8 @@ import {
   makeTempDir,
   parseExactJson,
   planCluster,
+  repoRoot,
+  spawnManaged,
   startMember,
   stopMember,
   targetOf,
@@ -31,6 +34,8 @@ import {
 } from '../support';
 
 const KEYS = 300;
+const CAIRNCTL = join(repoRoot, 'bin', 'cairnctl');
+const CAIRNCTL_BUILT = join(repoRoot, 'apps', 'ctl', 'dist', 'main.js');
 const LEASE_TTL = 600;
 
 let etcd: Member;
@@ -60,6 +65,13 @@ async function ok(args: string[], endpoints: Member | string, timeoutMs = 20_000
   const result = await etcdctl(args, { endpoints, timeoutMs });
   expect(result.code, describeResult(result)).toBe(0);
   return result.stdout;
+}
+
+async function cairnctl(args: string[]): Promise<string> {
+  const proc = spawnManaged(CAIRNCTL, args, { label: `cairnctl ${args.slice(0, 2).join(' ')}` });
+  const status = await proc.exited;
+  expect(status.code, proc.describeOutput()).toBe(0);
+  return proc.stdout();
 }
 
 const line = (kv: Pick<KeyValue, 'value' | 'createRevision' | 'modRevision' | 'version' | 'lease'>): string =>
@@ -192,14 +204,28 @@ it.skipIf(currentTarget().kind !== 'cairn')(
   { timeout: 60_000 },
   async () => {
     const [member] = await planCluster(1, [], { target: targetOf('cairn') });
-    await restoreSnapshot({
-      snapshotFile,
-      name: member!.name,
-      dataDir: member!.plan.dataDir,
-      initialCluster: `${member!.name}=${member!.peerUrl}`,
-      initialClusterToken: member!.clusterToken,
-      initialAdvertisePeerUrls: [member!.peerUrl],
-    });
+    if (existsSync(CAIRNCTL_BUILT)) {
+      // The documented migration: cairnctl reads the etcd file's status and restores it.
+      const status = await cairnctl(['snapshot', 'status', snapshotFile, '-w', 'json']);
+      expect(JSON.parse(status)).toEqual({ ...want.status, dataFormat: 2, source: 'etcd' });
+      await cairnctl([
+        'snapshot', 'restore', snapshotFile,
+        '--name', member!.name,
+        '--data-dir', member!.plan.dataDir,
+        '--initial-cluster', `${member!.name}=${member!.peerUrl}`,
+        '--initial-cluster-token', member!.clusterToken,
+        '--initial-advertise-peer-urls', member!.peerUrl,
+      ]); // prettier-ignore
+    } else {
+      await restoreSnapshot({
+        snapshotFile,
+        name: member!.name,
+        dataDir: member!.plan.dataDir,
+        initialCluster: `${member!.name}=${member!.peerUrl}`,
+        initialClusterToken: member!.clusterToken,
+        initialAdvertisePeerUrls: [member!.peerUrl],
+      });
+    }
     launchMember(member!);
     await waitReady(member!);
     // Exact JSON: lease IDs are int64s above 2^53.

@@ -143,8 +143,10 @@ export async function convertEtcdSnapshot(
   let backend: Backend | undefined;
   try {
     backend = await Backend.open(dbPath);
+    // Progress in bytes of the database read (pages times page size), as 'verify' counts bytes.
+    const { pageSize, pgid } = reader.meta;
     const writer = new BatchWriter(backend, () =>
-      onProgress?.('convert', reader.pagesRead, reader.meta.pgid),
+      onProgress?.('convert', Math.min(reader.pagesRead, pgid) * pageSize, pgid * pageSize),
     );
     let lastRevision = 0;
     let keys = 0;
@@ -203,7 +205,7 @@ export async function convertEtcdSnapshot(
     if (finished > 0) putMetaNumber(batch, CAIRN_META.finishedCompact, finished);
     putMetaNumber(batch, CAIRN_META.dataFormat, ETCD_DATA_FORMAT);
     await writer.flush(true);
-    onProgress?.('convert', reader.meta.pgid, reader.meta.pgid);
+    onProgress?.('convert', pgid * pageSize, pgid * pageSize);
     return { revision, keys };
   } finally {
     await backend?.close();
