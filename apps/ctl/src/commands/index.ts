@@ -7,10 +7,8 @@ import { memberCommand } from './member';
 import { endpointCommand } from './endpoint';
 import { defragCommand } from './defrag';
 import { alarmCommand } from './alarm';
-// Registry and config center groups (another engineer): add
-//   import { registryCommand } from './registry';
-//   import { configCommand } from './config';
-// and list registryCommand, configCommand in COMMANDS below (marked REGISTRY/CONFIG).
+import { registryCommand } from './registry';
+import { configCommand } from './config';
 
 export const COMMANDS: CommandSpec[] = [
   snapshotCommand,
@@ -19,5 +17,6 @@ export const COMMANDS: CommandSpec[] = [
   endpointCommand,
   defragCommand,
   alarmCommand,
-  // REGISTRY/CONFIG: registryCommand, configCommand,
+  registryCommand,
+  configCommand,
 ];
