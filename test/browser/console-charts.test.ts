@@ -1,7 +1,8 @@
 // The Cluster page's live charts in a real headless Chromium against a 3-member cluster (`npm run build`
 // first): every member's charts render (each asked over its client URL by the member serving the page),
 // and under a put load they move — the put rate of the member taking the load and the proposals every member
-// commits — without a chart being re-mounted, and with no error in the browser's console.
+// commits — without a chart being re-mounted, and with no error in the browser's console. With auth enabled the
+// serving member forwards the user's token to the others: any signed-in user gets their samples, nobody else.
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -87,4 +88,47 @@ suite('Cluster page charts in Chromium', () => {
     expect(errors, 'errors in the browser console').toEqual([]);
     await page.close();
   }, 90_000);
+
+  it("with auth enabled: any signed-in user gets every member's history through the console, anonymous callers get 401", async () => {
+    const [first, second] = [members[0]!.clientUrl, members[1]!.clientUrl];
+    const gw = async <T>(path: string, body: object, token?: string): Promise<T> => {
+      const res = await fetch(`${first}/v3/${path}`, {
+        method: 'POST',
+        headers: token ? { authorization: token } : {},
+        body: JSON.stringify(body),
+      });
+      expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
+      return (await res.json()) as T;
+    };
+    const { members: list } = (await (await fetch(`${first}/api/console/v1/cluster`)).json()) as {
+      members: Array<{ id: string; name: string }>;
+    };
+    const other = list.find((m) => m.name === members[2]!.name)!.id;
+    await gw('auth/user/add', { name: 'root', password: 'root-pw' });
+    await gw('auth/user/grant', { user: 'root', role: 'root' });
+    await gw('auth/user/add', { name: 'viewer', password: 'viewer-pw' }); // no role
+    await gw('auth/enable', {});
+    try {
+      const { token } = await gw<{ token: string }>('auth/authenticate', {
+        name: 'viewer',
+        password: 'viewer-pw',
+      });
+      const bearer = { authorization: `Bearer ${token}` };
+      const viaConsole = `${first}/api/console/v1/metrics?member=${other}`;
+      expect((await fetch(viaConsole)).status).toBe(401);
+      expect((await fetch(`${second}/api/metrics/v1/history`)).status).toBe(401);
+      // The serving member forwards the user's token: the other member checks it and answers.
+      const answer = (await (await fetch(viaConsole, { headers: bearer })).json()) as {
+        error?: string;
+        history?: { name: string; t: number[] };
+      };
+      expect(answer.error).toBeUndefined();
+      expect(answer.history?.name).toBe(members[2]!.name);
+      expect(answer.history?.t.length).toBeGreaterThan(0);
+      expect((await fetch(`${second}/api/metrics/v1/history`, { headers: bearer })).status).toBe(200);
+    } finally {
+      const root = await gw<{ token: string }>('auth/authenticate', { name: 'root', password: 'root-pw' });
+      await gw('auth/disable', {}, root.token);
+    }
+  }, 60_000);
 });
