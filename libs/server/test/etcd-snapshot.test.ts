@@ -187,6 +187,12 @@ describe('BoltReader', () => {
     await torn.close();
   });
 
+  it('refuses to convert a bbolt file that is not an etcd backend', async () => {
+    await expect(convertEtcdSnapshot(tree(1, 2), join(tempDir(), 'db'))).rejects.toThrow(
+      /not an etcd backend/,
+    );
+  });
+
   it('refuses a file that is not bbolt', async () => {
     const file = join(tempDir(), 'x.db');
     writeFileSync(file, Buffer.alloc(3 * PAGE, 7));

@@ -21,6 +21,7 @@ const BOLT_VERSION = 2;
 /** The meta fields covered by its checksum: magic..txid (the checksum u64 follows). */
 const META_CHECKED_BYTES = 56;
 const META_BYTES = 64;
+const MAX_DEPTH = 64;
 /** Bytes read at once when a page is not in the current read-ahead window. */
 const READ_AHEAD_BYTES = 256 * 1024;
 
@@ -164,13 +165,15 @@ export class BoltReader {
   }
 
   /** Depth-first over a branch/leaf page tree; branch elements are in key order, so leaves come in order. */
-  private async *walk(page: Buffer): AsyncGenerator<BoltEntry[]> {
+  private async *walk(page: Buffer, depth = 0): AsyncGenerator<BoltEntry[]> {
+    // A B+tree of 4 KB pages is a handful of levels deep; deeper means a corrupt file pointing in a cycle.
+    if (depth > MAX_DEPTH) throw new BoltFormatError(`tree deeper than ${MAX_DEPTH} pages`);
     const flags = page.readUInt16LE(8);
     const count = page.readUInt16LE(10);
     if (flags & BRANCH_PAGE) {
       for (let i = 0; i < count; i++) {
         const element = PAGE_HEADER + i * BRANCH_ELEMENT;
-        yield* this.walk(await this.page(u64(page, element + 8)));
+        yield* this.walk(await this.page(u64(page, element + 8)), depth + 1);
       }
       return;
     }

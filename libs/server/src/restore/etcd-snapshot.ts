@@ -148,6 +148,7 @@ export async function convertEtcdSnapshot(
     const writer = new BatchWriter(backend, () =>
       onProgress?.('convert', Math.min(reader.pagesRead, pgid) * pageSize, pgid * pageSize),
     );
+    const seen = new Set<string>();
     let lastRevision = 0;
     let keys = 0;
     let scheduled = 0;
@@ -156,6 +157,7 @@ export async function convertEtcdSnapshot(
       for (const bucket of buckets) {
         if (!bucket.bucket) continue;
         const name = bucket.key.toString('latin1');
+        seen.add(name);
         for await (const page of reader.entries(bucket.value)) {
           for (const { key, value, bucket: nested } of page) {
             if (nested) continue;
@@ -196,6 +198,11 @@ export async function convertEtcdSnapshot(
           }
         }
       }
+    }
+    // Every etcd 3 backend has these two (created at first start); without them this is some other bbolt file.
+    for (const required of ['key', 'meta']) {
+      if (!seen.has(required))
+        throw new Error(`${file} is a bbolt file but not an etcd backend (no '${required}' bucket)`);
     }
     // etcd's store opens at the last revision in 'key', never below its compaction (kvstore restore).
     const revision = Math.max(1, lastRevision, finished, scheduled);
