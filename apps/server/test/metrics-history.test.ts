@@ -1,6 +1,7 @@
 // The metrics history behind the console's charts: the sampler's ring and p99 (unit), then one member in
-// process: GET /api/metrics/v1/history counts gRPC puts by type and keeps sampling, and with auth enabled it
-// and the console's /api/console/v1/metrics answer 401 without a token and 200 to any authenticated user.
+// process: GET /api/metrics/v1/history counts gRPC puts by type, registry instances and config publishes;
+// with auth enabled it and the console's /api/console/v1/metrics answer 401 without a token and 200 to any
+// authenticated user.
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -153,6 +154,37 @@ describe('GET /api/metrics/v1/history on a member', () => {
       { timeout: 5000, interval: 250 },
     );
     expect((await get<{ message: string }>('/api/metrics/v1/history?since=-1')).status).toBe(400);
+  });
+
+  it('counts registry instances by health and config publishes from the store', async () => {
+    const rest = async (method: string, path: string, body: object): Promise<void> => {
+      const res = await fetch(`${url}/api${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status, `${method} ${path}: ${await res.text()}`).toBeLessThan(300);
+    };
+    await rest('PUT', '/registry/v1/namespaces/default/services/orders/instances/o1', {
+      address: { host: '127.0.0.1', port: 8080 },
+      ttl: 30,
+    });
+    const item = '/config/v1/namespaces/shop/apps/web/items/app.json';
+    await rest('PUT', '/config/v1/namespaces/shop', {});
+    await rest('PUT', '/config/v1/namespaces/shop/apps/web', {});
+    await rest('PUT', item, { format: 'json' });
+    await rest('POST', `${item}/publish`, { content: '{"a":1}' });
+    await rest('POST', `${item}/publish`, { content: '{"a":2}' });
+    await vi.waitFor(
+      async () => {
+        const { body } = await get<MetricsHistory>('/api/metrics/v1/history');
+        const last = (name: keyof MetricsHistory['series']) => body.series[name].at(-1);
+        expect((last('instancesPassing') ?? 0) + (last('instancesWarning') ?? 0)).toBe(1);
+        expect(last('instancesCritical')).toBe(0);
+        expect(body.series.configPublishes.reduce<number>((a, b) => a + (b ?? 0), 0)).toBe(2);
+      },
+      { timeout: 5000, interval: 250 },
+    );
   });
 
   it('with auth enabled: 401 without a token, 200 for any user, on the member and through the console', async () => {
