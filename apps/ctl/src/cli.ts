@@ -42,7 +42,7 @@ export const ROOT: CommandSpec = {
   name: 'cairnctl',
   summary: 'the operator CLI for Cairn',
   description:
-    'Talks to Cairn (or etcd) members over the etcd v3 gRPC API. Exit codes as etcdctl: 0 success, 1 error,\n2 bad connection, 5 interrupted, 6 I/O error, 128 bad arguments.',
+    'Talks to Cairn (or etcd) members over the etcd v3 gRPC API. Exit codes as etcdctl: 0 success, 1 error,\n2 bad connection (no endpoint answered), 5 interrupted (Ctrl-C), 128 bad arguments.',
   subcommands: [...COMMANDS, completionCommand, versionCommand],
 };
 
@@ -80,8 +80,6 @@ export function describeError(
     case grpcStatus.DEADLINE_EXCEEDED:
       return { message: `${at}context deadline exceeded`, exitCode: ExitCode.Error };
     case undefined:
-      if ((error as NodeJS.ErrnoException | null)?.code && (error as NodeJS.ErrnoException).syscall)
-        return { message: errorText(error), exitCode: ExitCode.IO };
       return { message: errorText(error), exitCode: ExitCode.Error };
     default:
       return { message: `${at}${errorText(error)}`, exitCode: ExitCode.Error };

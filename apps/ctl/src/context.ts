@@ -53,7 +53,7 @@ export function createProgress(
       }
     },
     done(note) {
-      const text = note ? `${label}: ${note}` : lastText;
+      const text = note ? `${label}: ${note}` : lastText || `${label}: done`;
       if (out.isTTY) out.write(`\r\x1b[K${text}\n`);
       else if (text) out.write(`${text}\n`);
     },

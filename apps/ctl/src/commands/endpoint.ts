@@ -108,22 +108,24 @@ const health: CommandSpec = {
         }
       }),
     );
-    ctx.print(rows, {
-      columns: [
-        { header: 'ENDPOINT', get: (r) => r.endpoint },
-        { header: 'HEALTH', get: (r) => r.health },
-        { header: 'TOOK', get: (r) => r.took },
-        { header: 'ERROR', get: (r) => r.error ?? '' },
-      ],
-      simple: (list) =>
-        list
-          .map((r) =>
-            r.health
-              ? `${r.endpoint} is healthy: successfully committed proposal: took = ${r.took}\n`
-              : `${r.endpoint} is unhealthy: failed to commit proposal: ${r.error ?? ''}\n`,
-          )
-          .join(''),
-    });
+    // etcdctl 3.4 prints the simple form on stderr (its simplePrinter.EndpointHealth): scripts rely on it.
+    if (ctx.output === 'simple') {
+      for (const r of rows)
+        ctx.stderr.write(
+          r.health
+            ? `${r.endpoint} is healthy: successfully committed proposal: took = ${r.took}\n`
+            : `${r.endpoint} is unhealthy: failed to commit proposal: ${r.error ?? ''}\n`,
+        );
+    } else {
+      ctx.print(rows, {
+        columns: [
+          { header: 'ENDPOINT', get: (r) => r.endpoint },
+          { header: 'HEALTH', get: (r) => r.health },
+          { header: 'TOOK', get: (r) => r.took },
+          { header: 'ERROR', get: (r) => r.error ?? '' },
+        ],
+      });
+    }
     if (rows.some((r) => !r.health)) {
       ctx.stderr.write('Error: unhealthy cluster\n');
       return ExitCode.Error;

@@ -195,7 +195,8 @@ const restore: CommandSpec = {
           // Stages report steps (0/1) or bytes; a large total is bytes.
           progress = ctx.progress(`restore: ${stage}`, total, total > 4096 ? 'bytes' : 'items');
         }
-        progress.update(done, total);
+        // Step stages (0/1) print one line when they end; byte stages show their progress.
+        if (total > 1) progress.update(done, total);
       },
     });
     if (stage) progress.done();
