@@ -126,8 +126,23 @@ describe.skipIf(skip)('cairnctl registry', () => {
       services: { name: string; healthy: number; total: number }[];
     };
     expect(services.services).toEqual([{ name: 'orders', healthy: 1, total: 1 }]);
+    expect(await ok(['registry', 'services', '-n', 'shop', '-w', 'table'])).toMatch(
+      /\| orders +\| +1 \| +1 \|/,
+    );
     expect(await ok(['registry', 'namespaces'])).toContain('shop');
-    const table = await ok(['registry', 'instances', 'orders', '-n', 'shop', '-w', 'table', '--tag', 'a']);
+    const table = await ok([
+      'registry',
+      'instances',
+      'orders',
+      '-n',
+      'shop',
+      '-w',
+      'table',
+      '--tag',
+      'a',
+      '--metadata',
+      'region=eu',
+    ]);
     expect(table).toMatch(/\| +SERVICE +\| +ID +\| +ADDRESS/);
     expect(table).toMatch(/\| orders +\| i-1 +\| http:\/\/127\.0\.0\.1:8080 +\| UP +\| passing/);
     expect(await ok(['registry', 'instances', 'orders', '-n', 'shop', '--metadata', 'region=us'])).toBe('');
@@ -141,6 +156,8 @@ describe.skipIf(skip)('cairnctl registry', () => {
     };
     expect(got).toMatchObject({ status: 'DRAINING', tags: ['a', 'b'], metadata: { region: 'eu' } });
     expect(await ok(['registry', 'get', 'orders', 'i-1', '-n', 'shop'])).toMatch(/^status: DRAINING$/m);
+    expect(await ok(['registry', 'drain', 'orders', 'i-1', '-n', 'shop', '--undo'])).toMatch(/is UP/);
+    await watch.waitForStdout((out) => /UPDATED shop\/orders\/i-1 \S+ status=UP/.test(out), 10_000);
 
     expect(await ok(['registry', 'deregister', 'orders', 'i-1', '-n', 'shop'])).toMatch(
       /^deregistered shop\/orders\/i-1 rev \d+/,
@@ -241,6 +258,9 @@ describe.skipIf(skip)('cairnctl config', () => {
       [1, 'first'],
     ]);
     expect(await ok(['config', 'diff', ...item, '1', '2'])).toContain('-  "max": 10,\n+  "max": 20,\n');
+    expect(await ok(['config', 'history', ...item, '-w', 'table'])).toMatch(
+      /\| +2 \| publish \| anonymous \|/,
+    );
 
     expect(await ok(['config', 'rollback', ...item, '1'])).toMatch(
       /rolled back to v1: shop\/orders\/limits\.json v3/,
@@ -291,6 +311,15 @@ describe.skipIf(skip)('cairnctl config', () => {
       (out) => /CHANGE rev=\d+\n {2}limits\.json v3 json/.test(out.slice(out.indexOf('(gray)'))),
       10_000,
     );
+    // Another gray release, to a tenth of the eu subscribers, promoted to everyone.
+    expect(
+      await ok(['config', 'gray', 'start', ...item, gray, '--labels', 'zone=eu', '--percentage', '10']),
+    ).toMatch(/gray release v5 started for labels zone=eu, 10%/);
+    expect(await ok(['config', 'gray', 'promote', ...item])).toMatch(
+      /^promoted shop\/orders\/limits\.json v6 /,
+    );
+    await watch.waitForStdout((out) => /CHANGE rev=\d+\n {2}limits\.json v6 json/.test(out), 10_000);
+    expect(await ok(['config', 'get', ...item])).toBe('{"max": 99}\n');
     await interrupt(watch);
   });
 
@@ -298,7 +327,7 @@ describe.skipIf(skip)('cairnctl config', () => {
     const file = join(dir, 'orders.json');
     await ok(['config', 'export', 'orders', '-n', 'shop', '-o', file]);
     const bundle = JSON.parse(readFileSync(file, 'utf8')) as { apps: { items: { content: string }[] }[] };
-    expect(bundle.apps[0]!.items[0]!.content).toContain('"max": 10');
+    expect(bundle.apps[0]!.items[0]!.content).toBe('{"max": 99}\n');
     bundle.apps[0]!.items[0]!.content = '{"max": 42}\n';
     writeFileSync(file, JSON.stringify(bundle));
     const imported = await ctl(['config', 'import', file, '--publish']);

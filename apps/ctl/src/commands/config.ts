@@ -597,6 +597,7 @@ const watch: CommandSpec = {
           else if (ctx.output === 'yaml') ctx.stdout.write(`---\n${renderYaml(event)}`);
           else ctx.stdout.write(configWatchLines(event));
         },
+        (message) => ctx.stderr.write(`watch: ${message}\n`),
       );
       return ExitCode.Success;
     }),

@@ -295,6 +295,7 @@ const watch: CommandSpec = {
           else ctx.stdout.write(watchLines(event));
         },
         str(args, 'revision'),
+        (message) => ctx.stderr.write(`watch: ${message}\n`),
       );
       return ExitCode.Success;
     }),

@@ -276,11 +276,13 @@ export class ConfigApi {
     options: { labels?: string; subscriber?: string },
     signal: AbortSignal,
     onEvent: (event: ConfigWatchEvent) => void,
+    onRetry?: (message: string) => void,
   ): Promise<void> {
     return this.rest.stream(`${this.appPath(ns, app)}/watch`, {
       query: { labels: options.labels, subscriber: options.subscriber },
       needs: read(appPrefix(ns, app)),
       signal,
+      ...(onRetry ? { onRetry } : {}),
       onEvent: (event: SseEvent) => {
         if (event.event === 'error') throw new Error(`watch ended by the member: ${event.data}`);
         if (!['snapshot', 'change', 'resumed'].includes(event.event)) return;

@@ -124,6 +124,7 @@ export class RegistryApi {
     signal: AbortSignal,
     onEvent: (event: RegistryWatchEvent) => void,
     revision?: string,
+    onRetry?: (message: string) => void,
   ): Promise<void> {
     const path = service
       ? `${BASE}/namespaces/${seg(ns)}/services/${seg(service)}/watch`
@@ -132,6 +133,7 @@ export class RegistryApi {
       query: { revision },
       needs: read(nsPrefix(ns)),
       signal,
+      ...(onRetry ? { onRetry } : {}),
       onEvent: (event: SseEvent) => {
         if (!['snapshot', 'added', 'updated', 'removed'].includes(event.event)) return;
         const data = JSON.parse(event.data) as Omit<RegistryWatchEvent, 'type'>;

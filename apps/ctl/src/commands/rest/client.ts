@@ -27,6 +27,8 @@ export interface RestOptions {
   token?: string;
   /** Deadline of one request, ms (default 10 000). */
   timeoutMs?: number;
+  /** A stream silent this long is reopened (default STREAM_IDLE_MS). */
+  streamIdleMs?: number;
 }
 
 /** What a refused call needed, for a 403's message (docs/security.md's grants). */
@@ -64,7 +66,12 @@ export interface StreamOptions {
   signal: AbortSignal;
   /** Called after each event; the resume point is its `id`. */
   onEvent: (event: SseEvent) => void;
+  /** Told of each reconnect after a lost stream (the commands print it on stderr). */
+  onRetry?: (message: string) => void;
 }
+
+/** The members send an SSE heartbeat every 15 s: a stream silent for longer than this is dead. */
+export const STREAM_IDLE_MS = 45_000;
 
 function pem(value: string | undefined): Buffer | undefined {
   if (value === undefined || value === '') return undefined;
@@ -120,6 +127,7 @@ export class RestClient {
   private current = 0;
   private token: string | undefined;
   private readonly timeoutMs: number;
+  private readonly streamIdleMs: number;
   private readonly agentOptions: https.AgentOptions;
 
   constructor(private readonly options: RestOptions) {
@@ -127,6 +135,7 @@ export class RestClient {
     if (this.bases.length === 0) throw new Error('no endpoint given (--endpoints)');
     this.token = options.token || undefined;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.streamIdleMs = options.streamIdleMs ?? STREAM_IDLE_MS;
     const tls = options.tls ?? {};
     this.agentOptions = {
       ca: pem(tls.ca),
@@ -166,29 +175,51 @@ export class RestClient {
   }
 
   /**
-   * Follows an SSE stream until `signal` aborts (resolves) or the stream fails (rejects). A stream the member
-   * ends (e.g. it restarted) is reopened after the last event id, on the next endpoint if need be.
+   * Follows an SSE stream until `signal` aborts (resolves) or the stream fails (rejects). Until the first
+   * connection succeeds a failure is final (each endpoint tried once: a wrong --endpoints fails fast); after
+   * it a lost or ended stream is reopened after the last event id, on the next endpoint, with back-off, for
+   * as long as it takes (`onRetry` hears of each attempt). A 401 renews the token once per reconnect.
    */
   async stream(path: string, options: StreamOptions): Promise<void> {
     let lastId = '';
+    let connected = false;
     let failures = 0;
+    let renewed = false;
     for (;;) {
       if (options.signal.aborted) return;
       try {
-        await this.streamOnce(path, options, lastId, (event) => {
-          failures = 0;
-          if (event.id) lastId = event.id;
-          options.onEvent(event);
-        });
+        await this.streamOnce(
+          path,
+          options,
+          lastId,
+          () => (connected = true),
+          (event) => {
+            failures = 0;
+            renewed = false;
+            if (event.id) lastId = event.id;
+            options.onEvent(event);
+          },
+        );
+        if (options.signal.aborted) return;
+        options.onRetry?.(`the stream from ${this.endpoint} ended; reopening`);
       } catch (err) {
         if (options.signal.aborted) return;
+        if (err instanceof ApiError && err.status === 401 && !renewed && (await this.renewToken())) {
+          renewed = true;
+          continue;
+        }
         // Only a lost connection is retried; a refusal or the member's own error ends the watch.
         if (!(err instanceof ApiError) || err.status !== 0) throw err;
-        if (++failures > this.bases.length * 3) throw err;
+        failures++;
+        if (!connected && failures >= this.bases.length) throw err;
         this.current = (this.current + 1) % this.bases.length;
+        options.onRetry?.(`${err.message}; retrying`);
       }
-      if (options.signal.aborted) return;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const delay = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        options.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
     }
   }
 
@@ -196,6 +227,7 @@ export class RestClient {
     path: string,
     options: StreamOptions,
     lastId: string,
+    onOpen: () => void,
     onEvent: (event: SseEvent) => void,
   ): Promise<void> {
     await this.ensureToken();
@@ -206,32 +238,40 @@ export class RestClient {
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (lastId) headers['last-event-id'] = lastId;
     await new Promise<void>((resolve, reject) => {
-      const req = this.module(url).request(url, { method: 'GET', headers, ...this.agentOptions }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status !== 200) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const body = parseBody(Buffer.concat(chunks));
-            const where = `GET ${base}${target}`;
-            reject(new ApiError(describeFailure(status, body, where, options.needs), status, base, body));
-          });
-          return;
-        }
-        const parser = new SseParser();
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          try {
-            for (const event of parser.push(chunk)) onEvent(event);
-          } catch (err) {
-            // A handler's failure (e.g. the member's error event) ends this stream with it.
-            req.destroy();
-            reject(err instanceof ApiError ? err : new ApiError((err as Error).message, -1, base));
+      const req = this.module(url).request(
+        url,
+        { method: 'GET', headers, timeout: this.streamIdleMs, ...this.agentOptions },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status !== 200) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const body = parseBody(Buffer.concat(chunks));
+              const where = `GET ${base}${target}`;
+              reject(new ApiError(describeFailure(status, body, where, options.needs), status, base, body));
+            });
+            return;
           }
-        });
-        res.on('end', () => resolve());
-        res.on('error', (err) => (options.signal.aborted ? resolve() : reject(err)));
-      });
+          onOpen();
+          const parser = new SseParser();
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            try {
+              for (const event of parser.push(chunk)) onEvent(event);
+            } catch (err) {
+              // A handler's failure (e.g. the member's error event) ends this stream with it.
+              req.destroy();
+              reject(err instanceof ApiError ? err : new ApiError((err as Error).message, -1, base));
+            }
+          });
+          res.on('end', () => resolve());
+          res.on('error', (err) => (options.signal.aborted ? resolve() : reject(connectionError(err, base))));
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`no data (not even a heartbeat) for ${this.streamIdleMs} ms`)),
+      );
       const abort = (): void => {
         req.destroy();
         resolve();
