@@ -65,7 +65,8 @@ export function describeError(
   endpoint: string | undefined,
 ): { message: string; exitCode: number } {
   if (error instanceof CommandError) return { message: error.message, exitCode: error.exitCode };
-  const code = grpcCode(error);
+  // etcd 3.4 answers a non-root snapshot with "auth: permission denied" under code Unknown: the text counts.
+  const code = /permission denied/.test(errorText(error)) ? grpcStatus.PERMISSION_DENIED : grpcCode(error);
   const at = endpoint ? `${endpoint}: ` : '';
   switch (code) {
     case grpcStatus.PERMISSION_DENIED:

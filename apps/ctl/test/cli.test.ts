@@ -72,6 +72,14 @@ describe('cairnctl dispatcher', () => {
       message: 'h:1: etcdserver: permission denied (this command needs the root role)',
       exitCode: 1,
     });
+    // etcd 3.4's non-root snapshot: code Unknown, text "auth: permission denied".
+    const etcd = Object.assign(new Error('2 UNKNOWN: auth: permission denied'), {
+      code: 2,
+      details: 'auth: permission denied',
+    });
+    expect(
+      describeError(etcd, { name: 'save', summary: '', permission: 'the root role' }, 'h:1').message,
+    ).toBe('h:1: auth: permission denied (this command needs the root role)');
   });
 
   it('prints the version', async () => {
