@@ -126,7 +126,7 @@ describe('GET /api/metrics/v1/history on a member', () => {
     const kv = new pkg.etcdserverpb.KV(
       url.replace('http://', ''),
       grpc.credentials.createInsecure(),
-    ) as grpc.Client & Record<string, (req: object, cb: (err: Error | null) => void) => void>;
+    ) as unknown as grpc.Client & Record<string, (req: object, cb: (err: Error | null) => void) => void>;
     try {
       for (let i = 0; i < 20; i++) {
         await new Promise<void>((resolve, reject) =>
