@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanupAll,
+  createCertAuthority,
   currentTarget,
   gatewayPost,
+  issueClientCert,
+  issueServerCert,
   makeTempDir,
   type ManagedProcess,
   type Member,
@@ -69,7 +72,7 @@ async function ctl(
 /** cairnctl that must succeed; its stdout. */
 async function ok(
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
+  options: { env?: Record<string, string>; stdin?: string; endpoints?: string } = {},
 ): Promise<string> {
   const r = await ctl(args, options);
   expect(r.code, `cairnctl ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
@@ -453,5 +456,47 @@ describe.skipIf(skip)('cairnctl registry and config with auth on', () => {
     expect(badPassword.stderr).toMatch(
       /authentication failed: POST \S+\/v3\/auth\/authenticate as "writer": etcdserver: authentication failed, invalid user ID or password/,
     );
+  });
+});
+
+describe.skipIf(skip)('cairnctl registry and config over TLS', () => {
+  let tlsMember: Member;
+  let tlsFlags: string[];
+
+  beforeAll(async () => {
+    if (skip) return;
+    const ca = createCertAuthority({ name: 'ctl-ca' });
+    const server = issueServerCert(ca);
+    const client = issueClientCert(ca, 'ops');
+    // prettier-ignore
+    tlsMember = await startMember({
+      extraFlags: ['--cert-file', server.certFile, '--key-file', server.keyFile, '--trusted-ca-file', ca.certFile, '--client-cert-auth'],
+      clientTls: { caFile: ca.certFile, certFile: client.certFile, keyFile: client.keyFile },
+    });
+    tlsFlags = ['--cacert', ca.certFile, '--cert', client.certFile, '--key', client.keyFile];
+  }, 60_000);
+
+  it('verifies the member with --cacert and presents the client certificate; without it the handshake fails', async () => {
+    const endpoint = tlsMember.clientUrl.replace(/^https:\/\//, ''); // scheme-less: TLS flags imply https
+    const watch = spawnCtl([...tlsFlags, 'registry', 'watch', '-n', 'tls'], { endpoints: endpoint });
+    await watch.waitForStdout((out) => out.includes('SNAPSHOT (no instances)'), 10_000);
+    await ok([...tlsFlags, 'registry', 'register', 'api', 't-1', '-n', 'tls', '--address', '127.0.0.1:443'], {
+      endpoints: endpoint,
+    });
+    await watch.waitForStdout((out) => /ADDED tls\/api\/t-1 /.test(out), 10_000);
+    await interrupt(watch);
+    await ok([...tlsFlags, 'config', 'apps', 'create', 'web', '-n', 'tls'], { endpoints: endpoint });
+    expect(await ok([...tlsFlags, 'config', 'apps', '-n', 'tls'], { endpoints: endpoint })).toMatch(
+      /^web, /m,
+    );
+
+    const noCert = await ctl(['--cacert', tlsFlags[1]!, 'registry', 'services', '-n', 'tls'], {
+      endpoints: endpoint,
+    });
+    expect(noCert.code).toBe(2);
+    expect(noCert.stderr).toMatch(new RegExp(`cannot reach https://${endpoint.replace(/\./g, '\\.')}`));
+    const untrusted = await ctl(['registry', 'services', '-n', 'tls'], { endpoints: tlsMember.clientUrl });
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr).toMatch(/self[- ]signed|unable to verify|UNABLE_TO_VERIFY/i);
   });
 });
