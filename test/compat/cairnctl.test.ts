@@ -9,9 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanupAll,
+  createCertAuthority,
   currentTarget,
   describeResult,
   etcdctl,
+  issueClientCert,
+  issueServerCert,
   launchMember,
   makeTempDir,
   type ManagedProcess,
@@ -21,6 +24,7 @@ import {
   repoRoot,
   spawnManaged,
   startCluster,
+  startMember,
   targetOf,
   waitFor,
   waitReady,
@@ -394,5 +398,52 @@ describe('auth', () => {
     const noPassword = await ctl(['--user', 'alice', 'member', 'list']);
     expect(noPassword.code).toBe(1);
     expect(noPassword.stderr).toContain('--user alice has no password');
+  });
+});
+
+describe('TLS (--cacert --cert --key, --insecure-skip-tls-verify, CAIRNCTL_* files)', () => {
+  let secure: Member;
+  let files: { ca: string; cert: string; key: string };
+
+  beforeAll(async () => {
+    const ca = createCertAuthority({ name: 'ctl-ca' });
+    const server = issueServerCert(ca);
+    const client = issueClientCert(ca, 'root');
+    files = { ca: ca.certFile, cert: client.certFile, key: client.keyFile };
+    // prettier-ignore
+    secure = await startMember({
+      extraFlags: ['--cert-file', server.certFile, '--key-file', server.keyFile, '--trusted-ca-file', ca.certFile, '--client-cert-auth'],
+      clientTls: { caFile: ca.certFile, certFile: client.certFile, keyFile: client.keyFile },
+    });
+  }, 60_000);
+
+  it('talks TLS with a client certificate from flags or CAIRNCTL_* variables', async () => {
+    const tls = ['--cacert', files.ca, '--cert', files.cert, '--key', files.key];
+    const status = await ok([...tls, 'endpoint', 'status', '-w', 'table'], { on: [secure] });
+    expect(status).toContain(secure.clientUrl);
+    await ok(['snapshot', 'save', join(dir, 'tls.db')], {
+      on: [secure],
+      env: { CAIRNCTL_CACERT: files.ca, CAIRNCTL_CERT: files.cert, CAIRNCTL_KEY: files.key },
+    });
+    expect(existsSync(join(dir, 'tls.db'))).toBe(true);
+  });
+
+  it('--insecure-skip-tls-verify accepts a server certificate it cannot verify', async () => {
+    await ok(['--insecure-skip-tls-verify', '--cert', files.cert, '--key', files.key, 'member', 'list'], {
+      on: [secure],
+    });
+  });
+
+  it('without the CA the handshake fails and the error names the endpoint', async () => {
+    const r = await ctl(
+      ['--dial-timeout=500ms', '--cert', files.cert, '--key', files.key, 'member', 'list'],
+      {
+        on: [secure],
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `Error: 127.0.0.1:${secure.plan.clientPort}: cannot connect (check the endpoint, the TLS flags and --dial-timeout)\n`,
+    );
   });
 });

@@ -55,7 +55,8 @@ function grpcCode(error: unknown): number | undefined {
 function errorText(error: unknown): string {
   const details = (error as { details?: unknown } | null)?.details;
   if (typeof details === 'string' && details) return details;
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^\d+ [A-Z_]+: /, '');
 }
 
 /** The message and exit code of a failed command. */
@@ -76,8 +77,16 @@ export function describeError(
       };
     case grpcStatus.UNAUTHENTICATED:
       return { message: `${at}${errorText(error)} (check --user / --password)`, exitCode: ExitCode.Error };
-    case grpcStatus.UNAVAILABLE:
-      return { message: `${at}unavailable: ${errorText(error)}`, exitCode: ExitCode.BadConnection };
+    case grpcStatus.UNAVAILABLE: {
+      // The SDK's "cannot connect to <endpoint>" (no connection within --dial-timeout): say what to check.
+      const text = errorText(error);
+      return {
+        message: /^cannot connect/.test(text)
+          ? `${at}cannot connect (check the endpoint, the TLS flags and --dial-timeout)`
+          : `${at}${text}`,
+        exitCode: ExitCode.BadConnection,
+      };
+    }
     case grpcStatus.DEADLINE_EXCEEDED:
       return { message: `${at}context deadline exceeded`, exitCode: ExitCode.Error };
     case undefined:

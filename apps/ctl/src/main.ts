@@ -2,6 +2,9 @@
 import { runCli } from './cli';
 import { ttyPasswordPrompt } from './context';
 
+// Node's deprecation notices (e.g. DEP0123 for TLS to an IP endpoint, from grpc-js) are not the user's concern.
+process.noDeprecation = true;
+
 const abort = new AbortController();
 let interrupts = 0;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
