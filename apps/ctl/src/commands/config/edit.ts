@@ -13,6 +13,8 @@ export interface EditOptions {
   comment?: string;
   /** Whether a person can answer the question (stdin and stderr are terminals). */
   interactive: boolean;
+  /** Asks the question (default: on the terminal). */
+  ask?: (question: string) => Promise<boolean>;
 }
 
 export async function editItem(
@@ -52,7 +54,7 @@ export async function editItem(
         ExitCode.Error,
       );
     }
-    if (!(await confirm(`Publish this as a new release of ${label}?`))) {
+    if (!(await (options.ask ?? confirm)(`Publish this as a new release of ${label}?`))) {
       ctx.stderr.write(`${label}: not published; the edit is kept as the draft\n`);
       return ExitCode.Success;
     }
