@@ -382,6 +382,37 @@ describe('auth', () => {
     await ok(['endpoint', 'status'], { env: { CAIRNCTL_USER: 'root:rootpw' } });
   });
 
+  // A terminal from util-linux's script(1): cairnctl sees a TTY, asks, and reads the password without echo.
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    '--user without a password asks for it on a terminal',
+    async () => {
+      const command = [
+        process.execPath,
+        CAIRNCTL,
+        `--endpoints=${members[0]!.clientUrl}`,
+        '--user',
+        'root',
+        'member',
+        'list',
+      ]
+        .map((w) => `'${w}'`)
+        .join(' ');
+      const proc = spawnManaged(
+        'bash',
+        ['-c', `(sleep 1; printf 'rootpw\\r') | script -qec "${command}" /dev/null`],
+        {
+          label: 'cairnctl on a terminal',
+          env: ctlEnv({}),
+        },
+      );
+      const status = await proc.exited;
+      expect(status.code, proc.describeOutput()).toBe(0);
+      expect(proc.stdout()).toContain('Password: ');
+      expect(proc.stdout()).not.toContain('rootpw');
+      expect(proc.stdout()).toContain(`, started, ${members[0]!.name}, `);
+    },
+  );
+
   it('a wrong password and a missing permission say so, with the endpoint and the permission needed', async () => {
     const endpoint = `127.0.0.1:${members[0]!.plan.clientPort}`;
     const bad = await ctl(['--user', 'root:nope', 'member', 'list']);
