@@ -1,14 +1,13 @@
 // Disaster-recovery drill (issue 17): a 3-member cluster with registry instances, config releases, leased keys
-// and 10,000 keys is saved with `snapshot save`, every member is killed and its data dir deleted, and the
-// snapshot is restored into three new data dirs (a new cluster: new member IDs, new cluster ID). The restored
+// and 10,000 keys is saved with `cairnctl snapshot save`, every member is killed and its data dir deleted, and the
+// snapshot is restored (`cairnctl snapshot restore`) into three new data dirs (a new cluster: new member IDs, new cluster ID). The restored
 // cluster has every key at its revisions, the release history and the instances; leased keys come back with
 // their leases and expire unless kept alive (as in etcd, a restored lease's TTL restarts on the new leader);
 // HashKV is equal on every member; writes continue. The same snapshot restored into a single member holds the
 // same data (HashKV at the snapshot's revision equal). Cairn only: etcd's restore is etcdutl's, not ours.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { restoreSnapshot, snapshotStatus } from '@cairn/server';
 import { afterAll, expect, it } from 'vitest';
 import {
   type ManagedProcess,
@@ -38,7 +37,6 @@ const CONCURRENCY = 8;
 const LEASE_TTL = 10;
 const CAIRNCTL = join(repoRoot, 'bin', 'cairnctl');
 const BACKUP_NAME = /^cairn-backup-\d{8}T\d{9}Z-rev\d+\.db$/;
-const CAIRNCTL_BUILT = join(repoRoot, 'apps', 'ctl', 'dist', 'main.js');
 
 const clients: Etcd3[] = [];
 afterAll(async () => {
@@ -100,42 +98,39 @@ async function leaseKeys(member: Member, id: string): Promise<{ ttl: number; key
   return { ttl: parsed.ttl, keys: (parsed.keys ?? []).map((k) => Buffer.from(k, 'base64').toString()) };
 }
 
-/** `snapshot save` with cairnctl once it is in place (apps/ctl), else etcdctl's. */
-async function saveSnapshot(member: Member, file: string): Promise<void> {
-  if (existsSync(CAIRNCTL_BUILT)) {
-    const proc = spawnManaged(CAIRNCTL, ['--endpoints', member.clientUrl, 'snapshot', 'save', file], {
-      label: 'cairnctl snapshot save',
-    });
-    await run(proc);
-    return;
-  }
-  await ok(['snapshot', 'save', file], member, 60_000);
+/** `cairnctl` (apps/ctl, built), to completion; its stdout. */
+async function cairnctl(args: string[]): Promise<string> {
+  return run(spawnManaged(CAIRNCTL, args, { label: `cairnctl ${args.slice(0, 2).join(' ')}` }));
 }
 
-/** Restores `file` into `member`'s (new) data dir as a member of `cluster`: `cairnctl snapshot restore`. */
+async function saveSnapshot(member: Member, file: string): Promise<void> {
+  expect(await cairnctl(['--endpoints', member.clientUrl, 'snapshot', 'save', file])).toContain(
+    'Snapshot saved',
+  );
+}
+
+async function snapshotStatus(
+  file: string,
+): Promise<{ revision: number; dataFormat: number; source: string }> {
+  return JSON.parse(await cairnctl(['snapshot', 'status', file, '-w', 'json'])) as {
+    revision: number;
+    dataFormat: number;
+    source: string;
+  };
+}
+
+/** Restores `file` into `member`'s (new) data dir as a member of `cluster`. */
 async function restoreInto(file: string, member: Member, cluster: readonly Member[]): Promise<void> {
-  const initialCluster = cluster.map((m) => `${m.name}=${m.peerUrl}`).join(',');
-  if (existsSync(CAIRNCTL_BUILT)) {
-    // prettier-ignore
-    const out = await run(spawnManaged(CAIRNCTL, [
-      'snapshot', 'restore', file,
-      '--name', member.name,
-      '--data-dir', member.plan.dataDir,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-token', member.clusterToken,
-      '--initial-advertise-peer-urls', member.peerUrl,
-    ], { label: `cairnctl snapshot restore (${member.name})` }));
-    expect(out).toContain('Restored member');
-    return;
-  }
-  await restoreSnapshot({
-    snapshotFile: file,
-    name: member.name,
-    dataDir: member.plan.dataDir,
-    initialCluster,
-    initialClusterToken: member.clusterToken,
-    initialAdvertisePeerUrls: [member.peerUrl],
-  });
+  // prettier-ignore
+  const out = await cairnctl([
+    'snapshot', 'restore', file,
+    '--name', member.name,
+    '--data-dir', member.plan.dataDir,
+    '--initial-cluster', cluster.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+    '--initial-cluster-token', member.clusterToken,
+    '--initial-advertise-peer-urls', member.peerUrl,
+  ]);
+  expect(out).toContain('Restored member');
 }
 
 it.skipIf(currentTarget().kind !== 'cairn')(
@@ -289,7 +284,7 @@ it.skipIf(currentTarget().kind !== 'cairn')(
     expect(await singleClient.get('/dr/single').string()).toBe('ok');
     console.log(
       `disaster-recovery drill: ${before.size} keys at revision ${revision}, ${Date.now() - started} ms ` +
-        `(${phases.join(', ')}; ${existsSync(CAIRNCTL_BUILT) ? 'cairnctl' : 'etcdctl + library'})`,
+        `(${phases.join(', ')})`,
     );
   },
 );
