@@ -1,10 +1,11 @@
 // Disaster-recovery drill (issue 17): a 3-member cluster with registry instances, config releases, leased keys
-// and 10,000 keys is saved with `cairnctl snapshot save`, every member is killed and its data dir deleted, and the
-// snapshot is restored (`cairnctl snapshot restore`) into three new data dirs (a new cluster: new member IDs, new cluster ID). The restored
-// cluster has every key at its revisions, the release history and the instances; leased keys come back with
-// their leases and expire unless kept alive (as in etcd, a restored lease's TTL restarts on the new leader);
-// HashKV is equal on every member; writes continue. The same snapshot restored into a single member holds the
-// same data (HashKV at the snapshot's revision equal). Cairn only: etcd's restore is etcdutl's, not ours.
+// and 10,000 keys is saved with `cairnctl snapshot save`, every member is killed and its data dir deleted, and
+// the snapshot is restored (`cairnctl snapshot restore`) into three new data dirs (a new cluster: new member
+// IDs, new cluster ID). The restored cluster has every key at its revisions, the release history and the
+// instances; leased keys come back with their leases and expire unless kept alive (as in etcd, a restored
+// lease's TTL restarts on the new leader); HashKV is equal on every member; writes continue. The same snapshot
+// restored into a single member holds the same data (HashKV at the snapshot's revision equal). Then the
+// member's scheduled backups (--backup-*). Cairn only: etcd's restore is etcdutl's, not ours.
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
