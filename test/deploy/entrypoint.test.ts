@@ -1,7 +1,9 @@
 // The container entrypoint's Kubernetes decisions (deploy/entrypoint.mjs), run for a StatefulSet of three
 // on loopback with the environment a pod gets: HOSTNAME=cairn-<n>, the headless service, the initial size;
 // CAIRN_K8S_ADDRESSES stands in for the service DNS. Bootstrap, restart, scale-up (ordinal 3 joins as a
-// learner and is promoted), scale-down (remove), and the removed member's old volume coming back.
+// learner and is promoted), scale-down (remove), the removed member's old volume coming back, and a member
+// whose volume was lost.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -96,10 +98,14 @@ afterAll(async () => {
 });
 
 describe('entrypoint on Kubernetes (loopback StatefulSet of 3)', () => {
-  it('bootstraps ordinals 0..2 as a new cluster named after the pods', async () => {
-    for (let n = 0; n < SIZE; n++) startPod(n);
-    for (let n = 0; n < SIZE; n++)
+  it('bootstraps ordinals 0..2 as a new cluster named after the pods (the last one late)', async () => {
+    // cairn-2's pod starts after 0 and 1 have formed a quorum: it must join their bootstrap, not add itself.
+    startPod(0);
+    startPod(1);
+    for (let n = 0; n < 2; n++)
       await waitFor(() => ready(n), { timeoutMs: 30_000, what: `cairn-${n} ready` });
+    startPod(2);
+    await waitFor(() => ready(2), { timeoutMs: 30_000, what: 'cairn-2 ready' });
     const list = await waitFor(
       async () => {
         const got = await members();
@@ -109,7 +115,8 @@ describe('entrypoint on Kubernetes (loopback StatefulSet of 3)', () => {
     );
     expect(list.map((m) => m.name).sort()).toEqual(['cairn-0', 'cairn-1', 'cairn-2']);
     for (const m of list) expect(m.clientURLs).toEqual([addresses[m.name!].client]);
-    for (let n = 0; n < SIZE; n++) expect(pods.get(n)!.stderr()).toContain('bootstrapping cairn-0=');
+    for (let n = 0; n < 2; n++) expect(pods.get(n)!.stderr()).toContain('bootstrapping cairn-0=');
+    expect(pods.get(2)!.stderr()).toContain('joining the bootstrap of cairn-0=');
     await post(0, '/v3/kv/put', { key: b64('k8s/key'), value: b64('v1') });
   });
 
@@ -165,6 +172,26 @@ describe('entrypoint on Kubernetes (loopback StatefulSet of 3)', () => {
     expect(pod.stderr()).toContain('removed from the cluster; moving');
     await waitFor(() => ready(3), { timeoutMs: 20_000, what: 'cairn-3 ready again' });
     const got = await post<{ kvs?: { value: string }[] }>(3, '/v3/kv/range', { key: b64('k8s/key') });
+    expect(got.kvs?.[0]?.value).toBe(b64('v2'));
+  });
+
+  it('a member whose volume was lost is replaced: the stale entry removed, the pod joins as a learner', async () => {
+    const before = (await members()).find((m) => m.name === 'cairn-2')!;
+    await pods.get(2)!.terminate();
+    rmSync(join(dataRoot, 'cairn-2'), { recursive: true, force: true });
+    const pod = startPod(2);
+    const replaced = await waitFor(
+      async () => {
+        const self = (await members()).find((m) => m.name === 'cairn-2');
+        return self && !self.isLearner && self.ID !== before.ID ? self : undefined;
+      },
+      { timeoutMs: 45_000, what: 'cairn-2 replaced by a new voting member' },
+    );
+    expect(pod.stderr()).toContain('our data dir is empty; replacing it');
+    expect(replaced.clientURLs).toEqual([addresses['cairn-2'].client]);
+    expect((await members()).length).toBe(4);
+    await waitFor(() => ready(2), { timeoutMs: 20_000, what: 'cairn-2 ready again' });
+    const got = await post<{ kvs?: { value: string }[] }>(2, '/v3/kv/range', { key: b64('k8s/key') });
     expect(got.kvs?.[0]?.value).toBe(b64('v2'));
   });
 });
