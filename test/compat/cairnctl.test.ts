@@ -21,6 +21,7 @@ import {
   type Member,
   parseExactJson,
   planCluster,
+  planJoiningMember,
   repoRoot,
   spawnManaged,
   startCluster,
@@ -250,6 +251,32 @@ describe('membership', () => {
     expect(removed).toMatch(new RegExp(`^Member\\s+${id} removed from cluster\\s+[0-9a-f]+\\n$`));
     expect(await ok(['member', 'list', '-w', 'json'])).not.toContain(String(BigInt(`0x${id}`)));
     expect(await ok(['member', 'list'])).toBe(await etcdOk(['member', 'list']));
+  });
+});
+
+describe('scale up and down (the runbook): learner add, start, promote, remove', () => {
+  it('a started learner is promoted once it caught up, then removed', async () => {
+    const joining = await planJoiningMember(members, 'm4');
+    const added = await ok(['member', 'add', 'm4', '--learner', `--peer-urls=${joining.peerUrl}`]);
+    const id = /^Member\s+([0-9a-f]+) added as learner/.exec(added)![1]!;
+    launchMember(joining);
+    await waitReady(joining);
+    // Promotion is refused until the learner's log is in sync; a few tries at most.
+    const promoted = await waitFor(
+      async () => {
+        const r = await ctl(['member', 'promote', id]);
+        return r.code === 0 ? r.stdout : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(promoted).toMatch(new RegExp(`^Member\\s+${id} promoted in cluster\\s+[0-9a-f]+\\n$`));
+    expect(await ok(['member', 'list'])).toContain(
+      `${id}, started, m4, ${joining.peerUrl}, ${joining.clientUrl}, false`,
+    );
+    expect(await ok(['member', 'list'])).toBe(await etcdOk(['member', 'list']));
+    await ok(['member', 'remove', id]);
+    await joining.process?.terminate(5000);
+    expect((await ok(['member', 'list'])).trim().split('\n')).toHaveLength(3);
   });
 });
 
