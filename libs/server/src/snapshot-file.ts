@@ -74,7 +74,7 @@ export interface SnapshotFrame {
  */
 export async function readSnapshotFrame(
   file: string,
-  options: { skipHashCheck?: boolean } = {},
+  options: { skipHashCheck?: boolean; onBytes?: (done: number, total: number) => void } = {},
 ): Promise<SnapshotFrame> {
   const size = (await stat(file)).size;
   const bare: SnapshotFrame = { contentBytes: size, framed: false, sha256: '' };
@@ -99,8 +99,14 @@ export async function readSnapshotFrame(
   }
   if (options.skipHashCheck) return { contentBytes, framed: true, sha256: '' };
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { end: size - SNAPSHOT_HASH_BYTES - 1 })) {
+  let hashed = 0;
+  for await (const chunk of createReadStream(file, {
+    end: size - SNAPSHOT_HASH_BYTES - 1,
+    highWaterMark: 1 << 20,
+  })) {
     hash.update(chunk as Buffer);
+    hashed += (chunk as Buffer).length;
+    options.onBytes?.(hashed, size - SNAPSHOT_HASH_BYTES);
   }
   const digest = hash.digest();
   const trailer = Buffer.alloc(SNAPSHOT_HASH_BYTES);
@@ -118,12 +124,20 @@ export async function readSnapshotFrame(
 }
 
 /** Copies the first `contentBytes` of `file` (its content without the framing) to `out`. */
-export async function copySnapshotContent(file: string, contentBytes: number, out: string): Promise<void> {
+export async function copySnapshotContent(
+  file: string,
+  contentBytes: number,
+  out: string,
+  onBytes?: (done: number, total: number) => void,
+): Promise<void> {
   const handle = await open(out, 'w');
   try {
+    let copied = 0;
     if (contentBytes > 0) {
       for await (const chunk of createReadStream(file, { end: contentBytes - 1, highWaterMark: 1 << 20 })) {
         await handle.write(chunk as Buffer);
+        copied += (chunk as Buffer).length;
+        onBytes?.(copied, contentBytes);
       }
     }
     await handle.sync();

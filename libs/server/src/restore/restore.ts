@@ -136,20 +136,25 @@ async function buildBackend(
 ): Promise<void> {
   const file = options.snapshotFile;
   if (await isCairnSnapshot(file)) {
-    progress('verify', 0, 1);
-    const frame = await readSnapshotFrame(file, { skipHashCheck: options.skipHashCheck });
-    progress('verify', 1, 1);
-    progress('backend', 0, 1);
+    // Stages report bytes where bytes are read (sha256, unframing), else one step (0/1 then 1/1).
+    const frame = await readSnapshotFrame(file, {
+      skipHashCheck: options.skipHashCheck,
+      onBytes: (done, total) => progress('verify', done, total),
+    });
     if (frame.framed) {
       // The backend file is the content without the framing (its own sha256 is checked as it is read).
       const content = `${dbPath}.content`;
       try {
-        await copySnapshotContent(file, frame.contentBytes, content);
+        await copySnapshotContent(file, frame.contentBytes, content, (done, total) =>
+          progress('unframe', done, total),
+        );
+        progress('backend', 0, 1);
         await Backend.restoreSnapshot(content, dbPath);
       } finally {
         await rm(content, { force: true });
       }
     } else {
+      progress('backend', 0, 1);
       await Backend.restoreSnapshot(file, dbPath);
     }
     progress('backend', 1, 1);
