@@ -178,9 +178,10 @@ describe('cairnctl and etcdctl print the same', () => {
     );
   });
 
-  it('alarm list (none) and defrag --cluster', async () => {
+  it('alarm list and disarm (none) and defrag --cluster', async () => {
     expect(await ok(['alarm', 'list'])).toBe(await etcdOk(['alarm', 'list']));
     expect(await ok(['alarm', 'list', '-w', 'json'])).toBe(await etcdOk(['alarm', 'list', '-w', 'json']));
+    expect(await ok(['alarm', 'disarm'])).toBe(await etcdOk(['alarm', 'disarm']));
     expect(await ok(['defrag', '--cluster'])).toBe(await etcdOk(['defrag', '--cluster']));
   });
 
