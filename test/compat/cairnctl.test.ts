@@ -392,6 +392,24 @@ describe('backup', () => {
     expect(readdirSync(backups).length).toBeLessThanOrEqual(2);
     expect(proc.stderr()).toContain('backup stopped');
   });
+
+  it('reports a failed snapshot and tries again at the next interval', async () => {
+    const proc = spawnCtl([
+      '--endpoints=127.0.0.1:1',
+      '--dial-timeout=200ms',
+      'backup',
+      '--dir',
+      join(dir, 'none'),
+      '--interval',
+      '1s',
+    ]);
+    await waitFor(() => ((proc.stderr().match(/backup failed: /g) ?? []).length >= 2 ? true : undefined), {
+      timeoutMs: 15_000,
+    });
+    proc.signal('SIGINT');
+    expect(await proc.exited, proc.describeOutput()).toEqual({ code: 0, signal: null });
+    expect(readdirSync(join(dir, 'none'))).toEqual([]);
+  });
 });
 
 describe('auth', () => {

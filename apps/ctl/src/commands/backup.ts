@@ -3,8 +3,10 @@
 // oldest backups beyond N. Runs until Ctrl-C; a failed run is reported and retried at the next tick.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { EtcdClient } from '@cairn/client';
 import { type CommandSpec, type Context, ExitCode, UsageError } from '../command';
 import { humanBytes } from '../context';
+import { describeError } from '../errors';
 import { saveSnapshot } from './snapshot';
 
 const BACKUP_NAME = /^snapshot-\d{8}T\d{6}(\d{3})?Z\.db$/;
@@ -22,21 +24,15 @@ export async function pruneBackups(dir: string, retention: number): Promise<stri
   return old;
 }
 
-async function runOnce(ctx: Context, dir: string, retention: number): Promise<void> {
-  const endpoint = ctx.globals.endpoints[0]!;
-  const client = await ctx.client({ endpoints: [endpoint] });
+async function runOnce(ctx: Context, client: EtcdClient, dir: string, retention: number): Promise<void> {
   const file = path.join(dir, backupName(new Date()));
   const started = Date.now();
-  try {
-    const result = await saveSnapshot(client, file, { signal: ctx.signal });
-    const pruned = await pruneBackups(dir, retention);
-    ctx.stdout.write(
-      `${new Date().toISOString()} saved ${file} (${humanBytes(result.size)}, ${Date.now() - started} ms from ${endpoint})` +
-        `${pruned.length ? `, removed ${pruned.join(', ')}` : ''}\n`,
-    );
-  } finally {
-    client.close();
-  }
+  const result = await saveSnapshot(client, file, { signal: ctx.signal });
+  const pruned = await pruneBackups(dir, retention);
+  ctx.stdout.write(
+    `${new Date().toISOString()} saved ${file} (${humanBytes(result.size)}, ${Date.now() - started} ms from ${client.pool.current()})` +
+      `${pruned.length ? `, removed ${pruned.join(', ')}` : ''}\n`,
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -71,17 +67,20 @@ export const backupCommand: CommandSpec = {
     if (!Number.isInteger(retention) || retention < 1) throw new UsageError('--retention must be at least 1');
     if (interval < 1000) throw new UsageError('--interval must be at least 1s');
     await mkdir(dir, { recursive: true });
+    // One client for the whole run: it reconnects (and re-authenticates) by itself between snapshots.
+    const client = await ctx.client({ endpoints: [ctx.globals.endpoints[0]!] });
     if (args.flags['once'] === true) {
-      await runOnce(ctx, dir, retention);
+      await runOnce(ctx, client, dir, retention);
       return ExitCode.Success;
     }
     while (!ctx.signal.aborted) {
       const started = Date.now();
       try {
-        await runOnce(ctx, dir, retention);
+        await runOnce(ctx, client, dir, retention);
       } catch (error) {
         if (ctx.signal.aborted) break;
-        ctx.stderr.write(`${new Date().toISOString()} backup failed: ${(error as Error).message}\n`);
+        const { message } = describeError(error, backupCommand, ctx.globals.endpoints[0]);
+        ctx.stderr.write(`${new Date().toISOString()} backup failed: ${message}\n`);
       }
       await sleep(Math.max(0, interval - (Date.now() - started)), ctx.signal);
     }
