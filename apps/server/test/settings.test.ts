@@ -42,6 +42,7 @@ describe('defaults', () => {
       electionTimeoutMs: 1000,
       quotaBackendBytes: 2 * 1024 * 1024 * 1024,
       maxRequestBytes: 1_572_864,
+      watchProgressNotifyIntervalMs: 600_000,
       maxTxnOps: 128,
       autoCompactionMode: 'periodic',
       autoCompactionRetention: '0',
@@ -325,6 +326,18 @@ describe('integer flags', () => {
   it('accepts in-range integers', () => {
     const s = settings(['--max-request-bytes', '10485760', '--max-txn-ops', '1', '--snapshot-count', '1']);
     expect([s.maxRequestBytes, s.maxTxnOps, s.snapshotCount]).toEqual([10_485_760, 1, 1]);
+  });
+
+  it('--experimental-watch-progress-notify-interval takes a Go duration; 0 means etcd’s 10 minutes', () => {
+    expect(
+      settings(['--experimental-watch-progress-notify-interval', '1.5s']).watchProgressNotifyIntervalMs,
+    ).toBe(1500);
+    expect(settings(['--experimental-watch-progress-notify-interval=0']).watchProgressNotifyIntervalMs).toBe(
+      600_000,
+    );
+    expect(() => settings(['--experimental-watch-progress-notify-interval=soon'])).toThrow(
+      /--experimental-watch-progress-notify-interval/,
+    );
   });
 });
 
