@@ -161,7 +161,7 @@ async function buildBackend(
     return;
   }
   if (await isEtcdBoltSnapshot(file)) {
-    await convertEtcdSnapshot(file, dbPath, progress);
+    await convertEtcdSnapshot(file, dbPath, progress, { skipHashCheck: options.skipHashCheck });
     return;
   }
   throw new Error(`snapshot ${file} is neither a Cairn snapshot nor an etcd (bbolt) snapshot`);
