@@ -33,6 +33,8 @@
 //   CAIRN_K8S_ADDRESSES        replaces the service DNS, for tests on loopback: JSON
 //                              {"cairn-0": {"client": "http://127.0.0.1:p1", "peer": "http://127.0.0.1:p2"}, ...}
 //   HOSTNAME                   <statefulset>-<ordinal> (set by Kubernetes)
+// CAIRN_ENTRYPOINT_DRY_RUN=1 prints the derived settings as JSON instead of starting the member (a learner
+// is still added when the decision is to join).
 // TLS: https is used on the client (peer) URLs when CAIRN_CERT_FILE (CAIRN_PEER_CERT_FILE) is set; the
 // entrypoint's own member API calls trust CAIRN_TRUSTED_CA_FILE and present CAIRN_CERT_FILE/CAIRN_KEY_FILE.
 import { spawn } from 'node:child_process';
@@ -69,9 +71,16 @@ function setting(flag) {
   return fromEnv === '' ? undefined : fromEnv;
 }
 
+/** What the entrypoint derived, by env name (printed by CAIRN_ENTRYPOINT_DRY_RUN=1). */
+/** @type {Record<string, string>} */
+const derived = {};
+
 /** Sets a setting for the child through its env twin unless the user gave it. @param {string} flag @param {string} value */
 function derive(flag, value) {
-  if (setting(flag) === undefined) env['CAIRN_' + flag.toUpperCase().replace(/-/g, '_')] = value;
+  if (setting(flag) !== undefined) return;
+  const name = 'CAIRN_' + flag.toUpperCase().replace(/-/g, '_');
+  env[name] = value;
+  derived[name] = value;
 }
 
 /** @param {number} ms */
@@ -369,6 +378,11 @@ async function main() {
     : env['CAIRN_IMAGE'] === '1'
       ? prepareImageMember()
       : {};
+  if (env['CAIRN_ENTRYPOINT_DRY_RUN'] === '1') {
+    // Prints the decision instead of starting (tests, and operators checking a pod's environment).
+    process.stdout.write(JSON.stringify({ derived, promote: plan.promote !== undefined }) + '\n');
+    return;
+  }
   const child = spawn(process.execPath, [CAIRN_BIN, ...argv], { stdio: 'inherit', env });
   for (const signal of /** @type {const} */ (['SIGTERM', 'SIGINT']))
     process.on(signal, () => child.kill(signal));
