@@ -322,9 +322,32 @@ async function prepareKubernetesMember() {
   }
   let members = cluster.members;
   if (!entry) {
-    const added = await post(cluster.url, '/v3/cluster/member/add', { peerURLs: [peerUrl], isLearner: true });
-    entry = added.member;
-    members = added.members ?? [...members, entry];
+    // Retried until the deadline: a member add fails while the cluster elects a leader.
+    for (;;) {
+      try {
+        const added = await post(cluster.url, '/v3/cluster/member/add', {
+          peerURLs: [peerUrl],
+          isLearner: true,
+        });
+        entry = added.member;
+        members = added.members ?? [...members, entry];
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        log(
+          `${name}: member add through ${cluster.url}: ${err instanceof Error ? err.message : String(err)}; retrying`,
+        );
+        await sleep(2000);
+        cluster = (await findCluster(others)) ?? cluster;
+        // The add may have gone through although its answer was lost.
+        const listed = cluster.members.find((m) => hasPeerUrl(m, peerUrl));
+        if (listed) {
+          entry = listed;
+          members = cluster.members;
+          break;
+        }
+      }
+    }
     log(`${name}: added as learner ${entry.ID} through ${cluster.url}`);
   } else {
     log(`${name}: the cluster already lists us as ${entry.ID} (not started yet); starting it`);
