@@ -15,7 +15,7 @@ import { repoRoot } from '../support';
 
 const KUSTOMIZE_DIR = join(repoRoot, 'deploy', 'kubernetes');
 /** Where install-test-deps.sh unpacks Debian's kubectl when /usr/bin/kubectl belongs to another package. */
-export const DEBIAN_KUBECTL = '/opt/cairn-test/kubernetes-client/usr/bin/kubectl';
+const DEBIAN_KUBECTL = '/opt/cairn-test/kubernetes-client/usr/bin/kubectl';
 
 function kubectls(): string[] {
   const candidates = [process.env['CAIRN_TEST_KUBECTL'], DEBIAN_KUBECTL, '/usr/bin/kubectl'];
