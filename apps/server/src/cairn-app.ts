@@ -140,7 +140,11 @@ export async function startCairn(
     peerServer,
     () => ({ clusterId: node.clusterId, members: node.members.list() }),
     node.leaseAuthority,
-    { logger, onRejected: (rejection) => peerRefusals.countCall(rejection) },
+    {
+      logger,
+      onRejected: (rejection) => peerRefusals.countCall(rejection),
+      learnerReady: (id) => node.learnerReady(id),
+    },
   );
   // HashKV for the peers' corruption checks (etcd's peer /members/hashkv), members only, as Membership.
   registerHashKvService(

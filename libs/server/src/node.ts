@@ -49,7 +49,13 @@ import { type Member, type MemberStore, decodeConfChangeContext, encodeConfChang
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
 import type { Transport } from './transport';
-import { type LeaseAuthority, PLAINTEXT_PEER_DIALER, PeerTransport, closeLeaseClients } from './peer';
+import {
+  type LeaseAuthority,
+  PLAINTEXT_PEER_DIALER,
+  PeerTransport,
+  callLeaderLearnerReady,
+  closeLeaseClients,
+} from './peer';
 import { WaitRegistry } from './wait';
 import { Applier, type ApplyResult } from './applier';
 import { AlarmKind, type AlarmStore } from './alarms';
@@ -735,12 +741,37 @@ export class CairnNode {
     const member = this.members.get(id);
     if (!member) throw etcdError('member-not-found');
     if (!member.isLearner) throw etcdError('member-not-learner');
-    // etcd promotes only a learner whose log is within 90% of the leader's (checked where progress is known).
-    const progress = this.isLeader() ? this.loop.raft.status().progress?.get(id) : undefined;
-    if (this.isLeader() && (!progress || progress.match < 0.9 * this.status().commitIndex)) {
-      throw etcdError('learner-not-ready');
-    }
+    // etcd promotes only a learner whose log is within 90% of the leader's. Only the leader knows that: a
+    // follower asks it over the peer URL (etcd forwards the whole MemberPromote to the leader).
+    if (!(await this.learnerReadyOnLeader(id))) throw etcdError('learner-not-ready');
     await this.proposeConfChange(ConfChangeType.AddNode, id, member);
+  }
+
+  /** On the leader: whether learner `id`'s log is within 90% of the leader's (etcd's isLearnerReady). */
+  async learnerReady(id: bigint): Promise<boolean> {
+    if (!this.isLeader()) throw etcdError('not-leader');
+    const progress = this.loop.raft.status().progress?.get(id);
+    return progress !== undefined && progress.match >= 0.9 * this.status().commitIndex;
+  }
+
+  private async learnerReadyOnLeader(id: bigint): Promise<boolean> {
+    if (this.isLeader()) return this.learnerReady(id);
+    const leader = this.members.get(this.softState.lead);
+    if (this.softState.lead === NONE || !leader || leader.peerUrls.length === 0) throw etcdError('no-leader');
+    const caller = {
+      clusterId: this.clusterId,
+      memberId: this.memberId,
+      dialer: this.config.peerDialer ?? PLAINTEXT_PEER_DIALER,
+    };
+    try {
+      return await callLeaderLearnerReady(caller, leader.peerUrls[0]!, id, this.requestTimeoutMs());
+    } catch (err) {
+      this.logger.warn(
+        { err: String(err), learner: id.toString(16) },
+        'could not ask the leader about a learner',
+      );
+      throw etcdError('timeout', err);
+    }
   }
 
   async updateMember(id: bigint, peerUrls: string[]): Promise<void> {

@@ -10,6 +10,7 @@ export {
   fetchClusterView,
   callLeaderLease,
   callLeaderLeaseRenewBatch,
+  callLeaderLearnerReady,
   closeLeaseClients,
   type ClusterView,
   type FetchViewOptions,

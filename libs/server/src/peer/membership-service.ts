@@ -45,6 +45,14 @@ interface LeaseRenewBatchReply {
   ttls: (string | number)[];
 }
 
+interface LearnerReadyRequest {
+  id: string;
+}
+
+interface LearnerReadyReply {
+  ready: boolean;
+}
+
 type Callback<T> = (err: grpc.ServiceError | null, reply?: T) => void;
 
 type MembershipClient = grpc.Client & {
@@ -71,6 +79,12 @@ type MembershipClient = grpc.Client & {
     metadata: grpc.Metadata,
     options: grpc.CallOptions,
     callback: Callback<LeaseRenewBatchReply>,
+  ): void;
+  LearnerReady(
+    req: LearnerReadyRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: Callback<LearnerReadyReply>,
   ): void;
 };
 
@@ -113,6 +127,8 @@ export interface LeaseAuthority {
 }
 
 export interface MembershipServiceOptions {
+  /** The leader's answer to a follower asked to promote a learner (throws when not the leader). */
+  learnerReady?(id: bigint): Promise<boolean>;
   logger?: Logger;
   /** A refused call, by reason (for stats). */
   onRejected?(rejection: GrpcErrorStatus): void;
@@ -173,6 +189,10 @@ export function registerMembershipService(
     LeaseRenewBatch: answer(async (req: LeaseRenewBatchRequest): Promise<LeaseRenewBatchReply> => ({
       ttls: await leases.renewMany(req.ids.map((id) => BigInt(id))),
     })),
+    LearnerReady: answer(async (req: LearnerReadyRequest): Promise<LearnerReadyReply> => {
+      if (!options.learnerReady) throw new Error('this member cannot tell whether a learner is ready');
+      return { ready: await options.learnerReady(BigInt(req.id)) };
+    }),
     Members: (
       call: grpc.ServerUnaryCall<object, MembersReply>,
       callback: grpc.sendUnaryData<MembersReply>,
@@ -285,6 +305,22 @@ export async function callLeaderLeaseRenewBatch(
       client.LeaseRenewBatch({ ids: ids.map((id) => id.toString()) }, metadata, options, callback),
   );
   return reply.ttls.map(Number);
+}
+
+/** Asks the leader whether learner `id` has caught up enough to be promoted. */
+export async function callLeaderLearnerReady(
+  caller: LeaderCaller,
+  peerUrl: string,
+  id: bigint,
+  timeoutMs: number,
+): Promise<boolean> {
+  const reply = await callLeader<LearnerReadyReply>(
+    caller,
+    peerUrl,
+    timeoutMs,
+    (client, metadata, options, cb) => client.LearnerReady({ id: id.toString() }, metadata, options, cb),
+  );
+  return reply.ready;
 }
 
 /** One unary call on the leader's long-lived Membership client, bounded by `timeoutMs`. */
