@@ -159,6 +159,20 @@ async function everyForgeryRefused(c: Cluster, connect: (m: Member) => RawPeerCl
       await toLeader.unary('Members', {}, { 'cairn-joining-peer-urls': c.follower.peerUrl }),
     ).toMatchObject({ accepted: false, code: PERMISSION_DENIED });
 
+    // Learner readiness (what a follower asks the leader before a promote): members only.
+    for (const metadata of [{}, claim(c.clusterId, STRANGER), claim(c.clusterId, removedId)]) {
+      expect(await toLeader.unary('LearnerReady', { id: '1' }, metadata)).toMatchObject({
+        accepted: false,
+        code: PERMISSION_DENIED,
+      });
+    }
+    expect(await toLeader.unary('LearnerReady', { id: '1' }, claim(c.clusterId, c.followerId))).toMatchObject(
+      {
+        accepted: true,
+        reply: { ready: false },
+      },
+    );
+
     // Leases: a lease a real client holds, renewed by forged calls only, still expires.
     const grant = await gateway<{ ID: string }>(c.leader.clientUrl, '/v3/lease/grant', { TTL: 3 });
     await gateway(c.leader.clientUrl, '/v3/kv/put', {

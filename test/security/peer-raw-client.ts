@@ -160,7 +160,7 @@ export class RawPeerClient {
 
   /** A unary Membership call with the given metadata (identity claims). */
   unary(
-    method: 'Members' | 'LeaseRenew' | 'LeaseRenewBatch' | 'LeaseTimeToLive',
+    method: 'Members' | 'LeaseRenew' | 'LeaseRenewBatch' | 'LeaseTimeToLive' | 'LearnerReady',
     request: object,
     metadata: Record<string, string>,
   ): Promise<Outcome & { reply?: Record<string, unknown> }> {
