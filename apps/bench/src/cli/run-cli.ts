@@ -7,6 +7,7 @@ import { putCommand } from '../commands/put';
 import { rangeCommand } from '../commands/range';
 import { watchCommand } from '../commands/watch';
 import { failoverCommand } from '../failover/command';
+import { goLoadCommand } from '../go-load/command';
 import { registryCommand } from '../registry/command';
 import type { Command, Output } from './command';
 import { describeFlags, UsageError } from './flags';
@@ -17,6 +18,7 @@ export const commands: readonly Command[] = [
   watchCommand,
   leaseKeepAliveCommand,
   compareCommand,
+  goLoadCommand,
   failoverCommand,
   configPushCommand,
   registryCommand,
