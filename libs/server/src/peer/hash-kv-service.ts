@@ -2,14 +2,11 @@
 // (corruption-check.ts) call on every other member. Like the Membership calls it answers only a current
 // member of this cluster (peer-call-identity.ts) and rides the peer URL's TLS/mTLS (peer-dialer.ts).
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { GrpcStatus, type GrpcErrorStatus } from '@cairn/api';
-import type { Logger } from '../logger';
-import { rejectionLogKey } from './inbound-streams';
-import { LogLimiter } from './log-limiter';
+import { GrpcStatus } from '@cairn/api';
+import { type CallRefusalOptions, callRefusalReporter } from './call-refusals';
 import type { LeaderCaller, ClusterView } from './membership-service';
-import { callerMetadata, claimedMemberId, memberCallRejection } from './peer-call-identity';
-import { findPeerProto } from './proto';
+import { callerMetadata, memberCallRejection } from './peer-call-identity';
+import { peerServiceConstructor } from './proto';
 
 interface HashKvRequestWire {
   revision: string;
@@ -69,30 +66,11 @@ type IntegrityConstructor = (new (
   credentials: grpc.ChannelCredentials,
 ) => IntegrityClient) & { service: grpc.ServiceDefinition };
 
-let integrity: IntegrityConstructor | undefined;
-
 function loadIntegrity(): IntegrityConstructor {
-  if (!integrity) {
-    const definition = protoLoader.loadSync(findPeerProto(), {
-      keepCase: true,
-      longs: String,
-      bytes: Buffer,
-      defaults: true,
-    });
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-      cairn: { peer: { v1: { Integrity: IntegrityConstructor } } };
-    };
-    integrity = pkg.cairn.peer.v1.Integrity;
-  }
-  return integrity;
+  return peerServiceConstructor('Integrity') as unknown as IntegrityConstructor;
 }
 
-export interface HashKvServiceOptions {
-  logger?: Logger;
-  /** A refused call, by reason (for stats). */
-  onRejected?(rejection: GrpcErrorStatus): void;
-  now?: () => number;
-}
+export type HashKvServiceOptions = CallRefusalOptions;
 
 export function registerHashKvService(
   server: grpc.Server,
@@ -100,29 +78,15 @@ export function registerHashKvService(
   source: HashKvSource,
   options: HashKvServiceOptions = {},
 ): void {
-  const limiter = new LogLimiter(10_000, options.now ?? Date.now);
+  const report = callRefusalReporter(options);
   server.addService(loadIntegrity().service, {
     HashKV: (
       call: grpc.ServerUnaryCall<HashKvRequestWire, HashKvReplyWire>,
       callback: grpc.sendUnaryData<HashKvReplyWire>,
     ) => {
       const current = view();
-      const rejection = memberCallRejection(call.metadata, current);
+      const rejection = report(call, memberCallRejection(call.metadata, current));
       if (rejection !== undefined) {
-        options.onRejected?.(rejection);
-        const claimed = claimedMemberId(call.metadata);
-        const gate = limiter.allow(rejectionLogKey(`reject-call:${call.getPath()}`, claimed, rejection));
-        if (gate.allowed) {
-          options.logger?.warn(
-            {
-              method: call.getPath(),
-              remotePeerId: claimed,
-              address: call.getPeer(),
-              reason: rejection.details,
-            },
-            'rejected peer call',
-          );
-        }
         callback(rejection);
         return;
       }

@@ -4,22 +4,18 @@
 // from a current member of this cluster (peer-call-identity.ts); the cluster view also answers a member that
 // was added and is joining.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { GrpcErrorStatus } from '@cairn/api';
-import type { Logger } from '../logger';
 import type { Member } from '../members';
-import { rejectionLogKey } from './inbound-streams';
-import { LogLimiter } from './log-limiter';
+import { type CallRefusalOptions, callRefusalReporter } from './call-refusals';
 import {
   type PeerCaller,
   callerMetadata,
-  claimedMemberId,
   joiningMetadata,
   memberCallRejection,
   viewCallRejection,
 } from './peer-call-identity';
 import { PLAINTEXT_PEER_DIALER, type PeerDialer } from './peer-dialer';
-import { findPeerProto } from './proto';
+import { peerServiceConstructor } from './proto';
 
 interface MembersReply {
   cluster_id: string;
@@ -95,22 +91,8 @@ type MembershipConstructor = (new (
   service: grpc.ServiceDefinition;
 };
 
-let membership: MembershipConstructor | undefined;
-
 function loadMembership(): MembershipConstructor {
-  if (!membership) {
-    const definition = protoLoader.loadSync(findPeerProto(), {
-      keepCase: true,
-      longs: String,
-      bytes: Buffer,
-      defaults: true,
-    });
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-      cairn: { peer: { v1: { Membership: MembershipConstructor } } };
-    };
-    membership = pkg.cairn.peer.v1.Membership;
-  }
-  return membership;
+  return peerServiceConstructor('Membership') as unknown as MembershipConstructor;
 }
 
 export interface ClusterView {
@@ -126,13 +108,9 @@ export interface LeaseAuthority {
   timeToLive(id: bigint, keys: boolean): Promise<LeaseReply>;
 }
 
-export interface MembershipServiceOptions {
+export interface MembershipServiceOptions extends CallRefusalOptions {
   /** The leader's answer to a follower asked to promote a learner (throws when not the leader). */
   learnerReady?(id: bigint): Promise<boolean>;
-  logger?: Logger;
-  /** A refused call, by reason (for stats). */
-  onRejected?(rejection: GrpcErrorStatus): void;
-  now?: () => number;
 }
 
 export function registerMembershipService(
@@ -141,31 +119,12 @@ export function registerMembershipService(
   leases: LeaseAuthority,
   options: MembershipServiceOptions = {},
 ): void {
-  const limiter = new LogLimiter(10_000, options.now ?? Date.now);
-  /** The refusal for this call (logged, rate-limited), or undefined when its caller may be answered. */
+  const report = callRefusalReporter(options);
+  /** The refusal for this call (reported), or undefined when its caller may be answered. */
   const refuse = (
     call: grpc.ServerUnaryCall<unknown, unknown>,
     check: typeof memberCallRejection,
-  ): GrpcErrorStatus | undefined => {
-    const rejection = check(call.metadata, view());
-    if (rejection === undefined) return undefined;
-    options.onRejected?.(rejection);
-    const claimed = claimedMemberId(call.metadata);
-    const gate = limiter.allow(rejectionLogKey(`reject-call:${call.getPath()}`, claimed, rejection));
-    if (gate.allowed) {
-      options.logger?.warn(
-        {
-          method: call.getPath(),
-          remotePeerId: claimed,
-          address: call.getPeer(),
-          reason: rejection.details,
-          suppressed: gate.suppressed,
-        },
-        'rejected peer call',
-      );
-    }
-    return rejection;
-  };
+  ): GrpcErrorStatus | undefined => report(call, check(call.metadata, view()));
   const answer =
     <Req, Reply>(call: (req: Req) => Promise<Reply>) =>
     (unaryCall: grpc.ServerUnaryCall<Req, Reply>, callback: grpc.sendUnaryData<Reply>) => {

@@ -63,10 +63,13 @@ export function findPeerProto(startDir: string = __dirname): string {
   }
 }
 
-let peerService: PeerClientConstructor | undefined;
+type PeerServiceName = 'Peer' | 'Membership' | 'Integrity';
 
-function loadPeerService(): PeerClientConstructor {
-  if (peerService === undefined) {
+let peerPackage: Record<PeerServiceName, PeerClientConstructor> | undefined;
+
+/** One of cairn.peer.v1's services, from one load of peer.proto shared by all of them. */
+export function peerServiceConstructor(name: PeerServiceName): PeerClientConstructor {
+  if (peerPackage === undefined) {
     const definition = protoLoader.loadSync(findPeerProto(), {
       keepCase: true,
       longs: String,
@@ -76,11 +79,15 @@ function loadPeerService(): PeerClientConstructor {
       oneofs: true,
     });
     const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-      cairn: { peer: { v1: { Peer: PeerClientConstructor } } };
+      cairn: { peer: { v1: Record<PeerServiceName, PeerClientConstructor> } };
     };
-    peerService = pkg.cairn.peer.v1.Peer;
+    peerPackage = pkg.cairn.peer.v1;
   }
-  return peerService;
+  return peerPackage[name];
+}
+
+function loadPeerService(): PeerClientConstructor {
+  return peerServiceConstructor('Peer');
 }
 
 /** The service definition to add to a grpc.Server. */
