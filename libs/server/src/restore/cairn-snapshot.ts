@@ -1,6 +1,5 @@
 // Reading Cairn's own backend snapshot content (libs/storage's CAIRNBK1 records) without opening a database:
 // what `snapshot status` reports, and the file type check of a restore.
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import {
@@ -10,9 +9,9 @@ import {
   META_SCHEDULED_COMPACT,
   decodeRevisionKey,
 } from '@cairn/mvcc';
-import { bucketPrefix } from '@cairn/storage';
+import { SNAPSHOT_FILE_MAGIC, bucketPrefix, snapshotRecords } from '@cairn/storage';
 
-export const CAIRN_BACKEND_MAGIC = Buffer.from('CAIRNBK1', 'ascii');
+export const CAIRN_BACKEND_MAGIC = SNAPSHOT_FILE_MAGIC;
 const BACKEND_TRAILER_BYTES = 32;
 
 /** True when `file` starts with Cairn's backend snapshot magic (framed or bare, the content comes first). */
@@ -62,32 +61,9 @@ export async function cairnContentStats(file: string, contentBytes: number): Pro
       else if (name.equals(META_DATA_FORMAT)) dataFormat = metaNumber(value);
     }
   };
-  let carry: Buffer = Buffer.alloc(0);
-  const start = CAIRN_BACKEND_MAGIC.length;
-  const end = contentBytes - BACKEND_TRAILER_BYTES - 1;
-  if (end < start - 1) throw new Error(`snapshot ${file}: too short (${contentBytes} bytes)`);
-  // An empty store has no records: a stream from start to end would be refused (end < start).
-  const stream = end >= start ? createReadStream(file, { start, end, highWaterMark: 1 << 20 }) : [];
-  for await (const chunk of stream) {
-    carry = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
-    let offset = 0;
-    for (;;) {
-      if (carry.length - offset < 4) break;
-      const keyLength = carry.readUInt32BE(offset);
-      if (carry.length - offset < 8 + keyLength) break;
-      const valueLength = carry.readUInt32BE(offset + 4 + keyLength);
-      const recordEnd = offset + 8 + keyLength + valueLength;
-      if (carry.length < recordEnd) break;
-      onRecord(
-        carry.subarray(offset + 4, offset + 4 + keyLength),
-        carry.subarray(offset + 8 + keyLength, recordEnd),
-      );
-      offset = recordEnd;
-    }
-    carry = carry.subarray(offset);
+  for await (const records of snapshotRecords(file, contentBytes - BACKEND_TRAILER_BYTES)) {
+    for (const [key, value] of records) onRecord(key, value);
   }
-  if (carry.length !== 0)
-    throw new Error(`snapshot ${file}: ${carry.length} trailing bytes in the backend records`);
   return {
     hash,
     revision: Math.max(lastRevision, metaRevision, scheduled),

@@ -4,4 +4,4 @@ export { BackendError, type BackendErrorCode } from './backend-error';
 export { BackendSnapshot } from './backend-snapshot';
 export { type Bucket, BUCKETS, bucketPrefix } from './bucket';
 export type { IterateOptions } from './iterate';
-export type { SnapshotFileInfo } from './snapshot-file';
+export { type SnapshotFileInfo, SNAPSHOT_FILE_MAGIC, snapshotRecords } from './snapshot-file';

@@ -10,6 +10,8 @@ import { ClassicLevel } from 'classic-level';
 import { BackendError } from './backend-error';
 
 const MAGIC = Buffer.from('CAIRNBK1', 'ascii');
+/** The first bytes of every backend snapshot file. */
+export const SNAPSHOT_FILE_MAGIC: Buffer = Buffer.from(MAGIC);
 const TRAILER_BYTES = 32;
 const ITERATOR_CHUNK = 512;
 const FLUSH_BYTES = 1 << 20;
@@ -121,36 +123,19 @@ export async function restoreSnapshotFile(file: string, path: string): Promise<v
   const db = new ClassicLevel<Buffer, Buffer>(building, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
   try {
-    let carry: Buffer = Buffer.alloc(0);
     let batch: Array<{ type: 'put'; key: Buffer; value: Buffer }> = [];
     let batchBytes = 0;
-    const stream = createReadStream(file, { start: MAGIC.length, end: size - TRAILER_BYTES - 1 });
-    for await (const chunk of stream) {
-      carry = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
-      let offset = 0;
-      for (;;) {
-        if (carry.length - offset < 4) break;
-        const keyLength = carry.readUInt32BE(offset);
-        if (carry.length - offset < 8 + keyLength) break;
-        const valueLength = carry.readUInt32BE(offset + 4 + keyLength);
-        const end = offset + 8 + keyLength + valueLength;
-        if (carry.length < end) break;
-        // Copy out of the stream chunk so the batch does not pin whole chunks.
-        const key = Buffer.from(carry.subarray(offset + 4, offset + 4 + keyLength));
-        const value = Buffer.from(carry.subarray(offset + 8 + keyLength, end));
-        batch.push({ type: 'put', key, value });
-        batchBytes += end - offset;
-        offset = end;
+    for await (const records of snapshotRecords(file, size - TRAILER_BYTES)) {
+      for (const [key, value] of records) {
+        // Copied out of the read chunk so the batch does not pin whole chunks.
+        batch.push({ type: 'put', key: Buffer.from(key), value: Buffer.from(value) });
+        batchBytes += 8 + key.length + value.length;
       }
-      carry = carry.subarray(offset);
       if (batchBytes >= RESTORE_BATCH_BYTES) {
         await db.batch(batch, { sync: true });
         batch = [];
         batchBytes = 0;
       }
-    }
-    if (carry.length !== 0) {
-      throw new BackendError('snapshot-corrupt', `snapshot ${file}: ${carry.length} trailing bytes`);
     }
     if (batch.length > 0) await db.batch(batch, { sync: true });
     await db.close();
@@ -160,4 +145,43 @@ export async function restoreSnapshotFile(file: string, path: string): Promise<v
     throw error;
   }
   await rename(building, path);
+}
+
+/**
+ * The records of the backend snapshot in `file`, read in chunks: each yielded array holds the whole records
+ * of one chunk, in file order, as views of that chunk (copy what you keep). `contentBytes` is where the records
+ * end (the trailer or any framing after it is not read). Refuses a record cut short by the end.
+ */
+export async function* snapshotRecords(
+  file: string,
+  contentBytes: number,
+): AsyncGenerator<Array<[Buffer, Buffer]>> {
+  const end = contentBytes - 1;
+  if (end < MAGIC.length - 1) throw new BackendError('snapshot-corrupt', `snapshot ${file}: too short`);
+  // An empty store has no records: there is nothing to read between the magic and the end.
+  if (end < MAGIC.length) return;
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file, { start: MAGIC.length, end, highWaterMark: 1 << 20 })) {
+    carry = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
+    const records: Array<[Buffer, Buffer]> = [];
+    let offset = 0;
+    for (;;) {
+      if (carry.length - offset < 4) break;
+      const keyLength = carry.readUInt32BE(offset);
+      if (carry.length - offset < 8 + keyLength) break;
+      const valueLength = carry.readUInt32BE(offset + 4 + keyLength);
+      const recordEnd = offset + 8 + keyLength + valueLength;
+      if (carry.length < recordEnd) break;
+      records.push([
+        carry.subarray(offset + 4, offset + 4 + keyLength),
+        carry.subarray(offset + 8 + keyLength, recordEnd),
+      ]);
+      offset = recordEnd;
+    }
+    carry = carry.subarray(offset);
+    yield records;
+  }
+  if (carry.length !== 0) {
+    throw new BackendError('snapshot-corrupt', `snapshot ${file}: ${carry.length} trailing bytes`);
+  }
 }
