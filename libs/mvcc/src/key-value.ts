@@ -178,3 +178,31 @@ export function toBuffer(bytes: Uint8Array): Buffer {
 export function copyBytes(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes);
 }
+
+// Keys and values the store keeps (every key's latest version lives in memory) are copied into slabs
+// of their own. Buffer.from() carves small copies out of Node's shared 8 KiB pool, where each kept
+// value pinned the pool's transient neighbours (encoded records, request bytes): about 400 bytes of
+// garbage per key. A slab here holds only kept bytes, so it is freed once its keys are overwritten.
+const KEPT_SLAB_BYTES = 16 * 1024;
+/** Larger copies get a buffer of their own, so one survivor never pins much. */
+const MAX_KEPT_SLAB_COPY = 1024;
+let keptSlab: Buffer = Buffer.allocUnsafeSlow(0);
+let keptSlabUsed = 0;
+
+/** A copy of `bytes` for the store to keep: shares no memory with `bytes` or with transient buffers. */
+export function keepBytes(bytes: Uint8Array): Buffer {
+  const n = bytes.length;
+  if (n > MAX_KEPT_SLAB_COPY) {
+    const own = Buffer.allocUnsafeSlow(n);
+    own.set(bytes);
+    return own;
+  }
+  if (keptSlabUsed + n > keptSlab.length) {
+    keptSlab = Buffer.allocUnsafeSlow(KEPT_SLAB_BYTES);
+    keptSlabUsed = 0;
+  }
+  const out = keptSlab.subarray(keptSlabUsed, keptSlabUsed + n);
+  out.set(bytes);
+  keptSlabUsed += n;
+  return out;
+}

@@ -4,7 +4,7 @@
 import { type Backend, type BackendBatch, crc32c } from '@cairn/storage';
 import { compactBackend } from './compaction';
 import { MvccError } from './errors';
-import { decodeKeyValue } from './key-value';
+import { decodeKeyValue, keepBytes } from './key-value';
 import {
   CURRENT_DATA_FORMAT,
   DATA_FORMAT_ETCD_REVISIONS,
@@ -126,11 +126,16 @@ export class KvStore {
         }
         continue;
       }
-      const index = existing ?? state.keys.getOrCreate(id, Buffer.from(kv.key));
+      const index = existing ?? state.keys.getOrCreate(id, keepBytes(kv.key));
       const own = { ...kv, key: index.key };
       if (index.isEmpty()) index.restore(kv.createRevision, revision, kv.version);
       else index.put(revision);
       index.latest = own;
+    }
+    // Values were views into the backend's read buffers; keep compact copies of the live ones only.
+    for (const index of state.keys.live({ kind: 'range', start: '', end: undefined })) {
+      const latest = index.latest;
+      if (latest && latest.value.length > 0) index.latest = { ...latest, value: keepBytes(latest.value) };
     }
     const metaRevision = await readMetaNumber(backend, META_CURRENT_REVISION);
     state.dataFormat = (await readMetaNumber(backend, META_DATA_FORMAT)) || DATA_FORMAT_ZERO_BASED;

@@ -3,7 +3,7 @@
 // revision moves (and listeners hear of it) in end(). A WriteTxn lives within one synchronous turn.
 import type { BackendBatch } from '@cairn/storage';
 import { toKeyRange } from './key-range';
-import { copyBytes, encodeKeyValue, type KeyValue } from './key-value';
+import { encodeKeyValue, keepBytes, type KeyValue } from './key-value';
 import { executeRange } from './range';
 import { encodeRevisionKey } from './revision';
 import { keyId } from './sorted-key-map';
@@ -50,16 +50,18 @@ export class WriteTxn {
   put(key: Uint8Array, value: Uint8Array, lease: bigint = 0n): number {
     this.assertOpen();
     const main = this.revision;
-    const ownKey = copyBytes(key);
-    const index = this.state.keys.getOrCreate(keyId(ownKey), ownKey);
+    // The key is copied only when it is new: an overwrite reuses the index's own copy.
+    const id = keyId(key);
+    const index = this.state.keys.get(id) ?? this.state.keys.getOrCreate(id, keepBytes(key));
     const prev = index.latest;
     const kv: KeyValue = {
       key: index.key,
       createRevision: prev ? prev.createRevision : main,
       modRevision: main,
       version: prev ? prev.version + 1 : 1,
-      value: value.length === 0 ? EMPTY : copyBytes(value),
-      lease,
+      value: value.length === 0 ? EMPTY : keepBytes(value),
+      // A no-lease put shares the 0n constant (a decoded 0 is a fresh 16-byte BigInt per key).
+      lease: lease === 0n ? 0n : lease,
     };
     const rev = { main, sub: this.sub++ };
     this.state.buffer.stage(this.batch, encodeRevisionKey(rev), encodeKeyValue(kv));

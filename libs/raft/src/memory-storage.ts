@@ -14,6 +14,42 @@ function dummyEntry(index: number, term: number): Entry {
   return { index, term, type: EntryType.Normal, data: EMPTY };
 }
 
+// Entry data kept here lives until a snapshot compacts the log (up to --snapshot-count entries). The data
+// handed in is often a view into a shared buffer (Node's 8 KiB allocation pool, mixed with short-lived
+// bytes; a peer message frame on a follower), which each kept entry would pin. Copies go into slabs of
+// their own instead; entries are released in log order, so whole slabs are freed as the log compacts.
+const ENTRY_SLAB_BYTES = 64 * 1024;
+/** Larger entries get a buffer of their own. */
+const MAX_ENTRY_SLAB_COPY = 4 * 1024;
+let entrySlab = new Uint8Array(0);
+let entrySlabUsed = 0;
+
+function keptEntry(entry: Entry): Entry {
+  const data = entry.data;
+  const n = data.byteLength;
+  if (n === 0) return entry;
+  const isBuffer = Buffer.isBuffer(data);
+  let buffer: ArrayBufferLike;
+  let offset = 0;
+  if (n > MAX_ENTRY_SLAB_COPY) {
+    // Already alone in its memory: nothing to gain from a copy.
+    if (data.byteOffset === 0 && data.buffer.byteLength === n) return entry;
+    buffer = new ArrayBuffer(n);
+  } else {
+    if (entrySlabUsed + n > entrySlab.length) {
+      entrySlab = new Uint8Array(ENTRY_SLAB_BYTES);
+      entrySlabUsed = 0;
+    }
+    buffer = entrySlab.buffer;
+    offset = entrySlabUsed;
+    entrySlabUsed += n;
+  }
+  // The same kind of view as given (a Buffer stays a Buffer), over the copy.
+  const copy = isBuffer ? Buffer.from(buffer, offset, n) : new Uint8Array(buffer, offset, n);
+  copy.set(data);
+  return { ...entry, data: copy };
+}
+
 function copyConfState(cs: ConfState): ConfState {
   return { voters: [...cs.voters], learners: [...cs.learners] };
 }
@@ -151,6 +187,7 @@ export class MemoryStorage implements Storage {
     if (last < first) return;
     let ents = entries;
     if (first > ents[0].index) ents = ents.slice(first - ents[0].index);
+    ents = ents.map(keptEntry);
     const offset = ents[0].index - this.ents[0].index;
     if (this.ents.length > offset) {
       this.ents = [...this.ents.slice(0, offset), ...ents];

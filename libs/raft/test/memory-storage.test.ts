@@ -117,4 +117,26 @@ describe('MemoryStorage', () => {
     conf.voters.push(5n);
     expect(s.getConfState()).toEqual({ voters: [1n], learners: [] });
   });
+
+  it('keeps copies of entry data, not views that pin the buffer they came from', () => {
+    const s = new MemoryStorage();
+    const frame = Buffer.alloc(64 * 1024, 0x61);
+    const small = frame.subarray(10, 310);
+    const plain = new Uint8Array(frame.buffer, 400, 20);
+    const large = frame.subarray(1000, 9000);
+    s.append([
+      { ...entry(1, 1), data: small },
+      { ...entry(2, 1), data: plain },
+      { ...entry(3, 1), data: large },
+    ]);
+    frame.fill(0x7a);
+    const [e1, e2, e3] = s.entries(1, 4, Number.MAX_SAFE_INTEGER);
+    expect(e1.data.buffer).not.toBe(frame.buffer);
+    expect(Buffer.isBuffer(e1.data)).toBe(true);
+    expect(Buffer.from(e1.data).equals(Buffer.alloc(300, 0x61))).toBe(true);
+    expect(Buffer.isBuffer(e2.data)).toBe(false);
+    expect(Buffer.from(e2.data).equals(Buffer.alloc(20, 0x61))).toBe(true);
+    expect(e3.data.buffer.byteLength).toBe(8000);
+    expect(Buffer.from(e3.data).equals(Buffer.alloc(8000, 0x61))).toBe(true);
+  });
 });
