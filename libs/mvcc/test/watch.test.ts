@@ -261,6 +261,53 @@ describe('WatchableStore', () => {
     expect(received).toEqual(Array.from({ length: total }, (_, i) => i));
   });
 
+  // Catch-up from the remembered latest revisions (default), from the backend only (0), and from both (a cache
+  // too small for the backlog): the same events, in order, once each, with prevKv exactly where asked for.
+  it.each([
+    ['remembered revisions', undefined],
+    ['the backend only', 0],
+    ['a small cache', 4096],
+  ])(
+    'a parked watcher catches up from %s without loss, repeats or a wrong prevKv',
+    async (_name, maxRecentBytes) => {
+      const store = new WatchableStore(h.kv, { maxEventsPerSync: 16, victimRetryMs: 1, maxRecentBytes });
+      try {
+        let open = true;
+        const got = { plain: [] as string[], prev: [] as string[] };
+        const slow =
+          (into: string[]): WatchSink =>
+          (response) => {
+            if (!open) return false;
+            for (const e of response.events) {
+              into.push(`${s(e.kv.value)}<${e.prevKv ? s(e.prevKv.value) : '-'}`);
+            }
+            return true;
+          };
+        const range = { key: b('c/'), rangeEnd: prefixEnd(b('c/')) };
+        const plainId = store.watch(range, slow(got.plain));
+        const prevId = store.watch({ ...range, prevKv: true }, slow(got.prev));
+        const total = 600;
+        for (let next = 0; next < total;) {
+          if (next === 100) open = false;
+          if (next === 400) open = true;
+          await h.commit((batch) => {
+            for (let i = 0; i < 8 && next < total; i++, next++) {
+              h.kv.put({ key: b(`c/${next % 10}`), value: b(`${next}`) }, batch);
+            }
+          });
+        }
+        await until(
+          () => got.prev.length >= total && store.isSynced(plainId) && store.isSynced(prevId),
+          'both watchers to catch up',
+        );
+        expect(got.plain).toEqual(Array.from({ length: total }, (_, i) => `${i}<-`));
+        expect(got.prev).toEqual(Array.from({ length: total }, (_, i) => `${i}<${i >= 10 ? i - 10 : '-'}`));
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
   it('retryVictims delivers a refused response without waiting for the timer', async () => {
     const slowStore = new WatchableStore(h.kv, { victimRetryMs: 60_000 });
     try {

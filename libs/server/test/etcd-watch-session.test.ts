@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WatchRequest__Output } from '@cairn/api';
+import { type WatchRequest__Output, loadEtcdServices } from '@cairn/api';
 import { CairnNode, createNodeEtcdPort, singleMemberConfig } from '@cairn/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WatchSession, type WatchSessionOptions } from '../src/etcd/watch-session';
@@ -32,6 +32,11 @@ interface Sent {
   compact_revision?: number;
   fragment?: boolean;
   events?: WireEvent[];
+}
+
+interface WatchMethod {
+  responseSerialize(value: object): Buffer;
+  responseDeserialize(bytes: Buffer): unknown;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -338,6 +343,44 @@ describe('WatchSession: cancel, progress, fragments, close', () => {
     const whole = s.sent.filter((r) => r.watch_id === 1 && r.events);
     expect(whole).toHaveLength(1);
     expect(whole[0].fragment).toBeFalsy();
+  });
+
+  it('binary sessions send the same events responses, fragments included, as encoded bytes', async () => {
+    const method = (loadEtcdServices().etcdserverpb.Watch.service as unknown as Record<string, WatchMethod>)
+      .Watch;
+    const node = await startNode();
+    const objects = stream(node, { maxResponseBytes: 150 });
+    const binary = stream(node, { maxResponseBytes: 150, binary: true });
+    for (const s of [objects, binary]) {
+      s.create({ key: Buffer.from('f/'), range_end: Buffer.from('f0'), fragment: true, prev_kv: true });
+      s.create({ key: Buffer.from('f/'), range_end: Buffer.from('f0') });
+    }
+    const op = (key: string) => ({
+      request_put: {
+        key: Buffer.from(key),
+        value: Buffer.from('v'.repeat(80)),
+        lease: '0',
+        prev_kv: false,
+        ignore_value: false,
+        ignore_lease: false,
+      },
+    });
+    await put(node, 'f/1', 'first');
+    const txn = await node.propose(
+      { txn: { compare: [], success: [op('f/1'), op('f/2'), op('f/3')], failure: [] } },
+      ANONYMOUS,
+    );
+    expect(txn.error).toBeUndefined();
+    await del(node, 'f/2');
+    const eventResponses = (s: Stream) =>
+      (s.sent as unknown[]).filter((r) => Buffer.isBuffer(r) || (r as Sent).events !== undefined);
+    await until(() => events(objects, 0).length === 5 && events(objects, 1).length === 5, 'object events');
+    await until(() => eventResponses(binary).length === eventResponses(objects).length, 'binary events');
+    const decoded = (r: unknown) =>
+      method.responseDeserialize(Buffer.isBuffer(r) ? r : method.responseSerialize(r as object));
+    expect(eventResponses(objects).length).toBeGreaterThan(4);
+    expect(eventResponses(binary).every((r) => Buffer.isBuffer(r))).toBe(true);
+    expect(eventResponses(binary).map(decoded)).toEqual(eventResponses(objects).map(decoded));
   });
 
   it('close() cancels every watcher of the stream and sends nothing more; a closed session ignores requests', async () => {

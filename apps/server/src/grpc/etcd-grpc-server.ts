@@ -24,6 +24,24 @@ import {
 } from '@cairn/edge';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** Unsent bytes a Watch stream may hold before its watchers are parked (as the gateway's watch: 1 MiB). */
+const WATCH_STREAM_MAX_QUEUED_BYTES = 1024 * 1024;
+
+/**
+ * The Watch service, whose serializer passes a Buffer through as the message: events responses come from
+ * WatchSession already encoded (binary mode); everything else is an object for protobufjs.
+ */
+function watchServiceDefinition(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const method = service.Watch;
+  const serialize = method.responseSerialize;
+  return {
+    ...service,
+    Watch: {
+      ...method,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
+    },
+  };
+}
 
 /** Unary methods that wait by design (or for long): bounded by the client's deadline only, as in etcd. */
 const BLOCKING_UNARY: ReadonlySet<string> = new Set([
@@ -134,21 +152,36 @@ export function createEtcdGrpcServer(
     },
   });
 
-  server.addService(pkg.etcdserverpb.Watch.service, {
+  server.addService(watchServiceDefinition(pkg.etcdserverpb.Watch.service), {
     Watch: (call: grpc.ServerDuplexStream<WatchRequest__Output, object>) => {
       const context = grpcCallContext(call);
       const needsLeader = context.requireLeader === true;
+      // Bytes written to the call and not yet let out by HTTP/2 flow control (a client not reading). Past
+      // WATCH_STREAM_MAX_QUEUED_BYTES an events response is refused before it is built and the store parks the
+      // watcher; once the queue is back under the bound the store retries. Acks, cancels, progress and
+      // compaction notices always go out (refusing them lost the created acks of a burst of creates).
+      let queuedBytes = 0;
+      let refused = false;
       const session = new WatchSession(
         { port, header: (revision) => node.header(revision) },
-        (response) => {
-          // An object-mode stream: its queue counts messages, which wait there while HTTP/2 flow control
-          // holds them (a client not reading). Full: refuse, the store parks the watcher (GrpcStreamFlow).
-          if (call.writableNeedDrain) return false;
-          call.write(response);
+        (response, bytes) => {
+          queuedBytes += bytes;
+          call.write(response, () => {
+            queuedBytes -= bytes;
+            if (refused && queuedBytes < WATCH_STREAM_MAX_QUEUED_BYTES) {
+              refused = false;
+              node.watchable.retryVictims();
+            }
+          });
           return true;
         },
         {
           context,
+          ready: () => {
+            refused = queuedBytes >= WATCH_STREAM_MAX_QUEUED_BYTES;
+            return !refused;
+          },
+          binary: true,
           maxResponseBytes: maxRequestBytes,
           progressNotifyIntervalMs:
             node.config.watchProgressNotifyIntervalMs ?? DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_MS,
@@ -160,7 +193,6 @@ export function createEtcdGrpcServer(
           call.emit('error', toGrpcStatus(etcdError('no-leader')));
         }
       });
-      call.on('drain', () => node.watchable.retryVictims());
       // An exception here would leave the process (an event handler): it ends this stream instead.
       call.on('data', (req: WatchRequest__Output) => {
         try {

@@ -24,6 +24,11 @@ export interface WatchableStoreOptions {
    * until its watchers take them, so big values must not make a turn hold hundreds of MiB. Default 1 MiB.
    */
   maxBytesPerSync?: number;
+  /**
+   * Bytes of keys and values of the latest revisions kept in memory, so that a watcher catching up on them (a
+   * victim whose stream drained) reads them there instead of the backend. 0 turns the cache off. Default 8 MiB.
+   */
+  maxRecentBytes?: number;
   /** Delay between retries of victims' refused responses. */
   victimRetryMs?: number;
   /** Hears of a sink that threw; that watcher has been cancelled. */
@@ -55,6 +60,12 @@ export class WatchableStore {
   private readonly maxEventsPerSync: number;
   private readonly maxBytesPerSync: number;
   private readonly victimRetryMs: number;
+  private readonly maxRecentBytes: number;
+  /** The changes of every write at revision >= recentFrom, oldest first (those notify() saw). */
+  private recent: WriteResult[] = [];
+  private recentHead = 0;
+  private recentFrom: number;
+  private recentBytes = 0;
   private readonly onSinkError: (error: unknown, watchId: number) => void;
   private nextId = 1;
   private syncing: Promise<void> | undefined;
@@ -70,6 +81,8 @@ export class WatchableStore {
     this.maxEventsPerSync = options.maxEventsPerSync ?? 1000;
     this.maxBytesPerSync = options.maxBytesPerSync ?? 1024 * 1024;
     this.victimRetryMs = options.victimRetryMs ?? 10;
+    this.maxRecentBytes = options.maxRecentBytes ?? 8 * 1024 * 1024;
+    this.recentFrom = kv.currentRevision + 1;
     this.onSinkError = options.onSinkError ?? (() => undefined);
     this.unsubscribe = kv.onChanges((result) => this.notify(result));
   }
@@ -173,6 +186,8 @@ export class WatchableStore {
    */
   restore(): void {
     this.paused = false;
+    // The remembered writes were the old state's.
+    this.forgetRecent(this.kv.currentRevision + 1);
     for (const watcher of this.watchers.values()) {
       if (watcher.state !== 'synced') continue;
       this.synced.delete(watcher);
@@ -200,6 +215,7 @@ export class WatchableStore {
   // ---- synced path -------------------------------------------------------------------------------
 
   private notify(result: WriteResult): void {
+    this.remember(result);
     if (this.synced.size === 0) return;
     const perWatcher = new Map<Watcher, WatchEvent[]>();
     for (const event of result.events) {
@@ -220,6 +236,69 @@ export class WatchableStore {
       if (outcome === 'refused') this.toVictim(watcher, response, result.revision + 1);
       else if (outcome === 'taken') watcher.minRevision = result.revision + 1;
     }
+  }
+
+  // ---- recent revisions --------------------------------------------------------------------------
+
+  /** Keep a write's changes (bounded by maxRecentBytes, oldest dropped first) for catch-up turns. */
+  private remember(result: WriteResult): void {
+    if (this.maxRecentBytes <= 0 || this.watchers.size === 0) {
+      // Nobody can catch up on it: start again after this write.
+      this.forgetRecent(result.revision + 1);
+      return;
+    }
+    this.recent.push(result);
+    this.recentBytes += changeBytes(result);
+    while (this.recentBytes > this.maxRecentBytes && this.recentHead < this.recent.length) {
+      const dropped = this.recent[this.recentHead++];
+      this.recentBytes -= changeBytes(dropped);
+      this.recentFrom = dropped.revision + 1;
+    }
+    if (this.recentHead > 1024 && this.recentHead * 2 > this.recent.length) {
+      this.recent = this.recent.slice(this.recentHead);
+      this.recentHead = 0;
+    }
+  }
+
+  /** Empty the cache; it is complete again for the writes from revision `from` on. */
+  private forgetRecent(from: number): void {
+    this.recent = [];
+    this.recentHead = 0;
+    this.recentBytes = 0;
+    this.recentFrom = from;
+  }
+
+  /**
+   * The remembered events of revisions [from, until], bounded as a backend read is (never splitting a
+   * revision); undefined when revisions from `from` on are not all remembered.
+   */
+  private recentEvents(
+    from: number,
+    until: number,
+  ):
+    | { events: Array<{ revision: number; event: WatchEvent }>; lastRevision: number; reachedEnd: boolean }
+    | undefined {
+    if (from < this.recentFrom) return undefined;
+    const events: Array<{ revision: number; event: WatchEvent }> = [];
+    let lastRevision = from - 1;
+    let bytes = 0;
+    let lo = this.recentHead;
+    let hi = this.recent.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.recent[mid].revision < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.recent.length; i++) {
+      const result = this.recent[i];
+      if (result.revision > until) break;
+      if (events.length >= this.maxEventsPerSync || bytes >= this.maxBytesPerSync)
+        return { events, lastRevision, reachedEnd: false };
+      for (const event of result.events) events.push({ revision: result.revision, event });
+      bytes += changeBytes(result);
+      lastRevision = result.revision;
+    }
+    return { events, lastRevision, reachedEnd: true };
   }
 
   // ---- unsynced path -----------------------------------------------------------------------------
@@ -306,6 +385,14 @@ export class WatchableStore {
     const group = new WatcherGroup();
     for (const watcher of chosen) group.add(watcher);
 
+    // The latest revisions are in memory (with prevKv where the key had one): no backend read, no await.
+    const remembered = this.recentEvents(fromRevision, untilRevision);
+    if (remembered) {
+      const { events, lastRevision, reachedEnd } = remembered;
+      this.handOver(chosen, group, events, reachedEnd ? untilRevision : lastRevision, new Map());
+      return;
+    }
+
     // Read stored revisions [fromRevision, untilRevision], at most maxEventsPerSync events or
     // maxBytesPerSync bytes plus the rest of the last revision, so a revision is never split.
     const log = openRevisionLog(this.kv.internalState);
@@ -335,8 +422,28 @@ export class WatchableStore {
     }
     const throughRevision = reachedEnd ? untilRevision : lastRevision;
 
-    const perWatcher = new Map<Watcher, WatchEvent[]>();
     const wantsPrev = new Set<WatchEvent>();
+    for (const { revision, event } of events) {
+      group.forEachMatch(keyId(event.kv.key), (watcher) => {
+        if (revision >= watcher.minRevision && watcher.prevKv && watcher.accepts(event)) wantsPrev.add(event);
+      });
+    }
+    const withPrev = await this.attachPrevKvs(wantsPrev);
+    this.handOver(chosen, group, events, throughRevision, withPrev);
+  }
+
+  /**
+   * Give each chosen watcher its events of [its minRevision, throughRevision] in one response, then move it
+   * to the synced set if that brings it up to date. No await here: the hand-over cannot miss a write.
+   */
+  private handOver(
+    chosen: readonly Watcher[],
+    group: WatcherGroup,
+    events: ReadonlyArray<{ revision: number; event: WatchEvent }>,
+    throughRevision: number,
+    withPrev: ReadonlyMap<WatchEvent, WatchEvent>,
+  ): void {
+    const perWatcher = new Map<Watcher, WatchEvent[]>();
     for (const { revision, event } of events) {
       group.forEachMatch(keyId(event.kv.key), (watcher) => {
         if (revision < watcher.minRevision || !watcher.accepts(event)) return;
@@ -346,12 +453,8 @@ export class WatchableStore {
           perWatcher.set(watcher, list);
         }
         list.push(event);
-        if (watcher.prevKv) wantsPrev.add(event);
       });
     }
-    const withPrev = await this.attachPrevKvs(wantsPrev);
-
-    // From here to the end there is no await: the hand-over to the synced set cannot miss a write.
     for (const watcher of chosen) {
       if (watcher.state !== 'unsynced') continue; // cancelled meanwhile
       const next = Math.max(watcher.minRevision, throughRevision + 1);
@@ -418,4 +521,14 @@ export class WatchableStore {
     watcher.state = 'cancelled';
     watcher.pending = undefined;
   }
+}
+
+/** What a write's changes weigh in the recent-revisions cache: keys and values, prevKv included. */
+function changeBytes(result: WriteResult): number {
+  let bytes = 64;
+  for (const event of result.events) {
+    bytes += 64 + event.kv.key.length + event.kv.value.length;
+    if (event.prevKv) bytes += 64 + event.prevKv.key.length + event.prevKv.value.length;
+  }
+  return bytes;
 }

@@ -38,6 +38,15 @@ export class Watcher {
   /** The event as this watcher should see it (without prevKv unless asked for). */
   shape(event: WatchEvent): WatchEvent {
     if (this.prevKv || !event.prevKv) return event;
-    return { type: event.type, kv: event.kv };
+    // One stripped copy per event, shared by every watcher without prevKv: consumers may cache per event
+    // object (the gRPC watch encodes each event once).
+    let stripped = STRIPPED.get(event);
+    if (!stripped) {
+      stripped = { type: event.type, kv: event.kv };
+      STRIPPED.set(event, stripped);
+    }
+    return stripped;
   }
 }
+
+const STRIPPED = new WeakMap<WatchEvent, WatchEvent>();

@@ -7,12 +7,18 @@ import type { WatchEvent, WatchResponse as StoreResponse } from '@cairn/mvcc';
 import { wireKv } from '../kv-codec';
 import { grpcCodeName } from '@cairn/edge';
 import type { CallContext, EtcdPort, PortWatch } from '../port/etcd-port';
+import {
+  type WireHeader,
+  encodeResponseHeader,
+  encodeWatchEvent,
+  encodeWatchEventsResponse,
+} from './watch-response-codec';
 
 /** Where a session's watchers live, and the header its responses carry. */
 export interface WatchSource {
   readonly port: EtcdPort;
   /** The response header at `revision` (cluster, member, revision, raft term). */
-  header(revision: number): object;
+  header(revision: number): WireHeader;
 }
 
 export interface WatchSessionOptions {
@@ -26,6 +32,12 @@ export interface WatchSessionOptions {
    * keeps it and offers it again), so a parked watcher costs nothing per retry. Compaction notices still go.
    */
   ready?: () => boolean;
+  /**
+   * Events responses go out as encoded WatchResponse bytes (a Buffer) instead of objects: each event is encoded
+   * once for every watcher and stream (watch-response-codec.ts). For a transport whose serializer passes
+   * Buffers through (the gRPC Watch service).
+   */
+  binary?: boolean;
 }
 
 /** Sends one response on the stream; false = the stream is full and the response was NOT sent. */
@@ -182,6 +194,7 @@ export class WatchSession {
       );
     }
     if (this.opts.ready && !this.opts.ready()) return false;
+    if (this.opts.binary) return this.deliverBinary(id, watcher, response);
     const events = response.events.map(wireEvent);
     const sizes = response.events.map(eventSize);
     const size = sizes.reduce((sum, bytes) => sum + bytes, 64);
@@ -211,6 +224,35 @@ export class WatchSession {
         ) && sent;
     });
     // Fragments were all written (a full buffer only delays them); report the stream's state.
+    return true;
+  }
+
+  /** deliver() for binary sessions: the same responses and fragments, as encoded bytes. */
+  private deliverBinary(id: number, watcher: SessionWatcher, response: StoreResponse): boolean {
+    const header = encodeResponseHeader(this.source.header(response.revision));
+    const events = response.events.map(encodeWatchEvent);
+    watcher.sentSinceProgress = true;
+    const sizes = response.events.map(eventSize);
+    const size = sizes.reduce((sum, bytes) => sum + bytes, 64);
+    if (!watcher.fragment || size <= this.opts.maxResponseBytes || events.length < 2) {
+      const bytes = encodeWatchEventsResponse(header, id, events);
+      return this.send(bytes, bytes.length);
+    }
+    // Split where deliver() splits; every part but the last is marked `fragment`.
+    const parts: Buffer[][] = [[]];
+    let partSize = 0;
+    for (const [i, event] of events.entries()) {
+      if (partSize + sizes[i] > this.opts.maxResponseBytes && parts[parts.length - 1].length > 0) {
+        parts.push([]);
+        partSize = 0;
+      }
+      parts[parts.length - 1].push(event);
+      partSize += sizes[i];
+    }
+    parts.forEach((part, i) => {
+      const bytes = encodeWatchEventsResponse(header, id, part, i < parts.length - 1);
+      this.send(bytes, bytes.length);
+    });
     return true;
   }
 
