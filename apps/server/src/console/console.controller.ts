@@ -159,7 +159,7 @@ export class ConsoleController {
 
   /**
    * Server-Sent Events: `status` first, then one `change` per event under the prefix (id = revision).
-   * `Last-Event-ID` (or ?start=) resumes after/at a revision; a compacted one restarts from now with a status.
+   * `Last-Event-ID` (or ?start=) resumes after/at a revision; a compacted one restarts with a status, right after its revision.
    */
   @Get('watch')
   async watch(
@@ -198,9 +198,12 @@ export class ConsoleController {
       if (closed) return true;
       if (!stream.writable) return false;
       if (response.compactRevision !== undefined) {
-        send('status', status(true));
+        // The feed goes on right after the revision this status names: "from now" a turn later would lose
+        // the writes made in between.
+        const restart = status(true);
+        send('status', restart);
         setImmediate(() => {
-          if (!closed) watch = open(0);
+          if (!closed) watch = open(restart.revision + 1);
         });
         return true;
       }
