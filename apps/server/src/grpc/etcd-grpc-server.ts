@@ -22,6 +22,7 @@ import {
   fastUnaryRoute,
   grpcCallContext,
 } from '@cairn/edge';
+import { directWatchWriter } from './watch-stream-writer';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** Unsent bytes a Watch stream may hold before its watchers are parked (as the gateway's watch: 1 MiB). */
@@ -152,9 +153,13 @@ export function createEtcdGrpcServer(
     },
   });
 
-  server.addService(watchServiceDefinition(pkg.etcdserverpb.Watch.service), {
+  const watchService = watchServiceDefinition(pkg.etcdserverpb.Watch.service);
+  const serializeWatch = watchService.Watch.responseSerialize as (value: unknown) => Buffer;
+  server.addService(watchService, {
     Watch: (call: grpc.ServerDuplexStream<WatchRequest__Output, object>) => {
       const context = grpcCallContext(call);
+      // Responses go straight to the HTTP/2 stream when grpc-js's internals allow (watch-stream-writer.ts).
+      const direct = directWatchWriter(call as grpc.ServerDuplexStream<unknown, unknown>, serializeWatch);
       const needsLeader = context.requireLeader === true;
       // Bytes written to the call and not yet let out by HTTP/2 flow control (a client not reading). Past
       // WATCH_STREAM_MAX_QUEUED_BYTES an events response is refused before it is built and the store parks the
@@ -166,13 +171,15 @@ export function createEtcdGrpcServer(
         { port, header: (revision) => node.header(revision) },
         (response, bytes) => {
           queuedBytes += bytes;
-          call.write(response, () => {
+          const written = (): void => {
             queuedBytes -= bytes;
             if (refused && queuedBytes < WATCH_STREAM_MAX_QUEUED_BYTES) {
               refused = false;
               node.watchable.retryVictims();
             }
-          });
+          };
+          if (direct) direct(response, written);
+          else call.write(response, written);
           return true;
         },
         {
