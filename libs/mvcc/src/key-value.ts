@@ -183,9 +183,11 @@ export function copyBytes(bytes: Uint8Array): Buffer {
 // of their own. Buffer.from() carves small copies out of Node's shared 8 KiB pool, where each kept
 // value pinned the pool's transient neighbours (encoded records, request bytes): about 400 bytes of
 // garbage per key. A slab here holds only kept bytes, so it is freed once its keys are overwritten.
-const KEPT_SLAB_BYTES = 16 * 1024;
+// Slabs are small because one surviving value pins its whole slab: under random overwrites a slab
+// of S values lives until the last of them goes, which costs about ln(S) times the values' size.
+const KEPT_SLAB_BYTES = 4 * 1024;
 /** Larger copies get a buffer of their own, so one survivor never pins much. */
-const MAX_KEPT_SLAB_COPY = 1024;
+const MAX_KEPT_SLAB_COPY = 512;
 let keptSlab: Buffer = Buffer.allocUnsafeSlow(0);
 let keptSlabUsed = 0;
 
