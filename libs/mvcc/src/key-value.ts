@@ -191,10 +191,14 @@ const MAX_KEPT_SLAB_COPY = 512;
 let keptSlab: Buffer = Buffer.allocUnsafeSlow(0);
 let keptSlabUsed = 0;
 
-/** A copy of `bytes` for the store to keep: shares no memory with `bytes` or with transient buffers. */
-export function keepBytes(bytes: Uint8Array): Buffer {
+/**
+ * A copy of `bytes` for the store to keep: shares no memory with `bytes` or with transient buffers.
+ * `alone` gives it a buffer of its own: for values of keys that get overwritten, which would otherwise
+ * leave slabs pinned by their neighbours (a buffer of its own costs about 200 bytes more per value).
+ */
+export function keepBytes(bytes: Uint8Array, alone = false): Buffer {
   const n = bytes.length;
-  if (n > MAX_KEPT_SLAB_COPY) {
+  if (alone || n > MAX_KEPT_SLAB_COPY) {
     const own = Buffer.allocUnsafeSlow(n);
     own.set(bytes);
     return own;

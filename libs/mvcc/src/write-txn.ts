@@ -59,7 +59,8 @@ export class WriteTxn {
       createRevision: prev ? prev.createRevision : main,
       modRevision: main,
       version: prev ? prev.version + 1 : 1,
-      value: value.length === 0 ? EMPTY : keepBytes(value),
+      // A key written before is likely to be written again: its value gets a buffer of its own.
+      value: value.length === 0 ? EMPTY : keepBytes(value, prev !== undefined),
       // A no-lease put shares the 0n constant (a decoded 0 is a fresh 16-byte BigInt per key).
       lease: lease === 0n ? 0n : lease,
     };

@@ -41,6 +41,8 @@ describe('kept keys and values', () => {
     await h.commit((batch) => h.kv.put({ key: b('k'), value: b('2') }, batch));
     expect(latest('k').key).toBe(first);
     expect(latest('k').value.toString()).toBe('2');
+    // The value of a key written again has a buffer of its own (it pins no slab of first writes).
+    expect(latest('k').value.buffer.byteLength).toBe(1);
   });
 
   it('values read back at open are kept copies with the same bytes', async () => {
