@@ -329,6 +329,33 @@ describe('WatchableStore', () => {
     }
   });
 
+  it('retryVictims(ids) offers again only those watchers', async () => {
+    const slowStore = new WatchableStore(h.kv, { victimRetryMs: 60_000 });
+    try {
+      let accept = false;
+      const got: string[] = [];
+      const sink =
+        (name: string): WatchSink =>
+        (response) => {
+          if (!accept) return false;
+          got.push(...response.events.map((e) => `${name}:${s(e.kv.value)}`));
+          return true;
+        };
+      const a = slowStore.watch({ key: b('k') }, sink('a'));
+      slowStore.watch({ key: b('k') }, sink('b'));
+      await put('k', 'v1');
+      expect(slowStore.stats.victims).toBe(2);
+      accept = true;
+      slowStore.retryVictims([a, 12345]);
+      expect(got).toEqual(['a:v1']);
+      expect(slowStore.stats).toEqual({ synced: 1, unsynced: 0, victims: 1 });
+      slowStore.retryVictims();
+      expect(got).toEqual(['a:v1', 'b:v1']);
+    } finally {
+      await slowStore.close();
+    }
+  });
+
   it('thousands of prefix watchers: each write reaches exactly the watchers whose range holds the key', async () => {
     const hits = new Map<number, number>();
     const ids: number[] = [];

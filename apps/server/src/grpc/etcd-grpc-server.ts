@@ -175,7 +175,7 @@ export function createEtcdGrpcServer(
             queuedBytes -= bytes;
             if (refused && queuedBytes < WATCH_STREAM_MAX_QUEUED_BYTES) {
               refused = false;
-              node.watchable.retryVictims();
+              node.watchable.retryVictims(session.storeWatchIds());
             }
           };
           if (direct) direct(response, written);

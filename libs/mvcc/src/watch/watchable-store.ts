@@ -48,6 +48,9 @@ interface Timers {
 }
 
 const SYNC_RETRY_MS = 100;
+/** The victim retry timer backs off to at most 2^6 x victimRetryMs, and at most this long. */
+const MAX_VICTIM_BACKOFF = 64;
+const MAX_VICTIM_DELAY_MS = 100;
 
 export class WatchableStore {
   private readonly synced = new WatcherGroup();
@@ -68,6 +71,8 @@ export class WatchableStore {
   private recentBytes = 0;
   private readonly onSinkError: (error: unknown, watchId: number) => void;
   private nextId = 1;
+  /** Multiplier of victimRetryMs while retries find every consumer still full. */
+  private victimBackoff = 1;
   private syncing: Promise<void> | undefined;
   private closed = false;
   /** Between pause() and restore(): the KvStore's backend is being replaced, no catch-up turn may read it. */
@@ -140,29 +145,47 @@ export class WatchableStore {
     return this.send(watcher, { watchId, revision: this.kv.currentRevision, events: [] }) === 'taken';
   }
 
-  /** Retry victims now (call when a consumer drained) instead of waiting for the retry timer. */
-  retryVictims(): void {
+  /**
+   * Retry victims now (call when a consumer drained) instead of waiting for the retry timer; `only`: just these
+   * watch IDs (the drained consumer's), so one stream draining does not offer every other stream's victims again.
+   */
+  retryVictims(only?: Iterable<number>): void {
     if (this.closed) return;
-    for (const watcher of [...this.victims]) {
-      const pending = watcher.pending as WatchResponse;
-      const outcome = this.send(watcher, pending);
-      if (outcome === 'refused') continue;
-      this.victims.delete(watcher);
-      if (outcome === 'failed') continue;
-      watcher.pending = undefined;
-      if (watcher.pendingNextRevision === undefined) {
-        this.remove(watcher);
-        continue;
+    let taken = false;
+    if (only) {
+      for (const id of only) {
+        const watcher = this.watchers.get(id);
+        if (watcher && this.victims.has(watcher)) taken = this.retryVictim(watcher) || taken;
       }
-      watcher.minRevision = watcher.pendingNextRevision;
-      if (watcher.minRevision > this.kv.currentRevision) {
-        watcher.state = 'synced';
-        this.synced.add(watcher);
-      } else {
-        this.toUnsynced(watcher);
-      }
+    } else {
+      for (const watcher of [...this.victims]) taken = this.retryVictim(watcher) || taken;
     }
+    // The timer backs off while every consumer stays full, so thousands of parked watchers are not offered
+    // again every few milliseconds; anything taken brings it back to victimRetryMs.
+    this.victimBackoff = taken ? 1 : Math.min(this.victimBackoff * 2, MAX_VICTIM_BACKOFF);
     this.armVictimTimer();
+  }
+
+  /** Offer a victim its pending response; true when it was taken (or the watcher is gone). */
+  private retryVictim(watcher: Watcher): boolean {
+    const pending = watcher.pending as WatchResponse;
+    const outcome = this.send(watcher, pending);
+    if (outcome === 'refused') return false;
+    this.victims.delete(watcher);
+    if (outcome === 'failed') return true;
+    watcher.pending = undefined;
+    if (watcher.pendingNextRevision === undefined) {
+      this.remove(watcher);
+      return true;
+    }
+    watcher.minRevision = watcher.pendingNextRevision;
+    if (watcher.minRevision > this.kv.currentRevision) {
+      watcher.state = 'synced';
+      this.synced.add(watcher);
+    } else {
+      this.toUnsynced(watcher);
+    }
+    return true;
   }
 
   /**
@@ -321,10 +344,13 @@ export class WatchableStore {
 
   private armVictimTimer(): void {
     if (this.closed || this.victims.size === 0 || this.timers.victims) return;
-    this.timers.victims = setTimeout(() => {
-      this.timers.victims = undefined;
-      this.retryVictims();
-    }, this.victimRetryMs);
+    this.timers.victims = setTimeout(
+      () => {
+        this.timers.victims = undefined;
+        this.retryVictims();
+      },
+      Math.max(this.victimRetryMs, Math.min(this.victimRetryMs * this.victimBackoff, MAX_VICTIM_DELAY_MS)),
+    );
   }
 
   private scheduleSync(): void {

@@ -76,6 +76,11 @@ export class WatchSession {
     else if (req.progress_request) this.requestProgress();
   }
 
+  /** The store IDs of this stream's watchers (to retry just their parked responses once the stream drains). */
+  *storeWatchIds(): Generator<number> {
+    for (const watcher of this.watchers.values()) if (watcher.watch) yield watcher.watch.id;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
