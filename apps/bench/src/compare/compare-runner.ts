@@ -10,15 +10,20 @@ import { ConnectionPool, createConnection } from '../grpc/connection-pool';
 import { loadTls, type ConnectionSecurity, type TlsFiles } from '../grpc/security';
 import type { TransportKind } from '../grpc/transport';
 import type { RunResult } from '../report/run-result';
-import { formatMs, formatRate } from '../report/format-run';
 import { startCluster, type Cluster } from '../servers/cluster';
 import { findLeaderEndpoint } from '../servers/leader';
 import { clientTlsFlags, jwtTokenFlags, makeBenchPki, makeJwtKeys } from '../servers/pki';
 import { runPutWorkload } from '../workloads/put';
 import { runRangeWorkload } from '../workloads/range';
 import { describeCairnBuild, loadAverage, machineDescription, versionOf } from './environment';
-import { displayName, formatPerTargetTable, formatRatioTable, type CompareTable } from './markdown-report';
-import { summarizeRuns, type RunSummary } from './summary';
+import {
+  compareTableOf,
+  displayName,
+  formatPerTargetTable,
+  formatRatioTable,
+  formatRunLine,
+  type CompareTable,
+} from './markdown-report';
 import type { CompareWorkload } from './workload-spec';
 
 export interface CompareTarget {
@@ -165,9 +170,7 @@ export async function runCompare(
           await refreshToken?.();
           const result = await runWorkload(pool, workload, cluster.pids, options);
           ((results[workload.name] ??= {})[target.label] ??= []).push(result);
-          out(
-            `  ${workload.name} run ${run}/${options.runs} ${displayName(target.label).padEnd(7)} ${formatRate(result.throughput).padStart(7)} req/s  p50 ${formatMs(result.latency.p50)} p99 ${formatMs(result.latency.p99)} ms  errors ${result.errors}  client ${result.clientCpu.cores.toFixed(2)} cores${result.serverCpu ? `  server ${result.serverCpu.cores.toFixed(2)} cores` : ''}`,
-          );
+          out(formatRunLine(workload.name, run, options.runs, target.label, 7, result));
           for (const message of result.errorMessages) out(`    error: ${message}`);
           await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
         }
@@ -175,17 +178,11 @@ export async function runCompare(
     }
     out(`load average after: ${loadAverage()}`);
 
-    const summaries: Record<string, Record<string, RunSummary>> = {};
-    for (const [workload, byTarget] of Object.entries(results)) {
-      summaries[workload] = Object.fromEntries(
-        Object.entries(byTarget).map(([target, runs]) => [target, summarizeRuns(runs)]),
-      );
-    }
-    const table: CompareTable = {
-      workloads: options.workloads,
-      targets: options.targets.map((target) => target.label),
-      summaries,
-    };
+    const table = compareTableOf(
+      options.workloads,
+      options.targets.map((target) => target.label),
+      results,
+    );
     out('');
     out(
       `Median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs (after ${options.warmupMs / 1000} s warm-up each; each cluster primed with ${options.primeMs / 1000} s of the workloads first); ${options.members} member(s); ${options.conns} connection(s) over ${options.transport}; keys ${options.keySize} B over ${options.keySpace}, values ${options.valueSize} B; ${describeSecurity(options)}.`,

@@ -2,7 +2,8 @@
 // Cairn/etcd ratio when both were measured.
 
 import { formatMs, formatRate } from '../report/format-run';
-import type { RunSummary } from './summary';
+import type { RunResult } from '../report/run-result';
+import { summarizeRuns, type RunSummary } from './summary';
 import { describeWorkload, type CompareWorkload } from './workload-spec';
 
 export interface CompareTable {
@@ -17,6 +18,39 @@ const DISPLAY_NAMES: Record<string, string> = { etcd: 'etcd', cairn: 'Cairn', 'c
 
 export function displayName(target: string): string {
   return DISPLAY_NAMES[target] ?? target;
+}
+
+/** Every run's results, results[workload name][target label], reduced to the table of their medians. */
+export function compareTableOf(
+  workloads: readonly CompareWorkload[],
+  targets: readonly string[],
+  results: Record<string, Record<string, RunResult[]>>,
+): CompareTable {
+  const summaries: Record<string, Record<string, RunSummary>> = {};
+  for (const [workload, byTarget] of Object.entries(results)) {
+    summaries[workload] = Object.fromEntries(
+      Object.entries(byTarget).map(([target, runs]) => [target, summarizeRuns(runs)]),
+    );
+  }
+  return { workloads, targets, summaries };
+}
+
+/** The progress line of one measured run. */
+export function formatRunLine(
+  workload: string,
+  run: number,
+  runs: number,
+  target: string,
+  nameWidth: number,
+  result: RunResult,
+): string {
+  return (
+    `  ${workload} run ${run}/${runs} ${displayName(target).padEnd(nameWidth)} ` +
+    `${formatRate(result.throughput).padStart(7)} req/s  p50 ${formatMs(result.latency.p50)} ` +
+    `p99 ${formatMs(result.latency.p99)} ms  errors ${result.errors}  ` +
+    `client ${result.clientCpu.cores.toFixed(2)} cores` +
+    (result.serverCpu ? `  server ${result.serverCpu.cores.toFixed(2)} cores` : '')
+  );
 }
 
 export function formatPerTargetTable(table: CompareTable): string[] {

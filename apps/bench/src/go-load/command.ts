@@ -10,14 +10,14 @@ import type { Command, Output } from '../cli/command';
 import { flag, parseFlags, UsageError } from '../cli/flags';
 import { describeCairnBuild, loadAverage, machineDescription, versionOf } from '../compare/environment';
 import {
+  compareTableOf,
   displayName,
   formatPerTargetTable,
   formatRatioTable,
+  formatRunLine,
   type CompareTable,
 } from '../compare/markdown-report';
-import { summarizeRuns, type RunSummary } from '../compare/summary';
 import { parseWorkloadName, type CompareWorkload } from '../compare/workload-spec';
-import { formatMs, formatRate } from '../report/format-run';
 import type { RunResult } from '../report/run-result';
 import { startCluster, type Cluster } from '../servers/cluster';
 import { findLeaderEndpoint } from '../servers/leader';
@@ -221,9 +221,7 @@ export async function runGoLoad(options: GoLoadOptions, out: Output): Promise<Co
         for (const entry of running) {
           const result = await runOne(entry, workload, options.durationMs, options.warmupMs);
           ((results[workload.name] ??= {})[entry.target.label] ??= []).push(result);
-          out(
-            `  ${workload.name} run ${run}/${options.runs} ${displayName(entry.target.label).padEnd(5)} ${formatRate(result.throughput).padStart(7)} req/s  p50 ${formatMs(result.latency.p50)} p99 ${formatMs(result.latency.p99)} ms  errors ${result.errors}  client ${result.clientCpu.cores.toFixed(2)} cores${result.serverCpu ? `  server ${result.serverCpu.cores.toFixed(2)} cores` : ''}`,
-          );
+          out(formatRunLine(workload.name, run, options.runs, entry.target.label, 5, result));
           for (const message of result.errorMessages) out(`    error: ${message}`);
           await new Promise((done) => setTimeout(done, options.pauseMs));
         }
@@ -231,17 +229,11 @@ export async function runGoLoad(options: GoLoadOptions, out: Output): Promise<Co
     }
     out(`load average after: ${loadAverage()}`);
 
-    const summaries: Record<string, Record<string, RunSummary>> = {};
-    for (const [workload, byTarget] of Object.entries(results)) {
-      summaries[workload] = Object.fromEntries(
-        Object.entries(byTarget).map(([target, runs]) => [target, summarizeRuns(runs)]),
-      );
-    }
-    const table: CompareTable = {
-      workloads: options.workloads,
-      targets: options.targets.map((target) => target.label),
-      summaries,
-    };
+    const table = compareTableOf(
+      options.workloads,
+      options.targets.map((target) => target.label),
+      results,
+    );
     out('');
     out(
       `${options.members} member(s), Go clientv3 load (${options.conns} client(s)) to ${options.loadTo === 'leader' ? 'the leader' : 'every member'}; median of ${options.runs} interleaved ${options.durationMs / 1000}-second runs after ${options.warmupMs / 1000} s warm-up each (clusters primed with ${options.primeMs / 1000} s first); put keys ${options.keySize} B at random over ${options.keySpace}, values ${options.valueSize} B; server CPU summed over all members.`,
