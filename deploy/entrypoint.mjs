@@ -310,7 +310,24 @@ async function prepareKubernetesMember() {
     log(
       `${name}: the cluster knows member ${entry.ID} at ${peerUrl} but our data dir is empty; replacing it`,
     );
-    await post(cluster.url, '/v3/cluster/member/remove', { ID: String(entry.ID) });
+    // Retried until the deadline, as the add below: the stale member may have been the leader, and the
+    // remove fails while the others elect a new one.
+    const staleId = String(entry.ID);
+    for (;;) {
+      try {
+        await post(cluster.url, '/v3/cluster/member/remove', { ID: staleId });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        log(
+          `${name}: member remove through ${cluster.url}: ${err instanceof Error ? err.message : String(err)}; retrying`,
+        );
+        await sleep(2000);
+        cluster = (await findCluster(others)) ?? cluster;
+        // The remove may have gone through although its answer was lost.
+        if (!cluster.members.some((m) => String(m.ID) === staleId)) break;
+      }
+    }
     entry = undefined;
   }
   if (entry && !entry.isLearner && entry.name === name && k.ordinal < k.initialSize) {
