@@ -21,9 +21,9 @@ import {
   displayName,
   formatPerTargetTable,
   formatRatioTable,
-  formatRunLine,
   type CompareTable,
 } from './markdown-report';
+import { reportRunTo, runInterleaved } from './interleave';
 import type { CompareWorkload } from './workload-spec';
 
 export interface CompareTarget {
@@ -163,19 +163,19 @@ export async function runCompare(
       }
     }
 
-    const results: Record<string, Record<string, RunResult[]>> = {};
-    for (const workload of options.workloads) {
-      for (let run = 1; run <= options.runs; run++) {
-        for (const { target, cluster, pool, refreshToken } of running) {
-          await refreshToken?.();
-          const result = await runWorkload(pool, workload, cluster.pids, options);
-          ((results[workload.name] ??= {})[target.label] ??= []).push(result);
-          out(formatRunLine(workload.name, run, options.runs, target.label, 7, result));
-          for (const message of result.errorMessages) out(`    error: ${message}`);
-          await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
-        }
-      }
-    }
+    const labelOf = (entry: RunningTarget): string => entry.target.label;
+    const results = await runInterleaved({
+      workloads: options.workloads,
+      runs: options.runs,
+      targets: running,
+      labelOf,
+      runOne: async ({ cluster, pool, refreshToken }, workload) => {
+        await refreshToken?.();
+        return runWorkload(pool, workload, cluster.pids, options);
+      },
+      onResult: reportRunTo(out, options.runs, 7, labelOf),
+      pauseMs: options.pauseMs,
+    });
     out(`load average after: ${loadAverage()}`);
 
     const table = compareTableOf(

@@ -14,11 +14,10 @@ import {
   displayName,
   formatPerTargetTable,
   formatRatioTable,
-  formatRunLine,
   type CompareTable,
 } from '../compare/markdown-report';
+import { reportRunTo, runInterleaved } from '../compare/interleave';
 import { parseWorkloadName, type CompareWorkload } from '../compare/workload-spec';
-import type { RunResult } from '../report/run-result';
 import { startCluster, type Cluster } from '../servers/cluster';
 import { findLeaderEndpoint } from '../servers/leader';
 import { buildLoadgen, REPO_ROOT, runLoadgen, type GoWorkload } from './go-loadgen';
@@ -215,18 +214,16 @@ export async function runGoLoad(options: GoLoadOptions, out: Output): Promise<Co
       }
     }
 
-    const results: Record<string, Record<string, RunResult[]>> = {};
-    for (const workload of options.workloads) {
-      for (let run = 1; run <= options.runs; run++) {
-        for (const entry of running) {
-          const result = await runOne(entry, workload, options.durationMs, options.warmupMs);
-          ((results[workload.name] ??= {})[entry.target.label] ??= []).push(result);
-          out(formatRunLine(workload.name, run, options.runs, entry.target.label, 5, result));
-          for (const message of result.errorMessages) out(`    error: ${message}`);
-          await new Promise((done) => setTimeout(done, options.pauseMs));
-        }
-      }
-    }
+    const labelOf = (entry: RunningTarget): string => entry.target.label;
+    const results = await runInterleaved({
+      workloads: options.workloads,
+      runs: options.runs,
+      targets: running,
+      labelOf,
+      runOne: (entry, workload) => runOne(entry, workload, options.durationMs, options.warmupMs),
+      onResult: reportRunTo(out, options.runs, 5, labelOf),
+      pauseMs: options.pauseMs,
+    });
     out(`load average after: ${loadAverage()}`);
 
     const table = compareTableOf(
