@@ -8,6 +8,7 @@ import { rangeCommand } from '../commands/range';
 import { watchCommand } from '../commands/watch';
 import { failoverCommand } from '../failover/command';
 import { goLoadCommand } from '../go-load/command';
+import { handoffCommand } from '../handoff/command';
 import { registryCommand } from '../registry/command';
 import type { Command, Output } from './command';
 import { describeFlags, UsageError } from './flags';
@@ -22,6 +23,7 @@ export const commands: readonly Command[] = [
   failoverCommand,
   configPushCommand,
   registryCommand,
+  handoffCommand,
 ];
 
 export function usage(): string[] {
