@@ -267,7 +267,7 @@ describe('scale up and down (the runbook): learner add, start, promote, remove',
         const r = await ctl(['member', 'promote', id]);
         return r.code === 0 ? r.stdout : undefined;
       },
-      { timeoutMs: 20_000 },
+      { timeoutMs: 20_000, what: 'the learner promoted' },
     );
     expect(promoted).toMatch(new RegExp(`^Member\\s+${id} promoted in cluster\\s+[0-9a-f]+\\n$`));
     expect(await ok(['member', 'list'])).toContain(
@@ -384,6 +384,7 @@ describe('backup', () => {
     ]);
     await waitFor(() => (existsSync(backups) && readdirSync(backups).length >= 2 ? true : undefined), {
       timeoutMs: 15_000,
+      what: 'two backups',
     });
     proc.signal('SIGINT');
     const status = await proc.exited;
@@ -404,6 +405,7 @@ describe('backup', () => {
     ]);
     await waitFor(() => ((proc.stderr().match(/backup failed: /g) ?? []).length >= 2 ? true : undefined), {
       timeoutMs: 15_000,
+      what: 'two failed backups',
     });
     proc.signal('SIGINT');
     expect(await proc.exited, proc.describeOutput()).toEqual({ code: 0, signal: null });

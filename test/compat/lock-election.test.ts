@@ -204,7 +204,14 @@ async function unary(
   request: object,
   timeoutMs = 10_000,
 ): Promise<{ ok: Json } | { error: grpc.ServiceError }> {
-  const fn = (client as unknown as Record<string, grpc.requestCallback<Json> & CallableFunction>)[method];
+  // A generated client's unary method: (request, call options, callback).
+  type UnaryMethod = (
+    this: grpc.Client,
+    request: object,
+    options: grpc.CallOptions,
+    callback: (err: grpc.ServiceError | null, res?: Json) => void,
+  ) => void;
+  const fn = (client as unknown as Record<string, UnaryMethod | undefined>)[method];
   if (fn === undefined) throw new Error(`no method ${method}`);
   return new Promise((resolve) => {
     fn.call(

@@ -66,7 +66,7 @@ describe('bypasses of library internals engage on the pinned versions', () => {
           stream.on('response', (headers) => (status = { ...status, ...headers }));
           stream.on('trailers', (trailers) => (status = { ...status, ...trailers }));
           stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          stream.on('close', () => resolve({ ...status, body: Buffer.concat(chunks) }));
+          stream.on('close', () => resolve(Object.assign({}, status, { body: Buffer.concat(chunks) })));
           stream.on('error', reject);
           stream.end(body);
         });

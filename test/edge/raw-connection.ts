@@ -15,7 +15,12 @@ export interface Frame {
   at: number;
 }
 
-export function frame(type: number, flags: number, streamId: number, payload = Buffer.alloc(0)): Buffer {
+export function frame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Buffer = Buffer.alloc(0),
+): Buffer {
   return Buffer.concat([frameHeader(payload.length, type, flags, streamId), payload]);
 }
 

@@ -74,7 +74,10 @@ describe.skipIf(currentTarget().kind === 'etcd')(`upgrade from Cairn ${PREVIOUS}
       expect(beforeRevision).toBe(14n);
       // The history a client could resume from: everything after the compaction.
       const history = await openEtcd3Watch(old, 'k/', BigInt(compactAt + 1), 'history before');
-      await waitFor(() => (history.deliveries().length === 9 ? true : undefined), { what: 'old history' });
+      await waitFor(() => (history.deliveries().length === 9 ? true : undefined), {
+        timeoutMs: 20_000,
+        what: 'old history',
+      });
       const oldHistory = history.deliveries();
       await history.close();
       view.close();
@@ -99,11 +102,15 @@ describe.skipIf(currentTarget().kind === 'etcd')(`upgrade from Cairn ${PREVIOUS}
       // at etcd's numbers (the empty revision in between has no event).
       const resumed = await openEtcd3Watch(client, 'k/', BigInt(compactAt + 1), 'history after');
       await waitFor(() => (resumed.deliveries().length === 9 ? true : undefined), {
+        timeoutMs: 20_000,
         what: 'resumed history',
       });
       expect(resumed.deliveries()).toEqual(oldHistory);
       expect((await client.put('k/new').value('n')).header.revision).toBe(String(beforeRevision + 2n));
-      await waitFor(() => (resumed.deliveries().length === 10 ? true : undefined), { what: 'a new event' });
+      await waitFor(() => (resumed.deliveries().length === 10 ? true : undefined), {
+        timeoutMs: 20_000,
+        what: 'a new event',
+      });
       expect(resumed.deliveries()[9]).toMatchObject({ detail: 'k/new', revision: beforeRevision + 2n });
       await resumed.close();
       view.close();
@@ -162,6 +169,7 @@ describe.skipIf(currentTarget().kind === 'etcd')(`upgrade from Cairn ${PREVIOUS}
       // The watch saw every revision's put (one whose answer was lost included) in order, once. Exactly one
       // revision has none: the switch, made after the last member was upgraded.
       await waitFor(() => (lastRevision(watch.deliveries()) === verified.revision ? true : undefined), {
+        timeoutMs: 30_000,
         what: 'every put on the watch',
       });
       const watched = watch.deliveries().map((d) => d.revision);
