@@ -56,9 +56,14 @@ function admit(
   pipeline: RequestPipeline,
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
+  succeeded: () => boolean,
 ): PipelineCall | Promise<PipelineCall> {
   const aborted = new AbortController();
-  stream.once('close', () => aborted.abort());
+  // Every stream closes, but after a successful answer the work is over: aborting builds a DOMException and
+  // dispatches an event, measured at several µs per call when done after every answer.
+  stream.once('close', () => {
+    if (!succeeded()) aborted.abort();
+  });
   return pipeline.begin({
     surface: 'grpc',
     method: (headers[':path'] ?? '').slice(1),
@@ -103,6 +108,7 @@ function serve(
       }
     };
   let answered = false;
+  let succeeded = false;
   let call: PipelineCall | undefined;
   const fail = guarded((err: unknown): void => {
     if (answered) return;
@@ -133,6 +139,7 @@ function serve(
       return;
     }
     answered = true;
+    succeeded = true;
     call?.end();
     if (stream.destroyed || stream.closed) return;
     try {
@@ -145,7 +152,7 @@ function serve(
   stream.on('error', () => undefined); // a reset by the client; nothing to answer
   let admission: PipelineCall | Promise<PipelineCall>;
   try {
-    admission = admit(pipeline, stream, headers);
+    admission = admit(pipeline, stream, headers, () => succeeded);
   } catch (refusal) {
     fail(refusal); // already reported by the pipeline
     return;
