@@ -10,6 +10,7 @@ import { failoverCommand } from '../failover/command';
 import { goLoadCommand } from '../go-load/command';
 import { handoffCommand } from '../handoff/command';
 import { registryCommand } from '../registry/command';
+import { suiteCommand } from '../suite/command';
 import type { Command, Output } from './command';
 import { describeFlags, UsageError } from './flags';
 
@@ -23,6 +24,7 @@ export const commands: readonly Command[] = [
   failoverCommand,
   configPushCommand,
   registryCommand,
+  suiteCommand,
   handoffCommand,
 ];
 

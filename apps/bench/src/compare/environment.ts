@@ -50,6 +50,17 @@ export function describeCairnBuild(launcher: string): string {
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
     parts.push(`repository at ${commit}`);
+    // The working tree is shared and may hold uncommitted changes that the build includes.
+    const changed = execFileSync('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\n')
+      .filter((line) => line.trim().length > 0).length;
+    parts.push(
+      changed === 0 ? 'no uncommitted changes' : `${changed} tracked files with uncommitted changes`,
+    );
   } catch {
     // not a git checkout
   }
