@@ -58,6 +58,11 @@ export interface StoredInstance {
   registered_by?: string;
   /** Decimal lease ID. */
   lease: string;
+  /**
+   * True when `lease` is a session's (OpenSession), shared with the other instances of that client
+   * process: a deregister deletes the keys but leaves the lease to its session. Absent otherwise.
+   */
+  session?: boolean;
   ttl: number;
   check: HealthCheckSpec | null;
 }
@@ -82,6 +87,12 @@ export interface RegisterResult {
 
 export interface HeartbeatResult {
   lease: string;
+  ttl: number;
+}
+
+export interface SessionResult {
+  /** The session's lease ID (decimal): pass it as `session` to Register. */
+  session: string;
   ttl: number;
 }
 
@@ -134,6 +145,8 @@ export interface RegisterInput {
   check?: Partial<HealthCheckSpec> & { type: CheckType };
   /** Seconds. */
   ttl?: number;
+  /** A session lease (decimal) to attach the instance to instead of a lease of its own; TTL is the session's. */
+  session?: string;
 }
 
 /** An instance counts as healthy when it is UP and its health is not critical. */
@@ -150,6 +163,8 @@ export const DEFAULT_ROOT = '/cairn/registry/';
 export const LEGACY_NAMING_PREFIX = '/cairn/naming/';
 /** The sub-prefix of a namespace that holds its etcd naming entries ('~' never starts a service name). */
 export const NAMING_SEGMENT = '~naming';
+/** The sub-prefix of a namespace that holds its sessions' keys (see RegistryKeys.sessionKey). */
+export const SESSIONS_SEGMENT = '~sessions';
 export const DEFAULT_NAMESPACE = 'default';
 export const MIN_TTL = 1;
 export const MAX_TTL = 3600;
@@ -200,6 +215,11 @@ export class RegistryKeys {
    */
   namingKey(ns: string, service: string, id: string): string {
     return `${this.namingPrefix(ns, service)}${id}`;
+  }
+
+  /** A session's key: `<root><ns>/~sessions/<lease>`, on the session's lease (outside every record range). */
+  sessionKey(ns: string, lease: bigint): string {
+    return `${this.root}${ns}/${SESSIONS_SEGMENT}/${lease.toString()}`;
   }
 
   /** Splits an instance key into its parts, or undefined for any other key. */

@@ -5,7 +5,15 @@
 // under the caller's identity, so the core checks its permissions on exactly the keys each touches — all
 // under `/cairn/registry/<ns>/` (docs/security.md). Only the health checker (a leader's duty no client
 // asked for) and the last_heartbeat lookups (records.ts) use the member's own context.
-import type { CallContext, EtcdPort, KeyValue, Logger } from '@cairn/server';
+import {
+  type CallContext,
+  type EtcdPort,
+  type KeyValue,
+  type Logger,
+  type TxnRequest,
+  type TxnResult,
+  internalContext,
+} from '@cairn/server';
 import { RegistryError } from './errors';
 import { deleteOp, modRevisionIs, prefixRange, putOp } from './kv';
 import {
@@ -28,6 +36,7 @@ import {
   type RegisterResult,
   type RegistryInstance,
   RegistryKeys,
+  type SessionResult,
   type StoredInstance,
   isHealthy,
   namingValue,
@@ -69,6 +78,8 @@ export interface UpdateInput extends InstanceRef {
 }
 
 const MAX_ATTEMPTS = 5;
+/** Leases one KeepAlive may renew (a process's instances in per-instance mode; one in session mode). */
+export const MAX_KEEPALIVE_BATCH = 10_000;
 
 export class Registry {
   readonly keys: RegistryKeys;
@@ -93,9 +104,9 @@ export class Registry {
     }
   }
 
-  /** The current version of `key`, if any. */
-  private async getKv(ctx: CallContext, key: string): Promise<KeyValue | undefined> {
-    return (await this.port.range(ctx, { key: Buffer.from(key) })).kvs[0];
+  /** The current version of `key`, if any (this member's own view when `serializable`). */
+  private async getKv(ctx: CallContext, key: string, serializable = false): Promise<KeyValue | undefined> {
+    return (await this.port.range(ctx, { key: Buffer.from(key), serializable })).kvs[0];
   }
 
   private async records(
@@ -104,10 +115,6 @@ export class Registry {
   ): Promise<{ kvs: KeyValue[]; revision: number }> {
     const { kvs, revision } = await this.port.range(ctx, range);
     return { kvs, revision };
-  }
-
-  private async grant(ctx: CallContext, ttl: number): Promise<bigint> {
-    return (await this.port.leaseGrant(ctx, { ttl })).id;
   }
 
   /**
@@ -121,29 +128,32 @@ export class Registry {
   // ---- writes ----
 
   async register(ctx: CallContext, input: RegisterInput): Promise<RegisterResult> {
-    const ttl = validateRegister(input);
+    let ttl = validateRegister(input);
+    const session = input.session ? parseLease('session', input.session) : 0n;
+    if (session !== 0n) ttl = await this.sessionTtl(session);
     const key = this.keys.instanceKey(input.namespace, input.service, input.id);
+    const check = input.check ? normalizeCheck(input.check) : null;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const existing = await this.getKv(ctx, key);
+      // The first look is this member's own (no read barrier): the txn below is guarded by what was read,
+      // so a stale look only costs a retry, which reads linearizably.
+      const existing = await this.getKv(ctx, key, attempt === 0);
       const previous = existing ? parseStored(existing) : undefined;
       const previousLease = existing?.lease ?? 0n;
-      // Re-register with the same TTL while the lease lives: keep the lease (renew it); else a new one.
-      let lease: bigint;
-      let fresh = false;
+      // Re-register with the same TTL while the lease lives: keep the lease (renew it); else a new one,
+      // granted in the same Raft entry as the txn (LeaseGrantTxn). A session brings its own lease.
+      let lease = session;
       if (
+        session === 0n &&
         previous &&
+        !previous.session &&
         previous.ttl === ttl &&
         previousLease !== 0n &&
         (await this.port.leaseKeepAlive(ctx, previousLease)) > 0
       ) {
         lease = previousLease;
-      } else {
-        lease = await this.grant(ctx, ttl);
-        fresh = true;
       }
-      const check = input.check ? normalizeCheck(input.check) : null;
       const sameCheck = previous && JSON.stringify(previous.check) === JSON.stringify(check);
-      const record: StoredInstance = {
+      const recordFor = (id: bigint): StoredInstance => ({
         namespace: input.namespace,
         service: input.service,
         id: input.id,
@@ -166,24 +176,41 @@ export class Registry {
               : { status: 'passing', reason: 'alive (lease kept)', checked_at: '' },
         registered_at: previous?.registered_at ?? new Date(this.now()).toISOString(),
         registered_by: ctx.identity.user || 'anonymous',
-        lease: lease.toString(),
+        lease: id.toString(),
+        ...(session !== 0n ? { session: true } : {}),
         ttl,
         check,
-      };
+      });
       // One txn writes both keys, guarded by what was read: a concurrent register retries, nothing is
       // ever half-written.
-      const result = await this.port.txn(ctx, {
+      const txnFor = (record: StoredInstance, id: bigint): TxnRequest => ({
         compare: [modRevisionIs(key, existing?.modRevision ?? 0)],
         success: [
-          putOp(key, JSON.stringify(record), lease),
-          putOp(this.keys.namingKey(record.namespace, record.service, record.id), namingValue(record), lease),
+          putOp(key, JSON.stringify(record), id),
+          putOp(this.keys.namingKey(record.namespace, record.service, record.id), namingValue(record), id),
         ],
       });
-      if (!result.succeeded) {
-        if (fresh) await this.revoke(ctx, lease);
-        continue;
+      let record: StoredInstance;
+      let result: TxnResult;
+      if (lease === 0n) {
+        // One proposal: the grant and the txn; a txn that fails leaves no lease behind.
+        let built: StoredInstance | undefined;
+        const applied = await this.port.leaseGrantTxn(ctx, { ttl }, (id) => {
+          built = recordFor(id);
+          return txnFor(built, id);
+        });
+        record = built!;
+        result = applied.txn;
+        lease = applied.lease.id;
+      } else {
+        record = recordFor(lease);
+        result = await this.port.txn(ctx, txnFor(record, lease));
       }
-      if (fresh && previousLease !== 0n && previousLease !== lease) await this.revoke(ctx, previousLease);
+      if (!result.succeeded) continue;
+      // The old lease of an instance that moved to another: its own, never a session's (shared).
+      if (previousLease !== 0n && previousLease !== lease && !previous?.session) {
+        await this.revoke(ctx, previousLease);
+      }
       this.logger?.debug({ key, lease: record.lease, ttl }, 'registry: instance registered');
       return {
         instance: await this.views.view(record, result.revision),
@@ -193,6 +220,69 @@ export class Registry {
       };
     }
     throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
+  }
+
+  // ---- sessions (one lease per client process, shared by its instances) ----
+
+  /**
+   * Opens a session: a lease of `ttl` seconds and its key `<root><ns>/~sessions/<lease>` on it, in one
+   * Raft entry (WRITE on the namespace). Instances registered with it go when the lease does.
+   */
+  async openSession(ctx: CallContext, namespace: string, ttl = DEFAULT_TTL): Promise<SessionResult> {
+    validateName('namespace', namespace);
+    validateTtl(ttl);
+    const opened = await this.port.leaseGrantTxn(ctx, { ttl }, (id) => ({
+      compare: [],
+      success: [
+        putOp(
+          this.keys.sessionKey(namespace, id),
+          JSON.stringify({
+            ttl,
+            opened_by: ctx.identity.user || 'anonymous',
+            opened_at: new Date(this.now()).toISOString(),
+          }),
+          id,
+        ),
+      ],
+    }));
+    return { session: opened.lease.id.toString(), ttl: opened.lease.ttl };
+  }
+
+  /**
+   * Batched renewal: one keep-alive of each lease (sessions' or instances'), in request order; 0 for a
+   * lease that is gone. READ on the namespace; a follower forwards them to the leader in one peer call.
+   */
+  async keepAlive(ctx: CallContext, namespace: string, leases: string[]): Promise<{ ttls: string[] }> {
+    validateName('namespace', namespace);
+    if (leases.length > MAX_KEEPALIVE_BATCH) {
+      throw new RegistryError('invalid', `at most ${MAX_KEEPALIVE_BATCH} leases per keep-alive`);
+    }
+    const ids = leases.map((lease) => parseLease('lease', lease));
+    // The caller's READ on the namespace: a look at one key, not a scan of the namespace.
+    await this.port.range(ctx, {
+      key: Buffer.from(this.keys.namespacePrefix(namespace)),
+      serializable: true,
+    });
+    const ttls = await Promise.all(ids.map((id) => this.port.leaseKeepAlive(ctx, id)));
+    return { ttls: ttls.map(String) };
+  }
+
+  /** Ends a session: revokes its lease, deleting its key and every instance on it (WRITE on each). */
+  async closeSession(ctx: CallContext, namespace: string, session: string): Promise<{ revision: string }> {
+    validateName('namespace', namespace);
+    const id = parseLease('session', session);
+    if (!(await this.getKv(ctx, this.keys.sessionKey(namespace, id)))) {
+      throw new RegistryError('not-found', `session ${session} is not open in namespace "${namespace}"`);
+    }
+    const { revision } = await this.port.leaseRevoke(ctx, id);
+    return { revision: String(revision) };
+  }
+
+  /** The TTL a session was opened with; not-found when it is gone (the SDK then opens another). */
+  private async sessionTtl(session: bigint): Promise<number> {
+    const info = await this.port.leaseTimeToLive(internalContext(), session, { serializable: true });
+    if (!info) throw new RegistryError('not-found', `session ${session} has expired or was closed`);
+    return info.grantedTtl;
   }
 
   /** One keep-alive of the instance's lease, after a read of its record (READ on it). */
@@ -261,14 +351,15 @@ export class Registry {
   async deregister(ctx: CallContext, ref: InstanceRef): Promise<{ revision: string }> {
     validateRef(ref);
     const key = this.keys.instanceKey(ref.namespace, ref.service, ref.id);
-    const { kv } = await this.load(ctx, ref);
+    const { kv, stored } = await this.load(ctx, ref);
     const result = await this.port.txn(ctx, {
       compare: [modRevisionIs(key, kv.modRevision)],
       success: [deleteOp(key), deleteOp(this.keys.namingKey(ref.namespace, ref.service, ref.id))],
     });
     if (!result.succeeded)
       throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
-    if (kv.lease !== 0n) await this.revoke(ctx, kv.lease);
+    // A session's lease stays: the session's other instances are on it.
+    if (kv.lease !== 0n && !stored.session) await this.revoke(ctx, kv.lease);
     return { revision: String(result.revision) };
   }
 
@@ -447,9 +538,7 @@ export function validateRegister(input: RegisterInput): number {
     throw new RegistryError('invalid', `invalid address: scheme "${address.scheme}"`);
   }
   const ttl = input.ttl ?? DEFAULT_TTL;
-  if (!Number.isInteger(ttl) || ttl < MIN_TTL || ttl > MAX_TTL) {
-    throw new RegistryError('invalid', `ttl ${String(ttl)} is out of range: ${MIN_TTL}..${MAX_TTL} seconds`);
-  }
+  validateTtl(ttl);
   if (input.status !== undefined && !INSTANCE_STATUSES.includes(input.status)) {
     throw new RegistryError('invalid', `status must be one of ${INSTANCE_STATUSES.join(', ')}`);
   }
@@ -473,6 +562,20 @@ export function validateRegister(input: RegisterInput): number {
     }
   }
   return ttl;
+}
+
+function validateTtl(ttl: number): void {
+  if (!Number.isInteger(ttl) || ttl < MIN_TTL || ttl > MAX_TTL) {
+    throw new RegistryError('invalid', `ttl ${String(ttl)} is out of range: ${MIN_TTL}..${MAX_TTL} seconds`);
+  }
+}
+
+/** A decimal lease ID from a request (positive, 63-bit). */
+function parseLease(what: string, value: string): bigint {
+  if (!/^[1-9]\d{0,18}$/.test(value) || BigInt(value) > 0x7fff_ffff_ffff_ffffn) {
+    throw new RegistryError('invalid', `${what} "${value}" is not a lease ID`);
+  }
+  return BigInt(value);
 }
 
 export function normalizeCheck(

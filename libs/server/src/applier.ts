@@ -42,6 +42,7 @@ export type AppliedValue =
   | { kind: 'deleteRange'; result: DeleteRangeResult }
   | { kind: 'txn'; result: TxnResult }
   | { kind: 'leaseGrant'; id: bigint; ttl: number; revision: number }
+  | { kind: 'leaseGrantTxn'; id: bigint; ttl: number; result: TxnResult }
   | { kind: 'revision'; revision: number };
 
 export interface ApplyResult {
@@ -203,6 +204,8 @@ export class Applier {
           value: { kind: 'leaseGrant', id: lease.id, ttl: lease.ttl, revision },
         };
       }
+      case 'lease_grant_txn':
+        return this.applyLeaseGrantTxn(req.lease_grant_txn!, subject, batch);
       case 'lease_revoke': {
         checkLeaseRevokePermitted(auth, subject, leases.lookup(BigInt(req.lease_revoke!.ID))?.keys() ?? []);
         const keys = leases.revoke(BigInt(req.lease_revoke!.ID), batch);
@@ -255,6 +258,45 @@ export class Applier {
     }
   }
 
+  /**
+   * A lease grant and the txn that attaches keys to it, as one entry (the registry's registration): the
+   * lease is granted first so the txn's puts may name it, and revoked again in the same apply when the txn
+   * does not succeed, so a failed registration leaves no lease on any member.
+   */
+  private applyLeaseGrantTxn(
+    req: NonNullable<InternalRaftRequest__Output['lease_grant_txn']>,
+    subject: ReturnType<typeof subjectOfHeader>,
+    batch: BackendBatch,
+  ): ApplyResult | Promise<ApplyResult> {
+    const { kv, leases, alarms, header, auth } = this.deps;
+    checkTxnPermitted(auth, subject, req.txn!);
+    if (alarms.has(AlarmKind.NoSpace)) return { error: etcdError('no-space') };
+    const lease = leases.grant(BigInt(req.lease_grant!.ID), Number(req.lease_grant!.TTL), batch);
+    const undo = (): void => {
+      // The failure branch never names the lease (the proposer refuses it): it holds no keys here.
+      leases.revoke(lease.id, batch);
+    };
+    const answer = (result: TxnResult): ApplyResult => {
+      if (!result.succeeded) undo();
+      return {
+        response: wireTxn(result, header),
+        value: { kind: 'leaseGrantTxn', id: lease.id, ttl: lease.ttl, result },
+      };
+    };
+    let applied: TxnResult | Promise<TxnResult>;
+    try {
+      applied = kv.applyTxn(toTxnRequest(req.txn!), batch);
+    } catch (err) {
+      undo();
+      throw err;
+    }
+    if (!(applied instanceof Promise)) return answer(applied);
+    return applied.then(answer, (err: unknown) => {
+      undo();
+      throw err;
+    });
+  }
+
   private applyAlarm(req: NonNullable<InternalRaftRequest__Output['alarm']>, batch: BackendBatch): object {
     const { alarms, header, kv } = this.deps;
     const alarm: Alarm = { memberId: BigInt(req.memberID), alarm: req.alarm as AlarmKind };
@@ -285,6 +327,7 @@ const REFUSED_WHEN_CORRUPT = new Set([
   'compaction',
   'lease_grant',
   'lease_revoke',
+  'lease_grant_txn',
 ]);
 
 /**

@@ -167,12 +167,24 @@ export type {
   InternalRaftRequest__Output,
 } from './cairn/internal/v1/InternalRaftRequest';
 export type {
+  LeaseGrantTxnRequest,
+  LeaseGrantTxnRequest__Output,
+} from './cairn/internal/v1/LeaseGrantTxnRequest';
+export type {
   MemberAttrSetRequest,
   MemberAttrSetRequest__Output,
 } from './cairn/internal/v1/MemberAttrSetRequest';
 export type { RequestHeader, RequestHeader__Output } from './cairn/internal/v1/RequestHeader';
 export type { RegistryClient, RegistryHandlers, RegistryDefinition } from './cairn/registry/v1/Registry';
 export type { RegistryAddress, RegistryAddress__Output } from './cairn/registry/v1/RegistryAddress';
+export type {
+  RegistryCloseSessionRequest,
+  RegistryCloseSessionRequest__Output,
+} from './cairn/registry/v1/RegistryCloseSessionRequest';
+export type {
+  RegistryCloseSessionResponse,
+  RegistryCloseSessionResponse__Output,
+} from './cairn/registry/v1/RegistryCloseSessionResponse';
 export type {
   RegistryDeregisterResponse,
   RegistryDeregisterResponse__Output,
@@ -191,6 +203,14 @@ export type {
   RegistryInstanceRef,
   RegistryInstanceRef__Output,
 } from './cairn/registry/v1/RegistryInstanceRef';
+export type {
+  RegistryKeepAliveRequest,
+  RegistryKeepAliveRequest__Output,
+} from './cairn/registry/v1/RegistryKeepAliveRequest';
+export type {
+  RegistryKeepAliveResponse,
+  RegistryKeepAliveResponse__Output,
+} from './cairn/registry/v1/RegistryKeepAliveResponse';
 export type {
   RegistryListInstancesRequest,
   RegistryListInstancesRequest__Output,
@@ -215,6 +235,14 @@ export type {
   RegistryListServicesResponse,
   RegistryListServicesResponse__Output,
 } from './cairn/registry/v1/RegistryListServicesResponse';
+export type {
+  RegistryOpenSessionRequest,
+  RegistryOpenSessionRequest__Output,
+} from './cairn/registry/v1/RegistryOpenSessionRequest';
+export type {
+  RegistryOpenSessionResponse,
+  RegistryOpenSessionResponse__Output,
+} from './cairn/registry/v1/RegistryOpenSessionResponse';
 export type {
   RegistryRegisterRequest,
   RegistryRegisterRequest__Output,

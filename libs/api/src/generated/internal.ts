@@ -49,6 +49,10 @@ import type {
   InternalRaftRequest__Output as _cairn_internal_v1_InternalRaftRequest__Output,
 } from './cairn/internal/v1/InternalRaftRequest';
 import type {
+  LeaseGrantTxnRequest as _cairn_internal_v1_LeaseGrantTxnRequest,
+  LeaseGrantTxnRequest__Output as _cairn_internal_v1_LeaseGrantTxnRequest__Output,
+} from './cairn/internal/v1/LeaseGrantTxnRequest';
+import type {
   MemberAttrSetRequest as _cairn_internal_v1_MemberAttrSetRequest,
   MemberAttrSetRequest__Output as _cairn_internal_v1_MemberAttrSetRequest__Output,
 } from './cairn/internal/v1/MemberAttrSetRequest';
@@ -523,6 +527,10 @@ export interface ProtoGrpcType {
         InternalRaftRequest: MessageTypeDefinition<
           _cairn_internal_v1_InternalRaftRequest,
           _cairn_internal_v1_InternalRaftRequest__Output
+        >;
+        LeaseGrantTxnRequest: MessageTypeDefinition<
+          _cairn_internal_v1_LeaseGrantTxnRequest,
+          _cairn_internal_v1_LeaseGrantTxnRequest__Output
         >;
         MemberAttrSetRequest: MessageTypeDefinition<
           _cairn_internal_v1_MemberAttrSetRequest,

@@ -11,6 +11,14 @@ import type {
   RegistryAddress__Output as _cairn_registry_v1_RegistryAddress__Output,
 } from './cairn/registry/v1/RegistryAddress';
 import type {
+  RegistryCloseSessionRequest as _cairn_registry_v1_RegistryCloseSessionRequest,
+  RegistryCloseSessionRequest__Output as _cairn_registry_v1_RegistryCloseSessionRequest__Output,
+} from './cairn/registry/v1/RegistryCloseSessionRequest';
+import type {
+  RegistryCloseSessionResponse as _cairn_registry_v1_RegistryCloseSessionResponse,
+  RegistryCloseSessionResponse__Output as _cairn_registry_v1_RegistryCloseSessionResponse__Output,
+} from './cairn/registry/v1/RegistryCloseSessionResponse';
+import type {
   RegistryDeregisterResponse as _cairn_registry_v1_RegistryDeregisterResponse,
   RegistryDeregisterResponse__Output as _cairn_registry_v1_RegistryDeregisterResponse__Output,
 } from './cairn/registry/v1/RegistryDeregisterResponse';
@@ -35,6 +43,14 @@ import type {
   RegistryInstanceRef__Output as _cairn_registry_v1_RegistryInstanceRef__Output,
 } from './cairn/registry/v1/RegistryInstanceRef';
 import type {
+  RegistryKeepAliveRequest as _cairn_registry_v1_RegistryKeepAliveRequest,
+  RegistryKeepAliveRequest__Output as _cairn_registry_v1_RegistryKeepAliveRequest__Output,
+} from './cairn/registry/v1/RegistryKeepAliveRequest';
+import type {
+  RegistryKeepAliveResponse as _cairn_registry_v1_RegistryKeepAliveResponse,
+  RegistryKeepAliveResponse__Output as _cairn_registry_v1_RegistryKeepAliveResponse__Output,
+} from './cairn/registry/v1/RegistryKeepAliveResponse';
+import type {
   RegistryListInstancesRequest as _cairn_registry_v1_RegistryListInstancesRequest,
   RegistryListInstancesRequest__Output as _cairn_registry_v1_RegistryListInstancesRequest__Output,
 } from './cairn/registry/v1/RegistryListInstancesRequest';
@@ -58,6 +74,14 @@ import type {
   RegistryListServicesResponse as _cairn_registry_v1_RegistryListServicesResponse,
   RegistryListServicesResponse__Output as _cairn_registry_v1_RegistryListServicesResponse__Output,
 } from './cairn/registry/v1/RegistryListServicesResponse';
+import type {
+  RegistryOpenSessionRequest as _cairn_registry_v1_RegistryOpenSessionRequest,
+  RegistryOpenSessionRequest__Output as _cairn_registry_v1_RegistryOpenSessionRequest__Output,
+} from './cairn/registry/v1/RegistryOpenSessionRequest';
+import type {
+  RegistryOpenSessionResponse as _cairn_registry_v1_RegistryOpenSessionResponse,
+  RegistryOpenSessionResponse__Output as _cairn_registry_v1_RegistryOpenSessionResponse__Output,
+} from './cairn/registry/v1/RegistryOpenSessionResponse';
 import type {
   RegistryRegisterRequest as _cairn_registry_v1_RegistryRegisterRequest,
   RegistryRegisterRequest__Output as _cairn_registry_v1_RegistryRegisterRequest__Output,
@@ -98,6 +122,14 @@ export interface ProtoGrpcType {
           _cairn_registry_v1_RegistryAddress,
           _cairn_registry_v1_RegistryAddress__Output
         >;
+        RegistryCloseSessionRequest: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryCloseSessionRequest,
+          _cairn_registry_v1_RegistryCloseSessionRequest__Output
+        >;
+        RegistryCloseSessionResponse: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryCloseSessionResponse,
+          _cairn_registry_v1_RegistryCloseSessionResponse__Output
+        >;
         RegistryDeregisterResponse: MessageTypeDefinition<
           _cairn_registry_v1_RegistryDeregisterResponse,
           _cairn_registry_v1_RegistryDeregisterResponse__Output
@@ -122,6 +154,14 @@ export interface ProtoGrpcType {
           _cairn_registry_v1_RegistryInstanceRef,
           _cairn_registry_v1_RegistryInstanceRef__Output
         >;
+        RegistryKeepAliveRequest: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryKeepAliveRequest,
+          _cairn_registry_v1_RegistryKeepAliveRequest__Output
+        >;
+        RegistryKeepAliveResponse: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryKeepAliveResponse,
+          _cairn_registry_v1_RegistryKeepAliveResponse__Output
+        >;
         RegistryListInstancesRequest: MessageTypeDefinition<
           _cairn_registry_v1_RegistryListInstancesRequest,
           _cairn_registry_v1_RegistryListInstancesRequest__Output
@@ -145,6 +185,14 @@ export interface ProtoGrpcType {
         RegistryListServicesResponse: MessageTypeDefinition<
           _cairn_registry_v1_RegistryListServicesResponse,
           _cairn_registry_v1_RegistryListServicesResponse__Output
+        >;
+        RegistryOpenSessionRequest: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryOpenSessionRequest,
+          _cairn_registry_v1_RegistryOpenSessionRequest__Output
+        >;
+        RegistryOpenSessionResponse: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryOpenSessionResponse,
+          _cairn_registry_v1_RegistryOpenSessionResponse__Output
         >;
         RegistryRegisterRequest: MessageTypeDefinition<
           _cairn_registry_v1_RegistryRegisterRequest,

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { EtcdClient } from '../etcd/client';
 import type { LeaseKeepAlive } from '../etcd/lease-keeper';
+import type { RegistrySession } from './session';
 import type { InstanceSpec, RegistryInstance } from './types';
 
 export interface RegisterOptions {
@@ -24,8 +25,9 @@ interface RegisterResponse {
 
 const SERVICE = 'cairn.registry.v1.Registry';
 
-export function registerRequest(spec: InstanceSpec, namespace: string, ttl: number): object {
+export function registerRequest(spec: InstanceSpec, namespace: string, ttl: number, session = 0n): object {
   return {
+    ...(session !== 0n ? { session: session.toString() } : {}),
     instance: {
       namespace: spec.namespace ?? namespace,
       service: spec.service,
@@ -56,15 +58,23 @@ export class Registration extends EventEmitter {
   private closed = false;
   private retryTimer?: NodeJS.Timeout;
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+  private readonly onSessionLost = (lease: bigint): void => {
+    if (this.closed || lease !== this.lease) return;
+    this.emit('lost');
+    this.reregister(0);
+  };
 
+  /** With `session`, the instance is attached to the session's lease and has no keep-alive of its own. */
   constructor(
     private readonly client: EtcdClient,
     readonly spec: InstanceSpec,
     readonly namespace: string,
     private readonly options: RegisterOptions = {},
+    private readonly session?: RegistrySession,
   ) {
     super();
-    this.ttl = options.ttl ?? 10;
+    this.ttl = options.ttl ?? session?.ttl ?? 10;
+    session?.on('lost', this.onSessionLost);
   }
 
   /** First registration; rejects if the server refuses it (bad input) or cannot be reached. */
@@ -87,6 +97,7 @@ export class Registration extends EventEmitter {
   }
 
   private async registerOnce(): Promise<void> {
+    if (this.session) return this.registerInSession(this.session);
     const response = await this.client.call<object, RegisterResponse>(
       SERVICE,
       'Register',
@@ -110,6 +121,27 @@ export class Registration extends EventEmitter {
     this.emit('registered', response.instance);
   }
 
+  private async registerInSession(session: RegistrySession): Promise<void> {
+    const lease = await session.acquire();
+    let response: RegisterResponse;
+    try {
+      response = await this.client.call<object, RegisterResponse>(
+        SERVICE,
+        'Register',
+        registerRequest(this.spec, this.namespace, this.ttl, lease),
+      );
+    } catch (err) {
+      // NOT_FOUND: the session expired before the server saw this register; open another and retry.
+      if ((err as { code?: number }).code === 5) session.invalidate(lease);
+      throw err;
+    }
+    if (this.closed) return;
+    this.lease = lease;
+    this.ttl = response.ttl;
+    this.instance = response.instance;
+    this.emit('registered', response.instance);
+  }
+
   private reregister(attempt: number): void {
     if (this.closed) return;
     this.retryTimer = setTimeout(
@@ -123,14 +155,22 @@ export class Registration extends EventEmitter {
     );
   }
 
-  /** Stops the keep-alive and deregisters (best effort: the lease expires anyway). */
-  async close(): Promise<void> {
+  /**
+   * Stops the keep-alive and deregisters (best effort: the lease expires anyway). `deregister: false` only
+   * stops (the RegistryClient closing a session revokes its lease, which deregisters every instance at once).
+   */
+  async close(options: { deregister?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.keeper?.close();
+    this.session?.off('lost', this.onSessionLost);
     for (const [s, h] of this.signalHandlers) process.removeListener(s, h);
     this.signalHandlers.clear();
+    if (options.deregister === false) {
+      this.emit('closed');
+      return;
+    }
     try {
       await this.client.call(
         SERVICE,

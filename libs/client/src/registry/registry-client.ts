@@ -8,6 +8,7 @@
 // (and which any member serves without registry-specific state).
 import { EtcdClient, type EtcdClientOptions } from '../etcd/client';
 import { Registration, type RegisterOptions } from './registration';
+import { RegistrySession, type SessionOptions } from './session';
 import { ServiceSubscription, type SubscribeOptions } from './subscription';
 import type { InstanceSpec } from './types';
 
@@ -16,6 +17,13 @@ export interface RegistryClientOptions {
   namespace?: string;
   /** Key root of the registry (default '/cairn/registry/'). */
   root?: string;
+  /**
+   * Session mode (as Consul sessions, Nacos connection liveness): one lease for this client, opened by the
+   * first register(), renewed at TTL/3 and shared by every instance registered through it, so heartbeats
+   * scale with processes, not instances. A lost session is opened again and its instances re-registered;
+   * close() (or the process dying: after the TTL) deregisters them all. `true` = TTL 10 s.
+   */
+  session?: boolean | SessionOptions;
 }
 
 export class RegistryClient {
@@ -25,6 +33,8 @@ export class RegistryClient {
   private readonly root: string;
   private readonly registrations = new Set<Registration>();
   private readonly subscriptions = new Set<ServiceSubscription>();
+  /** Session mode only. */
+  readonly session?: RegistrySession;
 
   constructor(
     client: EtcdClient | EtcdClientOptions | string | string[],
@@ -34,11 +44,21 @@ export class RegistryClient {
     this.client = client instanceof EtcdClient ? client : new EtcdClient(client);
     this.namespace = options.namespace ?? 'default';
     this.root = options.root ?? '/cairn/registry/';
+    if (options.session) {
+      this.session = new RegistrySession(
+        this.client,
+        this.namespace,
+        options.session === true ? {} : options.session,
+      );
+    }
   }
 
-  /** Registers an instance and keeps it registered until close(). */
+  /**
+   * Registers an instance and keeps it registered until close(): on a lease of its own, or in session mode
+   * on the client's session lease (options.ttl and keepAliveIntervalMs are then the session's).
+   */
   async register(instance: InstanceSpec, options: RegisterOptions = {}): Promise<Registration> {
-    const registration = new Registration(this.client, instance, this.namespace, options);
+    const registration = new Registration(this.client, instance, this.namespace, options, this.session);
     this.registrations.add(registration);
     registration.once('closed', () => this.registrations.delete(registration));
     try {
@@ -64,7 +84,13 @@ export class RegistryClient {
 
   /** Deregisters every registration, ends every subscription, and closes the client it created. */
   async close(): Promise<void> {
-    await Promise.all([...this.registrations].map((r) => r.close()));
+    if (this.session) {
+      // One revoke deregisters every instance of the session.
+      await Promise.all([...this.registrations].map((r) => r.close({ deregister: false })));
+      await this.session.close();
+    } else {
+      await Promise.all([...this.registrations].map((r) => r.close()));
+    }
     for (const s of [...this.subscriptions]) s.close();
     if (this.ownsClient) this.client.close();
   }

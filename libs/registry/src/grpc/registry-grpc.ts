@@ -5,7 +5,10 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   loadEtcdServices,
+  type RegistryCloseSessionRequest__Output,
   type RegistryInstanceRef__Output,
+  type RegistryKeepAliveRequest__Output,
+  type RegistryOpenSessionRequest__Output,
   type RegistryListInstancesRequest__Output,
   type RegistryListServicesRequest__Output,
   type RegistryRegisterRequest__Output,
@@ -75,6 +78,7 @@ export function toRegisterInput(req: RegistryRegisterRequest__Output): RegisterI
         }
       : {}),
     ...(req.ttl ? { ttl: req.ttl } : {}),
+    ...(req.session && req.session !== '0' ? { session: req.session } : {}),
   };
 }
 
@@ -105,6 +109,15 @@ export function registerRegistryService(server: grpc.Server, registry: Registry)
         ...(req.zone ? { zone: req.zone } : {}),
         ...(Object.keys(req.metadata).length > 0 ? { metadata: req.metadata } : {}),
       }),
+    ),
+    OpenSession: unary((req: RegistryOpenSessionRequest__Output, ctx) =>
+      registry.openSession(ctx, req.namespace || 'default', req.ttl || undefined),
+    ),
+    KeepAlive: unary((req: RegistryKeepAliveRequest__Output, ctx) =>
+      registry.keepAlive(ctx, req.namespace || 'default', req.leases),
+    ),
+    CloseSession: unary((req: RegistryCloseSessionRequest__Output, ctx) =>
+      registry.closeSession(ctx, req.namespace || 'default', req.session),
     ),
     Watch: (call: grpc.ServerWritableStream<RegistryWatchRequest__Output, object>) => {
       const req = call.request;

@@ -153,6 +153,31 @@ export class RegisterInstanceDto {
   @ValidateNested()
   @Type(() => HealthCheckDto)
   check?: HealthCheckDto;
+
+  @ApiPropertyOptional({
+    example: '7587862245432318983',
+    description: "a session (POST .../sessions) to attach the instance to; its TTL is the session's",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[1-9]\d{0,18}$/, { message: 'session must be a decimal lease ID' })
+  session?: string;
+}
+
+export class OpenSessionDto {
+  @ApiPropertyOptional({ example: 10, minimum: MIN_TTL, maximum: MAX_TTL, default: 10, description: 's' })
+  @IsOptional()
+  @IsInt({ message: 'ttl must be an integer number of seconds' })
+  @Min(MIN_TTL, { message: `ttl is out of range: ${MIN_TTL}..${MAX_TTL} seconds` })
+  @Max(MAX_TTL, { message: `ttl is out of range: ${MIN_TTL}..${MAX_TTL} seconds` })
+  ttl?: number;
+}
+
+export class KeepAliveDto {
+  @ApiProperty({ type: [String], example: ['7587862245432318983'], description: 'lease IDs (decimal)' })
+  @IsArray()
+  @IsString({ each: true })
+  leases: string[];
 }
 
 export class UpdateInstanceDto {

@@ -12,6 +12,7 @@ import {
   Inject,
   Param,
   Patch,
+  Post,
   Put,
   Query,
   Req,
@@ -32,11 +33,18 @@ import type {
   RegisterResult,
   RegistryInstance,
   RegistryWatchEvent,
+  SessionResult,
 } from '../model';
 import { Registry, validateName } from '../registry';
 import type { CallContext } from '@cairn/server';
 import { Call } from './call';
-import { ListInstancesQuery, RegisterInstanceDto, UpdateInstanceDto } from './dto';
+import {
+  KeepAliveDto,
+  ListInstancesQuery,
+  OpenSessionDto,
+  RegisterInstanceDto,
+  UpdateInstanceDto,
+} from './dto';
 import { REGISTRY } from './tokens';
 
 /** The registry's one error filter: its errors and the core's (401/403 for auth, see errors.ts). */
@@ -151,6 +159,44 @@ export class RegistryController {
     @Param('id') id: string,
   ): Promise<{ revision: string }> {
     return this.registry.deregister(ctx, { namespace: ns, service, id });
+  }
+
+  @Post('namespaces/:ns/sessions')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Open a session: one lease for a client process, shared by the instances it registers',
+    description:
+      'Register with `session` to attach an instance to it; renew it with keepalive; when it expires or is closed, every instance on it is deregistered.',
+  })
+  openSession(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Body() body: OpenSessionDto,
+  ): Promise<SessionResult> {
+    return this.registry.openSession(ctx, ns, body.ttl);
+  }
+
+  @Delete('namespaces/:ns/sessions/:session')
+  @ApiOperation({ summary: 'Close a session: revokes its lease and deregisters every instance on it' })
+  closeSession(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Param('session') session: string,
+  ): Promise<{ revision: string }> {
+    return this.registry.closeSession(ctx, ns, session);
+  }
+
+  @Put('namespaces/:ns/keepalive')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Batched renewal: one keep-alive of each lease (sessions or instances); ttl 0 = gone',
+  })
+  keepAlive(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Body() body: KeepAliveDto,
+  ): Promise<{ ttls: string[] }> {
+    return this.registry.keepAlive(ctx, ns, body.leases);
   }
 
   @Get('namespaces/:ns/services/:service/watch')

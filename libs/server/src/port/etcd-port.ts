@@ -94,6 +94,15 @@ export interface EtcdPort {
    */
   watch(ctx: CallContext, req: WatchRequest, sink: WatchSink, onEnd?: WatchEndListener): PortWatch;
   leaseGrant(ctx: CallContext, req: { ttl: number; id?: bigint }): Promise<LeaseGrantResult>;
+  /**
+   * A lease grant and a txn whose puts may name it, proposed as ONE Raft entry and applied atomically: the
+   * lease exists afterwards only if the txn succeeded. The failure branch must not name the lease.
+   */
+  leaseGrantTxn(
+    ctx: CallContext,
+    lease: { ttl: number; id?: bigint },
+    txn: (id: bigint) => TxnRequest,
+  ): Promise<{ lease: LeaseGrantResult; txn: TxnResult }>;
   /** Revokes the lease and deletes its keys; 'lease-not-found' when it does not exist. */
   leaseRevoke(ctx: CallContext, id: bigint): Promise<{ revision: number }>;
   /** One keep-alive: the new TTL in seconds, or 0 when the lease does not exist (not an error, as etcd). */

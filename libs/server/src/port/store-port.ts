@@ -183,6 +183,42 @@ export class StorePort implements EtcdPort {
     });
   }
 
+  leaseGrantTxn(
+    ctx: CallContext,
+    lease: { ttl: number; id?: bigint },
+    txn: (id: bigint) => TxnRequest,
+  ): Promise<{ lease: LeaseGrantResult; txn: TxnResult }> {
+    return this.call(ctx, async () => {
+      if (lease.ttl > MAX_LEASE_TTL) throw etcdError('lease-ttl-too-large');
+      const id = this.pickLeaseId(lease.id);
+      const req = txn(id);
+      const wire = wireTxnRequest(req);
+      checkTxn(wire, this.driver.maxTxnOps);
+      checkTxnPermitted(this.driver.auth, ctx.identity, wire);
+      if (anyOp(req.failure ?? [], (op) => 'put' in op && op.put.lease === id)) {
+        throw new Error('the failure branch of a lease-grant txn must not name its lease');
+      }
+      await this.driver.checkQuota(0);
+      const body: ProposalBody = {
+        lease_grant_txn: { lease_grant: { ID: id.toString(), TTL: String(lease.ttl) }, txn: wire },
+      };
+      const applied = expectValue(await this.driver.submit(body, ctx.identity), 'leaseGrantTxn');
+      return {
+        lease: { id: applied.id, ttl: applied.ttl, revision: applied.result.revision },
+        txn: applied.result,
+      };
+    });
+  }
+
+  /** The caller's lease ID, or a fresh positive 63-bit one (as etcd picks when left to the server). */
+  private pickLeaseId(requested: bigint | undefined): bigint {
+    let id = requested ?? 0n;
+    while (id === 0n || (requested === undefined && this.driver.leaseExists(id))) {
+      id = randomBytes(8).readBigUInt64BE() & 0x7fff_ffff_ffff_ffffn;
+    }
+    return id;
+  }
+
   leaseRevoke(ctx: CallContext, id: bigint): Promise<{ revision: number }> {
     return this.call(ctx, async () => {
       if (!this.driver.leaseExists(id)) throw etcdError('lease-not-found');

@@ -141,6 +141,10 @@ import type {
   InternalMemberPromoteRequest as _cairn_internal_v1_InternalMemberPromoteRequest,
   InternalMemberPromoteRequest__Output as _cairn_internal_v1_InternalMemberPromoteRequest__Output,
 } from '../../../cairn/internal/v1/InternalMemberPromoteRequest';
+import type {
+  LeaseGrantTxnRequest as _cairn_internal_v1_LeaseGrantTxnRequest,
+  LeaseGrantTxnRequest__Output as _cairn_internal_v1_LeaseGrantTxnRequest__Output,
+} from '../../../cairn/internal/v1/LeaseGrantTxnRequest';
 
 export interface InternalRaftRequest {
   range?: _etcdserverpb_RangeRequest | null;
@@ -186,6 +190,11 @@ export interface InternalRaftRequest {
   member_update?: _cairn_internal_v1_InternalMemberUpdateRequest | null;
   member_promote?: _cairn_internal_v1_InternalMemberPromoteRequest | null;
   /**
+   * A lease grant and a txn that attaches keys to it, in one entry (the registry's registration): applied
+   * atomically, the lease exists afterwards only if the txn succeeded.
+   */
+  lease_grant_txn?: _cairn_internal_v1_LeaseGrantTxnRequest | null;
+  /**
    * Exactly one request per entry.
    */
   request?:
@@ -222,7 +231,8 @@ export interface InternalRaftRequest {
     | 'member_add'
     | 'member_remove'
     | 'member_update'
-    | 'member_promote';
+    | 'member_promote'
+    | 'lease_grant_txn';
 }
 
 export interface InternalRaftRequest__Output {
@@ -269,6 +279,11 @@ export interface InternalRaftRequest__Output {
   member_update?: _cairn_internal_v1_InternalMemberUpdateRequest__Output | null;
   member_promote?: _cairn_internal_v1_InternalMemberPromoteRequest__Output | null;
   /**
+   * A lease grant and a txn that attaches keys to it, in one entry (the registry's registration): applied
+   * atomically, the lease exists afterwards only if the txn succeeded.
+   */
+  lease_grant_txn?: _cairn_internal_v1_LeaseGrantTxnRequest__Output | null;
+  /**
    * Exactly one request per entry.
    */
   request?:
@@ -305,5 +320,6 @@ export interface InternalRaftRequest__Output {
     | 'member_add'
     | 'member_remove'
     | 'member_update'
-    | 'member_promote';
+    | 'member_promote'
+    | 'lease_grant_txn';
 }

@@ -4,6 +4,14 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import type {
+  RegistryCloseSessionRequest as _cairn_registry_v1_RegistryCloseSessionRequest,
+  RegistryCloseSessionRequest__Output as _cairn_registry_v1_RegistryCloseSessionRequest__Output,
+} from '../../../cairn/registry/v1/RegistryCloseSessionRequest';
+import type {
+  RegistryCloseSessionResponse as _cairn_registry_v1_RegistryCloseSessionResponse,
+  RegistryCloseSessionResponse__Output as _cairn_registry_v1_RegistryCloseSessionResponse__Output,
+} from '../../../cairn/registry/v1/RegistryCloseSessionResponse';
+import type {
   RegistryDeregisterResponse as _cairn_registry_v1_RegistryDeregisterResponse,
   RegistryDeregisterResponse__Output as _cairn_registry_v1_RegistryDeregisterResponse__Output,
 } from '../../../cairn/registry/v1/RegistryDeregisterResponse';
@@ -19,6 +27,14 @@ import type {
   RegistryInstanceRef as _cairn_registry_v1_RegistryInstanceRef,
   RegistryInstanceRef__Output as _cairn_registry_v1_RegistryInstanceRef__Output,
 } from '../../../cairn/registry/v1/RegistryInstanceRef';
+import type {
+  RegistryKeepAliveRequest as _cairn_registry_v1_RegistryKeepAliveRequest,
+  RegistryKeepAliveRequest__Output as _cairn_registry_v1_RegistryKeepAliveRequest__Output,
+} from '../../../cairn/registry/v1/RegistryKeepAliveRequest';
+import type {
+  RegistryKeepAliveResponse as _cairn_registry_v1_RegistryKeepAliveResponse,
+  RegistryKeepAliveResponse__Output as _cairn_registry_v1_RegistryKeepAliveResponse__Output,
+} from '../../../cairn/registry/v1/RegistryKeepAliveResponse';
 import type {
   RegistryListInstancesRequest as _cairn_registry_v1_RegistryListInstancesRequest,
   RegistryListInstancesRequest__Output as _cairn_registry_v1_RegistryListInstancesRequest__Output,
@@ -44,6 +60,14 @@ import type {
   RegistryListServicesResponse__Output as _cairn_registry_v1_RegistryListServicesResponse__Output,
 } from '../../../cairn/registry/v1/RegistryListServicesResponse';
 import type {
+  RegistryOpenSessionRequest as _cairn_registry_v1_RegistryOpenSessionRequest,
+  RegistryOpenSessionRequest__Output as _cairn_registry_v1_RegistryOpenSessionRequest__Output,
+} from '../../../cairn/registry/v1/RegistryOpenSessionRequest';
+import type {
+  RegistryOpenSessionResponse as _cairn_registry_v1_RegistryOpenSessionResponse,
+  RegistryOpenSessionResponse__Output as _cairn_registry_v1_RegistryOpenSessionResponse__Output,
+} from '../../../cairn/registry/v1/RegistryOpenSessionResponse';
+import type {
   RegistryRegisterRequest as _cairn_registry_v1_RegistryRegisterRequest,
   RegistryRegisterRequest__Output as _cairn_registry_v1_RegistryRegisterRequest__Output,
 } from '../../../cairn/registry/v1/RegistryRegisterRequest';
@@ -66,6 +90,53 @@ import type {
 
 export interface RegistryClient extends grpc.Client {
   /**
+   * Ends a session: revokes its lease, which deregisters every instance attached to it.
+   */
+  CloseSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CloseSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CloseSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CloseSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Ends a session: revokes its lease, which deregisters every instance attached to it.
+   */
+  closeSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  closeSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  closeSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  closeSession(
+    argument: _cairn_registry_v1_RegistryCloseSessionRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryCloseSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
    * Deletes both keys and revokes the instance's lease.
    */
   Deregister(
@@ -200,6 +271,53 @@ export interface RegistryClient extends grpc.Client {
     callback: grpc.requestCallback<_cairn_registry_v1_RegistryHeartbeatResponse__Output>,
   ): grpc.ClientUnaryCall;
 
+  /**
+   * Batched renewal: one keep-alive of each lease (session or instance leases) in one call.
+   */
+  KeepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  KeepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  KeepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  KeepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Batched renewal: one keep-alive of each lease (session or instance leases) in one call.
+   */
+  keepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  keepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  keepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  keepAlive(
+    argument: _cairn_registry_v1_RegistryKeepAliveRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryKeepAliveResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
   ListInstances(
     argument: _cairn_registry_v1_RegistryListInstancesRequest,
     metadata: grpc.Metadata,
@@ -321,6 +439,55 @@ export interface RegistryClient extends grpc.Client {
   listServices(
     argument: _cairn_registry_v1_RegistryListServicesRequest,
     callback: grpc.requestCallback<_cairn_registry_v1_RegistryListServicesResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Session mode (as Consul sessions, Nacos connection liveness): one lease per client process, shared by
+   * every instance it registers (Register with `session`). Grants a session lease of `ttl` seconds.
+   */
+  OpenSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  OpenSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  OpenSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  OpenSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Session mode (as Consul sessions, Nacos connection liveness): one lease per client process, shared by
+   * every instance it registers (Register with `session`). Grants a session lease of `ttl` seconds.
+   */
+  openSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  openSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  openSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  openSession(
+    argument: _cairn_registry_v1_RegistryOpenSessionRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryOpenSessionResponse__Output>,
   ): grpc.ClientUnaryCall;
 
   /**
@@ -449,6 +616,14 @@ export interface RegistryClient extends grpc.Client {
 
 export interface RegistryHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Ends a session: revokes its lease, which deregisters every instance attached to it.
+   */
+  CloseSession: grpc.handleUnaryCall<
+    _cairn_registry_v1_RegistryCloseSessionRequest__Output,
+    _cairn_registry_v1_RegistryCloseSessionResponse
+  >;
+
+  /**
    * Deletes both keys and revokes the instance's lease.
    */
   Deregister: grpc.handleUnaryCall<
@@ -469,6 +644,14 @@ export interface RegistryHandlers extends grpc.UntypedServiceImplementation {
     _cairn_registry_v1_RegistryHeartbeatResponse
   >;
 
+  /**
+   * Batched renewal: one keep-alive of each lease (session or instance leases) in one call.
+   */
+  KeepAlive: grpc.handleUnaryCall<
+    _cairn_registry_v1_RegistryKeepAliveRequest__Output,
+    _cairn_registry_v1_RegistryKeepAliveResponse
+  >;
+
   ListInstances: grpc.handleUnaryCall<
     _cairn_registry_v1_RegistryListInstancesRequest__Output,
     _cairn_registry_v1_RegistryListInstancesResponse
@@ -482,6 +665,15 @@ export interface RegistryHandlers extends grpc.UntypedServiceImplementation {
   ListServices: grpc.handleUnaryCall<
     _cairn_registry_v1_RegistryListServicesRequest__Output,
     _cairn_registry_v1_RegistryListServicesResponse
+  >;
+
+  /**
+   * Session mode (as Consul sessions, Nacos connection liveness): one lease per client process, shared by
+   * every instance it registers (Register with `session`). Grants a session lease of `ttl` seconds.
+   */
+  OpenSession: grpc.handleUnaryCall<
+    _cairn_registry_v1_RegistryOpenSessionRequest__Output,
+    _cairn_registry_v1_RegistryOpenSessionResponse
   >;
 
   /**
@@ -512,6 +704,12 @@ export interface RegistryHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface RegistryDefinition extends grpc.ServiceDefinition {
+  CloseSession: MethodDefinition<
+    _cairn_registry_v1_RegistryCloseSessionRequest,
+    _cairn_registry_v1_RegistryCloseSessionResponse,
+    _cairn_registry_v1_RegistryCloseSessionRequest__Output,
+    _cairn_registry_v1_RegistryCloseSessionResponse__Output
+  >;
   Deregister: MethodDefinition<
     _cairn_registry_v1_RegistryInstanceRef,
     _cairn_registry_v1_RegistryDeregisterResponse,
@@ -530,6 +728,12 @@ export interface RegistryDefinition extends grpc.ServiceDefinition {
     _cairn_registry_v1_RegistryInstanceRef__Output,
     _cairn_registry_v1_RegistryHeartbeatResponse__Output
   >;
+  KeepAlive: MethodDefinition<
+    _cairn_registry_v1_RegistryKeepAliveRequest,
+    _cairn_registry_v1_RegistryKeepAliveResponse,
+    _cairn_registry_v1_RegistryKeepAliveRequest__Output,
+    _cairn_registry_v1_RegistryKeepAliveResponse__Output
+  >;
   ListInstances: MethodDefinition<
     _cairn_registry_v1_RegistryListInstancesRequest,
     _cairn_registry_v1_RegistryListInstancesResponse,
@@ -547,6 +751,12 @@ export interface RegistryDefinition extends grpc.ServiceDefinition {
     _cairn_registry_v1_RegistryListServicesResponse,
     _cairn_registry_v1_RegistryListServicesRequest__Output,
     _cairn_registry_v1_RegistryListServicesResponse__Output
+  >;
+  OpenSession: MethodDefinition<
+    _cairn_registry_v1_RegistryOpenSessionRequest,
+    _cairn_registry_v1_RegistryOpenSessionResponse,
+    _cairn_registry_v1_RegistryOpenSessionRequest__Output,
+    _cairn_registry_v1_RegistryOpenSessionResponse__Output
   >;
   Register: MethodDefinition<
     _cairn_registry_v1_RegistryRegisterRequest,

@@ -5,6 +5,7 @@ import type {
   RegistryInstance as _cairn_registry_v1_RegistryInstance,
   RegistryInstance__Output as _cairn_registry_v1_RegistryInstance__Output,
 } from '../../../cairn/registry/v1/RegistryInstance';
+import type { Long } from '@grpc/proto-loader';
 
 export interface RegistryRegisterRequest {
   /**
@@ -12,9 +13,13 @@ export interface RegistryRegisterRequest {
    */
   instance?: _cairn_registry_v1_RegistryInstance | null;
   /**
-   * lease TTL in seconds (default 10, 1..3600)
+   * lease TTL in seconds (default 10, 1..3600); ignored with a session
    */
   ttl?: number;
+  /**
+   * a session lease (OpenSession) to attach the instance to instead of a lease of its own; 0 = none
+   */
+  session?: number | string | Long;
 }
 
 export interface RegistryRegisterRequest__Output {
@@ -23,7 +28,11 @@ export interface RegistryRegisterRequest__Output {
    */
   instance: _cairn_registry_v1_RegistryInstance__Output | null;
   /**
-   * lease TTL in seconds (default 10, 1..3600)
+   * lease TTL in seconds (default 10, 1..3600); ignored with a session
    */
   ttl: number;
+  /**
+   * a session lease (OpenSession) to attach the instance to instead of a lease of its own; 0 = none
+   */
+  session: string;
 }
