@@ -1,8 +1,8 @@
 // Every revision of one key, split into generations: a generation runs from the put that created
 // the key to the tombstone that deleted it (the tombstone is the generation's last revision). The
-// last generation is the live one; it is empty while the key is deleted.
+// last generation is the live one; it is empty while the key is deleted. As in etcd, the index keeps
+// revisions, not values: a live value is read back from the backend (or the small hot-value cache).
 import { compareRevisions, type Revision, revisionId } from './revision';
-import type { KeyValue } from './key-value';
 
 export interface Generation {
   /** Main revision that created the key in this generation. */
@@ -18,20 +18,61 @@ export interface IndexedRevision {
   version: number;
 }
 
-/** Shared by every KeyIndex before its first revision (never mutated: revisions are replaced). */
-const NO_REVISION: Revision = Object.freeze({ main: 0, sub: 0 });
+const NO_GENERATIONS: readonly Generation[] = Object.freeze([]);
 
 export class KeyIndex {
-  modified: Revision = NO_REVISION;
-  generations: Generation[] = [];
-  /** The key's live version at the store's current revision (undefined while deleted). */
-  latest: KeyValue | undefined;
+  /** Main and sub revision of the key's newest revision (0 before the first). */
+  modMain = 0;
+  modSub = 0;
+  /** Lease of the live version (0n = none, or while deleted). */
+  lease = 0n;
+  /** The live version's value while the store's hot-value cache holds it (hot-values.ts). */
+  value: Buffer | undefined = undefined;
+  // Most keys hold one live revision in one generation. That case is kept inline (single: created,
+  // version, modMain/modSub) instead of as arrays of generation and revision objects (about 200 bytes
+  // per key less); `full` holds the generations of every other key.
+  private single = false;
+  private created = 0;
+  private singleVersion = 0;
+  private full: Generation[] | undefined = undefined;
 
   constructor(
-    readonly key: Buffer,
-    /** latin1 form of key, the ordering id in the key space. */
+    /** latin1 form of the key (one char per byte): the ordering id in the key space, and the only copy. */
     readonly id: string,
   ) {}
+
+  /** The key's bytes (a fresh Buffer: the index keeps the latin1 string only). */
+  get key(): Buffer {
+    return Buffer.from(this.id, 'latin1');
+  }
+
+  /** The newest revision (a fresh object). */
+  get modified(): Revision {
+    return { main: this.modMain, sub: this.modSub };
+  }
+
+  /** Every generation, oldest first (read-only; built afresh while the key is held inline). */
+  get generations(): readonly Generation[] {
+    if (this.full) return this.full;
+    if (!this.single) return NO_GENERATIONS;
+    return [{ created: this.created, version: this.singleVersion, revs: [this.modified] }];
+  }
+
+  /** Whether the key has a live version at the store's current revision. */
+  get live(): boolean {
+    if (!this.full) return this.single;
+    return this.full[this.full.length - 1].revs.length > 0;
+  }
+
+  /** Create revision of the live version (meaningful only while live). */
+  get createRevision(): number {
+    return this.full ? this.full[this.full.length - 1].created : this.created;
+  }
+
+  /** Version of the live version (meaningful only while live). */
+  get version(): number {
+    return this.full ? this.full[this.full.length - 1].version : this.singleVersion;
+  }
 
   /** Record a put at `rev`, which must be newer than every revision already recorded. */
   put(rev: Revision): void {
@@ -40,42 +81,54 @@ export class KeyIndex {
         `keyIndex ${JSON.stringify(this.id)}: put ${revisionId(rev)} not after ${revisionId(this.modified)}`,
       );
     }
-    const last = this.generations.length - 1;
-    if (last < 0 || this.generations[last].revs.length === 0) {
-      // Array literals of the exact size: a first push() would reserve 16 slots, and most keys hold
-      // one revision in one generation (about 250 bytes per key saved).
-      const generation: Generation = { created: rev.main, version: 1, revs: [rev] };
-      if (last < 0) this.generations = [generation];
-      else this.generations[last] = generation;
+    if (!this.full && !this.single) {
+      this.single = true;
+      this.created = rev.main;
+      this.singleVersion = 1;
     } else {
-      const generation = this.generations[last];
-      generation.revs.push(rev);
-      generation.version++;
+      const generations = this.expand();
+      const last = generations.length - 1;
+      if (last < 0 || generations[last].revs.length === 0) {
+        generations[Math.max(last, 0)] = { created: rev.main, version: 1, revs: [rev] };
+      } else {
+        generations[last].revs.push(rev);
+        generations[last].version++;
+      }
     }
-    this.modified = rev;
+    this.modMain = rev.main;
+    this.modSub = rev.sub;
+    this.shrink();
   }
 
   /** Start the index of a key from its oldest surviving revision (rebuilding after compaction). */
   restore(created: number, modified: Revision, version: number): void {
-    const generation: Generation = { created, version, revs: [modified] };
-    if (this.generations.length === 0) this.generations = [generation];
-    else this.generations.push(generation);
-    this.modified = modified;
+    if (!this.full && !this.single) {
+      this.single = true;
+      this.created = created;
+      this.singleVersion = version;
+    } else {
+      this.expand().push({ created, version, revs: [modified] });
+    }
+    this.modMain = modified.main;
+    this.modSub = modified.sub;
   }
 
   /** Record a delete at `rev`: it ends the live generation and opens an empty one. */
   tombstone(rev: Revision): void {
-    const last = this.generations[this.generations.length - 1];
-    if (!last || last.revs.length === 0) {
+    if (!this.live) {
       throw new Error(`keyIndex ${JSON.stringify(this.id)}: tombstone of a key that is not live`);
     }
     this.put(rev);
-    this.generations.push({ created: 0, version: 0, revs: [] });
+    this.expand().push({ created: 0, version: 0, revs: [] });
   }
 
   /** The key's revision visible at `atRev` (its latest revision with main <= atRev), if live then. */
   get(atRev: number): IndexedRevision | undefined {
-    const generation = this.findGeneration(atRev);
+    if (!this.full) {
+      if (!this.single || this.modMain > atRev) return undefined;
+      return { modified: this.modified, created: this.created, version: this.singleVersion };
+    }
+    const generation = this.findGeneration(this.full, atRev);
     if (!generation) return undefined;
     for (let n = generation.revs.length - 1; n >= 0; n--) {
       const rev = generation.revs[n];
@@ -91,10 +144,8 @@ export class KeyIndex {
   }
 
   isEmpty(): boolean {
-    return (
-      this.generations.length === 0 ||
-      (this.generations.length === 1 && this.generations[0].revs.length === 0)
-    );
+    if (!this.full) return !this.single;
+    return this.full.length === 0 || (this.full.length === 1 && this.full[0].revs.length === 0);
   }
 
   /**
@@ -104,43 +155,79 @@ export class KeyIndex {
    */
   compact(atRev: number, available: Set<string>): void {
     if (this.isEmpty()) return;
-    const { genIndex, revIndex } = this.findCompactionPoint(atRev, available);
+    if (!this.full) {
+      // One live revision: it stays, and is needed on disk if it is at or below atRev.
+      if (this.modMain <= atRev) available.add(revisionId(this.modified));
+      return;
+    }
+    const generations = this.full;
+    const { genIndex, revIndex } = this.findCompactionPoint(generations, atRev, available);
     let first = genIndex;
-    const generation = this.generations[genIndex];
+    const generation = generations[genIndex];
     if (generation.revs.length > 0) {
       if (revIndex !== -1) generation.revs = generation.revs.slice(revIndex);
       // A generation reduced to its tombstone is history nobody can read any more.
-      if (generation.revs.length === 1 && genIndex !== this.generations.length - 1) {
+      if (generation.revs.length === 1 && genIndex !== generations.length - 1) {
         available.delete(revisionId(generation.revs[0]));
         first++;
       }
     }
-    this.generations = this.generations.slice(first);
+    this.full = generations.slice(first);
+    this.shrink();
   }
 
   /** What compact(atRev) would keep, without changing anything (for hashKV). */
   keep(atRev: number, available: Set<string>): void {
     if (this.isEmpty()) return;
-    const { genIndex, revIndex } = this.findCompactionPoint(atRev, available);
-    const generation = this.generations[genIndex];
+    if (!this.full) {
+      if (this.modMain <= atRev) available.add(revisionId(this.modified));
+      return;
+    }
+    const generations = this.full;
+    const { genIndex, revIndex } = this.findCompactionPoint(generations, atRev, available);
+    const generation = generations[genIndex];
     if (
       generation.revs.length > 0 &&
       revIndex === generation.revs.length - 1 &&
-      genIndex !== this.generations.length - 1
+      genIndex !== generations.length - 1
     ) {
       available.delete(revisionId(generation.revs[revIndex]));
     }
   }
 
-  private findCompactionPoint(atRev: number, available: Set<string>): { genIndex: number; revIndex: number } {
+  /** The generations as arrays, to change them (a key held inline leaves the inline form). */
+  private expand(): Generation[] {
+    if (!this.full) {
+      this.full = [...this.generations];
+      this.single = false;
+    }
+    return this.full;
+  }
+
+  /** Back to the inline form once the key holds one live revision in one generation again. */
+  private shrink(): void {
+    const generations = this.full;
+    if (!generations || generations.length !== 1 || generations[0].revs.length !== 1) return;
+    const [only] = generations;
+    this.single = true;
+    this.created = only.created;
+    this.singleVersion = only.version;
+    this.full = undefined;
+  }
+
+  private findCompactionPoint(
+    generations: Generation[],
+    atRev: number,
+    available: Set<string>,
+  ): { genIndex: number; revIndex: number } {
     // The first generation that is alive at atRev or created after it.
     let genIndex = 0;
-    while (genIndex < this.generations.length - 1) {
-      const revs = this.generations[genIndex].revs;
+    while (genIndex < generations.length - 1) {
+      const revs = generations[genIndex].revs;
       if (revs[revs.length - 1].main >= atRev) break;
       genIndex++;
     }
-    const revs = this.generations[genIndex].revs;
+    const revs = generations[genIndex].revs;
     for (let n = revs.length - 1; n >= 0; n--) {
       if (revs[n].main <= atRev) {
         available.add(revisionId(revs[n]));
@@ -150,10 +237,10 @@ export class KeyIndex {
     return { genIndex, revIndex: -1 };
   }
 
-  private findGeneration(atRev: number): Generation | undefined {
-    const last = this.generations.length - 1;
+  private findGeneration(generations: Generation[], atRev: number): Generation | undefined {
+    const last = generations.length - 1;
     for (let g = last; g >= 0; g--) {
-      const generation = this.generations[g];
+      const generation = generations[g];
       if (generation.revs.length === 0) continue;
       // A closed generation whose tombstone is at or before atRev: the key was deleted then.
       if (g !== last && generation.revs[generation.revs.length - 1].main <= atRev) return undefined;

@@ -1,5 +1,5 @@
-// The in-memory index of every key that has history: key -> KeyIndex (generations + live value),
-// ordered for range scans. Reads at the current revision use KeyIndex.latest and never touch disk.
+// The in-memory index of every key that has history: key -> KeyIndex (generations of revisions),
+// ordered for range scans. Values live in the backend (StoreState.latest reads a live one back).
 import { KeyIndex, type IndexedRevision } from './key-index';
 import type { KeyRange } from './key-range';
 import { SortedKeyMap } from './sorted-key-map';
@@ -16,10 +16,10 @@ export class KeySpace {
     return this.keys.get(id);
   }
 
-  getOrCreate(id: string, key: Buffer): KeyIndex {
+  getOrCreate(id: string): KeyIndex {
     let index = this.keys.get(id);
     if (!index) {
-      index = new KeyIndex(key, id);
+      index = new KeyIndex(id);
       this.keys.set(id, index);
     }
     return index;
@@ -37,7 +37,7 @@ export class KeySpace {
 
   /** Key indexes of keys live now, in key order. */
   *live(range: KeyRange): Generator<KeyIndex> {
-    for (const index of this.indexes(range)) if (index.latest) yield index;
+    for (const index of this.indexes(range)) if (index.live) yield index;
   }
 
   /** Keys live at `atRev` with the revision visible then, in key order. */

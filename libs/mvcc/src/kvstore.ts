@@ -1,10 +1,11 @@
 // The MVCC key-value store (etcd's mvcc.store): revisions, history, range, txn, compaction, hashKV.
-// Every key's latest version lives in memory, so reads at the current revision and txn compares are
-// synchronous; history below the current revision is read from the backend.
+// As etcd's, the in-memory index keeps revisions only; values live in the backend (LevelDB and its block
+// cache) plus a small hot-value cache. Live values are read synchronously (LevelDB getSync), so reads at
+// the current revision and txn compares stay synchronous; history below it is read asynchronously.
 import { type Backend, type BackendBatch, crc32c } from '@cairn/storage';
 import { compactBackend } from './compaction';
 import { MvccError } from './errors';
-import { decodeKeyValue, keepBytes } from './key-value';
+import { decodeKeyValue } from './key-value';
 import {
   CURRENT_DATA_FORMAT,
   DATA_FORMAT_ETCD_REVISIONS,
@@ -43,6 +44,8 @@ export interface KvStoreOptions {
   compactionChunkSize?: number;
   /** Hears of background compaction failures (also the rejection of compact().done, if any). */
   onBackgroundError?: (error: unknown) => void;
+  /** Bytes of live values cached in memory (hot-values.ts); the rest are read back from LevelDB. */
+  hotValueBytes?: number;
 }
 
 export interface HashKvResult {
@@ -66,6 +69,9 @@ export class KvStore {
   private detached = false;
   private readonly compactionChunkSize: number;
   private readonly onBackgroundError: (error: unknown) => void;
+  private readonly hotValueBytes: number | undefined;
+  /** Set between detach() and restore(): reads wait for the new backend (values live in it). */
+  private reattached: { promise: Promise<void>; resolve: () => void } | undefined;
 
   private constructor(
     private state: StoreState,
@@ -74,6 +80,7 @@ export class KvStore {
     this.leaseExists = options.leaseExists ?? (() => true);
     this.compactionChunkSize = options.compactionChunkSize ?? DEFAULT_COMPACTION_CHUNK;
     this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
+    this.hotValueBytes = options.hotValueBytes;
   }
 
   /**
@@ -81,18 +88,23 @@ export class KvStore {
    * restore revisions from 'meta', and resume a physical compaction that a crash interrupted.
    */
   static async open(backend: Backend, options: KvStoreOptions = {}): Promise<KvStore> {
-    const store = new KvStore(new StoreState(backend), options);
+    const store = new KvStore(new StoreState(backend, options.hotValueBytes), options);
     await store.load(backend);
     return store;
   }
 
   /**
    * Stop using the backend (etcd's store.Restore begins so): background compaction stops at its next
-   * chunk and is waited for. Reads at the current revision still work; call restore() next.
+   * chunk and is waited for. Reads wait until restore() (values live in the backend); call it next.
    */
   async detach(): Promise<void> {
     this.assertNoOpenWrite();
     this.detached = true;
+    if (!this.reattached) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.reattached = { promise, resolve };
+    }
     await this.compaction;
   }
 
@@ -104,11 +116,16 @@ export class KvStore {
     await this.detach();
     this.compaction = Promise.resolve();
     this.detached = false;
-    await this.load(backend);
+    try {
+      await this.load(backend);
+    } finally {
+      this.reattached?.resolve();
+      this.reattached = undefined;
+    }
   }
 
   private async load(backend: Backend): Promise<void> {
-    const state = new StoreState(backend);
+    const state = new StoreState(backend, this.hotValueBytes);
     const scheduled = await readMetaNumber(backend, META_SCHEDULED_COMPACT);
     const finished = await readMetaNumber(backend, META_FINISHED_COMPACT);
     let lastRevision = 0;
@@ -120,22 +137,17 @@ export class KvStore {
       const existing = state.keys.get(id);
       if (tombstone) {
         // A tombstone whose puts were compacted away is history nobody can read.
-        if (existing?.latest) {
+        if (existing?.live) {
           existing.tombstone(revision);
-          existing.latest = undefined;
+          existing.lease = 0n;
         }
         continue;
       }
-      const index = existing ?? state.keys.getOrCreate(id, keepBytes(kv.key));
-      const own = { ...kv, key: index.key };
+      // The index keeps revisions and the lease; values stay in LevelDB.
+      const index = existing ?? state.keys.getOrCreate(id);
       if (index.isEmpty()) index.restore(kv.createRevision, revision, kv.version);
       else index.put(revision);
-      index.latest = own;
-    }
-    // Values were views into the backend's read buffers; keep compact copies of the live ones only.
-    for (const index of state.keys.live({ kind: 'range', start: '', end: undefined })) {
-      const latest = index.latest;
-      if (latest && latest.value.length > 0) index.latest = { ...latest, value: keepBytes(latest.value) };
+      index.lease = kv.lease === 0n ? 0n : kv.lease;
     }
     const metaRevision = await readMetaNumber(backend, META_CURRENT_REVISION);
     state.dataFormat = (await readMetaNumber(backend, META_DATA_FORMAT)) || DATA_FORMAT_ZERO_BASED;
@@ -203,6 +215,8 @@ export class KvStore {
   range(req: RangeRequest): RangeResult | Promise<RangeResult> {
     this.assertOpen();
     this.assertNoOpenWrite();
+    const reattached = this.reattached;
+    if (reattached) return reattached.promise.then(() => this.range(req));
     return executeRange(this.state, req, this.state.currentRevision);
   }
 

@@ -1,5 +1,5 @@
-// Range reads, following etcd's executeRange: the read-view revision decides between memory (the
-// latest versions) and history (revision list from the index, values from disk).
+// Range reads, following etcd's executeRange: the index gives the revisions visible at the read view;
+// live values are read synchronously (hot cache, unwritten batch, LevelDB), history asynchronously.
 import { MvccError } from './errors';
 import type { IndexedRevision, KeyIndex } from './key-index';
 import { toKeyRange } from './key-range';
@@ -35,12 +35,15 @@ export function executeRange(
   let fetchLimit = sortOrder !== 'NONE' || filtered ? 0 : (req.limit ?? 0);
   if (fetchLimit > 0) fetchLimit++;
 
+  // keys_only answers carry no values: none is read back unless a sort by value needs it.
+  const withValue = !req.keysOnly || req.sortTarget === 'VALUE';
   if (atRevision === viewRevision) {
     let count = 0;
     const kvs: KeyValue[] = [];
     for (const index of state.keys.live(range)) {
       count++;
-      if (!req.countOnly && (fetchLimit <= 0 || kvs.length < fetchLimit)) kvs.push(index.latest as KeyValue);
+      if (!req.countOnly && (fetchLimit <= 0 || kvs.length < fetchLimit))
+        kvs.push(state.latest(index, withValue) as KeyValue);
     }
     return finishRange(req, kvs, count, viewRevision);
   }
@@ -54,10 +57,9 @@ export function executeRange(
   const kvs: Array<KeyValue | undefined> = [];
   const missing: number[] = [];
   for (const { index, found: rev } of found) {
-    const latest = index.latest;
-    // Unchanged since atRevision: the in-memory latest version is the answer.
-    if (latest && latest.modRevision === rev.modified.main) {
-      kvs.push(latest);
+    // Unchanged since atRevision: the live version is the answer.
+    if (index.live && index.modMain === rev.modified.main) {
+      kvs.push(state.latest(index, withValue) as KeyValue);
       continue;
     }
     const buffered = state.buffer.get(encodeRevisionKey(rev.modified));

@@ -50,24 +50,28 @@ export class WriteTxn {
   put(key: Uint8Array, value: Uint8Array, lease: bigint = 0n): number {
     this.assertOpen();
     const main = this.revision;
-    // The key is copied only when it is new: an overwrite reuses the index's own copy.
     const id = keyId(key);
-    const index = this.state.keys.get(id) ?? this.state.keys.getOrCreate(id, keepBytes(key));
-    const prev = index.latest;
+    const index = this.state.keys.get(id) ?? this.state.keys.getOrCreate(id);
+    // Events outlive the write (watch caches): their key must not pin Node's shared allocation pool.
+    const kept = keepBytes(key);
+    // The previous version (for the event's prevKv) is read before the index moves on.
+    const prev = this.state.latest(index, true, kept);
+    // The store's own copy, for the hot-value cache (it must not pin the request's frame).
+    const own = value.length === 0 ? EMPTY : keepBytes(value, true);
     const kv: KeyValue = {
-      key: index.key,
+      key: kept,
       createRevision: prev ? prev.createRevision : main,
       modRevision: main,
       version: prev ? prev.version + 1 : 1,
-      // A key written before is likely to be written again: its value gets a buffer of its own.
-      value: value.length === 0 ? EMPTY : keepBytes(value, prev !== undefined),
+      value: own,
       // A no-lease put shares the 0n constant (a decoded 0 is a fresh 16-byte BigInt per key).
       lease: lease === 0n ? 0n : lease,
     };
     const rev = { main, sub: this.sub++ };
     this.state.buffer.stage(this.batch, encodeRevisionKey(rev), encodeKeyValue(kv));
     index.put(rev);
-    index.latest = kv;
+    index.lease = kv.lease;
+    this.state.hot.remember(index, own);
     this.changes.push(prev ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
     return main;
   }
@@ -78,12 +82,12 @@ export class WriteTxn {
     const victims = [...this.state.keys.live(toKeyRange(key, rangeEnd))];
     const deleted: KeyValue[] = [];
     for (const index of victims) {
-      const prev = index.latest as KeyValue;
+      const prev = this.state.latest(index, true, keepBytes(index.key)) as KeyValue;
       const main = this.revision;
       const rev = { main, sub: this.sub++ };
       // Stored like etcd: the tombstone's record carries only the key.
       const stored: KeyValue = {
-        key: index.key,
+        key: prev.key,
         createRevision: 0,
         modRevision: 0,
         version: 0,
@@ -92,7 +96,8 @@ export class WriteTxn {
       };
       this.state.buffer.stage(this.batch, encodeRevisionKey(rev, true), encodeKeyValue(stored));
       index.tombstone(rev);
-      index.latest = undefined;
+      index.lease = 0n;
+      index.value = undefined;
       this.changes.push({ type: 'delete', kv: { ...stored, modRevision: main }, prevKv: prev });
       deleted.push(prev);
     }

@@ -3,7 +3,7 @@ import { KeyIndex } from '../src/index';
 
 /** put 2, put 4, del 6 | put 8, put 10, del 12 | put 14.0, put 14.1, del 16 | (empty) */
 function fixture(): KeyIndex {
-  const index = new KeyIndex(Buffer.from('foo'), 'foo');
+  const index = new KeyIndex('foo');
   index.put({ main: 2, sub: 0 });
   index.put({ main: 4, sub: 0 });
   index.tombstone({ main: 6, sub: 0 });
@@ -101,7 +101,7 @@ describe('KeyIndex generations', () => {
     index.compact(16, new Set());
     expect(index.isEmpty()).toBe(true);
 
-    const live = new KeyIndex(Buffer.from('a'), 'a');
+    const live = new KeyIndex('a');
     live.put({ main: 1, sub: 0 });
     live.put({ main: 3, sub: 0 });
     const available = new Set<string>();

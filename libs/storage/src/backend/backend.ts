@@ -42,6 +42,15 @@ export class Backend {
   }
 
   /**
+   * The value of `key` in `bucket` read synchronously (LevelDB's memtable and block cache, else the
+   * files), or undefined: the MVCC store reads live values this way, as etcd reads bbolt.
+   */
+  getSync(bucket: Bucket, key: Uint8Array): Buffer | undefined {
+    this.assertOpen();
+    return this.db.getSync(bucketKey(bucket, key));
+  }
+
+  /**
    * Entries of `bucket` in key order (or reverse), bounded by gte/lt. The LevelDB snapshot behind the
    * iteration is taken synchronously by this call, so writes that finish later are never seen. Iterate
    * it once, to the end or until `break` (which releases the LevelDB iterator).
