@@ -229,6 +229,25 @@ describe('reading the children', () => {
     const death = rows.find((row) => row.name.startsWith('death'));
     expect(death?.goal?.text).toBe('≤ TTL + 1 s (11 s)');
     expect(cells(formatRow(death!))[3]).toBe('✓');
+    expect(rows.some((row) => row.name.startsWith('Raft proposals'))).toBe(false);
+
+    // Newer results give CPU per instance renewed, RSS per instance and proposals per registration.
+    const newer = registryRows('registry', [
+      {
+        ...result,
+        cpuMicrosPerInstanceKeptAlive: 12,
+        rssBytesPerInstancePerMember: 900,
+        proposalsPerRegistration: 1,
+      },
+    ]) as MeasuredRow[];
+    expect(newer.map((row) => [row.name.split(' ')[0], row.cairn[0]])).toEqual([
+      ['registrations/s', 1000],
+      ['Raft', 1],
+      ['server', 12],
+      ['RSS', 900],
+      ['leases', 0],
+      ['death', 10_900],
+    ]);
   });
 });
 

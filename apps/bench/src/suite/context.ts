@@ -34,6 +34,21 @@ export function showCommand(repoRoot: string, command: string, args: readonly st
   return [command === process.execPath ? 'node' : command, ...args].map(shown).join(' ');
 }
 
+/** Runs a child and records its command line; `failure` says why it failed, if it did. */
+export async function runRecordedTolerant(
+  ctx: SuiteContext,
+  command: string,
+  args: readonly string[],
+  env?: Record<string, string>,
+): Promise<ChildOutcome & { failure?: string }> {
+  const line = showCommand(ctx.repoRoot, command, args);
+  ctx.commands.push(line);
+  ctx.out(`  $ ${line}`);
+  const timeoutMs = ctx.plan.childTimeoutMs;
+  const outcome = await runChild({ command, args, timeoutMs, out: ctx.out, ...(env ? { env } : {}) });
+  return outcome.code === 0 ? outcome : { ...outcome, failure: describeFailure(outcome, timeoutMs) };
+}
+
 /** Runs a child, records its command line, and throws its error when it fails. */
 export async function runRecorded(
   ctx: SuiteContext,
@@ -41,12 +56,8 @@ export async function runRecorded(
   args: readonly string[],
   env?: Record<string, string>,
 ): Promise<ChildOutcome> {
-  const line = showCommand(ctx.repoRoot, command, args);
-  ctx.commands.push(line);
-  ctx.out(`  $ ${line}`);
-  const timeoutMs = ctx.plan.childTimeoutMs;
-  const outcome = await runChild({ command, args, timeoutMs, out: ctx.out, ...(env ? { env } : {}) });
-  if (outcome.code !== 0) throw new Error(describeFailure(outcome, timeoutMs));
+  const outcome = await runRecordedTolerant(ctx, command, args, env);
+  if (outcome.failure !== undefined) throw new Error(outcome.failure);
   return outcome;
 }
 

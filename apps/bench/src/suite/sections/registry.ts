@@ -2,7 +2,7 @@
 
 import { lastJsonBlock } from '../child';
 import { errorText, runBench, type SuiteContext } from '../context';
-import { goals, type SuiteRow } from '../table';
+import { goals, type Goal, type SuiteRow } from '../table';
 
 /** The fields of `bench registry --json` the suite reads. */
 export interface RegistryResult {
@@ -12,6 +12,10 @@ export interface RegistryResult {
   registrationsPerSecond: number;
   leasesLost: number;
   cpuMicrosPerKeepalive: number;
+  /** Newer builds of the command: CPU per instance renewed (batches and sessions renew many per message). */
+  cpuMicrosPerInstanceKeptAlive?: number;
+  rssBytesPerInstancePerMember?: number;
+  proposalsPerRegistration?: number;
   rssMiB: { idle: number; loaded: number };
   deathToLastSubscriberMs: { min: number; p50: number; max: number };
 }
@@ -38,12 +42,8 @@ export async function registrySection(ctx: SuiteContext): Promise<SuiteRow[]> {
 }
 
 export function registryRows(section: string, results: readonly RegistryResult[]): SuiteRow[] {
-  const row = (
-    name: string,
-    unit: 'per-s' | 'us' | 'B' | 'count' | 'ms',
-    goal: ReturnType<typeof goals.atMost>,
-    metric: (r: RegistryResult) => number,
-  ): SuiteRow => ({
+  type Unit = 'per-s' | 'us' | 'B' | 'count' | 'ms';
+  const row = (name: string, unit: Unit, goal: Goal, metric: (r: RegistryResult) => number): SuiteRow => ({
     kind: 'measured',
     section,
     name,
@@ -52,19 +52,32 @@ export function registryRows(section: string, results: readonly RegistryResult[]
     cairn: results.map(metric),
   });
   const ttlMs = (results[0]?.ttlSeconds ?? 10) * 1000;
+  const reportsProposals = results.some((r) => r.proposalsPerRegistration !== undefined);
   return [
     row('registrations/s', 'per-s', goals.atLeast(5000, '≥ 5,000/s'), (r) => r.registrationsPerSecond),
+    ...(reportsProposals
+      ? [
+          row(
+            'Raft proposals per registration',
+            'count',
+            goals.atMost(1, '1'),
+            (r) => r.proposalsPerRegistration ?? Number.NaN,
+          ),
+        ]
+      : []),
     row(
-      'server CPU per keep-alive, summed over members',
+      'server CPU per renewal (per instance kept alive), summed over members',
       'us',
       goals.atMost(30, '≤ 30 µs'),
-      (r) => r.cpuMicrosPerKeepalive,
+      (r) => r.cpuMicrosPerInstanceKeptAlive ?? r.cpuMicrosPerKeepalive,
     ),
     row(
       'RSS per instance per member',
       'B',
       goals.atMost(8192, '≤ 8 KB'),
-      (r) => ((r.rssMiB.loaded - r.rssMiB.idle) * 2 ** 20) / r.instances / r.members,
+      (r) =>
+        r.rssBytesPerInstancePerMember ??
+        ((r.rssMiB.loaded - r.rssMiB.idle) * 2 ** 20) / r.instances / r.members,
     ),
     row('leases lost', 'count', goals.atMost(0, '0'), (r) => r.leasesLost),
     row(

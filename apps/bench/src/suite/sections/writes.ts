@@ -5,7 +5,7 @@
 import { parseRunJsonLines, RUN_JSON_ENV } from '../../compare/interleave';
 import { describeWorkload, parseWorkloadName } from '../../compare/workload-spec';
 import { serverMicrosPerRequest, type RunResult } from '../../report/run-result';
-import { errorText, runBench, type SuiteContext } from '../context';
+import { errorText, runRecordedTolerant, type SuiteContext } from '../context';
 import { goals, type SuiteRow } from '../table';
 
 export async function writesSection(ctx: SuiteContext): Promise<SuiteRow[]> {
@@ -18,11 +18,12 @@ async function writesOn(ctx: SuiteContext, members: number): Promise<SuiteRow[]>
   const plan = ctx.plan.writes;
   const section = `writes (Go clientv3), ${members} member${members === 1 ? '' : 's'}`;
   const runs = members === 1 ? plan.runs : plan.runsMultiMember;
-  let results: ReturnType<typeof parseRunJsonLines>;
   try {
-    const outcome = await runBench(
+    const outcome = await runRecordedTolerant(
       ctx,
+      process.execPath,
       [
+        ctx.benchMain,
         'go-load',
         ...['--workloads', plan.workloads.join(','), '--members', String(members), '--runs', String(runs)],
         ...['--duration', `${plan.durationMs}ms`, '--warmup', `${plan.warmupMs}ms`],
@@ -31,11 +32,17 @@ async function writesOn(ctx: SuiteContext, members: number): Promise<SuiteRow[]>
       ],
       { [RUN_JSON_ENV]: '1' },
     );
-    results = parseRunJsonLines(outcome.stdout);
+    const results = parseRunJsonLines(outcome.stdout);
+    if (outcome.failure === undefined) return writeRows(section, plan.workloads, results);
+    // A failed go-load still reported the runs before the failure: keep those, and add its error.
+    const ran = plan.workloads.filter((name) => results[name] !== undefined);
+    return [
+      ...(ran.length > 0 ? writeRows(section, ran, results) : []),
+      { kind: 'failed', section, name: 'go-load', error: outcome.failure },
+    ];
   } catch (error) {
     return [{ kind: 'failed', section, name: 'go-load', error: errorText(error) }];
   }
-  return writeRows(section, plan.workloads, results);
 }
 
 /** Rows of one go-load run: per workload, throughput and server CPU per request; then failed requests. */
