@@ -56,6 +56,7 @@ import {
   insecurityWarnings,
   logInsecurity,
 } from './member-auth';
+import { directWatchWriter } from './grpc/watch-stream-writer';
 import { listenPeerUrls } from './peer/peer-listener';
 import { PeerRefusals } from './peer/peer-refusals';
 import { peerTlsMaterial } from './peer/peer-tls-config';
@@ -221,7 +222,10 @@ export async function startCairn(
     maxRequestBytes: settings.maxRequestBytes,
     encryptionKeyFile: settings.security.configEncryptionKeyFile,
   });
-  const endConfigWatches = registerConfigService(grpcServer, configCenter);
+  // Config Watch streams are written as etcd Watch streams are: straight to HTTP/2 (watch-stream-writer.ts).
+  const endConfigWatches = registerConfigService(grpcServer, configCenter, {
+    directWriter: (call, serialize) => directWatchWriter(call as never, serialize),
+  });
   // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
   const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });
   registry.addGrpcService(grpcServer);

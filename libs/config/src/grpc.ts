@@ -154,13 +154,63 @@ const watchEventMsg = (e: ConfigWatchEvent) => ({
   deleted: e.deleted,
 });
 
+/**
+ * A subscription's events are shared by every subscriber with the same view (app-feed.ts): each is encoded
+ * once and the same bytes go to all of them, through a Watch serializer that passes a Buffer through.
+ */
+const encodedEvents = new WeakMap<ConfigWatchEvent, Buffer>();
+
+export function watchEventBytes(e: ConfigWatchEvent, serialize: (value: object) => Buffer): Buffer {
+  let bytes = encodedEvents.get(e);
+  if (!bytes) {
+    bytes = serialize(watchEventMsg(e));
+    encodedEvents.set(e, bytes);
+  }
+  return bytes;
+}
+
+function passBuffersThrough(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const method = service.Watch;
+  const serialize = method.responseSerialize;
+  return {
+    ...service,
+    Watch: {
+      ...method,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
+    },
+  };
+}
+
 function int(value: string | number): number {
   return Number(value);
 }
 
+/**
+ * Writes a server stream's messages straight to its HTTP/2 stream, gRPC-framed (the server's
+ * watch-stream-writer): grpc-js's per-message path costs more than the rest of a fan-out to one subscriber.
+ * Returns undefined when it cannot (then the call writes through grpc-js).
+ */
+export type DirectStreamWriter = (
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  serialize: (value: unknown) => Buffer,
+) => (((response: unknown, written: () => void) => void) & { flush(): void }) | undefined;
+
+export interface ConfigServiceOptions {
+  directWriter?: DirectStreamWriter;
+}
+
+/** Unsent bytes a Watch stream may hold before its subscription leaves the feed (as an etcd Watch stream). */
+const WATCH_MAX_QUEUED_BYTES = 1024 * 1024;
+
 /** Registers cairn.config.v1.Config on `server`; returns a function that ends every open watch. */
-export function registerConfigService(server: grpc.Server, config: ConfigCenter): () => void {
+export function registerConfigService(
+  server: grpc.Server,
+  config: ConfigCenter,
+  options: ConfigServiceOptions = {},
+): () => void {
   const pkg = loadEtcdServices();
+  const service = pkg.cairn.config.v1.Config.service;
+  const serializeEvent = service.Watch.responseSerialize as (value: object) => Buffer;
   const open = new Set<() => void>();
   const handlers: ConfigHandlers = {
     GetItem: unary(async (req, ctx) => itemMsg(await config.getItem(ctx, refOf(req.ref)))),
@@ -274,11 +324,25 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
       const req = call.request;
       let handle: { close(): void } | undefined;
       let ended = false;
+      const direct = options.directWriter?.(
+        call as grpc.ServerWritableStream<unknown, unknown>,
+        serializeEvent as (value: unknown) => Buffer,
+      );
+      // Bytes handed to the direct writer and not yet out of the process.
+      let queuedBytes = 0;
+      const fail = (err: unknown): void => {
+        ended = true;
+        open.delete(end);
+        direct?.flush();
+        call.emit('error', grpcError(err));
+      };
       const end = (): void => {
         if (ended) return;
         ended = true;
         open.delete(end);
         handle?.close();
+        // What this turn queued goes out before the status.
+        direct?.flush();
         if (!call.writableEnded) call.end();
       };
       open.add(end);
@@ -299,16 +363,20 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
             host: req.host,
             trackListener: true,
             // Bounded as every stream: past the bound unsent the subscription parks until the client reads.
-            ready: () => flow.writable,
+            ready: direct ? () => queuedBytes < WATCH_MAX_QUEUED_BYTES : () => flow.writable,
           },
           (event) => {
-            if (!ended) call.write(watchEventMsg(event));
+            if (ended) return;
+            const bytes = watchEventBytes(event, serializeEvent);
+            if (direct) {
+              queuedBytes += bytes.length;
+              direct(bytes, () => (queuedBytes -= bytes.length));
+              // The Buffer passes the serializer as the message (passBuffersThrough).
+            } else call.write(bytes as never);
           },
           (err) => {
             if (err && !ended) {
-              ended = true;
-              open.delete(end);
-              call.emit('error', grpcError(err));
+              fail(err);
               return;
             }
             end();
@@ -320,15 +388,12 @@ export function registerConfigService(server: grpc.Server, config: ConfigCenter)
             else handle = h;
           },
           (err: unknown) => {
-            if (ended) return;
-            ended = true;
-            open.delete(end);
-            call.emit('error', grpcError(err));
+            if (!ended) fail(err);
           },
         );
     },
   };
-  server.addService(pkg.cairn.config.v1.Config.service, handlers);
+  server.addService(passBuffersThrough(service), handlers);
   return () => {
     for (const end of [...open]) end();
   };

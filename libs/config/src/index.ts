@@ -22,7 +22,8 @@ export {
 export { unifiedDiff } from './diff';
 export * as configKeys from './keys';
 export { CONFIG_ROOT, LEGACY_LISTENER_ROOT } from './keys';
-export { grayApplies, grayBucket, type SubscribeParams } from './subscription';
+export { grayApplies, grayBucket } from './app-view';
+export type { SubscribeParams } from './subscription';
 export { registerConfigService } from './grpc';
 export { ConfigCenterModule } from './http/config.module';
 export { ConfigController, parseLabels } from './http/config.controller';

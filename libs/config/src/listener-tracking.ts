@@ -23,7 +23,7 @@ import {
 } from './keys';
 import { ListenerLeases } from './listener-leases';
 import { type ConfigStore, deleteOp, modRevisionIs, parseRecord } from './store';
-import { grayApplies } from './subscription';
+import { grayApplies } from './app-view';
 import type { GrayRecord, ItemRecord, ListenerRecord, ListenerView } from './types';
 
 export interface ListenerReport {

@@ -1,6 +1,7 @@
 // The subscribers connected to this member: opening a subscription (SSE, gRPC stream, SDK) with its
 // listener record, long-polls, and ending them all on shutdown. One subscriber's view: subscription.ts.
 import type { CallContext } from '@cairn/server';
+import { AppFeeds } from './app-feed';
 import { checkName } from './checks';
 import { ConfigError } from './errors';
 import { isValidSubscriberId } from './keys';
@@ -17,11 +18,15 @@ export interface SubscriptionHandle {
 export class Subscribers {
   private readonly open = new Set<ConfigSubscription>();
   private closed = false;
+  /** One watch per app with subscribers on this member, shared by them. */
+  readonly feeds: AppFeeds;
 
   constructor(
     private readonly store: ConfigStore,
     private readonly listeners: ListenerTracking,
-  ) {}
+  ) {
+    this.feeds = new AppFeeds(store);
+  }
 
   /**
    * Stream an app's config as it applies to `params.labels`: a snapshot (or, when resuming from a revision
@@ -39,7 +44,7 @@ export class Subscribers {
     if (params.subscriberId && !isValidSubscriberId(params.subscriberId)) {
       throw new ConfigError('bad-request', `invalid subscriber ID "${params.subscriberId}"`);
     }
-    const sub = new ConfigSubscription(this.store, ctx, params, send, (err) => {
+    const sub = new ConfigSubscription(this.store, this.feeds, ctx, params, send, (err) => {
       finish();
       onEnd(err);
     });
@@ -101,5 +106,6 @@ export class Subscribers {
     this.closed = true;
     for (const sub of [...this.open]) sub.close();
     this.open.clear();
+    this.feeds.close();
   }
 }

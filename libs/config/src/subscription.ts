@@ -1,16 +1,21 @@
-// One subscriber's view of an app: which release of each item applies to its labels (main or gray), kept
-// up to date from a watch on the app's keys and sent as snapshot/change events. Resuming from a revision
-// MVCC still has rebuilds the state as of that revision and replays every later revision in order, so a
-// subscriber that was away sees each publish once, in order; a compacted revision gets a fresh snapshot.
-// It reads and watches under the context of the call that opened it, so only a caller with READ on the app
-// gets here; secret items are opened (decrypted) for it, since a subscriber is who the config is for.
-import { createHash } from 'node:crypto';
-import { parseContentSafe } from './formats';
-import type { CallContext, KeyValue, PortWatch, WatchResponse } from '@cairn/server';
+// One subscriber's view of an app: which release of each item applies to its labels (main or gray), sent as
+// snapshot/change events. Normally served from the member's shared feed of the app (app-feed.ts: one watch
+// and one event per view for all its subscribers). A subscription that is behind the feed (resuming from an
+// older revision) or whose transport filled up catches up on its own: it rebuilds the state as of its
+// revision and replays every later revision in order from its own watch (parked by the store while the
+// transport is full, as etcd's victims), then rejoins the feed once it caught up. A compacted revision
+// gets a fresh snapshot. Either way a subscriber sees each publish once, in order.
+// It proves READ on the app under the context of the call that opened it (its own reads and watch run under
+// that context too); secret items are opened (decrypted) for it, since a subscriber is who the config is for.
+import { etcdError } from '@cairn/api';
+import type { CallContext, PortWatch, WatchResponse } from '@cairn/server';
+import type { AppFeed, AppFeeds, FeedSubscriber } from './app-feed';
+import { AppState, type Viewer, applicableOf, grayBucket, keyOf, sameRelease } from './app-view';
+import { subscriptionRange } from './keys';
 import type { ConfigStore } from './store';
-import { appPrefix, classifyAppKey, subscriptionRange } from './keys';
-import { SECRET_MASK, isEnvelope } from './secrets/secret-box';
-import type { AppliedItem, ConfigFormat, ConfigWatchEvent, GrayRecord, GrayRule, ItemRecord } from './types';
+import type { AppliedItem, ConfigWatchEvent } from './types';
+
+export { grayApplies, grayBucket } from './app-view';
 
 export interface SubscribeParams {
   namespace: string;
@@ -29,120 +34,46 @@ export interface SubscribeParams {
   ready?: () => boolean;
 }
 
-/** Percentage bucket 0..99 of a subscriber (stable across items: the same subscribers form the canary cohort). */
-export function grayBucket(subscriberId: string): number {
-  return createHash('sha256').update(subscriberId).digest().readUInt32BE(0) % 100;
-}
-
-export function grayApplies(rule: GrayRule, labels: Record<string, string>, subscriberId: string): boolean {
-  for (const [k, v] of Object.entries(rule.labels)) if (labels[k] !== v) return false;
-  if (rule.percentage >= 100) return true;
-  if (rule.percentage <= 0) return false;
-  return grayBucket(subscriberId) < rule.percentage;
-}
-
-interface ItemState {
-  item?: ItemRecord;
-  live?: { content: string; modRevision: number };
-  gray?: { record: GrayRecord; modRevision: number };
-}
-
-interface Sent {
-  version: number;
-  gray: boolean;
-  format: ConfigFormat;
-}
-
 const RESUME_WAIT_MS = 2000;
 
-/**
- * Decoded text and JSON of a watched KeyValue. The store hands the same event objects to every watcher
- * of a revision, so with many subscribers each key and record is decoded once. Treated as read-only.
- */
-const decoded = new WeakMap<object, Decoded>();
-
-interface Decoded {
-  key?: string;
-  text?: string;
-  json?: unknown;
-  /** The live content or gray record with a secret's envelope opened. */
-  opened?: unknown;
+/** A subscription catching up on its own: its state, what it sent of it, and its own watch. */
+interface Own {
+  state: AppState;
+  sent: Map<string, AppliedItem>;
+  watch?: PortWatch;
+  /** Every change of the app up to this revision is applied (the last event's, or where the watch started). */
+  upTo: number;
 }
 
-function decodedOf(kv: object): Decoded {
-  let d = decoded.get(kv);
-  if (!d) {
-    d = {};
-    decoded.set(kv, d);
-  }
-  return d;
-}
-
-function keyOf(kv: { key: Buffer }): string {
-  const d = decodedOf(kv);
-  d.key ??= kv.key.toString('utf8');
-  return d.key;
-}
-
-function textOf(kv: { value: Buffer }): string {
-  const d = decodedOf(kv);
-  d.text ??= kv.value.toString('utf8');
-  return d.text;
-}
-
-function jsonOf<T>(kv: { value: Buffer }): T {
-  const d = decodedOf(kv);
-  if (d.json === undefined) d.json = JSON.parse(textOf(kv)) as unknown;
-  return d.json as T;
-}
-
-/**
- * AppliedItems are shared by every subscriber that gets the same release (parsed once, and the gRPC layer
- * encodes each once): keyed by name, release revision, gray flag, version and format.
- */
-const sharedItems = new Map<string, AppliedItem>();
-const SHARED_MAX = 512;
-
-function sharedItem(
-  name: string,
-  format: ConfigFormat,
-  version: number,
-  content: string,
-  gray: boolean,
-  revision: number,
-): AppliedItem {
-  const key = `${name}\0${revision}\0${gray ? 1 : 0}\0${version}\0${format}`;
-  let item = sharedItems.get(key);
-  if (!item) {
-    item = { name, format, version, content, value: parseContentSafe(format, content), gray, revision };
-    if (sharedItems.size >= SHARED_MAX) sharedItems.delete(sharedItems.keys().next().value as string);
-    sharedItems.set(key, item);
-  }
-  return item;
-}
-
-export class ConfigSubscription {
-  private state = new Map<string, ItemState>();
-  private sent = new Map<string, Sent>();
-  private watch: PortWatch | undefined;
-  private closed = false;
+export class ConfigSubscription implements FeedSubscriber {
+  readonly viewer: Viewer;
+  readonly labelsKey: string;
   lastRevision = 0;
-  private readonly labels: Record<string, string>;
-  private readonly prefix: string;
+  private closed = false;
+  private feed: AppFeed | undefined;
+  private attached = false;
+  private own: Own | undefined;
+  private stopGuards: (() => void) | undefined;
 
   constructor(
     private readonly store: ConfigStore,
-    /** The subscriber's call: its reads and its watch run under it (aborting it ends the subscription). */
+    private readonly feeds: AppFeeds,
+    /** The subscriber's call: its permission, reads and watch (aborting it ends the subscription). */
     private readonly ctx: CallContext,
     private readonly params: SubscribeParams,
     private readonly send: (event: ConfigWatchEvent) => void,
     private readonly onEnd: (err?: Error) => void,
   ) {
-    this.labels = params.labels ?? {};
-    this.prefix = appPrefix(params.namespace, params.app);
+    const labels = params.labels ?? {};
+    this.viewer = { labels, bucket: grayBucket(params.subscriberId ?? '') };
+    this.labelsKey = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   async start(): Promise<void> {
+    const { key, rangeEnd } = subscriptionRange(this.params.namespace, this.params.app);
+    // READ on what the subscription watches, as the watch itself would check it.
+    await this.store.checkRead(this.ctx, key, rangeEnd);
+    this.guard();
     let resume = Number(this.params.revision ?? 0);
     if (resume > this.store.revisions().current) {
       // The subscriber saw a revision this member has not applied yet: wait a little for it.
@@ -152,10 +83,24 @@ export class ConfigSubscription {
       }
       if (this.store.revisions().current < resume) resume = 0;
     }
-    if (resume > 0 && resume >= this.store.revisions().compact) {
+    if (resume > 0 && resume < this.store.revisions().compact) resume = 0;
+    const feed = this.feeds.acquire(this.params.namespace, this.params.app, resume);
+    this.feed = feed;
+    await feed.ready;
+    if (this.closed) return;
+    if (resume > 0) {
+      if (!feed.closed && resume >= feed.revision) {
+        // Nothing changed in the app since: the feed's state is the subscriber's.
+        this.lastRevision = resume;
+        this.send({ kind: 'resumed', revision: resume, items: [], deleted: [] });
+        this.attach();
+        return;
+      }
       try {
-        await this.load(resume);
-        for (const name of this.state.keys()) this.markSent(name);
+        const state = new AppState(this.store, this.params.namespace, this.params.app);
+        await state.load(this.ctx, resume);
+        if (this.closed) return;
+        this.own = { state, sent: this.applicableNow(state), upTo: resume };
         this.lastRevision = resume;
         this.send({ kind: 'resumed', revision: resume, items: [], deleted: [] });
         this.watchFrom(resume + 1);
@@ -164,127 +109,131 @@ export class ConfigSubscription {
         // compacted between the check and the read: fall through to a snapshot
       }
     }
-    await this.snapshotAndWatch();
+    await this.snapshot();
   }
 
-  private async snapshotAndWatch(): Promise<void> {
-    const revision = await this.load(0);
-    if (this.closed) return;
-    this.sent.clear();
-    const items: AppliedItem[] = [];
-    for (const name of [...this.state.keys()].sort()) {
-      const applied = this.applicable(name);
-      if (applied) items.push(applied);
-      this.markSent(name);
+  /** Ends the subscription when its call is aborted, or (requireLeader) when the member loses its leader. */
+  private guard(): void {
+    const stops: (() => void)[] = [];
+    if (this.ctx.requireLeader) {
+      stops.push(
+        this.store.port.member.onLeaderChange((leader) => {
+          if (leader === 0n) this.end(etcdError('no-leader'));
+        }),
+      );
     }
+    const signal = this.ctx.signal;
+    if (signal) {
+      const onAbort = (): void => this.end(etcdError('canceled'));
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        stops.push(() => signal.removeEventListener('abort', onAbort));
+      }
+    }
+    this.stopGuards = () => stops.forEach((stop) => stop());
+  }
+
+  private end(err: Error): void {
+    if (this.closed) return;
+    this.close();
+    this.onEnd(err);
+  }
+
+  /** A snapshot from the feed (shared by its view) and then the feed's changes; on its own if the feed ended. */
+  private async snapshot(): Promise<void> {
+    const feed = this.feed;
+    if (feed && !feed.closed) {
+      const event = feed.snapshotFor(this);
+      this.own = undefined;
+      this.lastRevision = event.revision;
+      this.send(event);
+      this.attach();
+      return;
+    }
+    const state = new AppState(this.store, this.params.namespace, this.params.app);
+    const revision = await state.load(this.ctx, 0);
+    if (this.closed) return;
+    const sent = this.applicableNow(state);
+    this.own = { state, sent, upTo: revision };
     this.lastRevision = revision;
-    this.send({ kind: 'snapshot', revision, items, deleted: [] });
+    this.send({ kind: 'snapshot', revision, items: [...sent.values()], deleted: [] });
     this.watchFrom(revision + 1);
   }
 
-  /** Reads the app's state at `revision` (0 = now); returns the revision read at. */
-  private async load(revision: number): Promise<number> {
-    const { key } = subscriptionRange(this.params.namespace, this.params.app);
-    const live = await this.store.range(this.ctx, key, Buffer.from(`${this.prefix}~`), { revision });
-    const at = revision || live.revision;
-    const [gray, items] = await Promise.all([
-      this.store.prefix(this.ctx, `${this.prefix}~gray/`, { revision: at }),
-      this.store.prefix(this.ctx, `${this.prefix}~item/`, { revision: at }),
-    ]);
-    this.state = new Map();
-    for (const kv of [...live.kvs, ...gray.kvs, ...items.kvs]) this.applyKv(keyOf(kv), kv);
-    return at;
+  private attach(): void {
+    if (this.closed || !this.feed) return;
+    this.attached = true;
+    this.feed.attach(this);
   }
 
-  private entry(name: string): ItemState {
-    let e = this.state.get(name);
-    if (!e) {
-      e = {};
-      this.state.set(name, e);
+  /** What applies to this subscriber in `state`, by item name, sorted. */
+  private applicableNow(state: AppState): Map<string, AppliedItem> {
+    const sent = new Map<string, AppliedItem>();
+    for (const name of [...state.items.keys()].sort()) {
+      const a = applicableOf(name, state.items.get(name), this.viewer);
+      if (a) sent.set(name, a);
     }
-    return e;
+    return sent;
   }
 
-  /** Apply one key's new value (undefined = deleted); returns the item name it touched. */
-  private applyKv(key: string, kv: KeyValue | undefined): string | undefined {
-    const kind = classifyAppKey(this.prefix, key);
-    if (kind.kind === 'live') {
-      this.entry(kind.name).live = kv
-        ? { content: this.openedText(kind.name, kv), modRevision: kv.modRevision }
-        : undefined;
-      return kind.name;
+  // ---- served by the feed ------------------------------------------------------------------------------------
+
+  deliver(revision: number, event: ConfigWatchEvent | undefined): boolean {
+    if (this.closed) return false;
+    if (event) {
+      if (this.params.ready && !this.params.ready()) {
+        // Full: leave the feed and catch up on its own watch from the last revision it got.
+        this.attached = false;
+        this.catchUp().catch((err: unknown) => this.end(err as Error));
+        return false;
+      }
+      this.send(event);
     }
-    if (kind.kind === 'item') {
-      this.entry(kind.name).item = kv ? jsonOf<ItemRecord>(kv) : undefined;
-      return kind.name;
-    }
-    if (kind.kind === 'gray') {
-      this.entry(kind.name).gray = kv
-        ? { record: this.openedGray(kind.name, kv), modRevision: kv.modRevision }
-        : undefined;
-      return kind.name;
-    }
-    return undefined;
+    this.lastRevision = revision;
+    return true;
   }
 
-  /** A live value as its subscribers get it: a secret's envelope opened (once per value, shared). */
-  private openedText(name: string, kv: KeyValue): string {
-    const d = decodedOf(kv);
-    if (d.opened === undefined) d.opened = this.open(name, textOf(kv));
-    return d.opened as string;
-  }
-
-  private openedGray(name: string, kv: KeyValue): GrayRecord {
-    const d = decodedOf(kv);
-    if (d.opened === undefined) {
-      const record = jsonOf<GrayRecord>(kv);
-      d.opened = { ...record, content: this.open(name, record.content) };
+  feedLost(err?: Error): void {
+    this.attached = false;
+    if (this.closed) return;
+    if (err) {
+      this.end(err);
+      return;
     }
-    return d.opened as GrayRecord;
+    this.snapshot().catch((e: unknown) => this.end(e as Error));
   }
 
-  /** A value that does not open (its key left the key file) reaches the subscriber masked, never sealed. */
-  private open(name: string, stored: string): string {
-    if (!isEnvelope(stored)) return stored;
+  /** Rebuilds the state as of lastRevision and watches from the next one (a snapshot if it was compacted). */
+  private async catchUp(): Promise<void> {
+    const from = this.lastRevision;
+    const state = new AppState(this.store, this.params.namespace, this.params.app);
     try {
-      return this.store.secrets.open(
-        { namespace: this.params.namespace, app: this.params.app, name },
-        stored,
-      );
+      await state.load(this.ctx, from);
     } catch {
-      return SECRET_MASK;
+      // Compacted meanwhile: a fresh snapshot (from the feed).
+      await this.snapshot();
+      return;
     }
+    if (this.closed) return;
+    this.own = { state, sent: this.applicableNow(state), upTo: from };
+    this.watchFrom(from + 1);
   }
 
-  private applicable(name: string): AppliedItem | undefined {
-    const s = this.state.get(name);
-    if (!s?.item || !s.live || s.item.version === 0) return undefined;
-    const format = s.item.format;
-    if (s.gray && grayApplies(s.gray.record.rule, this.labels, this.params.subscriberId ?? '')) {
-      const g = s.gray;
-      return sharedItem(name, format, g.record.version, g.record.content, true, g.modRevision);
-    }
-    return sharedItem(name, format, s.item.version, s.live.content, false, s.live.modRevision);
-  }
-
-  private markSent(name: string): void {
-    const a = this.applicable(name);
-    if (a) this.sent.set(name, { version: a.version, gray: a.gray, format: a.format });
-    else this.sent.delete(name);
-  }
+  // ---- catching up on its own --------------------------------------------------------------------------------
 
   private watchFrom(startRevision: number): void {
     if (this.closed) return;
     const { key, rangeEnd } = subscriptionRange(this.params.namespace, this.params.app);
-    this.watch = this.store.watch(
+    const own = this.own;
+    if (!own) return;
+    own.watch = this.store.watch(
       this.ctx,
       { key, rangeEnd, startRevision },
       (res) => this.onWatch(res),
       // Ended without us: the subscriber's call was cancelled or its deadline passed, or the member lost
       // its leader under requireLeader.
-      (err) => {
-        if (!this.closed) this.onEnd(err);
-      },
+      (err) => this.end(err),
     );
   }
 
@@ -295,12 +244,13 @@ export class ConfigSubscription {
    * transport's bound; never more.
    */
   private onWatch(res: WatchResponse): boolean {
-    if (this.closed) return true;
+    const own = this.own;
+    if (this.closed || !own) return true;
     if (this.params.ready && !this.params.ready()) return false;
     if (res.compactRevision !== undefined) {
       // Fell behind past compaction while catching up (the port's watch ended): start over from a snapshot.
-      this.watch = undefined;
-      this.snapshotAndWatch().catch((err: unknown) => this.onEnd(err as Error));
+      this.own = undefined;
+      this.snapshot().catch((err: unknown) => this.end(err as Error));
       return true;
     }
     // Events are whole revisions in order; handle one revision at a time.
@@ -310,41 +260,61 @@ export class ConfigSubscription {
       const touched = new Set<string>();
       for (; i < res.events.length && res.events[i].kv.modRevision === revision; i++) {
         const event = res.events[i];
-        const name = this.applyKv(keyOf(event.kv), event.type === 'put' ? event.kv : undefined);
+        const name = own.state.applyKv(keyOf(event.kv), event.type === 'put' ? event.kv : undefined);
         if (name) touched.add(name);
       }
-      this.emit(revision, touched);
+      this.emit(own, revision, touched);
+      own.upTo = revision;
     }
     this.lastRevision = Math.max(this.lastRevision, res.revision);
+    // Not from inside the store's delivery to this watch, which rejoining cancels.
+    if (res.events.length > 0) queueMicrotask(() => this.rejoin(own));
     return true;
   }
 
-  private emit(revision: number, touched: Set<string>): void {
+  private emit(own: Own, revision: number, touched: Set<string>): void {
     const items: AppliedItem[] = [];
     const deleted: string[] = [];
     for (const name of [...touched].sort()) {
-      const a = this.applicable(name);
-      const before = this.sent.get(name);
+      const a = applicableOf(name, own.state.items.get(name), this.viewer);
+      const before = own.sent.get(name);
       if (!a) {
         if (before) deleted.push(name);
-        this.sent.delete(name);
-        const s = this.state.get(name);
-        if (s && !s.item && !s.live && !s.gray) this.state.delete(name);
+        own.sent.delete(name);
+        own.state.prune(name);
         continue;
       }
-      if (before && before.version === a.version && before.gray === a.gray && before.format === a.format)
-        continue;
+      if (sameRelease(a, before)) continue;
       items.push(a);
-      this.sent.set(name, { version: a.version, gray: a.gray, format: a.format });
+      own.sent.set(name, a);
     }
     this.lastRevision = revision;
     if (items.length > 0 || deleted.length > 0) this.send({ kind: 'change', revision, items, deleted });
   }
 
+  /**
+   * Caught up (it has every change up to the feed's revision): back to the shared feed. The feed skips the
+   * revisions this subscription already has, and its state from there on is the subscriber's.
+   */
+  private rejoin(own: Own): void {
+    const feed = this.feed;
+    if (this.closed || this.own !== own || !feed || feed.closed || own.upTo < feed.revision) return;
+    own.watch?.cancel();
+    this.own = undefined;
+    this.lastRevision = own.upTo;
+    this.attach();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.watch?.cancel();
-    this.watch = undefined;
+    this.stopGuards?.();
+    this.own?.watch?.cancel();
+    this.own = undefined;
+    if (this.feed) {
+      if (this.attached) this.feed.detach(this);
+      this.feeds.release(this.feed);
+      this.feed = undefined;
+    }
   }
 }

@@ -1,21 +1,29 @@
 // `bench config-push`: time from a config publish to the last of N subscribers applying it (and the
 // spread over every subscriber), on a fresh 1- or 3-member Cairn cluster. Subscribers run in child
-// processes (one gRPC connection each, spread over the members); publishes go to the first member's REST
+// processes (up to --per-connection Watch streams on one gRPC connection, connections spread over the
+// members); publishes go to the first member's REST
 // API, one at a time, each waiting until every subscriber applied the previous one.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../cli/command';
 import { flag, parseFlags } from '../cli/flags';
 import { startCluster } from '../servers/cluster';
+import { readProcessCpuMs, sampleServerCpu } from '../stats/cpu';
 import { exactPercentile } from '../stats/latency-histogram';
 
 const REPO_ROOT = resolve(__dirname, '../../../..');
 
 const flags = {
   members: flag.int('members in the Cairn cluster', 1),
-  subscribers: flag.int('subscribers (one gRPC connection each)', 1000),
+  subscribers: flag.int('subscribers (one Watch stream each)', 1000),
+  client: flag.string(
+    'subscriber client: grpc-js (as the SDK) or http2 (plain node:http2, less CPU per message)',
+    'grpc-js',
+    'NAME',
+  ),
+  'per-connection': flag.int('subscribers sharing one gRPC connection (an SDK process shares one)', 1),
   processes: flag.int('child processes holding the subscribers', 4),
   'connect-concurrency': flag.int(
     'subscribers per process connecting at once (each opens the next once its first event arrived)',
@@ -40,6 +48,8 @@ function startWorker(
   index: number,
   count: number,
   connectConcurrency: number,
+  perConnection: number,
+  client: string,
   endpoints: string[],
   ns: string,
   app: string,
@@ -63,6 +73,8 @@ function startWorker(
     endpoints,
     count,
     connectConcurrency,
+    perConnection,
+    client,
     idPrefix: `bench-${index}`,
     namespace: ns,
     app,
@@ -118,6 +130,8 @@ export const configPushCommand: Command = {
   flags,
   async run(argv, out) {
     const parsed = parseFlags(argv, flags);
+    if (parsed.client !== 'grpc-js' && parsed.client !== 'http2')
+      throw new Error(`--client wants grpc-js or http2, got "${parsed.client}"`);
     const baseDir = mkdtempSync(join(tmpdir(), 'cairn-bench-config-'));
     const cluster = await startCluster({
       label: 'cairn',
@@ -141,7 +155,18 @@ export const configPushCommand: Command = {
       for (let i = 0; i < parsed.processes && left > 0; i++) {
         const n = Math.min(perWorker, left);
         left -= n;
-        workers.push(startWorker(i, n, parsed['connect-concurrency'], cluster.endpoints, ns, app));
+        workers.push(
+          startWorker(
+            i,
+            n,
+            parsed['connect-concurrency'],
+            parsed['per-connection'],
+            parsed.client,
+            cluster.endpoints,
+            ns,
+            app,
+          ),
+        );
       }
       const connectStart = Date.now();
       await withTimeout(
@@ -150,12 +175,21 @@ export const configPushCommand: Command = {
         'subscribers connecting',
       );
       out(
-        `config-push: ${parsed.subscribers} subscribers in ${workers.length} processes on ${parsed.members} member(s), connected in ${((Date.now() - connectStart) / 1000).toFixed(1)} s; ${parsed.rounds} publishes`,
+        `config-push: ${parsed.subscribers} subscribers (${parsed['per-connection']} per connection, ${parsed.client}) in ${workers.length} processes on ${parsed.members} member(s), connected in ${((Date.now() - connectStart) / 1000).toFixed(1)} s; ${parsed.rounds} publishes`,
       );
 
       const lastLatencies: number[] = [];
       const allLatencies: number[] = [];
+      // Subscriber processes' CPU too: on this machine they share the cores with the members.
+      const clientCpuMs = (): number =>
+        workers.reduce((sum, w) => sum + (readProcessCpuMs(w.child.pid!) ?? 0), 0);
+      let cpu0 = sampleServerCpu(cluster.pids);
+      let clientCpu0 = clientCpuMs();
       for (let round = 0; round < parsed.warmup + parsed.rounds; round++) {
+        if (round === parsed.warmup) {
+          cpu0 = sampleServerCpu(cluster.pids);
+          clientCpu0 = clientCpuMs();
+        }
         const version = Number(release.version) + 1;
         const waits = workers.map((w) => w.waitApplied(version));
         const t0 = process.hrtime.bigint();
@@ -171,9 +205,13 @@ export const configPushCommand: Command = {
         allLatencies.push(...latencies);
         await new Promise((r) => setTimeout(r, 50));
       }
+      const cpu1 = sampleServerCpu(cluster.pids);
+      const clientCpu1 = clientCpuMs();
       const result = {
         members: parsed.members,
         subscribers: parsed.subscribers,
+        perConnection: parsed['per-connection'],
+        client: parsed.client,
         processes: workers.length,
         rounds: parsed.rounds,
         lastSubscriberMs: {
@@ -186,6 +224,10 @@ export const configPushCommand: Command = {
           p99: exactPercentile(allLatencies, 99),
         },
         memberRssMiB: cluster.pids.map(rssMiB),
+        /** Summed over the members, per measured publish (the 50 ms pauses between publishes included). */
+        serverCpuMsPerPublish: cpu0 && cpu1 ? (cpu1.cpuMs - cpu0.cpuMs) / parsed.rounds : undefined,
+        clientCpuMsPerPublish: (clientCpu1 - clientCpu0) / parsed.rounds,
+        loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
       };
       out(
         `publish → last subscriber applied: p50 ${fmt(result.lastSubscriberMs.p50)} ms, p99 ${fmt(result.lastSubscriberMs.p99)} ms, max ${fmt(result.lastSubscriberMs.max)} ms`,
@@ -194,6 +236,11 @@ export const configPushCommand: Command = {
         `publish → each subscriber applied: p50 ${fmt(result.everySubscriberMs.p50)} ms, p99 ${fmt(result.everySubscriberMs.p99)} ms`,
       );
       out(`RSS per member after the publishes: ${result.memberRssMiB.map((r) => `${r} MiB`).join(', ')}`);
+      if (result.serverCpuMsPerPublish !== undefined)
+        out(
+          `CPU per publish: members ${fmt(result.serverCpuMsPerPublish)} ms, subscriber processes ${fmt(result.clientCpuMsPerPublish)} ms`,
+        );
+      out(`load average: ${result.loadAverage.join(' ')}`);
       if (parsed.json) out(JSON.stringify(result, null, 2));
     } finally {
       for (const w of workers) w.child.disconnect();

@@ -1,5 +1,6 @@
-// A child process of `bench config-push`: N config subscribers (cairn.config.v1.Config/Watch, one gRPC
-// connection each), spread over the endpoints. Each applies an event (parses its JSON) and notes the
+// A child process of `bench config-push`: N config subscribers (cairn.config.v1.Config/Watch streams),
+// `perConnection` of them on one gRPC connection (as an SDK process shares one), connections spread over
+// the endpoints. Each applies an event (parses its JSON) and notes the
 // monotonic time (process.hrtime, CLOCK_MONOTONIC: comparable across processes on one machine). For each
 // version the parent asks about, it answers when all its subscribers applied it, with their times.
 //
@@ -9,12 +10,16 @@
 // preface after their TCP connect, and the member rightly closed them (`14 UNAVAILABLE: ... read ECONNRESET`).
 import * as grpc from '@grpc/grpc-js';
 import { type ConfigWatchEvent__Output, loadEtcdServices } from '@cairn/api';
+import { RawConnection } from './raw-watch';
 
 interface Start {
   type: 'start';
   endpoints: string[];
   count: number;
   connectConcurrency: number;
+  perConnection: number;
+  /** grpc-js (as the SDK) or plain node:http2 (cheaper per message: raw-watch.ts). */
+  client: 'grpc-js' | 'http2';
   idPrefix: string;
   namespace: string;
   app: string;
@@ -28,7 +33,9 @@ type ParentMessage = Start | Await;
 const applied = new Map<number, bigint[]>();
 const waiting = new Set<number>();
 let count = 0;
-const clients: grpc.Client[] = [];
+type ConfigClient = InstanceType<ReturnType<typeof loadEtcdServices>['cairn']['config']['v1']['Config']>;
+const clients: ConfigClient[] = [];
+const raws: RawConnection[] = [];
 
 function send(message: object): void {
   // After the parent is gone (it failed, or finished), there is no one to tell.
@@ -51,18 +58,11 @@ function start(msg: Start): void {
   const openNext = (): void => {
     if (opened >= msg.count) return;
     const i = opened++;
-    const endpoint = msg.endpoints[i % msg.endpoints.length];
-    const client = new Config(endpoint, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-    });
-    clients.push(client);
-    const call = client.Watch({
-      namespace: msg.namespace,
-      app: msg.app,
-      subscriber_id: `${msg.idPrefix}-${i}`,
-    });
+    const connection = Math.floor(i / msg.perConnection);
+    const endpoint = msg.endpoints[connection % msg.endpoints.length];
+    const request = { namespace: msg.namespace, app: msg.app, subscriber_id: `${msg.idPrefix}-${i}` };
     let first = true;
-    call.on('data', (event: ConfigWatchEvent__Output) => {
+    const onEvent = (event: ConfigWatchEvent__Output): void => {
       const now = process.hrtime.bigint();
       for (const item of event.items) {
         JSON.parse(item.json); // apply
@@ -78,11 +78,27 @@ function start(msg: Start): void {
         if (++ready === msg.count) send({ type: 'ready' });
         openNext();
       }
-    });
-    call.on('error', (err: Error) => {
+    };
+    const onError = (err: Error): void => {
       if ((err as { code?: number }).code !== grpc.status.CANCELLED)
         send({ type: 'error', message: `subscriber ${i}: ${err.message}` });
-    });
+    };
+    if (msg.client === 'http2') {
+      raws[connection] ??= new RawConnection(endpoint, onError);
+      raws[connection].watch(request, onEvent, onError);
+      return;
+    }
+    let client = clients[connection];
+    if (!client) {
+      // A subchannel of its own: one TCP connection per client, never shared with the next one.
+      client = new Config(endpoint, grpc.credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+      });
+      clients[connection] = client;
+    }
+    const call = client.Watch(request);
+    call.on('data', onEvent);
+    call.on('error', onError);
   };
   for (let k = 0; k < Math.min(msg.connectConcurrency, msg.count); k++) openNext();
 }
@@ -96,5 +112,6 @@ process.on('message', (msg: ParentMessage) => {
 });
 process.on('disconnect', () => {
   for (const c of clients) c.close();
+  for (const r of raws) r.close();
   process.exit(0);
 });
