@@ -1,5 +1,7 @@
-// Config push (goal 3, Cairn only): `bench config-push --json` per subscriber count, on a fresh cluster.
+// Config push (goal 3, Cairn only): `bench config-push --json` per subscriber count, on a fresh cluster,
+// with up to 100 subscribers sharing a connection where the command can do that.
 
+import { execFileSync } from 'node:child_process';
 import { lastJsonBlock } from '../child';
 import { errorText, runBench, type SuiteContext } from '../context';
 import { goals, type SuiteRow } from '../table';
@@ -15,16 +17,39 @@ export async function configSection(ctx: SuiteContext): Promise<SuiteRow[]> {
   return rows;
 }
 
+/** Subscribers per gRPC connection: real SDKs share one connection per process (issue 18, goal 3). */
+const PER_CONNECTION = 100;
+
+/** Whether `bench <command>` has the flag (the commands change while the suite runs them). */
+export function commandHasFlag(benchMain: string, command: string, flagName: string): boolean {
+  try {
+    const help = execFileSync(process.execPath, [benchMain, command, '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return help.includes(`--${flagName} `);
+  } catch {
+    return false;
+  }
+}
+
 async function pushTo(ctx: SuiteContext, subscribers: number): Promise<SuiteRow[]> {
   const plan = ctx.plan.config;
-  const section = `config push, ${plan.members} members, ${subscribers.toLocaleString('en-US')} subscribers`;
+  const sharing =
+    !ctx.extraArgs.config.includes('--per-connection') &&
+    commandHasFlag(ctx.benchMain, 'config-push', 'per-connection')
+      ? ['--per-connection', String(PER_CONNECTION)]
+      : [];
+  const section = `config push, ${plan.members} members, ${subscribers.toLocaleString('en-US')} subscribers${sharing.length > 0 ? `, ${PER_CONNECTION} per connection` : ''}`;
   const results: ConfigPushResult[] = [];
   try {
     for (let run = 0; run < plan.runs; run++) {
       const outcome = await runBench(ctx, [
         'config-push',
         ...['--members', String(plan.members), '--subscribers', String(subscribers)],
-        ...['--rounds', String(plan.rounds), '--cairn-bin', ctx.cairnBin, '--json', ...ctx.extraArgs.config],
+        ...['--rounds', String(plan.rounds), ...sharing, '--cairn-bin', ctx.cairnBin, '--json'],
+        ...ctx.extraArgs.config,
       ]);
       results.push(lastJsonBlock(outcome.stdout) as ConfigPushResult);
     }
