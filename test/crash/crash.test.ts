@@ -1,6 +1,7 @@
 // Crash safety of a single member: while a client writes keys one by one, the server is SIGKILLed at
 // seeded-random moments and restarted on the same data dir. Every acknowledged put must survive with its
-// value and revision, and revisions must never go backwards. Replay a failure with CAIRN_CRASH_SEED=<seed>.
+// value and revision, and revisions must never go backwards; once with one writer, once with four at a time.
+// Replay a failure with CAIRN_CRASH_SEED=<seed>.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -41,7 +42,7 @@ interface Ack {
 afterAll(() => cleanupAll());
 
 /** Transpiles writer.ts to a temp dir and starts it with plain node (node_modules via NODE_PATH). */
-function startWriter(member: Member): ManagedProcess {
+function startWriter(member: Member, prefix: string): ManagedProcess {
   const source = readFileSync(join(__dirname, 'writer.ts'), 'utf8');
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: {
@@ -52,7 +53,7 @@ function startWriter(member: Member): ManagedProcess {
   });
   const file = join(makeTempDir('cairn-e2e-writer-'), 'writer.js');
   writeFileSync(file, outputText);
-  return spawnManaged(process.execPath, [file, member.clientUrl, '100000', PREFIX], {
+  return spawnManaged(process.execPath, [file, member.clientUrl, '100000', prefix], {
     label: 'crash writer',
     env: { ...process.env, NODE_PATH: join(repoRoot, 'node_modules') },
     keepBytes: 64 * 1024 * 1024,
@@ -74,24 +75,40 @@ async function storeRevision(member: Member): Promise<bigint> {
 }
 
 it(`acknowledged puts survive ${CRASHES} SIGKILLs at random moments (seed ${SEED})`, async () => {
-  const random = seededRandom(SEED);
+  await crashWhileWriting(1, SEED);
+});
+
+// Concurrent writers make the member batch several proposals per Ready, which it fsyncs off the event loop
+// (group commit): the same promise must hold for every writer.
+it(`acknowledged puts of 4 concurrent writers survive ${CRASHES} SIGKILLs (seed ${SEED + 1})`, async () => {
+  await crashWhileWriting(4, SEED + 1);
+});
+
+async function crashWhileWriting(writerCount: number, seed: number): Promise<void> {
+  const random = seededRandom(seed);
   const member = await startMember();
-  const writer = startWriter(member);
-  const context = `seed ${SEED}`;
+  const prefixes = Array.from({ length: writerCount }, (_, n) =>
+    writerCount === 1 ? PREFIX : `${PREFIX}w${n}/`,
+  );
+  const writers = prefixes.map((prefix) => startWriter(member, prefix));
+  const context = `seed ${seed}, ${writerCount} writer(s)`;
+  const allAcks = (): Ack[] => writers.flatMap(acksOf);
 
   for (let crash = 1; crash <= CRASHES; crash++) {
     // Let writes flow (at least a few acknowledged since the last restart), then kill at a random moment.
-    const before = acksOf(writer).length;
-    await waitFor(() => (acksOf(writer).length >= before + 5 ? true : undefined), {
+    const before = allAcks().length;
+    await waitFor(() => (allAcks().length >= before + 5 * writerCount ? true : undefined), {
       timeoutMs: 15_000,
-      what: `writer progress after restart ${crash - 1} (${context})\n${writer.describeOutput()}`,
+      what: `writer progress after restart ${crash - 1} (${context})\n${writers.map((w) => w.describeOutput()).join('\n')}`,
     });
     await sleep(Math.floor(random() * 600));
     await killMember(member);
-    const acked = acksOf(writer);
-    const lastAcked = BigInt(acked[acked.length - 1]!.revision);
+    const lastAcked = allAcks().reduce(
+      (max, ack) => (BigInt(ack.revision) > max ? BigInt(ack.revision) : max),
+      0n,
+    );
 
-    await sleep(Math.floor(random() * 200)); // the writer keeps retrying against a dead server
+    await sleep(Math.floor(random() * 200)); // the writers keep retrying against a dead server
     await restartMember(member);
     // Nothing acknowledged before the crash may be missing from the restarted store.
     expect(
@@ -100,20 +117,23 @@ it(`acknowledged puts survive ${CRASHES} SIGKILLs at random moments (seed ${SEED
     ).toBeGreaterThanOrEqual(lastAcked);
   }
 
-  const writerExit = await writer.terminate(10_000);
-  expect(writerExit.code, `writer exit (${context})\n${writer.describeOutput()}`).toBe(0);
-  const acks = acksOf(writer);
-  expect(acks.length, context).toBeGreaterThan(CRASHES * 5);
-  console.log(
-    `crash test (${context}): ${acks.length} acknowledged puts, last revision ${acks[acks.length - 1]!.revision}`,
-  );
+  for (const writer of writers) {
+    const writerExit = await writer.terminate(10_000);
+    expect(writerExit.code, `writer exit (${context})\n${writer.describeOutput()}`).toBe(0);
+  }
+  const acks = allAcks();
+  expect(acks.length, context).toBeGreaterThan(CRASHES * 5 * writerCount);
+  console.log(`crash test (${context}): ${acks.length} acknowledged puts`);
 
-  // Acknowledged revisions strictly increase (one sequential writer, one revision per put).
-  for (let n = 1; n < acks.length; n++) {
-    expect(BigInt(acks[n]!.revision), `ack ${n} vs ${n - 1} (${context})`).toBeGreaterThan(
-      BigInt(acks[n - 1]!.revision),
-    );
-    expect(acks[n]!.i, context).toBe(acks[n - 1]!.i + 1);
+  // Each writer's acknowledged revisions strictly increase (a sequential writer, one revision per put).
+  for (const writer of writers) {
+    const own = acksOf(writer);
+    for (let n = 1; n < own.length; n++) {
+      expect(BigInt(own[n]!.revision), `ack ${n} vs ${n - 1} (${context})`).toBeGreaterThan(
+        BigInt(own[n - 1]!.revision),
+      );
+      expect(own[n]!.i, context).toBe(own[n - 1]!.i + 1);
+    }
   }
 
   const result = await etcdctl(['get', PREFIX, '--prefix', '-w', 'json'], {
@@ -139,9 +159,14 @@ it(`acknowledged puts survive ${CRASHES} SIGKILLs at random moments (seed ${SEED
     `acknowledged puts missing or changed (${context})`,
   ).toEqual([]);
 
-  // The only key that may exist without an acknowledgement is the one in flight when the writer stopped.
+  // The only keys that may exist without an acknowledgement are the ones in flight when the writers stopped.
   const acknowledgedKeys = new Set(acks.map((ack) => ack.key));
-  const inFlight = `${PREFIX}k${acks[acks.length - 1]!.i + 1}`;
-  const unexpected = [...stored.keys()].filter((key) => !acknowledgedKeys.has(key) && key !== inFlight);
-  expect(unexpected, `keys never written by the writer (${context})`).toEqual([]);
-});
+  const inFlight = new Set(
+    writers.map((writer, n) => {
+      const own = acksOf(writer);
+      return `${prefixes[n]}k${(own[own.length - 1]?.i ?? -1) + 1}`;
+    }),
+  );
+  const unexpected = [...stored.keys()].filter((key) => !acknowledgedKeys.has(key) && !inFlight.has(key));
+  expect(unexpected, `keys never written by the writers (${context})`).toEqual([]);
+}

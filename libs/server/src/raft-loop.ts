@@ -17,7 +17,7 @@ import {
   MemoryStorage,
   StateType,
 } from '@cairn/raft';
-import type { Snapshotter, Wal } from '@cairn/storage';
+import type { Snapshotter, SyncMode, Wal } from '@cairn/storage';
 import type { Logger } from './logger';
 import type { Transport } from './transport';
 
@@ -217,9 +217,9 @@ export class RaftLoop {
     }
     if (rd.entries.length > 0 || rd.hardState) {
       const started = process.hrtime.bigint();
-      // HTTP/2 writes reach the socket on the event loop's next turn: with messages in flight, the fsync must
-      // not block this thread.
-      await this.wal.save(rd.hardState, rd.entries, rd.mustSync, sendFirst ? 'off-thread' : 'inline');
+      // HTTP/2 writes reach the socket on the event loop's next turn: with messages in flight (or requests
+      // arriving) the fsync must not block this thread (syncMode).
+      await this.wal.save(rd.hardState, rd.entries, rd.mustSync, this.syncMode(rd, sendFirst));
       if (rd.mustSync) this.options.observeFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
     }
     if (rd.hardState) {
@@ -254,6 +254,17 @@ export class RaftLoop {
 
     // 4. Acknowledge: persisted (and handed to apply in order).
     this.raft.advance();
+  }
+
+  /**
+   * How this Ready waits for its fsync. Off the thread when there is other work for the loop meanwhile: a
+   * leader's messages to write out, or (a batch of entries: requests are arriving concurrently) the next
+   * requests to parse and the previous batch to apply, so the next Ready gathers every proposal that came in
+   * during the fsync (group commit) instead of the loop standing still. A lone entry (one request in flight)
+   * waits inline: the thread-pool round trip measured at over twice the CPU per put there.
+   */
+  private syncMode(rd: Ready, sendFirst: boolean): SyncMode {
+    return sendFirst || rd.entries.length > 1 ? 'off-thread' : 'inline';
   }
 
   /**
