@@ -46,6 +46,7 @@ import {
 import { computeMemberId, RequestIdGenerator } from './ids';
 import type { Logger } from './logger';
 import { type Member, type MemberStore, decodeConfChangeContext, encodeConfChangeContext } from './members';
+import { encodePutProposal } from './put-proposal-codec';
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
 import type { Transport } from './transport';
@@ -394,7 +395,9 @@ export class CairnNode {
     this.assertRunning();
     const id = this.ids.nextId();
     const header = proposalHeader(id, identity, this.auth.getRevision());
-    const data = encodeInternalRequest({ ...body, header });
+    const data =
+      (body.put ? encodePutProposal(body.put, header) : undefined) ??
+      encodeInternalRequest({ ...body, header });
     if (data.length > this.config.maxRequestBytes) throw etcdError('request-too-large');
     const done = this.waits.register(id);
     const proposedAt = Date.now();
