@@ -95,6 +95,8 @@ describe('WatchableStore.restore (snapshot install)', () => {
     await until(() => watchable.isSynced(prefixId) && watchable.isSynced(singleId), 'both watchers synced');
     // A write after the install is heard as usual.
     await follower.commit((batch) => follower.kv.put({ key: b('svc/c'), value: b('new') }, batch)); // rev 10
+    // Fanned out a turn after the write: synced again once it was offered.
+    await until(() => watchable.isSynced(prefixId), 'the write to be fanned out');
 
     expect(prefix.events()).toEqual(['svc/b@2', 'svc/b@3', 'svc/b@5', 'svc/b@7', 'svc/b@9', 'svc/c@10']);
     expect(single.events()).toEqual(['svc/b@2', 'svc/b@3', 'svc/b@5', 'svc/b@7', 'svc/b@9']);

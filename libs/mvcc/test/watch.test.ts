@@ -47,7 +47,7 @@ describe('WatchableStore', () => {
     h.commit((batch) => h.kv.put({ key: b(key), value: b(value) }, batch));
   const del = (key: string) => h.commit((batch) => h.kv.deleteRange({ key: b(key) }, batch));
 
-  it('a synced watcher hears matching writes synchronously, one response per revision', async () => {
+  it('a synced watcher hears matching writes a turn after the write (off the apply path), one response per revision', async () => {
     const single = collector();
     const prefix = collector();
     const range = collector();
@@ -56,7 +56,10 @@ describe('WatchableStore', () => {
     watchable.watch({ key: b('svc/b'), rangeEnd: Buffer.of(0) }, range.sink);
     const batch = h.backend.batch();
     h.kv.put({ key: b('svc/a'), value: b('1') }, batch);
-    // Delivered before the batch is even written.
+    // Not inside the write: it only queued the change.
+    expect(single.events()).toEqual([]);
+    // The next turn, before the batch is even written.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(single.events()).toEqual(['put:svc/a@1=1']);
     const txn = h.kv.beginWrite(batch);
     txn.put(b('svc/b'), b('2'));
@@ -207,6 +210,45 @@ describe('WatchableStore', () => {
     await put('k', '2');
     await put('k', '3');
     expect(watcher.events()).toEqual(['put:k@3=3']);
+  });
+
+  it('the fan-out runs in bounded turns, whole revisions in order; a watcher with writes still queued is not synced', async () => {
+    const store = new WatchableStore(h.kv, { maxFanOutPerTurn: 4 });
+    try {
+      const watchers = Array.from({ length: 6 }, () => collector());
+      const ids = watchers.map((w) => store.watch({ key: b('q/'), rangeEnd: prefixEnd(b('q/')) }, w.sink));
+      const late = collector();
+      const batch = h.backend.batch();
+      h.kv.put({ key: b('q/a'), value: b('1') }, batch);
+      const txn = h.kv.beginWrite(batch);
+      txn.put(b('q/b'), b('2'));
+      txn.put(b('q/c'), b('3'));
+      txn.end();
+      h.kv.put({ key: b('q/d'), value: b('4') }, batch);
+      // Created after the writes: it must get none of the queued ones, and is synced at once.
+      const lateId = store.watch({ key: b('q/'), rangeEnd: prefixEnd(b('q/')) }, late.sink);
+      expect(store.isSynced(lateId)).toBe(true);
+      expect(store.isSynced(ids[0])).toBe(false);
+      expect(store.progress(ids[0])).toBe(false);
+      // One revision per turn here (6 watchers > 4 responses a turn).
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(watchers.map((w) => w.responses.length)).toEqual([1, 1, 1, 1, 1, 1]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(watchers[5].responses.map((r) => [r.revision, r.events.length])).toEqual([
+        [1, 1],
+        [2, 2],
+      ]);
+      await until(() => store.isSynced(ids[0]), 'the fan-out to finish');
+      for (const w of watchers) {
+        expect(w.events()).toEqual(['put:q/a@1=1', 'put:q/b@2=2', 'put:q/c@2=3', 'put:q/d@3=4']);
+      }
+      expect(store.progress(ids[0])).toBe(true);
+      expect(watchers[0].responses.at(-1)).toEqual({ watchId: ids[0], revision: 3, events: [] });
+      expect(late.responses).toEqual([]);
+      await batch.write();
+    } finally {
+      await store.close();
+    }
   });
 
   it('cancel stops delivery; progress answers only synced watchers, at the current revision', async () => {

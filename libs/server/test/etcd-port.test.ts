@@ -153,6 +153,8 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
     });
     await expect.poll(() => watch.isSynced()).toBe(true);
     await port.put(ctx, { key: b('/w/6'), value: b('6') });
+    // The write is fanned out a turn after its apply: synced again once it was offered.
+    await expect.poll(() => watch.isSynced()).toBe(true);
     expect(seen.flatMap((r) => r.events.map((e) => e.kv.modRevision))).toEqual([4, 5, 6, 7]);
     watch.cancel();
 
@@ -164,6 +166,38 @@ describe('EtcdPort over a bare store (LocalEtcdPort)', () => {
     });
     await expect.poll(() => compacted.length).toBe(1);
     expect(compacted[0]).toMatchObject({ compactRevision: 6, events: [] });
+  });
+});
+
+describe('EtcdPort watches under one signal (a Watch stream)', () => {
+  it('share one abort listener: no MaxListenersExceededWarning; abort ends every open watch, a cancelled one is let go', async () => {
+    const { port } = await openLocal();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const stream = new AbortController();
+      const ended: string[] = [];
+      const watches = Array.from({ length: 50 }, (_, i) =>
+        port.watch(
+          { ...ctx, signal: stream.signal },
+          { key: b(`/s/${i}`) },
+          () => true,
+          (err) => ended.push(`${i}:${codeOf(err)}`),
+        ),
+      );
+      watches[0].cancel();
+      stream.abort();
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+      expect(ended).toHaveLength(49);
+      expect(ended).not.toContain('0:canceled');
+      expect(ended.every((entry) => entry.endsWith(':canceled'))).toBe(true);
+      expect(watches.every((watch) => !watch.isSynced())).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
 

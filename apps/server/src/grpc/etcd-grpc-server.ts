@@ -197,6 +197,7 @@ export function createEtcdGrpcServer(
       const stopLeaderWatch = node.onLeaderChange((leader) => {
         if (needsLeader && leader === 0n) {
           session.close();
+          direct?.flush();
           call.emit('error', toGrpcStatus(etcdError('no-leader')));
         }
       });
@@ -206,6 +207,7 @@ export function createEtcdGrpcServer(
           session.handle(req);
         } catch (err) {
           session.close();
+          direct?.flush();
           call.emit('error', toGrpcStatus(toEtcdError(err)));
         }
       });
@@ -215,6 +217,7 @@ export function createEtcdGrpcServer(
       };
       call.on('end', () => {
         finish();
+        direct?.flush();
         call.end();
       });
       call.on('cancelled', finish);

@@ -1,5 +1,6 @@
-// Watches over a KvStore (etcd's watchableStore). Synced watchers hear every write transaction
-// synchronously as it ends, one response per revision. Unsynced watchers (start revision in the past,
+// Watches over a KvStore (etcd's watchableStore). A write only queues its changes here (the apply path stays as
+// cheap with 10,000 watchers as with none); the synced watchers hear them a turn later, in order, one response
+// per revision, fanned out in bounded slices so writes are served in between. Unsynced watchers (start revision in the past,
 // or back from being a victim) replay history from the backend in bounded turns, then join the synced
 // set. A watcher whose sink refuses a response becomes a victim: the response is kept and retried,
 // writes never wait, and nothing is lost or reordered.
@@ -29,6 +30,11 @@ export interface WatchableStoreOptions {
    * victim whose stream drained) reads them there instead of the backend. 0 turns the cache off. Default 8 MiB.
    */
   maxRecentBytes?: number;
+  /**
+   * Responses offered to synced watchers per fan-out turn (whole revisions: at least one revision a turn),
+   * so a write arriving meanwhile waits one slice, not the whole fan-out. Default 2048.
+   */
+  maxFanOutPerTurn?: number;
   /** Delay between retries of victims' refused responses. */
   victimRetryMs?: number;
   /** Hears of a sink that threw; that watcher has been cancelled. */
@@ -42,6 +48,7 @@ export interface WatchStats {
 }
 
 interface Timers {
+  fanOut: NodeJS.Immediate | undefined;
   sync: NodeJS.Immediate | undefined;
   syncRetry: NodeJS.Timeout | undefined;
   victims: NodeJS.Timeout | undefined;
@@ -57,13 +64,22 @@ export class WatchableStore {
   private readonly unsynced = new Set<Watcher>();
   private readonly victims = new Set<Watcher>();
   private readonly watchers = new Map<number, Watcher>();
-  private readonly timers: Timers = { sync: undefined, syncRetry: undefined, victims: undefined };
+  private readonly timers: Timers = {
+    fanOut: undefined,
+    sync: undefined,
+    syncRetry: undefined,
+    victims: undefined,
+  };
   private readonly unsubscribe: () => void;
   private readonly maxWatchersPerSync: number;
   private readonly maxEventsPerSync: number;
   private readonly maxBytesPerSync: number;
   private readonly victimRetryMs: number;
   private readonly maxRecentBytes: number;
+  private readonly maxFanOutPerTurn: number;
+  /** Writes not yet offered to the synced watchers, oldest first (queue[queueHead] on). */
+  private queue: WriteResult[] = [];
+  private queueHead = 0;
   /** The changes of every write at revision >= recentFrom, oldest first (those notify() saw). */
   private recent: WriteResult[] = [];
   private recentHead = 0;
@@ -87,6 +103,7 @@ export class WatchableStore {
     this.maxBytesPerSync = options.maxBytesPerSync ?? 1024 * 1024;
     this.victimRetryMs = options.victimRetryMs ?? 10;
     this.maxRecentBytes = options.maxRecentBytes ?? 8 * 1024 * 1024;
+    this.maxFanOutPerTurn = options.maxFanOutPerTurn ?? 2048;
     this.recentFrom = kv.currentRevision + 1;
     this.onSinkError = options.onSinkError ?? (() => undefined);
     this.unsubscribe = kv.onChanges((result) => this.notify(result));
@@ -131,8 +148,10 @@ export class WatchableStore {
     return true;
   }
 
+  /** Synced, and every write so far offered to it (none still queued for the fan-out). */
   isSynced(watchId: number): boolean {
-    return this.watchers.get(watchId)?.state === 'synced';
+    const watcher = this.watchers.get(watchId);
+    return watcher !== undefined && watcher.state === 'synced' && !this.fanOutPending(watcher);
   }
 
   /**
@@ -141,7 +160,7 @@ export class WatchableStore {
    */
   progress(watchId: number): boolean {
     const watcher = this.watchers.get(watchId);
-    if (!watcher || watcher.state !== 'synced') return false;
+    if (!watcher || watcher.state !== 'synced' || this.fanOutPending(watcher)) return false;
     return this.send(watcher, { watchId, revision: this.kv.currentRevision, events: [] }) === 'taken';
   }
 
@@ -209,6 +228,8 @@ export class WatchableStore {
    */
   restore(): void {
     this.paused = false;
+    // Queued writes were the old state's: the synced watchers catch up below from the new one.
+    this.clearQueue();
     // The remembered writes were the old state's.
     this.forgetRecent(this.kv.currentRevision + 1);
     for (const watcher of this.watchers.values()) {
@@ -228,6 +249,9 @@ export class WatchableStore {
     if (this.timers.sync) clearImmediate(this.timers.sync);
     if (this.timers.syncRetry) clearTimeout(this.timers.syncRetry);
     if (this.timers.victims) clearTimeout(this.timers.victims);
+    if (this.timers.fanOut) clearImmediate(this.timers.fanOut);
+    this.timers.fanOut = undefined;
+    this.clearQueue();
     this.timers.sync = undefined;
     this.timers.syncRetry = undefined;
     this.timers.victims = undefined;
@@ -237,28 +261,100 @@ export class WatchableStore {
 
   // ---- synced path -------------------------------------------------------------------------------
 
+  /** The apply path: remember the write for catch-up and queue it for the fan-out; nothing more. */
   private notify(result: WriteResult): void {
     this.remember(result);
-    if (this.synced.size === 0) return;
-    const perWatcher = new Map<Watcher, WatchEvent[]>();
+    // Nobody synced and nothing queued: a watcher synced later starts after this revision anyway.
+    if (this.synced.size === 0 && this.queueHead === this.queue.length) return;
+    this.queue.push(result);
+    this.scheduleFanOut();
+  }
+
+  /** Whether a queued write may still be for this synced watcher. */
+  private fanOutPending(watcher: Watcher): boolean {
+    return (
+      this.queueHead < this.queue.length && watcher.minRevision <= this.queue[this.queue.length - 1].revision
+    );
+  }
+
+  private scheduleFanOut(): void {
+    if (this.closed || this.timers.fanOut || this.queueHead === this.queue.length) return;
+    this.timers.fanOut = setImmediate(() => {
+      this.timers.fanOut = undefined;
+      this.fanOutTurn();
+      this.scheduleFanOut();
+    });
+  }
+
+  /** Offers the oldest queued writes to the synced watchers: whole revisions, about maxFanOutPerTurn responses. */
+  private fanOutTurn(): void {
+    let budget = this.maxFanOutPerTurn;
+    while (budget > 0 && this.queueHead < this.queue.length) {
+      const result = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = undefined as unknown as WriteResult; // the cache keeps it if needed
+      budget -= 1 + this.fanOut(result);
+    }
+    if (this.queueHead === this.queue.length) this.clearQueue();
+    else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private clearQueue(): void {
+    this.queue = [];
+    this.queueHead = 0;
+  }
+
+  /**
+   * One revision to its synced watchers. An event is matched once per set of watchers on the same key or prefix
+   * (not once per watcher), and the watchers of a set without filters share that set's event list. Returns the
+   * responses offered.
+   */
+  private fanOut(result: WriteResult): number {
+    if (this.synced.size === 0) return 0;
+    const bySet = new Map<ReadonlySet<Watcher> | Watcher, WatchEvent[]>();
     for (const event of result.events) {
-      this.synced.forEachMatch(keyId(event.kv.key), (watcher) => {
-        if (result.revision < watcher.minRevision || !watcher.accepts(event)) return;
-        let events = perWatcher.get(watcher);
-        if (!events) {
-          events = [];
-          perWatcher.set(watcher, events);
-        }
-        events.push(watcher.shape(event));
+      this.synced.forEachMatchSet(eventKeyId(event), (set) => {
+        const list = bySet.get(set);
+        if (list) list.push(event);
+        else bySet.set(set, [event]);
       });
     }
-    for (const [watcher, events] of perWatcher) {
-      if (watcher.state !== 'synced') continue; // cancelled by an earlier sink call
-      const response: WatchResponse = { watchId: watcher.id, revision: result.revision, events };
-      const outcome = this.send(watcher, response);
-      if (outcome === 'refused') this.toVictim(watcher, response, result.revision + 1);
-      else if (outcome === 'taken') watcher.minRevision = result.revision + 1;
+    let offered = 0;
+    for (const [set, events] of bySet) {
+      if (set instanceof Watcher) {
+        offered += this.offer(set, result.revision, this.eventsFor(set, events));
+        continue;
+      }
+      let stripped: WatchEvent[] | undefined;
+      // A sink may cancel watchers or park them (leaving this set) meanwhile: offer() skips those.
+      for (const watcher of set) {
+        let list: WatchEvent[];
+        if (!watcher.unfiltered) list = this.eventsFor(watcher, events);
+        else if (watcher.prevKv) list = events;
+        else list = stripped ??= events.map((event) => watcher.shape(event));
+        offered += this.offer(watcher, result.revision, list);
+      }
     }
+    return offered;
+  }
+
+  /** The events of one revision this watcher takes, shaped for it. */
+  private eventsFor(watcher: Watcher, events: readonly WatchEvent[]): WatchEvent[] {
+    const list: WatchEvent[] = [];
+    for (const event of events) if (watcher.accepts(event)) list.push(watcher.shape(event));
+    return list;
+  }
+
+  /** Offers a synced watcher its events of `revision` (none: nothing is sent); 1 when a response was offered. */
+  private offer(watcher: Watcher, revision: number, events: WatchEvent[]): number {
+    if (watcher.state !== 'synced' || revision < watcher.minRevision || events.length === 0) return 0;
+    const response: WatchResponse = { watchId: watcher.id, revision, events };
+    const outcome = this.send(watcher, response);
+    if (outcome === 'refused') this.toVictim(watcher, response, revision + 1);
+    else if (outcome === 'taken') watcher.minRevision = revision + 1;
+    return 1;
   }
 
   // ---- recent revisions --------------------------------------------------------------------------
@@ -450,7 +546,7 @@ export class WatchableStore {
 
     const wantsPrev = new Set<WatchEvent>();
     for (const { revision, event } of events) {
-      group.forEachMatch(keyId(event.kv.key), (watcher) => {
+      group.forEachMatch(eventKeyId(event), (watcher) => {
         if (revision >= watcher.minRevision && watcher.prevKv && watcher.accepts(event)) wantsPrev.add(event);
       });
     }
@@ -469,28 +565,43 @@ export class WatchableStore {
     throughRevision: number,
     withPrev: ReadonlyMap<WatchEvent, WatchEvent>,
   ): void {
-    const perWatcher = new Map<Watcher, WatchEvent[]>();
-    for (const { revision, event } of events) {
-      group.forEachMatch(keyId(event.kv.key), (watcher) => {
-        if (revision < watcher.minRevision || !watcher.accepts(event)) return;
-        let list = perWatcher.get(watcher);
-        if (!list) {
-          list = [];
-          perWatcher.set(watcher, list);
-        }
-        list.push(event);
+    // Matched once per set of watchers on one key or prefix; each watcher takes its part from its minRevision.
+    const bySet = new Map<ReadonlySet<Watcher> | Watcher, Array<{ revision: number; event: WatchEvent }>>();
+    for (const entry of events) {
+      group.forEachMatchSet(eventKeyId(entry.event), (set) => {
+        const list = bySet.get(set);
+        if (list) list.push(entry);
+        else bySet.set(set, [entry]);
       });
+    }
+    const perWatcher = new Map<Watcher, WatchEvent[]>();
+    for (const [set, entries] of bySet) {
+      // The set's events as an unfiltered watcher without prevKv sees them: shared by those from the start.
+      let stripped: WatchEvent[] | undefined;
+      for (const watcher of set instanceof Watcher ? [set] : set) {
+        const from = firstAtOrAfter(entries, watcher.minRevision);
+        if (from === entries.length) continue;
+        let list: WatchEvent[];
+        if (watcher.unfiltered && !watcher.prevKv) {
+          stripped ??= entries.map(({ event }) => watcher.shape(event));
+          list = from === 0 ? stripped : stripped.slice(from);
+        } else {
+          list = [];
+          for (let i = from; i < entries.length; i++) {
+            const event = entries[i].event;
+            if (watcher.accepts(event))
+              list.push(watcher.shape(watcher.prevKv ? (withPrev.get(event) ?? event) : event));
+          }
+        }
+        if (list.length > 0) perWatcher.set(watcher, list);
+      }
     }
     for (const watcher of chosen) {
       if (watcher.state !== 'unsynced') continue; // cancelled meanwhile
       const next = Math.max(watcher.minRevision, throughRevision + 1);
       const list = perWatcher.get(watcher);
-      if (list && list.length > 0) {
-        const response: WatchResponse = {
-          watchId: watcher.id,
-          revision: throughRevision,
-          events: list.map((event) => watcher.shape(watcher.prevKv ? (withPrev.get(event) ?? event) : event)),
-        };
+      if (list) {
+        const response: WatchResponse = { watchId: watcher.id, revision: throughRevision, events: list };
         const outcome = this.send(watcher, response);
         if (outcome === 'failed') continue;
         if (outcome === 'refused') {
@@ -547,6 +658,30 @@ export class WatchableStore {
     watcher.state = 'cancelled';
     watcher.pending = undefined;
   }
+}
+
+const keyIds = new WeakMap<WatchEvent, string>();
+
+/** keyId of an event's key, computed once per event (the fan-out and every catch-up turn match it again). */
+function eventKeyId(event: WatchEvent): string {
+  let id = keyIds.get(event);
+  if (id === undefined) {
+    id = keyId(event.kv.key);
+    keyIds.set(event, id);
+  }
+  return id;
+}
+
+/** The index of the first entry at or after `revision` (entries in revision order). */
+function firstAtOrAfter(entries: ReadonlyArray<{ revision: number }>, revision: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid].revision < revision) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** What a write's changes weigh in the recent-revisions cache: keys and values, prevKv included. */

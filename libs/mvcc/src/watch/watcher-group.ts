@@ -72,6 +72,26 @@ export class WatcherGroup {
     }
   }
 
+  /**
+   * Call `visit` once per set of watchers whose range contains the key `id`: the watchers of one exact key or
+   * one prefix come as their set (a fan-out matches an event once per set, not once per watcher), the rare
+   * arbitrary ranges one by one. Every matching watcher is in exactly one visited set.
+   */
+  forEachMatchSet(id: string, visit: (watchers: ReadonlySet<Watcher> | Watcher) => void): void {
+    const exact = this.byKey.get(id);
+    if (exact) visit(exact);
+    for (const length of this.prefixLengths.keys()) {
+      if (length > id.length) continue;
+      const watchers = this.byPrefix.get(length === id.length ? id : id.slice(0, length));
+      if (watchers) visit(watchers);
+    }
+    for (const watcher of this.ranges) {
+      const range = watcher.range;
+      if (range.kind === 'range' && id >= range.start && (range.end === undefined || id < range.end))
+        visit(watcher);
+    }
+  }
+
   *all(): Generator<Watcher> {
     for (const set of this.byKey.values()) yield* set;
     for (const set of this.byPrefix.values()) yield* set;

@@ -30,6 +30,11 @@ export class Watcher {
     this.minRevision = minRevision;
   }
 
+  /** Whether this watcher takes every event of its range (no filter): it can share a set's event list. */
+  get unfiltered(): boolean {
+    return !this.noPut && !this.noDelete;
+  }
+
   /** Whether this watcher wants `event` (its filters; the key match is the group's job). */
   accepts(event: WatchEvent): boolean {
     return event.type === 'put' ? !this.noPut : !this.noDelete;

@@ -30,6 +30,42 @@ export function encodeWatchEvent(event: WatchEvent): Buffer {
   return bytes;
 }
 
+/** A revision's events as a response carries them: each event's bytes, and the size deliver() splits by. */
+export interface EncodedEvents {
+  readonly events: readonly Buffer[];
+  /** The approximate bytes of the events (etcd's fragment split counts these). */
+  readonly sizes: readonly number[];
+  readonly size: number;
+}
+
+const listCache = new WeakMap<readonly WatchEvent[], EncodedEvents>();
+
+/**
+ * The events of a response, encoded: cached on the list, which the store shares between the watchers of one key
+ * or prefix, so a revision fanned out to 500 watchers is prepared once.
+ */
+export function encodeWatchEvents(list: readonly WatchEvent[]): EncodedEvents {
+  let encoded = listCache.get(list);
+  if (!encoded) {
+    const sizes = list.map(eventSize);
+    encoded = {
+      events: list.map(encodeWatchEvent),
+      sizes,
+      size: sizes.reduce((sum, bytes) => sum + bytes, 64),
+    };
+    listCache.set(list, encoded);
+  }
+  return encoded;
+}
+
+/** An event's approximate size: key and value bytes plus a little per KeyValue. */
+export function eventSize(event: WatchEvent): number {
+  const prev = event.prevKv;
+  return (
+    32 + event.kv.key.length + event.kv.value.length + (prev ? 32 + prev.key.length + prev.value.length : 0)
+  );
+}
+
 /** etcdserverpb.ResponseHeader bytes; the last one is reused while its fields stay the same. */
 export function encodeResponseHeader(header: WireHeader): Buffer {
   const last = lastHeader;

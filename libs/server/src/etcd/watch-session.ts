@@ -10,8 +10,9 @@ import type { CallContext, EtcdPort, PortWatch } from '../port/etcd-port';
 import {
   type WireHeader,
   encodeResponseHeader,
-  encodeWatchEvent,
+  encodeWatchEvents,
   encodeWatchEventsResponse,
+  eventSize,
 } from './watch-response-codec';
 
 /** Where a session's watchers live, and the header its responses carry. */
@@ -235,10 +236,8 @@ export class WatchSession {
   /** deliver() for binary sessions: the same responses and fragments, as encoded bytes. */
   private deliverBinary(id: number, watcher: SessionWatcher, response: StoreResponse): boolean {
     const header = encodeResponseHeader(this.source.header(response.revision));
-    const events = response.events.map(encodeWatchEvent);
+    const { events, sizes, size } = encodeWatchEvents(response.events);
     watcher.sentSinceProgress = true;
-    const sizes = response.events.map(eventSize);
-    const size = sizes.reduce((sum, bytes) => sum + bytes, 64);
     if (!watcher.fragment || size <= this.opts.maxResponseBytes || events.length < 2) {
       const bytes = encodeWatchEventsResponse(header, id, events);
       return this.send(bytes, bytes.length);
@@ -293,11 +292,4 @@ function wireEvent(event: WatchEvent) {
     kv: wireKv(event.kv),
     prev_kv: event.prevKv ? wireKv(event.prevKv) : null,
   };
-}
-
-function eventSize(event: WatchEvent): number {
-  const prev = event.prevKv;
-  return (
-    32 + event.kv.key.length + event.kv.value.length + (prev ? 32 + prev.key.length + prev.value.length : 0)
-  );
 }

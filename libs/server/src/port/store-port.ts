@@ -122,6 +122,7 @@ export class StorePort implements EtcdPort {
     const { watchable } = this.driver;
     let cancelled = false;
     let stopLeaderWatch: (() => void) | undefined;
+    let stopAbortWatch: (() => void) | undefined;
     let id: number;
     try {
       this.checkContext(ctx);
@@ -147,6 +148,7 @@ export class StorePort implements EtcdPort {
       if (cancelled) return;
       cancelled = true;
       stopLeaderWatch?.();
+      stopAbortWatch?.();
       watchable.cancel(id);
     };
     if (ctx.requireLeader) {
@@ -163,7 +165,7 @@ export class StorePort implements EtcdPort {
         onEnd?.(etcdError('canceled'));
       };
       if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      else stopAbortWatch = onAbortOf(signal, onAbort);
     }
     return { id, isSynced: () => !cancelled && watchable.isSynced(id), cancel };
   }
@@ -277,6 +279,34 @@ export class StorePort implements EtcdPort {
       throw toEtcdError(err);
     }
   }
+}
+
+/**
+ * The watches open under each call's signal. A Watch stream opens all its watches under its one signal: a single
+ * abort listener per signal ends them all (a listener per watch passed Node's limit of 10 at the 11th watch of a
+ * stream and was never removed when the watch was cancelled).
+ */
+const abortListeners = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `listener` when `signal` aborts; returns its removal. */
+function onAbortOf(signal: AbortSignal, listener: () => void): () => void {
+  let listeners = abortListeners.get(signal);
+  if (!listeners) {
+    const all = new Set<() => void>();
+    listeners = all;
+    abortListeners.set(signal, all);
+    signal.addEventListener(
+      'abort',
+      () => {
+        abortListeners.delete(signal);
+        for (const each of [...all]) each();
+      },
+      { once: true },
+    );
+  }
+  listeners.add(listener);
+  const own = listeners;
+  return () => own.delete(listener);
 }
 
 function raceContext<T>(ctx: CallContext, work: Promise<T>): Promise<T> {
