@@ -15,6 +15,8 @@ const NS = 'shop';
 const APP = `/api/config/v1/namespaces/${NS}/apps/orders`;
 const ITEM = `${APP}/items/limits.json`;
 const REG = `/api/registry/v1/namespaces/${NS}`;
+/** The registry session opened before auth is on (read through getters: set in beforeAll). */
+let session = '';
 
 interface Answer {
   status: number;
@@ -89,6 +91,8 @@ beforeAll(async () => {
   expect((await call('PUT', `/api/config/v1/namespaces/${NS}`, {})).status).toBe(200);
   expect((await call('PUT', APP, {})).status).toBe(200);
   expect((await call('PUT', ITEM, { format: 'json' })).status).toBe(200);
+  // A registry session (one lease per client process) the session operations below use.
+  session = String((await call('POST', `${REG}/sessions`, { ttl: 120 })).body['session']);
 
   await user('root', []);
   await gateway('/v3/auth/user/grant', { user: 'root', role: 'root' }).catch(async () => {
@@ -224,6 +228,33 @@ const REGISTRY: Operation[] = [
   { name: 'watch a service (SSE)', method: 'GET', path: `${REG}/services/orders/watch`, need: 'read' },
   { name: 'watch the namespace (SSE)', method: 'GET', path: `${REG}/watch`, need: 'read' },
   { name: 'deregister', method: 'DELETE', path: `${REG}/services/orders/instances/o1`, need: 'write' },
+  { name: 'open a session', method: 'POST', path: `${REG}/sessions`, body: { ttl: 30 }, need: 'write' },
+  {
+    name: 'register in a session',
+    method: 'PUT',
+    path: `${REG}/services/orders/instances/s1`,
+    get body() {
+      return { address: { host: '10.0.0.8', port: 8080 }, session };
+    },
+    need: 'write',
+  },
+  {
+    name: 'batched keep-alive',
+    method: 'PUT',
+    path: `${REG}/keepalive`,
+    get body() {
+      return { leases: [session] };
+    },
+    need: 'read',
+  },
+  {
+    name: 'close a session',
+    method: 'DELETE',
+    get path() {
+      return `${REG}/sessions/${session}`;
+    },
+    need: 'write',
+  },
 ];
 
 const AUDIT: Operation[] = [
@@ -399,6 +430,36 @@ describe.skipIf(skip)('the same permissions over gRPC, with the SDK sending its 
     } finally {
       reader.close();
       writer.close();
+      anonymous.close();
+    }
+  });
+
+  it('registry sessions over gRPC: OpenSession/CloseSession need WRITE, KeepAlive READ; no token is refused', async () => {
+    const R = 'cairn.registry.v1.Registry';
+    const client = new EtcdClient({ endpoints: member.clientUrl, token: tokens['reader'] });
+    const anonymous = new EtcdClient({ endpoints: member.clientUrl });
+    try {
+      expect(await code(client.call(R, 'OpenSession', { namespace: NS, ttl: 30 }))).toBe(7);
+      expect(await code(anonymous.call(R, 'OpenSession', { namespace: NS, ttl: 30 }))).toBe(3);
+      client.setToken(tokens['writer']);
+      const opened = await client.call<object, { session: string }>(R, 'OpenSession', {
+        namespace: NS,
+        ttl: 30,
+      });
+      const renew = { namespace: NS, leases: [opened.session] };
+      client.setToken(tokens['reader']);
+      expect(await client.call<object, { ttls: string[] }>(R, 'KeepAlive', renew)).toEqual({ ttls: ['30'] });
+      expect(await code(anonymous.call(R, 'KeepAlive', renew))).toBe(3);
+      client.setToken(tokens['stranger']);
+      expect(await code(client.call(R, 'KeepAlive', renew))).toBe(7);
+      const close = { namespace: NS, session: opened.session };
+      client.setToken(tokens['reader']);
+      expect(await code(client.call(R, 'CloseSession', close))).toBe(7);
+      expect(await code(anonymous.call(R, 'CloseSession', close))).toBe(3);
+      client.setToken(tokens['writer']);
+      expect(await code(client.call(R, 'CloseSession', close))).toBeUndefined();
+    } finally {
+      client.close();
       anonymous.close();
     }
   });

@@ -267,15 +267,23 @@ export class Registry {
     return { ttls: ttls.map(String) };
   }
 
-  /** Ends a session: revokes its lease, deleting its key and every instance on it (WRITE on each). */
+  /**
+   * Ends a session: deletes its key (WRITE on the namespace, checked before anything is looked up), then
+   * revokes its lease, deleting every instance on it (WRITE on each).
+   */
   async closeSession(ctx: CallContext, namespace: string, session: string): Promise<{ revision: string }> {
     validateName('namespace', namespace);
     const id = parseLease('session', session);
-    if (!(await this.getKv(ctx, this.keys.sessionKey(namespace, id)))) {
+    const key = this.keys.sessionKey(namespace, id);
+    const closed = await this.port.txn(ctx, {
+      compare: [{ key: Buffer.from(key), target: 'VERSION', result: 'GREATER', version: 0 }],
+      success: [deleteOp(key)],
+    });
+    if (!closed.succeeded) {
       throw new RegistryError('not-found', `session ${session} is not open in namespace "${namespace}"`);
     }
-    const { revision } = await this.port.leaseRevoke(ctx, id);
-    return { revision: String(revision) };
+    await this.revoke(ctx, id);
+    return { revision: String(this.port.revisions().current) };
   }
 
   /** The TTL a session was opened with; not-found when it is gone (the SDK then opens another). */

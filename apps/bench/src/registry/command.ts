@@ -162,10 +162,13 @@ export const registryCommand: Command = {
             for (;;) {
               const i = s++;
               if (i >= count) return;
-              const res = await client.call<object, { session: string }>(
-                'cairn.registry.v1.Registry',
-                'OpenSession',
-                { namespace: 'default', ttl },
+              const res = await withRetries(
+                () =>
+                  client.call<object, { session: string }>('cairn.registry.v1.Registry', 'OpenSession', {
+                    namespace: 'default',
+                    ttl,
+                  }),
+                () => registerRetries++,
               );
               sessions[i] = BigInt(res.session);
               // One group per session, renewing from now on: the session's process renews its one lease.
@@ -199,16 +202,7 @@ export const registryCommand: Command = {
                 ttl,
                 ...(session !== 0n ? { session: session.toString() } : {}),
               });
-            let res: { lease: string } | undefined;
-            for (let attempt = 1; !res; attempt++) {
-              try {
-                res = await register();
-              } catch (err) {
-                // A member stalled past the deadline (loaded machine): re-register (idempotent), counted.
-                registerRetries++;
-                if (attempt >= 5) throw err;
-              }
-            }
+            const res = await withRetries(register, () => registerRetries++);
             leases.set(id, BigInt(res.lease));
             if (sessionSize > 0) {
               groupOf.set(id, groups[Math.floor(i / sessionSize)]!);
@@ -405,6 +399,22 @@ export const registryCommand: Command = {
     }
   },
 };
+
+/**
+ * A call retried (idempotent: a register of the same instance, a session open) when a member stalled past
+ * the deadline or a connection broke on a loaded machine, with a growing pause; counted by `retried`.
+ */
+async function withRetries<T>(call: () => Promise<T>, retried: () => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      retried();
+      if (attempt >= 10) throw err;
+      await sleep(100 * attempt);
+    }
+  }
+}
 
 /** etcd_server_proposals_committed_total of a member (0 when it cannot be read). */
 async function proposalsCommitted(clientUrl: string): Promise<number> {

@@ -162,7 +162,9 @@ export class ServiceSubscription extends EventEmitter {
     if (this.closed) return;
     for (const event of batch.events) {
       const revision = event.kv.modRevision;
-      if (revision <= this.revision) continue; // already in the view (never expected; kept for safety)
+      // Already in the view (never expected; kept for safety). One revision may hold many events (a txn, or
+      // a session's lease revoke deleting every instance of the process at once): equal is not older.
+      if (revision < this.revision) continue;
       const id = event.kv.key.toString().slice(this.prefix.length);
       if (event.type === 'put') {
         const instance = decode(event.kv.value, revision);

@@ -28,6 +28,16 @@ export interface HealthCheckerOptions {
   now?: () => number;
 }
 
+const NO_CHECK = Buffer.from(',"check":null}');
+
+/** A record the registry wrote (JSON.stringify, `check` its last field) that asks for no health check. */
+function withoutCheck(value: Uint8Array): boolean {
+  if (value.length < NO_CHECK.length) return false;
+  return Buffer.from(value.buffer, value.byteOffset + value.length - NO_CHECK.length, NO_CHECK.length).equals(
+    NO_CHECK,
+  );
+}
+
 export class HealthChecker {
   private readonly checks = new Map<string, CheckState>();
   private running = false;
@@ -119,7 +129,14 @@ export class HealthChecker {
     }
     for (const event of response.events) {
       const key = event.kv.key.toString();
-      this.upsert(key, event.type === 'delete' ? undefined : tryParse(event.kv));
+      // Naming entries and session keys (`<ns>/~naming/`, `<ns>/~sessions/`) are never instance records.
+      if (key.includes('/~')) continue;
+      if (event.type === 'delete' || withoutCheck(event.kv.value)) {
+        // Most instances ask for no check: their records need no parse here (one per change, on the leader).
+        if (this.checks.has(key)) this.upsert(key, undefined);
+        continue;
+      }
+      this.upsert(key, tryParse(event.kv));
     }
     return true;
   }
