@@ -152,6 +152,29 @@ describe('WatchableStore', () => {
     }
   });
 
+  it('a catch-up turn hands over a bounded amount: watchers left for the next turn still get everything in order', async () => {
+    const big = 'v'.repeat(100_000);
+    for (let i = 1; i <= 30; i++) await put(`big/${i % 5}`, `${i}:${big}`);
+    const store = new WatchableStore(h.kv, { maxEventsPerSync: 1000, victimRetryMs: 1 });
+    try {
+      const watchers = Array.from({ length: 20 }, () => collector());
+      const ids = watchers.map((w) =>
+        store.watch({ key: b('big/'), rangeEnd: prefixEnd(b('big/')), startRevision: 1 }, w.sink),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      // One turn read ~1 MiB of events: only a few watchers got theirs (4 MiB a turn), the rest wait.
+      expect(watchers.filter((w) => w.responses.length > 0).length).toBeLessThan(20);
+      await until(() => ids.every((id) => store.isSynced(id)), 'every watcher to catch up');
+      for (const w of watchers) {
+        expect(w.responses.flatMap((r) => r.events.map((e) => e.kv.modRevision))).toEqual(
+          Array.from({ length: 30 }, (_, i) => i + 1),
+        );
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('catch-up attaches prevKv from history and applies filters', async () => {
     await put('k', 'v1'); // 1
     await put('k', 'v2'); // 2

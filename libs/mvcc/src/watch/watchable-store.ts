@@ -55,6 +55,8 @@ interface Timers {
 }
 
 const SYNC_RETRY_MS = 100;
+/** Bytes of events a catch-up turn hands over at most (at least one watcher's). */
+const MAX_HANDOVER_BYTES = 4 * 1024 * 1024;
 /** The victim retry timer backs off to at most 2^6 x victimRetryMs, and at most this long. */
 const MAX_VICTIM_BACKOFF = 64;
 const MAX_VICTIM_DELAY_MS = 100;
@@ -596,11 +598,19 @@ export class WatchableStore {
         if (list.length > 0) perWatcher.set(watcher, list);
       }
     }
+    // A turn hands over about MAX_HANDOVER_BYTES (a turn is synchronous: writes wait for it); the watchers left
+    // stay unsynced, first in line for the next turn.
+    let eventBytes = 0;
+    for (const { event } of events) eventBytes += 64 + event.kv.key.length + event.kv.value.length;
+    const averageBytes = events.length > 0 ? eventBytes / events.length : 0;
+    let handed = 0;
     for (const watcher of chosen) {
+      if (handed >= MAX_HANDOVER_BYTES) break;
       if (watcher.state !== 'unsynced') continue; // cancelled meanwhile
       const next = Math.max(watcher.minRevision, throughRevision + 1);
       const list = perWatcher.get(watcher);
       if (list) {
+        handed += list.length * averageBytes;
         const response: WatchResponse = { watchId: watcher.id, revision: throughRevision, events: list };
         const outcome = this.send(watcher, response);
         if (outcome === 'failed') continue;

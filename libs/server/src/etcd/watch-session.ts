@@ -60,6 +60,11 @@ export class WatchSession {
   private nextAutoId = 0;
   private progressTimer?: NodeJS.Timeout;
   private closed = false;
+  /**
+   * The encoded header of the revision being fanned out, kept until the end of the turn: a turn offers one
+   * revision to every watcher of the stream, and nothing in a synchronous turn changes the term.
+   */
+  private turnHeader: { revision: number; bytes: Buffer } | undefined;
 
   constructor(
     private readonly source: WatchSource,
@@ -235,7 +240,7 @@ export class WatchSession {
 
   /** deliver() for binary sessions: the same responses and fragments, as encoded bytes. */
   private deliverBinary(id: number, watcher: SessionWatcher, response: StoreResponse): boolean {
-    const header = encodeResponseHeader(this.source.header(response.revision));
+    const header = this.encodedHeader(response.revision);
     const { events, sizes, size } = encodeWatchEvents(response.events);
     watcher.sentSinceProgress = true;
     if (!watcher.fragment || size <= this.opts.maxResponseBytes || events.length < 2) {
@@ -258,6 +263,15 @@ export class WatchSession {
       this.send(bytes, bytes.length);
     });
     return true;
+  }
+
+  private encodedHeader(revision: number): Buffer {
+    const cached = this.turnHeader;
+    if (cached && cached.revision === revision) return cached.bytes;
+    if (!cached) queueMicrotask(() => (this.turnHeader = undefined));
+    const bytes = encodeResponseHeader(this.source.header(revision));
+    this.turnHeader = { revision, bytes };
+    return bytes;
   }
 
   private cancel(id: number): void {
