@@ -288,7 +288,12 @@ export class Registry {
 
   /** The TTL a session was opened with; not-found when it is gone (the SDK then opens another). */
   private async sessionTtl(session: bigint): Promise<number> {
-    const info = await this.port.leaseTimeToLive(internalContext(), session, { serializable: true });
+    // This member's lessor first; one that has not applied the session's grant yet (a follower behind the
+    // member that opened it) asks again linearizably.
+    const ctx = internalContext();
+    const info =
+      (await this.port.leaseTimeToLive(ctx, session, { serializable: true })) ??
+      (await this.port.leaseTimeToLive(ctx, session));
     if (!info) throw new RegistryError('not-found', `session ${session} has expired or was closed`);
     return info.grantedTtl;
   }

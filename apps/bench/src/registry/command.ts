@@ -152,35 +152,41 @@ export const registryCommand: Command = {
       const onLost = (count: number) => {
         lostLeases += count;
       };
+      // Sessions are opened as the SDK opens them: by the first registration of their process.
       const sessions: bigint[] = [];
-      if (sessionSize > 0) {
-        const count = Math.ceil(parsed.instances / sessionSize);
-        let s = 0;
-        await Promise.all(
-          Array.from({ length: Math.min(parsed.concurrency, count) }, async (_, w) => {
-            const client = clients[w % clients.length]!;
-            for (;;) {
-              const i = s++;
-              if (i >= count) return;
-              const res = await withRetries(
-                () =>
-                  client.call<object, { session: string }>('cairn.registry.v1.Registry', 'OpenSession', {
-                    namespace: 'default',
-                    ttl,
-                  }),
-                () => registerRetries++,
-              );
-              sessions[i] = BigInt(res.session);
-              // One group per session, renewing from now on: the session's process renews its one lease.
-              const group = new RenewGroup(client, [res.session], sessionSize);
-              groups[i] = group;
-              group.start(intervalMs, onRenewed, onFailed, onLost);
-            }
-          }),
-        );
-      }
+      const opening = new Map<number, Promise<bigint>>();
+      let sessionsReopened = 0;
+      const sessionFor = (k: number, client: EtcdClient): Promise<bigint> => {
+        let open = opening.get(k);
+        if (!open) {
+          open = withRetries(
+            () =>
+              client.call<object, { session: string }>('cairn.registry.v1.Registry', 'OpenSession', {
+                namespace: 'default',
+                ttl,
+              }),
+            () => registerRetries++,
+          ).then((res) => {
+            sessions[k] = BigInt(res.session);
+            // The session's process renews its one lease from now on.
+            groups[k]?.stop();
+            const group = new RenewGroup(client, [res.session], sessionSize);
+            groups[k] = group;
+            group.start(intervalMs, onRenewed, onFailed, onLost);
+            return BigInt(res.session);
+          });
+          opening.set(k, open);
+        }
+        return open;
+      };
       const proposals0 = await proposalsCommitted(endpoints[0]!);
       const started = Date.now();
+      // Progress on stderr (a long run on a loaded machine should say where it is).
+      const progress = setInterval(() => {
+        process.stderr.write(
+          `[registry] ${Math.min(next, parsed.instances)} registered after ${fmt((Date.now() - started) / 1000, 0)} s; renewals ${keepalives}, failed ${failedKeepalives}${firstFailure ? ` (${firstFailure})` : ''}, lost ${lostLeases}, retries ${registerRetries}\n`,
+        );
+      }, 15_000).unref();
       c0 = cpu();
       await Promise.all(
         Array.from({ length: parsed.concurrency }, async (_, w) => {
@@ -189,7 +195,8 @@ export const registryCommand: Command = {
             const i = next++;
             if (i >= parsed.instances) return;
             const id = `i${String(i).padStart(6, '0')}`;
-            const session = sessionSize > 0 ? sessions[Math.floor(i / sessionSize)]! : 0n;
+            const k = Math.floor(i / sessionSize);
+            let session = sessionSize > 0 ? await sessionFor(k, client) : 0n;
             const register = () =>
               client.call<object, { lease: string }>('cairn.registry.v1.Registry', 'Register', {
                 instance: {
@@ -202,10 +209,23 @@ export const registryCommand: Command = {
                 ttl,
                 ...(session !== 0n ? { session: session.toString() } : {}),
               });
-            const res = await withRetries(register, () => registerRetries++);
+            const res = await withRetries(
+              () =>
+                register().catch(async (err: { code?: number }) => {
+                  // NOT_FOUND: the session expired first; the SDK opens another (counted, never expected).
+                  if (err.code !== 5 || sessionSize === 0) throw err;
+                  if (opening.get(k) !== undefined && sessions[k] === session) {
+                    opening.delete(k);
+                    sessionsReopened++;
+                  }
+                  session = await sessionFor(k, client);
+                  throw err;
+                }),
+              () => registerRetries++,
+            );
             leases.set(id, BigInt(res.lease));
             if (sessionSize > 0) {
-              groupOf.set(id, groups[Math.floor(i / sessionSize)]!);
+              groupOf.set(id, groups[k]!);
               continue;
             }
             if (renewBatch > 0) {
@@ -231,6 +251,7 @@ export const registryCommand: Command = {
           }
         }),
       );
+      clearInterval(progress);
       const registerSeconds = (Date.now() - started) / 1000;
       const registerCpu = cpu() - c0;
       const proposalsPerRegistration =
@@ -244,6 +265,8 @@ export const registryCommand: Command = {
         if (firstFailure === '') firstFailure = String(err);
       }
       if (lostLeases > 0) out(`warning: ${lostLeases} leases were lost during the registration phase`);
+      if (sessionsReopened > 0) out(`warning: ${sessionsReopened} sessions expired and were opened again`);
+      const lostBeforeHold = lostLeases;
       out(
         `registered ${parsed.instances} instances${sessionSize > 0 ? ` in ${sessions.length} sessions of ${sessionSize}` : ''} in ${fmt(registerSeconds, 2)} s: ${fmt(registrationsPerSecond, 0)} registrations/s (server CPU ${fmt(registerCpu)} s, ${fmt((registerCpu / parsed.instances) * 1e6, 0)} µs per registration; ${fmt(proposalsPerRegistration, 2)} Raft proposals per registration)`,
       );
@@ -262,6 +285,7 @@ export const registryCommand: Command = {
       );
       await sleep(2000);
       const k0 = keepalives;
+      const lostAtHold = lostLeases;
       const calls0 = sum(groups.map((g) => g.calls));
       c0 = cpu();
       t0 = Date.now();
@@ -285,7 +309,7 @@ export const registryCommand: Command = {
         `keep-alive of ${mode} (TTL ${ttl} s, every ${fmt(ttl / 3)} s): ${fmt(keepalivesPerSecond, 0)} lease renewals/s in ${fmt(callsPerSecond, 0)} messages/s, server CPU ${fmt(holdCores * 100)}% of a core (idle ${fmt(idleCores * 100)}%), ${fmt((extraCores / keepalivesPerSecond) * 1e6)} µs CPU per lease renewal, ${fmt((extraCores / instancesRenewedPerSecond) * 1e6, 2)} µs per instance kept alive`,
       );
       out(
-        `server RSS: ${fmt(rssIdle / 2 ** 20)} MiB idle → ${fmt(rssLoaded / 2 ** 20)} MiB with ${parsed.instances} instances (${fmt((rssLoaded - rssIdle) / parsed.instances)} B/instance all members, ${fmt((rssLoaded - rssIdle) / parsed.instances / parsed.members)} B/instance per member); leases lost over the hold: ${lostLeases}`,
+        `server RSS: ${fmt(rssIdle / 2 ** 20)} MiB idle → ${fmt(rssLoaded / 2 ** 20)} MiB with ${parsed.instances} instances (${fmt((rssLoaded - rssIdle) / parsed.instances)} B/instance all members, ${fmt((rssLoaded - rssIdle) / parsed.instances / parsed.members)} B/instance per member); instances whose lease was lost over the hold: ${lostLeases - lostAtHold} (before it: ${lostAtHold})`,
       );
 
       // 3. Deaths: stop renewals right after one; time until the last subscriber drops every instance.
@@ -353,11 +377,14 @@ export const registryCommand: Command = {
         subscribers: parsed.subscribers,
         sessionSize,
         sessions: sessions.length,
+        sessionsReopened,
         renewBatch,
         registrationsPerSecond: Math.round(registrationsPerSecond),
         proposalsPerRegistration,
         cpuMicrosPerRegistration: (registerCpu / parsed.instances) * 1e6,
         leasesLost: lostLeases,
+        leasesLostOverHold: lostLeases - lostAtHold,
+        leasesLostBeforeHold: lostBeforeHold,
         registerRetries,
         keepalivesFailed: failedKeepalives,
         registerSeconds,
