@@ -6,9 +6,13 @@
 // process.memoryUsage() after a forced GC (heapUsed, external, arrayBuffers) through a preload that answers
 // trigger files; with --snapshots it writes heap snapshots before and after into the temp dir.
 //
-//   node scripts/mem-per-key.mjs [--keys 150000] [--idle 30] [--snapshots] [--binary /usr/bin/etcd]
+// With --compact it then compacts at the current revision (physical), defragments, waits --idle again
+// and prints RSS (and, for Cairn, memoryUsage after GC) once more; the data dir's size on disk is printed
+// after the load and after the defragment.
+//
+//   node scripts/mem-per-key.mjs [--keys 150000] [--idle 30] [--snapshots] [--compact] [--binary /usr/bin/etcd]
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,10 +29,20 @@ const opt = (name, fallback) => {
 const keys = Number(opt('keys', '150000'));
 const idleSeconds = Number(opt('idle', '30'));
 const snapshots = args.includes('--snapshots');
+const compactAfter = args.includes('--compact');
 const binary = opt('binary', join(root, 'bin', 'cairn'));
 const isCairn = binary.endsWith('cairn');
 const dir = mkdtempSync(join(tmpdir(), 'cairn-mem-'));
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+/** Bytes of the files under `path` (the member's data dir: backend, WAL, snapshots). */
+const diskBytes = (path) => {
+  let total = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    total += entry.isDirectory() ? diskBytes(full) : statSync(full).size;
+  }
+  return total;
+};
 
 /** @returns {Promise<number>} */
 const freePort = () =>
@@ -103,6 +117,28 @@ try {
     idle.push(Math.round(rssMiB()));
   }
   const after = await probe(snapshots ? 'after-snap' : 'after');
+  const diskLoaded = diskBytes(join(dir, 'data'));
+  /** @type {Record<string, unknown> | undefined} */
+  let compacted;
+  if (compactAfter) {
+    const { header } = await etcd.kv.range({ key: Buffer.from('warm') });
+    await etcd.kv.compact({ revision: header.revision, physical: true });
+    await etcd.maintenance.defragment();
+    const idleCompacted = [];
+    for (let t = 0; t < Math.max(idleSeconds, 5); t += 5) {
+      await sleep(5000);
+      idleCompacted.push(Math.round(rssMiB()));
+    }
+    const gc = await probe('compacted');
+    compacted = {
+      rssMiBEvery5s: idleCompacted,
+      rssBytesPerKey: Math.round(((idleCompacted[idleCompacted.length - 1] - rssBefore) * 1048576) / keys),
+      diskMiB: Math.round(diskBytes(join(dir, 'data')) / 104857.6) / 10,
+      ...(gc && before
+        ? { afterGcHeapUsedBytesPerKey: Math.round((gc.heapUsed - before.heapUsed) / keys) }
+        : {}),
+    };
+  }
   const perKey = (a, b) => Math.round((b - a) / keys);
   const mib = (bytes) => Math.round((bytes / 1048576) * 10) / 10;
   const report = {
@@ -110,7 +146,11 @@ try {
     keys,
     putsPerSecond: Math.round(keys / seconds),
     rssMiB: { before: mib(rssBefore * 1048576), loaded: mib(rssLoaded * 1048576), idleEvery5s: idle },
-    rssBytesPerKey: { loaded: Math.round(((rssLoaded - rssBefore) * 1048576) / keys) },
+    rssBytesPerKey: {
+      loaded: Math.round(((rssLoaded - rssBefore) * 1048576) / keys),
+      idle: Math.round(((idle[idle.length - 1] - rssBefore) * 1048576) / keys),
+    },
+    diskMiB: Math.round(diskLoaded / 104857.6) / 10,
     ...(before && after
       ? {
           afterGcBytesPerKey: {
@@ -121,6 +161,7 @@ try {
           afterGcMiB: { heapUsed: mib(after.heapUsed), heapTotal: mib(after.heapTotal), rss: mib(after.rss) },
         }
       : {}),
+    ...(compacted ? { afterCompactDefrag: compacted } : {}),
     dir: snapshots ? dir : undefined,
   };
   console.log(JSON.stringify(report, null, 2));
