@@ -28,6 +28,7 @@ import type {
   ConfigBundle,
   ConfigItemView,
   ConfigReleaseView,
+  ConfigWatchEvent,
   DraftRecord,
   GrayRecord,
   ImportResult,
@@ -94,6 +95,18 @@ function bundleZip(bundle: ConfigBundle): Uint8Array {
       files[`${bundle.namespace}/${app.name}/${item.name}`] = strToU8(item.content);
   }
   return zipSync(files);
+}
+
+/** Subscribers with the same view share an event object (app-feed.ts): its JSON is built once for all. */
+const eventJsons = new WeakMap<ConfigWatchEvent, string>();
+
+function eventJson(event: ConfigWatchEvent): string {
+  let json = eventJsons.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    eventJsons.set(event, json);
+  }
+  return json;
 }
 
 @ApiTags('config')
@@ -461,14 +474,14 @@ export class ConfigController {
     stream.onClose(end);
     try {
       // The context of the request that opened the stream: its identity's READ on the app is checked when the
-      // watch is created, and its abort signal (the client going away) ends the subscription.
+      // subscription starts, and its abort signal (the client going away) ends the subscription.
       const opened = await this.config.subscribe(
         ctx,
         { ...params, ready: () => stream.writable },
         // A response the subscription took (it asked `ready` first) goes out whole.
         (event) => {
           openSse();
-          stream.send({ id: event.revision, event: event.kind, data: event }, { always: true });
+          stream.send({ id: event.revision, event: event.kind, data: eventJson(event) }, { always: true });
         },
         (err) => {
           if (err) {
