@@ -227,6 +227,8 @@ export class RegistryKeys {
     if (!key.startsWith(this.root)) return undefined;
     const parts = key.slice(this.root.length).split('/');
     if (parts.length !== 3 || parts.some((p) => p.length === 0)) return undefined;
+    // `<ns>/~sessions/<lease>` (a session's key) is no instance: service names never start with '~'.
+    if (parts[1]!.startsWith('~')) return undefined;
     return { namespace: parts[0]!, service: parts[1]!, id: parts[2]! };
   }
 }

@@ -84,6 +84,9 @@ describe('sessions', () => {
     expect(regs.map((r) => r.lease)).toEqual([session, session, session]);
     expect(regs.map((r) => r.ttl)).toEqual([3, 3, 3]);
     expect(regs[0]!.instance.session).toBe(true);
+    // The session's key is no instance record: no listing or parser takes it for one.
+    expect(registry.keys.parse(registry.keys.sessionKey('default', BigInt(session)))).toBeUndefined();
+    expect(await registry.listNamespaces(ctx)).toEqual(['default']);
     await registry.deregister(ctx, { namespace: 'default', service: 'orders', id: 'a' });
     expect(await ttlOf(local, session)).toBeDefined();
     expect((await registry.listInstances(ctx, 'default', 'orders')).instances.map((i) => i.id)).toEqual([
