@@ -1,6 +1,8 @@
 // Watch workload: W watchers on one prefix (spread over S streams), then M puts of distinct keys
 // under it. Measures put→event latency for every (watcher, event) pair, checks that every
-// watcher got every event, and how long delivering all of them took.
+// watcher got every event, and how long delivering all of them took. With one connection (--conns 1) the
+// puts share it with the watch streams, so their answers queue behind events the client has not read yet;
+// with more, the watch streams use the first and the puts the others (writers apart from watchers).
 
 import { randomBytes } from 'node:crypto';
 import type { ConnectionPool } from '../grpc/connection-pool';
@@ -94,8 +96,12 @@ export async function runWatchWorkload(
   };
   if (expectedEvents === 0) onAllDelivered();
 
+  const shared = pool.connections.length === 1;
+  const putConnection = (client: number) =>
+    shared ? pool.forClient(client) : pool.connections[1 + (client % (pool.connections.length - 1))];
   const streams: WatchStream[] = Array.from({ length: options.streams }, (_, i) => {
-    const watchStream: WatchStream = { stream: pool.forClient(i).bidi(Methods.watch), closing: false };
+    const connection = shared ? pool.forClient(i) : pool.connections[0];
+    const watchStream: WatchStream = { stream: connection.bidi(Methods.watch), closing: false };
     watchStream.stream.on('data', handleResponse);
     watchStream.stream.on('error', (error: Error) => {
       if (!watchStream.closing) onFailure(error);
@@ -127,7 +133,7 @@ export async function runWatchWorkload(
         { kind: 'total', requests: options.puts },
         (clientIndex, sequence, done) => {
           sentAt[sequence] = performance.now();
-          pool.forClient(clientIndex).unary(Methods.put, encodePutRequest(keys.keyAt(sequence), value), done);
+          putConnection(clientIndex).unary(Methods.put, encodePutRequest(keys.keyAt(sequence), value), done);
         },
       );
       const putsAckedAt = performance.now();

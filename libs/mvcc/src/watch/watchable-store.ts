@@ -31,8 +31,8 @@ export interface WatchableStoreOptions {
    */
   maxRecentBytes?: number;
   /**
-   * Responses offered to synced watchers per fan-out turn (whole revisions: at least one revision a turn),
-   * so a write arriving meanwhile waits one slice, not the whole fan-out. Default 2048.
+   * Responses offered to synced watchers per fan-out turn (a turn may stop inside a revision and the next go on),
+   * so a write arriving meanwhile waits one slice, not the whole fan-out. Default 256.
    */
   maxFanOutPerTurn?: number;
   /** Delay between retries of victims' refused responses. */
@@ -45,6 +45,18 @@ export interface WatchStats {
   synced: number;
   unsynced: number;
   victims: number;
+}
+
+/** A revision being offered to its watchers: the matched sets, and how far the offers went. */
+interface FanOut {
+  revision: number;
+  sets: Array<[ReadonlySet<Watcher> | Watcher, WatchEvent[]]>;
+  /** The set being offered. */
+  index: number;
+  /** Where in that set (undefined: not started). */
+  watchers: Iterator<Watcher> | undefined;
+  /** That set's events without prevKv, once built. */
+  stripped: WatchEvent[] | undefined;
 }
 
 interface Timers {
@@ -79,9 +91,11 @@ export class WatchableStore {
   private readonly victimRetryMs: number;
   private readonly maxRecentBytes: number;
   private readonly maxFanOutPerTurn: number;
-  /** Writes not yet offered to the synced watchers, oldest first (queue[queueHead] on). */
+  /** Writes not yet offered to every synced watcher, oldest first (queue[queueHead] on). */
   private queue: WriteResult[] = [];
   private queueHead = 0;
+  /** The fan-out of queue[queueHead] where the last turn stopped inside it. */
+  private inFlight: FanOut | undefined;
   /** The changes of every write at revision >= recentFrom, oldest first (those notify() saw). */
   private recent: WriteResult[] = [];
   private recentHead = 0;
@@ -105,7 +119,7 @@ export class WatchableStore {
     this.maxBytesPerSync = options.maxBytesPerSync ?? 1024 * 1024;
     this.victimRetryMs = options.victimRetryMs ?? 10;
     this.maxRecentBytes = options.maxRecentBytes ?? 8 * 1024 * 1024;
-    this.maxFanOutPerTurn = options.maxFanOutPerTurn ?? 2048;
+    this.maxFanOutPerTurn = options.maxFanOutPerTurn ?? 256;
     this.recentFrom = kv.currentRevision + 1;
     this.onSinkError = options.onSinkError ?? (() => undefined);
     this.unsubscribe = kv.onChanges((result) => this.notify(result));
@@ -288,13 +302,22 @@ export class WatchableStore {
     });
   }
 
-  /** Offers the oldest queued writes to the synced watchers: whole revisions, about maxFanOutPerTurn responses. */
+  /**
+   * Offers the oldest queued writes to the synced watchers, in order, about maxFanOutPerTurn responses a turn. A
+   * turn may end inside a revision (10,000 watchers of one prefix are 10,000 responses): the next one goes on
+   * where it stopped, and the write stays queued until every watcher was offered it.
+   */
   private fanOutTurn(): void {
     let budget = this.maxFanOutPerTurn;
-    while (budget > 0 && this.queueHead < this.queue.length) {
-      const result = this.queue[this.queueHead];
+    while (budget > 0) {
+      if (!this.inFlight) {
+        if (this.queueHead === this.queue.length) break;
+        this.inFlight = this.matchRevision(this.queue[this.queueHead]);
+      }
+      budget = this.continueFanOut(this.inFlight, budget - 1);
+      if (this.inFlight.index < this.inFlight.sets.length) break;
+      this.inFlight = undefined;
       this.queue[this.queueHead++] = undefined as unknown as WriteResult; // the cache keeps it if needed
-      budget -= 1 + this.fanOut(result);
     }
     if (this.queueHead === this.queue.length) this.clearQueue();
     else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
@@ -306,40 +329,61 @@ export class WatchableStore {
   private clearQueue(): void {
     this.queue = [];
     this.queueHead = 0;
+    this.inFlight = undefined;
   }
 
   /**
-   * One revision to its synced watchers. An event is matched once per set of watchers on the same key or prefix
-   * (not once per watcher), and the watchers of a set without filters share that set's event list. Returns the
-   * responses offered.
+   * A revision's events matched to the synced watchers: once per set of watchers on the same key or prefix (not
+   * once per watcher); the watchers of a set without filters then share that set's event list.
    */
-  private fanOut(result: WriteResult): number {
-    if (this.synced.size === 0) return 0;
+  private matchRevision(result: WriteResult): FanOut {
     const bySet = new Map<ReadonlySet<Watcher> | Watcher, WatchEvent[]>();
-    for (const event of result.events) {
-      this.synced.forEachMatchSet(eventKeyId(event), (set) => {
-        const list = bySet.get(set);
-        if (list) list.push(event);
-        else bySet.set(set, [event]);
-      });
+    if (this.synced.size > 0) {
+      for (const event of result.events) {
+        this.synced.forEachMatchSet(eventKeyId(event), (set) => {
+          const list = bySet.get(set);
+          if (list) list.push(event);
+          else bySet.set(set, [event]);
+        });
+      }
     }
-    let offered = 0;
-    for (const [set, events] of bySet) {
+    return {
+      revision: result.revision,
+      sets: [...bySet],
+      index: 0,
+      watchers: undefined,
+      stripped: undefined,
+    };
+  }
+
+  /** Offers a revision to its watchers until `budget` responses were offered; returns the budget left. */
+  private continueFanOut(state: FanOut, budget: number): number {
+    while (state.index < state.sets.length) {
+      const [set, events] = state.sets[state.index];
       if (set instanceof Watcher) {
-        offered += this.offer(set, result.revision, this.eventsFor(set, events));
-        continue;
+        if (budget <= 0) return budget;
+        budget -= this.offer(set, state.revision, this.eventsFor(set, events));
+      } else {
+        // A live iterator: a watcher parked or cancelled meanwhile is skipped (offer() checks its state), one
+        // added to the set meanwhile starts after this revision.
+        const watchers = (state.watchers ??= set.values());
+        for (;;) {
+          if (budget <= 0) return budget;
+          const next = watchers.next();
+          if (next.done) break;
+          const watcher = next.value;
+          let list: WatchEvent[];
+          if (!watcher.unfiltered) list = this.eventsFor(watcher, events);
+          else if (watcher.prevKv) list = events;
+          else list = state.stripped ??= events.map((event) => watcher.shape(event));
+          budget -= this.offer(watcher, state.revision, list);
+        }
       }
-      let stripped: WatchEvent[] | undefined;
-      // A sink may cancel watchers or park them (leaving this set) meanwhile: offer() skips those.
-      for (const watcher of set) {
-        let list: WatchEvent[];
-        if (!watcher.unfiltered) list = this.eventsFor(watcher, events);
-        else if (watcher.prevKv) list = events;
-        else list = stripped ??= events.map((event) => watcher.shape(event));
-        offered += this.offer(watcher, result.revision, list);
-      }
+      state.index++;
+      state.watchers = undefined;
+      state.stripped = undefined;
     }
-    return offered;
+    return budget;
   }
 
   /** The events of one revision this watcher takes, shaped for it. */
