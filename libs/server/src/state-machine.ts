@@ -83,7 +83,8 @@ export async function closeStateMachine(sm: StateMachine): Promise<void> {
 
 /** The lessor learns which live keys carry which lease (at open and after a restore). */
 function attachLeasedKeys(kv: KvStore, leases: LeaseStore): void {
-  const all = kv.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
+  // keys_only: the lease comes from the key index, so no value is read back from LevelDB.
+  const all = kv.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), keysOnly: true });
   if (all instanceof Promise) throw new Error('unexpected history read of the latest revision');
   for (const item of all.kvs)
     if (item.lease !== 0n && leases.has(item.lease)) leases.attach(item.lease, item.key);
