@@ -46,7 +46,7 @@ import {
 import { computeMemberId, RequestIdGenerator } from './ids';
 import type { Logger } from './logger';
 import { type Member, type MemberStore, decodeConfChangeContext, encodeConfChangeContext } from './members';
-import { encodePutProposal } from './put-proposal-codec';
+import { decodePutProposal, encodePutProposal } from './put-proposal-codec';
 import { RaftLoop } from './raft-loop';
 import { ReadIndexBatcher } from './read-index';
 import type { Transport } from './transport';
@@ -622,7 +622,8 @@ export class CairnNode {
       // would replay the entry and stop again on every restart.
       let request: InternalRaftRequest__Output;
       try {
-        request = decodeInternalRequest(entry.data) as InternalRaftRequest__Output;
+        request =
+          decodePutProposal(entry.data) ?? (decodeInternalRequest(entry.data) as InternalRaftRequest__Output);
       } catch (err) {
         this.applyFailed(entry, 'decode', err);
         continue;

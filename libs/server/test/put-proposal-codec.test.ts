@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeInternalRequest, encodeInternalRequest, type PutRequest } from '@cairn/api';
 import type { EntryHeader } from '../src/auth/entry-subject';
-import { encodePutProposal } from '../src/put-proposal-codec';
+import { decodePutProposal, encodePutProposal } from '../src/put-proposal-codec';
 
 const HEADERS: EntryHeader[] = [
   { ID: '0', username: '', auth_revision: '0' },
@@ -51,5 +51,49 @@ describe('encodePutProposal', () => {
       encodePutProposal({ key: Buffer.from('k'), lease: '9223372036854775808' }, header),
     ).toBeUndefined();
     expect(encodePutProposal({ key: Buffer.from('k'), lease: 1.5 }, header)).toBeUndefined();
+  });
+});
+
+describe('decodePutProposal', () => {
+  const FULL_HEADER = {
+    ID: '5',
+    username: 'u',
+    auth_revision: '2',
+    requester_member_id: '18446744073709551615',
+  };
+
+  it('decodes as the generic decoder does', () => {
+    for (const header of [...HEADERS, FULL_HEADER]) {
+      for (const put of PUTS) {
+        for (const bytes of [encodePutProposal(put, header)!, encodeInternalRequest({ put, header })]) {
+          expect(decodePutProposal(bytes)).toEqual(decodeInternalRequest(bytes));
+        }
+      }
+    }
+    // A put with no header, and an entry in a plain Uint8Array (not a Buffer).
+    const bare = encodeInternalRequest({ put: { key: Buffer.from('k'), value: Buffer.from('v') } });
+    expect(decodePutProposal(bare)).toEqual(decodeInternalRequest(bare));
+    const copy = new Uint8Array(bare);
+    expect(decodePutProposal(copy)).toEqual(decodeInternalRequest(copy));
+  });
+
+  it('leaves other requests and unusual bytes to the generic decoder', () => {
+    const header = HEADERS[1]!;
+    expect(
+      decodePutProposal(encodeInternalRequest({ header, delete_range: { key: Buffer.from('k') } })),
+    ).toBe(undefined);
+    expect(decodePutProposal(encodeInternalRequest({ header }))).toBeUndefined();
+    const put = encodePutProposal(PUTS[1]!, header)!;
+    // Truncated anywhere: never a wrong request, never a throw.
+    for (let cut = 0; cut < put.length; cut++) {
+      const torn = decodePutProposal(put.subarray(0, cut));
+      if (torn !== undefined) expect(torn).toEqual(decodeInternalRequest(put.subarray(0, cut)));
+    }
+    // The put field twice (protobuf merges them): left to the generic decoder.
+    const twice = Buffer.concat([put, put]);
+    expect(decodePutProposal(twice)).toBeUndefined();
+    // An unknown field inside the put.
+    const unknown = Buffer.from([0x22, 0x05, 0x0a, 0x01, 0x6b, 0x38, 0x01]);
+    expect(decodePutProposal(unknown)).toBeUndefined();
   });
 });
