@@ -82,3 +82,36 @@ it('each registration and each session is one committed proposal, applied with i
     client.close();
   }
 });
+
+it('a RegisterBatch of 100 instances on a session is two committed proposals (64 instances a txn at max-txn-ops 128)', async () => {
+  const { leader } = await view.waitForLeader();
+  const follower = members.find((m) => m !== leader)!;
+  const client = new EtcdClient(follower.clientUrl);
+  try {
+    const R = 'cairn.registry.v1.Registry';
+    const { session } = await client.call<object, { session: string }>(R, 'OpenSession', {
+      namespace: 'default',
+      ttl: 30,
+    });
+    const instances = Array.from({ length: 100 }, (_, i) => ({
+      service: 'batch',
+      id: `b${i}`,
+      address: { host: '10.0.0.2', port: 1000 + i },
+    }));
+    const before = await committed(leader);
+    const { results } = await client.call<object, { results: { registered?: { revision: string } }[] }>(
+      R,
+      'RegisterBatch',
+      { namespace: 'default', session, instances },
+    );
+    const delta = (await committed(leader)) - before;
+    expect(delta).toBeGreaterThanOrEqual(2);
+    expect(delta).toBeLessThan(4);
+    expect(results.every((r) => r.registered)).toBe(true);
+    expect(new Set(results.map((r) => r.registered!.revision)).size).toBe(2);
+    const ttl = await client.leaseTimeToLive(BigInt(session), true);
+    expect(ttl.keys.length).toBe(1 + 100 * 2);
+  } finally {
+    client.close();
+  }
+});

@@ -239,6 +239,15 @@ const REGISTRY: Operation[] = [
     need: 'write',
   },
   {
+    name: 'register a batch in a session',
+    method: 'POST',
+    get path() {
+      return `${REG}/sessions/${session}/instances`;
+    },
+    body: { instances: [{ service: 'orders', id: 'b1', address: { host: '10.0.0.9', port: 8080 } }] },
+    need: 'write',
+  },
+  {
     name: 'batched keep-alive',
     method: 'PUT',
     path: `${REG}/keepalive`,
@@ -461,6 +470,40 @@ describe.skipIf(skip)('the same permissions over gRPC, with the SDK sending its 
     } finally {
       client.close();
       anonymous.close();
+    }
+  });
+
+  it('registry RegisterBatch over gRPC needs WRITE on the namespace; no token or a bad one is refused', async () => {
+    const R = 'cairn.registry.v1.Registry';
+    const client = new EtcdClient({ endpoints: member.clientUrl, token: tokens['writer'] });
+    const anonymous = new EtcdClient({ endpoints: member.clientUrl });
+    const bogus = new EtcdClient({ endpoints: member.clientUrl, token: 'not-a-token' });
+    try {
+      const { session: opened } = await client.call<object, { session: string }>(R, 'OpenSession', {
+        namespace: NS,
+        ttl: 30,
+      });
+      const batch = {
+        namespace: NS,
+        session: opened,
+        instances: [{ service: 'grpc-batch', id: 'gb1', address: { host: '10.0.0.9', port: 80 } }],
+      };
+      const ok = await client.call<object, { results: { registered?: { lease: string } }[] }>(
+        R,
+        'RegisterBatch',
+        batch,
+      );
+      expect(ok.results[0]?.registered?.lease).toBe(opened);
+      expect(await code(anonymous.call(R, 'RegisterBatch', batch))).toBe(3); // user name is empty
+      expect(await code(bogus.call(R, 'RegisterBatch', batch))).toBe(16); // Unauthenticated
+      client.setToken(tokens['reader']);
+      expect(await code(client.call(R, 'RegisterBatch', batch))).toBe(7); // READ only: PermissionDenied
+      client.setToken(tokens['stranger']);
+      expect(await code(client.call(R, 'RegisterBatch', batch))).toBe(7);
+    } finally {
+      client.close();
+      anonymous.close();
+      bogus.close();
     }
   });
 

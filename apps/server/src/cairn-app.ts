@@ -227,7 +227,12 @@ export async function startCairn(
     directWriter: (call, serialize) => directWatchWriter(call as never, serialize),
   });
   // Service registry (libs/registry): REST + SSE, cairn.registry.v1 on gRPC, leader-only health checks.
-  const registry = createRegistryFeature({ port, logger, namingPrefix: settings.registryNamingPrefix });
+  const registry = createRegistryFeature({
+    port,
+    logger,
+    namingPrefix: settings.registryNamingPrefix,
+    maxTxnOps: settings.maxTxnOps,
+  });
   registry.addGrpcService(grpcServer);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   // The KV fast path, installed by an explicit call on the HTTP/2 server the injector just made (never by

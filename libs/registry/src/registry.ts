@@ -63,6 +63,8 @@ export interface RegistryOptions {
   namingPrefix?: string;
   /** Injected clock (ms). */
   now?: () => number;
+  /** The member's --max-txn-ops (default 128): RegisterBatch writes maxTxnOps / 2 instances per txn. */
+  maxTxnOps?: number;
 }
 
 export interface InstanceRef {
@@ -78,6 +80,13 @@ export interface UpdateInput extends InstanceRef {
 }
 
 const MAX_ATTEMPTS = 5;
+/** Instances one RegisterBatch may carry (split into txns of maxTxnOps / 2). */
+export const MAX_REGISTER_BATCH = 10_000;
+/** etcd's default --max-txn-ops. */
+const DEFAULT_MAX_TXN_OPS = 128;
+
+/** One instance's answer in a batch: its registration, or the error register() would have thrown. */
+export type BatchItemResult = { ok: RegisterResult; error?: undefined } | { ok?: undefined; error: unknown };
 /** Leases one KeepAlive may renew (a process's instances in per-instance mode; one in session mode). */
 export const MAX_KEEPALIVE_BATCH = 10_000;
 
@@ -87,12 +96,14 @@ export class Registry {
   readonly views: InstanceViews;
   readonly logger: Logger | undefined;
   private readonly now: () => number;
+  private readonly maxTxnOps: number;
   private readonly watches = new Set<RegistryWatch>();
 
   constructor(readonly options: RegistryOptions) {
     this.port = options.port;
     this.keys = new RegistryKeys(options.root);
     this.now = options.now ?? Date.now;
+    this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.views = new InstanceViews(this.port, this.now);
     this.logger = options.logger;
     if (options.namingPrefix && options.namingPrefix !== LEGACY_NAMING_PREFIX) {
@@ -152,35 +163,8 @@ export class Registry {
       ) {
         lease = previousLease;
       }
-      const sameCheck = previous && JSON.stringify(previous.check) === JSON.stringify(check);
-      const recordFor = (id: bigint): StoredInstance => ({
-        namespace: input.namespace,
-        service: input.service,
-        id: input.id,
-        address: {
-          host: input.address.host,
-          port: input.address.port,
-          scheme: input.address.scheme || 'http',
-        },
-        metadata: { ...(input.metadata ?? {}) },
-        tags: [...(input.tags ?? [])],
-        weight: input.weight ?? 1,
-        zone: input.zone ?? '',
-        version: input.version ?? '',
-        status: input.status ?? 'UP',
-        health:
-          previous && sameCheck
-            ? previous.health
-            : check
-              ? { status: 'warning', reason: 'awaiting the first health check', checked_at: '' }
-              : { status: 'passing', reason: 'alive (lease kept)', checked_at: '' },
-        registered_at: previous?.registered_at ?? new Date(this.now()).toISOString(),
-        registered_by: ctx.identity.user || 'anonymous',
-        lease: id.toString(),
-        ...(session !== 0n ? { session: true } : {}),
-        ttl,
-        check,
-      });
+      const recordFor = (id: bigint): StoredInstance =>
+        this.recordFor(ctx, input, { check, previous, lease: id, ttl, session: session !== 0n });
       // One txn writes both keys, guarded by what was read: a concurrent register retries, nothing is
       // ever half-written.
       const txnFor = (record: StoredInstance, id: bigint): TxnRequest => ({
@@ -220,6 +204,156 @@ export class Registry {
       };
     }
     throw new RegistryError('conflict', `instance ${key} changed concurrently; try again`);
+  }
+
+  /** The stored record of a registration: health and registered_at carried over from the previous one. */
+  private recordFor(
+    ctx: CallContext,
+    input: RegisterInput,
+    at: {
+      check: HealthCheckSpec | null;
+      previous: StoredInstance | undefined;
+      lease: bigint;
+      ttl: number;
+      session: boolean;
+    },
+  ): StoredInstance {
+    const { check, previous } = at;
+    const sameCheck = previous && JSON.stringify(previous.check) === JSON.stringify(check);
+    return {
+      namespace: input.namespace,
+      service: input.service,
+      id: input.id,
+      address: {
+        host: input.address.host,
+        port: input.address.port,
+        scheme: input.address.scheme || 'http',
+      },
+      metadata: { ...(input.metadata ?? {}) },
+      tags: [...(input.tags ?? [])],
+      weight: input.weight ?? 1,
+      zone: input.zone ?? '',
+      version: input.version ?? '',
+      status: input.status ?? 'UP',
+      health:
+        previous && sameCheck
+          ? previous.health
+          : check
+            ? { status: 'warning', reason: 'awaiting the first health check', checked_at: '' }
+            : { status: 'passing', reason: 'alive (lease kept)', checked_at: '' },
+      registered_at: previous?.registered_at ?? new Date(this.now()).toISOString(),
+      registered_by: ctx.identity.user || 'anonymous',
+      lease: at.lease.toString(),
+      ...(at.session ? { session: true } : {}),
+      ttl: at.ttl,
+      check,
+    };
+  }
+
+  /**
+   * Registers many instances of one namespace on one session (WRITE on the namespace): each validated as
+   * register() validates it, then written in txns of at most `maxTxnOps / 2` instances (two puts each), each
+   * txn ONE Raft entry guarded by the mod_revision of every key it writes. A txn that loses a race falls back
+   * to register() for its instances. One answer per instance, in order: its result or its own error.
+   */
+  async registerBatch(
+    ctx: CallContext,
+    namespace: string,
+    session: string,
+    inputs: Omit<RegisterInput, 'namespace' | 'session' | 'ttl'>[],
+  ): Promise<BatchItemResult[]> {
+    validateName('namespace', namespace);
+    const lease = parseLease('session', session);
+    if (inputs.length > MAX_REGISTER_BATCH) {
+      throw new RegistryError('invalid', `at most ${MAX_REGISTER_BATCH} instances per batch`);
+    }
+    // The caller's READ on the namespace before anything else is looked at (WRITE is checked by each txn).
+    await this.port.range(ctx, {
+      key: Buffer.from(this.keys.sessionKey(namespace, lease)),
+      serializable: true,
+      countOnly: true,
+    });
+    const ttl = await this.sessionTtl(lease);
+    const results: BatchItemResult[] = new Array<BatchItemResult>(inputs.length);
+    const valid: { index: number; input: RegisterInput; key: string; check: HealthCheckSpec | null }[] = [];
+    const seen = new Set<string>();
+    inputs.forEach((raw, index) => {
+      const input: RegisterInput = { ...raw, namespace, session };
+      try {
+        validateRegister(input);
+        const key = this.keys.instanceKey(namespace, input.service, input.id);
+        if (seen.has(key)) {
+          throw new RegistryError(
+            'invalid',
+            `instance "${input.id}" of "${input.service}" is twice in the batch`,
+          );
+        }
+        seen.add(key);
+        valid.push({ index, input, key, check: input.check ? normalizeCheck(input.check) : null });
+      } catch (err) {
+        results[index] = { error: err };
+      }
+    });
+    const perTxn = Math.max(1, Math.floor(this.maxTxnOps / 2));
+    const chunks: (typeof valid)[] = [];
+    for (let i = 0; i < valid.length; i += perTxn) chunks.push(valid.slice(i, i + perTxn));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        // This member's own look (no read barrier): the txn is guarded by what was read.
+        const existing = await Promise.all(chunk.map((item) => this.getKv(ctx, item.key, true)));
+        const previous = existing.map((kv) => (kv ? parseStored(kv) : undefined));
+        const records = chunk.map((item, i) =>
+          this.recordFor(ctx, item.input, {
+            check: item.check,
+            previous: previous[i],
+            lease,
+            ttl,
+            session: true,
+          }),
+        );
+        const result = await this.port.txn(ctx, {
+          compare: chunk.map((item, i) => modRevisionIs(item.key, existing[i]?.modRevision ?? 0)),
+          success: chunk.flatMap((item, i) => [
+            putOp(item.key, JSON.stringify(records[i]), lease),
+            putOp(
+              this.keys.namingKey(namespace, item.input.service, item.input.id),
+              namingValue(records[i]!),
+              lease,
+            ),
+          ]),
+        });
+        if (!result.succeeded) {
+          // A concurrent change of one of them: each goes its own way (and retries on its own).
+          await Promise.all(
+            chunk.map((item) =>
+              this.register(ctx, item.input).then(
+                (ok) => (results[item.index] = { ok }),
+                (err: unknown) => (results[item.index] = { error: err }),
+              ),
+            ),
+          );
+          return;
+        }
+        await Promise.all(
+          chunk.map(async (item, i) => {
+            const kv = existing[i];
+            // The old lease of an instance that had one of its own (never a session's: shared).
+            if (kv && kv.lease !== 0n && kv.lease !== lease && !previous[i]?.session) {
+              await this.revoke(ctx, kv.lease);
+            }
+            results[item.index] = {
+              ok: {
+                instance: await this.views.view(records[i]!, result.revision),
+                lease: session,
+                ttl,
+                revision: String(result.revision),
+              },
+            };
+          }),
+        );
+      }),
+    );
+    return results;
   }
 
   // ---- sessions (one lease per client process, shared by its instances) ----

@@ -244,6 +244,18 @@ export type {
   RegistryOpenSessionResponse__Output,
 } from './cairn/registry/v1/RegistryOpenSessionResponse';
 export type {
+  RegistryRegisterBatchRequest,
+  RegistryRegisterBatchRequest__Output,
+} from './cairn/registry/v1/RegistryRegisterBatchRequest';
+export type {
+  RegistryRegisterBatchResponse,
+  RegistryRegisterBatchResponse__Output,
+} from './cairn/registry/v1/RegistryRegisterBatchResponse';
+export type {
+  RegistryRegisterBatchResult,
+  RegistryRegisterBatchResult__Output,
+} from './cairn/registry/v1/RegistryRegisterBatchResult';
+export type {
   RegistryRegisterRequest,
   RegistryRegisterRequest__Output,
 } from './cairn/registry/v1/RegistryRegisterRequest';

@@ -83,6 +83,18 @@ import type {
   RegistryOpenSessionResponse__Output as _cairn_registry_v1_RegistryOpenSessionResponse__Output,
 } from './cairn/registry/v1/RegistryOpenSessionResponse';
 import type {
+  RegistryRegisterBatchRequest as _cairn_registry_v1_RegistryRegisterBatchRequest,
+  RegistryRegisterBatchRequest__Output as _cairn_registry_v1_RegistryRegisterBatchRequest__Output,
+} from './cairn/registry/v1/RegistryRegisterBatchRequest';
+import type {
+  RegistryRegisterBatchResponse as _cairn_registry_v1_RegistryRegisterBatchResponse,
+  RegistryRegisterBatchResponse__Output as _cairn_registry_v1_RegistryRegisterBatchResponse__Output,
+} from './cairn/registry/v1/RegistryRegisterBatchResponse';
+import type {
+  RegistryRegisterBatchResult as _cairn_registry_v1_RegistryRegisterBatchResult,
+  RegistryRegisterBatchResult__Output as _cairn_registry_v1_RegistryRegisterBatchResult__Output,
+} from './cairn/registry/v1/RegistryRegisterBatchResult';
+import type {
   RegistryRegisterRequest as _cairn_registry_v1_RegistryRegisterRequest,
   RegistryRegisterRequest__Output as _cairn_registry_v1_RegistryRegisterRequest__Output,
 } from './cairn/registry/v1/RegistryRegisterRequest';
@@ -193,6 +205,18 @@ export interface ProtoGrpcType {
         RegistryOpenSessionResponse: MessageTypeDefinition<
           _cairn_registry_v1_RegistryOpenSessionResponse,
           _cairn_registry_v1_RegistryOpenSessionResponse__Output
+        >;
+        RegistryRegisterBatchRequest: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryRegisterBatchRequest,
+          _cairn_registry_v1_RegistryRegisterBatchRequest__Output
+        >;
+        RegistryRegisterBatchResponse: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryRegisterBatchResponse,
+          _cairn_registry_v1_RegistryRegisterBatchResponse__Output
+        >;
+        RegistryRegisterBatchResult: MessageTypeDefinition<
+          _cairn_registry_v1_RegistryRegisterBatchResult,
+          _cairn_registry_v1_RegistryRegisterBatchResult__Output
         >;
         RegistryRegisterRequest: MessageTypeDefinition<
           _cairn_registry_v1_RegistryRegisterRequest,

@@ -11,6 +11,7 @@ import {
   type RegistryOpenSessionRequest__Output,
   type RegistryListInstancesRequest__Output,
   type RegistryListServicesRequest__Output,
+  type RegistryRegisterBatchRequest__Output,
   type RegistryRegisterRequest__Output,
   type RegistryUpdateRequest__Output,
   type RegistryWatchRequest__Output,
@@ -116,6 +117,29 @@ export function registerRegistryService(server: grpc.Server, registry: Registry)
     KeepAlive: unary((req: RegistryKeepAliveRequest__Output, ctx) =>
       registry.keepAlive(ctx, req.namespace || 'default', req.leases),
     ),
+    RegisterBatch: unary(async (req: RegistryRegisterBatchRequest__Output, ctx) => {
+      const inputs = req.instances.map((instance) => {
+        const {
+          namespace: _ns,
+          session: _s,
+          ttl: _t,
+          ...input
+        } = toRegisterInput({
+          instance,
+          ttl: 0,
+          session: '0',
+        });
+        return input;
+      });
+      const results = await registry.registerBatch(ctx, req.namespace || 'default', req.session, inputs);
+      return {
+        results: results.map((r) => {
+          if (r.ok) return { registered: r.ok };
+          const { grpcCode, body } = describeError(r.error);
+          return { code: grpcCode, error: (body as { message?: string }).message ?? 'error' };
+        }),
+      };
+    }),
     CloseSession: unary((req: RegistryCloseSessionRequest__Output, ctx) =>
       registry.closeSession(ctx, req.namespace || 'default', req.session),
     ),

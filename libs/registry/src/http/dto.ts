@@ -3,6 +3,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsIn,
   IsInt,
@@ -162,6 +163,28 @@ export class RegisterInstanceDto {
   @IsString()
   @Matches(/^[1-9]\d{0,18}$/, { message: 'session must be a decimal lease ID' })
   session?: string;
+}
+
+/** One instance of a RegisterBatch: what a Register body holds, plus its service and id (no ttl/session). */
+export class BatchInstanceDto extends RegisterInstanceDto {
+  @ApiProperty({ example: 'orders' })
+  @IsString({ message: 'service name is required' })
+  service: string;
+
+  @ApiProperty({ example: 'orders-1' })
+  @IsString({ message: 'instance name is required' })
+  id: string;
+}
+
+export class RegisterBatchDto {
+  @ApiProperty({
+    type: [BatchInstanceDto],
+    description: 'each checked on its own (one bad instance gets its own error); at most 10,000',
+  })
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @IsObject({ each: true, message: 'each instance must be an object' })
+  instances: Record<string, unknown>[];
 }
 
 export class OpenSessionDto {

@@ -23,6 +23,8 @@ import {
 } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { plainToInstance } from 'class-transformer';
+import { type ValidationError, validateSync } from 'class-validator';
 import { EtcdError } from '@cairn/api';
 import { SseStream } from '@cairn/edge';
 import { RegistryError, describeError } from '../errors';
@@ -39,9 +41,11 @@ import { Registry, validateName } from '../registry';
 import type { CallContext } from '@cairn/server';
 import { Call } from './call';
 import {
+  BatchInstanceDto,
   KeepAliveDto,
   ListInstancesQuery,
   OpenSessionDto,
+  RegisterBatchDto,
   RegisterInstanceDto,
   UpdateInstanceDto,
 } from './dto';
@@ -176,6 +180,44 @@ export class RegistryController {
     return this.registry.openSession(ctx, ns, body.ttl);
   }
 
+  @Post('namespaces/:ns/sessions/:session/instances')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'RegisterBatch: register many instances on a session, one result each',
+    description:
+      'Each instance is checked as a Register body is; they are written in txns of at most max-txn-ops / 2 instances (one Raft entry each). A result is `{registered}` or `{status, error}`.',
+  })
+  async registerBatch(
+    @Call() ctx: CallContext,
+    @Param('ns') ns: string,
+    @Param('session') session: string,
+    @Body() body: RegisterBatchDto,
+  ): Promise<{ results: object[] }> {
+    // The edge checks of a Register body, instance by instance: a bad one answers alone.
+    const refused = new Map<number, string>();
+    const inputs = body.instances.map((raw, index) => {
+      const item = plainToInstance(BatchInstanceDto, raw);
+      const errors = validateSync(item, { whitelist: true, forbidNonWhitelisted: true });
+      if (raw.ttl !== undefined || raw.session !== undefined) {
+        refused.set(index, "ttl and session are the batch's, not an instance's");
+      } else if (errors.length > 0) refused.set(index, messages(errors).join(', '));
+      return item;
+    });
+    const accepted = inputs.filter((_, index) => !refused.has(index));
+    const answers = await this.registry.registerBatch(ctx, ns, session, accepted);
+    let next = 0;
+    return {
+      results: inputs.map((_, index) => {
+        const message = refused.get(index);
+        if (message !== undefined) return { status: 400, error: message };
+        const answer = answers[next++]!;
+        if (answer.ok) return { registered: answer.ok };
+        const { status, body: described } = describeError(answer.error);
+        return { status, error: (described as { message?: string }).message ?? 'error' };
+      }),
+    };
+  }
+
   @Delete('namespaces/:ns/sessions/:session')
   @ApiOperation({ summary: 'Close a session: revokes its lease and deregisters every instance on it' })
   closeSession(
@@ -278,4 +320,9 @@ function parsePairs(text: string): Record<string, string> {
     out[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return out;
+}
+
+/** class-validator's messages, nested ones included (address.port, check.type...). */
+function messages(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => [...Object.values(e.constraints ?? {}), ...messages(e.children ?? [])]);
 }

@@ -68,6 +68,14 @@ import type {
   RegistryOpenSessionResponse__Output as _cairn_registry_v1_RegistryOpenSessionResponse__Output,
 } from '../../../cairn/registry/v1/RegistryOpenSessionResponse';
 import type {
+  RegistryRegisterBatchRequest as _cairn_registry_v1_RegistryRegisterBatchRequest,
+  RegistryRegisterBatchRequest__Output as _cairn_registry_v1_RegistryRegisterBatchRequest__Output,
+} from '../../../cairn/registry/v1/RegistryRegisterBatchRequest';
+import type {
+  RegistryRegisterBatchResponse as _cairn_registry_v1_RegistryRegisterBatchResponse,
+  RegistryRegisterBatchResponse__Output as _cairn_registry_v1_RegistryRegisterBatchResponse__Output,
+} from '../../../cairn/registry/v1/RegistryRegisterBatchResponse';
+import type {
   RegistryRegisterRequest as _cairn_registry_v1_RegistryRegisterRequest,
   RegistryRegisterRequest__Output as _cairn_registry_v1_RegistryRegisterRequest__Output,
 } from '../../../cairn/registry/v1/RegistryRegisterRequest';
@@ -540,6 +548,55 @@ export interface RegistryClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
+   * Registers many instances of one namespace on one session: each validated as Register validates it,
+   * written in txns of at most max-txn-ops / 2 instances (one Raft entry each); one result per instance.
+   */
+  RegisterBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RegisterBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RegisterBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RegisterBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Registers many instances of one namespace on one session: each validated as Register validates it,
+   * written in txns of at most max-txn-ops / 2 instances (one Raft entry each); one result per instance.
+   */
+  registerBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  registerBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  registerBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  registerBatch(
+    argument: _cairn_registry_v1_RegistryRegisterBatchRequest,
+    callback: grpc.requestCallback<_cairn_registry_v1_RegistryRegisterBatchResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
    * Merges metadata and/or sets the status (UP, DRAINING, DOWN).
    */
   Update(
@@ -686,6 +743,15 @@ export interface RegistryHandlers extends grpc.UntypedServiceImplementation {
   >;
 
   /**
+   * Registers many instances of one namespace on one session: each validated as Register validates it,
+   * written in txns of at most max-txn-ops / 2 instances (one Raft entry each); one result per instance.
+   */
+  RegisterBatch: grpc.handleUnaryCall<
+    _cairn_registry_v1_RegistryRegisterBatchRequest__Output,
+    _cairn_registry_v1_RegistryRegisterBatchResponse
+  >;
+
+  /**
    * Merges metadata and/or sets the status (UP, DRAINING, DOWN).
    */
   Update: grpc.handleUnaryCall<
@@ -763,6 +829,12 @@ export interface RegistryDefinition extends grpc.ServiceDefinition {
     _cairn_registry_v1_RegistryRegisterResponse,
     _cairn_registry_v1_RegistryRegisterRequest__Output,
     _cairn_registry_v1_RegistryRegisterResponse__Output
+  >;
+  RegisterBatch: MethodDefinition<
+    _cairn_registry_v1_RegistryRegisterBatchRequest,
+    _cairn_registry_v1_RegistryRegisterBatchResponse,
+    _cairn_registry_v1_RegistryRegisterBatchRequest__Output,
+    _cairn_registry_v1_RegistryRegisterBatchResponse__Output
   >;
   Update: MethodDefinition<
     _cairn_registry_v1_RegistryUpdateRequest,
