@@ -33,6 +33,39 @@ const ids = (s: ServiceSubscription) => s.instances().map((i) => i.id);
 const spec = (service: string, id: string) => ({ service, id, address: { host: '127.0.0.1', port: 7000 } });
 
 describe('registry sessions', () => {
+  it('register() calls of one turn go out as one RegisterBatch; a bad instance is refused alone', async () => {
+    const registry = registryClient({ session: { ttl: 30 } });
+    const calls: string[] = [];
+    const call = registry.client.call.bind(registry.client);
+    registry.client.call = ((service: string, method: string, ...rest: unknown[]) => {
+      calls.push(method);
+      return (call as (...a: unknown[]) => Promise<unknown>)(service, method, ...rest);
+    }) as typeof registry.client.call;
+    const ids = Array.from({ length: 20 }, (_, i) => `n${i}`);
+    const settled = await Promise.allSettled([
+      ...ids.map((id) => registry.register(spec('batched', id))),
+      registry.register({ service: 'batched', id: 'bad', address: { host: '127.0.0.1', port: 0 } }),
+    ]);
+    expect(calls.filter((m) => m === 'RegisterBatch')).toHaveLength(1);
+    expect(calls.filter((m) => m === 'Register')).toHaveLength(0);
+    const lease = registry.session!.lease;
+    for (const result of settled.slice(0, 20)) {
+      expect(result.status).toBe('fulfilled');
+      if (result.status === 'fulfilled') expect(result.value.lease).toBe(lease);
+    }
+    const bad = settled[20]!;
+    expect(bad.status).toBe('rejected');
+    if (bad.status === 'rejected') {
+      expect((bad.reason as { code: number; message: string }).code).toBe(3);
+      expect((bad.reason as Error).message).toMatch(/port 0/);
+    }
+    const revisions = new Set(
+      settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.instance!.mod_revision] : [])),
+    );
+    expect(revisions.size).toBe(1); // one txn, one revision
+    await registry.close();
+  });
+
   it('instances share the session lease; close() deregisters them all; a revoked session is re-established', async () => {
     const registry = registryClient({ session: { ttl: 3 } });
     const regs = await Promise.all(['a', 'b', 'c'].map((id) => registry.register(spec('sess', id))));

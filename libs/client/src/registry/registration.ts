@@ -125,11 +125,9 @@ export class Registration extends EventEmitter {
     const lease = await session.acquire();
     let response: RegisterResponse;
     try {
-      response = await this.client.call<object, RegisterResponse>(
-        SERVICE,
-        'Register',
-        registerRequest(this.spec, this.namespace, this.ttl, lease),
-      );
+      // Batched with the other registrations of this turn: one RegisterBatch call.
+      const { instance } = registerRequest(this.spec, this.namespace, this.ttl) as { instance: object };
+      response = await session.register(this.spec.namespace ?? this.namespace, lease, instance);
     } catch (err) {
       // NOT_FOUND: the session expired before the server saw this register; open another and retry.
       if ((err as { code?: number }).code === 5) session.invalidate(lease);

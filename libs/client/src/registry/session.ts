@@ -5,12 +5,18 @@
 // then open a new one (acquire) and register again. close() revokes the lease, which deregisters them all.
 import { EventEmitter } from 'node:events';
 import type { EtcdClient } from '../etcd/client';
+import { RegisterBatcher, type RegisterResponse } from './register-batcher';
 
 export interface SessionOptions {
   /** Session lease TTL, seconds (default 10). */
   ttl?: number;
   /** Keep-alive interval, ms (default TTL/3). */
   keepAliveIntervalMs?: number;
+  /**
+   * Registrations are sent in batches (one Registry.RegisterBatch): those of the same event-loop turn
+   * (0, the default) or of this many ms.
+   */
+  registerBatchDelayMs?: number;
 }
 
 const SERVICE = 'cairn.registry.v1.Registry';
@@ -23,6 +29,7 @@ export class RegistrySession extends EventEmitter {
   private opening?: Promise<bigint>;
   private timer?: NodeJS.Timeout;
   private closed = false;
+  private readonly batcher: RegisterBatcher;
 
   constructor(
     private readonly client: EtcdClient,
@@ -31,6 +38,12 @@ export class RegistrySession extends EventEmitter {
   ) {
     super();
     this.ttl = options.ttl ?? 10;
+    this.batcher = new RegisterBatcher(client, options.registerBatchDelayMs ?? 0);
+  }
+
+  /** Registers `instance` (in `namespace`) on `lease`, batched with the other registrations of this turn. */
+  register(namespace: string, lease: bigint, instance: object): Promise<RegisterResponse> {
+    return this.batcher.register(namespace, lease, instance);
   }
 
   /** The open session's lease, opening one first when there is none. */
