@@ -122,7 +122,7 @@ try {
   let compacted;
   if (compactAfter) {
     const { header } = await etcd.kv.range({ key: Buffer.from('warm') });
-    // Cairn's auto-compactor may have compacted there already: then only the defragment is left to do.
+    // A long physical compaction may be retried by the client and answer 'compacted': it is done then.
     await etcd.kv.compact({ revision: header.revision, physical: true }).catch((err) => {
       if (!String(err).includes('compacted')) throw err;
     });
