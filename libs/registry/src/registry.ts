@@ -334,6 +334,10 @@ export class Registry {
           );
           return;
         }
+        // One lease lookup (the session's) for the views of the whole chunk.
+        const views = await this.views.views(
+          records.map((record) => ({ record, modRevision: result.revision })),
+        );
         await Promise.all(
           chunk.map(async (item, i) => {
             const kv = existing[i];
@@ -342,12 +346,7 @@ export class Registry {
               await this.revoke(ctx, kv.lease);
             }
             results[item.index] = {
-              ok: {
-                instance: await this.views.view(records[i]!, result.revision),
-                lease: session,
-                ttl,
-                revision: String(result.revision),
-              },
+              ok: { instance: views[i]!, lease: session, ttl, revision: String(result.revision) },
             };
           }),
         );

@@ -35,6 +35,11 @@ const flags = {
   subscribers: flag.int('SDK subscribers following the service', 3, 0),
   kills: flag.int('instances (or sessions) killed (keep-alives stopped) and timed', 10),
   'session-size': flag.int('instances per session (one lease per client process); 0 = a lease each', 0, 0),
+  'register-batch': flag.int(
+    'instances per Registry.RegisterBatch call in session mode (up to 64 per Raft entry); 0 = Register each',
+    0,
+    0,
+  ),
   'renew-batch': flag.int(
     'leases per Registry.KeepAlive call (per-instance leases); 0 = etcd LeaseKeepAlive streams',
     0,
@@ -138,6 +143,7 @@ export const registryCommand: Command = {
       const ttl = parsed.ttl;
       const sessionSize = parsed['session-size'];
       const renewBatch = parsed['renew-batch'];
+      const registerBatch = parsed['register-batch'];
       const intervalMs = Math.floor((ttl * 1000) / 3);
       let next = 0;
       let keepalives = 0;
@@ -196,7 +202,54 @@ export const registryCommand: Command = {
             if (i >= parsed.instances) return;
             const id = `i${String(i).padStart(6, '0')}`;
             const k = Math.floor(i / sessionSize);
+            const batched = registerBatch > 0 && sessionSize > 0;
+            // Up to --register-batch instances of this session in one call (what the SDK does with the
+            // registrations of one turn), claimed before anything is awaited.
+            const end = batched
+              ? Math.min(i + registerBatch, (k + 1) * sessionSize, parsed.instances)
+              : i + 1;
+            if (batched) next = end;
             let session = sessionSize > 0 ? await sessionFor(k, client) : 0n;
+            if (batched) {
+              const ids = Array.from({ length: end - i }, (_, j) => `i${String(i + j).padStart(6, '0')}`);
+              await withRetries(
+                () =>
+                  client
+                    .call<object, { results: { registered?: object; code?: number; error?: string }[] }>(
+                      'cairn.registry.v1.Registry',
+                      'RegisterBatch',
+                      {
+                        namespace: 'default',
+                        session: session.toString(),
+                        instances: ids.map((bid, j) => ({
+                          service: 'bench',
+                          id: bid,
+                          address: { host: '10.1.0.1', port: 10_000 + ((i + j) % 50_000) },
+                          metadata: { zone: `z${(i + j) % 3}` },
+                        })),
+                      },
+                    )
+                    .then(({ results }) => {
+                      const refused = results.find((r) => !r.registered);
+                      if (refused) throw Object.assign(new Error(refused.error), { code: refused.code });
+                    })
+                    .catch(async (err: { code?: number }) => {
+                      if (err.code !== 5) throw err;
+                      if (opening.get(k) !== undefined && sessions[k] === session) {
+                        opening.delete(k);
+                        sessionsReopened++;
+                      }
+                      session = await sessionFor(k, client);
+                      throw err;
+                    }),
+                () => registerRetries++,
+              );
+              for (const bid of ids) {
+                leases.set(bid, session);
+                groupOf.set(bid, groups[k]!);
+              }
+              continue;
+            }
             const register = () =>
               client.call<object, { lease: string }>('cairn.registry.v1.Registry', 'Register', {
                 instance: {
@@ -376,6 +429,7 @@ export const registryCommand: Command = {
         ttlSeconds: ttl,
         subscribers: parsed.subscribers,
         sessionSize,
+        registerBatch,
         sessions: sessions.length,
         sessionsReopened,
         renewBatch,
