@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EtcdPort, PortWatch } from '@cairn/server';
 import { silentLogger } from '@cairn/server';
-import { ConfigCenter, type ConfigWatchEvent } from '../src';
+import { ConfigCenter, type ConfigWatchEvent, grayApplies } from '../src';
 import { watchEventBytes } from '../src/grpc';
 import { createItem, ctx, eventSink, type Harness, openHarness } from './harness';
 
@@ -130,7 +130,6 @@ describe('shared feed', () => {
     const sinks = new Map(ids.map((id) => [id, eventSink()] as const));
     for (const [id, sink] of sinks) await center.subscribe(ctx, { ...ref, subscriberId: id }, sink.send);
     await h.center.startGray(ctx, ref, { content: '{"v":"gray"}', rule: { labels: {}, percentage: 50 } });
-    const { grayApplies } = await import('../src');
     const inCohort = ids.filter((id) => grayApplies({ labels: {}, percentage: 50 }, {}, id));
     expect(inCohort.length).toBeGreaterThan(0);
     expect(inCohort.length).toBeLessThan(ids.length);

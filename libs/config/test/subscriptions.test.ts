@@ -39,6 +39,7 @@ function compactAfterResumeReads(local: LocalEtcdPort): EtcdPort {
     txn: (ctx, req) => inner.txn(ctx, req),
     watch: (ctx, req, sink, onEnd) => inner.watch(ctx, req, sink, onEnd),
     leaseGrant: (ctx, req) => inner.leaseGrant(ctx, req),
+    leaseGrantTxn: (ctx, lease, txn) => inner.leaseGrantTxn(ctx, lease, txn),
     leaseRevoke: (ctx, id) => inner.leaseRevoke(ctx, id),
     leaseKeepAlive: (ctx, id) => inner.leaseKeepAlive(ctx, id),
     leaseTimeToLive: (ctx, id, options) => inner.leaseTimeToLive(ctx, id, options),

@@ -60,7 +60,7 @@ describe('live values', () => {
       harness.kv.applyTxn(
         {
           compare: [{ key: b('k5'), target: 'VALUE', result: 'EQUAL', value: b('value-5') }],
-          success: [{ requestRange: { key: b('k5') } }],
+          success: [{ range: { key: b('k5') } }],
           failure: [],
         },
         next,

@@ -58,7 +58,7 @@ async function getKv(local: LocalEtcdPort, key: string) {
 }
 
 /** Collects a watch's events; `next(n)` waits (bounded) until n have arrived. */
-function collect(registry: Registry, options: Parameters<Registry['watch']>[0]) {
+function collect(registry: Registry, options: Parameters<Registry['watch']>[1]) {
   const events: RegistryWatchEvent[] = [];
   const watch = registry.watch(caller, options, (e) => events.push(e));
   const next = async (n: number) => {

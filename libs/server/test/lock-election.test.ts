@@ -66,7 +66,10 @@ async function open(): Promise<Harness> {
   const local = await LocalEtcdPort.open({ dataDir: dir, leaseClock: { now: () => now } });
   cleanups.push(() => local.close());
   const { port, open: openWatches } = countingWatches(local.port);
-  const source = { port, header: (revision: number) => ({ revision }) };
+  const source = {
+    port,
+    header: (revision: number) => ({ cluster_id: '1', member_id: '1', revision, raft_term: 1 }),
+  };
   return {
     local,
     port,
