@@ -25,6 +25,7 @@ const flags = {
   'response-size': flag.int('bytes per answer', 40),
   'io-work-us': flag.int('CPU µs the I/O side spends per request', 0, 0),
   'core-work-us': flag.int('CPU µs the core spends per request', 0, 0),
+  chunk: flag.int('batch/ring: requests and answers handed over together at most', 16),
   duration: flag.duration('measured time per run', 3000),
   warmup: flag.duration('unmeasured time before each run', 500),
   json: flag.bool('print the results as JSON'),
@@ -57,6 +58,7 @@ export const handoffCommand: Command = {
           answer: new Uint8Array(parsed['response-size']).fill(9),
           ioWorkUs: parsed['io-work-us'],
           coreWorkUs: parsed['core-work-us'],
+          chunk: parsed.chunk,
           durationMs: parsed.duration,
           warmupMs: parsed.warmup,
         };
@@ -68,7 +70,7 @@ export const handoffCommand: Command = {
       return;
     }
     out(
-      `io work ${parsed['io-work-us']} µs, core work ${parsed['core-work-us']} µs per request; ${parsed['request-size']} B requests, ${parsed['response-size']} B answers`,
+      `io work ${parsed['io-work-us']} µs, core work ${parsed['core-work-us']} µs per request; handed over ${parsed.chunk} at a time; ${parsed['request-size']} B requests, ${parsed['response-size']} B answers`,
     );
     out('');
     out('| mode | in flight | requests/s | core thread µs/req | I/O thread µs/req | × inline |');
@@ -89,6 +91,7 @@ interface RunOptions {
   answer: Uint8Array;
   ioWorkUs: number;
   coreWorkUs: number;
+  chunk: number;
   durationMs: number;
   warmupMs: number;
 }
@@ -137,6 +140,7 @@ async function runSplit(mode: HandoffSetup['mode'], o: RunOptions): Promise<Hand
     inflight: o.inflight,
     requestSize: o.requestSize,
     ioWorkUs: o.ioWorkUs,
+    chunk: o.chunk,
   };
   // Room for every request and answer in flight several times over, so a producer never waits on a full ring.
   const ringBytes = Math.max(1 << 20, 8 * o.inflight * (o.requestSize + 64));

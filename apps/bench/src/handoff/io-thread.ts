@@ -17,18 +17,26 @@ let answered = 0;
 let measuring = false;
 let stopped = false;
 
-function nextRequests(count: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
+/**
+ * Decode (spin) `count` new requests, handing them over every `chunk`: a whole turn's worth in one message
+ * would leave the core idle while this thread decodes and this one idle while the core applies.
+ */
+function sendNewRequests(count: number, send: (requests: Uint8Array[]) => void): void {
+  let out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     spin(setup.ioWorkUs);
     out.push(request);
+    if (out.length >= setup.chunk) {
+      send(out);
+      out = [];
+    }
   }
-  return out;
+  send(out);
 }
 
 function onAnswers(count: number, send: (requests: Uint8Array[]) => void): void {
   if (measuring) answered += count;
-  if (!stopped) send(nextRequests(count));
+  if (!stopped) sendNewRequests(count, send);
 }
 
 let producer: RingProducer | undefined;
@@ -62,7 +70,7 @@ port.on('message', (message: unknown) => {
     return;
   }
   const control = message as { kind: 'start' | 'measure' | 'stop' };
-  if (control.kind === 'start') send(nextRequests(setup.inflight));
+  if (control.kind === 'start') sendNewRequests(setup.inflight, send);
   else if (control.kind === 'measure') {
     measuring = true;
     answered = 0;

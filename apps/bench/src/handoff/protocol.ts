@@ -7,6 +7,8 @@ export interface HandoffSetup {
   inflight: number;
   requestSize: number;
   ioWorkUs: number;
+  /** Requests (and answers) handed over together at most; batch and ring modes. */
+  chunk: number;
   /** Ring mode: requests, I/O thread → core. */
   toCore?: SharedArrayBuffer;
   /** Ring mode: answers, core → I/O thread. */
