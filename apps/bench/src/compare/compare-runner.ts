@@ -25,6 +25,7 @@ import {
 } from './markdown-report';
 import { reportRunTo, runInterleaved } from './interleave';
 import type { CompareWorkload } from './workload-spec';
+import { killOnExit } from '../servers/kill-on-exit';
 
 export interface CompareTarget {
   /** "etcd", "cairn" or "cairn-b" (also the member-name prefix). */
@@ -93,13 +94,7 @@ export async function runCompare(
   const clusters: Cluster[] = [];
   const running: RunningTarget[] = [];
   const killAll = (): void => clusters.forEach((cluster) => cluster.killNow());
-  const onSignal = (signal: NodeJS.Signals): void => {
-    killAll();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('exit', killAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const removeExitHooks = killOnExit(killAll);
   let failed = false;
 
   try {
@@ -200,9 +195,7 @@ export async function runCompare(
   } finally {
     for (const { pool } of running) pool.close();
     await Promise.all(clusters.map((cluster) => cluster.stop()));
-    process.off('exit', killAll);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeExitHooks();
     if (options.keepData || failed) out(`data dirs and server logs kept in ${baseDir}`);
     else rmSync(baseDir, { recursive: true, force: true });
   }

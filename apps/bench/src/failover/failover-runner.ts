@@ -29,6 +29,7 @@ import {
 } from './report';
 import { fetchStatus, type MemberStatus } from './status';
 import { WriteProbe, type AckedPut } from './write-probe';
+import { killOnExit } from '../servers/kill-on-exit';
 
 const RESTART_TIMEOUT_MS = 60_000;
 
@@ -84,13 +85,7 @@ export async function runFailover(
   const running: RunningTarget[] = [];
   // Members are restarted (new processes), so kill whatever each member runs right now.
   const killAll = (): void => running.forEach(({ cluster }) => cluster.killNow());
-  const onSignal = (signal: NodeJS.Signals): void => {
-    killAll();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('exit', killAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const removeExitHooks = killOnExit(killAll);
   let failed = false;
   const timing = [
     '--heartbeat-interval',
@@ -170,9 +165,7 @@ export async function runFailover(
     throw error;
   } finally {
     await Promise.all(running.map(({ cluster }) => cluster.stop()));
-    process.off('exit', killAll);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeExitHooks();
     if (options.keepData || failed) out(`data dirs and server logs kept in ${baseDir}`);
     else rmSync(baseDir, { recursive: true, force: true });
   }

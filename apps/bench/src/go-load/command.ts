@@ -21,6 +21,7 @@ import { parseWorkloadName, type CompareWorkload } from '../compare/workload-spe
 import { startCluster, type Cluster } from '../servers/cluster';
 import { findLeaderEndpoint } from '../servers/leader';
 import { buildLoadgen, REPO_ROOT, runLoadgen, type GoWorkload } from './go-loadgen';
+import { killOnExit } from '../servers/kill-on-exit';
 
 const KNOWN_TARGETS = ['etcd', 'cairn'];
 const GO_WORKLOADS = ['put', 'range-l', 'range-s'] as const;
@@ -155,13 +156,7 @@ export async function runGoLoad(options: GoLoadOptions, out: Output): Promise<Co
   const baseDir = mkdtempSync(join(tmpdir(), 'cairn-go-load-'));
   const clusters: Cluster[] = [];
   const killAll = (): void => clusters.forEach((cluster) => cluster.killNow());
-  const onSignal = (signal: NodeJS.Signals): void => {
-    killAll();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('exit', killAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const removeExitHooks = killOnExit(killAll);
   let failed = false;
   try {
     out(`machine: ${machineDescription()}; load average before: ${loadAverage()}; loadgen ${options.binary}`);
@@ -247,9 +242,7 @@ export async function runGoLoad(options: GoLoadOptions, out: Output): Promise<Co
     throw error;
   } finally {
     await Promise.all(clusters.map((cluster) => cluster.stop()));
-    process.off('exit', killAll);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeExitHooks();
     if (options.keepData || failed) out(`data dirs and server logs kept in ${baseDir}`);
     else rmSync(baseDir, { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ import { registrySection } from './sections/registry';
 import { watchSection } from './sections/watch';
 import { writesSection } from './sections/writes';
 import type { SuiteRow } from './table';
+import { killOnExit } from '../servers/kill-on-exit';
 
 /** apps/bench/{src,dist}/suite → the repository root. */
 const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -113,13 +114,7 @@ export const suiteCommand: Command = {
       killAllChildGroups();
       for (const cluster of ctx.clusters) cluster.killNow();
     };
-    const onSignal = (signal: NodeJS.Signals): void => {
-      killAll();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    };
-    process.on('exit', killAll);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const removeExitHooks = killOnExit(killAll);
 
     const rows: SuiteRow[] = [];
     try {
@@ -168,9 +163,7 @@ export const suiteCommand: Command = {
       }
     } finally {
       for (const cluster of ctx.clusters) await cluster.stop();
-      process.off('exit', killAll);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      removeExitHooks();
       rmSync(ctx.baseDir, { recursive: true, force: true });
     }
     const failed = rows.filter((row) => row.kind === 'failed');
