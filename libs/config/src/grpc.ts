@@ -3,7 +3,7 @@
 // with the trailer `cairn-conflict` holding JSON {expectedRevision, currentRevision, base, current}.
 import * as grpc from '@grpc/grpc-js';
 import type { CallContext } from '@cairn/server';
-import { GrpcStreamFlow, grpcCallContext } from '@cairn/edge';
+import { GrpcStreamFlow, grpcCallContext, passEncodedResponses } from '@cairn/edge';
 import {
   type ConfigHandlers,
   type ConfigItemRef__Output,
@@ -167,18 +167,6 @@ export function watchEventBytes(e: ConfigWatchEvent, serialize: (value: object) 
     encodedEvents.set(e, bytes);
   }
   return bytes;
-}
-
-function passBuffersThrough(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const method = service.Watch;
-  const serialize = method.responseSerialize;
-  return {
-    ...service,
-    Watch: {
-      ...method,
-      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
-    },
-  };
 }
 
 function int(value: string | number): number {
@@ -371,7 +359,7 @@ export function registerConfigService(
             if (direct) {
               queuedBytes += bytes.length;
               direct(bytes, () => (queuedBytes -= bytes.length));
-              // The Buffer passes the serializer as the message (passBuffersThrough).
+              // The Buffer passes the serializer as the message (passEncodedResponses).
             } else call.write(bytes as never);
           },
           (err) => {
@@ -393,7 +381,7 @@ export function registerConfigService(
         );
     },
   };
-  server.addService(passBuffersThrough(service), handlers);
+  server.addService(passEncodedResponses(service, 'Watch'), handlers);
   return () => {
     for (const end of [...open]) end();
   };

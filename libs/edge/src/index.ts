@@ -52,3 +52,4 @@ export {
 export { GrpcStreamFlow, type GrpcServerStreamLike } from './grpc-stream-flow';
 export * from './tls';
 export { METRICS_URL_PATHS, MetricsListener, type MetricsListenerOptions } from './metrics-listener';
+export { passEncodedResponses } from './pre-encoded-responses';

@@ -21,28 +21,13 @@ import {
   type RequestPipeline,
   fastUnaryRoute,
   grpcCallContext,
+  passEncodedResponses,
 } from '@cairn/edge';
 import { directWatchWriter } from './watch-stream-writer';
 
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** Unsent bytes a Watch stream may hold before its watchers are parked (as the gateway's watch: 1 MiB). */
 const WATCH_STREAM_MAX_QUEUED_BYTES = 1024 * 1024;
-
-/**
- * The Watch service, whose serializer passes a Buffer through as the message: events responses come from
- * WatchSession already encoded (binary mode); everything else is an object for protobufjs.
- */
-function watchServiceDefinition(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const method = service.Watch;
-  const serialize = method.responseSerialize;
-  return {
-    ...service,
-    Watch: {
-      ...method,
-      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
-    },
-  };
-}
 
 /** Unary methods that wait by design (or for long): bounded by the client's deadline only, as in etcd. */
 const BLOCKING_UNARY: ReadonlySet<string> = new Set([
@@ -153,7 +138,8 @@ export function createEtcdGrpcServer(
     },
   });
 
-  const watchService = watchServiceDefinition(pkg.etcdserverpb.Watch.service);
+  // Events responses come from WatchSession already encoded (binary mode); everything else is an object.
+  const watchService = passEncodedResponses(pkg.etcdserverpb.Watch.service, 'Watch');
   const serializeWatch = watchService.Watch.responseSerialize as (value: unknown) => Buffer;
   server.addService(watchService, {
     Watch: (call: grpc.ServerDuplexStream<WatchRequest__Output, object>) => {
