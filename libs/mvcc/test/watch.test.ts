@@ -103,6 +103,30 @@ describe('WatchableStore', () => {
     expect(noPut.responses).toHaveLength(1);
   });
 
+  it('a sink asking isSynced hears true for a live write the fan-out hands it, false for history it catches up on (the audit archive marks replayed rows by it)', async () => {
+    for (let i = 1; i <= 5; i++) await put('h', `${i}`);
+    const seen: Array<[number, boolean]> = [];
+    let id = -1;
+    id = watchable.watch({ key: b('h'), startRevision: 2 }, (response) => {
+      for (const event of response.events) seen.push([event.kv.modRevision, watchable.isSynced(id)]);
+      return true;
+    });
+    await until(() => watchable.isSynced(id), 'the watcher to catch up');
+    // Two writes queued at once: the first is handed over while the second still waits; both are live.
+    const batch = h.backend.batch();
+    const live1 = h.kv.put({ key: b('h'), value: b('live-1') }, batch);
+    const live2 = h.kv.put({ key: b('h'), value: b('live-2') }, batch);
+    await batch.write();
+    await until(() => seen.some(([revision]) => revision === live2.revision), 'both live writes');
+    const history = seen.filter(([revision]) => revision < live1.revision);
+    expect(history.length).toBeGreaterThan(0);
+    expect(history.every(([, synced]) => !synced)).toBe(true);
+    expect(seen.filter(([revision]) => revision >= live1.revision)).toEqual([
+      [live1.revision, true],
+      [live2.revision, true],
+    ]);
+  });
+
   it('a past start revision replays history in order, then continues live without gaps or repeats', async () => {
     for (let i = 1; i <= 40; i++) await put(`k${i % 3}`, `${i}`);
     // A multi-event revision straddling the per-turn read limit must arrive whole.

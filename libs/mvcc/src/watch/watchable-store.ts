@@ -96,6 +96,8 @@ export class WatchableStore {
   private queueHead = 0;
   /** The fan-out of queue[queueHead] where the last turn stopped inside it. */
   private inFlight: FanOut | undefined;
+  /** The synced watcher being handed a queued write right now (offer()): what it receives is live. */
+  private deliveringLive: Watcher | undefined;
   /** The changes of every write at revision >= recentFrom, oldest first (those notify() saw). */
   private recent: WriteResult[] = [];
   private recentHead = 0;
@@ -164,10 +166,14 @@ export class WatchableStore {
     return true;
   }
 
-  /** Synced, and every write so far offered to it (none still queued for the fan-out). */
+  /**
+   * Synced, and every write so far offered to it (none still queued for the fan-out) — or, asked by its own
+   * sink while the fan-out hands it a write, true: that write is live, not caught up from history.
+   */
   isSynced(watchId: number): boolean {
     const watcher = this.watchers.get(watchId);
-    return watcher !== undefined && watcher.state === 'synced' && !this.fanOutPending(watcher);
+    if (watcher === undefined || watcher.state !== 'synced') return false;
+    return watcher === this.deliveringLive || !this.fanOutPending(watcher);
   }
 
   /**
@@ -397,7 +403,9 @@ export class WatchableStore {
   private offer(watcher: Watcher, revision: number, events: WatchEvent[]): number {
     if (watcher.state !== 'synced' || revision < watcher.minRevision || events.length === 0) return 0;
     const response: WatchResponse = { watchId: watcher.id, revision, events };
-    const outcome = this.send(watcher, response);
+    this.deliveringLive = watcher;
+    const outcome = this.send(watcher, response); // never throws
+    this.deliveringLive = undefined;
     if (outcome === 'refused') this.toVictim(watcher, response, revision + 1);
     else if (outcome === 'taken') watcher.minRevision = revision + 1;
     return 1;
