@@ -2,33 +2,12 @@
 // runs a tiny put and serializable-get load on each, and checks the tables and that every server is stopped.
 // Skipped where etcd, the Go toolchain with clientv3, or Cairn's build is missing. Checks shape, not speed.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run-cli';
 import { crossWorkloads } from '../src/go-load/command';
-
-const ETCD = '/usr/bin/etcd';
-const REPO = resolve(__dirname, '../../..');
-
-function hasGo(): boolean {
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-    return existsSync('/usr/share/gocode/src/go.etcd.io/etcd/clientv3');
-  } catch {
-    return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { ETCD, REPO, hasGo, isAlive } from './support';
 
 describe('go-load workloads', () => {
   it('crosses --workload with --inflight into the compare names', () => {

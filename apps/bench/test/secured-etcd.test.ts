@@ -8,26 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, BENCH_USER, enableBenchAuth } from '../src/auth/bench-auth';
-import { runCli } from '../src/cli/run-cli';
 import { createConnection } from '../src/grpc/connection-pool';
 import { loadTls, type TlsFiles } from '../src/grpc/security';
 import { TRANSPORTS } from '../src/grpc/transport';
 import type { RunResult } from '../src/report/run-result';
 import { startCluster, type Cluster } from '../src/servers/cluster';
 import { clientTlsFlags, makeBenchPki } from '../src/servers/pki';
-
-const ETCD = '/usr/bin/etcd';
-
-async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    argv,
-    (line) => out.push(line),
-    (line) => err.push(line),
-  );
-  return { code, out, err };
-}
+import { ETCD, cli } from './support';
 
 describe.skipIf(!existsSync(ETCD))('against a real etcd with TLS and auth', () => {
   let baseDir: string;

@@ -5,35 +5,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/run-cli';
 import { GrpcJsConnection } from '../src/grpc/grpc-js-connection';
 import { TRANSPORTS, unaryAsync } from '../src/grpc/transport';
 import { Methods } from '../src/grpc/methods';
 import { decodeResponseHeader, encodeRangeRequest } from '../src/proto/etcd-messages';
 import type { RunResult } from '../src/report/run-result';
 import { startCluster, type Cluster } from '../src/servers/cluster';
-
-const ETCD = '/usr/bin/etcd';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    argv,
-    (line) => out.push(line),
-    (line) => err.push(line),
-  );
-  return { code, out, err };
-}
+import { ETCD, isAlive, cli } from './support';
 
 describe.skipIf(!existsSync(ETCD))('against a real etcd', () => {
   let baseDir: string;

@@ -4,33 +4,12 @@
 // or the bench's own build (the suite runs its measurements as children of apps/bench/dist) is missing.
 // Checks shape, not speed.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run-cli';
-
-const ETCD = '/usr/bin/etcd';
-const REPO = resolve(__dirname, '../../..');
-
-function hasGo(): boolean {
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-    return existsSync('/usr/share/gocode/src/go.etcd.io/etcd/clientv3');
-  } catch {
-    return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { ETCD, REPO, hasGo, isAlive } from './support';
 
 const ready =
   existsSync(ETCD) &&
