@@ -1,6 +1,6 @@
 // Instance lifetimes with real processes: echo services register through the SDK; several SDK
 // subscribers follow the service; a SIGKILLed instance disappears from every subscriber within TTL + 1 s,
-// a gracefully stopped one at once; the etcd naming key follows the instance's lifetime; a subscriber
+// a gracefully stopped one at once; the etcd naming key (--registry-etcd-naming) follows the instance's lifetime; a subscriber
 // whose connection is cut and restored sees every change exactly once, in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, RegistryClient, type InstanceChange, type ServiceSubscription } from '@cairn/client';
@@ -14,7 +14,8 @@ let client: EtcdClient;
 const registries: RegistryClient[] = [];
 
 beforeAll(async () => {
-  member = await startMember();
+  // With the etcd naming entries on (off by default): this suite follows them through an instance's life.
+  member = await startMember({ extraFlags: ['--registry-etcd-naming'] });
   client = new EtcdClient(member.clientUrl);
 });
 

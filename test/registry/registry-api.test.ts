@@ -12,7 +12,8 @@ let client: EtcdClient;
 const base = '/namespaces/default/services';
 
 beforeAll(async () => {
-  member = await startMember();
+  // With the etcd naming entries on (off by default, libs/registry/test covers that): this suite checks them.
+  member = await startMember({ extraFlags: ['--registry-etcd-naming'] });
   client = new EtcdClient(member.clientUrl);
 });
 

@@ -231,6 +231,7 @@ export async function startCairn(
     port,
     logger,
     namingPrefix: settings.registryNamingPrefix,
+    etcdNaming: settings.registryEtcdNaming,
     maxTxnOps: settings.maxTxnOps,
   });
   registry.addGrpcService(grpcServer);

@@ -52,6 +52,7 @@ describe('defaults', () => {
       auditAllKeys: false,
       auditValueMaxBytes: 1_048_576,
       registryNamingPrefix: '/cairn/naming/',
+      registryEtcdNaming: false,
       consoleAllowRemote: false,
       cors: '',
       hostWhitelist: '',
@@ -169,6 +170,13 @@ describe('defaults', () => {
     expect(settings(['--registry-naming-prefix', 'services']).registryNamingPrefix).toBe('services/');
     expect(settings([], { CAIRN_REGISTRY_NAMING_PREFIX: '/n/' }).registryNamingPrefix).toBe('/n/');
     expect(() => settings(['--registry-naming-prefix='])).toThrow(/--registry-naming-prefix/);
+  });
+
+  it("write the registry's etcd naming entries only with --registry-etcd-naming", () => {
+    expect(settings([]).registryEtcdNaming).toBe(false);
+    expect(settings(['--registry-etcd-naming']).registryEtcdNaming).toBe(true);
+    expect(settings([], { CAIRN_REGISTRY_ETCD_NAMING: 'true' }).registryEtcdNaming).toBe(true);
+    expect(() => settings(['--registry-etcd-naming=maybe'])).toThrow(/--registry-etcd-naming/);
   });
 
   it('archive config and registry keys into SQLite unless --audit-db-url names a PostgreSQL database', () => {

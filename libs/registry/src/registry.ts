@@ -10,6 +10,7 @@ import {
   type EtcdPort,
   type KeyValue,
   type Logger,
+  type RequestOp,
   type TxnRequest,
   type TxnResult,
   internalContext,
@@ -61,6 +62,13 @@ export interface RegistryOptions {
    * logged once and ignored.
    */
   namingPrefix?: string;
+  /**
+   * Also write each instance's etcd naming entry (`<root><ns>/~naming/<service>/<id>`, etcd's `endpoints`
+   * format, on the instance's lease) for Go clients that resolve with `etcd:///...` (`--registry-etcd-naming`).
+   * Off by default: it doubles the keys, Raft bytes, apply, watch and audit work of every registration, and
+   * the registry's own readers (APIs, SDK, gateways) read only the record. Set it alike on every member.
+   */
+  etcdNaming?: boolean;
   /** Injected clock (ms). */
   now?: () => number;
   /** The member's --max-txn-ops (default 128): RegisterBatch writes maxTxnOps / 2 instances per txn. */
@@ -97,6 +105,7 @@ export class Registry {
   readonly logger: Logger | undefined;
   private readonly now: () => number;
   private readonly maxTxnOps: number;
+  private readonly etcdNaming: boolean;
   private readonly watches = new Set<RegistryWatch>();
 
   constructor(readonly options: RegistryOptions) {
@@ -104,6 +113,7 @@ export class Registry {
     this.keys = new RegistryKeys(options.root);
     this.now = options.now ?? Date.now;
     this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+    this.etcdNaming = options.etcdNaming ?? false;
     this.views = new InstanceViews(this.port, this.now);
     this.logger = options.logger;
     if (options.namingPrefix && options.namingPrefix !== LEGACY_NAMING_PREFIX) {
@@ -136,6 +146,16 @@ export class Registry {
     await this.port.leaseRevoke(ctx, lease).catch(() => undefined);
   }
 
+  /** The puts of a record: the record, and its etcd naming entry when those are on. */
+  private recordPuts(key: string, record: StoredInstance, lease: bigint): RequestOp[] {
+    const put = putOp(key, JSON.stringify(record), lease);
+    if (!this.etcdNaming) return [put];
+    return [
+      put,
+      putOp(this.keys.namingKey(record.namespace, record.service, record.id), namingValue(record), lease),
+    ];
+  }
+
   // ---- writes ----
 
   async register(ctx: CallContext, input: RegisterInput): Promise<RegisterResult> {
@@ -165,14 +185,11 @@ export class Registry {
       }
       const recordFor = (id: bigint): StoredInstance =>
         this.recordFor(ctx, input, { check, previous, lease: id, ttl, session: session !== 0n });
-      // One txn writes both keys, guarded by what was read: a concurrent register retries, nothing is
+      // One txn writes the record (and its naming entry), guarded by what was read: a concurrent register retries, nothing is
       // ever half-written.
       const txnFor = (record: StoredInstance, id: bigint): TxnRequest => ({
         compare: [modRevisionIs(key, existing?.modRevision ?? 0)],
-        success: [
-          putOp(key, JSON.stringify(record), id),
-          putOp(this.keys.namingKey(record.namespace, record.service, record.id), namingValue(record), id),
-        ],
+        success: this.recordPuts(key, record, id),
       });
       let record: StoredInstance;
       let result: TxnResult;
@@ -252,7 +269,8 @@ export class Registry {
 
   /**
    * Registers many instances of one namespace on one session (WRITE on the namespace): each validated as
-   * register() validates it, then written in txns of at most `maxTxnOps / 2` instances (two puts each), each
+   * register() validates it, then written in txns of at most `maxTxnOps` instances (one put each; half as many
+   * with etcd naming entries), each
    * txn ONE Raft entry guarded by the mod_revision of every key it writes. A txn that loses a race falls back
    * to register() for its instances. One answer per instance, in order: its result or its own error.
    */
@@ -294,7 +312,8 @@ export class Registry {
         results[index] = { error: err };
       }
     });
-    const perTxn = Math.max(1, Math.floor(this.maxTxnOps / 2));
+    // One put per instance (two with etcd naming entries): 128 instances per txn at etcd's default limit.
+    const perTxn = Math.max(1, Math.floor(this.maxTxnOps / (this.etcdNaming ? 2 : 1)));
     const chunks: (typeof valid)[] = [];
     for (let i = 0; i < valid.length; i += perTxn) chunks.push(valid.slice(i, i + perTxn));
     await Promise.all(
@@ -313,14 +332,7 @@ export class Registry {
         );
         const result = await this.port.txn(ctx, {
           compare: chunk.map((item, i) => modRevisionIs(item.key, existing[i]?.modRevision ?? 0)),
-          success: chunk.flatMap((item, i) => [
-            putOp(item.key, JSON.stringify(records[i]), lease),
-            putOp(
-              this.keys.namingKey(namespace, item.input.service, item.input.id),
-              namingValue(records[i]!),
-              lease,
-            ),
-          ]),
+          success: chunk.flatMap((item, i) => this.recordPuts(item.key, records[i]!, lease)),
         });
         if (!result.succeeded) {
           // A concurrent change of one of them: each goes its own way (and retries on its own).
@@ -484,10 +496,7 @@ export class Registry {
       const record = change(structuredClone(stored));
       const result = await this.port.txn(ctx, {
         compare: [modRevisionIs(key, kv.modRevision)],
-        success: [
-          putOp(key, JSON.stringify(record), kv.lease),
-          putOp(this.keys.namingKey(ref.namespace, ref.service, ref.id), namingValue(record), kv.lease),
-        ],
+        success: this.recordPuts(key, record, kv.lease),
       });
       if (result.succeeded) return this.views.view(record, result.revision);
     }
@@ -498,6 +507,7 @@ export class Registry {
     validateRef(ref);
     const key = this.keys.instanceKey(ref.namespace, ref.service, ref.id);
     const { kv, stored } = await this.load(ctx, ref);
+    // The naming entry goes too, whether or not entries are written now (one left from when they were).
     const result = await this.port.txn(ctx, {
       compare: [modRevisionIs(key, kv.modRevision)],
       success: [deleteOp(key), deleteOp(this.keys.namingKey(ref.namespace, ref.service, ref.id))],

@@ -1,5 +1,5 @@
 // RegisterBatch over a LocalEtcdPort (the member's state machine without Raft): the instances of a batch
-// are written in txns of at most maxTxnOps / 2 instances, each txn one revision (one Raft entry on a
+// are written in txns of at most maxTxnOps instances (maxTxnOps / 2 with etcd naming entries), each txn one revision (one Raft entry on a
 // cluster: test/registry/cluster-register.test.ts), all on the session's lease; an invalid instance gets
 // its own error and the others are registered; a re-registration keeps registered_at.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,10 +14,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function start(maxTxnOps?: number): Promise<{ registry: Registry; local: LocalEtcdPort }> {
+async function start(
+  maxTxnOps?: number,
+  etcdNaming = false,
+): Promise<{ registry: Registry; local: LocalEtcdPort }> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-registry-batch-'));
   const local = await LocalEtcdPort.open({ dataDir: dir });
-  const registry = new Registry({ port: local.port, ...(maxTxnOps ? { maxTxnOps } : {}) });
+  const registry = new Registry({ port: local.port, etcdNaming, ...(maxTxnOps ? { maxTxnOps } : {}) });
   cleanups.push(async () => {
     registry.close();
     await local.close();
@@ -49,11 +52,29 @@ describe('RegisterBatch', () => {
       expect(r.ok?.revision).toBe(String(before + 1));
     }
     const ttl = await local.port.leaseTimeToLive(ctx, BigInt(session), { keys: true });
-    expect(ttl?.keys.length).toBe(1 + 3 * 2); // the session's key, each record and its naming key
+    expect(ttl?.keys.length).toBe(1 + 3); // the session's key and each record (no etcd naming entries)
   });
 
-  it('a batch larger than the txn op limit is split: maxTxnOps 8 -> 4 instances a txn', async () => {
+  it('one put per instance: maxTxnOps 8 -> 8 instances a txn', async () => {
     const { registry, local } = await start(8);
+    const { session } = await registry.openSession(ctx, 'default', 30);
+    const txn = vi.spyOn(local.port, 'txn');
+    const ids = Array.from({ length: 10 }, (_, i) => `i${i}`);
+    const results = await registry.registerBatch(
+      ctx,
+      'default',
+      session,
+      ids.map((id) => item(id)),
+    );
+    expect(txn).toHaveBeenCalledTimes(2);
+    expect(txn.mock.calls.map((call) => call[1].success?.length)).toEqual([8, 2]);
+    const revisions = results.map((r) => r.ok!.revision);
+    expect(new Set(revisions.slice(0, 8)).size).toBe(1);
+    expect(new Set(revisions).size).toBe(2);
+  });
+
+  it('with etcd naming entries (two puts each) a batch is split: maxTxnOps 8 -> 4 instances a txn', async () => {
+    const { registry, local } = await start(8, true);
     const { session } = await registry.openSession(ctx, 'default', 30);
     const txn = vi.spyOn(local.port, 'txn');
     const before = local.port.revisions().current;

@@ -30,11 +30,11 @@ interface Fixture {
   advance(ms: number): void;
 }
 
-async function startRegistry(): Promise<Fixture> {
+async function startRegistry(options: { etcdNaming?: boolean } = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-registry-'));
   let now = 1_000_000;
   const local = await LocalEtcdPort.open({ dataDir: dir, leaseClock: { now: () => now } });
-  const registry = new Registry({ port: local.port });
+  const registry = new Registry({ port: local.port, ...options });
   cleanups.push(async () => {
     registry.close();
     await local.close();
@@ -149,8 +149,37 @@ describe('validation', () => {
 });
 
 describe('registry over an EtcdPort', () => {
-  it('registers both keys in one revision on the lease; re-register keeps the lease; deregister removes both', async () => {
+  it('writes only the record by default (no etcd naming entry); update and deregister too', async () => {
     const { registry, local } = await startRegistry();
+    const first = await registry.register(caller, { ...input('o1'), ttl: 30 });
+    const ref = { namespace: 'default', service: 'orders', id: 'o1' };
+    await registry.update(caller, { ...ref, metadata: { k: 'v' } });
+    const everything = await local.port.range(ctx, { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
+    expect(everything.kvs.map((kv) => kv.key.toString())).toEqual(['/cairn/registry/default/orders/o1']);
+    const ttl = await local.port.leaseTimeToLive(ctx, BigInt(first.lease), { keys: true });
+    expect(ttl?.keys.map(String)).toEqual(['/cairn/registry/default/orders/o1']);
+    await registry.deregister(caller, ref);
+    expect((await local.port.range(ctx, { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) })).kvs).toEqual(
+      [],
+    );
+    expect(await local.port.leaseTimeToLive(ctx, BigInt(first.lease))).toBeUndefined();
+  });
+
+  it('deregister removes a naming entry left from when they were written (the flag turned off since)', async () => {
+    const withNaming = await startRegistry({ etcdNaming: true });
+    await withNaming.registry.register(caller, { ...input('o1'), ttl: 30 });
+    const without = new Registry({ port: withNaming.local.port });
+    await without.deregister(caller, { namespace: 'default', service: 'orders', id: 'o1' });
+    const left = await withNaming.local.port.range(ctx, {
+      key: Buffer.from([0]),
+      rangeEnd: Buffer.from([0]),
+    });
+    expect(left.kvs).toEqual([]);
+    without.close();
+  });
+
+  it('with etcdNaming: registers both keys in one revision on the lease; re-register keeps the lease; deregister removes both', async () => {
+    const { registry, local } = await startRegistry({ etcdNaming: true });
     const first = await registry.register(caller, { ...input('o1'), ttl: 30 });
     const record = await getKv(local, '/cairn/registry/default/orders/o1');
     const naming = await getKv(local, '/cairn/registry/default/~naming/orders/o1');

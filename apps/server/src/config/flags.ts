@@ -122,6 +122,12 @@ export const FLAGS: FlagSpec[] = [
     help: 'Obsolete (ignored, with a warning when set): etcd naming entries now live in their registry namespace, /cairn/registry/<namespace>/~naming/<service>/<instance> (docs/registry.md).',
   },
   {
+    name: 'registry-etcd-naming',
+    type: 'bool',
+    default: 'false',
+    help: "Also write each registry instance's etcd naming entry (/cairn/registry/<namespace>/~naming/<service>/<instance>) for Go clients resolving with etcd:///; doubles the keys a registration writes. Set it alike on every member.",
+  },
+  {
     name: 'audit-db-url',
     type: 'string',
     default: '',

@@ -36,6 +36,8 @@ export interface ServerSettings {
   preVote: boolean;
   /** Prefix of the registry's etcd naming keys (ends with '/'). */
   registryNamingPrefix: string;
+  /** --registry-etcd-naming: write the registry's etcd naming entries too (docs/registry.md). */
+  registryEtcdNaming: boolean;
   /** Audit archive (libs/audit): PostgreSQL URL, or undefined for SQLite in the data dir. */
   auditDbUrl: string | undefined;
   auditAllKeys: boolean;
@@ -127,6 +129,12 @@ export function toSettings(raw: RawFlags): ServerSettings {
       `invalid value for flag --audit-db-url: expected postgres://... or postgresql://... (empty = SQLite in the data dir)`,
     );
   }
+  const etcdNamingText = get('registry-etcd-naming');
+  if (etcdNamingText !== 'true' && etcdNamingText !== 'false') {
+    throw new FlagError(
+      `invalid value "${etcdNamingText}" for flag --registry-etcd-naming: expected true or false`,
+    );
+  }
   const auditAllKeysText = get('audit-all-keys');
   if (auditAllKeysText !== 'true' && auditAllKeysText !== 'false') {
     throw new FlagError(
@@ -178,6 +186,7 @@ export function toSettings(raw: RawFlags): ServerSettings {
     logLevel: logLevel as ServerSettings['logLevel'],
     preVote: preVoteText === 'true',
     registryNamingPrefix: namingPrefix(get('registry-naming-prefix')),
+    registryEtcdNaming: etcdNamingText === 'true',
     auditDbUrl: auditDbUrl === '' ? undefined : auditDbUrl,
     auditAllKeys: auditAllKeysText === 'true',
     auditValueMaxBytes: int('audit-value-max-bytes', 0),
