@@ -36,7 +36,7 @@ const flags = {
   kills: flag.int('instances (or sessions) killed (keep-alives stopped) and timed', 10),
   'session-size': flag.int('instances per session (one lease per client process); 0 = a lease each', 0, 0),
   'register-batch': flag.int(
-    'instances per Registry.RegisterBatch call in session mode (up to 64 per Raft entry); 0 = Register each',
+    'instances per Registry.RegisterBatch call in session mode (up to --max-txn-ops, 128, per Raft entry; half with --registry-etcd-naming); 0 = Register each',
     0,
     0,
   ),

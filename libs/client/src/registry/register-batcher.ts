@@ -1,7 +1,8 @@
 // Session mode's registrations, batched: the register() calls of one event-loop turn (or of batchDelayMs)
 // on the same session and namespace go out as ONE Registry.RegisterBatch, which the server writes in txns of
-// up to 64 instances (one Raft entry each) instead of a txn and an entry per instance. Each caller gets its
-// own answer: its registration, or its instance's own error (a gRPC-style error with `code`).
+// up to 128 instances (--max-txn-ops; 64 with etcd naming entries), one Raft entry each, instead of a txn
+// and an entry per instance. Each caller gets its own answer: its registration, or its instance's own error
+// (a gRPC-style error with `code`).
 import type { EtcdClient } from '../etcd/client';
 import type { RegistryInstance } from './types';
 

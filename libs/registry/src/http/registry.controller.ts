@@ -107,7 +107,7 @@ export class RegistryController {
   @ApiOperation({
     summary: 'Register (or idempotently re-register) an instance',
     description:
-      'One txn writes the instance record and the etcd naming key, both attached to a lease of `ttl` s.',
+      'One txn writes the instance record (and its etcd naming key on members started with --registry-etcd-naming), attached to a lease of `ttl` s.',
   })
   register(
     @Call() ctx: CallContext,
@@ -155,7 +155,7 @@ export class RegistryController {
   }
 
   @Delete('namespaces/:ns/services/:service/instances/:id')
-  @ApiOperation({ summary: 'Deregister: delete the record and naming key, revoke the lease' })
+  @ApiOperation({ summary: 'Deregister: delete the record (and naming key), revoke the lease' })
   deregister(
     @Call() ctx: CallContext,
     @Param('ns') ns: string,
