@@ -59,9 +59,19 @@ const probeFile = join(dir, 'probe.cjs');
 writeFileSync(
   probeFile,
   `const fs = require('node:fs'); const v8 = require('node:v8'); const dir = ${JSON.stringify(dir)};
+// RSS by kind of mapping (MiB): malloc's main heap, other anonymous memory (V8's pages, malloc's thread
+// arenas, mmap'd allocations) and files (Node's binary, shared libraries).
+const smaps = () => { const out = { heap: 0, anon: 0, file: 0 }; let kind = 'anon';
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \\S+ \\S+ \\S+ (\\d+)\\s*(.*)$/.exec(line);
+    if (head) kind = head[2] === '[heap]' ? 'heap' : head[2].startsWith('/') ? 'file' : 'anon';
+    else if (line.startsWith('Rss:')) out[kind] += Number(line.slice(4).trim().split(' ')[0]) / 1024; }
+  for (const k in out) out[k] = Math.round(out[k]); return out; };
 setInterval(() => { for (const f of fs.readdirSync(dir)) { if (!f.startsWith('trigger-')) continue;
   const name = f.slice(8); fs.rmSync(dir + '/' + f); if (!name.endsWith('-nogc')) for (let i = 0; i < 3; i++) global.gc();
-  const out = { ...process.memoryUsage() }; if (name.endsWith('-snap')) out.snapshot = v8.writeHeapSnapshot(dir + '/' + name + '.heapsnapshot');
+  const out = { ...process.memoryUsage(), spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((s) =>
+    [s.space_name, Math.round(s.space_used_size / 1048576) + '/' + Math.round(s.physical_space_size / 1048576)])),
+    smaps: smaps() }; if (name.endsWith('-snap')) out.snapshot = v8.writeHeapSnapshot(dir + '/' + name + '.heapsnapshot');
   fs.writeFileSync(dir + '/' + name + '.json', JSON.stringify(out)); } }, 200).unref();\n`,
 );
 
@@ -111,6 +121,8 @@ try {
   );
   const seconds = (Date.now() - started) / 1000;
   const rssLoaded = rssMiB();
+  // Where the RSS is right after the load (no GC): V8 spaces (used/physical MiB), anonymous memory.
+  const loaded = await probe('loaded-nogc');
   const idle = [];
   for (let t = 0; t < idleSeconds; t += 5) {
     await sleep(5000);
@@ -162,6 +174,15 @@ try {
             arrayBuffers: perKey(before.arrayBuffers, after.arrayBuffers),
           },
           afterGcMiB: { heapUsed: mib(after.heapUsed), heapTotal: mib(after.heapTotal), rss: mib(after.rss) },
+          loadedNoGc: loaded && {
+            heapUsedMiB: mib(loaded.heapUsed),
+            heapTotalMiB: mib(loaded.heapTotal),
+            externalMiB: mib(loaded.external),
+            spacesUsedPhysicalMiB: loaded.spaces,
+            smapsMiB: loaded.smaps,
+          },
+          afterGcSpaces: after.spaces,
+          afterGcSmapsMiB: after.smaps,
         }
       : {}),
     ...(compacted ? { afterCompactDefrag: compacted } : {}),

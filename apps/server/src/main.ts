@@ -1,4 +1,6 @@
 // Process entry point of `bin/cairn`: flags -> settings -> a running member; clean shutdown on SIGTERM/SIGINT.
+// First: holds the young generation at its initial size while the modules load (young-generation.ts).
+import { releaseYoungGeneration } from './young-generation';
 import 'reflect-metadata';
 import { FlagError, helpText, readFlags } from './config/flags';
 import { toSettings } from './config/settings';
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
 
   const logger = createLogger(settings.name, settings.logLevel);
   const app = await startCairn(settings, logger);
+  releaseYoungGeneration();
   for (const url of app.clientUrls) {
     process.stdout.write(
       `cairn: member ${settings.name} serving clients on ${url} (gRPC, JSON gateway, /health, /metrics); console at ${url}/\n`,
