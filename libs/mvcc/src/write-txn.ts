@@ -4,6 +4,7 @@
 import type { BackendBatch } from '@cairn/storage';
 import { toKeyRange } from './key-range';
 import { encodeKeyValue, keepBytes, type KeyValue } from './key-value';
+import { lazyPrevKv } from './lazy-prev-kv';
 import { executeRange } from './range';
 import { encodeRevisionKey } from './revision';
 import { keyId } from './sorted-key-map';
@@ -54,8 +55,9 @@ export class WriteTxn {
     const index = this.state.keys.get(id) ?? this.state.keys.getOrCreate(id);
     // Events outlive the write (watch caches): their key must not pin Node's shared allocation pool.
     const kept = keepBytes(key);
-    // The previous version (for the event's prevKv) is read before the index moves on.
-    const prev = this.state.latest(index, true, kept);
+    // The previous version (for the event's prevKv) is taken before the index moves on; its value is
+    // read from the backend only if someone asks (lazy-prev-kv.ts).
+    const prev = lazyPrevKv(this.state, index, kept);
     // The store's own copy, for the hot-value cache (it must not pin the request's frame).
     const own = value.length === 0 ? EMPTY : keepBytes(value, true);
     const kv: KeyValue = {

@@ -7,6 +7,7 @@
 import { decodeKeyValue, type KeyValue } from '../key-value';
 import type { KvStore } from '../kvstore';
 import { MvccError } from '../errors';
+import { prevValueGone } from '../lazy-prev-kv';
 import { decodeRevisionKey, revisionKeyFloor } from '../revision';
 import { openRevisionLog } from '../revision-log';
 import { keyId } from '../sorted-key-map';
@@ -380,7 +381,7 @@ export class WatchableStore {
           const watcher = next.value;
           let list: WatchEvent[];
           if (!watcher.unfiltered) list = this.eventsFor(watcher, events);
-          else if (watcher.prevKv) list = events;
+          else if (watcher.prevKv) list = events.some(prevKvGone) ? this.eventsFor(watcher, events) : events;
           else list = state.stripped ??= events.map((event) => watcher.shape(event));
           budget -= this.offer(watcher, state.revision, list);
         }
@@ -746,12 +747,21 @@ function firstAtOrAfter(entries: ReadonlyArray<{ revision: number }>, revision: 
   return lo;
 }
 
+/** Whether an event's prevKv was compacted away before anyone read its value (lazy-prev-kv.ts). */
+function prevKvGone(event: WatchEvent): boolean {
+  return event.prevKv !== undefined && prevValueGone(event.prevKv);
+}
+
 /** What a write's changes weigh in the recent-revisions cache: keys and values, prevKv included. */
 function changeBytes(result: WriteResult): number {
   let bytes = 64;
   for (const event of result.events) {
     bytes += 64 + event.kv.key.length + event.kv.value.length;
-    if (event.prevKv) bytes += 64 + event.prevKv.key.length + event.prevKv.value.length;
+    // A put's previous value is read only if a watcher asks (lazy-prev-kv.ts): its new value's size stands in.
+    if (event.prevKv) {
+      const prevBytes = event.type === 'put' ? event.kv.value.length : event.prevKv.value.length;
+      bytes += 64 + event.prevKv.key.length + prevBytes;
+    }
   }
   return bytes;
 }

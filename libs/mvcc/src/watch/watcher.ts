@@ -1,4 +1,5 @@
 import { type KeyRange, toKeyRange } from '../key-range';
+import { prevValueGone } from '../lazy-prev-kv';
 import type { WatchEvent, WatchRequest, WatchResponse, WatchSink } from './types';
 
 export type WatcherState = 'synced' | 'unsynced' | 'victim' | 'cancelled';
@@ -42,7 +43,9 @@ export class Watcher {
 
   /** The event as this watcher should see it (without prevKv unless asked for). */
   shape(event: WatchEvent): WatchEvent {
-    if (this.prevKv || !event.prevKv) return event;
+    if (!event.prevKv) return event;
+    // A put's prevKv value is read on first use; a version compacted away by then is left out, as etcd does.
+    if (this.prevKv && !prevValueGone(event.prevKv)) return event;
     // One stripped copy per event, shared by every watcher without prevKv: consumers may cache per event
     // object (the gRPC watch encodes each event once).
     let stripped = STRIPPED.get(event);
