@@ -33,10 +33,16 @@ import {
   probeOneFlushAnswers,
   probeAuthorityNormalizer,
   probeGrpcStreamRouter,
+  GrpcFront,
   routeGrpcStreams,
   shouldNormalizeAuthority,
 } from '@cairn/edge';
-import { createEtcdGrpcServer, etcdKvFastRoute } from './grpc/etcd-grpc-server';
+import {
+  createEtcdGrpcServer,
+  etcdKvFastMethods,
+  etcdKvFastRoute,
+  etcdKvMaxReceiveBytes,
+} from './grpc/etcd-grpc-server';
 import { AppModule } from './http/app.module';
 import { installHttpGuards } from './http/http-guards.middleware';
 import { ConsoleModule } from './console/console.module';
@@ -242,6 +248,18 @@ export async function startCairn(
     streamRouter &&
     routeGrpcStreams(grpcServer, etcdKvFastRoute(apis, pipeline, settings.maxRequestBytes), { log: logger });
   logger.info({ kvFastPath, streamRouter }, 'KV calls served straight off the HTTP/2 stream when true');
+  // The gRPC front (@cairn/edge grpc-front/): on a connection that opens with a KV call (or Authenticate), the KV
+  // calls are framed by the edge itself and never reach Node's HTTP/2; the rest of it still goes to grpc-js.
+  const grpcFront = settings.clientEdge.grpcFront
+    ? new GrpcFront({
+        methods: etcdKvFastMethods(apis),
+        pipeline,
+        maxReceiveBytes: etcdKvMaxReceiveBytes(settings.maxRequestBytes),
+        maxConcurrentStreams: settings.clientEdge.maxConcurrentStreams,
+        stats: edge.stats,
+        alsoFirst: ['/etcdserverpb.Auth/Authenticate'],
+      })
+    : undefined;
   edge.installOnGrpcServer(grpcServer);
 
   const nest: INestApplication = await NestFactory.create(
@@ -336,6 +354,7 @@ export async function startCairn(
         },
         http: httpServer,
         normalizeAuthority,
+        front: grpcFront,
         log: logger,
         tls: url.protocol === 'https:' ? tls : undefined,
       },

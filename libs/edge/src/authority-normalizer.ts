@@ -11,9 +11,9 @@
 // table always holds at least the entries the client's does, in the same order, possibly followed by older
 // ones the client has already evicted. Every index the client sends therefore names the same entry on both
 // sides, and indexed fields (even ones that point at a rewritten authority) can be forwarded byte-for-byte.
-import { Duplex } from 'node:stream';
 import type net from 'node:net';
-import type tls from 'node:tls';
+import { ForwardOutput } from './forward-output';
+import { SocketProxy } from './socket-proxy';
 import { DEFAULT_HEADER_TABLE_SIZE, type DecodedField, HpackDecoder } from './hpack/decoder';
 import { HpackError } from './hpack/errors';
 import { encodeRawString } from './hpack/string';
@@ -102,7 +102,7 @@ export class AuthorityNormalizer {
     if (this.state === 'passthrough') return chunk;
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
-    const out = new Output();
+    const out = new ForwardOutput();
     let pos = 0;
     while (pos < data.length) {
       if (this.passingThrough) {
@@ -155,7 +155,7 @@ export class AuthorityNormalizer {
 
   /** At end of input: whatever is still held back (a truncated frame or header block), unchanged. */
   flush(): Buffer {
-    const out = new Output();
+    const out = new ForwardOutput();
     for (const frame of this.block?.frames ?? []) out.add(frame);
     if (this.pending) out.add(this.pending);
     this.block = undefined;
@@ -203,7 +203,7 @@ export class AuthorityNormalizer {
     return rewritten ? headerFrames(rewritten, block) : block.frames;
   }
 
-  private giveUp(out: Output, rest: Buffer): Buffer {
+  private giveUp(out: ForwardOutput, rest: Buffer): Buffer {
     this.state = 'passthrough';
     for (const frame of this.block?.frames ?? []) out.add(frame);
     this.block = undefined;
@@ -256,142 +256,20 @@ function headerFrames(fragment: Buffer, block: PendingBlock): Buffer[] {
   return frames;
 }
 
-/**
- * Collects output. Consecutive pieces that are adjacent in memory (untouched input) are joined into one view,
- * so a chunk that needs no rewrite is forwarded as the very buffer that came in, without copying.
- */
-class Output {
-  private readonly parts: Buffer[] = [];
-  private run: ArrayBufferLike | undefined;
-  private runStart = 0;
-  private runEnd = 0;
-
-  /** Adds `source[start, end)`. */
-  add(source: Buffer, start = 0, end = source.length): void {
-    if (end <= start) return;
-    const from = source.byteOffset + start;
-    if (source.buffer === this.run && from === this.runEnd) {
-      this.runEnd += end - start;
-      return;
-    }
-    this.endRun();
-    this.run = source.buffer;
-    this.runStart = from;
-    this.runEnd = source.byteOffset + end;
-  }
-
-  result(): Buffer {
-    this.endRun();
-    if (this.parts.length <= 1) return this.parts[0] ?? EMPTY;
-    return Buffer.concat(this.parts);
-  }
-
-  private endRun(): void {
-    if (this.run) this.parts.push(Buffer.from(this.run, this.runStart, this.runEnd - this.runStart));
-    this.run = undefined;
-  }
-}
-
-/**
- * A client socket as the HTTP/2 server should see it: what the client sends passes through an
- * AuthorityNormalizer, what the server writes goes straight to the socket. It only starts reading the socket
- * when it is itself first read, so one that is never used leaves the socket alone.
- */
-export class AuthorityNormalizingSocket extends Duplex {
+/** A client socket whose bytes pass through an AuthorityNormalizer on their way to the HTTP/2 server. */
+export class AuthorityNormalizingSocket extends SocketProxy {
   private readonly normalizer: AuthorityNormalizer;
-  private reading = false;
 
-  constructor(
-    private readonly socket: net.Socket,
-    options?: AuthorityNormalizerOptions,
-  ) {
-    super();
+  constructor(socket: net.Socket, options?: AuthorityNormalizerOptions) {
+    super(socket);
     this.normalizer = new AuthorityNormalizer(options);
-    socket.once('close', () => this.destroy());
   }
 
-  // Read by grpc-js for peer addresses and logging.
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
-  }
-  get remoteFamily(): string | undefined {
-    return this.socket.remoteFamily;
-  }
-  get localAddress(): string | undefined {
-    return this.socket.localAddress;
-  }
-  get localPort(): number | undefined {
-    return this.socket.localPort;
-  }
-  // Read by the client ping rule (grpc-connection-policy.ts): whether the member sent anything since a PING.
-  get bytesWritten(): number {
-    return this.socket.bytesWritten;
-  }
-  // Read for the verified client certificate's CN (tls/peer-certificate.ts) when the socket below is TLS.
-  get authorized(): boolean {
-    return (this.socket as Partial<tls.TLSSocket>).authorized === true;
-  }
-  getPeerCertificate(): tls.PeerCertificate | object | null {
-    const socket = this.socket as Partial<tls.TLSSocket>;
-    return typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : null;
+  protected fromClient(chunk: Buffer): Buffer {
+    return this.normalizer.push(chunk);
   }
 
-  override _read(): void {
-    if (!this.reading) {
-      this.reading = true;
-      // Event handlers: a defect in the normalizer ends this connection (destroyed without an error, which
-      // HTTP/2 would report as a session error), never the process.
-      this.socket.on('data', (chunk: Buffer) => {
-        let out: Buffer;
-        try {
-          out = this.normalizer.push(chunk);
-        } catch {
-          this.destroy();
-          return;
-        }
-        if (out.length > 0 && !this.push(out)) this.socket.pause();
-      });
-      this.socket.once('end', () => {
-        try {
-          const rest = this.normalizer.flush();
-          if (rest.length > 0) this.push(rest);
-          this.push(null);
-        } catch {
-          this.destroy();
-        }
-      });
-      this.socket.on('error', (err) => this.destroy(err));
-    }
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.socket.write(chunk, callback);
-  }
-
-  // HTTP/2 hands over every frame of a flush at once: pass them on corked, as ONE writev to the socket. Without
-  // this each frame waited for the previous write's callback and went out in a syscall (and a TCP segment) of
-  // its own (strace of puts at 1 in flight: 3 socket writes per answer before, 1 writev + the trailers after).
-  override _writev(
-    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
-    callback: (error?: Error | null) => void,
-  ): void {
-    const last = chunks.length - 1;
-    this.socket.cork();
-    for (let i = 0; i < last; i++) this.socket.write(chunks[i].chunk);
-    this.socket.write(chunks[last].chunk, callback);
-    this.socket.uncork();
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.socket.end(callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.destroy();
-    callback(error);
+  protected clientEnded(): Buffer {
+    return this.normalizer.flush();
   }
 }

@@ -1,7 +1,7 @@
 // One client URL for everything, as etcd does: a connection whose first bytes are the HTTP/2 preface goes to
 // the gRPC server, anything else to the HTTP/1.1 server (JSON gateway, /health, /metrics, REST, console).
-// A gRPC connection gets the raw socket unless its first request shows it needs the :authority normalizer
-// (first-request-sniffer.ts).
+// A gRPC connection gets the raw socket unless its first request is one the gRPC front serves (grpc-front/:
+// then the front reads it) or shows it needs the :authority normalizer (first-request-sniffer.ts).
 //
 // On an https:// URL the listener terminates TLS first (tls/tls-terminator.ts: ALPN h2 and http/1.1, client
 // certificates, rotation) and routes the decrypted stream the same way: sniffing its first bytes serves a
@@ -55,6 +55,11 @@ export interface ClientListenerTargets {
   log?: StreamRouterLog;
   /** TLS for this listener (an https:// URL); absent = plaintext. */
   tls?: TlsTerminator;
+  /**
+   * The gRPC front (grpc-front/): a connection whose first request it takes is served through it (its hot
+   * unary calls framed by the edge, the rest by Node's HTTP/2 behind it).
+   */
+  front?: { takes(firstPath: string | undefined): boolean; wrap(socket: net.Socket): Duplex };
 }
 
 export interface ClientListenerLimits {
@@ -172,7 +177,7 @@ export class ClientListener {
   }
 
   private sniffFirstRequest(socket: net.Socket, head: Buffer): void {
-    if (this.targets.normalizeAuthority === false) {
+    if (this.targets.normalizeAuthority === false && this.targets.front === undefined) {
       socket.pause();
       socket.unshift(head);
       this.handOverGrpc(socket, socket);
@@ -187,7 +192,7 @@ export class ClientListener {
       socket.unshift(verdict.bytes);
       // Node's HTTP/2 session drains what was read ahead from the paused socket itself; resuming here would
       // let those bytes flow past with no listener.
-      this.handOverGrpc(socket, verdict.normalize ? new AuthorityNormalizingSocket(socket) : socket);
+      this.handOverGrpc(socket, this.connectionFor(socket, verdict));
     };
     const onData = (chunk: Buffer): void => {
       let verdict: SniffVerdict;
@@ -223,6 +228,15 @@ export class ClientListener {
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     onData(head);
+  }
+
+  /** What Node's HTTP/2 server reads this connection through: the front, the normalizer or the raw socket. */
+  private connectionFor(socket: net.Socket, verdict: SniffVerdict & { kind: 'decided' }): Duplex {
+    const front = this.targets.front;
+    if (front?.takes(verdict.firstPath)) return front.wrap(socket);
+    if (verdict.normalize && this.targets.normalizeAuthority !== false)
+      return new AuthorityNormalizingSocket(socket);
+    return socket;
   }
 
   /** Hands a gRPC connection over; an exception there closes that connection, never the listener. */

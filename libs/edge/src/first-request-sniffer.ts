@@ -21,7 +21,7 @@ export type SniffVerdict =
   /** More bytes are needed. */
   | { kind: 'waiting' }
   /** Hand `bytes` (all read so far, our SETTINGS' ACK removed) to HTTP/2, through the normalizer or not. */
-  | { kind: 'decided'; normalize: boolean; bytes: Buffer };
+  | { kind: 'decided'; normalize: boolean; bytes: Buffer; firstPath: string | undefined };
 
 export class FirstRequestSniffer {
   private buffered: Buffer = Buffer.alloc(0);
@@ -31,6 +31,7 @@ export class FirstRequestSniffer {
   /** Fragments of the first header block while CONTINUATIONs are still due. */
   private block: { streamId: number; fragments: Buffer[] } | undefined;
   private authority: string | undefined;
+  private path: string | undefined;
   private headersDone = false;
   /** Where unusual input was seen: stop interpreting and take the safe road (the normalizer). */
   private unusual = false;
@@ -80,7 +81,7 @@ export class FirstRequestSniffer {
       this.removedAck === undefined
         ? all
         : Buffer.concat([all.subarray(0, this.removedAck[0]), all.subarray(this.removedAck[1])]);
-    return { kind: 'decided', normalize, bytes };
+    return { kind: 'decided', normalize, bytes, firstPath: this.path };
   }
 
   private parse(): void {
@@ -145,6 +146,7 @@ export class FirstRequestSniffer {
         fragments.length === 1 ? fragments[0] : Buffer.concat(fragments),
       );
       this.authority = fields.find((f) => f.name === ':authority')?.value;
+      this.path = fields.find((f) => f.name === ':path')?.value;
     } catch (err) {
       if (!(err instanceof HpackError)) throw err;
       this.unusual = true;

@@ -23,6 +23,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EdgeStats } from './edge-stats';
 import { type Http2StreamRoute, routeGrpcStreams } from './grpc-stream-router';
 import { Http2ErrorCode } from './http2-frames';
+import { socketProxyUnder } from './socket-proxy';
 
 export interface GrpcConnectionPolicy {
   maxConcurrentStreams: number;
@@ -112,11 +113,15 @@ function enforcePingPolicy(
   let strikes = 0;
   let lastStreamId = 0;
   let streamsSincePing = 0;
+  // Through the gRPC front (grpc-front/) the member also answers calls nghttp2 never sees, on the real socket:
+  // those count as streams and as bytes the member wrote.
+  const proxy = socketProxyUnder(session.socket);
   const written = (): number | undefined => {
-    const count = (session.socket as { bytesWritten?: unknown } | undefined)?.bytesWritten;
+    const count = (proxy ?? (session.socket as { bytesWritten?: unknown } | undefined))?.bytesWritten;
     return typeof count === 'number' ? count : undefined;
   };
   let writtenAtPing = written();
+  let ownStreamsAtPing = proxy?.ownStreams.opened ?? 0;
   session.on('stream', (stream: http2.ServerHttp2Stream) => {
     streamsSincePing++;
     lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
@@ -124,18 +129,21 @@ function enforcePingPolicy(
   session.on('ping', () => {
     const now = Date.now();
     const bytes = written();
+    const own = proxy?.ownStreams ?? { opened: 0, open: 0 };
     const memberSpoke =
       streamsSincePing > 0 ||
+      own.opened !== ownStreamsAtPing ||
       (bytes !== undefined && writtenAtPing !== undefined && bytes - writtenAtPing > CONTROL_FRAME_BYTES);
     const previous = lastPingAt;
     lastPingAt = now;
     streamsSincePing = 0;
+    ownStreamsAtPing = own.opened;
     writtenAtPing = bytes;
     if (memberSpoke) {
       strikes = 0;
       return;
     }
-    const withoutStreams = (openStreams.get(session) ?? 0) === 0 && !policy.permitWithoutStream;
+    const withoutStreams = (openStreams.get(session) ?? 0) + own.open === 0 && !policy.permitWithoutStream;
     const minGap = withoutStreams ? NO_STREAM_PING_INTERVAL_MS : policy.keepAliveMinTimeMs;
     if (previous !== undefined && now - previous < minGap) strikes++;
     if (strikes <= MAX_PING_STRIKES || session.destroyed) return;

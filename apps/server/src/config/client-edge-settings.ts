@@ -28,6 +28,8 @@ export interface ClientEdgeSettings {
   maxConcurrentStreams: number;
   /** Client connections one member holds at once; more are closed at accept (0: no limit). */
   maxClientConnections: number;
+  /** KV calls framed by the edge itself on connections that open with one (libs/edge grpc-front/). */
+  grpcFront: boolean;
 }
 
 /** etcd's DefaultMaxConcurrentStreams (math.MaxUint32), also the largest value HTTP/2 SETTINGS can carry. */
@@ -71,6 +73,10 @@ export function toClientEdgeSettings(
     );
   }
   const unaryText = get('unary-request-timeout');
+  const grpcFrontText = get('grpc-front');
+  if (grpcFrontText !== 'true' && grpcFrontText !== 'false') {
+    throw new FlagError(`invalid value "${grpcFrontText}" for flag --grpc-front: expected true or false`);
+  }
   return {
     protocolDecisionTimeoutMs: positive('protocol-decision-timeout'),
     httpHeadersTimeoutMs,
@@ -84,5 +90,6 @@ export function toClientEdgeSettings(
       unaryText === '' ? 5000 + 2 * electionTimeoutMs : positive('unary-request-timeout'),
     maxConcurrentStreams: integer('max-concurrent-streams', 1, MAX_UINT32),
     maxClientConnections: integer('max-client-connections', 0, Number.MAX_SAFE_INTEGER),
+    grpcFront: grpcFrontText === 'true',
   };
 }

@@ -220,6 +220,12 @@ export const FLAGS: FlagSpec[] = [
     help: 'Maximum concurrent streams that each client can open at a time (more: RST_STREAM REFUSED_STREAM).',
   },
   {
+    name: 'grpc-front',
+    type: 'bool',
+    default: 'true',
+    help: "Serve etcd's KV calls on connections that open with one by Cairn's own HTTP/2 framing (the rest of such a connection still by Node's HTTP/2); false: Node's HTTP/2 serves every call.",
+  },
+  {
     name: 'max-client-connections',
     type: 'int',
     default: '20000',

@@ -48,6 +48,23 @@ function kvHandlersOf({ kv }: EtcdApis): Record<'Range' | 'Put' | 'DeleteRange' 
   };
 }
 
+/** etcd's KV calls served without grpc-js's call machinery (fast-unary.ts and the gRPC front of @cairn/edge). */
+export function etcdKvFastMethods(apis: EtcdApis): FastUnaryMethod[] {
+  const kvService = loadEtcdServices().etcdserverpb.KV.service as unknown as Record<
+    string,
+    FastUnaryMethod['definition']
+  >;
+  return Object.entries(kvHandlersOf(apis)).map(([method, handler]) => ({
+    definition: kvService[method],
+    handler,
+  }));
+}
+
+/** The largest KV request message the fast paths read (as grpc-js's max receive length on this server). */
+export function etcdKvMaxReceiveBytes(maxRequestBytes: number): number {
+  return maxRequestBytes + GRPC_OVERHEAD_BYTES;
+}
+
 /**
  * The KV calls served straight off the HTTP/2 stream (fast-unary.ts of @cairn/edge), through the same pipeline
  * as on grpc-js. Installed by an explicit call, right after the server's createConnectionInjector:
@@ -58,15 +75,7 @@ export function etcdKvFastRoute(
   pipeline: RequestPipeline,
   maxRequestBytes: number,
 ): Http2StreamRoute {
-  const kvService = loadEtcdServices().etcdserverpb.KV.service as unknown as Record<
-    string,
-    FastUnaryMethod['definition']
-  >;
-  const methods: FastUnaryMethod[] = Object.entries(kvHandlersOf(apis)).map(([method, handler]) => ({
-    definition: kvService[method],
-    handler,
-  }));
-  return fastUnaryRoute(methods, maxRequestBytes + GRPC_OVERHEAD_BYTES, pipeline);
+  return fastUnaryRoute(etcdKvFastMethods(apis), etcdKvMaxReceiveBytes(maxRequestBytes), pipeline);
 }
 
 /**

@@ -1,0 +1,52 @@
+// The gRPC front (front-connection.ts): the client URL's hot unary calls framed by the edge itself, in front of
+// Node's HTTP/2 server.
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { EdgeStats } from '../edge-stats';
+import type { RequestPipeline } from '../pipeline';
+import type { FastUnaryMethod } from '../unary-call';
+import { GrpcFrontSocket } from './front-connection';
+
+export interface GrpcFrontOptions {
+  methods: readonly FastUnaryMethod[];
+  pipeline: RequestPipeline;
+  maxReceiveBytes: number;
+  /** Streams the front serves at once on one connection (--max-concurrent-streams); 0: no limit. */
+  maxConcurrentStreams: number;
+  stats?: EdgeStats;
+  /**
+   * First requests (paths) that also put a connection on the front although the front does not serve them
+   * (etcd's Authenticate, which a client sends before its KV calls).
+   */
+  alsoFirst?: readonly string[];
+}
+
+export class GrpcFront {
+  private readonly methods: ReadonlyMap<string, FastUnaryMethod>;
+  private readonly firstRequests: ReadonlySet<string>;
+
+  constructor(private readonly options: GrpcFrontOptions) {
+    this.methods = new Map(options.methods.map((m) => [m.definition.path, m]));
+    this.firstRequests = new Set([...this.methods.keys(), ...(options.alsoFirst ?? [])]);
+  }
+
+  /**
+   * Whether a connection whose first request has this path goes through the front. A connection that opens
+   * with a stream (a Watch, a config subscription) mostly carries streams, which the front only passes on to
+   * nghttp2 — through a JS socket that costs them more than a raw one — so it keeps the raw socket.
+   */
+  takes(firstPath: string | undefined): boolean {
+    return firstPath !== undefined && this.firstRequests.has(firstPath);
+  }
+
+  /** The socket Node's HTTP/2 server should get for this connection. */
+  wrap(socket: net.Socket): Duplex {
+    return new GrpcFrontSocket(socket, {
+      methods: this.methods,
+      pipeline: this.options.pipeline,
+      maxReceiveBytes: this.options.maxReceiveBytes,
+      maxConcurrentStreams: this.options.maxConcurrentStreams,
+      stats: this.options.stats,
+    });
+  }
+}
