@@ -650,7 +650,12 @@ describe('FirstRequestSniffer', () => {
   it('gives a client with a plain :authority in its first flight the raw socket, bytes untouched, no SETTINGS of ours', () => {
     const sniffer = new FirstRequestSniffer();
     const flight = Buffer.concat([PREFACE, settings, request('127.0.0.1:2379'), data(1, 'x')]);
-    expect(sniffer.push(flight)).toEqual({ kind: 'decided', normalize: false, bytes: flight });
+    expect(sniffer.push(flight)).toEqual({
+      kind: 'decided',
+      normalize: false,
+      bytes: flight,
+      firstPath: '/test.Echo/Echo',
+    });
     expect(sniffer.waitingForServerPreface).toBe(false);
   });
 
@@ -664,7 +669,12 @@ describe('FirstRequestSniffer', () => {
         literal('incremental', 1, 'http://127.0.0.1:2379', huffman),
       );
       const flight = Buffer.concat([PREFACE, settings, headers]);
-      expect(sniffer.push(flight)).toEqual({ kind: 'decided', normalize: true, bytes: flight });
+      expect(sniffer.push(flight)).toEqual({
+        kind: 'decided',
+        normalize: true,
+        bytes: flight,
+        firstPath: undefined,
+      });
     }
   });
 
@@ -682,6 +692,7 @@ describe('FirstRequestSniffer', () => {
           kind: 'decided',
           normalize: false,
           bytes: Buffer.concat([first, ...rest]),
+          firstPath: '/test.Echo/Echo',
         });
       } else {
         // The request came before the ACK: nothing may reach HTTP/2 until the ACK is out of the way.
@@ -691,6 +702,7 @@ describe('FirstRequestSniffer', () => {
           kind: 'decided',
           normalize: false,
           bytes: Buffer.concat([first, ...rest]),
+          firstPath: '/test.Echo/Echo',
         });
       }
     }
@@ -704,7 +716,12 @@ describe('FirstRequestSniffer', () => {
       const verdict = first.kind === 'decided' ? first : sniffer.push(flight.subarray(cut));
       // Decided on the first piece only if it held the whole header block; either way it hands on all it read.
       const read = first.kind === 'decided' ? flight.subarray(0, cut) : flight;
-      expect(verdict).toEqual({ kind: 'decided', normalize: true, bytes: read });
+      expect(verdict).toEqual({
+        kind: 'decided',
+        normalize: true,
+        bytes: read,
+        firstPath: '/test.Echo/Echo',
+      });
     }
   });
 
@@ -730,6 +747,7 @@ describe('FirstRequestSniffer', () => {
       kind: 'decided',
       normalize: true,
       bytes: broken,
+      firstPath: undefined,
     });
     const stray = Buffer.concat([PREFACE, frame(CONTINUATION, END_HEADERS, 1, indexed(2))]);
     expect(new FirstRequestSniffer().push(stray)).toMatchObject({ kind: 'decided', normalize: true });
@@ -739,6 +757,7 @@ describe('FirstRequestSniffer', () => {
       kind: 'decided',
       normalize: true,
       bytes: Buffer.concat([PREFACE, settings]),
+      firstPath: undefined,
     });
   });
 });
