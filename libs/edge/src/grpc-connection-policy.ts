@@ -126,7 +126,7 @@ function enforcePingPolicy(
     streamsSincePing++;
     lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
   });
-  session.on('ping', () => {
+  const onPing = (): void => {
     const now = Date.now();
     const bytes = written();
     const own = proxy?.ownStreams ?? { opened: 0, open: 0 };
@@ -154,5 +154,7 @@ function enforcePingPolicy(
       // Already closing.
     }
     session.destroy(undefined, Http2ErrorCode.ENHANCE_YOUR_CALM);
-  });
+  };
+  // The gRPC front answers its client's PINGs itself (nghttp2 never sees them) and tells the rule.
+  if (!proxy?.onClientPing(onPing)) session.on('ping', onPing);
 }

@@ -30,6 +30,14 @@ export abstract class SocketProxy extends Duplex {
     return NO_OWN_STREAMS;
   }
 
+  /**
+   * Whether the proxy answers the client's PINGs itself (then the HTTP/2 server never sees them): if so,
+   * `listener` hears each one, for the client ping rule (grpc-connection-policy.ts), and this returns true.
+   */
+  onClientPing(_listener: () => void): boolean {
+    return false;
+  }
+
   // Read by grpc-js for peer addresses and logging.
   get remoteAddress(): string | undefined {
     return this.socket.remoteAddress;

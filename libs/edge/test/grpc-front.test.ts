@@ -3,9 +3,17 @@
 // server over loopback; the front's method is also registered on grpc-js with a different answer, so every
 // answer says which side served it.
 import http from 'node:http';
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientListener, EdgeStats, GrpcFront, RequestPipeline, type CallContext } from '../src';
+import {
+  ClientListener,
+  EdgeStats,
+  GrpcFront,
+  RequestPipeline,
+  installGrpcConnectionPolicy,
+  type CallContext,
+} from '../src';
 import { ConnectionOutput } from '../src/grpc-front/connection-output';
 import { FRAME_HEADER_SIZE, FrameType, frameHeader } from '../src/http2-frames';
 
@@ -72,7 +80,7 @@ function frontEcho(cancelled: AbortSignal[]) {
   };
 }
 
-async function start(options: { maxConcurrentStreams?: number } = {}) {
+async function start(options: { maxConcurrentStreams?: number; pingRule?: boolean } = {}) {
   const stats = new EdgeStats();
   const cancelled: AbortSignal[] = [];
   const server = new grpc.Server();
@@ -87,6 +95,9 @@ async function start(options: { maxConcurrentStreams?: number } = {}) {
     },
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  if (options.pingRule) {
+    installGrpcConnectionPolicy(server, { maxConcurrentStreams: 100, keepAliveMinTimeMs: 5000 }, stats);
+  }
   const front = new GrpcFront({
     methods: [{ definition: echo as never, handler: frontEcho(cancelled) }],
     pipeline: new RequestPipeline([]),
@@ -135,7 +146,7 @@ async function start(options: { maxConcurrentStreams?: number } = {}) {
       stream.on('error', reject);
       stream.on('end', () => resolve(seen));
     });
-  return { client, call, countTo, stats, cancelled };
+  return { client, call, countTo, stats, cancelled, port };
 }
 
 describe('the gRPC front', () => {
@@ -185,6 +196,43 @@ describe('the gRPC front', () => {
     for (let i = 0; i < 100 && cancelled.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(cancelled.length).toBe(1);
     expect(stats.streams).toBe(0);
+  });
+});
+
+describe('client PINGs on a front connection', () => {
+  it('are answered, and the ping rule (fed by the front, which answers them) still ends a connection that pings too often', async () => {
+    const { port, stats } = await start({ pingRule: true });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    cleanups.push(() => session.destroy());
+    // The first request is the front's: the connection goes through it.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': echo.path,
+        'content-type': 'application/grpc',
+      });
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve(Buffer.concat(chunks).subarray(5).toString()));
+      stream.on('error', reject);
+      const body = Buffer.from(JSON.stringify({ text: 'ping test' }));
+      const framed = Buffer.alloc(5 + body.length);
+      framed.writeUInt32BE(body.length, 1);
+      body.copy(framed, 5);
+      stream.end(framed);
+    });
+    expect(JSON.parse(answer)).toMatchObject({ via: 'front' });
+    const payload = Buffer.from('12345678');
+    const echoed = await new Promise<Buffer>((resolve, reject) =>
+      session.ping(payload, (err, _ms, ack) => (err ? reject(err) : resolve(ack))),
+    );
+    expect(echoed).toEqual(payload);
+    // No stream open and nothing said by the member since: the third early ping after that ends the connection.
+    const goaway = new Promise<number>((resolve) => session.once('goaway', (code: number) => resolve(code)));
+    for (let i = 0; i < 4; i++) session.ping(() => undefined);
+    expect(await goaway).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    expect(stats.connectionsClosed.too_many_pings).toBe(1);
   });
 });
 

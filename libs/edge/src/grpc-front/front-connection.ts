@@ -92,6 +92,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
   private connectionCredit = 0;
   /** Streams the front has taken so far. */
   private taken = 0;
+  private readonly pingListeners: Array<() => void> = [];
 
   constructor(
     socket: net.Socket,
@@ -112,6 +113,15 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
 
   override get ownStreams(): { opened: number; open: number } {
     return { opened: this.taken, open: this.streams.size };
+  }
+
+  // grpc-go clients ping once per response they read (BDP estimation): at one call in flight, a PING per call
+  // through the JS socket into nghttp2 and its ACK back cost more than the call's own framing. So the front
+  // answers client PINGs itself; the ping rule hears them here. Acknowledgements of nghttp2's own keepalive
+  // PINGs still go to nghttp2.
+  override onClientPing(listener: () => void): boolean {
+    this.pingListeners.push(listener);
+    return true;
   }
 
   protected override toClient(chunks: Buffer[], callback: (error?: Error | null) => void): void {
@@ -194,6 +204,8 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
         return true;
       case FrameType.SETTINGS:
         return (flags & FrameFlag.ACK) === 0;
+      case FrameType.PING:
+        return (flags & FrameFlag.ACK) === 0;
       case FrameType.DATA:
         return this.isFrontStream(streamId);
       default:
@@ -231,6 +243,14 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       case FrameType.SETTINGS:
         this.onSettings(payload);
         out.add(whole);
+        return;
+      case FrameType.PING:
+        if ((flags & FrameFlag.ACK) !== 0 || streamId !== 0 || payload.length !== 8) {
+          out.add(whole); // nghttp2's ping answered, or a malformed PING for nghttp2 to report
+          return;
+        }
+        this.output.send(frame(FrameType.PING, FrameFlag.ACK, 0, payload));
+        for (const listener of this.pingListeners) listener();
         return;
       default:
         out.add(whole);
