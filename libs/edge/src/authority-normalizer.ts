@@ -234,7 +234,10 @@ export function headersFramePayload(
 }
 
 /** HEADERS (+ CONTINUATION) frames carrying `fragment`, unpadded, with the original flags and priority. */
-function headerFrames(fragment: Buffer, block: PendingBlock): Buffer[] {
+export function headerFrames(
+  fragment: Buffer,
+  block: Pick<PendingBlock, 'streamId' | 'flags' | 'priority'>,
+): Buffer[] {
   const frames: Buffer[] = [];
   const priority = block.priority ?? EMPTY;
   let offset = Math.min(fragment.length, DEFAULT_MAX_FRAME_SIZE - priority.length);

@@ -19,7 +19,7 @@
 import type net from 'node:net';
 import { type DecodedField, DEFAULT_HEADER_TABLE_SIZE, HpackDecoder } from '../hpack/decoder';
 import { HpackError } from '../hpack/errors';
-import { headersFramePayload, stripScheme } from '../authority-normalizer';
+import { headerFrames, headersFramePayload, stripScheme } from '../authority-normalizer';
 import type { EdgeStats } from '../edge-stats';
 import { ForwardOutput } from '../forward-output';
 import {
@@ -30,7 +30,6 @@ import {
   HTTP2_PREFACE,
   Http2ErrorCode,
   SettingsId,
-  frameHeader,
 } from '../http2-frames';
 import type { RequestPipeline } from '../pipeline';
 import { SocketProxy } from '../socket-proxy';
@@ -317,7 +316,8 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       return; // a late block on a stream the front closed: nothing to do
     }
     if (id > this.lastServerStream) this.lastServerStream = id;
-    this.forwardBlock(block, reencodeForServer(fields, authorityWithoutScheme), out);
+    // Re-encoded header block frames for nghttp2: HEADERS (+ CONTINUATION), unpadded, flags and priority kept.
+    for (const part of headerFrames(reencodeForServer(fields, authorityWithoutScheme), block)) out.add(part);
   }
 
   /** Serves the call if it is one of the front's; false: nghttp2's. */
@@ -435,25 +435,6 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     if (this.connectionCredit === 0) return;
     this.output.send(windowUpdate(0, this.connectionCredit));
     this.connectionCredit = 0;
-  }
-
-  /** Re-encoded header block frames for nghttp2: HEADERS (+ CONTINUATION), unpadded, flags and priority kept. */
-  private forwardBlock(block: PendingBlock, fragment: Buffer, out: ForwardOutput): void {
-    const priority = block.priority ?? Buffer.alloc(0);
-    let offset = Math.min(fragment.length, DEFAULT_MAX_FRAME_SIZE - priority.length);
-    const flags =
-      (block.flags & ~(FrameFlag.PADDED | FrameFlag.END_HEADERS)) |
-      (offset === fragment.length ? FrameFlag.END_HEADERS : 0);
-    out.add(frameHeader(priority.length + offset, FrameType.HEADERS, flags, block.streamId));
-    out.add(priority);
-    out.add(fragment.subarray(0, offset));
-    while (offset < fragment.length) {
-      const end = Math.min(fragment.length, offset + DEFAULT_MAX_FRAME_SIZE);
-      const last = end === fragment.length ? FrameFlag.END_HEADERS : 0;
-      out.add(frameHeader(end - offset, FrameType.CONTINUATION, last, block.streamId));
-      out.add(fragment.subarray(offset, end));
-      offset = end;
-    }
   }
 
   /** Sends GOAWAY(code) straight to the socket; the caller throws the result to end the connection. */
