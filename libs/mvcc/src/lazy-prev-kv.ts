@@ -26,7 +26,8 @@ export function lazyPrevKv(state: StoreState, index: KeyIndex, key: Buffer): Key
       lease: index.lease,
     };
   }
-  const revKey = encodeRevisionKey(index.modified);
+  // The revision, not its encoded key: a pooled 17-byte key held by a cached event would pin 8 KiB of Node's pool.
+  const revision = index.modified;
   let value: Buffer | undefined;
   const kv: KeyValue = {
     key,
@@ -35,7 +36,7 @@ export function lazyPrevKv(state: StoreState, index: KeyIndex, key: Buffer): Key
     version: index.version,
     // An own enumerable accessor: spreads and equality checks see the value as they would a plain one.
     get value(): Buffer {
-      return (value ??= readValue(state, revKey, kv));
+      return (value ??= readValue(state, encodeRevisionKey(revision), kv));
     },
     lease: index.lease,
   };
