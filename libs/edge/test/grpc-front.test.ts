@@ -4,6 +4,7 @@
 // answer says which side served it.
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -61,8 +62,9 @@ afterEach(async () => {
 });
 
 /** The front's Echo: answers `answerBytes` of padding when asked, or waits for the client to go away. */
-function frontEcho(cancelled: AbortSignal[]) {
+function frontEcho(cancelled: AbortSignal[], served: { calls: number }) {
   return (request: unknown, context: CallContext): Promise<EchoResponse> | EchoResponse => {
+    served.calls++;
     const req = request as EchoRequest;
     const answer = {
       via: 'front',
@@ -83,6 +85,7 @@ function frontEcho(cancelled: AbortSignal[]) {
 async function start(options: { maxConcurrentStreams?: number; pingRule?: boolean } = {}) {
   const stats = new EdgeStats();
   const cancelled: AbortSignal[] = [];
+  const served = { calls: 0 };
   const server = new grpc.Server();
   server.addService(service, {
     Echo: (
@@ -99,7 +102,7 @@ async function start(options: { maxConcurrentStreams?: number; pingRule?: boolea
     installGrpcConnectionPolicy(server, { maxConcurrentStreams: 100, keepAliveMinTimeMs: 5000 }, stats);
   }
   const front = new GrpcFront({
-    methods: [{ definition: echo as never, handler: frontEcho(cancelled) }],
+    methods: [{ definition: echo as never, handler: frontEcho(cancelled, served) }],
     pipeline: new RequestPipeline([]),
     maxReceiveBytes: 4 << 20,
     maxConcurrentStreams: options.maxConcurrentStreams ?? 0,
@@ -146,7 +149,7 @@ async function start(options: { maxConcurrentStreams?: number; pingRule?: boolea
       stream.on('error', reject);
       stream.on('end', () => resolve(seen));
     });
-  return { client, call, countTo, stats, cancelled, port };
+  return { client, call, countTo, stats, cancelled, served, port };
 }
 
 describe('the gRPC front', () => {
@@ -255,6 +258,7 @@ describe('the front’s connection output', () => {
     serverInitialWindow: () => undefined,
     goingAway: () => undefined,
     windowOpened: () => undefined,
+    backlogged: () => undefined,
   });
 
   it('sends nothing of its own before nghttp2’s SETTINGS, the server preface', async () => {
@@ -292,5 +296,210 @@ describe('the front’s connection output', () => {
     expect(done).toBe(true);
     expect(bytes().length).toBe(19);
     expect(output.clientWindowUpdate(70_000)).toBe(70_000 - (65_530 - 100));
+  });
+});
+
+// What a client can send that nghttp2 would bound but the front reads first (issue 18's fuzzing, test/fuzz
+// h2front): raw frames on a connection that opens with the front's call.
+describe('the front against abusive clients', () => {
+  const END_STREAM = 0x1;
+  const END_HEADERS = 0x4;
+  const literal = (name: string, value: string | Buffer): Buffer => {
+    const v = typeof value === 'string' ? Buffer.from(value) : value;
+    const int = (n: number): Buffer => {
+      if (n < 127) return Buffer.from([n]);
+      const out = [127];
+      for (n -= 127; n >= 128; n = Math.floor(n / 128)) out.push((n % 128) + 128);
+      out.push(n);
+      return Buffer.from(out);
+    };
+    return Buffer.concat([Buffer.from([0]), int(name.length), Buffer.from(name), int(v.length), v]);
+  };
+  const frame = (type: number, flags: number, id: number, payload: Buffer): Buffer =>
+    Buffer.concat([frameHeader(payload.length, type, flags, id), payload]);
+  const callHeaders = (path = echo.path): Buffer =>
+    Buffer.concat([
+      literal(':method', 'POST'),
+      literal(':scheme', 'http'),
+      literal(':path', path),
+      literal('content-type', 'application/grpc'),
+    ]);
+  const echoCall = (id: number, request: EchoRequest): Buffer => {
+    const body = Buffer.from(JSON.stringify(request));
+    const message = Buffer.alloc(5 + body.length);
+    message.writeUInt32BE(body.length, 1);
+    body.copy(message, 5);
+    return Buffer.concat([
+      frame(FrameType.HEADERS, END_HEADERS, id, callHeaders()),
+      frame(FrameType.DATA, END_STREAM, id, message),
+    ]);
+  };
+  const settings = (entries: [number, number][] = []): Buffer => {
+    const p = Buffer.alloc(6 * entries.length);
+    entries.forEach(([id, v], i) => {
+      p.writeUInt16BE(id, 6 * i);
+      p.writeUInt32BE(v, 6 * i + 2);
+    });
+    return frame(FrameType.SETTINGS, 0, 0, p);
+  };
+  const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+  /** A raw connection: every frame the member sent, and whether it closed. */
+  async function raw(port: number) {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    cleanups.push(() => void socket.destroy());
+    // Parsed as they come (DATA payloads dropped): a non-reading client's backlog is tens of MB.
+    const parsed: { type: number; flags: number; id: number; payload: Buffer }[] = [];
+    let rest: Buffer = Buffer.alloc(0);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    const frames = () => parsed;
+    const take = (chunk: Buffer): void => {
+      rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+      let at = 0;
+      while (at + 9 <= rest.length) {
+        const length = rest.readUIntBE(at, 3);
+        if (at + 9 + length > rest.length) break;
+        const type = rest[at + 3]!;
+        parsed.push({
+          type,
+          flags: rest[at + 4]!,
+          id: rest.readUInt32BE(at + 5) & 0x7fffffff,
+          payload:
+            type === FrameType.DATA ? Buffer.alloc(0) : Buffer.from(rest.subarray(at + 9, at + 9 + length)),
+        });
+        at += 9 + length;
+      }
+      rest = rest.subarray(at);
+    };
+    const read = () => socket.on('data', take);
+    return { socket, frames, closed, read };
+  }
+  const goawayCode = (frames: { type: number; payload: Buffer }[]): number | undefined =>
+    frames.find((f) => f.type === FrameType.GOAWAY)?.payload.readUInt32BE(4);
+
+  it('ends a connection whose header block runs past 8 CONTINUATIONs (a CONTINUATION flood) with ENHANCE_YOUR_CALM', async () => {
+    const { port } = await start();
+    const c = await raw(port);
+    c.read();
+    const flood = Array.from({ length: 10_000 }, () => frame(FrameType.CONTINUATION, 0, 3, Buffer.alloc(0)));
+    c.socket.write(
+      Buffer.concat([
+        PREFACE,
+        settings(),
+        echoCall(1, { text: 'opens' }),
+        frame(FrameType.HEADERS, END_STREAM, 3, callHeaders()),
+        ...flood,
+      ]),
+    );
+    await c.closed;
+    expect(goawayCode(c.frames())).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  });
+
+  it('ends a connection whose header block decodes past 1 MiB (one-octet references to a large entry) before re-encoding it', async () => {
+    const { port } = await start();
+    const c = await raw(port);
+    c.read();
+    // Stream 3 goes to grpc-js: its block would be re-encoded for nghttp2 — 16,000 × 4,000 octets (64 MB).
+    const block = Buffer.concat([
+      callHeaders('/test.Front/Count'),
+      Buffer.from([0x40]), // literal with incremental indexing, new name: dynamic table entry 62
+      literal('x-big', Buffer.alloc(4000, 0x62)).subarray(1),
+      Buffer.alloc(16_000, 0x80 | 62),
+    ]);
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 1);
+    c.socket.write(
+      Buffer.concat([
+        PREFACE,
+        settings(),
+        echoCall(1, { text: 'opens' }),
+        frame(FrameType.HEADERS, END_STREAM, 3, block.subarray(0, 16_384)),
+        frame(FrameType.CONTINUATION, END_HEADERS, 3, block.subarray(16_384)),
+      ]),
+    );
+    await c.closed;
+    clearInterval(sampler);
+    expect(goawayCode(c.frames())).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    expect(peak - before, 'the 64 MB block was never built').toBeLessThan(32 << 20);
+  });
+
+  it('stops reading a client that does not read its answers, and serves it all once it reads again', async () => {
+    const { port, served } = await start();
+    const c = await raw(port);
+    // Windows opened as far as they go: flow control bounds nothing here.
+    const calls = 300;
+    const answerBytes = 64 << 10;
+    const wu = Buffer.alloc(4);
+    wu.writeUInt32BE(0x7fffffff - 65_535);
+    const requests: Buffer[] = [
+      PREFACE,
+      settings([[4, 0x7fffffff]]),
+      frame(FrameType.WINDOW_UPDATE, 0, 0, wu),
+    ];
+    for (let i = 0; i < calls; i++) {
+      requests.push(echoCall(1 + 2 * i, { text: `${i}`, pad: 'x'.repeat(2000), answerBytes }));
+    }
+    c.socket.write(Buffer.concat(requests));
+    // Not reading: the member answers what it read before its output backed up, then reads no more.
+    let seen = -1;
+    while (served.calls !== seen) {
+      seen = served.calls;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(served.calls, `${calls} × ${answerBytes} octets asked`).toBeLessThan(calls / 2);
+    // Reading again: every call is answered (HEADERS with END_STREAM on each stream).
+    c.read();
+    const ended = () =>
+      new Set(
+        c
+          .frames()
+          .filter((f) => f.type === FrameType.HEADERS && f.flags & END_STREAM)
+          .map((f) => f.id),
+      );
+    for (let i = 0; i < 400 && ended().size < calls; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(ended().size).toBe(calls);
+    expect(served.calls).toBe(calls);
+  });
+
+  it('resets a stream of the front on a WINDOW_UPDATE of 0 or past 2^31-1, and passes malformed ones to nghttp2', async () => {
+    const { port } = await start();
+    const c = await raw(port);
+    c.read();
+    const inc = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    };
+    const open = (id: number) => frame(FrameType.HEADERS, END_HEADERS, id, callHeaders());
+    c.socket.write(
+      Buffer.concat([
+        PREFACE,
+        settings(),
+        echoCall(1, { text: 'opens' }),
+        open(3),
+        frame(FrameType.WINDOW_UPDATE, 0, 3, inc(0)),
+        open(5),
+        frame(FrameType.WINDOW_UPDATE, 0, 5, inc(0x7fffffff)),
+      ]),
+    );
+    const rst = (id: number) =>
+      c
+        .frames()
+        .find((f) => f.type === FrameType.RST_STREAM && f.id === id)
+        ?.payload.readUInt32BE(0);
+    for (let i = 0; i < 200 && (rst(3) === undefined || rst(5) === undefined); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(rst(3)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+    expect(rst(5)).toBe(http2.constants.NGHTTP2_FLOW_CONTROL_ERROR);
+    // A WINDOW_UPDATE of 3 octets on a front stream: nghttp2's FRAME_SIZE_ERROR ends the connection.
+    c.socket.write(Buffer.concat([open(7), frame(FrameType.WINDOW_UPDATE, 0, 7, Buffer.alloc(3))]));
+    for (let i = 0; i < 200 && goawayCode(c.frames()) === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(goawayCode(c.frames())).toBe(http2.constants.NGHTTP2_FRAME_SIZE_ERROR);
   });
 });

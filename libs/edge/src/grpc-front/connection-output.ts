@@ -29,7 +29,17 @@ export interface ConnectionOutputHooks {
   goingAway(lastStreamId: number): void;
   /** The connection window grew: streams of the front waiting for it may send. */
   windowOpened(): void;
+  /** MAX_QUEUED_OUTPUT or more waits in the socket (a client that does not read): stop reading its requests. */
+  backlogged(): void;
 }
+
+/**
+ * Octets waiting in the socket past which the client is no longer read. The client's windows do not bound
+ * them: a client can open its windows with WINDOW_UPDATEs and never read, and the front's RST_STREAMs and
+ * WINDOW_UPDATEs take no window at all. What one read of requests asks for still goes out (a read is at most
+ * 64 KiB of requests).
+ */
+export const MAX_QUEUED_OUTPUT = 1 << 20;
 
 export class ConnectionOutput {
   /** The client's connection-level receive window, as both senders spend it. */
@@ -128,6 +138,11 @@ export class ConnectionOutput {
     const parts = this.parts;
     this.parts = [];
     writeCorked(this.socket, parts);
+    this.checkBacklog();
+  }
+
+  private checkBacklog(): void {
+    if (this.socket.writableLength >= MAX_QUEUED_OUTPUT) this.hooks.backlogged();
   }
 
   /** Walks nghttp2's frames in `data`, writing what may go, and calls `callback` once all of it went (or waits). */
@@ -192,7 +207,10 @@ export class ConnectionOutput {
       this.parts = [];
     }
     if (out.length === 0) callback();
-    else writeCorked(this.socket, out, callback);
+    else {
+      writeCorked(this.socket, out, callback);
+      this.checkBacklog();
+    }
   }
 
   private readSettings(frame: Buffer): void {

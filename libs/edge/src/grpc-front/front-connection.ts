@@ -15,7 +15,11 @@
 // What nghttp2 writes passes connection-output.ts, which slips the front's frames in between.
 //
 // Limits as for nghttp2's streams: --max-concurrent-streams (the front's streams refused with REFUSED_STREAM
-// past it), the unary body bound (unary-call.ts), header blocks up to 1 MiB (a larger one ends the connection).
+// past it), the unary body bound (unary-call.ts), header blocks up to 1 MiB and 8 CONTINUATIONs (nghttp2 1.61's
+// bound on CONTINUATION floods), decoded to at most 1 MiB (RFC 9113 §6.5.2's size: a block of one-octet
+// references to a large table entry would otherwise be re-encoded for nghttp2 at thousands of times its size);
+// past either the connection ends with ENHANCE_YOUR_CALM. A client that stops reading stops being read once
+// MAX_QUEUED_OUTPUT of answers waits in the socket (connection-output.ts), as its requests would only queue more.
 import type net from 'node:net';
 import { type DecodedField, DEFAULT_HEADER_TABLE_SIZE, HpackDecoder } from '../hpack/decoder';
 import { HpackError } from '../hpack/errors';
@@ -59,7 +63,16 @@ interface PendingBlock {
   readonly priority: Buffer | undefined;
   readonly fragments: Buffer[];
   size: number;
+  /** CONTINUATION frames so far. */
+  continuations: number;
 }
+
+/** CONTINUATION frames one header block may take (nghttp2 1.61's default, NGHTTP2_DEFAULT_MAX_CONTINUATIONS). */
+const MAX_CONTINUATIONS = 8;
+/** RFC 9113 §6.5.2: a field's size is its name and value octets plus 32. */
+const FIELD_OVERHEAD = 32;
+/** The largest window RFC 9113 §6.9.1 allows. */
+const MAX_WINDOW = 0x7fffffff;
 
 /** Thrown to end the connection after a GOAWAY (the socket proxy destroys it). */
 class ConnectionError extends Error {}
@@ -107,7 +120,25 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       windowOpened: () => {
         for (const stream of this.streams.values()) stream.pump();
       },
+      backlogged: () => this.holdReading(),
     });
+  }
+
+  /** The client is not reading what it asked for: read no more of its requests until the socket drains. */
+  private backlogged = false;
+
+  private holdReading(): void {
+    if (this.backlogged) return;
+    this.backlogged = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.backlogged = false;
+      if (!this.destroyed) super._read(); // reads on; pauses again if nghttp2 is full
+    });
+  }
+
+  override _read(): void {
+    if (!this.backlogged) super._read();
   }
 
   override get ownStreams(): { opened: number; open: number } {
@@ -234,6 +265,10 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
         this.onWindowUpdate(whole, payload, streamId, out);
         return;
       case FrameType.RST_STREAM: {
+        if (payload.length !== 4) {
+          out.add(whole); // nghttp2 answers the FRAME_SIZE_ERROR
+          return;
+        }
         const stream = this.streams.get(streamId);
         if (stream !== undefined) this.closeStream(stream, true);
         else if (!this.isFrontStream(streamId)) out.add(whole);
@@ -269,6 +304,9 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
         out.add(whole); // not after a HEADERS: nghttp2's protocol error to report
         return;
       }
+      if (++this.block.continuations > MAX_CONTINUATIONS) {
+        throw this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM);
+      }
       this.block.fragments.push(payload);
       this.block.size += payload.length;
     } else {
@@ -280,6 +318,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
         priority: parts.priority,
         fragments: [parts.fragment],
         size: payload.length,
+        continuations: 0,
       };
     }
     if (this.block.size > (this.settings.maxHeaderBlockSize ?? 1 << 20)) {
@@ -299,6 +338,11 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     } catch (err) {
       if (err instanceof HpackError) throw this.connectionError(Http2ErrorCode.COMPRESSION_ERROR);
       throw err;
+    }
+    let listSize = 0;
+    for (const field of fields) listSize += field.name.length + field.value.length + FIELD_OVERHEAD;
+    if (listSize > (this.settings.maxHeaderBlockSize ?? 1 << 20)) {
+      throw this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM);
     }
     const id = block.streamId;
     const endStream = (block.flags & FrameFlag.END_STREAM) !== 0;
@@ -369,7 +413,11 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
   }
 
   private onWindowUpdate(whole: Buffer, payload: Buffer, streamId: number, out: ForwardOutput): void {
-    const increment = payload.length === 4 ? payload.readUInt32BE(0) & 0x7fffffff : 0;
+    if (payload.length !== 4) {
+      out.add(whole); // nghttp2 answers the FRAME_SIZE_ERROR (it checks the length before the stream)
+      return;
+    }
+    const increment = payload.readUInt32BE(0) & 0x7fffffff;
     if (streamId === 0) {
       if (increment === 0) {
         out.add(whole); // nghttp2 reports the malformed frame
@@ -381,18 +429,30 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       return;
     }
     const stream = this.streams.get(streamId);
-    if (stream !== undefined) stream.windowGrew(increment);
-    else if (!this.isFrontStream(streamId)) out.add(whole);
+    if (stream === undefined) {
+      if (!this.isFrontStream(streamId)) out.add(whole);
+    } else if (increment === 0) {
+      this.reset(stream, Http2ErrorCode.PROTOCOL_ERROR); // RFC 9113 §6.9
+    } else if (stream.window + increment > MAX_WINDOW) {
+      this.reset(stream, Http2ErrorCode.FLOW_CONTROL_ERROR); // RFC 9113 §6.9.1
+    } else {
+      stream.windowGrew(increment);
+    }
   }
 
   private onSettings(payload: Buffer): void {
     for (let i = 0; i + 6 <= payload.length; i += 6) {
       const id = payload.readUInt16BE(i);
       const value = payload.readUInt32BE(i + 2);
-      if (id === SettingsId.INITIAL_WINDOW_SIZE && value <= 0x7fffffff) {
+      if (id === SettingsId.INITIAL_WINDOW_SIZE && value <= MAX_WINDOW) {
         const delta = value - this.clientInitialWindow;
         this.clientInitialWindow = value;
-        for (const stream of this.streams.values()) stream.windowGrew(delta);
+        for (const stream of this.streams.values()) {
+          // RFC 9113 §6.9.2: a window the change takes past 2^31-1 is a connection error.
+          if (stream.window + delta > MAX_WINDOW)
+            throw this.connectionError(Http2ErrorCode.FLOW_CONTROL_ERROR);
+          stream.windowGrew(delta);
+        }
       } else if (id === SettingsId.MAX_FRAME_SIZE && value >= DEFAULT_MAX_FRAME_SIZE && value < 1 << 24) {
         this.clientMaxFrameSize = value;
       }

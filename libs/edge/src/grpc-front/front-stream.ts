@@ -40,6 +40,11 @@ export class FrontStream implements UnaryTransport {
     private sendWindow: number,
   ) {}
 
+  /** The client's window for this stream now. */
+  get window(): number {
+    return this.sendWindow;
+  }
+
   get remoteAddress(): string | undefined {
     return this.host.peerAddress;
   }
