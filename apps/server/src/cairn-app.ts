@@ -248,8 +248,9 @@ export async function startCairn(
     streamRouter &&
     routeGrpcStreams(grpcServer, etcdKvFastRoute(apis, pipeline, settings.maxRequestBytes), { log: logger });
   logger.info({ kvFastPath, streamRouter }, 'KV calls served straight off the HTTP/2 stream when true');
-  // The gRPC front (@cairn/edge grpc-front/): on a connection that opens with a KV call (or Authenticate), the KV
-  // calls are framed by the edge itself and never reach Node's HTTP/2; the rest of it still goes to grpc-js.
+  // The gRPC front (@cairn/edge grpc-front/): on a connection that opens with a KV call (or Authenticate, or a
+  // config Watch), the KV calls are framed by the edge itself and never reach Node's HTTP/2; the rest of it
+  // still goes to grpc-js.
   const grpcFront = settings.clientEdge.grpcFront
     ? new GrpcFront({
         methods: etcdKvFastMethods(apis),
@@ -257,7 +258,9 @@ export async function startCairn(
         maxReceiveBytes: etcdKvMaxReceiveBytes(settings.maxRequestBytes),
         maxConcurrentStreams: settings.clientEdge.maxConcurrentStreams,
         stats: edge.stats,
-        alsoFirst: ['/etcdserverpb.Auth/Authenticate'],
+        // A config subscriber's connection too: the front writes its Watch streams' DATA with the connection's
+        // other frames, one socket write per tick for all its subscriptions (grpc-front/server-stream-data.ts).
+        alsoFirst: ['/etcdserverpb.Auth/Authenticate', '/cairn.config.v1.Config/Watch'],
       })
     : undefined;
   edge.installOnGrpcServer(grpcServer);

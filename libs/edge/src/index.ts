@@ -29,7 +29,7 @@ export {
 } from './grpc-wire';
 export { answerInOneFlush, probeOneFlushAnswers } from './one-flush-answer';
 export { type FastUnaryMethod, fastUnaryRoute } from './fast-unary';
-export { GrpcFront, type GrpcFrontOptions } from './grpc-front';
+export { GrpcFront, type GrpcFrontOptions, frontDataWriter } from './grpc-front';
 export {
   EdgeStats,
   type ConnectionCloseReason,

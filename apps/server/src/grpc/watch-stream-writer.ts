@@ -9,6 +9,7 @@
 // writer and the caller writes through grpc-js as before.
 import type http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import { frontDataWriter } from '@cairn/edge';
 
 /**
  * Sends one response (an object for `serialize`, or its encoded bytes); `written` once it left the process.
@@ -22,6 +23,13 @@ export function directWatchWriter(
 ): WatchStreamWrite | undefined {
   const stream = http2StreamOf(call);
   if (!stream) return undefined;
+  // On a gRPC front connection the front frames the DATA and writes it with the connection's other frames.
+  let viaFront = frontDataWriter(stream);
+  const send = (data: Buffer, written: () => void): void => {
+    if (viaFront?.(data, written)) return;
+    viaFront = undefined; // a stream the front does not follow: nghttp2 writes all of it
+    stream.write(data, written);
+  };
   // A write racing a reset emits 'error' on the stream; grpc-js listens only once. 'close' ends the call.
   stream.on('error', () => undefined);
   let headersSent = false;
@@ -44,7 +52,7 @@ export function directWatchWriter(
       out.set(body, pos + 5);
       pos += 5 + body.length;
     }
-    stream.write(out, () => {
+    send(out, () => {
       for (const written of done) written();
     });
   };
@@ -62,8 +70,8 @@ export function directWatchWriter(
       const prefix = Buffer.allocUnsafe(5);
       prefix[0] = 0; // not compressed
       prefix.writeUInt32BE(body.length, 1);
-      stream.write(prefix);
-      stream.write(body, () => written());
+      send(prefix, () => undefined);
+      send(body, () => written());
       return;
     }
     // The first response of a turn schedules the write of them all, once this turn's synchronous work is done.

@@ -29,6 +29,13 @@ export interface ConnectionOutputHooks {
   goingAway(lastStreamId: number): void;
   /** The connection window grew: streams of the front waiting for it may send. */
   windowOpened(): void;
+  /**
+   * nghttp2 writes a HEADERS frame of one of its streams (server-stream-data.ts): false holds it and all after
+   * it until resume() (trailers that must follow DATA the front still has queued for that stream).
+   */
+  serverHeaders(streamId: number, endStream: boolean): boolean;
+  /** nghttp2 reset one of its streams. */
+  serverReset(streamId: number): void;
   /** MAX_QUEUED_OUTPUT or more waits in the socket (a client that does not read): stop reading its requests. */
   backlogged(): void;
 }
@@ -93,13 +100,17 @@ export class ConnectionOutput {
     this.window += increment;
     const paid = Math.min(increment, this.debt);
     this.debt -= paid;
-    if (this.held !== undefined) {
-      const { data, callback } = this.held;
-      this.held = undefined;
-      this.pass(data, callback);
-    }
+    this.resume();
     this.hooks.windowOpened();
     return increment - paid;
+  }
+
+  /** Passes nghttp2's held bytes on if what held them is gone (the window, or a stream's queued DATA). */
+  resume(): void {
+    if (this.held === undefined) return;
+    const { data, callback } = this.held;
+    this.held = undefined;
+    this.pass(data, callback);
   }
 
   /** Queues the front's frames; they leave in one write at the end of the tick. */
@@ -177,7 +188,18 @@ export class ConnectionOutput {
         }
         this.window -= length;
       } else if (type === FrameType.HEADERS || type === FrameType.CONTINUATION) {
+        if (type === FrameType.HEADERS) {
+          const streamId = data.readUInt32BE(pos + 5) & 0x7fffffff;
+          if (!this.hooks.serverHeaders(streamId, (flags & FrameFlag.END_STREAM) !== 0)) {
+            if (pos > start) out.push(data.subarray(start, pos));
+            writeCorked(this.socket, out);
+            this.held = { data: data.subarray(pos), callback };
+            return;
+          }
+        }
         this.inHeaderBlock = (flags & FrameFlag.END_HEADERS) === 0;
+      } else if (type === FrameType.RST_STREAM) {
+        this.hooks.serverReset(data.readUInt32BE(pos + 5) & 0x7fffffff);
       } else if (
         type === FrameType.GOAWAY ||
         (type === FrameType.SETTINGS && (flags & FrameFlag.ACK) === 0)

@@ -42,6 +42,7 @@ import { type FastUnaryMethod, UnaryCall } from '../unary-call';
 import { ConnectionOutput, DEFAULT_WINDOW } from './connection-output';
 import { FrontStream, type FrontStreamHost, frame } from './front-stream';
 import { reencodeForServer } from './header-blocks';
+import { ServerStreamData } from './server-stream-data';
 
 export interface GrpcFrontSettings {
   /** The calls the front serves itself, by path. */
@@ -105,6 +106,8 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
   /** Streams the front has taken so far. */
   private taken = 0;
   private readonly pingListeners: Array<() => void> = [];
+  /** DATA the front writes on streams nghttp2 serves (Watch responses). */
+  private readonly serverData = new ServerStreamData(this);
 
   constructor(
     socket: net.Socket,
@@ -117,7 +120,10 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       highestFrontStream: () => this.lastFrontStream,
       serverInitialWindow: (size) => (this.serverInitialWindow = size),
       goingAway: (last) => (this.goawayLastStream = Math.min(last, this.goawayLastStream ?? last)),
+      serverHeaders: (id, endStream) => this.serverData.serverHeaders(id, endStream),
+      serverReset: (id) => this.serverData.reset(id),
       windowOpened: () => {
+        this.serverData.connectionWindowOpened();
         for (const stream of this.streams.values()) stream.pump();
       },
       backlogged: () => this.holdReading(),
@@ -139,6 +145,11 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
 
   override _read(): void {
     if (!this.backlogged) super._read();
+  }
+
+  /** DATA of a stream nghttp2 serves, written by the front (server-stream-data.ts); false: not one it follows. */
+  sendStreamData(streamId: number, data: Buffer, written: () => void): boolean {
+    return this.serverData.send(streamId, data, written);
   }
 
   override get ownStreams(): { opened: number; open: number } {
@@ -271,7 +282,10 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
         }
         const stream = this.streams.get(streamId);
         if (stream !== undefined) this.closeStream(stream, true);
-        else if (!this.isFrontStream(streamId)) out.add(whole);
+        else if (!this.isFrontStream(streamId)) {
+          this.serverData.reset(streamId);
+          out.add(whole);
+        }
         return;
       }
       case FrameType.SETTINGS:
@@ -359,7 +373,10 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     } else if (this.isFrontStream(id)) {
       return; // a late block on a stream the front closed: nothing to do
     }
-    if (id > this.lastServerStream) this.lastServerStream = id;
+    if (id > this.lastServerStream) {
+      this.lastServerStream = id;
+      this.serverData.opened(id, this.clientInitialWindow);
+    }
     // Re-encoded header block frames for nghttp2: HEADERS (+ CONTINUATION), unpadded, flags and priority kept.
     for (const part of headerFrames(reencodeForServer(fields, authorityWithoutScheme), block)) out.add(part);
   }
@@ -428,6 +445,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       else if (forNghttp2 > 0) out.add(windowUpdate(0, forNghttp2));
       return;
     }
+    if (increment > 0 && !this.streams.has(streamId)) this.serverData.windowUpdate(streamId, increment);
     const stream = this.streams.get(streamId);
     if (stream === undefined) {
       if (!this.isFrontStream(streamId)) out.add(whole);
@@ -447,6 +465,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       if (id === SettingsId.INITIAL_WINDOW_SIZE && value <= MAX_WINDOW) {
         const delta = value - this.clientInitialWindow;
         this.clientInitialWindow = value;
+        this.serverData.initialWindowChanged(delta);
         for (const stream of this.streams.values()) {
           // RFC 9113 §6.9.2: a window the change takes past 2^31-1 is a connection error.
           if (stream.window + delta > MAX_WINDOW)

@@ -1,10 +1,12 @@
 // The gRPC front (front-connection.ts): the client URL's hot unary calls framed by the edge itself, in front of
 // Node's HTTP/2 server.
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EdgeStats } from '../edge-stats';
 import type { RequestPipeline } from '../pipeline';
 import type { FastUnaryMethod } from '../unary-call';
+import { socketProxyUnder } from '../socket-proxy';
 import { GrpcFrontSocket } from './front-connection';
 
 export interface GrpcFrontOptions {
@@ -49,4 +51,18 @@ export class GrpcFront {
       stats: this.options.stats,
     });
   }
+}
+
+/**
+ * Writes DATA on `stream` (a stream of Node's HTTP/2 server) through the gRPC front, when its connection goes
+ * through one: the frames join the connection's one write per tick (server-stream-data.ts). Undefined: write to
+ * the stream. The returned function answers false when the front does not follow the stream (write to it then).
+ */
+export function frontDataWriter(
+  stream: http2.Http2Stream,
+): ((data: Buffer, written: () => void) => boolean) | undefined {
+  const proxy = socketProxyUnder(stream.session?.socket);
+  const id = stream.id;
+  if (!(proxy instanceof GrpcFrontSocket) || id === undefined) return undefined;
+  return (data, written) => proxy.sendStreamData(id, data, written);
 }
