@@ -12,35 +12,59 @@ const EMPTY: Buffer = Buffer.alloc(0);
 /** Lazy prevKvs whose value was gone when asked for (compacted, or the store restored meanwhile). */
 const GONE = new WeakSet<KeyValue>();
 
+/**
+ * A previous version whose value is read on first use. A class (the value a getter on its prototype, the
+ * rest plain fields) keeps every prevKv one hidden class; an object literal with its own getter gets a map
+ * of its own per object, which made every later property read on it slow.
+ */
+class LazyKeyValue implements KeyValue {
+  readonly #state: StoreState | undefined;
+  readonly #main: number;
+  readonly #sub: number;
+  #value: Buffer | undefined;
+
+  constructor(
+    readonly key: Buffer,
+    readonly createRevision: number,
+    readonly modRevision: number,
+    readonly version: number,
+    readonly lease: bigint,
+    state: StoreState | undefined,
+    sub: number,
+    value: Buffer | undefined,
+  ) {
+    this.#state = state;
+    this.#main = modRevision;
+    this.#sub = sub;
+    this.#value = value;
+  }
+
+  get value(): Buffer {
+    // The revision is kept, not its encoded key: a pooled 17-byte key held by a cached event would pin 8 KiB
+    // of Node's allocation pool.
+    return (this.#value ??= readValue(
+      this.#state as StoreState,
+      encodeRevisionKey({ main: this.#main, sub: this.#sub }),
+      this,
+    ));
+  }
+}
+
 /** The live version of `index` before a put moves it on (undefined while deleted); `key`: the caller's copy. */
 export function lazyPrevKv(state: StoreState, index: KeyIndex, key: Buffer): KeyValue | undefined {
   if (!index.live) return undefined;
   const cached = index.value;
-  if (cached) {
-    return {
-      key,
-      createRevision: index.createRevision,
-      modRevision: index.modMain,
-      version: index.version,
-      value: cached,
-      lease: index.lease,
-    };
-  }
-  // The revision, not its encoded key: a pooled 17-byte key held by a cached event would pin 8 KiB of Node's pool.
-  const revision = index.modified;
-  let value: Buffer | undefined;
-  const kv: KeyValue = {
+  const { main, sub } = index.modified;
+  return new LazyKeyValue(
     key,
-    createRevision: index.createRevision,
-    modRevision: index.modMain,
-    version: index.version,
-    // An own enumerable accessor: spreads and equality checks see the value as they would a plain one.
-    get value(): Buffer {
-      return (value ??= readValue(state, encodeRevisionKey(revision), kv));
-    },
-    lease: index.lease,
-  };
-  return kv;
+    index.createRevision,
+    main,
+    index.version,
+    index.lease,
+    cached ? undefined : state,
+    sub,
+    cached,
+  );
 }
 
 /**

@@ -42,8 +42,6 @@ describe('lazy prevKv', () => {
     expect(plain(events[0].prevKv)).toEqual({ ...before, value: 'v1-0' });
     await batch.write();
     for (let n = 0; n < 20; n++) expect(s(events[n].prevKv?.value)).toBe(`v1-${n}`);
-    // Spreads and equality see the value as a plain property.
-    expect(s({ ...events[5].prevKv! }.value)).toBe('v1-5');
     // A version overwritten twice within one unwritten batch comes from the staged record.
     const next = harness.backend.batch();
     harness.kv.put({ key: b('k7'), value: b('v3-7') }, next);
