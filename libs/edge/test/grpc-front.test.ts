@@ -259,6 +259,8 @@ describe('the front’s connection output', () => {
     goingAway: () => undefined,
     windowOpened: () => undefined,
     backlogged: () => undefined,
+    serverHeaders: () => true,
+    serverReset: () => undefined,
   });
 
   it('sends nothing of its own before nghttp2’s SETTINGS, the server preface', async () => {
@@ -426,43 +428,49 @@ describe('the front against abusive clients', () => {
     expect(peak - before, 'the 64 MB block was never built').toBeLessThan(32 << 20);
   });
 
-  it('stops reading a client that does not read its answers, and serves it all once it reads again', async () => {
-    const { port, served } = await start();
-    const c = await raw(port);
-    // Windows opened as far as they go: flow control bounds nothing here.
-    const calls = 300;
-    const answerBytes = 64 << 10;
-    const wu = Buffer.alloc(4);
-    wu.writeUInt32BE(0x7fffffff - 65_535);
-    const requests: Buffer[] = [
-      PREFACE,
-      settings([[4, 0x7fffffff]]),
-      frame(FrameType.WINDOW_UPDATE, 0, 0, wu),
-    ];
-    for (let i = 0; i < calls; i++) {
-      requests.push(echoCall(1 + 2 * i, { text: `${i}`, pad: 'x'.repeat(2000), answerBytes }));
-    }
-    c.socket.write(Buffer.concat(requests));
-    // Not reading: the member answers what it read before its output backed up, then reads no more.
-    let seen = -1;
-    while (served.calls !== seen) {
-      seen = served.calls;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    expect(served.calls, `${calls} × ${answerBytes} octets asked`).toBeLessThan(calls / 2);
-    // Reading again: every call is answered (HEADERS with END_STREAM on each stream).
-    c.read();
-    const ended = () =>
-      new Set(
-        c
-          .frames()
-          .filter((f) => f.type === FrameType.HEADERS && f.flags & END_STREAM)
-          .map((f) => f.id),
-      );
-    for (let i = 0; i < 400 && ended().size < calls; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(ended().size).toBe(calls);
-    expect(served.calls).toBe(calls);
-  });
+  it.each([
+    ['requests of 2 KB (many reads)', 2000],
+    ['small requests (one read)', 0],
+  ])(
+    'stops reading a client that does not read its answers, and serves it all once it reads again: %s',
+    async (_, padBytes) => {
+      const { port, served } = await start();
+      const c = await raw(port);
+      // Windows opened as far as they go: flow control bounds nothing here.
+      const calls = 300;
+      const answerBytes = 64 << 10;
+      const wu = Buffer.alloc(4);
+      wu.writeUInt32BE(0x7fffffff - 65_535);
+      const requests: Buffer[] = [
+        PREFACE,
+        settings([[4, 0x7fffffff]]),
+        frame(FrameType.WINDOW_UPDATE, 0, 0, wu),
+      ];
+      for (let i = 0; i < calls; i++) {
+        requests.push(echoCall(1 + 2 * i, { text: `${i}`, pad: 'x'.repeat(padBytes), answerBytes }));
+      }
+      c.socket.write(Buffer.concat(requests));
+      // Not reading: the member answers what it read before its output backed up, then reads no more.
+      let seen = -1;
+      while (served.calls !== seen) {
+        seen = served.calls;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(served.calls, `${calls} × ${answerBytes} octets asked`).toBeLessThan(calls / 2);
+      // Reading again: every call is answered (HEADERS with END_STREAM on each stream).
+      c.read();
+      const ended = () =>
+        new Set(
+          c
+            .frames()
+            .filter((f) => f.type === FrameType.HEADERS && f.flags & END_STREAM)
+            .map((f) => f.id),
+        );
+      for (let i = 0; i < 400 && ended().size < calls; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(ended().size).toBe(calls);
+      expect(served.calls).toBe(calls);
+    },
+  );
 
   it('resets a stream of the front on a WINDOW_UPDATE of 0 or past 2^31-1, and passes malformed ones to nghttp2', async () => {
     const { port } = await start();

@@ -63,6 +63,8 @@ export class ConnectionOutput {
   private held: { data: Buffer; callback: WriteCallback } | undefined;
   /** The front's frames, written together at the end of the tick (or at nghttp2's next frame boundary). */
   private parts: Buffer[] = [];
+  /** Octets in `parts`. */
+  private queued = 0;
   private flushScheduled = false;
   private closed = false;
   /**
@@ -113,10 +115,16 @@ export class ConnectionOutput {
     this.pass(data, callback);
   }
 
+  /** Whether MAX_QUEUED_OUTPUT or more waits to be written (in the socket, or the front's not yet written). */
+  get backedUp(): boolean {
+    return this.socket.writableLength + this.queued >= MAX_QUEUED_OUTPUT;
+  }
+
   /** Queues the front's frames; they leave in one write at the end of the tick. */
   send(frame: Buffer): void {
     if (this.closed) return;
     this.parts.push(frame);
+    this.queued += frame.length;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     process.nextTick(() => {
@@ -139,6 +147,7 @@ export class ConnectionOutput {
   close(): void {
     this.closed = true;
     this.parts = [];
+    this.queued = 0;
     const held = this.held;
     this.held = undefined;
     held?.callback();
@@ -148,6 +157,7 @@ export class ConnectionOutput {
     if (this.closed || this.parts.length === 0 || !this.atBoundary) return; // the next boundary takes them
     const parts = this.parts;
     this.parts = [];
+    this.queued = 0;
     writeCorked(this.socket, parts);
     this.checkBacklog();
   }
@@ -174,6 +184,7 @@ export class ConnectionOutput {
         start = pos;
         out.push(...this.parts);
         this.parts = [];
+        this.queued = 0;
       }
       if (data.length - pos < FRAME_HEADER_SIZE) break;
       const length = data.readUIntBE(pos, 3);
@@ -227,6 +238,7 @@ export class ConnectionOutput {
     if (this.parts.length > 0 && this.atBoundary) {
       out.push(...this.parts);
       this.parts = [];
+      this.queued = 0;
     }
     if (out.length === 0) callback();
     else {

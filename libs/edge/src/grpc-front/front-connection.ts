@@ -137,10 +137,28 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     if (this.backlogged) return;
     this.backlogged = true;
     this.socket.pause();
-    this.socket.once('drain', () => {
-      this.backlogged = false;
-      if (!this.destroyed) super._read(); // reads on; pauses again if nghttp2 is full
+    // Once this tick's answers are written: wait for the socket to drain if it must, else read on now.
+    setImmediate(() => {
+      if (this.socket.writableNeedDrain) this.socket.once('drain', () => this.readOn());
+      else this.readOn();
     });
+  }
+
+  /** The socket drained: what was read and not yet handled first, then the socket again. */
+  private readOn(): void {
+    this.backlogged = false;
+    if (this.destroyed) return;
+    if (this.pending !== undefined) {
+      let out: Buffer;
+      try {
+        out = this.fromClient(Buffer.alloc(0));
+      } catch {
+        this.destroy(); // as SocketProxy does for a chunk
+        return;
+      }
+      if (out.length > 0) this.push(out);
+    }
+    if (!this.backlogged) super._read(); // reads on; pauses again if nghttp2 is full
   }
 
   override _read(): void {
@@ -194,6 +212,11 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
           pos += n;
           this.skip -= n;
           continue;
+        }
+        if (this.backlogged || this.output.backedUp) {
+          // The client is not reading its answers: the rest of what it sent waits in `pending`.
+          this.holdReading();
+          break;
         }
         if (!this.prefaceDone) {
           if (data.length - pos < HTTP2_PREFACE.length) break;
