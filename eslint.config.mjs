@@ -10,6 +10,7 @@ export default tseslint.config(
       '**/.nx/**',
       '**/coverage/**',
       '**/*.mjs',
+      '**/*.cjs',
       '**/*.js',
       '**/vitest.config.ts',
       'vitest.shared.ts',
