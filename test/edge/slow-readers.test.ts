@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { loadEtcdServices } from '@cairn/api';
+import { etcdRoot, loadEtcdServices } from '@cairn/api';
 import { cleanupAll, sleep, startMember, stopMember, waitFor, type Member } from '../support';
 
 const READERS = Number(process.env.CAIRN_E2E_SLOW_READERS ?? 20);
@@ -303,6 +303,143 @@ class GrpcStalledReader implements Stallable {
   }
 }
 
+/**
+ * An etcd Watch on a connection the gRPC front takes (it opens with a KV Range), from a client that opens its
+ * HTTP/2 windows as far as they go and reads nothing until resume(): flow control bounds nothing, so only the
+ * front's own bound on what waits in the socket (libs/edge grpc-front, MAX_QUEUED_OUTPUT) keeps the member's
+ * memory. After resume it reads the watch's responses and keeps each PUT's mod_revision.
+ */
+class FrontWindowOpenReader implements Stallable {
+  readonly received: Received[] = [];
+  readonly head = 'h2 front';
+  private rest: Buffer = Buffer.alloc(0);
+  private message: Buffer = Buffer.alloc(0);
+
+  private constructor(private readonly socket: Socket) {}
+
+  static async open(prefix: string, fromRevision: number): Promise<FrontWindowOpenReader> {
+    const socket = connect(member.plan.clientPort, '127.0.0.1');
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.on('error', () => undefined);
+    socket.pause();
+    const frame = (type: number, flags: number, id: number, payload: Buffer): Buffer => {
+      const header = Buffer.alloc(9);
+      header.writeUIntBE(payload.length, 0, 3);
+      header[3] = type;
+      header[4] = flags;
+      header.writeUInt32BE(id, 5);
+      return Buffer.concat([header, payload]);
+    };
+    const literal = (name: string, value: string): Buffer =>
+      Buffer.concat([
+        Buffer.from([0, name.length]),
+        Buffer.from(name),
+        Buffer.from([value.length]),
+        Buffer.from(value),
+      ]);
+    const call = (id: number, path: string, typeName: string, request: object, end: boolean): Buffer => {
+      const type = etcdRoot().lookupType(typeName);
+      const body = Buffer.from(type.encode(type.fromObject(request)).finish());
+      const message = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), body]);
+      message.writeUInt32BE(body.length, 1);
+      const block = Buffer.concat(
+        [
+          ':method',
+          'POST',
+          ':scheme',
+          'http',
+          ':path',
+          path,
+          ':authority',
+          `127.0.0.1:${member.plan.clientPort}`,
+          'content-type',
+          'application/grpc',
+          'te',
+          'trailers',
+        ].reduce<Buffer[]>(
+          (out, _, i, all) => (i % 2 === 0 ? [...out, literal(all[i]!, all[i + 1]!)] : out),
+          [],
+        ),
+      );
+      return Buffer.concat([frame(1, 4, id, block), frame(0, end ? 1 : 0, id, message)]);
+    };
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(4, 0); // SETTINGS_INITIAL_WINDOW_SIZE
+    settings.writeUInt32BE(0x7fffffff, 2);
+    const increment = Buffer.alloc(4);
+    increment.writeUInt32BE(0x7fffffff - 65_535);
+    const key = Buffer.from(prefix);
+    socket.write(
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        frame(4, 0, 0, settings),
+        frame(8, 0, 0, increment),
+        call(1, '/etcdserverpb.KV/Range', 'etcdserverpb.RangeRequest', { key }, true),
+        call(
+          3,
+          '/etcdserverpb.Watch/Watch',
+          'etcdserverpb.WatchRequest',
+          {
+            create_request: {
+              key,
+              range_end: Buffer.from(prefix.slice(0, -1) + '0'),
+              start_revision: fromRevision + 1,
+            },
+          },
+          false,
+        ),
+      ]),
+    );
+    return new FrontWindowOpenReader(socket);
+  }
+
+  resume(): void {
+    this.socket.on('data', (chunk: Buffer) => this.take(chunk));
+    this.socket.resume();
+  }
+
+  private take(chunk: Buffer): void {
+    this.rest = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+    let at = 0;
+    while (at + 9 <= this.rest.length) {
+      const length = this.rest.readUIntBE(at, 3);
+      if (at + 9 + length > this.rest.length) break;
+      const id = this.rest.readUInt32BE(at + 5) & 0x7fffffff;
+      if (this.rest[at + 3] === 0 && id === 3) this.onData(this.rest.subarray(at + 9, at + 9 + length));
+      at += 9 + length;
+    }
+    this.rest = Buffer.from(this.rest.subarray(at));
+  }
+
+  private onData(data: Buffer): void {
+    this.message = Buffer.concat([this.message, data]);
+    const type = etcdRoot().lookupType('etcdserverpb.WatchResponse');
+    while (this.message.length >= 5 && this.message.length >= 5 + this.message.readUInt32BE(1)) {
+      const length = this.message.readUInt32BE(1);
+      const response = type.toObject(type.decode(this.message.subarray(5, 5 + length)), { longs: Number });
+      for (const event of (response.events ?? []) as { type?: number; kv?: { mod_revision?: number } }[]) {
+        this.received.push({
+          event: event.type ? 'DELETE' : 'PUT',
+          revisions: [event.kv?.mod_revision ?? 0],
+        });
+      }
+      this.message = this.message.subarray(5 + length);
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  revisions(event: string): number[] {
+    return this.received.filter((r) => r.event === event).flatMap((r) => r.revisions);
+  }
+}
+
 /** A reader that stalls until resumed: a raw HTTP/1.1 one, or a gRPC client stream (GrpcStalledReader). */
 interface Stallable {
   readonly received: Received[];
@@ -541,6 +678,26 @@ describe('slow readers: memory stays bounded and nothing is lost', () => {
       );
       await expectEveryRevision(`config ${transport}`, run, 'change');
     });
+
+  it('etcd Watch on a gRPC front connection whose client opens its windows and does not read', async () => {
+    const prefix = '/slow-front/';
+    const valueBytes = 32 * 1024;
+    const count = Math.ceil((WRITE_MIB * 1024 * 1024) / valueBytes);
+    const run = await stallAndWrite<Stallable>(
+      'etcd Watch (gRPC front, windows open)',
+      BOUND_MIB,
+      (from) => FrontWindowOpenReader.open(prefix, from),
+      count,
+      async (i) => {
+        const res = await gateway<{ header: { revision: string } }>('/v3/kv/put', {
+          key: b64(`${prefix}k${i % 16}`),
+          value: b64(payload(valueBytes, i)),
+        });
+        return Number(res.header.revision);
+      },
+    );
+    await expectEveryRevision('etcd Watch (gRPC front)', run, 'PUT');
+  });
 
   it('console SSE watch feed', async () => {
     const prefix = '/slow/console/';

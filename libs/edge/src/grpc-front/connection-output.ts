@@ -120,6 +120,14 @@ export class ConnectionOutput {
     return this.socket.writableLength + this.queued >= MAX_QUEUED_OUTPUT;
   }
 
+  /**
+   * A sender found the output backed up: the client is read no more and the front's senders are pumped again
+   * (windowOpened) once the socket drains.
+   */
+  waitForDrain(): void {
+    this.hooks.backlogged();
+  }
+
   /** Queues the front's frames; they leave in one write at the end of the tick. */
   send(frame: Buffer): void {
     if (this.closed) return;

@@ -122,10 +122,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
       goingAway: (last) => (this.goawayLastStream = Math.min(last, this.goawayLastStream ?? last)),
       serverHeaders: (id, endStream) => this.serverData.serverHeaders(id, endStream),
       serverReset: (id) => this.serverData.reset(id),
-      windowOpened: () => {
-        this.serverData.connectionWindowOpened();
-        for (const stream of this.streams.values()) stream.pump();
-      },
+      windowOpened: () => this.pumpAll(),
       backlogged: () => this.holdReading(),
     });
   }
@@ -144,10 +141,17 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     });
   }
 
-  /** The socket drained: what was read and not yet handled first, then the socket again. */
+  /** DATA waiting for the connection window or the socket: sent as far as they now allow. */
+  private pumpAll(): void {
+    this.serverData.connectionWindowOpened();
+    for (const stream of this.streams.values()) stream.pump();
+  }
+
+  /** The socket drained: DATA that waited for it, what was read and not yet handled, then the socket again. */
   private readOn(): void {
     this.backlogged = false;
     if (this.destroyed) return;
+    this.pumpAll();
     if (this.pending !== undefined) {
       let out: Buffer;
       try {

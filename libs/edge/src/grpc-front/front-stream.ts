@@ -121,6 +121,10 @@ export class FrontStream implements UnaryTransport {
         this.host.clientMaxFrameSize,
       );
       if (n <= 0) return; // the next WINDOW_UPDATE pumps again
+      if (output.backedUp) {
+        output.waitForDrain(); // pumped again once the socket drains
+        return;
+      }
       output.send(frame(FrameType.DATA, 0, this.id, body.subarray(this.sent, this.sent + n)));
       this.sendWindow -= n;
       output.spend(n);

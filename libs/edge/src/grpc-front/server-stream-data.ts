@@ -114,6 +114,12 @@ export class ServerStreamData {
           this.host.clientMaxFrameSize,
         );
         if (n <= 0) return; // a WINDOW_UPDATE pumps again
+        if (output.backedUp) {
+          // The client opened its windows but does not read: `written` waits for the socket to drain, so the
+          // writer's own bound on unsent bytes parks the watch instead of the socket buffering without end.
+          output.waitForDrain();
+          return;
+        }
         output.send(frame(FrameType.DATA, 0, streamId, head.data.subarray(head.sent, head.sent + n)));
         output.spend(n);
         stream.window -= n;
