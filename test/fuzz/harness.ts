@@ -8,14 +8,17 @@ import { connect as netConnect } from 'node:net';
 import { prefixEnd } from '@cairn/api';
 import { isHealthy, sleep, startMember, stopMember, type Member } from '../support';
 import { encodeObject, genGrpcInput, grpcFrame, type GrpcInput } from './grpc-messages';
-import { genH2Input, type H2Input } from './h2-frames';
+import { genH2FrontInput, genH2Input, type H2Input } from './h2-frames';
 import { genHttp1Input, type Http1Input } from './http1';
 import { genJsonInput, jsonRequestBytes, type JsonInput } from './json-bodies';
 import { Rng } from './rng';
 import { SENTINEL_PREFIX, type SafetyContext } from './safety';
 
-/** h2peer: the h2 generator aimed at the peer URL (the members' own HTTP/2 listener). */
-export type FuzzKind = 'h2' | 'h2peer' | 'http1' | 'grpc' | 'json';
+/**
+ * h2peer: the h2 generator aimed at the peer URL (the members' own HTTP/2 listener). h2front: connections that
+ * open with a KV call, so the gRPC front (libs/edge/src/grpc-front) takes them, then bent (h2-frames.ts).
+ */
+export type FuzzKind = 'h2' | 'h2peer' | 'h2front' | 'http1' | 'grpc' | 'json';
 export type FuzzInput = H2Input | Http1Input | GrpcInput | JsonInput;
 
 export interface Finding {
@@ -249,6 +252,8 @@ export function generate(
       return genH2Input(rng, `127.0.0.1:${target.port}`, { quarantine });
     case 'h2peer':
       return genH2Input(rng, `127.0.0.1:${target.peerPort}`, { quarantine });
+    case 'h2front':
+      return genH2FrontInput(rng, `127.0.0.1:${target.port}`);
     case 'http1':
       return genHttp1Input(rng);
     case 'grpc':
@@ -296,6 +301,29 @@ const VERBOSE = process.env.CAIRN_FUZZ_VERBOSE === '1';
 const RAW_WAIT_MS = 400;
 const IDLE_MS = 60;
 
+/** Answer bytes an h2front input scans for the front's statuses. */
+const FRONT_SCAN_BYTES = 1 << 20;
+/** How the front writes a status (a literal without indexing, new name: header-blocks.ts). */
+const FRONT_STATUS = Buffer.from('\x0bgrpc-status', 'latin1');
+
+/**
+ * Tallies the gRPC statuses the front wrote (`front grpc-status N`): nghttp2 (grpc-js) encodes its own
+ * differently, so these prove the inputs reached the front's calls. A status split across chunks is found
+ * through `carry` (the previous chunk's tail).
+ */
+function tallyFrontStatuses(notes: Map<string, number>, carry: Buffer, chunk: Buffer): void {
+  const text = Buffer.concat([carry, chunk]);
+  let at = text.indexOf(FRONT_STATUS, 0);
+  while (at >= 0) {
+    const end = at + FRONT_STATUS.length;
+    // Complete here, and not already counted with the previous chunk (ends past the carried tail).
+    if (end < text.length && end + 1 + text[end]! <= text.length && end + 1 + text[end]! > carry.length) {
+      tally(notes, `front grpc-status ${text.toString('latin1', end + 1, end + 1 + text[end]!)}`);
+    }
+    at = text.indexOf(FRONT_STATUS, end);
+  }
+}
+
 /** Writes the bytes on a fresh TCP connection, reads whatever comes back, and closes as the input says. */
 function sendRaw(
   port: number,
@@ -303,9 +331,12 @@ function sendRaw(
   ending: 'wait' | 'end' | 'destroy',
   notes: Map<string, number>,
   label = '',
+  scanFront = false,
 ): Promise<void> {
   return new Promise((resolve) => {
     const socket = netConnect({ host: '127.0.0.1', port });
+    let scanned = 0;
+    let carry: Buffer = Buffer.alloc(0);
     socket.setNoDelay(true);
     let finished = false;
     let idle: NodeJS.Timeout | undefined;
@@ -322,6 +353,11 @@ function sendRaw(
     socket.on('error', done);
     socket.on('close', done);
     socket.on('data', (chunk: Buffer) => {
+      if (scanFront && scanned < FRONT_SCAN_BYTES) {
+        scanned += chunk.length;
+        tallyFrontStatuses(notes, carry, chunk);
+        carry = chunk.subarray(Math.max(0, chunk.length - 16));
+      }
       if (first) {
         first = false;
         const m = /^HTTP\/1\.1 (\d{3})/.exec(chunk.subarray(0, 16).toString('latin1'));
@@ -401,11 +437,16 @@ export function sendBytes(port: number, bytes: Buffer): Promise<void> {
   return sendRaw(port, [bytes], 'wait', new Map());
 }
 
-export function sendInput(port: number, input: FuzzInput, notes: Map<string, number>): Promise<void> {
+export function sendInput(
+  port: number,
+  input: FuzzInput,
+  notes: Map<string, number>,
+  scanFront = false,
+): Promise<void> {
   switch (input.kind) {
     case 'h2':
     case 'http1':
-      return sendRaw(port, input.writes, input.ending, notes);
+      return sendRaw(port, input.writes, input.ending, notes, '', scanFront);
     case 'grpc':
       return sendGrpc(port, input, notes);
     case 'json':
@@ -427,12 +468,13 @@ async function runBatch(
   inputs: readonly FuzzInput[],
   lanes: number,
   notes: Map<string, number>,
+  scanFront: boolean,
 ): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < inputs.length) {
       const input = inputs[next++]!;
-      await sendInput(port, input, notes);
+      await sendInput(port, input, notes, scanFront);
     }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, inputs.length) }, lane));
@@ -491,7 +533,7 @@ export async function runCampaign(target: FuzzTarget, opts: CampaignOptions): Pr
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
     const inputs = batch.map((i) => generate(opts.kind, opts.seed, i, target, opts.quarantine));
-    await runBatch(target.portFor(opts.kind), inputs, lanes, result.statuses);
+    await runBatch(target.portFor(opts.kind), inputs, lanes, result.statuses, opts.kind === 'h2front');
     result.sent += inputs.length;
     const failure = await target.check();
     if (failure === undefined) continue;

@@ -11,6 +11,51 @@ export interface Regression {
   readonly hex: string;
 }
 
+/** F4's bytes, built here (150 KB) rather than spelled out: the frames are simple, the block is one octet repeated. */
+function hpackReferenceBomb(): string {
+  const frame = (type: number, flags: number, id: number, payload: Buffer): Buffer => {
+    const header = Buffer.alloc(9);
+    header.writeUIntBE(payload.length, 0, 3);
+    header[3] = type;
+    header[4] = flags;
+    header.writeUInt32BE(id, 5);
+    return Buffer.concat([header, payload]);
+  };
+  const literal = (name: string, value: string | Buffer, first = 0x00): Buffer => {
+    const v = Buffer.from(value);
+    const length =
+      v.length < 127
+        ? Buffer.from([v.length])
+        : Buffer.from([127, ((v.length - 127) % 128) | 128, (v.length - 127) >> 7]);
+    return Buffer.concat([Buffer.from([first, name.length]), Buffer.from(name), length, v]);
+  };
+  const request = (path: string): Buffer =>
+    Buffer.concat([
+      literal(':method', 'POST'),
+      literal(':scheme', 'http'),
+      literal(':path', path),
+      literal('content-type', 'application/grpc'),
+    ]);
+  // KV/Range of /fuzz/: the first request, so the gRPC front takes the connection.
+  const range = Buffer.from('00000000080a062f66757a7a2f', 'hex');
+  const block = Buffer.concat([
+    request('/grpc.health.v1.Health/Check'),
+    literal('x-big', Buffer.alloc(4000, 0x62), 0x40), // into the client's table as entry 62
+    Buffer.alloc(9 * 16_384 - 4200, 0x80 | 62), // ~143,000 one-octet references to it
+  ]);
+  const frames = [
+    Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'),
+    frame(4, 0, 0, Buffer.alloc(0)),
+    frame(1, 0x4, 1, request('/etcdserverpb.KV/Range')),
+    frame(0, 0x1, 1, range),
+  ];
+  for (let at = 0, i = 0; at < block.length; at += 16_384, i++) {
+    const last = at + 16_384 >= block.length ? 0x4 : 0;
+    frames.push(frame(i === 0 ? 1 : 9, last | (i === 0 ? 0x1 : 0), 3, block.subarray(at, at + 16_384)));
+  }
+  return Buffer.concat(frames).toString('hex');
+}
+
 export const REGRESSIONS: readonly Regression[] = [
   {
     id: 'F1',
@@ -52,5 +97,14 @@ export const REGRESSIONS: readonly Regression[] = [
       '7000053a706174681f2f636169726e2e636f6e6669672e76312e436f6e6669672f4765744974656d000a3a617574686f7269' +
       '74790f3132372e302e302e313a3431353233000c636f6e74656e742d74797065116170706c69636174696f6e2f6772706378' +
       '0002746508747261696c657273000004040000000000be582888',
+  },
+  {
+    id: 'F4',
+    what:
+      'on a connection the gRPC front takes (first request KV/Range), a header block of one-octet references to a ' +
+      "4,000-octet entry of the client's HPACK table (147 KB, 9 frames): the front re-encoded it for nghttp2 as " +
+      'literals, ~570 MB, and the member stopped answering /health (fixed: decoded size bounded, ENHANCE_YOUR_CALM)',
+    foundBy: 'h2front seed 18001 inputs 29 and 201 (250,000 references), rebuilt at 9 frames',
+    hex: hpackReferenceBomb(),
   },
 ];
