@@ -472,6 +472,58 @@ describe('the front against abusive clients', () => {
     },
   );
 
+  // The front forwards frames of a stream it closed once grpc-js has a higher stream (it keeps no list of closed
+  // ids); nghttp2 ignores them (HEADERS below its highest stream: NGHTTP2_ERR_IGN_HEADER_BLOCK), as RFC 9113
+  // §5.1 asks of frames sent before the sender saw the stream's end.
+  it('ignores frames the client had in flight on a stream the front closed, after grpc-js took a higher one', async () => {
+    const { port, call } = await start();
+    await call({ text: 'warm' }); // the listener and grpc-js are up
+    const c = await raw(port);
+    c.read();
+    // Stream 3 is answered early (its deadline passes before its body ends): the front resets it, NO_ERROR.
+    const early = Buffer.concat([
+      literal(':method', 'POST'),
+      literal(':scheme', 'http'),
+      literal(':path', echo.path),
+      literal('content-type', 'application/grpc'),
+      literal('grpc-timeout', '1m'),
+    ]);
+    c.socket.write(
+      Buffer.concat([
+        PREFACE,
+        settings(),
+        echoCall(1, { text: 'opens' }),
+        frame(FrameType.HEADERS, END_HEADERS, 3, early),
+      ]),
+    );
+    const has = (type: number, id: number) => c.frames().some((f) => f.type === type && f.id === id);
+    for (let i = 0; i < 200 && !has(FrameType.RST_STREAM, 3); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(has(FrameType.RST_STREAM, 3)).toBe(true);
+    // grpc-js serves stream 5; then the client's late trailers and DATA for stream 3 arrive.
+    const count = Buffer.concat([
+      frame(FrameType.HEADERS, END_HEADERS, 5, callHeaders('/test.Front/Count')),
+      frame(
+        FrameType.DATA,
+        END_STREAM,
+        5,
+        Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), Buffer.from('{"n":1}')]),
+      ),
+    ]);
+    c.socket.write(count);
+    for (let i = 0; i < 200 && !has(FrameType.HEADERS, 5); i++) await new Promise((r) => setTimeout(r, 10));
+    c.socket.write(
+      Buffer.concat([
+        frame(FrameType.DATA, 0, 3, Buffer.alloc(10)),
+        frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 3, literal('x-trailer', 'late')),
+        echoCall(7, { text: 'after' }),
+      ]),
+    );
+    for (let i = 0; i < 200 && !has(FrameType.DATA, 7); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(goawayCode(c.frames()), 'the connection lives on').toBeUndefined();
+    expect(has(FrameType.DATA, 7)).toBe(true);
+  });
+
   it('resets a stream of the front on a WINDOW_UPDATE of 0 or past 2^31-1, and passes malformed ones to nghttp2', async () => {
     const { port } = await start();
     const c = await raw(port);
