@@ -67,6 +67,7 @@ describe('defaults', () => {
         unaryRequestTimeoutMs: 7000,
         maxConcurrentStreams: 4294967295,
         maxClientConnections: 20_000,
+        grpcFront: true,
       },
       security: {
         tls: {
@@ -164,6 +165,14 @@ describe('defaults', () => {
     expect(settings(['--console-allow-remote']).consoleAllowRemote).toBe(true);
     expect(settings([], { CAIRN_CONSOLE_ALLOW_REMOTE: 'true' }).consoleAllowRemote).toBe(true);
     expect(() => settings(['--console-allow-remote=maybe'])).toThrow(/--console-allow-remote/);
+  });
+
+  it('serve KV calls through the gRPC front unless --grpc-front=false', () => {
+    expect(settings([]).clientEdge.grpcFront).toBe(true);
+    expect(settings(['--grpc-front=false']).clientEdge.grpcFront).toBe(false);
+    expect(() => settings(['--grpc-front=maybe'])).toThrow(
+      'invalid value "maybe" for flag --grpc-front: expected true or false',
+    );
   });
 
   it('take the registry naming prefix from --registry-naming-prefix, always ending in "/"', () => {
