@@ -16,6 +16,7 @@ import {
   type CallContext,
 } from '../src';
 import { ConnectionOutput } from '../src/grpc-front/connection-output';
+import { ServerStreamData } from '../src/grpc-front/server-stream-data';
 import { FRAME_HEADER_SIZE, FrameType, frameHeader } from '../src/http2-frames';
 
 interface EchoRequest {
@@ -282,6 +283,33 @@ describe('the front’s connection output', () => {
     payload.writeUInt32BE(3, 0);
     output.fromServer([Buffer.concat([frameHeader(8, FrameType.GOAWAY, 0, 0), payload])], () => undefined);
     expect(bytes().readUInt32BE(FRAME_HEADER_SIZE)).toBe(7);
+  });
+
+  it('lets nghttp2’s output go on when a stream whose trailers it held for the front’s DATA is reset', () => {
+    const { socket, bytes } = fakeSocket();
+    const host = { output: undefined as unknown as ConnectionOutput, clientMaxFrameSize: 16_384 };
+    const data = new ServerStreamData(host);
+    const output = new ConnectionOutput(socket, {
+      ...hooks(),
+      serverHeaders: (id, endStream) => data.serverHeaders(id, endStream),
+      serverReset: (id) => data.reset(id),
+    });
+    host.output = output;
+    output.fromServer([frameHeader(0, FrameType.SETTINGS, 0, 0)], () => undefined);
+    data.opened(1, 0); // the client's stream window is closed: the front's DATA waits
+    output.fromServer([frameHeader(0, FrameType.HEADERS, 0x4, 1)], () => undefined);
+    expect(data.send(1, Buffer.alloc(10), () => undefined)).toBe(true);
+    // nghttp2's trailers wait for that DATA, and so does what nghttp2 writes after them.
+    let done = false;
+    const trailers = frameHeader(0, FrameType.HEADERS, 0x5, 1);
+    const ping = Buffer.concat([frameHeader(8, FrameType.PING, 0, 0), Buffer.alloc(8)]);
+    output.fromServer([trailers, ping], () => (done = true));
+    expect(done).toBe(false);
+    const before = bytes().length;
+    // The client resets the stream: its DATA is dropped, nghttp2's output goes on.
+    data.reset(1);
+    expect(done).toBe(true);
+    expect(bytes().length).toBe(before + trailers.length + ping.length);
   });
 
   it('holds nghttp2’s DATA the window cannot take, and takes the front’s spending out of WINDOW_UPDATEs', () => {

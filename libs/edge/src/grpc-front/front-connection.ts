@@ -134,11 +134,16 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     if (this.backlogged) return;
     this.backlogged = true;
     this.socket.pause();
-    // Once this tick's answers are written: wait for the socket to drain if it must, else read on now.
-    setImmediate(() => {
-      if (this.socket.writableNeedDrain) this.socket.once('drain', () => this.readOn());
-      else this.readOn();
-    });
+    setImmediate(() => this.whenDrained()); // once this tick's answers are written
+  }
+
+  /** Reads on once the socket needs no drain and the front's own frames are out. */
+  private whenDrained(): void {
+    if (this.destroyed) return;
+    if (this.socket.writableNeedDrain) this.socket.once('drain', () => this.whenDrained());
+    // The front's frames wait for the end of one of nghttp2's (rare, brief): look again, without spinning.
+    else if (this.output.backedUp) setTimeout(() => this.whenDrained(), 10);
+    else this.readOn();
   }
 
   /** DATA waiting for the connection window or the socket: sent as far as they now allow. */
@@ -151,17 +156,15 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
   private readOn(): void {
     this.backlogged = false;
     if (this.destroyed) return;
-    this.pumpAll();
-    if (this.pending !== undefined) {
-      let out: Buffer;
-      try {
-        out = this.fromClient(Buffer.alloc(0));
-      } catch {
-        this.destroy(); // as SocketProxy does for a chunk
-        return;
-      }
-      if (out.length > 0) this.push(out);
+    let out: Buffer | undefined;
+    try {
+      this.pumpAll();
+      if (this.pending !== undefined) out = this.fromClient(Buffer.alloc(0));
+    } catch {
+      this.destroy(); // as SocketProxy does for a chunk: this connection ends, never the process
+      return;
     }
+    if (out !== undefined && out.length > 0) this.push(out);
     if (!this.backlogged) super._read(); // reads on; pauses again if nghttp2 is full
   }
 

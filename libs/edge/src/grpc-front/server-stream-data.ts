@@ -81,7 +81,10 @@ export class ServerStreamData {
 
   /** The stream was reset (by either side): what waits for it is dropped. */
   reset(streamId: number): void {
+    const queued = this.streams.get(streamId)?.queue.length ?? 0;
     this.streams.delete(streamId);
+    // nghttp2's output may be held behind this stream's trailers (serverHeaders): nothing waits for them now.
+    if (queued > 0) this.host.output.resume();
   }
 
   /**
