@@ -46,6 +46,7 @@ describe('client edge flags', () => {
       unaryRequestTimeoutMs: 750,
       maxConcurrentStreams: 3,
       maxClientConnections: 10,
+      grpcFront: true,
     });
   });
 
