@@ -52,6 +52,11 @@ async function healthOf(m: Member, service: string, id: string): Promise<Health 
 describe('health checks', () => {
   it('HTTP: critical after N failures (warning before), passing again after M successes', async () => {
     const stream = readSse(`${member.clientUrl}/api/registry/v1/namespaces/default/services/web/watch`);
+    // Subscribed before the registration: else a slow connect sees the instance already passing in its snapshot.
+    await waitFor(async () => (stream.events.some((e) => e.event === 'snapshot') ? true : undefined), {
+      timeoutMs: 5000,
+      what: "the watch's snapshot",
+    });
     const registered = await rest(member, 'PUT', '/namespaces/default/services/web/instances/w1', {
       address: { host: '127.0.0.1', port: targetPort },
       ttl: 60,
