@@ -20,7 +20,7 @@ import { type FastUnaryMethod, UnaryCall, type UnaryTransport } from './unary-ca
 
 export { type FastUnaryMethod, grpcTimeoutDeadline } from './unary-call';
 
-export const RESPONSE_HEADERS = {
+const RESPONSE_HEADERS = {
   ':status': 200,
   'content-type': 'application/grpc+proto',
   'grpc-accept-encoding': 'identity,deflate,gzip',

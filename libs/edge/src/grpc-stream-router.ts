@@ -106,10 +106,18 @@ function resetStream(stream: http2.ServerHttp2Stream): void {
 
 /** A POST with gRPC's content type and uncompressed messages: anything else is grpc-js's to judge. */
 export function isPlainGrpcCall(headers: http2.IncomingHttpHeaders): boolean {
-  const encoding = headers['grpc-encoding'];
+  return isPlainGrpc(headers[':method'], headers['content-type'], headers['grpc-encoding']);
+}
+
+/** The same test on the three headers it reads, whatever holds them (the gRPC front keeps a Map). */
+export function isPlainGrpc(
+  method: string | undefined,
+  contentType: string | undefined,
+  encoding: string | string[] | undefined,
+): boolean {
   return (
-    headers[':method'] === 'POST' &&
-    (headers['content-type'] ?? '').startsWith('application/grpc') &&
+    method === 'POST' &&
+    (contentType ?? '').startsWith('application/grpc') &&
     (encoding === undefined || encoding === 'identity')
   );
 }

@@ -26,6 +26,7 @@ import { HpackError } from '../hpack/errors';
 import { headerFrames, headersFramePayload, stripScheme } from '../authority-normalizer';
 import type { EdgeStats } from '../edge-stats';
 import { ForwardOutput } from '../forward-output';
+import { isPlainGrpc } from '../grpc-stream-router';
 import {
   DEFAULT_MAX_FRAME_SIZE,
   FRAME_HEADER_SIZE,
@@ -416,7 +417,11 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     const headers = new Map<string, string>();
     for (const field of fields) if (!headers.has(field.name)) headers.set(field.name, field.value);
     const method = this.settings.methods.get(headers.get(':path') ?? '');
-    if (method === undefined || !isPlainGrpcRequest(headers)) return false;
+    if (
+      method === undefined ||
+      !isPlainGrpc(headers.get(':method'), headers.get('content-type'), headers.get('grpc-encoding'))
+    )
+      return false;
     this.lastFrontStream = id;
     this.taken++;
     const { maxConcurrentStreams, stats } = this.settings;
@@ -574,14 +579,4 @@ function windowUpdate(streamId: number, increment: number): Buffer {
   const payload = Buffer.allocUnsafe(4);
   payload.writeUInt32BE(increment, 0);
   return frame(FrameType.WINDOW_UPDATE, 0, streamId, payload);
-}
-
-/** A POST with gRPC's content type and uncompressed messages (as isPlainGrpcCall for Node's header objects). */
-function isPlainGrpcRequest(headers: ReadonlyMap<string, string>): boolean {
-  const encoding = headers.get('grpc-encoding');
-  return (
-    headers.get(':method') === 'POST' &&
-    (headers.get('content-type') ?? '').startsWith('application/grpc') &&
-    (encoding === undefined || encoding === 'identity')
-  );
 }
