@@ -4,7 +4,9 @@
 // save (the followers write while it does) but no answer is acted on and nothing applied before that save
 // resolved; every other message (a vote, a follower's answer) leaves only after the save it depends on resolved,
 // and never when it failed; inputs arriving during a save are batched into the next one, and applyEntries sees
-// the committed entries in log order; the WAL on disk holds what was acked.
+// the committed entries in log order; the WAL on disk holds what was acked. An input arriving after the loop was
+// idle is handled in the same event-loop phase (its messages leave a turn sooner); a deferred commit broadcast
+// waits its whole delay for each commit advance.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +38,7 @@ const PEER_C = 3n;
 type Event =
   | { kind: 'save-start'; entries: number[]; hardState?: HardState }
   | { kind: 'save-done' }
-  | { kind: 'send'; messages: Message[] }
+  | { kind: 'send'; messages: Message[]; at: number }
   | { kind: 'flush' }
   /** A mark left by flush() in the event loop's next turn. */
   | { kind: 'next-turn' }
@@ -96,8 +98,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A RaftLoop for member 1 of a cluster of `voters` (default: members 1, 2 and 3). */
-async function fixture(voters: bigint[] = [ME, PEER_B, PEER_C]): Promise<Fixture> {
+/**
+ * A RaftLoop for member 1 of a cluster of `voters` (default: members 1, 2 and 3); with `commitBroadcastDelayMs`,
+ * commits are broadcast deferred (as CairnNode runs it).
+ */
+async function fixture(
+  voters: bigint[] = [ME, PEER_B, PEER_C],
+  commitBroadcastDelayMs?: number,
+): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-raft-loop-'));
   const walDir = join(dir, 'wal');
   const wal = await Wal.create(walDir, Buffer.from('raft-loop-test'), {
@@ -124,6 +132,7 @@ async function fixture(voters: bigint[] = [ME, PEER_B, PEER_C]): Promise<Fixture
     random: seededRandom(7),
     checkQuorum: false,
     preVote: false,
+    deferCommitBroadcast: commitBroadcastDelayMs !== undefined,
   });
 
   const events: Event[] = [];
@@ -141,7 +150,7 @@ async function fixture(voters: bigint[] = [ME, PEER_B, PEER_C]): Promise<Fixture
     events.push({ kind: 'save-done' });
   });
   const transport: Transport = {
-    send: (messages) => events.push({ kind: 'send', messages: [...messages] }),
+    send: (messages) => events.push({ kind: 'send', messages: [...messages], at: performance.now() }),
     flush: () => {
       events.push({ kind: 'flush' });
       setImmediate(() => events.push({ kind: 'next-turn' }));
@@ -175,6 +184,7 @@ async function fixture(voters: bigint[] = [ME, PEER_B, PEER_C]): Promise<Fixture
       onFatal: (err) => fatal.push(err),
     },
     silentLogger,
+    { commitBroadcastDelayMs },
   );
   Object.assign(f, {
     dir,
@@ -571,5 +581,75 @@ describe('RaftLoop apply', () => {
     f.loop.propose(Buffer.from('after-stop'), () => undefined);
     await spin();
     expect(f.saveSpy.mock.calls.length).toBe(saves);
+  });
+});
+
+describe('RaftLoop scheduling', () => {
+  it('handles an input that arrives after the loop was idle in the same event-loop phase, not on a later turn', async () => {
+    const f = await fixture();
+    const { noopIndex } = await becomeLeader(f);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // idle for longer than IDLE_DRAIN_MS
+    const from = f.events.length;
+    f.loop.propose(Buffer.from('x'), () => undefined);
+    // Microtasks only: a drain left to setImmediate would not have run yet.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    const sent = f.events
+      .slice(from)
+      .some(
+        (e) =>
+          e.kind === 'send' &&
+          e.messages.some(
+            (m) => m.type === MessageType.App && m.entries.some((x) => x.index === noopIndex + 1),
+          ),
+      );
+    expect(sent).toBe(true);
+  });
+
+  it('gives each deferred commit its whole broadcast delay: a timer left from a commit an AppendEntries already carried does not send the next one early', async () => {
+    const delayMs = 300;
+    const f = await fixture(undefined, delayMs);
+    const { term, noopIndex } = await becomeLeader(f);
+    const commitOf = async (data: string, index: number): Promise<number> => {
+      f.loop.propose(Buffer.from(data), () => undefined);
+      await until(
+        () => f.events.some((e) => e.kind === 'save-start' && e.entries.includes(index)),
+        `${data} saved`,
+      );
+      await until(() => f.events.some((e) => e.kind === 'save-done'), `${data} save done`);
+      await spin();
+      const steppedAt = performance.now();
+      f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index }));
+      await until(() => f.applied.some((e) => e.index === index), `${data} committed and applied`);
+      return steppedAt;
+    };
+    // The no-op's commit may still be waiting for its broadcast: let it go first.
+    await until(
+      () =>
+        f.sends().some((m) => m.type === MessageType.App && m.entries.length === 0 && m.commit >= noopIndex),
+      'the no-op commit is broadcast',
+    );
+    await commitOf('x1', noopIndex + 1); // arms the broadcast timer for x1's commit
+    await new Promise((resolve) => setTimeout(resolve, delayMs / 3));
+    const x2CommittedFrom = await commitOf('x2', noopIndex + 2); // x2's AppendEntries carried x1's commit
+    await until(
+      () =>
+        f.events.some(
+          (e) =>
+            e.kind === 'send' &&
+            e.messages.some(
+              (m) => m.type === MessageType.App && m.entries.length === 0 && m.commit >= noopIndex + 2,
+            ),
+        ),
+      "x2's commit is broadcast",
+    );
+    // Every AppendEntries without entries after x2's commit went out no sooner than the delay after it.
+    const emptyAfter = f.events.filter(
+      (e): e is Extract<Event, { kind: 'send' }> =>
+        e.kind === 'send' &&
+        e.at >= x2CommittedFrom &&
+        e.messages.some((m) => m.type === MessageType.App && m.entries.length === 0),
+    );
+    expect(emptyAfter.length).toBeGreaterThan(0);
+    for (const e of emptyAfter) expect(e.at - x2CommittedFrom).toBeGreaterThanOrEqual(delayMs - 2);
   });
 });
