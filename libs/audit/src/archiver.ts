@@ -1,5 +1,8 @@
-// The archiver: one in-process watch (through the member's EtcdPort) over every key, from the revision after
-// the last one archived. Changes under the archived prefixes become rows (revision main/sub, key,
+// The archiver: one in-process watch (through the member's EtcdPort) over the narrowest key range holding every
+// archived prefix (every key with --audit-all-keys), from the revision after the last one archived; while that
+// watch is synced every revision up to the store's current one has been seen (progress), so the cursor moves on
+// over revisions outside the range without the watch hearing each of them. Changes under the archived prefixes
+// become rows (revision main/sub, key,
 // operation, value or its hash, lease, actor, time), buffered in memory and written in batches, each
 // batch in one transaction with the member's cursor. The sink only touches memory, so apply never
 // waits for the database; when too much is pending the sink refuses and the watchable store keeps the
@@ -76,12 +79,16 @@ interface Waiter {
 
 const MAX_NOTED_ACTORS = 10_000;
 const CURSOR_ONLY_FLUSH_MS = 1000;
+/** How often the cursor follows the store's revision while the watch hears nothing (writes outside its range). */
+const PROGRESS_MS = 1000;
 
 export class AuditArchiver implements AuditArchive {
   private store: AuditStore | undefined;
   private readonly port: EtcdPort;
   private readonly logger: Logger;
   private readonly prefixes: Buffer[];
+  /** The key range watched: every archived prefix in one range (one ordered stream of revisions). */
+  private readonly watchRange: { key: Buffer; rangeEnd: Buffer };
   private readonly unarchived: Buffer[];
   private readonly valueMaxBytes: number;
   private readonly batchRows: number;
@@ -112,6 +119,7 @@ export class AuditArchiver implements AuditArchive {
   private flushing: Promise<void> | undefined;
   private startPromise: Promise<void> | undefined;
   private rewatchTimer: NodeJS.Timeout | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
   private waiters: Waiter[] = [];
   private closed = false;
   private ready = false;
@@ -123,6 +131,7 @@ export class AuditArchiver implements AuditArchive {
     this.logger = options.logger.child({ component: 'audit' });
     const prefixes = options.allKeys ? [''] : (options.prefixes ?? DEFAULT_AUDIT_PREFIXES);
     this.prefixes = prefixes.map((prefix) => Buffer.from(prefix));
+    this.watchRange = rangeOf(this.prefixes);
     this.unarchived = options.allKeys ? [] : UNARCHIVED_SEGMENTS.map((segment) => Buffer.from(segment));
     this.valueMaxBytes = options.valueMaxBytes ?? DEFAULT_VALUE_MAX_BYTES;
     this.batchRows = options.batchRows ?? 500;
@@ -195,6 +204,8 @@ export class AuditArchiver implements AuditArchive {
     this.lastError = undefined;
     this.ready = true;
     this.watch(this.seenThrough + 1);
+    this.progressTimer = setInterval(() => this.progress(), PROGRESS_MS);
+    this.progressTimer.unref();
   }
 
   // ---- the watch ------------------------------------------------------------------------------------
@@ -207,7 +218,7 @@ export class AuditArchiver implements AuditArchive {
       // The member's own duty: the archive of this member's applied log, which no client asked for.
       watcher = this.port.watch(
         internalContext(),
-        { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), startRevision },
+        { ...this.watchRange, startRevision },
         (response) => this.receive(generation, watcher, response),
         (error) => {
           if (generation !== this.watchGeneration) return;
@@ -222,6 +233,23 @@ export class AuditArchiver implements AuditArchive {
       return;
     }
     if (generation === this.watchGeneration) this.watcher = watcher;
+  }
+
+  /**
+   * Progress: a synced watch has been offered every revision up to the store's current one (the store queues a
+   * write for the fan-out when it applies it, and isSynced() is false until that write was offered and taken),
+   * so revisions with nothing in the watched range count as seen. Never called inside the sink.
+   */
+  private advanceToCurrent(): void {
+    if (this.watcher === undefined || this.rewatchTimer !== undefined || !this.watcher.isSynced()) return;
+    const current = this.port.revisions().current;
+    if (current > this.seenThrough) this.seenThrough = current;
+  }
+
+  /** The periodic progress: the cursor follows the store while the watch hears nothing. */
+  private progress(): void {
+    this.advanceToCurrent();
+    if (this.seenThrough > this.archivedThrough) this.scheduleFlush(0);
   }
 
   /** Watches again from the revision after the last one seen, outside any sink call. */
@@ -277,7 +305,8 @@ export class AuditArchiver implements AuditArchive {
       const event = events[i];
       const key = event.kv.key;
       if (!this.archived(key)) continue;
-      const row = this.row(event, revision, i - start, actor, now, replayed);
+      // The store's sub-revision: the watch only carries the range's changes of a revision.
+      const row = this.row(event, revision, event.sub ?? i - start, actor, now, replayed);
       this.pendingRows.push(row);
       this.pendingBytes += rowBytes(row);
     }
@@ -286,7 +315,8 @@ export class AuditArchiver implements AuditArchive {
   private archived(key: Buffer): boolean {
     for (const segment of this.unarchived) if (key.includes(segment)) return false;
     for (const prefix of this.prefixes) {
-      if (key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix)) return true;
+      if (key.length >= prefix.length && key.compare(prefix, 0, prefix.length, 0, prefix.length) === 0)
+        return true;
     }
     return false;
   }
@@ -361,11 +391,16 @@ export class AuditArchiver implements AuditArchive {
     while (this.flushing) await this.flushing;
     const store = this.store;
     if (!store) return;
+    this.advanceToCurrent();
     const rows = this.pendingRows;
     const gaps = this.pendingGaps;
     const cursor = this.seenThrough;
     const actors = this.actorsDirty ? new Map(this.notedActors) : new Map<number, string>();
-    if (rows.length === 0 && gaps.length === 0 && actors.size === 0 && cursor <= this.archivedThrough) return;
+    if (rows.length === 0 && gaps.length === 0 && actors.size === 0 && cursor <= this.archivedThrough) {
+      // A waiter for a revision the watch has not reached yet: look again shortly.
+      if (this.waiters.length > 0) this.scheduleFlush(this.flushIntervalMs);
+      return;
+    }
     this.pendingRows = [];
     this.pendingBytes = 0;
     this.pendingGaps = [];
@@ -405,7 +440,7 @@ export class AuditArchiver implements AuditArchive {
       }
     })();
     await this.flushing;
-    if (this.pendingRows.length > 0) this.scheduleFlush(this.flushIntervalMs);
+    if (this.pendingRows.length > 0 || this.waiters.length > 0) this.scheduleFlush(this.flushIntervalMs);
     else if (this.seenThrough > this.archivedThrough) this.scheduleFlush(CURSOR_ONLY_FLUSH_MS);
     // Responses refused while the buffer was full come back on the store's retry timer.
   }
@@ -555,11 +590,15 @@ export class AuditArchiver implements AuditArchive {
     if (this.closed) return;
     this.closed = true;
     this.stopWriters?.();
+    // The cursor stored at close covers every revision seen, those outside the watched range too.
+    this.advanceToCurrent();
     this.watchGeneration++;
     this.watcher?.cancel();
     this.watcher = undefined;
     if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
     this.rewatchTimer = undefined;
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    this.progressTimer = undefined;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.flushTimer = undefined;
@@ -581,6 +620,26 @@ export class AuditUnavailableError extends Error {
   constructor(cause: string | undefined) {
     super(`the audit archive is not available yet${cause ? `: ${cause}` : ''}`);
   }
+}
+
+/** The narrowest range [key, rangeEnd) holding every prefix ("\0".."\0", every key, when one is empty). */
+function rangeOf(prefixes: Buffer[]): { key: Buffer; rangeEnd: Buffer } {
+  const all = { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) };
+  if (prefixes.length === 0 || prefixes.some((prefix) => prefix.length === 0)) return all;
+  let key = prefixes[0];
+  let rangeEnd = Buffer.from(prefixEnd(prefixes[0]));
+  for (const prefix of prefixes) {
+    const end = Buffer.from(prefixEnd(prefix));
+    if (Buffer.compare(prefix, key) < 0) key = prefix;
+    // prefixEnd of a prefix of 0xff bytes is "\0": no end.
+    if (isNoEnd(end) || isNoEnd(rangeEnd)) rangeEnd = Buffer.from([0]);
+    else if (Buffer.compare(end, rangeEnd) > 0) rangeEnd = end;
+  }
+  return { key, rangeEnd };
+}
+
+function isNoEnd(end: Buffer): boolean {
+  return end.length === 1 && end[0] === 0;
 }
 
 function rowBytes(row: AuditEventRow): number {

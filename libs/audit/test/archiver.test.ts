@@ -260,6 +260,35 @@ describe.each([{ backend: 'sqlite' as const }, { backend: 'postgres' as const }]
     );
 
     it.skipIf(skip)(
+      'moves its cursor over revisions outside the archived prefixes it never hears of, and records no gap for them after a compaction',
+      async () => {
+        const member = await startNode();
+        const options = await archiveOptions(member);
+        const first = await startArchiver(member, options);
+        const r1 = await put(member, '/cairn/config/ns/app/a', 'a1');
+        let outside = 0;
+        for (let i = 0; i < 30; i++) outside = await put(member, `/other/k${i % 5}`, `v${i}`);
+        // Only revisions outside the watched range since r1: the archive still reaches them.
+        await first.waitFor(outside, 5000);
+        expect(await first.lastArchivedRevision()).toBeGreaterThanOrEqual(outside);
+        await put(member, '/zzz/after-the-range', 'x');
+        const last = await put(member, '/zzz/after-the-range', 'y');
+        await first.close();
+        // Compacted past everything the first archiver saw: resuming there is no gap.
+        await compact(member, last);
+        const second = await startArchiver(member, options);
+        const r2 = await put(member, '/cairn/registry/ns/svc/i1', 'i1');
+        await second.waitFor(r2);
+        expect(await second.gaps()).toEqual([]);
+        const history = await second.listEvents({});
+        expect(history.records.map((r) => [r.revision, r.subRevision, r.key.toString()])).toEqual([
+          [r1, 0, '/cairn/config/ns/app/a'],
+          [r2, 0, '/cairn/registry/ns/svc/i1'],
+        ]);
+      },
+    );
+
+    it.skipIf(skip)(
       'attributes changes to actors: the user of the applied entry (RevisionWriters), or noteActor after the write',
       async () => {
         const member = await startNode();

@@ -110,6 +110,10 @@ export interface ChangeEvent {
   kv: KeyValue;
   /** The version this change replaced or deleted (absent when a put created the key). */
   prevKv?: KeyValue;
+  /** Its sub-revision (its place within the revision); set by the store on the events it makes. */
+  sub?: number;
+  /** The key's latin1 id (the key index's), so the watch fan-out matches it without converting the key again. */
+  keyId?: string;
 }
 
 /** Everything a write transaction changed; all events share `revision`. */

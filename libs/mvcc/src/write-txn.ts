@@ -69,12 +69,14 @@ export class WriteTxn {
       // A no-lease put shares the 0n constant (a decoded 0 is a fresh 16-byte BigInt per key).
       lease: lease === 0n ? 0n : lease,
     };
-    const rev = { main, sub: this.sub++ };
+    const sub = this.sub++;
+    const rev = { main, sub };
     this.state.buffer.stage(this.batch, encodeRevisionKey(rev), encodeKeyValue(kv));
     index.put(rev);
     index.lease = kv.lease;
     this.state.hot.remember(index, own);
-    this.changes.push(prev ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
+    // One shape for every put event (prevKv undefined when the put created the key).
+    this.changes.push({ type: 'put', kv, prevKv: prev, sub, keyId: id });
     return main;
   }
 
@@ -100,7 +102,13 @@ export class WriteTxn {
       index.tombstone(rev);
       index.lease = 0n;
       index.value = undefined;
-      this.changes.push({ type: 'delete', kv: { ...stored, modRevision: main }, prevKv: prev });
+      this.changes.push({
+        type: 'delete',
+        kv: { ...stored, modRevision: main },
+        prevKv: prev,
+        sub: rev.sub,
+        keyId: index.id,
+      });
       deleted.push(prev);
     }
     return deleted;

@@ -68,7 +68,7 @@ describe('lazy prevKv', () => {
     expect(event.prevKv?.modRevision).toBe(first);
     expect(prevValueGone(event.prevKv!)).toBe(true);
     const watcher = new Watcher(1, { key: b('k3'), prevKv: true }, () => true, 0);
-    expect(watcher.shape(event)).toEqual({ type: 'put', kv: event.kv });
+    expect(watcher.shape(event)).toEqual({ type: 'put', kv: event.kv, sub: 0 });
   });
 
   it('a prev_kv watcher gets the previous value of a key the hot cache no longer holds', async () => {

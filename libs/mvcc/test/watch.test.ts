@@ -155,6 +155,29 @@ describe('WatchableStore', () => {
     expect(watcher.responses.length).toBeGreaterThan(2);
   });
 
+  it('the cache of recent writes keeps only what some watcher watches; a later watcher from the past gets the rest from the backend', async () => {
+    const other = collector();
+    watchable.watch({ key: b('a/'), rangeEnd: prefixEnd(b('a/')) }, other.sink);
+    await put('a/1', 'x');
+    const first = h.kv.currentRevision;
+    // No watcher watches b/: these writes are not cached (nobody now needs them) ...
+    for (let i = 0; i < 5; i++) await put(`b/${i}`, `${i}`);
+    await put('a/2', 'y');
+    // ... and a watcher made now from the past reads them from the backend, with the cached a/ writes around them.
+    const late = collector();
+    const id = watchable.watch({ key: b('a/'), rangeEnd: b('c'), startRevision: first }, late.sink);
+    await until(() => watchable.isSynced(id), 'the late watcher to catch up');
+    expect(late.events()).toEqual([
+      `put:a/1@${first}=x`,
+      ...Array.from({ length: 5 }, (_, i) => `put:b/${i}@${first + 1 + i}=${i}`),
+      `put:a/2@${first + 6}=y`,
+    ]);
+    // Once caught up it is served live, and the cache holds its writes again.
+    await put('b/9', 'z');
+    await until(() => late.events().length === 8, 'the live write');
+    expect(other.events()).toEqual([`put:a/1@${first}=x`, `put:a/2@${first + 6}=y`]);
+  });
+
   it('catch-up turns are bounded by the bytes they read too: big values come a few revisions per response', async () => {
     const small = new WatchableStore(h.kv, {
       maxEventsPerSync: 1000,

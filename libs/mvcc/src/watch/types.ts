@@ -23,6 +23,10 @@ export interface WatchEvent {
   /** Delete events carry only `key` and `modRevision`. */
   kv: KeyValue;
   prevKv?: KeyValue;
+  /** Its sub-revision (its place within the revision, counting every key's changes); set by the store. */
+  sub?: number;
+  /** @internal The key's latin1 id, when the store had it at hand (saves the fan-out converting the key). */
+  keyId?: string;
 }
 
 export interface WatchResponse {

@@ -146,13 +146,17 @@ export class WatchableStore {
     const current = this.kv.currentRevision;
     const start = request.startRevision ?? 0;
     const id = this.nextId++;
+    const made = (watcher: Watcher): Watcher => {
+      watcher.cacheFrom = current + 1;
+      return watcher;
+    };
     if (start <= 0 || start > current) {
-      const watcher = new Watcher(id, request, sink, Math.max(current + 1, start));
+      const watcher = made(new Watcher(id, request, sink, Math.max(current + 1, start)));
       watcher.state = 'synced';
       this.synced.add(watcher);
       this.watchers.set(id, watcher);
     } else {
-      const watcher = new Watcher(id, request, sink, start);
+      const watcher = made(new Watcher(id, request, sink, start));
       this.watchers.set(id, watcher);
       this.toUnsynced(watcher);
     }
@@ -421,6 +425,11 @@ export class WatchableStore {
       this.forgetRecent(result.revision + 1);
       return;
     }
+    // Every watcher synced and none watching a key of this write: no watcher there now will ever catch up on
+    // it, and one made later reads the revisions before it was made from the backend (Watcher.cacheFrom). Keeping
+    // it would hold every write's objects past the young generation (the archiver's range watch sits on every
+    // member while clients write elsewhere).
+    if (this.unsynced.size === 0 && this.victims.size === 0 && !this.anySyncedWatches(result)) return;
     this.recent.push(result);
     this.recentBytes += changeBytes(result);
     while (this.recentBytes > this.maxRecentBytes && this.recentHead < this.recent.length) {
@@ -432,6 +441,12 @@ export class WatchableStore {
       this.recent = this.recent.slice(this.recentHead);
       this.recentHead = 0;
     }
+  }
+
+  /** Whether a synced watcher's range holds a key this write changed. */
+  private anySyncedWatches(result: WriteResult): boolean {
+    for (const event of result.events) if (this.synced.matchesAny(eventKeyId(event))) return true;
+    return false;
   }
 
   /** Empty the cache; it is complete again for the writes from revision `from` on. */
@@ -563,7 +578,10 @@ export class WatchableStore {
     for (const watcher of chosen) group.add(watcher);
 
     // The latest revisions are in memory (with prevKv where the key had one): no backend read, no await.
-    const remembered = this.recentEvents(fromRevision, untilRevision);
+    // Only for watchers that existed when those revisions were written (the cache skips writes nobody watched).
+    const remembered = chosen.every((watcher) => watcher.minRevision >= watcher.cacheFrom)
+      ? this.recentEvents(fromRevision, untilRevision)
+      : undefined;
     if (remembered) {
       const { events, lastRevision, reachedEnd } = remembered;
       this.handOver(chosen, group, events, reachedEnd ? untilRevision : lastRevision, new Map());
@@ -592,7 +610,10 @@ export class WatchableStore {
         bytes += value.length;
         const stored = decodeKeyValue(value);
         const kv: KeyValue = tombstone ? { ...stored, modRevision: revision.main } : stored;
-        events.push({ revision: revision.main, event: { type: tombstone ? 'delete' : 'put', kv } });
+        events.push({
+          revision: revision.main,
+          event: { type: tombstone ? 'delete' : 'put', kv, sub: revision.sub },
+        });
       }
     } finally {
       await log.close();
@@ -725,8 +746,12 @@ export class WatchableStore {
 
 const keyIds = new WeakMap<WatchEvent, string>();
 
-/** keyId of an event's key, computed once per event (the fan-out and every catch-up turn match it again). */
+/**
+ * keyId of an event's key: the store's own (a write's events carry it), else computed once per event (the fan-out
+ * and every catch-up turn match it again).
+ */
 function eventKeyId(event: WatchEvent): string {
+  if (event.keyId !== undefined) return event.keyId;
   let id = keyIds.get(event);
   if (id === undefined) {
     id = keyId(event.kv.key);

@@ -72,6 +72,22 @@ export class WatcherGroup {
     }
   }
 
+  /** Whether some watcher's range contains the key `id` (latin1 form). */
+  matchesAny(id: string): boolean {
+    if (this.count === 0) return false;
+    if (this.byKey.has(id)) return true;
+    for (const length of this.prefixLengths.keys()) {
+      if (length > id.length) continue;
+      if (this.byPrefix.has(length === id.length ? id : id.slice(0, length))) return true;
+    }
+    for (const watcher of this.ranges) {
+      const range = watcher.range;
+      if (range.kind === 'range' && id >= range.start && (range.end === undefined || id < range.end))
+        return true;
+    }
+    return false;
+  }
+
   /**
    * Call `visit` once per set of watchers whose range contains the key `id`: the watchers of one exact key or
    * one prefix come as their set (a fan-out matches an event once per set, not once per watcher), the rare

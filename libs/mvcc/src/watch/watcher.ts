@@ -17,6 +17,11 @@ export class Watcher {
   pending: WatchResponse | undefined;
   /** minRevision to set once `pending` is taken; undefined = cancel after it (compaction notice). */
   pendingNextRevision: number | undefined;
+  /**
+   * The first revision written while this watcher existed: the store's cache of recent writes skips writes no
+   * watcher watched, so it serves this watcher's catch-up only from here on.
+   */
+  cacheFrom = 0;
 
   constructor(
     readonly id: number,
@@ -50,7 +55,7 @@ export class Watcher {
     // object (the gRPC watch encodes each event once).
     let stripped = STRIPPED.get(event);
     if (!stripped) {
-      stripped = { type: event.type, kv: event.kv };
+      stripped = { type: event.type, kv: event.kv, sub: event.sub };
       STRIPPED.set(event, stripped);
     }
     return stripped;
