@@ -34,6 +34,7 @@ import {
   probeAuthorityNormalizer,
   probeGrpcStreamRouter,
   GrpcFront,
+  IoWorkerListener,
   routeGrpcStreams,
   shouldNormalizeAuthority,
 } from '@cairn/edge';
@@ -69,6 +70,12 @@ import { peerTlsMaterial } from './peer/peer-tls-config';
 
 /** A config bundle import is written as several Raft requests: its body may be this large. */
 const CONFIG_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
+/**
+ * First requests that also put a connection on the gRPC front besides its KV calls: Authenticate (a client sends
+ * it before its KV calls) and a config subscriber's Watch (the front writes its Watch streams' DATA with the
+ * connection's other frames, one socket write per tick for all its subscriptions: grpc-front/server-stream-data.ts).
+ */
+const FRONT_ALSO_FIRST = ['/etcdserverpb.Auth/Authenticate', '/cairn.config.v1.Config/Watch'];
 
 export interface RunningCairn {
   node: CairnNode;
@@ -258,9 +265,7 @@ export async function startCairn(
         maxReceiveBytes: etcdKvMaxReceiveBytes(settings.maxRequestBytes),
         maxConcurrentStreams: settings.clientEdge.maxConcurrentStreams,
         stats: edge.stats,
-        // A config subscriber's connection too: the front writes its Watch streams' DATA with the connection's
-        // other frames, one socket write per tick for all its subscriptions (grpc-front/server-stream-data.ts).
-        alsoFirst: ['/etcdserverpb.Auth/Authenticate', '/cairn.config.v1.Config/Watch'],
+        alsoFirst: FRONT_ALSO_FIRST,
       })
     : undefined;
   edge.installOnGrpcServer(grpcServer);
@@ -339,22 +344,46 @@ export async function startCairn(
   void featureCounts.start();
   sampler.start(node, featureCounts);
 
-  const listeners: ClientListener[] = [];
+  const listeners: Array<{ close(): Promise<void> }> = [];
   const clientUrls: string[] = [];
+  // `connection` rewrites a scheme-prefixed :authority (etcdctl --endpoints=http://...) that Node's HTTP/2
+  // would reject; `socket` is the raw connection for byte counts.
+  const serveGrpc = (socket: import('node:net').Socket, connection: import('node:stream').Duplex): void => {
+    liveGrpcSockets.add(socket);
+    socket.once('close', () => {
+      liveGrpcSockets.delete(socket);
+      grpcBytes.received += socket.bytesRead;
+      grpcBytes.sent += socket.bytesWritten;
+    });
+    injector.injectConnection(connection);
+  };
+  // --io-worker: the plaintext client URLs are served by one I/O worker thread (@cairn/edge io-worker/), the
+  // calls its gRPC front takes run here through the same pipeline.
+  const ioWorker = settings.clientEdge.ioWorker
+    ? new IoWorkerListener({
+        targets: { grpc: serveGrpc, http: httpServer, normalizeAuthority, log: logger },
+        limits: edge.listenerLimits(),
+        front: grpcFront && {
+          methods: etcdKvFastMethods(apis),
+          pipeline,
+          maxReceiveBytes: etcdKvMaxReceiveBytes(settings.maxRequestBytes),
+          maxConcurrentStreams: settings.clientEdge.maxConcurrentStreams,
+          alsoFirst: FRONT_ALSO_FIRST,
+        },
+        log: logger,
+      })
+    : undefined;
+  if (ioWorker) listeners.push(ioWorker);
   for (const url of settings.listenClientUrls) {
+    const port = Number(url.port || 2379);
+    if (ioWorker && url.protocol === 'http:') {
+      const address = await ioWorker.listen(url.hostname, port);
+      clientUrls.push(`${url.protocol}//${url.hostname}:${address.port}`);
+      continue;
+    }
     const listener = new ClientListener(
       {
-        // `connection` rewrites a scheme-prefixed :authority (etcdctl --endpoints=http://...) that Node's
-        // HTTP/2 would reject; `socket` is the raw connection for byte counts.
-        grpc: (socket, connection) => {
-          liveGrpcSockets.add(socket);
-          socket.once('close', () => {
-            liveGrpcSockets.delete(socket);
-            grpcBytes.received += socket.bytesRead;
-            grpcBytes.sent += socket.bytesWritten;
-          });
-          injector.injectConnection(connection);
-        },
+        grpc: serveGrpc,
         http: httpServer,
         normalizeAuthority,
         front: grpcFront,
@@ -363,7 +392,7 @@ export async function startCairn(
       },
       edge.listenerLimits(),
     );
-    const address = await listener.listen(url.hostname, Number(url.port || 2379));
+    const address = await listener.listen(url.hostname, port);
     listeners.push(listener);
     clientUrls.push(`${url.protocol}//${url.hostname}:${address.port}`);
   }

@@ -68,6 +68,7 @@ describe('defaults', () => {
         maxConcurrentStreams: 4294967295,
         maxClientConnections: 20_000,
         grpcFront: true,
+        ioWorker: false,
       },
       security: {
         tls: {
@@ -172,6 +173,15 @@ describe('defaults', () => {
     expect(settings(['--grpc-front=false']).clientEdge.grpcFront).toBe(false);
     expect(() => settings(['--grpc-front=maybe'])).toThrow(
       'invalid value "maybe" for flag --grpc-front: expected true or false',
+    );
+  });
+
+  it('serve the plaintext client URLs from an I/O worker only with --io-worker', () => {
+    expect(settings([]).clientEdge.ioWorker).toBe(false);
+    expect(settings(['--io-worker']).clientEdge.ioWorker).toBe(true);
+    expect(settings([], { CAIRN_IO_WORKER: 'true' }).clientEdge.ioWorker).toBe(true);
+    expect(() => settings(['--io-worker=maybe'])).toThrow(
+      'invalid value "maybe" for flag --io-worker: expected true or false',
     );
   });
 

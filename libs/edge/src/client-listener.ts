@@ -12,7 +12,6 @@
 // TLS the handshake included — else it is closed; past --max-client-connections a new connection is closed at
 // accept. Both are counted in EdgeStats.
 import net from 'node:net';
-import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AuthorityNormalizingSocket } from './authority-normalizer';
 import { FRAME_HEADER_SIZE, HTTP2_PREFACE } from './http2-frames';
@@ -44,7 +43,8 @@ export interface ClientListenerTargets {
    * accepts. `socket` is the raw socket, for byte counts and lifetime.
    */
   grpc(socket: net.Socket, connection: Duplex): void;
-  http: http.Server;
+  /** Where HTTP/1.1 connections go (the I/O worker passes them to the main thread's server instead). */
+  http: { emit(event: 'connection', socket: Duplex): boolean };
   /**
    * Whether a connection whose first request needs it goes through the :authority normalizer (default true).
    * False where its start-up probe failed, or Node does not need it (probeAuthorityNormalizer): every gRPC

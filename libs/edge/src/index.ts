@@ -30,6 +30,7 @@ export {
 export { answerInOneFlush, probeOneFlushAnswers } from './one-flush-answer';
 export { type FastUnaryMethod, fastUnaryRoute } from './fast-unary';
 export { GrpcFront, type GrpcFrontOptions, frontDataWriter } from './grpc-front';
+export { IoWorkerListener, type IoWorkerOptions } from './io-worker';
 export {
   EdgeStats,
   type ConnectionCloseReason,

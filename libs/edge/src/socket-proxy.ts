@@ -5,6 +5,7 @@
 import { Duplex } from 'node:stream';
 import type net from 'node:net';
 import type tls from 'node:tls';
+import { BridgedSocket } from './io-worker/bridged-socket';
 
 const NO_OWN_STREAMS = { opened: 0, open: 0 };
 
@@ -146,11 +147,14 @@ export function writeCorked(
 }
 
 /**
- * The SocketProxy Node's HTTP/2 session reads, given the session's `socket`: Node wraps a connection that is
- * not a net.Socket in its internal JSStreamSocket, which keeps the wrapped stream as `stream`.
+ * The SocketProxy (or the I/O worker's BridgedSocket) Node's HTTP/2 session reads, given the session's `socket`:
+ * Node wraps a connection that is not a net.Socket in its internal JSStreamSocket, which keeps the wrapped stream
+ * as `stream`.
  */
-export function socketProxyUnder(sessionSocket: unknown): SocketProxy | undefined {
-  if (sessionSocket instanceof SocketProxy) return sessionSocket;
+export function socketProxyUnder(sessionSocket: unknown): SocketProxy | BridgedSocket | undefined {
+  const isProxy = (s: unknown): s is SocketProxy | BridgedSocket =>
+    s instanceof SocketProxy || s instanceof BridgedSocket;
+  if (isProxy(sessionSocket)) return sessionSocket;
   const wrapped = (sessionSocket as { stream?: unknown } | null | undefined)?.stream;
-  return wrapped instanceof SocketProxy ? wrapped : undefined;
+  return isProxy(wrapped) ? wrapped : undefined;
 }

@@ -30,6 +30,8 @@ export interface ClientEdgeSettings {
   maxClientConnections: number;
   /** KV calls framed by the edge itself on connections that open with one (libs/edge grpc-front/). */
   grpcFront: boolean;
+  /** Plaintext client URLs served by an I/O worker thread (libs/edge io-worker/). */
+  ioWorker: boolean;
 }
 
 /** etcd's DefaultMaxConcurrentStreams (math.MaxUint32), also the largest value HTTP/2 SETTINGS can carry. */
@@ -73,10 +75,13 @@ export function toClientEdgeSettings(
     );
   }
   const unaryText = get('unary-request-timeout');
-  const grpcFrontText = get('grpc-front');
-  if (grpcFrontText !== 'true' && grpcFrontText !== 'false') {
-    throw new FlagError(`invalid value "${grpcFrontText}" for flag --grpc-front: expected true or false`);
-  }
+  const bool = (flag: string): boolean => {
+    const text = get(flag);
+    if (text !== 'true' && text !== 'false') {
+      throw new FlagError(`invalid value "${text}" for flag --${flag}: expected true or false`);
+    }
+    return text === 'true';
+  };
   return {
     protocolDecisionTimeoutMs: positive('protocol-decision-timeout'),
     httpHeadersTimeoutMs,
@@ -90,6 +95,7 @@ export function toClientEdgeSettings(
       unaryText === '' ? 5000 + 2 * electionTimeoutMs : positive('unary-request-timeout'),
     maxConcurrentStreams: integer('max-concurrent-streams', 1, MAX_UINT32),
     maxClientConnections: integer('max-client-connections', 0, Number.MAX_SAFE_INTEGER),
-    grpcFront: grpcFrontText === 'true',
+    grpcFront: bool('grpc-front'),
+    ioWorker: bool('io-worker'),
   };
 }

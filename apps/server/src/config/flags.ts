@@ -226,6 +226,12 @@ export const FLAGS: FlagSpec[] = [
     help: "Serve etcd's KV calls on connections that open with one by Cairn's own HTTP/2 framing (the rest of such a connection still by Node's HTTP/2); false: Node's HTTP/2 serves every call.",
   },
   {
+    name: 'io-worker',
+    type: 'bool',
+    default: 'false',
+    help: 'Serve the plaintext client URLs from an I/O worker thread (protocol decision, the gRPC front framing KV calls) while Raft, apply and the request pipeline run on the main thread: a second core for the edge. https URLs stay on the main thread.',
+  },
+  {
     name: 'max-client-connections',
     type: 'int',
     default: '20000',

@@ -36,21 +36,25 @@ import {
   Http2ErrorCode,
   SettingsId,
 } from '../http2-frames';
-import type { RequestPipeline } from '../pipeline';
 import { SocketProxy } from '../socket-proxy';
 import { verifiedCommonName } from '../tls/peer-certificate';
-import { type FastUnaryMethod, UnaryCall } from '../unary-call';
 import { ConnectionOutput, DEFAULT_WINDOW } from './connection-output';
-import { FrontStream, type FrontStreamHost, frame } from './front-stream';
+import { type FrontCall, FrontStream, type FrontStreamHost, frame } from './front-stream';
 import { reencodeForServer } from './header-blocks';
 import { ServerStreamData } from './server-stream-data';
 
+/**
+ * Who serves the calls the front takes: on the thread that runs the handlers, a UnaryCall each (grpc-front
+ * index.ts); in the I/O worker, a record to that thread (io-worker/).
+ */
+export interface FrontCalls {
+  /** Whether the front serves calls to this path. */
+  serves(path: string): boolean;
+  start(path: string, stream: FrontStream, connection: GrpcFrontSocket): FrontCall;
+}
+
 export interface GrpcFrontSettings {
-  /** The calls the front serves itself, by path. */
-  readonly methods: ReadonlyMap<string, FastUnaryMethod>;
-  readonly pipeline: RequestPipeline;
-  /** The largest request message (grpc-js's max receive length for these calls). */
-  readonly maxReceiveBytes: number;
+  readonly calls: FrontCalls;
   /** Streams the front serves at once on one connection; 0: no limit. */
   readonly maxConcurrentStreams: number;
   readonly stats?: EdgeStats;
@@ -171,6 +175,11 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
 
   override _read(): void {
     if (!this.backlogged) super._read();
+  }
+
+  /** An open stream the front serves (for an answer that comes from another thread). */
+  frontStream(streamId: number): FrontStream | undefined {
+    return this.streams.get(streamId);
   }
 
   /** DATA of a stream nghttp2 serves, written by the front (server-stream-data.ts); false: not one it follows. */
@@ -416,9 +425,9 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
   private serveIfFront(id: number, fields: readonly DecodedField[], endStream: boolean): boolean {
     const headers = new Map<string, string>();
     for (const field of fields) if (!headers.has(field.name)) headers.set(field.name, field.value);
-    const method = this.settings.methods.get(headers.get(':path') ?? '');
+    const path = headers.get(':path') ?? '';
     if (
-      method === undefined ||
+      !this.settings.calls.serves(path) ||
       !isPlainGrpc(headers.get(':method'), headers.get('content-type'), headers.get('grpc-encoding'))
     )
       return false;
@@ -433,7 +442,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     const stream = new FrontStream(id, headers, this, this.clientInitialWindow);
     this.streams.set(id, stream);
     if (stats) stats.streams++;
-    stream.call = new UnaryCall(method, stream, this.settings.maxReceiveBytes, this.settings.pipeline);
+    stream.call = this.settings.calls.start(path, stream, this);
     if (endStream) this.clientEnd(stream);
     return true;
   }

@@ -3,7 +3,7 @@
 // stream and connection windows allow (RFC 9113 §6.9), its trailers after the last DATA.
 import { FRAME_HEADER_SIZE, FrameFlag, FrameType, Http2ErrorCode } from '../http2-frames';
 import { percentEncodeGrpcMessage } from '../grpc-wire';
-import type { UnaryCall, UnaryTransport } from '../unary-call';
+import type { UnaryTransport } from '../unary-call';
 import type { ConnectionOutput } from './connection-output';
 import { OK_TRAILER_BLOCK, RESPONSE_HEADER_BLOCK, statusOnlyBlock } from './header-blocks';
 
@@ -20,8 +20,17 @@ export interface FrontStreamHost {
   reset(stream: FrontStream, code: number): void;
 }
 
+/** A call the front took: its body as it comes, its end, or the client's going away. */
+export interface FrontCall {
+  data(chunk: Buffer): void;
+  end(): void;
+  abort(): void;
+  /** Whether it was answered successfully (after which the stream's close is no abort). */
+  readonly answeredOk: boolean;
+}
+
 export class FrontStream implements UnaryTransport {
-  call: UnaryCall | undefined;
+  call: FrontCall | undefined;
   /** The client sent END_STREAM. */
   clientEnded = false;
   /** The front sent END_STREAM (or reset the stream). */
@@ -55,6 +64,11 @@ export class FrontStream implements UnaryTransport {
 
   header(name: string): string | undefined {
     return this.headers.get(name);
+  }
+
+  /** Every request header (first values), as the front decoded them. */
+  get allHeaders(): ReadonlyMap<string, string> {
+    return this.headers;
   }
 
   answer(message: Buffer): void {

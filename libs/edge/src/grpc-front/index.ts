@@ -5,9 +5,12 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EdgeStats } from '../edge-stats';
 import type { RequestPipeline } from '../pipeline';
-import type { FastUnaryMethod } from '../unary-call';
+import { type FastUnaryMethod, UnaryCall } from '../unary-call';
 import { socketProxyUnder } from '../socket-proxy';
-import { GrpcFrontSocket } from './front-connection';
+import { type FrontCalls, GrpcFrontSocket } from './front-connection';
+
+export { type FrontCalls, GrpcFrontSocket } from './front-connection';
+export type { FrontCall, FrontStream } from './front-stream';
 
 export interface GrpcFrontOptions {
   methods: readonly FastUnaryMethod[];
@@ -23,13 +26,32 @@ export interface GrpcFrontOptions {
   alsoFirst?: readonly string[];
 }
 
+/** The front's calls served on this thread: a UnaryCall each, through the request pipeline. */
+export function localFrontCalls(
+  methods: readonly FastUnaryMethod[],
+  pipeline: RequestPipeline,
+  maxReceiveBytes: number,
+): FrontCalls & { readonly paths: readonly string[] } {
+  const byPath = new Map(methods.map((m) => [m.definition.path, m]));
+  return {
+    paths: [...byPath.keys()],
+    serves: (path) => byPath.has(path),
+    start: (path, stream) => new UnaryCall(byPath.get(path)!, stream, maxReceiveBytes, pipeline),
+  };
+}
+
 export class GrpcFront {
-  private readonly methods: ReadonlyMap<string, FastUnaryMethod>;
+  private readonly calls: ReturnType<typeof localFrontCalls>;
   private readonly firstRequests: ReadonlySet<string>;
 
   constructor(private readonly options: GrpcFrontOptions) {
-    this.methods = new Map(options.methods.map((m) => [m.definition.path, m]));
-    this.firstRequests = new Set([...this.methods.keys(), ...(options.alsoFirst ?? [])]);
+    this.calls = localFrontCalls(options.methods, options.pipeline, options.maxReceiveBytes);
+    this.firstRequests = new Set([...this.calls.paths, ...(options.alsoFirst ?? [])]);
+  }
+
+  /** The paths of first requests that put a connection on the front (for the I/O worker's own front). */
+  get firstRequestPaths(): readonly string[] {
+    return [...this.firstRequests];
   }
 
   /**
@@ -44,9 +66,7 @@ export class GrpcFront {
   /** The socket Node's HTTP/2 server should get for this connection. */
   wrap(socket: net.Socket): Duplex {
     return new GrpcFrontSocket(socket, {
-      methods: this.methods,
-      pipeline: this.options.pipeline,
-      maxReceiveBytes: this.options.maxReceiveBytes,
+      calls: this.calls,
       maxConcurrentStreams: this.options.maxConcurrentStreams,
       stats: this.options.stats,
     });
