@@ -20,7 +20,7 @@ export class KeySpace {
     let index = this.keys.get(id);
     if (!index) {
       index = new KeyIndex(id);
-      this.keys.set(index);
+      this.keys.insert(index);
     }
     return index;
   }

@@ -290,9 +290,11 @@ export class WatchableStore {
 
   /** The apply path: remember the write for catch-up and queue it for the fan-out; nothing more. */
   private notify(result: WriteResult): void {
-    this.remember(result);
-    // Nobody synced and nothing queued: a watcher synced later starts after this revision anyway.
-    if (this.synced.size === 0 && this.queueHead === this.queue.length) return;
+    // No synced watcher watches a key of this write: the fan-out has nobody to offer it to, and a watcher synced
+    // later starts after this revision (or catches up through it from the cache or the backend) anyway.
+    const matched = this.synced.size > 0 && this.anySyncedWatches(result);
+    this.remember(result, matched);
+    if (!matched) return;
     this.queue.push(result);
     this.scheduleFanOut();
   }
@@ -419,7 +421,7 @@ export class WatchableStore {
   // ---- recent revisions --------------------------------------------------------------------------
 
   /** Keep a write's changes (bounded by maxRecentBytes, oldest dropped first) for catch-up turns. */
-  private remember(result: WriteResult): void {
+  private remember(result: WriteResult, matched: boolean): void {
     if (this.maxRecentBytes <= 0 || this.watchers.size === 0) {
       // Nobody can catch up on it: start again after this write.
       this.forgetRecent(result.revision + 1);
@@ -429,7 +431,7 @@ export class WatchableStore {
     // it, and one made later reads the revisions before it was made from the backend (Watcher.cacheFrom). Keeping
     // it would hold every write's objects past the young generation (the archiver's range watch sits on every
     // member while clients write elsewhere).
-    if (this.unsynced.size === 0 && this.victims.size === 0 && !this.anySyncedWatches(result)) return;
+    if (this.unsynced.size === 0 && this.victims.size === 0 && !matched) return;
     this.recent.push(result);
     this.recentBytes += changeBytes(result);
     while (this.recentBytes > this.maxRecentBytes && this.recentHead < this.recent.length) {
