@@ -47,6 +47,7 @@ describe('client edge flags', () => {
       maxConcurrentStreams: 3,
       maxClientConnections: 10,
       grpcFront: true,
+      ioWorker: false,
     });
   });
 
