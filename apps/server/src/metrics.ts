@@ -19,8 +19,7 @@ export class CairnMetrics {
   private readonly httpHandled: Counter;
   // gRPC calls are counted here and handed to prom-client at scrape time: its inc() hashes the label set on
   // every call, measured at a few µs per request on the write path.
-  private readonly grpcStartedCounts = new LabelledCounts();
-  private readonly grpcHandledCounts = new LabelledCounts();
+  private readonly grpcCounts = new GrpcCallCounts();
 
   constructor() {
     const registers = [this.registry];
@@ -177,7 +176,7 @@ export class CairnMetrics {
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
       registers,
       collect() {
-        self.grpcStartedCounts.publish(this);
+        self.grpcCounts.publishStarted(this);
       },
     });
     new Counter({
@@ -186,7 +185,7 @@ export class CairnMetrics {
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
       registers,
       collect() {
-        self.grpcHandledCounts.publish(this);
+        self.grpcCounts.publishHandled(this);
       },
     });
     this.httpHandled = new Counter({
@@ -261,34 +260,16 @@ export class CairnMetrics {
     (kind === 'wal_fsync' ? this.walFsync : this.backendCommit).observe(seconds);
   }
 
-  rpcStarted(type: string, service: string, method: string): void {
-    this.grpcStartedCounts.inc(`${type}/${service}/${method}`, () => ({
-      grpc_type: type,
-      grpc_service: service,
-      grpc_method: method,
-    }));
-  }
-
-  rpcHandled(type: string, service: string, method: string, code: string): void {
-    this.grpcHandledCounts.inc(`${type}/${service}/${method}/${code}`, () => ({
-      grpc_type: type,
-      grpc_service: service,
-      grpc_method: method,
-      grpc_code: code,
-    }));
-  }
-
   /** The request pipeline's metrics: gRPC calls as go-grpc-prometheus counts them, HTTP by route and status. */
   readonly pipelineSink: PipelineMetricsSink = {
     started: (request) => {
       if (request.surface !== 'grpc') return; // an HTTP route is known only once it is served
-      const [service, method] = splitGrpcMethod(request.method);
-      this.rpcStarted(request.kind, service, method);
+      this.grpcCounts.of(request.kind, request.method).started++;
     },
     handled: (request, outcome) => {
       if (request.surface === 'grpc') {
-        const [service, method] = splitGrpcMethod(request.method);
-        this.rpcHandled(request.kind, service, method, outcome.code);
+        const handled = this.grpcCounts.of(request.kind, request.method).handled;
+        handled.set(outcome.code, (handled.get(outcome.code) ?? 0) + 1);
       } else {
         this.httpHandled.inc({ route: request.method, code: outcome.code });
       }
@@ -301,18 +282,46 @@ function splitGrpcMethod(fullName: string): [string, string] {
   return slash < 0 ? ['', fullName] : [fullName.slice(0, slash), fullName.slice(slash + 1)];
 }
 
-/** Counts per label set, keyed by a string the caller builds; set into a prom-client Counter at scrape time. */
-class LabelledCounts {
-  private readonly counts = new Map<string, { labels: Record<string, string>; n: number }>();
+/** One gRPC method's calls by kind: its labels, calls started and handled by code. */
+interface GrpcMethodCounts {
+  readonly labels: { grpc_type: string; grpc_service: string; grpc_method: string };
+  started: number;
+  readonly handled: Map<string, number>;
+}
 
-  inc(key: string, labels: () => Record<string, string>): void {
-    const entry = this.counts.get(key);
-    if (entry) entry.n++;
-    else this.counts.set(key, { labels: labels(), n: 1 });
+/**
+ * go-grpc-prometheus's counts, found per call by the request's own strings (kind, then method) — no label
+ * object or key built per call — and set into the prom-client Counters at scrape time.
+ */
+class GrpcCallCounts {
+  private readonly byKind = new Map<string, Map<string, GrpcMethodCounts>>();
+
+  of(kind: string, fullMethod: string): GrpcMethodCounts {
+    let methods = this.byKind.get(kind);
+    if (methods === undefined) this.byKind.set(kind, (methods = new Map()));
+    let counts = methods.get(fullMethod);
+    if (counts === undefined) {
+      const [service, method] = splitGrpcMethod(fullMethod);
+      counts = {
+        labels: { grpc_type: kind, grpc_service: service, grpc_method: method },
+        started: 0,
+        handled: new Map(),
+      };
+      methods.set(fullMethod, counts);
+    }
+    return counts;
   }
 
-  publish(counter: Counter): void {
+  publishStarted(counter: Counter): void {
     counter.reset();
-    for (const { labels, n } of this.counts.values()) counter.inc(labels, n);
+    for (const methods of this.byKind.values())
+      for (const { labels, started } of methods.values()) if (started > 0) counter.inc(labels, started);
+  }
+
+  publishHandled(counter: Counter): void {
+    counter.reset();
+    for (const methods of this.byKind.values())
+      for (const { labels, handled } of methods.values())
+        for (const [code, n] of handled) counter.inc({ ...labels, grpc_code: code }, n);
   }
 }

@@ -7,7 +7,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { etcdError, toGrpcStatus } from '@cairn/api';
 import type { CallContext } from './call-context';
-import { type PipelineCall, type RequestPipeline, deadlineError } from './pipeline';
+import { type PipelineCall, type RequestInfo, type RequestPipeline, deadlineError } from './pipeline';
 import { GRPC_MESSAGE_REFUSALS, grpcMessage } from './grpc-wire';
 import { requestBodyTimeout } from './request-body-bound';
 
@@ -42,6 +42,36 @@ export function grpcTimeoutDeadline(value: string | string[] | undefined, now: n
   return now + Number(match[1]) * unitMs;
 }
 
+/** What the pipeline knows of a unary call: an object per call, no closures; its signal made when asked for. */
+class UnaryRequest implements RequestInfo {
+  readonly surface = 'grpc';
+  readonly kind = 'unary';
+  readonly blocking = false;
+  method: string;
+  readonly clientDeadline: number | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly certificateCommonName: string | undefined;
+
+  constructor(
+    fastMethod: FastUnaryMethod,
+    private readonly transport: UnaryTransport,
+    private readonly call: UnaryCall,
+  ) {
+    this.method = fastMethod.definition.path.slice(1);
+    this.clientDeadline = grpcTimeoutDeadline(transport.header('grpc-timeout'), Date.now());
+    this.remoteAddress = transport.remoteAddress;
+    this.certificateCommonName = transport.certificateCommonName;
+  }
+
+  header(name: string): string | undefined {
+    return this.transport.header(name);
+  }
+
+  get signal(): AbortSignal {
+    return this.call.lazySignal();
+  }
+}
+
 /**
  * A call from its headers on: feed it the body with data() and end(), or abort() when the client goes away.
  * Nothing it does throws: a failure becomes the call's error answer, a defect resets the stream.
@@ -67,21 +97,8 @@ export class UnaryCall {
     pipeline: RequestPipeline,
   ) {
     let admission: PipelineCall | Promise<PipelineCall>;
-    const lazySignal = (): AbortSignal => (this.controller ??= new AbortController()).signal;
     try {
-      admission = pipeline.begin({
-        surface: 'grpc',
-        method: method.definition.path.slice(1),
-        kind: 'unary',
-        header: (name) => transport.header(name),
-        clientDeadline: grpcTimeoutDeadline(transport.header('grpc-timeout'), Date.now()),
-        blocking: false,
-        remoteAddress: transport.remoteAddress,
-        certificateCommonName: transport.certificateCommonName,
-        get signal() {
-          return lazySignal();
-        },
-      });
+      admission = pipeline.begin(new UnaryRequest(method, transport, this));
     } catch (refusal) {
       this.fail(refusal); // already reported by the pipeline
       return;
@@ -97,6 +114,11 @@ export class UnaryCall {
     } else {
       this.admitted(admission);
     }
+  }
+
+  /** The call's AbortSignal, made when first asked for. */
+  lazySignal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
   }
 
   /** A piece of the request body; past the size limit it is only counted (the answer refuses it at end()). */

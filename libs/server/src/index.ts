@@ -55,6 +55,7 @@ export {
   type ResignRequestWire,
 } from './etcd/election-api';
 export { KvApi } from './etcd/kv-api';
+export { encodePutResponse } from './etcd/put-response-codec';
 export { AuthApi, type AuthApiOptions } from './etcd/auth-api';
 export * from './auth';
 export { LeaseApi } from './etcd/lease-api';

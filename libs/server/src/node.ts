@@ -501,11 +501,15 @@ export class CairnNode {
     };
   }
 
+  private idTexts: { cluster: string; member: string } | undefined;
+
   /** The header of every response: who answered, at which revision and term. */
   header(revision: number): { cluster_id: string; member_id: string; revision: number; raft_term: number } {
+    // The ids' decimal text once, not per answer.
+    this.idTexts ??= { cluster: this.clusterId.toString(), member: this.memberId.toString() };
     return {
-      cluster_id: this.clusterId.toString(),
-      member_id: this.memberId.toString(),
+      cluster_id: this.idTexts.cluster,
+      member_id: this.idTexts.member,
       revision,
       raft_term: this.term,
     };

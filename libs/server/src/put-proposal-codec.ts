@@ -51,7 +51,7 @@ export function encodePutProposal(put: PutRequest, header: EntryHeader): Uint8Ar
     (id === 0n ? 0 : 1 + varintSize(id)) +
     bytesField(username.length) +
     (authRevision === 0n ? 0 : 1 + varintSize(authRevision));
-  const total = 1 + varintSize(BigInt(putLen)) + putLen + 2 + varintSize(BigInt(headerLen)) + headerLen;
+  const total = 1 + smallVarintSize(putLen) + putLen + 2 + smallVarintSize(headerLen) + headerLen;
 
   const out = Buffer.allocUnsafe(total);
   let at = 0;
@@ -59,12 +59,7 @@ export function encodePutProposal(put: PutRequest, header: EntryHeader): Uint8Ar
     out[at++] = b;
   };
   const varint = (n: bigint): void => {
-    let v = n;
-    while (v >= 0x80n) {
-      byte(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
-    }
-    byte(Number(v));
+    at = writeVarint64(out, at, n);
   };
   const smallVarint = (n: number): void => {
     let v = n;
@@ -116,13 +111,41 @@ export function encodePutProposal(put: PutRequest, header: EntryHeader): Uint8Ar
 const EMPTY = new Uint8Array(0);
 
 function bytesField(length: number): number {
-  return length === 0 ? 0 : 1 + varintSize(BigInt(length)) + length;
+  return length === 0 ? 0 : 1 + smallVarintSize(length) + length;
 }
 
-function varintSize(n: bigint): number {
+function smallVarintSize(n: number): number {
   let size = 1;
-  for (let v = n; v >= 0x80n; v >>= 7n) size++;
+  for (let v = n; v >= 0x80; v >>>= 7) size++;
   return size;
+}
+
+// 64-bit varints through two 32-bit halves: a bigint shifted per byte allocated two bigints per byte (a
+// request id takes ten bytes), a measurable share of the write path's garbage.
+function varintSize(n: bigint): number {
+  if (n < 0x80n) return 1;
+  let lo = Number(n & 0xffffffffn);
+  let hi = Number(n >> 32n);
+  let size = 1;
+  while (hi > 0 || lo >= 0x80) {
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+function writeVarint64(out: Uint8Array, start: number, n: bigint): number {
+  let at = start;
+  let lo = Number(n & 0xffffffffn);
+  let hi = Number(n >> 32n);
+  while (hi > 0 || lo >= 0x80) {
+    out[at++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  out[at++] = lo;
+  return at;
 }
 
 /**
@@ -248,23 +271,19 @@ class Reader {
     return -1;
   }
 
-  /** A full 64-bit varint (at most 10 bytes) as a bigint; undefined (and failed) when malformed. */
-  private varint64(): bigint | undefined {
-    const start = this.at;
-    let small = 0;
-    let scale = 1;
-    for (let i = 0; i < 7 && this.at < this.end; i++) {
+  /** The two 32-bit halves of a full 64-bit varint (at most 10 bytes); undefined (and failed) when malformed. */
+  private varint64(): [lo: number, hi: number] | undefined {
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < 10 && this.at < this.end; i++) {
       const b = this.buf[this.at++];
-      small += (b & 0x7f) * scale;
-      if (b < 0x80) return BigInt(small);
-      scale *= 128;
-    }
-    this.at = start;
-    let value = 0n;
-    for (let shift = 0n; shift < 70n && this.at < this.end; shift += 7n) {
-      const b = this.buf[this.at++];
-      value |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return BigInt.asUintN(64, value);
+      const bits = b & 0x7f;
+      if (i < 4) lo |= bits << (7 * i);
+      else if (i === 4) {
+        lo |= bits << 28;
+        hi |= bits >>> 4;
+      } else hi |= bits << (7 * i - 32);
+      if (b < 0x80) return [lo >>> 0, hi >>> 0];
     }
     this.failed = true;
     this.at = this.end;
@@ -272,17 +291,24 @@ class Reader {
   }
 
   uint64(): string | undefined {
-    return this.varint64()?.toString();
+    const v = this.varint64();
+    if (v === undefined) return undefined;
+    const [lo, hi] = v;
+    if (hi < 0x200000) return String(hi * 0x100000000 + lo); // below 2^53: exact as a number
+    return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
   }
 
   int64(): string | undefined {
     const v = this.varint64();
-    return v === undefined ? undefined : BigInt.asIntN(64, v).toString();
+    if (v === undefined) return undefined;
+    const [lo, hi] = v;
+    if (hi < 0x200000) return String(hi * 0x100000000 + lo);
+    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString();
   }
 
   bool(): boolean | undefined {
     const v = this.varint64();
-    return v === undefined ? undefined : v !== 0n;
+    return v === undefined ? undefined : v[0] !== 0 || v[1] !== 0;
   }
 
   bytes(): Buffer | undefined {

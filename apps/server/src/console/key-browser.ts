@@ -173,7 +173,10 @@ export async function keyValue(
   };
   if (kv && kv.lease !== 0n && response.kv && revision <= 0) {
     try {
-      const info = await port.leaseTimeToLive({ ...ctx, deadline: Date.now() + 1500 }, kv.lease);
+      const info = await port.leaseTimeToLive(
+        { ...ctx, signal: ctx.signal, deadline: Date.now() + 1500 },
+        kv.lease,
+      );
       if (info) {
         response.kv.leaseTtl = info.ttl;
         response.kv.leaseGrantedTtl = info.grantedTtl;

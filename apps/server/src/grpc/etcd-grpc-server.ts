@@ -11,6 +11,7 @@ import {
   type LeaderRequestWire,
   WatchSession,
   createRecipeApis,
+  encodePutResponse,
   toEtcdError,
 } from '@cairn/server';
 import {
@@ -55,9 +56,17 @@ export function etcdKvFastMethods(apis: EtcdApis): FastUnaryMethod[] {
     FastUnaryMethod['definition']
   >;
   return Object.entries(kvHandlersOf(apis)).map(([method, handler]) => ({
-    definition: kvService[method],
+    definition: method === 'Put' ? withHandEncodedPutResponse(kvService[method]) : kvService[method],
     handler,
   }));
+}
+
+/** Put's answers without prev_kv encoded by hand (put-response-codec.ts of @cairn/server), the rest as before. */
+function withHandEncodedPutResponse(
+  definition: FastUnaryMethod['definition'],
+): FastUnaryMethod['definition'] {
+  const generic = definition.responseSerialize;
+  return { ...definition, responseSerialize: (response) => encodePutResponse(response) ?? generic(response) };
 }
 
 /** The largest KV request message the fast paths read (as grpc-js's max receive length on this server). */

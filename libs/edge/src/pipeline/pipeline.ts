@@ -44,6 +44,84 @@ export interface PipelineCall {
   end(error?: unknown, code?: string): void;
 }
 
+/**
+ * The context a call runs with. Its signal is the request's, read when asked for: a caller may create it lazily
+ * (unary-call.ts), and most calls never need one. A class, not a literal with a getter: that cost a closure and
+ * an accessor pair per call. (A spread of it does not carry the signal: pass `signal: ctx.signal` along.)
+ */
+class PipelineContext implements CallContext {
+  readonly #request: RequestInfo;
+
+  constructor(
+    readonly identity: CallContext['identity'],
+    readonly deadline: number | undefined,
+    readonly requireLeader: boolean,
+    request: RequestInfo,
+  ) {
+    this.#request = request;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#request.signal;
+  }
+}
+
+/** A call from its admission to its one report (an object per call, no closures). */
+class AdmittedCall implements PipelineCall {
+  private readonly started = performance.now();
+  private readonly draft: ContextDraft;
+  private ended = false;
+  context!: CallContext;
+
+  constructor(
+    private readonly policies: readonly Policy[],
+    readonly request: RequestInfo,
+  ) {
+    this.draft = { identity: ANONYMOUS, deadline: request.clientDeadline, requireLeader: false };
+  }
+
+  end(error?: unknown, code?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    const outcome: Outcome = {
+      code: code ?? (error === undefined ? 'OK' : grpcCodeName(toGrpcStatus(error).code)),
+      error: error === undefined ? undefined : (error as EtcdError | Error),
+      seconds: (performance.now() - this.started) / 1000,
+    };
+    for (const policy of this.policies) {
+      try {
+        policy.complete?.(this.request, outcome);
+      } catch {
+        // A reporting policy must not turn an answer into a failure.
+      }
+    }
+  }
+
+  admitFrom(first: number): PipelineCall | Promise<PipelineCall> {
+    const { policies, request, draft } = this;
+    for (let i = first; i < policies.length; i++) {
+      let waiting: void | Promise<void>;
+      try {
+        waiting = policies[i]!.admit?.(request, draft);
+      } catch (err) {
+        this.end(err);
+        throw err;
+      }
+      if (waiting instanceof Promise) {
+        return waiting.then(
+          () => this.admitFrom(i + 1),
+          (err: unknown) => {
+            this.end(err);
+            throw err;
+          },
+        );
+      }
+    }
+    this.context = new PipelineContext(draft.identity, draft.deadline, draft.requireLeader, request);
+    return this;
+  }
+}
+
 export class RequestPipeline {
   constructor(private readonly policies: readonly Policy[]) {}
 
@@ -59,61 +137,7 @@ export class RequestPipeline {
    * with the refusal. Use whenAdmitted() to handle both.
    */
   begin(request: RequestInfo): PipelineCall | Promise<PipelineCall> {
-    const started = performance.now();
-    const draft: ContextDraft = {
-      identity: ANONYMOUS,
-      deadline: request.clientDeadline,
-      requireLeader: false,
-    };
-    let ended = false;
-    const end = (error?: unknown, code?: string): void => {
-      if (ended) return;
-      ended = true;
-      const outcome: Outcome = {
-        code: code ?? (error === undefined ? 'OK' : grpcCodeName(toGrpcStatus(error).code)),
-        error: error === undefined ? undefined : (error as EtcdError | Error),
-        seconds: (performance.now() - started) / 1000,
-      };
-      for (const policy of this.policies) {
-        try {
-          policy.complete?.(request, outcome);
-        } catch {
-          // A reporting policy must not turn an answer into a failure.
-        }
-      }
-    };
-    const admitFrom = (first: number): PipelineCall | Promise<PipelineCall> => {
-      for (let i = first; i < this.policies.length; i++) {
-        let waiting: void | Promise<void>;
-        try {
-          waiting = this.policies[i]!.admit?.(request, draft);
-        } catch (err) {
-          end(err);
-          throw err;
-        }
-        if (waiting instanceof Promise) {
-          return waiting.then(
-            () => admitFrom(i + 1),
-            (err: unknown) => {
-              end(err);
-              throw err;
-            },
-          );
-        }
-      }
-      // The signal is read when asked for: a caller may create it lazily (unary-call.ts), and most calls never
-      // need one.
-      const context: CallContext = {
-        identity: draft.identity,
-        deadline: draft.deadline,
-        requireLeader: draft.requireLeader,
-        get signal() {
-          return request.signal;
-        },
-      };
-      return { context, request, end };
-    };
-    return admitFrom(0);
+    return new AdmittedCall(this.policies, request).admitFrom(0);
   }
 
   /** A unary call from admission to its answer: the handler's result, or the error to answer with. */
