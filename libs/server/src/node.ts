@@ -396,13 +396,14 @@ export class CairnNode {
     const id = this.ids.nextId();
     const header = proposalHeader(id, identity, this.auth.getRevision());
     const data =
-      (body.put ? encodePutProposal(body.put, header) : undefined) ??
+      (body.put ? encodePutProposal(body.put, header, id) : undefined) ??
       encodeInternalRequest({ ...body, header });
     if (data.length > this.config.maxRequestBytes) throw etcdError('request-too-large');
-    const done = this.waits.register(id);
+    const waitId = header.ID;
+    const done = this.waits.register(waitId);
     const proposedAt = Date.now();
     const timer = setTimeout(
-      () => this.waits.fail(id, this.timeoutError(proposedAt)),
+      () => this.waits.fail(waitId, this.timeoutError(proposedAt)),
       this.requestTimeoutMs(),
     );
     this.stats.proposalsPending++;
@@ -412,7 +413,7 @@ export class CairnNode {
     const submit = (): void =>
       this.loop.propose(data, () => {
         if (Date.now() >= giveUpAt || this.closed) {
-          this.waits.fail(id, etcdError(this.softState.lead === NONE ? 'no-leader' : 'timeout'));
+          this.waits.fail(waitId, etcdError(this.softState.lead === NONE ? 'no-leader' : 'timeout'));
           return;
         }
         setTimeout(submit, this.config.heartbeatIntervalMs);
@@ -429,14 +430,19 @@ export class CairnNode {
     }
   }
 
+  /** Whether a request of `cost` bytes fits the backend quota with no alarm raised (checkQuota's quick answer). */
+  withinQuota(cost: number): boolean {
+    return !this.alarms.has(AlarmKind.NoSpace) && this.dbSize + cost <= this.config.quotaBackendBytes;
+  }
+
   /**
    * The backend quota (etcd's --quota-backend-bytes): a request that would grow the store past it raises
    * the NOSPACE alarm and fails with "database space exceeded"; so does every such request while the alarm
    * is active.
    */
   async checkQuota(cost: number): Promise<void> {
+    if (this.withinQuota(cost)) return;
     if (this.alarms.has(AlarmKind.NoSpace)) throw etcdError('no-space');
-    if (this.dbSize + cost <= this.config.quotaBackendBytes) return;
     this.logger.warn(
       { dbSize: this.dbSize, quota: this.config.quotaBackendBytes },
       'backend quota exceeded: raising NOSPACE',
@@ -604,15 +610,15 @@ export class CairnNode {
 
   private async applyEntries(entries: Entry[]): Promise<void> {
     const batch = this.backendBatcher.batch();
-    const outcomes: { id: bigint; result: ApplyResult }[] = [];
+    const outcomes: { id: string; result: ApplyResult }[] = [];
     const waitsForCompaction: Promise<void>[] = [];
     let last = this.appliedIndex;
     for (const entry of entries) {
       last = entry.index;
       if (entry.type === EntryType.ConfChange) {
-        let id: bigint | undefined;
+        let id: string | undefined;
         try {
-          id = this.applyConfChange(entry, batch);
+          id = this.applyConfChange(entry, batch)?.toString();
         } catch (err) {
           this.applyFailed(entry, 'conf change', err);
           continue;
@@ -632,7 +638,7 @@ export class CairnNode {
         this.applyFailed(entry, 'decode', err);
         continue;
       }
-      const id = requestIdOf(request);
+      const id = request.header?.ID ?? '0';
       let result: ApplyResult;
       try {
         const applied = this.applier.apply(request, batch, entry.index);
@@ -824,15 +830,16 @@ export class CairnNode {
 
   private async proposeConfChange(type: ConfChangeType, nodeId: bigint, member?: Member): Promise<void> {
     const requestId = this.ids.nextId();
-    const done = this.waits.register(requestId);
+    const waitId = requestId.toString();
+    const done = this.waits.register(waitId);
     const proposedAt = Date.now();
     const timer = setTimeout(
-      () => this.waits.fail(requestId, this.timeoutError(proposedAt)),
+      () => this.waits.fail(waitId, this.timeoutError(proposedAt)),
       this.requestTimeoutMs(),
     );
     const context = encodeConfChangeContext({ member, requestId });
     this.loop.proposeConfChange({ type, nodeId, context }, (err) =>
-      this.waits.fail(requestId, toConfChangeError(err)),
+      this.waits.fail(waitId, toConfChangeError(err)),
     );
     try {
       await done;
@@ -967,14 +974,6 @@ export class CairnNode {
     const stopped = etcdError('stopped');
     this.readIndex.close(stopped);
     this.waits.failAll(stopped);
-  }
-}
-
-function requestIdOf(request: InternalRaftRequest__Output): bigint {
-  try {
-    return BigInt(request.header?.ID ?? '0');
-  } catch {
-    return 0n;
   }
 }
 

@@ -30,13 +30,18 @@ const INT_TEXT = /^-?\d{1,20}$/;
  * The InternalRaftRequest bytes of `{ put, header }`, or undefined when `put` is not in the shape the gRPC
  * deserializer gives (the caller then uses encodeInternalRequest).
  */
-export function encodePutProposal(put: PutRequest, header: EntryHeader): Uint8Array | undefined {
+export function encodePutProposal(
+  put: PutRequest,
+  header: EntryHeader,
+  /** header.ID as the bigint it was made from, when the caller has it (spares parsing it back). */
+  idValue?: bigint,
+): Uint8Array | undefined {
   if (!plainPut(put)) return undefined;
   const key = put.key;
   const value = put.value ?? EMPTY;
   const lease = int64((put.lease ?? 0) as string | number); // plainPut checked it
   if (lease === undefined) return undefined;
-  const id = uint64(header.ID);
+  const id = idValue ?? uint64(header.ID);
   const authRevision = uint64(header.auth_revision);
   const username = header.username === '' ? EMPTY : Buffer.from(header.username, 'utf8');
 

@@ -1,5 +1,6 @@
-// Callers waiting for the outcome of a proposal, keyed by request ID. Apply triggers them; a leader change or
-// shutdown fails them.
+// Callers waiting for the outcome of a proposal, keyed by request ID in decimal — the form the entry's header
+// carries, so apply looks an entry up without parsing its ID into a bigint (a bigint parse and a bigint hash per
+// applied entry on every member before). Apply triggers them; a leader change or shutdown fails them.
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -7,24 +8,24 @@ interface Waiter<T> {
 }
 
 export class WaitRegistry<T> {
-  private readonly waiters = new Map<bigint, Waiter<T>>();
+  private readonly waiters = new Map<string, Waiter<T>>();
 
-  register(id: bigint): Promise<T> {
+  register(id: string): Promise<T> {
     return new Promise<T>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
   }
 
-  isWaiting(id: bigint): boolean {
+  isWaiting(id: string): boolean {
     return this.waiters.has(id);
   }
 
-  trigger(id: bigint, value: T): void {
+  trigger(id: string, value: T): void {
     const waiter = this.waiters.get(id);
     if (!waiter) return;
     this.waiters.delete(id);
     waiter.resolve(value);
   }
 
-  fail(id: bigint, err: unknown): void {
+  fail(id: string, err: unknown): void {
     const waiter = this.waiters.get(id);
     if (!waiter) return;
     this.waiters.delete(id);

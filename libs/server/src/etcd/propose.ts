@@ -2,15 +2,15 @@
 import { toEtcdError } from '../applier';
 import type { CairnNode } from '../node';
 import type { ProposalBody } from '../proposal';
+import type { ApplyResult } from '../applier';
 import type { CallContext } from '../port/etcd-port';
 
 /** Proposes on behalf of the call's identity (its permissions are checked again at apply). */
-export async function proposeAndUnwrap(
-  node: CairnNode,
-  body: ProposalBody,
-  ctx: CallContext,
-): Promise<object> {
-  const result = await node.propose(body, ctx.identity);
+export function proposeAndUnwrap(node: CairnNode, body: ProposalBody, ctx: CallContext): Promise<object> {
+  return node.propose(body, ctx.identity).then(unwrap);
+}
+
+function unwrap(result: ApplyResult): object {
   if (result.error) throw toEtcdError(result.error);
   return result.response ?? {};
 }
