@@ -185,6 +185,14 @@ export class RaftNode {
     return this.raft.hasPendingCommitBroadcast();
   }
 
+  /**
+   * Leader with deferCommitBroadcast: the pending commit advance (a new number for each advance that became
+   * pending after the previous one was carried), or undefined when none is pending.
+   */
+  pendingCommitBroadcast(): number | undefined {
+    return this.raft.pendingCommitBroadcast();
+  }
+
   /** Leader with deferCommitBroadcast: send the followers the commit index now (if still pending). */
   broadcastCommit(): void {
     this.raft.broadcastCommit();

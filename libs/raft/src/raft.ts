@@ -98,6 +98,8 @@ export class Raft {
   private readonly deferCommitBroadcast: boolean;
   /** Leader: the commit index advanced and no AppendEntries has carried it to the followers yet. */
   private commitBroadcastPending = false;
+  /** Counts the times a commit advance became pending (so a driver can tell one pending advance from the next). */
+  private commitBroadcastRound = 0;
   private readonly random: RandomSource;
   private readonly logger: RaftLogger;
   private readonly idText: string;
@@ -441,6 +443,14 @@ export class Raft {
   /** Leader: whether a commit advance is still waiting for broadcastCommit() (see deferCommitBroadcast). */
   hasPendingCommitBroadcast(): boolean {
     return this.commitBroadcastPending && this.state === StateType.Leader;
+  }
+
+  /**
+   * Leader: which pending commit advance is waiting for broadcastCommit() (a new number each time one becomes
+   * pending after an AppendEntries carried the previous), or undefined when none is.
+   */
+  pendingCommitBroadcast(): number | undefined {
+    return this.hasPendingCommitBroadcast() ? this.commitBroadcastRound : undefined;
   }
 
   /** Leader: send the followers the commit index that a deferred broadcast held back. */
@@ -884,7 +894,10 @@ export class Raft {
       this.bcastAppend();
     } else {
       // Deferred: the next AppendEntries, or broadcastCommit(), tells the followers.
-      if (committed) this.commitBroadcastPending = true;
+      if (committed && !this.commitBroadcastPending) {
+        this.commitBroadcastPending = true;
+        this.commitBroadcastRound++;
+      }
       // The window opened: send what was held back.
       if (wasPaused) this.sendAppend(m.from);
     }

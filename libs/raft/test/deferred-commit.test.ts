@@ -67,6 +67,32 @@ describe('deferred commit broadcasts', () => {
     expect(ofType(leader.process(), MessageType.App)).toEqual([]);
   });
 
+  it('numbers each pending advance: one carried and the next held back are told apart, two before a carry are not', () => {
+    const leader = leaderOfThree(true);
+    expect(leader.node.pendingCommitBroadcast()).toBeUndefined();
+    const first = propose(leader, 'a');
+    ack(leader, 2n, first.index);
+    leader.process();
+    const round = leader.node.pendingCommitBroadcast();
+    expect(round).toBeDefined();
+    const second = propose(leader, 'b'); // carries the first commit
+    expect(leader.node.pendingCommitBroadcast()).toBeUndefined();
+    ack(leader, 2n, second.index);
+    leader.process();
+    const next = leader.node.pendingCommitBroadcast();
+    expect(next).toBeDefined();
+    expect(next).not.toBe(round);
+    // A further advance while this one is still pending is the same round: it waits as long as the first.
+    const third = propose(leader, 'c');
+    expect(leader.node.pendingCommitBroadcast()).toBeUndefined();
+    ack(leader, 2n, third.index);
+    leader.process();
+    const held = leader.node.pendingCommitBroadcast();
+    ack(leader, 3n, third.index);
+    leader.process();
+    expect(leader.node.pendingCommitBroadcast()).toBe(held);
+  });
+
   it('broadcastCommit() sends it when no AppendEntries did', () => {
     const leader = leaderOfThree(true);
     const { index } = propose(leader, 'a');

@@ -67,6 +67,8 @@ export class RaftLoop {
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
   private commitBroadcastTimer: NodeJS.Timeout | undefined;
+  /** The pending commit advance the timer was armed for (RaftNode.pendingCommitBroadcast). */
+  private commitBroadcastRound: number | undefined;
   /** When the last drain ended (performance.now()): how long the loop has been idle. */
   private idleSince = 0;
 
@@ -209,18 +211,19 @@ export class RaftLoop {
 
   /**
    * A commit advance no AppendEntries has carried yet goes to the followers after a short wait. The wait is
-   * per advance: once an AppendEntries carried the commit the timer is dropped, so a later advance gets the
-   * whole wait (a timer left from the previous write fired a fraction of a millisecond into the next one's,
-   * an extra round trip to every follower at about one write in five at one in flight).
+   * per advance: a timer armed for an advance that an AppendEntries has since carried is dropped, so the next
+   * advance gets the whole wait (a timer left from the previous write fired a fraction of a millisecond into
+   * the next one's: an extra round trip to every follower at about one write in five at one in flight).
    */
   private scheduleCommitBroadcast(): void {
     if (this.stopped) return;
-    if (!this.raft.hasPendingCommitBroadcast()) {
-      clearTimeout(this.commitBroadcastTimer);
-      this.commitBroadcastTimer = undefined;
+    const round = this.raft.pendingCommitBroadcast();
+    if (round !== undefined && round === this.commitBroadcastRound && this.commitBroadcastTimer !== undefined)
       return;
-    }
-    if (this.commitBroadcastTimer !== undefined) return;
+    clearTimeout(this.commitBroadcastTimer);
+    this.commitBroadcastTimer = undefined;
+    this.commitBroadcastRound = round;
+    if (round === undefined) return;
     this.commitBroadcastTimer = setTimeout(() => {
       this.commitBroadcastTimer = undefined;
       this.call((raft) => raft.broadcastCommit());
@@ -247,9 +250,12 @@ export class RaftLoop {
       this.storage.applySnapshot(rd.snapshot);
     }
     if (rd.entries.length > 0 || rd.hardState) {
+      // HTTP/2 writes the messages from a native setImmediate, which runs before this turn's: waiting for it
+      // puts the AppendEntries on the wire before the WAL write and the fsync's hand-off to the thread pool
+      // (the followers' fsync, not the leader's, is what a write waits for).
+      if (sendFirst) await nextTurn();
       const started = process.hrtime.bigint();
-      // HTTP/2 writes reach the socket on the event loop's next turn: with messages in flight (or requests
-      // arriving) the fsync must not block this thread (syncMode).
+      // With messages in flight (or requests arriving) the fsync must not block this thread (syncMode).
       await this.wal.save(rd.hardState, rd.entries, rd.mustSync, this.syncMode(rd, sendFirst));
       if (rd.mustSync) this.options.observeFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
     }

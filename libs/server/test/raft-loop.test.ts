@@ -535,7 +535,7 @@ describe('RaftLoop apply', () => {
     expect(kinds.slice(readyAt, applyAt)).toEqual(['save-start', 'save-done', 'send', 'flush', 'next-turn']);
   });
 
-  it('as a leader, sends first, then saves, then applies what that Ready committed', async () => {
+  it('as a leader, sends first, lets the messages reach the socket (a turn), then saves, then applies what that Ready committed', async () => {
     const f = await fixture();
     const { noopIndex } = await becomeLeader(f);
     f.loop.propose(Buffer.from('x'), () => undefined);
@@ -555,7 +555,7 @@ describe('RaftLoop apply', () => {
     await until(() => f.applied.some((e) => e.index === index), 'x is applied');
     const kinds = f.events.slice(from).map((e) => e.kind);
     const applyAt = kinds.indexOf('apply');
-    expect(kinds.slice(0, 4)).toEqual(['send', 'flush', 'save-start', 'save-done']);
+    expect(kinds.slice(0, 5)).toEqual(['send', 'flush', 'next-turn', 'save-start', 'save-done']);
     expect(applyAt).toBeGreaterThan(kinds.indexOf('save-done'));
   });
 
