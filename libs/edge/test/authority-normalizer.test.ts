@@ -191,6 +191,23 @@ describe('HPACK primitives', () => {
 });
 
 describe('HpackDecoder (RFC 7541 Appendix C)', () => {
+  it('decodeFields: the same names and values as decode, table entries for indexed fields, never-indexed marked', () => {
+    const block = Buffer.concat([
+      indexed(2), // :method GET (static)
+      literal('incremental', 'x-a', '1'),
+      literal('never-indexed', 'password', 'secret'),
+      literal('without-indexing', 4, '/p'),
+      indexed(62), // x-a: 1, now in the dynamic table
+    ]);
+    const lean = new HpackDecoder().decodeFields(block);
+    const full = new HpackDecoder().decode(block);
+    expect(lean.map((f) => [f.name, f.value])).toEqual(pairs(full));
+    expect(lean.map((f) => f.neverIndexed === true)).toEqual([false, false, true, false, false]);
+    const d = new HpackDecoder();
+    const again = d.decodeFields(block);
+    expect(again[0]).toBe(d.decodeFields(indexed(2))[0]); // the static table's own entry, not a copy
+  });
+
   it('C.2 field representations', () => {
     const d1 = new HpackDecoder();
     const f1 = d1.decode(hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572'));

@@ -21,7 +21,7 @@
 // past either the connection ends with ENHANCE_YOUR_CALM. A client that stops reading stops being read once
 // MAX_QUEUED_OUTPUT of answers waits in the socket (connection-output.ts), as its requests would only queue more.
 import type net from 'node:net';
-import { type DecodedField, DEFAULT_HEADER_TABLE_SIZE, HpackDecoder } from '../hpack/decoder';
+import { DEFAULT_HEADER_TABLE_SIZE, type HeaderField, HpackDecoder } from '../hpack/decoder';
 import { HpackError } from '../hpack/errors';
 import { headerFrames, headersFramePayload, stripScheme } from '../authority-normalizer';
 import type { EdgeStats } from '../edge-stats';
@@ -384,9 +384,9 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
   private onHeaderBlock(out: ForwardOutput): void {
     const block = this.block!;
     this.block = undefined;
-    let fields: DecodedField[];
+    let fields: HeaderField[];
     try {
-      fields = this.decoder.decode(
+      fields = this.decoder.decodeFields(
         block.fragments.length === 1 ? block.fragments[0] : Buffer.concat(block.fragments),
       );
     } catch (err) {
@@ -422,7 +422,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
   }
 
   /** Serves the call if it is one of the front's; false: nghttp2's. */
-  private serveIfFront(id: number, fields: readonly DecodedField[], endStream: boolean): boolean {
+  private serveIfFront(id: number, fields: readonly HeaderField[], endStream: boolean): boolean {
     const headers = new Map<string, string>();
     for (const field of fields) if (!headers.has(field.name)) headers.set(field.name, field.value);
     const path = headers.get(':path') ?? '';

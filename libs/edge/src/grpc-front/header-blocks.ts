@@ -4,7 +4,7 @@
 //   encoder did, and the blocks the front keeps for itself need not be shown to nghttp2 at all;
 // - toward the client, the answers of the calls the front serves: literals without indexing too, so the
 //   client's decoder table stays exactly what nghttp2's encoder believes it is.
-import type { DecodedField } from '../hpack/decoder';
+import type { HeaderField } from '../hpack/decoder';
 import { encodeInteger } from '../hpack/integer';
 import { STATIC_TABLE } from '../hpack/static-table';
 
@@ -38,13 +38,13 @@ export function literalHeaderBlock(fields: ReadonlyArray<readonly [string, strin
  * (the front strips a scheme there, as the :authority normalizer does).
  */
 export function reencodeForServer(
-  fields: readonly DecodedField[],
+  fields: readonly HeaderField[],
   authority: (value: string) => string,
 ): Buffer {
   const parts: Buffer[] = [];
   for (const field of fields) {
     const value = field.name === ':authority' ? authority(field.value) : field.value;
-    const pattern = field.representation === 'never-indexed' ? NEVER_INDEXED : WITHOUT_INDEXING;
+    const pattern = field.neverIndexed === true ? NEVER_INDEXED : WITHOUT_INDEXING;
     parts.push(...encodeField(field.name, value, pattern));
   }
   return Buffer.concat(parts);

@@ -18,6 +18,11 @@ export interface DecodedField extends HeaderEntry {
   readonly end: number;
 }
 
+/** A field's name and value; a never-indexed literal says so (decodeFields). */
+export interface HeaderField extends HeaderEntry {
+  readonly neverIndexed?: boolean;
+}
+
 /** The SETTINGS_HEADER_TABLE_SIZE every HTTP/2 endpoint starts with. */
 export const DEFAULT_HEADER_TABLE_SIZE = 4096;
 
@@ -40,6 +45,42 @@ export class HpackDecoder {
   /** Decodes one complete header block, updating the dynamic table. Throws HpackError on malformed input. */
   decode(block: Buffer): DecodedField[] {
     const fields: DecodedField[] = [];
+    this.parse(block, (name, value, representation, start, valueStart, end) => {
+      // Spelled out: an object spread here costs microseconds per field on V8.
+      fields.push({ name, value, representation, start, valueStart, end });
+    });
+    return fields;
+  }
+
+  /**
+   * As decode(), without positions: an indexed field is the table's own entry object (no allocation), a
+   * literal a new one; never-indexed literals are marked (a re-encoder must keep them never indexed). For a
+   * caller that only reads names and values (the gRPC front, once per call).
+   */
+  decodeFields(block: Buffer): HeaderField[] {
+    const fields: HeaderField[] = [];
+    this.parse(block, (name, value, representation, _start, _valueStart, _end, entry) => {
+      if (entry !== undefined) fields.push(entry);
+      else if (representation === 'never-indexed') fields.push({ name, value, neverIndexed: true });
+      else fields.push({ name, value });
+    });
+    return fields;
+  }
+
+  private parse(
+    block: Buffer,
+    field: (
+      name: string,
+      value: string,
+      representation: FieldRepresentation,
+      start: number,
+      valueStart: number,
+      end: number,
+      /** The table entry an indexed field is. */
+      entry?: HeaderEntry,
+    ) => void,
+  ): void {
+    let fields = 0;
     let pos = 0;
     while (pos < block.length) {
       const start = pos;
@@ -48,20 +89,13 @@ export class HpackDecoder {
         const index = decodeInteger(block, pos, 7);
         pos = index.next;
         const entry = this.lookup(index.value);
-        // Spelled out: an object spread here costs microseconds per field on V8.
-        fields.push({
-          name: entry.name,
-          value: entry.value,
-          representation: 'indexed',
-          start,
-          valueStart: pos,
-          end: pos,
-        });
+        field(entry.name, entry.value, 'indexed', start, pos, pos, entry);
+        fields++;
         continue;
       }
       if ((first & 0xe0) === 0x20) {
         // §4.2: a size update may only open a block.
-        if (fields.length > 0) throw new HpackError('table size update after a field');
+        if (fields > 0) throw new HpackError('table size update after a field');
         const size = decodeInteger(block, pos, 5);
         if (size.value > this.tableSizeLimit) throw new HpackError('table size update above the limit');
         this.table.setMaxSize(size.value);
@@ -88,9 +122,9 @@ export class HpackDecoder {
       const value = decodeString(block, pos);
       pos = value.next;
       if (representation === 'incremental') this.table.add(name, value.value);
-      fields.push({ name, value: value.value, representation, start, valueStart, end: pos });
+      field(name, value.value, representation, start, valueStart, pos);
+      fields++;
     }
-    return fields;
   }
 
   private lookup(index: number): HeaderEntry {
