@@ -61,7 +61,8 @@ export class IoWorkerListener implements BridgeSink {
 
   constructor(private readonly options: IoWorkerOptions) {
     this.methods = new Map((options.front?.methods ?? []).map((m) => [m.definition.path, m]));
-    this.out = new RecordWriter((chunk) => this.post({ records: chunk }, [chunk]));
+    // Answers leave once per turn (bridge-records.ts: waking the idle worker is what costs).
+    this.out = new RecordWriter((chunk) => this.post({ records: chunk }, [chunk]), undefined, Infinity);
     this.worker = this.startWorker();
   }
 
