@@ -132,15 +132,20 @@ export class RaftLoop {
       // event-loop phase, the messages its Ready writes reach the socket in this iteration's check phase
       // (HTTP/2 writes leave from a native setImmediate), one iteration sooner than from our own setImmediate.
       // Inputs that keep coming (requests in flight, a busy follower) find the loop busy and share a turn.
-      queueMicrotask(this.drainScheduled);
+      queueMicrotask(this.drainAtOnce);
       return;
     }
-    setImmediate(this.drainScheduled);
+    setImmediate(this.drainNextTurn);
   }
 
-  private readonly drainScheduled = (): void => {
+  private readonly drainAtOnce = (): void => {
     this.scheduled = false;
-    void this.drain();
+    void this.drain(true);
+  };
+
+  private readonly drainNextTurn = (): void => {
+    this.scheduled = false;
+    void this.drain(false);
   };
 
   private feedInbox(): void {
@@ -190,14 +195,17 @@ export class RaftLoop {
     }
   }
 
-  private async drain(): Promise<void> {
+  /** `atOnce`: drained in the phase its input arrived in, after the loop was idle (see schedule()). */
+  private async drain(atOnce: boolean): Promise<void> {
     if (this.handling) return;
     this.handling = true;
     try {
+      let first = atOnce;
       while (!this.stopped) {
         this.feedInbox();
         if (!this.raft.hasReady()) break;
-        await this.handleReady();
+        await this.handleReady(first);
+        first = false;
       }
     } catch (err) {
       this.fail(err);
@@ -230,7 +238,8 @@ export class RaftLoop {
     }, this.options.commitBroadcastDelayMs ?? 0);
   }
 
-  private async handleReady(): Promise<void> {
+  /** `lone`: the first Ready of a drain started at once after the loop was idle (see step 1). */
+  private async handleReady(lone: boolean): Promise<void> {
     const rd = this.raft.ready();
     if (rd.softState) this.handlers.onSoftState(rd.softState);
 
@@ -250,10 +259,12 @@ export class RaftLoop {
       this.storage.applySnapshot(rd.snapshot);
     }
     if (rd.entries.length > 0 || rd.hardState) {
-      // HTTP/2 writes the messages from a native setImmediate, which runs before this turn's: waiting for it
-      // puts the AppendEntries on the wire before the WAL write and the fsync's hand-off to the thread pool
-      // (the followers' fsync, not the leader's, is what a write waits for).
-      if (sendFirst) await nextTurn();
+      // A lone write (one in flight): HTTP/2 writes the messages from a native setImmediate, which runs before
+      // this one in this iteration's check phase, so waiting for it puts the AppendEntries on the wire before
+      // the WAL write and the fsync's hand-off (the followers' fsync, not the leader's, is what the write
+      // waits for). A busy loop (already in the check phase) would wait a whole iteration of other I/O before
+      // its fsync starts: at 64 in flight that halved throughput, so it does not wait.
+      if (sendFirst && lone) await nextTurn();
       const started = process.hrtime.bigint();
       // With messages in flight (or requests arriving) the fsync must not block this thread (syncMode).
       await this.wal.save(rd.hardState, rd.entries, rd.mustSync, this.syncMode(rd, sendFirst));

@@ -535,9 +535,10 @@ describe('RaftLoop apply', () => {
     expect(kinds.slice(readyAt, applyAt)).toEqual(['save-start', 'save-done', 'send', 'flush', 'next-turn']);
   });
 
-  it('as a leader, sends first, lets the messages reach the socket (a turn), then saves, then applies what that Ready committed', async () => {
+  it('as a leader with a lone write, sends first, lets the messages reach the socket (a turn), then saves, then applies what that Ready committed', async () => {
     const f = await fixture();
     const { noopIndex } = await becomeLeader(f);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // idle: this write is alone
     f.loop.propose(Buffer.from('x'), () => undefined);
     const index = noopIndex + 1;
     await until(
@@ -548,9 +549,11 @@ describe('RaftLoop apply', () => {
       const savedAt = f.events.findIndex((e) => e.kind === 'save-start' && e.entries.includes(index));
       return savedAt >= 0 && f.events.some((e, i) => e.kind === 'save-done' && i > savedAt);
     }, 'x is saved');
-    const from = f.events.length;
     const term = f.raft.status().hardState.term;
-    // B's answer commits x; the leader tells B of the new commit in the same Ready (commit broadcast).
+    // B's answer commits x; the leader tells B of the new commit in the same Ready (commit broadcast). It
+    // arrives at an idle loop: a lone Ready, whose save waits for the turn in which its messages are written.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const from = f.events.length;
     f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index }));
     await until(() => f.applied.some((e) => e.index === index), 'x is applied');
     const kinds = f.events.slice(from).map((e) => e.kind);
