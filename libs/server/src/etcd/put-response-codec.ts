@@ -38,13 +38,12 @@ export function encodePutResponse(response: unknown): Buffer | undefined {
   return out;
 }
 
-/** The encoded `tag + varint` of a uint64 given in decimal; cached (a member's ids do not change). */
-const uint64Fields = new Map<string, Buffer>();
+/** The encoded `tag + varint` of a uint64 given in decimal, for the last text seen per tag (a member's ids). */
+const lastField = new Map<number, { text: string; field: Buffer }>();
 
 function uint64Field(tag: number, text: string): Buffer | undefined {
-  const key = `${tag}:${text}`;
-  const cached = uint64Fields.get(key);
-  if (cached !== undefined) return cached;
+  const last = lastField.get(tag);
+  if (last !== undefined && last.text === text) return last.field;
   if (!/^\d{1,20}$/.test(text)) return undefined;
   let value = BigInt(text);
   if (value >= 1n << 64n) return undefined;
@@ -55,8 +54,7 @@ function uint64Field(tag: number, text: string): Buffer | undefined {
   }
   bytes.push(Number(value));
   const field = Buffer.from(bytes);
-  if (uint64Fields.size > 64) uint64Fields.clear(); // only a member's few ids come here
-  uint64Fields.set(key, field);
+  lastField.set(tag, { text, field });
   return field;
 }
 
