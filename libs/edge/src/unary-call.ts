@@ -33,6 +33,14 @@ export interface UnaryTransport {
 
 const INTERNAL = 13;
 
+/**
+ * grpc-js answers a malformed request message with INTERNAL; so does the call, word for word. Marked as the
+ * client's fault, so the access log does not report each one as a defect (bad input must not flood the log).
+ */
+function clientFault(details: string): { code: number; details: string; clientFault: true } {
+  return { code: INTERNAL, details, clientFault: true };
+}
+
 /** gRPC's `grpc-timeout` header (an integer and a unit H M S m u n) as an absolute deadline. */
 export function grpcTimeoutDeadline(value: string | string[] | undefined, now: number): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
@@ -166,18 +174,17 @@ export class UnaryCall {
     this.bodyEnded = true;
     if (this.answered) return;
     const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    if (body.length < 5) return this.fail({ code: INTERNAL, details: 'Received incomplete message' });
+    if (body.length < 5) return this.fail(clientFault('Received incomplete message'));
     const length = body.readUInt32BE(1);
     if (length > this.maxReceiveBytes)
       return this.fail(GRPC_MESSAGE_REFUSALS.tooLarge(length, this.maxReceiveBytes));
-    if (body[0] !== 0) return this.fail(GRPC_MESSAGE_REFUSALS.compressed());
-    if (body.length !== 5 + length)
-      return this.fail({ code: INTERNAL, details: 'Received a malformed unary request' });
+    if (body[0] !== 0) return this.fail({ ...GRPC_MESSAGE_REFUSALS.compressed(), clientFault: true });
+    if (body.length !== 5 + length) return this.fail(clientFault('Received a malformed unary request'));
     let request: unknown;
     try {
       request = this.method.definition.requestDeserialize(body.subarray(5));
     } catch {
-      return this.fail({ code: INTERNAL, details: 'Error deserializing request' });
+      return this.fail(clientFault('Error deserializing request'));
     }
     if (this.call) this.run(this.call, request);
     else
@@ -236,7 +243,8 @@ export class UnaryCall {
       this.answered = true;
       const status = toGrpcStatus(err);
       this.failure = status;
-      this.call?.end(status);
+      // The failure itself, not its status: the access log keeps an exception's stack, a refusal its marks.
+      this.call?.end(err ?? status);
       try {
         this.transport.answerStatus(status.code, status.details);
       } catch {

@@ -11,6 +11,7 @@ import {
   type Policy,
   type RequestInfo,
   RequestPipeline,
+  accessLogPolicy,
   callContextOf,
   deadlinePolicy,
   httpPipelineMiddleware,
@@ -228,5 +229,31 @@ describe('httpPipelineMiddleware', () => {
       message: 'etcdserver: permission denied',
     });
     expect(routed).toBe(0);
+  });
+});
+
+describe('the access log', () => {
+  function logged(error: unknown): Array<{ level: string; fields: Record<string, unknown> }> {
+    const lines: Array<{ level: string; fields: Record<string, unknown> }> = [];
+    const policy = accessLogPolicy({
+      debug: (fields) => lines.push({ level: 'debug', fields: fields as Record<string, unknown> }),
+      warn: (fields) => lines.push({ level: 'warn', fields: fields as Record<string, unknown> }),
+    });
+    const call = new RequestPipeline([policy]).begin(request()) as PipelineCall;
+    call.end(error);
+    return lines;
+  }
+
+  it('warns of an unexpected error with its stack, and of a status with its code and details', () => {
+    const [thrown] = logged(new TypeError('x is undefined'));
+    expect(thrown?.level).toBe('warn');
+    expect(String(thrown?.fields['err'])).toContain('TypeError: x is undefined');
+    const [status] = logged({ code: 13, details: 'Error serializing response' });
+    expect([status?.level, status?.fields['err']]).toEqual(['warn', '13 Error serializing response']);
+  });
+
+  it("logs a malformed request the client sent at debug level: the client's fault, not a defect", () => {
+    const [line] = logged({ code: 13, details: 'Error deserializing request', clientFault: true });
+    expect([line?.level, line?.fields['code']]).toEqual(['debug', 'Internal']);
   });
 });
