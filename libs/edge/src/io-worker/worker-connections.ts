@@ -12,7 +12,7 @@ import {
   readRecords,
 } from './bridge-records';
 
-/** What the main thread sent and the socket has not yet taken, past which the worker stops reading. */
+/** A connection handed to the main thread: what its bytes come from, its front (if any) and that front's calls. */
 interface WorkerConnection {
   readonly id: number;
   readonly duplex: Duplex;
