@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntryType, type HardState } from '@cairn/raft';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CodecError, decodeEntry } from '../src/codec';
+import { CodecError, decodeEntry, decodeHardState } from '../src/codec';
 import { Wal, WalError, WalErrorCode } from '../src/wal';
 import { RecordType } from '../src/wal/record';
 import { listSegments, parseSegmentName, segmentHolding } from '../src/wal/segment-name';
@@ -170,6 +170,46 @@ describe('Wal.save and Wal.open', () => {
     await opened.wal.close();
     expect(opened.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
     expect(opened.hardState).toEqual(hs(4, 2));
+  });
+
+  it('keeps a commit-only save (no entries, no sync) in memory until the next write, as etcd buffers it', async () => {
+    const wal = await Wal.create(dir, META, SMALL);
+    await wal.save(hs(4, 2), entries(4, 1, 5), true);
+    const written = readFileSync(join(dir, walFiles(dir)[0]));
+    await wal.save(hs(4, 5), [], false);
+    // Nothing reached the file: a reader (a crash now) sees the last written commit.
+    expect(readFileSync(join(dir, walFiles(dir)[0]))).toEqual(written);
+    expect((await Wal.readSnapshotMarks(dir)).length).toBe(1);
+    // The next write carries it, before the entries that follow.
+    await wal.save(undefined, entries(4, 6, 6), true);
+    const afterWrite = scanSegment(readFileSync(join(dir, walFiles(dir)[0])), 'seg', 0, true).records;
+    const states = afterWrite.filter((r) => r.type === RecordType.HardState);
+    expect(states.length).toBe(2);
+    await wal.save(hs(4, 6), [], false);
+    await wal.close(); // close writes what is still held
+    const opened = await Wal.open(dir, { index: 0, term: 0 }, SMALL);
+    await opened.wal.close();
+    expect(opened.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(opened.hardState).toEqual(hs(4, 6));
+  });
+
+  it('writes a held commit with a sync-only save and before a snapshot mark, so the mark is trusted', async () => {
+    const wal = await Wal.create(dir, META, SMALL);
+    await wal.save(hs(1, 1), entries(1, 1, 10), true);
+    await wal.save(hs(1, 8), [], false);
+    await wal.saveSnapshot({ index: 8, term: 1 });
+    expect(await Wal.readSnapshotMarks(dir)).toEqual([
+      { index: 0, term: 0 },
+      { index: 8, term: 1 },
+    ]);
+    await wal.save(hs(1, 10), [], false);
+    await wal.save(undefined, [], true);
+    const records = walFiles(dir).flatMap(
+      (f, k, all) => scanSegment(readFileSync(join(dir, f)), f, k, k === all.length - 1).records,
+    );
+    const states = records.filter((r) => r.type === RecordType.HardState);
+    expect(decodeHardState(states[states.length - 1].payload)).toEqual(hs(1, 10));
+    await wal.close();
   });
 
   it('refuses an invalid entry before writing anything, and stays usable', async () => {

@@ -129,6 +129,13 @@ export class Wal {
   private failure: unknown;
   /** Bytes written since the last fdatasync. */
   private dirty = false;
+  /**
+   * `hardState` is newer than the last one written: a save without sync and without entries (only the commit
+   * index moved) is kept here and written with the next write, as etcd's WAL encoder buffers it until the
+   * next sync. A crash loses only the knowledge of a commit, which the leader sends again; the entries are on
+   * disk, and the applier skips what the backend already holds.
+   */
+  private hardStateUnwritten = false;
   /** Serialises operations so that concurrent callers cannot interleave records. */
   private queue: Promise<void> = Promise.resolve();
   private readonly pipeline: SegmentPipeline;
@@ -277,29 +284,39 @@ export class Wal {
     mode: SyncMode = 'inline',
   ): Promise<void> {
     return this.enqueue(async () => {
-      if (hardState === undefined && entries.length === 0) {
+      if (hardState !== undefined && entries.length === 0 && !sync) {
+        encodeHardState(hardState); // validates now, as a write would
+        this.hardState = { ...hardState };
+        this.hardStateUnwritten = true;
+        return;
+      }
+      if (hardState === undefined && entries.length === 0 && !(sync && this.hardStateUnwritten)) {
         if (sync && this.dirty) await this.sync(mode);
         return;
       }
-      const others: PlainRecord[] = hardState
-        ? [{ type: RecordType.HardState, payload: encodeHardState(hardState) }]
-        : [];
+      const state = hardState ?? (this.hardStateUnwritten ? this.hardState : undefined);
       // Encoding validates first: a bad entry throws here, before anything is written.
-      const buf = frameRecords(this.currentSegment().seq, this.offset, entries, others);
+      const buf = frameRecords(this.currentSegment().seq, this.offset, entries, this.hardStateRecords(state));
       this.io('write', () => this.append(buf));
       if (entries.length > 0) this.lastIndex = entries[entries.length - 1].index;
-      if (hardState) this.hardState = { ...hardState };
+      if (state) this.hardState = { ...state };
+      this.hardStateUnwritten = false;
       if (sync) await this.sync(mode);
       if (this.offset >= this.opts.segmentSizeBytes) await this.cut();
     });
   }
 
-  /** Records that a snapshot at {index, term} exists (after its file was saved); fsynced. */
+  /**
+   * Records that a snapshot at {index, term} exists (after its file was saved); fsynced. A hard state not
+   * yet written goes first: a mark counts only once a written commit index covers it (readSnapshotMarks).
+   */
   saveSnapshot(mark: SnapshotMark): Promise<void> {
     return this.enqueue(async () => {
       const rec: PlainRecord = { type: RecordType.SnapshotMark, payload: encodeSnapshotMark(mark) };
-      const buf = frameRecords(this.currentSegment().seq, this.offset, [], [rec]);
+      const records = [...this.hardStateRecords(this.hardStateUnwritten ? this.hardState : undefined), rec];
+      const buf = frameRecords(this.currentSegment().seq, this.offset, [], records);
       this.io('write', () => this.append(buf));
+      this.hardStateUnwritten = false;
       this.io('fdatasync', () => this.syncTail());
       if (mark.index > this.lastIndex) this.lastIndex = mark.index;
       if (this.offset >= this.opts.segmentSizeBytes) await this.cut();
@@ -327,6 +344,16 @@ export class Wal {
       if (this.closed) return;
       this.closed = true;
       try {
+        if (this.hardStateUnwritten && this.failure === undefined) {
+          const buf = frameRecords(
+            this.currentSegment().seq,
+            this.offset,
+            [],
+            this.hardStateRecords(this.hardState),
+          );
+          this.append(buf);
+          this.hardStateUnwritten = false;
+        }
         if (this.dirty && this.failure === undefined) fdatasyncSync(this.fd);
       } finally {
         closeSync(this.fd);
@@ -362,6 +389,10 @@ export class Wal {
   private poisoned(what: string, err: unknown): WalError {
     this.failure = err;
     return new WalError(WalErrorCode.Failed, `${what} failed: ${(err as Error).message}`, { cause: err });
+  }
+
+  private hardStateRecords(state: HardState | undefined): PlainRecord[] {
+    return state ? [{ type: RecordType.HardState, payload: encodeHardState(state) }] : [];
   }
 
   private currentSegment(): SegmentName {
@@ -424,6 +455,7 @@ export class Wal {
         this.fd = fd;
         this.offset = buf.length;
         this.segments.push({ seq, index, name });
+        this.hardStateUnwritten = false; // the new segment starts with the current hard state
       } catch (err) {
         if (this.fd !== fd) closeSync(fd);
         throw err;
