@@ -66,6 +66,8 @@ export class ConnectionOutput {
   /** Octets in `parts`. */
   private queued = 0;
   private flushScheduled = false;
+  /** A flush on the next turn (setImmediate) is due: frames nobody waits for are queued (sendSoon). */
+  private soonScheduled = false;
   private closed = false;
   /**
    * Whether nghttp2 has written its first frame: a server's connection preface is a SETTINGS frame that must
@@ -140,6 +142,26 @@ export class ConnectionOutput {
       this.flush();
     });
   }
+
+  /**
+   * Queues a frame nobody waits for (a PING's ACK, window credit): it leaves with the next answer, or from a
+   * setImmediate. So it never goes ahead of what this turn wrote — at one request in flight the request's
+   * Raft messages, which leave from nghttp2's native immediate of the same turn — and costs no write of its own
+   * when an answer follows.
+   */
+  sendSoon(frame: Buffer): void {
+    if (this.closed) return;
+    this.parts.push(frame);
+    this.queued += frame.length;
+    if (this.soonScheduled) return;
+    this.soonScheduled = true;
+    setImmediate(this.flushSoon);
+  }
+
+  private readonly flushSoon = (): void => {
+    this.soonScheduled = false;
+    this.flush();
+  };
 
   /** The bytes nghttp2 wrote; `callback` once they are on their way (later, when flow control holds them). */
   fromServer(chunks: readonly Buffer[], callback: WriteCallback): void {

@@ -79,6 +79,8 @@ const MAX_CONTINUATIONS = 8;
 const FIELD_OVERHEAD = 32;
 /** The largest window RFC 9113 §6.9.1 allows. */
 const MAX_WINDOW = 0x7fffffff;
+/** Connection credit the front holds before it gives it back (giveCredit): a quarter of the connection window. */
+const CONNECTION_CREDIT_BATCH = Math.floor(DEFAULT_WINDOW / 4);
 
 /** Thrown to end the connection after a GOAWAY (the socket proxy destroys it). */
 class ConnectionError extends Error {}
@@ -337,7 +339,7 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
           out.add(whole); // nghttp2's ping answered, or a malformed PING for nghttp2 to report
           return;
         }
-        this.output.send(frame(FrameType.PING, FrameFlag.ACK, 0, payload));
+        this.output.sendSoon(frame(FrameType.PING, FrameFlag.ACK, 0, payload));
         for (const listener of this.pingListeners) listener();
         return;
       default:
@@ -553,10 +555,15 @@ export class GrpcFrontSocket extends SocketProxy implements FrontStreamHost {
     if (aborted || stream.call?.answeredOk === false) stream.call?.abort();
   }
 
-  /** Gives the client back the connection window of the DATA the front consumed in this read. */
+  /**
+   * Gives the client back the connection window of the DATA the front consumed, once that is a quarter of the
+   * window: a WINDOW_UPDATE per read was a write (and a wake-up of the client) per request at one in flight,
+   * where nghttp2 waits for half the window. A quarter, because nghttp2 may hold back up to half for the DATA
+   * of its own streams: the client always keeps more than a quarter to send with.
+   */
   private giveCredit(): void {
-    if (this.connectionCredit === 0) return;
-    this.output.send(windowUpdate(0, this.connectionCredit));
+    if (this.connectionCredit < CONNECTION_CREDIT_BATCH) return;
+    this.output.sendSoon(windowUpdate(0, this.connectionCredit));
     this.connectionCredit = 0;
   }
 
