@@ -11,6 +11,8 @@ export {
   stripScheme,
 } from './authority-normalizer';
 export { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffVerdict } from './first-request-sniffer';
+export { HpackDecoder } from './hpack/decoder';
+export { literalHeaderBlock } from './grpc-front/header-blocks';
 export { ClientListener, type ClientListenerTargets } from './client-listener';
 export {
   routeGrpcStreams,

@@ -124,6 +124,28 @@ describe('grpc-js on either end', () => {
 });
 
 describe('PeerStreamCall', () => {
+  it.each([
+    ['the hand-framed route', false],
+    ['grpc-js', true],
+  ])(
+    "sends batches far beyond the receiver's windows and frame size whole and in order (HTTP/2 flow control; %s receiving)",
+    async (_name, grpcJsStreams) => {
+      const a = await member({ id: A });
+      const b = await member({ id: B, grpcJsStreams });
+      connectAll([a, b]);
+      // 3 MiB in all, in frames of up to 1 MiB: each is many DATA frames, many times the 64 KiB windows.
+      const sent = range(1, 24).map((i) => msgApp(A, B, i, 128 * 1024));
+      a.transport.send(sent.slice(0, 12));
+      a.transport.send(sent.slice(12));
+      await waitFor('all delivered', () => indexesFrom(b, A).length === 24, 10_000);
+      expect(indexesFrom(b, A)).toEqual(range(1, 24));
+      const received = b.received.filter((m) => m.from === A);
+      expect(
+        received.every((m, k) => Buffer.from(m.entries[0].data).equals(Buffer.from(sent[k].entries[0].data))),
+      ).toBe(true);
+    },
+  );
+
   it('gives up on a peer that took the connection but answers nothing (keep-alive ping), and says so', async () => {
     const sockets: net.Socket[] = [];
     const blackHole = net.createServer((socket) => {
