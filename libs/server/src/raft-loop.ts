@@ -129,23 +129,17 @@ export class RaftLoop {
     if (performance.now() - this.idleSince >= IDLE_DRAIN_MS) {
       // The loop has had nothing to do for a while: this input is most likely alone (one request in flight, or
       // the answer to the one AppendEntries out), so there is nothing to gather it with. Drained in this
-      // event-loop phase, the messages its Ready writes reach the socket in this iteration's check phase
-      // (HTTP/2 writes leave from a native setImmediate), one iteration sooner than from our own setImmediate.
+      // event-loop phase, the messages its Ready writes reach the socket now rather than a setImmediate later.
       // Inputs that keep coming (requests in flight, a busy follower) find the loop busy and share a turn.
-      queueMicrotask(this.drainAtOnce);
+      queueMicrotask(this.drainNow);
       return;
     }
-    setImmediate(this.drainNextTurn);
+    setImmediate(this.drainNow);
   }
 
-  private readonly drainAtOnce = (): void => {
+  private readonly drainNow = (): void => {
     this.scheduled = false;
-    void this.drain(true);
-  };
-
-  private readonly drainNextTurn = (): void => {
-    this.scheduled = false;
-    void this.drain(false);
+    void this.drain();
   };
 
   private feedInbox(): void {
@@ -195,17 +189,14 @@ export class RaftLoop {
     }
   }
 
-  /** `atOnce`: drained in the phase its input arrived in, after the loop was idle (see schedule()). */
-  private async drain(atOnce: boolean): Promise<void> {
+  private async drain(): Promise<void> {
     if (this.handling) return;
     this.handling = true;
     try {
-      let first = atOnce;
       while (!this.stopped) {
         this.feedInbox();
         if (!this.raft.hasReady()) break;
-        await this.handleReady(first);
-        first = false;
+        await this.handleReady();
       }
     } catch (err) {
       this.fail(err);
@@ -238,8 +229,7 @@ export class RaftLoop {
     }, this.options.commitBroadcastDelayMs ?? 0);
   }
 
-  /** `lone`: the first Ready of a drain started at once after the loop was idle (see step 1). */
-  private async handleReady(lone: boolean): Promise<void> {
+  private async handleReady(): Promise<void> {
     const rd = this.raft.ready();
     if (rd.softState) this.handlers.onSoftState(rd.softState);
 
@@ -259,12 +249,6 @@ export class RaftLoop {
       this.storage.applySnapshot(rd.snapshot);
     }
     if (rd.entries.length > 0 || rd.hardState) {
-      // A lone write (one in flight): HTTP/2 writes the messages from a native setImmediate, which runs before
-      // this one in this iteration's check phase, so waiting for it puts the AppendEntries on the wire before
-      // the WAL write and the fsync's hand-off (the followers' fsync, not the leader's, is what the write
-      // waits for). A busy loop (already in the check phase) would wait a whole iteration of other I/O before
-      // its fsync starts: at 64 in flight that halved throughput, so it does not wait.
-      if (sendFirst && lone) await nextTurn();
       const started = process.hrtime.bigint();
       // With messages in flight (or requests arriving) the fsync must not block this thread (syncMode).
       await this.wal.save(rd.hardState, rd.entries, rd.mustSync, this.syncMode(rd, sendFirst));
@@ -293,10 +277,8 @@ export class RaftLoop {
     }
     if (rd.committedEntries.length > 0) {
       const entries = rd.committedEntries;
-      // Messages just written leave on the event loop's next turn (HTTP/2 writes out then); applying first
-      // would hold them back for as long as the apply takes, so the apply waits for that turn.
-      const after = rd.messages.length > 0 ? this.applying.then(nextTurn) : this.applying;
-      this.applying = after.then(() => this.handlers.applyEntries(entries));
+      // The messages are on the wire already (Transport.flush writes them out), so the apply holds none back.
+      this.applying = this.applying.then(() => this.handlers.applyEntries(entries));
       this.applying.catch((err: unknown) => this.fail(err));
     }
 
@@ -346,8 +328,4 @@ export class RaftLoop {
     clearInterval(this.ticker);
     this.handlers.onFatal(err);
   }
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

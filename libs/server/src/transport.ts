@@ -6,8 +6,9 @@ export interface Transport {
   /** Queue messages for delivery; never throws, never blocks (a down peer costs only a log line). */
   send(messages: Message[]): void;
   /**
-   * Writes what send() queued now rather than at the end of the event-loop turn: the raft loop calls it after
-   * each Ready, so the messages are on their way before that Ready's entries are applied.
+   * Writes what send() queued now rather than at the end of the event-loop turn: when it returns, the messages
+   * are in their sockets (peer-stream-call.ts writes at once), so the raft loop goes on to the WAL write and
+   * the apply without waiting a turn for them.
    */
   flush(): void;
   addPeer(id: NodeId, urls: string[]): void;

@@ -522,7 +522,7 @@ describe('RaftLoop apply', () => {
     }
   });
 
-  it('as a follower, writes its answer out before applying the entries the same Ready committed, which wait for the next turn', async () => {
+  it('as a follower, writes its answer out before applying the entries the same Ready committed, without waiting a turn for the write', async () => {
     const f = await fixture();
     await until(() => f.applied.length === 3, 'bootstrap applied');
     const from = f.events.length;
@@ -532,10 +532,11 @@ describe('RaftLoop apply', () => {
     const kinds = f.events.slice(from).map((e) => e.kind);
     const readyAt = kinds.indexOf('save-start');
     const applyAt = kinds.indexOf('apply');
-    expect(kinds.slice(readyAt, applyAt)).toEqual(['save-start', 'save-done', 'send', 'flush', 'next-turn']);
+    // flush() leaves the answer in its socket (Transport.flush): nothing waits for the turn to end.
+    expect(kinds.slice(readyAt, applyAt)).toEqual(['save-start', 'save-done', 'send', 'flush']);
   });
 
-  it('as a leader with a lone write, sends first, lets the messages reach the socket (a turn), then saves, then applies what that Ready committed', async () => {
+  it('as a leader with a lone write, sends first, then saves in the same turn, then applies what that Ready committed', async () => {
     const f = await fixture();
     const { noopIndex } = await becomeLeader(f);
     await new Promise((resolve) => setTimeout(resolve, 5)); // idle: this write is alone
@@ -551,14 +552,15 @@ describe('RaftLoop apply', () => {
     }, 'x is saved');
     const term = f.raft.status().hardState.term;
     // B's answer commits x; the leader tells B of the new commit in the same Ready (commit broadcast). It
-    // arrives at an idle loop: a lone Ready, whose save waits for the turn in which its messages are written.
+    // arrives at an idle loop: a lone Ready, whose messages are in their sockets when flush() returns, so its
+    // save starts before the turn ends.
     await new Promise((resolve) => setTimeout(resolve, 5));
     const from = f.events.length;
     f.loop.step(makeMessage({ type: MessageType.AppResp, from: PEER_B, to: ME, term, index }));
     await until(() => f.applied.some((e) => e.index === index), 'x is applied');
     const kinds = f.events.slice(from).map((e) => e.kind);
     const applyAt = kinds.indexOf('apply');
-    expect(kinds.slice(0, 5)).toEqual(['send', 'flush', 'next-turn', 'save-start', 'save-done']);
+    expect(kinds.slice(0, 3)).toEqual(['send', 'flush', 'save-start']);
     expect(applyAt).toBeGreaterThan(kinds.indexOf('save-done'));
   });
 
