@@ -610,6 +610,35 @@ describe('RaftLoop scheduling', () => {
     expect(sent).toBe(true);
   });
 
+  it('leaves an input that arrives while the event loop is busy (no I/O wait since the last drain) to the next turn, with those that come with it', async () => {
+    const f = await fixture();
+    const { noopIndex } = await becomeLeader(f);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // A Ready drained, then work on the event loop that never waits for I/O (a watch fan-out's turns).
+    f.loop.propose(Buffer.from('w'), () => undefined);
+    await until(() => f.saveSpy.mock.calls.length > 0 && !f.loop['handling'], 'w drained');
+    await new Promise<void>((resolve) => {
+      const busyUntil = performance.now() + 5;
+      const spin = (): void => {
+        if (performance.now() < busyUntil) setImmediate(spin);
+        else resolve();
+      };
+      setImmediate(spin);
+    });
+    const from = f.events.length;
+    f.loop.propose(Buffer.from('x'), () => undefined);
+    f.loop.propose(Buffer.from('y'), () => undefined);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(f.events.slice(from).some((e) => e.kind === 'send')).toBe(false);
+    await until(() => f.events.slice(from).some((e) => e.kind === 'send'), 'x and y sent');
+    const apps = f.events
+      .slice(from)
+      .filter((e) => e.kind === 'send')
+      .flatMap((e) => e.messages.filter((m) => m.type === MessageType.App && m.entries.length > 0));
+    // One AppendEntries per follower carries both: they shared a Ready.
+    expect(apps[0].entries.map((e) => e.index)).toEqual([noopIndex + 2, noopIndex + 3]);
+  });
+
   it('gives each deferred commit its whole broadcast delay: a timer left from a commit an AppendEntries already carried does not send the next one early', async () => {
     const delayMs = 300;
     const f = await fixture(undefined, delayMs);
