@@ -21,6 +21,7 @@ import {
 import type { Command } from '../cli/command';
 import { flag, parseFlags } from '../cli/flags';
 import { startCluster } from '../servers/cluster';
+import { killOnExit } from '../servers/kill-on-exit';
 import { exactPercentile } from '../stats/latency-histogram';
 
 const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -95,6 +96,8 @@ export const registryCommand: Command = {
       members: parsed.members,
       baseDir,
     });
+    // A bench stopped by a signal must not leave its members running (they kept a core busy for an hour once).
+    const removeExitHooks = killOnExit(() => cluster.killNow());
     const endpoints = cluster.members.map((m) => m.clientUrl);
     const clients = Array.from(
       { length: parsed.channels },
@@ -476,6 +479,7 @@ export const registryCommand: Command = {
       }
       for (const client of clients) client.close();
       await cluster.stop();
+      removeExitHooks();
       rmSync(baseDir, { recursive: true, force: true });
     }
   },
