@@ -141,10 +141,10 @@ export async function runWatchWorkload(
       if (delivered < expectedNow) {
         await withTimeout(allDelivered, options.deliveryTimeoutMs, '').catch(() => undefined);
       }
-      return { puts, firstPutAt, putsAckedAt };
+      return { puts, firstPutAt, putsAckedAt, windowClosedAt: performance.now() };
     });
 
-    const { puts, firstPutAt, putsAckedAt } = measured.value;
+    const { puts, firstPutAt, putsAckedAt, windowClosedAt } = measured.value;
     const deliveryMs = (lastEventAt || putsAckedAt) - firstPutAt;
     const missing = options.watchers * puts.completed - delivered;
     return {
@@ -153,7 +153,12 @@ export async function runWatchWorkload(
       errors: puts.errors.count + Math.max(0, missing) + unexpected,
       errorMessages: [
         ...puts.errors.summary(),
-        ...(missing > 0 ? [`${missing} events never arrived`] : []),
+        // When the last event came tells a slow fan-out (events until the window closed) from a stopped one.
+        ...(missing > 0
+          ? [
+              `${missing} events never arrived (the last event came ${((windowClosedAt - (lastEventAt || putsAckedAt)) / 1000).toFixed(2)} s before the window closed)`,
+            ]
+          : []),
         ...(unexpected > 0 ? [`${unexpected} events for keys that were not put`] : []),
         ...streamErrors,
       ],
