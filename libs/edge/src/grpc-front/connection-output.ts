@@ -132,31 +132,34 @@ export class ConnectionOutput {
 
   /** Queues the front's frames; they leave in one write at the end of the tick. */
   send(frame: Buffer): void {
-    if (this.closed) return;
-    this.parts.push(frame);
-    this.queued += frame.length;
-    if (this.flushScheduled) return;
+    if (!this.addPart(frame) || this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    process.nextTick(this.flushNow);
   }
 
   /**
    * Queues a frame nobody waits for (a PING's ACK, window credit): it leaves with the next answer, or from a
-   * setImmediate. So it never goes ahead of what this turn wrote — at one request in flight the request's
-   * Raft messages, which leave from nghttp2's native immediate of the same turn — and costs no write of its own
-   * when an answer follows.
+   * setImmediate. So it never goes ahead of what this turn still has to do — at one request in flight, the
+   * request's propose and its Raft messages — and costs no write of its own when an answer follows.
    */
   sendSoon(frame: Buffer): void {
-    if (this.closed) return;
-    this.parts.push(frame);
-    this.queued += frame.length;
-    if (this.soonScheduled) return;
+    if (!this.addPart(frame) || this.soonScheduled) return;
     this.soonScheduled = true;
     setImmediate(this.flushSoon);
   }
+
+  /** Adds a frame to the next flush; false once the connection is closed. */
+  private addPart(frame: Buffer): boolean {
+    if (this.closed) return false;
+    this.parts.push(frame);
+    this.queued += frame.length;
+    return true;
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   private readonly flushSoon = (): void => {
     this.soonScheduled = false;
