@@ -174,6 +174,48 @@ describe('PeerStreamCall', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('gives up on a receiver whose header block never ends (CONTINUATION past 64 KiB), and says so', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', () => undefined);
+      socket.on('error', () => undefined);
+      const frame = (type: number, flags: number, streamId: number, payload: Buffer): Buffer => {
+        const header = Buffer.alloc(9);
+        header.writeUIntBE(payload.length, 0, 3);
+        header[3] = type;
+        header[4] = flags;
+        header.writeUInt32BE(streamId, 5);
+        return Buffer.concat([header, payload]);
+      };
+      // SETTINGS, then HEADERS without END_HEADERS and CONTINUATIONs of literal bytes that never end the block.
+      const parts = [frame(0x4, 0, 0, Buffer.alloc(0)), frame(0x1, 0, 1, Buffer.alloc(16, 0x40))];
+      for (let i = 0; i < 10; i++) parts.push(frame(0x9, 0, 1, Buffer.alloc(16_000, 0x41)));
+      socket.write(Buffer.concat(parts));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => resolve());
+        }),
+    );
+    const port = (server.address() as net.AddressInfo).port;
+    const closed = new Promise<GrpcErrorStatus>((resolve) => {
+      const call = new PeerStreamCall(
+        `127.0.0.1:${port}`,
+        { onAccepted: () => undefined, onDrain: () => undefined, onClosed: resolve },
+        { keepAliveTimeMs: 5_000, keepAliveTimeoutMs: 5_000 },
+      );
+      call.write(encodeGrpcStreamFrame(encodeFrameHeader(CLUSTER, A, B), Buffer.alloc(0)));
+    });
+    expect(await closed).toEqual({
+      code: 14,
+      details: 'HTTP/2 protocol error from the receiver: a header block past 64 KiB',
+    });
+  });
+
   it('reports the receiver refusing the stream, and nothing after cancel()', async () => {
     const b = await member({ id: B, overrides: { isMember: (id) => id === A } });
     const reported: GrpcErrorStatus[] = [];

@@ -55,6 +55,13 @@ const MAX_WINDOW = 0x7fffffff;
 const CREDIT_BATCH = INITIAL_WINDOW / 4;
 /** Octets queued for the receiver's windows past which write() asks the writer to wait (a Writable's mark). */
 const HIGH_WATER_MARK = 16 * 1024;
+/** A header block from the receiver (headers or trailers: a few fields) is refused past this. */
+const MAX_HEADER_BLOCK_BYTES = 64 * 1024;
+/**
+ * Answers (SETTINGS and PING ACKs) waiting in the socket past which the receiver, which asks for them and does
+ * not read them, is given up (nghttp2 calls that a flood).
+ */
+const MAX_UNREAD_ANSWER_BYTES = 1024 * 1024;
 /** How long a cancelled call's socket may stay half-closed. */
 const CLOSE_GRACE_MS = 1000;
 /** Our SETTINGS: no server push (RFC 9113 §8.4). */
@@ -71,7 +78,7 @@ export class PeerStreamCall {
   /** Input not yet parsed: an incomplete frame. */
   private input: Buffer | undefined;
   /** A header block whose CONTINUATION frames are still to come. */
-  private headerBlock: { streamId: number; endStream: boolean; parts: Buffer[] } | undefined;
+  private headerBlock: { streamId: number; endStream: boolean; parts: Buffer[]; bytes: number } | undefined;
   /** The receiver's windows for what we send (RFC 9113 §6.9), and its limits. */
   private connectionWindow = INITIAL_WINDOW;
   private streamWindow = INITIAL_WINDOW;
@@ -286,12 +293,14 @@ export class PeerStreamCall {
     const block = payload.subarray(start, end);
     const endStream = (flags & FrameFlag.END_STREAM) !== 0;
     if (flags & FrameFlag.END_HEADERS) return this.onHeaderBlock(streamId, endStream, block);
-    this.headerBlock = { streamId, endStream, parts: [Buffer.from(block)] };
+    this.headerBlock = { streamId, endStream, parts: [Buffer.from(block)], bytes: block.length };
   }
 
   private onContinuation(flags: number, payload: Buffer): void {
     const pending = this.headerBlock;
     if (pending === undefined) return this.protocolError('a CONTINUATION without HEADERS');
+    pending.bytes += payload.length;
+    if (pending.bytes > MAX_HEADER_BLOCK_BYTES) return this.protocolError('a header block past 64 KiB');
     pending.parts.push(Buffer.from(payload));
     if (!(flags & FrameFlag.END_HEADERS)) return;
     this.headerBlock = undefined;
@@ -341,7 +350,7 @@ export class PeerStreamCall {
         this.peerMaxFrameSize = value;
       }
     }
-    this.socket.write(SETTINGS_ACK);
+    this.answer(SETTINGS_ACK);
     this.pump();
     this.maybeDrained();
   }
@@ -349,7 +358,7 @@ export class PeerStreamCall {
   private onPing(flags: number, payload: Buffer): void {
     if (payload.length !== 8) return this.protocolError('a PING that is not 8 octets');
     if (!(flags & FrameFlag.ACK)) {
-      this.socket.write(Buffer.concat([frameHeader(8, FrameType.PING, FrameFlag.ACK, 0), payload]));
+      this.answer(Buffer.concat([frameHeader(8, FrameType.PING, FrameFlag.ACK, 0), payload]));
       return;
     }
     if (this.pingTimeout !== undefined && payload.readUInt32BE(4) === this.pingsSent) {
@@ -368,6 +377,14 @@ export class PeerStreamCall {
     }
     this.pump();
     this.maybeDrained();
+  }
+
+  /** Writes an answer the receiver asked for, unless it leaves too many of them unread. */
+  private answer(frame: Buffer): void {
+    if (this.socket.writableLength > MAX_UNREAD_ANSWER_BYTES) {
+      return this.protocolError('SETTINGS or PINGs faster than it reads the answers');
+    }
+    this.socket.write(frame);
   }
 
   /** A PING that must come back within keepAliveTimeoutMs, unless one is already out. */
