@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { GrpcErrorStatus } from '@cairn/api';
 import { PEER_REJECTIONS } from '../src/peer';
 import { encodeFrameHeader, encodeGrpcStreamFrame } from '../src/peer/frame-codec';
-import { statusOfTrailers } from '@cairn/edge';
+import { FrameType, frameHeader, statusOfTrailers } from '@cairn/edge';
 import { PEER_STREAM_PATH } from '../src/peer/proto';
 import { MAX_PEER_MESSAGE_BYTES } from '../src/peer/options';
 import { PeerStreamCall } from '../src/peer/peer-stream-call';
@@ -63,6 +63,41 @@ function grpcPrefix(flag: number, length: number): Buffer {
   prefix[0] = flag;
   prefix.writeUInt32BE(length, 1);
   return prefix;
+}
+
+/** A TCP server on 127.0.0.1 that reads and ignores everything; `onSocket` may write. Returns its port. */
+async function fakeReceiver(onSocket: (socket: net.Socket) => void): Promise<number> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** A PeerStreamCall to `port` that sends its hello; resolves with the status it closes with. */
+function callUntilClosed(
+  port: number,
+  keepAlive: { keepAliveTimeMs: number; keepAliveTimeoutMs: number },
+): Promise<GrpcErrorStatus> {
+  return new Promise<GrpcErrorStatus>((resolve) => {
+    const call = new PeerStreamCall(
+      `127.0.0.1:${port}`,
+      { onAccepted: () => undefined, onDrain: () => undefined, onClosed: resolve },
+      keepAlive,
+    );
+    call.write(encodeGrpcStreamFrame(encodeFrameHeader(CLUSTER, A, B), Buffer.alloc(0)));
+  });
 }
 
 describe('the hand-framed Stream route', () => {
@@ -147,69 +182,29 @@ describe('PeerStreamCall', () => {
   );
 
   it('gives up on a peer that took the connection but answers nothing (keep-alive ping), and says so', async () => {
-    const sockets: net.Socket[] = [];
-    const blackHole = net.createServer((socket) => {
-      sockets.push(socket);
-      socket.on('data', () => undefined);
-    });
-    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy();
-          blackHole.close(() => resolve());
-        }),
-    );
-    const port = (blackHole.address() as net.AddressInfo).port;
+    const port = await fakeReceiver(() => undefined);
     const started = Date.now();
-    const closed = new Promise<GrpcErrorStatus>((resolve) => {
-      const call = new PeerStreamCall(
-        `127.0.0.1:${port}`,
-        { onAccepted: () => undefined, onDrain: () => undefined, onClosed: resolve },
-        { keepAliveTimeMs: 50, keepAliveTimeoutMs: 100 },
-      );
-      call.write(encodeGrpcStreamFrame(encodeFrameHeader(CLUSTER, A, B), Buffer.alloc(0)));
-    });
+    const closed = callUntilClosed(port, { keepAliveTimeMs: 50, keepAliveTimeoutMs: 100 });
     expect(await closed).toEqual({ code: 14, details: 'keepalive ping not answered' });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('gives up on a receiver whose header block never ends (CONTINUATION past 64 KiB), and says so', async () => {
-    const sockets: net.Socket[] = [];
-    const server = net.createServer((socket) => {
-      sockets.push(socket);
-      socket.on('data', () => undefined);
-      socket.on('error', () => undefined);
-      const frame = (type: number, flags: number, streamId: number, payload: Buffer): Buffer => {
-        const header = Buffer.alloc(9);
-        header.writeUIntBE(payload.length, 0, 3);
-        header[3] = type;
-        header[4] = flags;
-        header.writeUInt32BE(streamId, 5);
-        return Buffer.concat([header, payload]);
-      };
+    const port = await fakeReceiver((socket) => {
+      const frame = (type: number, flags: number, payload: Buffer): Buffer =>
+        Buffer.concat([
+          frameHeader(payload.length, type, flags, type === FrameType.SETTINGS ? 0 : 1),
+          payload,
+        ]);
       // SETTINGS, then HEADERS without END_HEADERS and CONTINUATIONs of literal bytes that never end the block.
-      const parts = [frame(0x4, 0, 0, Buffer.alloc(0)), frame(0x1, 0, 1, Buffer.alloc(16, 0x40))];
-      for (let i = 0; i < 10; i++) parts.push(frame(0x9, 0, 1, Buffer.alloc(16_000, 0x41)));
+      const parts = [
+        frame(FrameType.SETTINGS, 0, Buffer.alloc(0)),
+        frame(FrameType.HEADERS, 0, Buffer.alloc(16, 0x40)),
+      ];
+      for (let i = 0; i < 10; i++) parts.push(frame(FrameType.CONTINUATION, 0, Buffer.alloc(16_000, 0x41)));
       socket.write(Buffer.concat(parts));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => resolve());
-        }),
-    );
-    const port = (server.address() as net.AddressInfo).port;
-    const closed = new Promise<GrpcErrorStatus>((resolve) => {
-      const call = new PeerStreamCall(
-        `127.0.0.1:${port}`,
-        { onAccepted: () => undefined, onDrain: () => undefined, onClosed: resolve },
-        { keepAliveTimeMs: 5_000, keepAliveTimeoutMs: 5_000 },
-      );
-      call.write(encodeGrpcStreamFrame(encodeFrameHeader(CLUSTER, A, B), Buffer.alloc(0)));
-    });
+    const closed = callUntilClosed(port, { keepAliveTimeMs: 5_000, keepAliveTimeoutMs: 5_000 });
     expect(await closed).toEqual({
       code: 14,
       details: 'HTTP/2 protocol error from the receiver: a header block past 64 KiB',
